@@ -1,0 +1,50 @@
+"""The ``iamguard`` command line: one subcommand per module in this package.
+
+Each module listed in ``_SUBCOMMANDS`` defines ``register(subparsers)`` which adds its parser and
+sets ``func`` to a callable ``(args) -> int``. Errors from the library become one clear line on
+stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from iamguard.errors import IAMGuardError
+
+# Exit codes shared by every subcommand.
+EXIT_OK = 0
+EXIT_FINDINGS = 1  # the command ran and reports problems (denied, invalid policy, ...)
+EXIT_USAGE = 2  # the command could not run (bad arguments, unreadable input)
+
+_SUBCOMMANDS: tuple[str, ...] = ("validate", "simulate")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="iamguard", description="AWS IAM semantics for Python apps.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in _SUBCOMMANDS:
+        importlib.import_module(f"iamguard.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except IAMGuardError as exc:
+        print(f"iamguard {args.command}: {exc.code}: {exc}", file=sys.stderr)
+        return EXIT_FINDINGS if exc.http_status < 500 else EXIT_USAGE
+    except (OSError, ValueError) as exc:
+        print(f"iamguard {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from iamguard.cli import main
+
+sys.exit(main())

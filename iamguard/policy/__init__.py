@@ -1,0 +1,1 @@
+"""iamguard.policy"""
