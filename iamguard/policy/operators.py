@@ -1,0 +1,474 @@
+"""Condition operators: one (operator, key, values) entry compiled into a fast predicate.
+
+``compile_condition`` runs once per policy version; everything that can be decided from the
+policy alone (numbers, dates, CIDRs, base64, wildcard matchers, the shape of the set logic) is
+decided then, and the returned :class:`CompiledCondition` only looks up the key and compares.
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html
+
+Semantics (each rule is a row in ``tests/data/operators/``):
+
+* Several policy values are OR'ed for positive operators. A negated operator (``StringNotEquals``,
+  ``NotIpAddress``...) is true for a context value when it matches *none* of the policy values.
+* Missing key: positive operators are false, negated ones true; ``...IfExists`` makes any
+  operator true; ``Null`` tests presence ("true" = absent). An empty tuple counts as absent
+  ("context keys with empty values", multi-valued examples page).
+* ``ForAnyValue:`` is true when at least one context value satisfies the (possibly negated)
+  per-value test -- so ``ForAnyValue:StringNotEquals`` means "some request value equals no policy
+  value"; false for a missing key unless ``IfExists``. ``ForAllValues:`` is true when every
+  context value satisfies it, and true for a missing key. A single-valued context value is a
+  one-element set for both.
+* A plain (unqualified) operator on a context key with several values never matches, negated
+  or not, as the AWS docs require a set operator there and iam-simulate
+  (cloud-copilot/iam-simulate ``singleValueMatch``) evaluates it to no-match. A one-element tuple
+  is treated as a single value.
+* A context value that cannot be read as the operator's type (``"abc"`` for ``NumericEquals``)
+  makes the per-value test false for positive *and* negated operators (never raises).
+  A policy value that cannot be read makes :func:`compile_condition` raise
+  :class:`~iamguard.errors.PolicyValidationError`.
+* Policy variables are substituted (``variables=True``) only where AWS supports them: String,
+  Bool and ARN operators. A value whose variable cannot be resolved matches nothing. For
+  ``StringLike``/``Arn*`` substituted text is matched literally (see ``variables.py``).
+* ``DateXxx`` values: W3C ISO 8601 profiles (``YYYY-MM-DD``, ``...Thh:mm[:ss[.s]]`` with ``Z``,
+  ``±hh:mm`` or no zone = UTC) or epoch seconds; an all-digit value is epoch seconds (as
+  iam-simulate reads it). Values are compared as instants.
+* ``IpAddress``: a CIDR or a bare address (/32, /128); IPv4 addresses never match IPv6 ranges.
+* ``ArnEquals`` and ``ArnLike`` are the same test (both accept wildcards, per component).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as _dt
+import functools
+import ipaddress
+import operator as _op
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from iamguard.context import ContextValue
+from iamguard.errors import PolicyProblem, PolicyValidationError
+from iamguard.policy.arn import compile_arn_pattern
+from iamguard.policy.model import Condition
+from iamguard.policy.operator_names import NEGATED_OPERATORS
+from iamguard.policy.variables import Template, compile_template
+from iamguard.policy.wildcard import compile_wildcard
+
+__all__ = ["CompiledCondition", "compile_condition"]
+
+Context = Mapping[str, ContextValue]
+ValueTest = Callable[[str], bool]
+
+
+class CompiledCondition(Protocol):
+    """A compiled condition entry: ``condition(context) -> bool``."""
+
+    key: str  # lower-cased condition key
+    referenced_keys: frozenset[str]  # key + keys referenced by ${...} in values (lower-cased)
+
+    def __call__(self, context: Context) -> bool: ...
+
+
+class _CompiledCondition:
+    """The one implementation of :class:`CompiledCondition`; ``condition`` is kept for
+    explanations."""
+
+    __slots__ = ("_evaluate", "condition", "key", "referenced_keys")
+
+    def __init__(self, condition: Condition, referenced: frozenset[str], evaluate: Callable[[Context], bool]):
+        self.key = condition.key.lower()
+        self.referenced_keys = referenced | {self.key}
+        self.condition = condition
+        self._evaluate = evaluate
+
+    def __call__(self, context: Context) -> bool:
+        return self._evaluate(context)
+
+    def __repr__(self) -> str:
+        return f"<CompiledCondition {self.condition.operator} {self.condition.key!r}>"
+
+
+# ---------------------------------------------------------------- value readers
+# Each reader turns IAM's string form into a comparable value, or None when it cannot.
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_INTEGER = re.compile(r"[+-]?\d+")
+_EPOCH = re.compile(r"-?\d+(?:\.\d+)?")
+_ISO_DATE = re.compile(
+    r"(\d{4})(?:-(\d{2})(?:-(\d{2})"
+    r"(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?)?)?)?"
+)
+_UTC = _dt.timezone.utc
+
+
+def _read_number(text: str) -> int | float | None:
+    if _INTEGER.fullmatch(text):
+        return int(text)
+    if _NUMBER.fullmatch(text):
+        return float(text)
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _read_date(text: str) -> float | None:
+    """Seconds since the epoch for an ISO 8601 (W3C profile) date or an epoch number."""
+    if _EPOCH.fullmatch(text):
+        return float(text)
+    match = _ISO_DATE.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:
+        tz = _UTC if zone is None or zone in ("Z", "z") else _read_zone(zone)
+        moment = _dt.datetime(
+            int(year),
+            int(month or 1),
+            int(day or 1),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "0")[:6].ljust(6, "0")),
+            tzinfo=tz,
+        )
+    except ValueError:
+        return None
+    return moment.timestamp()
+
+
+def _read_zone(zone: str) -> _dt.timezone:
+    digits = zone[1:].replace(":", "")
+    minutes = int(digits[:2]) * 60 + int(digits[2:4] or 0)
+    return _dt.timezone(_dt.timedelta(minutes=-minutes if zone[0] == "-" else minutes))
+
+
+def _read_bool(text: str) -> str | None:
+    lowered = text.lower()
+    return lowered if lowered in ("true", "false") else None
+
+
+def _read_binary(text: str) -> bytes | None:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _read_ip(text: str) -> tuple[int, int] | None:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return address.version, int(address)
+
+
+def _read_network(text: str) -> tuple[int, int, int] | None:
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
+    return network.version, int(network.network_address), int(network.netmask)
+
+
+# ---------------------------------------------------------------- per-family compilers
+# A family compiles the policy values into a test "does this context string satisfy the
+# positive operator for any policy value". ``_Invalid`` marks a policy value it cannot read.
+
+
+class _Invalid(ValueError):
+    pass
+
+
+def _need(value: Any, text: str, what: str) -> Any:
+    if value is None:
+        raise _Invalid(f"{text!r} is not a valid {what}")
+    return value
+
+
+def _any_of(reader: Callable[[str], Any], predicates: Sequence[Callable[[Any], bool]]) -> ValueTest:
+    if len(predicates) == 1:
+        only = predicates[0]
+
+        def single(text: str) -> bool:
+            parsed = reader(text)
+            return parsed is not None and only(parsed)
+
+        return single
+
+    def several(text: str) -> bool:
+        parsed = reader(text)
+        if parsed is None:
+            return False
+        for predicate in predicates:
+            if predicate(parsed):
+                return True
+        return False
+
+    return several
+
+
+def _string_equals(values: Sequence[str], escaped: bool) -> ValueTest:
+    accepted = frozenset(values)
+    return accepted.__contains__
+
+
+def _string_equals_ignore_case(values: Sequence[str], escaped: bool) -> ValueTest:
+    accepted = frozenset(v.lower() for v in values)
+    return lambda text: text.lower() in accepted
+
+
+def _string_like(values: Sequence[str], escaped: bool) -> ValueTest:
+    matchers = [compile_wildcard(v, escaped=escaped) for v in values]
+    if len(matchers) == 1:
+        return matchers[0]
+    return lambda text: any(m(text) for m in matchers)
+
+
+def _arn_like(values: Sequence[str], escaped: bool) -> ValueTest:
+    matchers = [compile_arn_pattern(v, escaped=escaped) for v in values]
+    if len(matchers) == 1:
+        return matchers[0]
+    return lambda text: any(m(text) for m in matchers)
+
+
+def _ordered(reader: Callable[[str], Any], what: str, compare: Callable[[Any, Any], bool]) -> Callable[..., ValueTest]:
+    """Numeric/Date families: the context value is the left operand (``context < policy``)."""
+
+    def family(values: Sequence[str], escaped: bool) -> ValueTest:
+        bounds = [_need(reader(v), v, what) for v in values]
+        return _any_of(reader, [_against(compare, b) for b in bounds])
+
+    return family
+
+
+def _against(compare: Callable[[Any, Any], bool], bound: Any) -> Callable[[Any], bool]:
+    return lambda value: compare(value, bound)
+
+
+def _bool(values: Sequence[str], escaped: bool) -> ValueTest:
+    accepted = frozenset(_need(_read_bool(v), v, "boolean (true or false)") for v in values)
+    return lambda text: _read_bool(text) in accepted
+
+
+def _binary(values: Sequence[str], escaped: bool) -> ValueTest:
+    accepted = frozenset(_need(_read_binary(v), v, "base64 value") for v in values)
+    return lambda text: _read_binary(text) in accepted
+
+
+def _ip_address(values: Sequence[str], escaped: bool) -> ValueTest:
+    networks = tuple(_need(_read_network(v), v, "IP address or CIDR block") for v in values)
+
+    def test(text: str) -> bool:
+        address = _read_ip(text)
+        if address is None:
+            return False
+        version, number = address
+        for net_version, net, mask in networks:
+            if net_version == version and number & mask == net:
+                return True
+        return False
+
+    return test
+
+
+_Family = Callable[[Sequence[str], bool], ValueTest]
+
+#: base operator -> (family compiler, supports policy variables, matches by pattern)
+_FAMILIES: dict[str, tuple[_Family, bool, bool]] = {
+    "StringEquals": (_string_equals, True, False),
+    "StringEqualsIgnoreCase": (_string_equals_ignore_case, True, False),
+    "StringLike": (_string_like, True, True),
+    "NumericEquals": (_ordered(_read_number, "number", _op.eq), False, False),
+    "NumericLessThan": (_ordered(_read_number, "number", _op.lt), False, False),
+    "NumericLessThanEquals": (_ordered(_read_number, "number", _op.le), False, False),
+    "NumericGreaterThan": (_ordered(_read_number, "number", _op.gt), False, False),
+    "NumericGreaterThanEquals": (_ordered(_read_number, "number", _op.ge), False, False),
+    "DateEquals": (_ordered(_read_date, "date", _op.eq), False, False),
+    "DateLessThan": (_ordered(_read_date, "date", _op.lt), False, False),
+    "DateLessThanEquals": (_ordered(_read_date, "date", _op.le), False, False),
+    "DateGreaterThan": (_ordered(_read_date, "date", _op.gt), False, False),
+    "DateGreaterThanEquals": (_ordered(_read_date, "date", _op.ge), False, False),
+    "Bool": (_bool, True, False),
+    "BinaryEquals": (_binary, False, False),
+    "IpAddress": (_ip_address, False, False),
+    "ArnLike": (_arn_like, True, True),
+}
+
+#: Negated operators and their positive twin; ArnEquals is ArnLike (both take wildcards).
+_POSITIVE = {
+    "StringNotEquals": "StringEquals",
+    "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
+    "StringNotLike": "StringLike",
+    "NumericNotEquals": "NumericEquals",
+    "DateNotEquals": "DateEquals",
+    "NotIpAddress": "IpAddress",
+    "ArnEquals": "ArnLike",
+    "ArnNotEquals": "ArnLike",
+    "ArnNotLike": "ArnLike",
+}
+
+
+# ---------------------------------------------------------------- compile
+
+
+def compile_condition(condition: Condition, *, variables: bool) -> CompiledCondition:
+    """Compile one condition entry; raises ``PolicyValidationError`` for unreadable values."""
+    base = condition.base_operator
+    location = f"Condition.{condition.operator}.{condition.key}"
+    key = condition.key.lower()
+    if base == "Null":
+        return _CompiledCondition(condition, frozenset(), _compile_null(key, condition.values, location))
+    positive = _POSITIVE.get(base, base)
+    if positive not in _FAMILIES:
+        raise PolicyValidationError(PolicyProblem(location, f"unknown condition operator {condition.operator!r}"))
+    family, takes_variables, pattern = _FAMILIES[positive]
+    static_texts, templates, escaped = _split_values(condition.values, variables and takes_variables, pattern)
+    try:
+        static_test = family(static_texts, escaped) if static_texts or not templates else None
+    except _Invalid as error:
+        raise PolicyValidationError(PolicyProblem(location, str(error))) from None
+    negated = base in NEGATED_OPERATORS
+    missing = condition.if_exists or negated
+    if not templates:
+        assert static_test is not None
+        test = _negate(static_test) if negated else static_test
+        evaluate = _static_evaluator(key, condition.qualifier, missing, condition.if_exists, test)
+    else:
+        test_for = _dynamic_test(family, static_test, templates, escaped, negated)
+        evaluate = _dynamic_evaluator(key, condition.qualifier, missing, condition.if_exists, test_for)
+    referenced = frozenset().union(*(t.referenced_keys for t in templates))
+    return _CompiledCondition(condition, referenced, evaluate)
+
+
+def _split_values(values: Sequence[str], substitute: bool, pattern: bool) -> tuple[list[str], list[Template], bool]:
+    """Policy values that are fixed text, those that depend on the request, and whether the
+    fixed texts are escaped patterns (variables.py format)."""
+    if not substitute:
+        return list(values), [], False
+    fixed: list[str] = []
+    templates: list[Template] = []
+    for value in values:
+        template = compile_template(value)
+        if template.has_variables:
+            templates.append(template)
+        else:  # only ${*} ${?} ${$} or nothing: render once
+            rendered = template.render({}, escape_wildcards=pattern)
+            assert rendered is not None
+            fixed.append(rendered)
+    return fixed, templates, pattern
+
+
+def _negate(test: ValueTest) -> ValueTest:
+    return lambda text: not test(text)
+
+
+def _never(text: str) -> bool:
+    return False
+
+
+def _dynamic_test(
+    family: _Family, static_test: ValueTest | None, templates: list[Template], escaped: bool, negated: bool
+) -> Callable[[Context], ValueTest]:
+    """Per request: render the variable values, compile them (cached) and OR with the fixed ones."""
+
+    def test_for(context: Context) -> ValueTest:
+        texts = [r for r in (t.render(context, escape_wildcards=escaped) for t in templates) if r is not None]
+        try:
+            dynamic = family(texts, escaped) if texts else _never
+        except _Invalid:  # e.g. Bool "${aws:username}" rendering to "alice": matches nothing
+            dynamic = _never
+        if static_test is None:
+            combined = dynamic
+        else:
+            fixed = static_test
+            combined = lambda text: fixed(text) or dynamic(text)
+        return _negate(combined) if negated else combined
+
+    return test_for
+
+
+# ---------------------------------------------------------------- key and set logic
+
+
+def _absent(raw: ContextValue | None) -> bool:
+    """A missing key, or a key whose value set is empty, counts as absent."""
+    return raw is None or raw == ()
+
+
+def _static_evaluator(key: str, qualifier: str | None, missing: bool, if_exists: bool, test: ValueTest) -> Callable[[Context], bool]:
+    if qualifier is None:
+
+        def plain(context: Context) -> bool:
+            raw = context.get(key)
+            if raw is None:
+                return missing
+            if isinstance(raw, str):
+                return test(raw)
+            if len(raw) == 1:
+                return test(raw[0])
+            return missing if not raw else False  # several values need a set operator
+
+        return plain
+    if qualifier == "ForAnyValue":
+
+        def for_any_value(context: Context) -> bool:
+            raw = context.get(key)
+            if isinstance(raw, str):
+                return test(raw)
+            if not raw:
+                return if_exists
+            return any(test(v) for v in raw)
+
+        return for_any_value
+
+    def for_all_values(context: Context) -> bool:
+        raw = context.get(key)
+        if isinstance(raw, str):
+            return test(raw)
+        if not raw:
+            return True
+        return all(test(v) for v in raw)
+
+    return for_all_values
+
+
+def _dynamic_evaluator(
+    key: str, qualifier: str | None, missing: bool, if_exists: bool, test_for: Callable[[Context], ValueTest]
+) -> Callable[[Context], bool]:
+    if qualifier is None:
+        when_absent = missing
+    else:
+        when_absent = if_exists if qualifier == "ForAnyValue" else True
+
+    def evaluate(context: Context) -> bool:
+        raw = context.get(key)
+        if _absent(raw):
+            return when_absent
+        assert raw is not None
+        values = (raw,) if isinstance(raw, str) else raw
+        test = test_for(context)
+        if qualifier is None:
+            return test(values[0]) if len(values) == 1 else False
+        if qualifier == "ForAnyValue":
+            return any(test(v) for v in values)
+        return all(test(v) for v in values)
+
+    return evaluate
+
+
+def _compile_null(key: str, values: Sequence[str], location: str) -> Callable[[Context], bool]:
+    """``Null``: "true" means the key is absent (or an empty set), "false" that it is present."""
+    wanted: set[bool] = set()
+    for value in values:
+        flag = _read_bool(value)
+        if flag is None:
+            raise PolicyValidationError(PolicyProblem(location, f"{value!r} is not a valid boolean (true or false)"))
+        wanted.add(flag == "true")
+    absent_ok, present_ok = True in wanted, False in wanted
+
+    def evaluate(context: Context) -> bool:
+        return absent_ok if _absent(context.get(key)) else present_ok
+
+    return evaluate
