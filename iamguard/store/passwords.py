@@ -238,7 +238,9 @@ def _type_problems(password: str, policy: PasswordPolicy) -> list[str]:
         (policy.require_numbers, "number", "a number (0-9)"),
         (policy.require_symbols, "symbol", "a symbol (! @ # $ % ^ & * ( ) _ + - = [ ] { } | ')"),
     )
-    problems = [f"must contain at least {text}" for needed, kind, text in required if needed and not present[kind]]
+    problems = [
+        f"must contain at least {text}" for needed, kind, text in required if needed and not present[kind]
+    ]
     if sum(present.values()) < policy.minimum_character_types:
         problems.append(
             f"must contain at least {policy.minimum_character_types} of: uppercase letters, "

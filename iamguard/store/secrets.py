@@ -181,7 +181,9 @@ class SecretBox:
         ``context``, or sealed under a key this box does not hold."""
         kid, raw = self._split(sealed)
         try:
-            plain = self._aead[kid].decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], _associated_data(kid, context))
+            plain = self._aead[kid].decrypt(
+                raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], _associated_data(kid, context)
+            )
         except InvalidTag:
             raise StoreError(
                 "sealed secret failed authentication: altered, stored for another access key, "
@@ -235,7 +237,14 @@ def generate_secret_access_key() -> str:
 
 def _associated_data(kid: str, context: str) -> bytes:
     # INVARIANT: kid never contains NUL (checked by _KID), so the encoding is unambiguous.
-    return b"iamguard-secretbox\x00" + _VERSION.encode() + b"\x00" + kid.encode() + b"\x00" + context.encode("utf-8")
+    return (
+        b"iamguard-secretbox\x00"
+        + _VERSION.encode()
+        + b"\x00"
+        + kid.encode()
+        + b"\x00"
+        + context.encode("utf-8")
+    )
 
 
 def _check_kid(kid: str) -> None:
@@ -266,7 +275,9 @@ def _decode_key(text: str, *, label: str) -> bytes:
     if not re.fullmatch(r"[A-Za-z0-9+/_-]+", cleaned):
         raise StoreError(f"{label} is not base64")
     try:
-        raw = base64.urlsafe_b64decode(cleaned.replace("+", "-").replace("/", "_") + "=" * (-len(cleaned) % 4))
+        raw = base64.urlsafe_b64decode(
+            cleaned.replace("+", "-").replace("/", "_") + "=" * (-len(cleaned) % 4)
+        )
     except (binascii.Error, ValueError):
         raise StoreError(f"{label} is not base64") from None
     if len(raw) != _KEY_BYTES:
