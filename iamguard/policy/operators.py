@@ -46,7 +46,7 @@ import ipaddress
 import operator as _op
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, Union
 
 from iamguard.context import ContextValue
 from iamguard.errors import PolicyProblem, PolicyValidationError
@@ -59,7 +59,9 @@ from iamguard.policy.wildcard import compile_wildcard
 __all__ = ["CompiledCondition", "compile_condition"]
 
 Context = Mapping[str, ContextValue]
-ValueTest = Callable[[str], bool]
+#: Per context value: True/False, or None when the value cannot be read as the operator's type
+#: (then positive *and* negated operators fail for it).
+ValueTest = Callable[[str], Union[bool, None]]
 
 
 class CompiledCondition(Protocol):
@@ -191,16 +193,16 @@ def _any_of(reader: Callable[[str], Any], predicates: Sequence[Callable[[Any], b
     if len(predicates) == 1:
         only = predicates[0]
 
-        def single(text: str) -> bool:
+        def single(text: str) -> bool | None:
             parsed = reader(text)
-            return parsed is not None and only(parsed)
+            return None if parsed is None else only(parsed)
 
         return single
 
-    def several(text: str) -> bool:
+    def several(text: str) -> bool | None:
         parsed = reader(text)
         if parsed is None:
-            return False
+            return None
         for predicate in predicates:
             if predicate(parsed):
                 return True
@@ -226,11 +228,13 @@ def _string_like(values: Sequence[str], escaped: bool) -> ValueTest:
     return lambda text: any(m(text) for m in matchers)
 
 
+def _read_arn(text: str) -> str | None:
+    """The text itself when it has the six ARN components, else None (unreadable)."""
+    return text if text.startswith("arn:") and text.count(":") >= 5 else None
+
+
 def _arn_like(values: Sequence[str], escaped: bool) -> ValueTest:
-    matchers = [compile_arn_pattern(v, escaped=escaped) for v in values]
-    if len(matchers) == 1:
-        return matchers[0]
-    return lambda text: any(m(text) for m in matchers)
+    return _any_of(_read_arn, [compile_arn_pattern(v, escaped=escaped) for v in values])
 
 
 def _ordered(reader: Callable[[str], Any], what: str, compare: Callable[[Any, Any], bool]) -> Callable[..., ValueTest]:
@@ -249,21 +253,21 @@ def _against(compare: Callable[[Any, Any], bool], bound: Any) -> Callable[[Any],
 
 def _bool(values: Sequence[str], escaped: bool) -> ValueTest:
     accepted = frozenset(_need(_read_bool(v), v, "boolean (true or false)") for v in values)
-    return lambda text: _read_bool(text) in accepted
+    return _any_of(_read_bool, [accepted.__contains__])
 
 
 def _binary(values: Sequence[str], escaped: bool) -> ValueTest:
     accepted = frozenset(_need(_read_binary(v), v, "base64 value") for v in values)
-    return lambda text: _read_binary(text) in accepted
+    return _any_of(_read_binary, [accepted.__contains__])
 
 
 def _ip_address(values: Sequence[str], escaped: bool) -> ValueTest:
     networks = tuple(_need(_read_network(v), v, "IP address or CIDR block") for v in values)
 
-    def test(text: str) -> bool:
+    def test(text: str) -> bool | None:
         address = _read_ip(text)
         if address is None:
-            return False
+            return None
         version, number = address
         for net_version, net, mask in networks:
             if net_version == version and number & mask == net:
@@ -361,11 +365,8 @@ def _split_values(values: Sequence[str], substitute: bool, pattern: bool) -> tup
 
 
 def _negate(test: ValueTest) -> ValueTest:
-    return lambda text: not test(text)
-
-
-def _never(text: str) -> bool:
-    return False
+    """Negated operator: true when the value is readable and matches no policy value."""
+    return lambda text: test(text) is False
 
 
 def _dynamic_test(
@@ -376,9 +377,9 @@ def _dynamic_test(
     def test_for(context: Context) -> ValueTest:
         texts = [r for r in (t.render(context, escape_wildcards=escaped) for t in templates) if r is not None]
         try:
-            dynamic = family(texts, escaped) if texts else _never
+            dynamic = family(texts, escaped)
         except _Invalid:  # e.g. Bool "${aws:username}" rendering to "alice": matches nothing
-            dynamic = _never
+            dynamic = family([], escaped)
         if static_test is None:
             combined = dynamic
         else:
@@ -405,9 +406,9 @@ def _static_evaluator(key: str, qualifier: str | None, missing: bool, if_exists:
             if raw is None:
                 return missing
             if isinstance(raw, str):
-                return test(raw)
+                return test(raw) is True
             if len(raw) == 1:
-                return test(raw[0])
+                return test(raw[0]) is True
             return missing if not raw else False  # several values need a set operator
 
         return plain
@@ -416,7 +417,7 @@ def _static_evaluator(key: str, qualifier: str | None, missing: bool, if_exists:
         def for_any_value(context: Context) -> bool:
             raw = context.get(key)
             if isinstance(raw, str):
-                return test(raw)
+                return test(raw) is True
             if not raw:
                 return if_exists
             return any(test(v) for v in raw)
@@ -426,7 +427,7 @@ def _static_evaluator(key: str, qualifier: str | None, missing: bool, if_exists:
     def for_all_values(context: Context) -> bool:
         raw = context.get(key)
         if isinstance(raw, str):
-            return test(raw)
+            return test(raw) is True
         if not raw:
             return True
         return all(test(v) for v in raw)
@@ -450,7 +451,7 @@ def _dynamic_evaluator(
         values = (raw,) if isinstance(raw, str) else raw
         test = test_for(context)
         if qualifier is None:
-            return test(values[0]) if len(values) == 1 else False
+            return test(values[0]) is True if len(values) == 1 else False
         if qualifier == "ForAnyValue":
             return any(test(v) for v in values)
         return all(test(v) for v in values)
