@@ -46,7 +46,7 @@ import ipaddress
 import operator as _op
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, Union
+from typing import Any, Protocol
 
 from iamguard.context import ContextValue
 from iamguard.errors import PolicyProblem, PolicyValidationError
@@ -61,7 +61,7 @@ __all__ = ["CompiledCondition", "compile_condition"]
 Context = Mapping[str, ContextValue]
 #: Per context value: True/False, or None when the value cannot be read as the operator's type
 #: (then positive *and* negated operators fail for it).
-ValueTest = Callable[[str], Union[bool, None]]
+ValueTest = Callable[[str], bool | None]
 
 
 class CompiledCondition(Protocol):
