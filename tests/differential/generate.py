@@ -25,7 +25,8 @@ import argparse
 import json
 import random
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 JSON = Any
 Case = dict[str, Any]
@@ -136,7 +137,9 @@ def _ips(rng: random.Random) -> str:
 
 
 def _dates(rng: random.Random) -> str:
-    return rng.choice(("2023-06-01T12:00:00Z", "2024-01-01T00:00:00Z", "2024-03-15T08:30:00Z", "2025-12-31T23:59:59Z"))
+    return rng.choice(
+        ("2023-06-01T12:00:00Z", "2024-01-01T00:00:00Z", "2024-03-15T08:30:00Z", "2025-12-31T23:59:59Z")
+    )
 
 
 #: Context keys the generator sets (canonical spelling) with a value maker each. Values stay in
@@ -152,7 +155,11 @@ SINGLE_KEYS: dict[str, Callable[[random.Random], str]] = {
     "aws:ResourceTag/env": lambda r: r.choice(("prod", "dev", "Prod", "prod-eu")),
     "aws:UserAgent": lambda r: r.choice(("aws-cli/2.15", "boto3/1.34", "curl/8.0")),
     "aws:SourceArn": lambda r: r.choice(
-        (_arn("sns", ACCOUNT, "billing"), _arn("sns", OTHER_ACCOUNT, "orders"), f"arn:aws:s3:::{ACCOUNT}-logs")
+        (
+            _arn("sns", ACCOUNT, "billing"),
+            _arn("sns", OTHER_ACCOUNT, "orders"),
+            f"arn:aws:s3:::{ACCOUNT}-logs",
+        )
     ),
     "aws:SourceAccount": lambda r: r.choice((ACCOUNT, OTHER_ACCOUNT)),
 }
@@ -160,7 +167,9 @@ MULTI_KEYS: dict[str, Callable[[random.Random], list[str]]] = {
     # Never an empty list: the oracle takes [] as a present key, iamguard as a missing one, and
     # AWS documents no request whose multivalued key is present but empty (README, "Exclusions").
     "aws:TagKeys": lambda r: r.sample(["env", "team", "Owner", "cost-center", "Env"], r.randint(1, 3)),
-    "aws:CalledVia": lambda r: r.sample(["cloudformation.amazonaws.com", "athena.amazonaws.com"], r.randint(1, 2)),
+    "aws:CalledVia": lambda r: r.sample(
+        ["cloudformation.amazonaws.com", "athena.amazonaws.com"], r.randint(1, 2)
+    ),
 }
 
 
@@ -195,23 +204,84 @@ def request_context(rng: random.Random, base: dict[str, JSON]) -> dict[str, JSON
 
 # --------------------------------------------------------------------------- conditions
 
-STRING_KEYS = ("aws:PrincipalTag/team", "aws:RequestedRegion", "aws:ResourceTag/env", "aws:UserAgent", "aws:username",
-               "aws:PrincipalType", "aws:PrincipalAccount", "aws:SourceAccount")
-STRING_VALUES = ("red", "blue", "RED", "r*", "?lue", "prod", "prod*", "dev", "us-east-1", "us-*", "eu-west-?", "User",
-                 "AssumedRole", "alice", "aws-cli/*", "*", ACCOUNT, OTHER_ACCOUNT, "${aws:username}",
-                 "${aws:PrincipalTag/team}", "${aws:PrincipalAccount}")
-STRING_OPS = ("StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike",
-              "StringNotLike")
-NUMERIC_OPS = ("NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals", "NumericGreaterThan",
-               "NumericGreaterThanEquals")
-DATE_OPS = ("DateEquals", "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan",
-            "DateGreaterThanEquals")
+STRING_KEYS = (
+    "aws:PrincipalTag/team",
+    "aws:RequestedRegion",
+    "aws:ResourceTag/env",
+    "aws:UserAgent",
+    "aws:username",
+    "aws:PrincipalType",
+    "aws:PrincipalAccount",
+    "aws:SourceAccount",
+)
+STRING_VALUES = (
+    "red",
+    "blue",
+    "RED",
+    "r*",
+    "?lue",
+    "prod",
+    "prod*",
+    "dev",
+    "us-east-1",
+    "us-*",
+    "eu-west-?",
+    "User",
+    "AssumedRole",
+    "alice",
+    "aws-cli/*",
+    "*",
+    ACCOUNT,
+    OTHER_ACCOUNT,
+    "${aws:username}",
+    "${aws:PrincipalTag/team}",
+    "${aws:PrincipalAccount}",
+)
+STRING_OPS = (
+    "StringEquals",
+    "StringNotEquals",
+    "StringEqualsIgnoreCase",
+    "StringNotEqualsIgnoreCase",
+    "StringLike",
+    "StringNotLike",
+)
+NUMERIC_OPS = (
+    "NumericEquals",
+    "NumericNotEquals",
+    "NumericLessThan",
+    "NumericLessThanEquals",
+    "NumericGreaterThan",
+    "NumericGreaterThanEquals",
+)
+DATE_OPS = (
+    "DateEquals",
+    "DateNotEquals",
+    "DateLessThan",
+    "DateLessThanEquals",
+    "DateGreaterThan",
+    "DateGreaterThanEquals",
+)
 ARN_OPS = ("ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike")
 ARN_KEYS = ("aws:PrincipalArn", "aws:SourceArn")
-ARN_VALUES = (f"arn:aws:iam::{ACCOUNT}:user/*", f"arn:aws:iam::{ACCOUNT}:user/alice", "arn:aws:iam::*:role/Admin",
-              f"arn:aws:iam::{OTHER_ACCOUNT}:role/*", "arn:aws:sns:*:*:*", f"arn:aws:sns:us-east-1:{ACCOUNT}:billing",
-              "arn:aws:s3:::*", "arn:aws:iam::*:*")
-STRING_SET_VALUES = ("env", "team", "Env", "owner", "cost-*", "cloudformation.amazonaws.com", "*.amazonaws.com")
+ARN_VALUES = (
+    f"arn:aws:iam::{ACCOUNT}:user/*",
+    f"arn:aws:iam::{ACCOUNT}:user/alice",
+    "arn:aws:iam::*:role/Admin",
+    f"arn:aws:iam::{OTHER_ACCOUNT}:role/*",
+    "arn:aws:sns:*:*:*",
+    f"arn:aws:sns:us-east-1:{ACCOUNT}:billing",
+    "arn:aws:s3:::*",
+    "arn:aws:iam::*:*",
+)
+STRING_SET_VALUES = (
+    "env",
+    "team",
+    "Env",
+    "owner",
+    "cost-*",
+    "cloudformation.amazonaws.com",
+    "*.amazonaws.com",
+)
 
 
 def _values(rng: random.Random, pool: tuple[str, ...]) -> JSON:
@@ -221,7 +291,9 @@ def _values(rng: random.Random, pool: tuple[str, ...]) -> JSON:
 
 def _one_condition(rng: random.Random) -> tuple[str, str, JSON]:
     """One (operator, key, values) triple of a random family."""
-    family = rng.choice(("string", "string", "numeric", "date", "epoch", "bool", "ip", "arn", "null", "set", "set"))
+    family = rng.choice(
+        ("string", "string", "numeric", "date", "epoch", "bool", "ip", "arn", "null", "set", "set")
+    )
     if family == "string":
         op, key, vals = rng.choice(STRING_OPS), rng.choice(STRING_KEYS), _values(rng, STRING_VALUES)
     elif family == "numeric":
@@ -229,7 +301,10 @@ def _one_condition(rng: random.Random) -> tuple[str, str, JSON]:
         vals = _values(rng, ("0", "60", "300", "3600", "86400"))
     elif family == "date":
         op, key = rng.choice(DATE_OPS), "aws:CurrentTime"
-        vals = _values(rng, ("2024-01-01T00:00:00Z", "2024-03-15T08:30:00Z", "2023-01-01T00:00:00Z", "2025-06-30T00:00:00Z"))
+        vals = _values(
+            rng,
+            ("2024-01-01T00:00:00Z", "2024-03-15T08:30:00Z", "2023-01-01T00:00:00Z", "2025-06-30T00:00:00Z"),
+        )
     elif family == "epoch":
         op, key = rng.choice(DATE_OPS), "aws:EpochTime"
         vals = _values(rng, ("1704067200", "1700000000", "1735689600"))
@@ -239,7 +314,9 @@ def _one_condition(rng: random.Random) -> tuple[str, str, JSON]:
         vals = rng.choice(("true", "false", ["true"], "false"))
     elif family == "ip":
         op, key = rng.choice(("IpAddress", "NotIpAddress")), "aws:SourceIp"
-        vals = _values(rng, ("10.0.0.0/8", "192.168.1.0/24", "203.0.113.5/32", "203.0.113.5", "2001:db8::/32"))
+        vals = _values(
+            rng, ("10.0.0.0/8", "192.168.1.0/24", "203.0.113.5/32", "203.0.113.5", "2001:db8::/32")
+        )
     elif family == "arn":
         op, key, vals = rng.choice(ARN_OPS), rng.choice(ARN_KEYS), _values(rng, ARN_VALUES)
     elif family == "null":
@@ -249,7 +326,9 @@ def _one_condition(rng: random.Random) -> tuple[str, str, JSON]:
         return op, key, vals
     else:
         qualifier = rng.choice(("ForAllValues", "ForAnyValue"))
-        base = rng.choice(("StringEquals", "StringLike", "StringNotEquals", "StringNotLike", "StringEqualsIgnoreCase"))
+        base = rng.choice(
+            ("StringEquals", "StringLike", "StringNotEquals", "StringNotLike", "StringEqualsIgnoreCase")
+        )
         op, key, vals = f"{qualifier}:{base}", rng.choice(tuple(MULTI_KEYS)), _values(rng, STRING_SET_VALUES)
     # No IfExists after ForAnyValue: iam-simulate 0.1.173 evaluates ForAnyValue:...IfExists on
     # a missing key as false, where AWS says "If the key is not present, evaluate the condition
@@ -278,7 +357,12 @@ def _one_or_list(rng: random.Random, pool: list[str]) -> JSON:
 
 
 def random_statement(
-    rng: random.Random, account: str, target: tuple[str, str], *, principal_block: JSON | None, allow_bias: float
+    rng: random.Random,
+    account: str,
+    target: tuple[str, str],
+    *,
+    principal_block: JSON | None,
+    allow_bias: float,
 ) -> JSON:
     stmt: dict[str, JSON] = {"Effect": "Allow" if rng.random() < allow_bias else "Deny"}
     if principal_block is not None:
@@ -311,7 +395,9 @@ def random_policy(
     statements = []
     for _ in range(rng.randint(1, 3)):
         block = rng.choice(principals) if principals else None
-        statements.append(random_statement(rng, account, target, principal_block=block, allow_bias=allow_bias))
+        statements.append(
+            random_statement(rng, account, target, principal_block=block, allow_bias=allow_bias)
+        )
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -349,7 +435,11 @@ def random_case(rng: random.Random, case_id: str) -> Case:
     resource_policy = None
     if rng.random() < 0.5:
         resource_policy = random_policy(
-            rng, resource_account, target, allow_bias=0.75, principals=resource_policy_principals(kind, account, name)
+            rng,
+            resource_account,
+            target,
+            allow_bias=0.75,
+            principals=resource_policy_principals(kind, account, name),
         )
     return {
         "id": case_id,

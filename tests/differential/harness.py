@@ -10,8 +10,9 @@ import copy
 import json
 import shutil
 import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 Case = dict[str, Any]
 
@@ -73,17 +74,19 @@ def iamguard_decision(case: Case) -> str:
     A policy iamguard refuses to parse yields ``"error: ..."`` so it shows up as a
     disagreement instead of aborting a whole run.
     """
+    from iamguard.evaluate.engine import evaluate
+    from iamguard.policy.parse import parse_policy
+
     from iamguard.context import make_context
     from iamguard.errors import PolicyError
-    from iamguard.evaluate.engine import evaluate
     from iamguard.evaluate.inputs import PolicySet, Request
     from iamguard.policy.model import PolicyKind
-    from iamguard.policy.parse import parse_policy
     from iamguard.principal import Principal
 
     try:
         identity = tuple(
-            parse_policy(p["policy"], name=p["name"], kind=PolicyKind.IDENTITY) for p in case["identity_policies"]
+            parse_policy(p["policy"], name=p["name"], kind=PolicyKind.IDENTITY)
+            for p in case["identity_policies"]
         )
         boundary = case["permissions_boundary"]
         resource_policy = case["resource_policy"]
@@ -103,7 +106,7 @@ def iamguard_decision(case: Case) -> str:
         resource=case["resource"],
         context=make_context(case["context"]),
     )
-    return evaluate(request, policies).kind.value
+    return str(evaluate(request, policies).kind.value)
 
 
 # --------------------------------------------------------------------------- minimization
@@ -143,7 +146,9 @@ def _reductions(case: Case) -> Iterator[Case]:
                     for j in range(len(values)):
                         smaller = copy.deepcopy(case)
                         kept = [v for k, v in enumerate(values) if k != j]
-                        _policy_at(smaller, path)["Statement"][i][element] = kept[0] if len(kept) == 1 else kept
+                        _policy_at(smaller, path)["Statement"][i][element] = (
+                            kept[0] if len(kept) == 1 else kept
+                        )
                         yield smaller
     for key in case["context"]:
         if key.lower() not in PRINCIPAL_KEYS:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generate import generate_cases  # noqa: E402
-from harness import iamguard_decision, minimize, run_oracle  # noqa: E402
+from generate import generate_cases
+from harness import iamguard_decision, minimize, run_oracle
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     for case, expected, actual in failures[: args.show]:
         small = case if args.no_minimize else minimize(case)
         _, (small_result,) = run_oracle([small])
-        print(f"\n--- {case['id']}: oracle says {small_result['decision']}, iamguard says {iamguard_decision(small)}")
+        print(
+            f"\n--- {case['id']}: oracle says {small_result['decision']}, iamguard says {iamguard_decision(small)}"
+        )
         print(f"    (unminimized: oracle {expected}, iamguard {actual})")
         print(json.dumps(small, indent=2))
     if len(failures) > args.show:

@@ -19,8 +19,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generate import generate_cases  # noqa: E402
-from harness import RECORDED, run_oracle  # noqa: E402
+from generate import generate_cases
+from harness import RECORDED, run_oracle
 
 
 def record(seed: int, count: int, known: dict[str, str]) -> dict[str, Any]:
