@@ -1,0 +1,287 @@
+"""SigV4 canonicalization: each step of the AWS signing spec as one named function.
+
+Shared by the verifier (:mod:`iamguard.authn.sigv4`) and the client signer
+(:mod:`iamguard.credentials.signer`) so the two cannot drift apart.
+
+Spec: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
+(generic services) and https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html
+(S3: the path is neither normalized nor double-encoded).
+
+Steps, in order::
+
+    canonical_uri · canonical_query_string · canonical_headers · signed_headers · payload hash
+      → canonical_request → string_to_sign(credential_scope) → signing_key → signature
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from urllib.parse import unquote_to_bytes
+
+from iamguard.authn.request_view import RequestView, split_query
+
+__all__ = [
+    "ALGORITHM",
+    "UNSIGNED_PAYLOAD",
+    "STREAMING_SIGNED_PAYLOAD",
+    "STREAMING_SIGNED_PAYLOAD_TRAILER",
+    "STREAMING_UNSIGNED_PAYLOAD_TRAILER",
+    "EMPTY_SHA256",
+    "S3_SERVICES",
+    "uses_s3_uri_rules",
+    "uri_encode",
+    "normalize_path",
+    "canonical_uri",
+    "canonical_query_string",
+    "canonical_header_value",
+    "header_map",
+    "canonical_headers",
+    "signed_headers",
+    "hash_payload",
+    "canonical_request",
+    "canonical_request_for",
+    "format_amz_date",
+    "parse_amz_date",
+    "credential_scope",
+    "string_to_sign",
+    "signing_key",
+    "signature",
+    "clear_signing_key_cache",
+]
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+STREAMING_SIGNED_PAYLOAD = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+STREAMING_SIGNED_PAYLOAD_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+STREAMING_UNSIGNED_PAYLOAD_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+#: Signing names whose canonical URI follows the S3 rule (no normalization, encode once).
+S3_SERVICES = frozenset({"s3", "s3-object-lambda", "s3-outposts"})
+
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
+_AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
+
+
+def uses_s3_uri_rules(service: str) -> bool:
+    """True when ``service`` signs its path the S3 way (see module docstring)."""
+    return service in S3_SERVICES
+
+
+def uri_encode(data: str | bytes, *, keep_slash: bool = False) -> str:
+    """AWS ``UriEncode``: every byte except unreserved ``A-Za-z0-9-_.~`` becomes ``%XY`` (upper hex).
+
+    Stricter than :func:`urllib.parse.quote` defaults on purpose: space is ``%20`` (never ``+``)
+    and ``/`` is encoded unless ``keep_slash`` (object key names keep their slashes).
+    """
+    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+    out = []
+    for byte in raw:
+        if byte in _UNRESERVED or (keep_slash and byte == 0x2F):
+            out.append(chr(byte))
+        else:
+            out.append(f"%{byte:02X}")
+    return "".join(out)
+
+
+def normalize_path(path: str) -> str:
+    """RFC 3986 dot-segment removal plus collapsing of empty segments (``//``), trailing ``/`` kept.
+
+    Generic (non-S3) services sign the normalized path: ``//example//`` → ``/example/``,
+    ``/a/b/../..`` → ``/`` (aws4_testsuite ``normalize-path/*``).
+    """
+    stack: list[str] = []
+    segments = path.split("/")
+    for segment in segments:
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if stack:
+                stack.pop()
+            continue
+        stack.append(segment)
+    result = "/" + "/".join(stack)
+    ends_as_dir = segments[-1] in ("", ".", "..")
+    if stack and ends_as_dir:
+        result += "/"
+    return result
+
+
+def canonical_uri(raw_path: str, *, normalize: bool = True, double_encode: bool = True) -> str:
+    """The canonical URI of a wire path.
+
+    * Generic services (``normalize=True, double_encode=True``): normalize, then URI-encode the
+      wire path again, so ``%20`` on the wire becomes ``%2520`` (AWS: "each path segment must be
+      URI-encoded twice"), as botocore's ``SigV4Auth`` does.
+    * S3 (``normalize=False, double_encode=False``): the key is decoded from the wire and each
+      segment encoded exactly once; ``//`` and ``.`` segments survive.
+      https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html
+    """
+    path = raw_path or "/"
+    if normalize:
+        path = normalize_path(path)
+    if double_encode:
+        return uri_encode(path, keep_slash=True)
+    # Decode per segment so an encoded slash (%2F) inside a key stays %2F.
+    return "/".join(uri_encode(unquote_to_bytes(segment)) for segment in path.split("/"))
+
+
+def canonical_query_string(query_string: str, *, exclude: Iterable[str] = ()) -> str:
+    """Decode every ``name=value`` pair, re-encode with :func:`uri_encode`, sort by name then value.
+
+    ``exclude`` names (decoded, exact) are dropped: ``X-Amz-Signature`` for presigned URLs.
+    A pair without ``=`` has an empty value. ``+`` is a literal plus (``%2B``), not a space: the
+    SDKs always send a space as ``%20``.
+    """
+    skipped = frozenset(exclude)
+    pairs: list[tuple[str, str]] = []
+    for raw_name, raw_value in split_query(query_string):
+        name = unquote_to_bytes(raw_name)
+        if name.decode("utf-8", "surrogateescape") in skipped:
+            continue
+        pairs.append((uri_encode(name), uri_encode(unquote_to_bytes(raw_value))))
+    pairs.sort()
+    return "&".join(f"{name}={value}" for name, value in pairs)
+
+
+def canonical_header_value(values: Sequence[str]) -> str:
+    """Trim each value, collapse inner whitespace runs to one space, join repeats with ``,``."""
+    return ",".join(" ".join(value.split()) for value in values)
+
+
+def header_map(headers: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """Lower-cased header name → its values in wire order."""
+    result: dict[str, list[str]] = {}
+    for name, value in headers:
+        result.setdefault(name.strip().lower(), []).append(value)
+    return result
+
+
+def canonical_headers(headers: dict[str, list[str]], names: Sequence[str]) -> str:
+    """``name:value\\n`` for each of ``names`` (lower-case, sorted); a missing header is empty."""
+    return "".join(f"{name}:{canonical_header_value(headers.get(name, []))}\n" for name in names)
+
+
+def signed_headers(names: Iterable[str]) -> str:
+    """The ``SignedHeaders`` value: lower-case names, sorted, unique, ``;``-joined."""
+    return ";".join(sorted({name.strip().lower() for name in names}))
+
+
+def hash_payload(body: bytes) -> str:
+    """Hex SHA-256 of the body, the last line of the canonical request."""
+    return hashlib.sha256(body).hexdigest()
+
+
+def canonical_request(
+    method: str,
+    uri: str,
+    query: str,
+    headers_block: str,
+    signed: str,
+    payload_hash: str,
+) -> str:
+    """Join the six parts; ``headers_block`` already ends each line with ``\\n``."""
+    return "\n".join((method.upper(), uri, query, headers_block, signed, payload_hash))
+
+
+def canonical_request_for(
+    view: RequestView,
+    *,
+    signed: Sequence[str],
+    payload_hash: str,
+    s3: bool,
+    normalize: bool | None = None,
+    exclude_query: Iterable[str] = (),
+) -> str:
+    """The canonical request of ``view`` signing header names ``signed`` (lower-case, sorted).
+
+    ``s3`` picks the S3 URI rule; ``normalize`` overrides path normalization alone (``None``:
+    normalize unless S3), for services that sign an unnormalized but double-encoded path.
+    """
+    do_normalize = (not s3) if normalize is None else normalize
+    uri = canonical_uri(view.raw_path, normalize=do_normalize, double_encode=not s3)
+    query = canonical_query_string(view.query_string, exclude=exclude_query)
+    block = canonical_headers(header_map(view.headers), signed)
+    return canonical_request(view.method, uri, query, block, ";".join(signed), payload_hash)
+
+
+def format_amz_date(moment: datetime) -> str:
+    """``20150830T123600Z`` for an aware datetime."""
+    if moment.tzinfo is None:
+        raise ValueError("SigV4 timestamps need a timezone-aware datetime")
+    return moment.astimezone(timezone.utc).strftime(_AMZ_DATE_FORMAT)
+
+
+def parse_amz_date(text: str) -> datetime:
+    """Parse ``YYYYMMDDTHHMMSSZ`` strictly (ValueError otherwise) into an aware UTC datetime."""
+    if len(text) != 16 or not text.endswith("Z") or text[8] != "T":
+        raise ValueError(f"not an ISO 8601 basic timestamp: {text!r}")
+    return datetime.strptime(text, _AMZ_DATE_FORMAT).replace(tzinfo=timezone.utc)
+
+
+def credential_scope(date: str, region: str, service: str) -> str:
+    """``20150830/us-east-1/iam/aws4_request``."""
+    return f"{date}/{region}/{service}/aws4_request"
+
+
+def string_to_sign(amz_date: str, scope: str, canonical: str) -> str:
+    """Algorithm, timestamp, scope and the hex SHA-256 of the canonical request."""
+    digest = hashlib.sha256(canonical.encode("utf-8", "surrogateescape")).hexdigest()
+    return f"{ALGORITHM}\n{amz_date}\n{scope}\n{digest}"
+
+
+def _hmac(key: bytes, message: str) -> bytes:
+    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
+
+
+# The signing key is valid for one (secret, day, region, service); deriving it costs four
+# HMACs, so keep a small LRU. INVARIANT: no plaintext secret is ever part of a cache key: the
+# secret is replaced by an HMAC under a per-process random key, useless outside this process.
+_CACHE_MAX = 512
+_CACHE_SALT = os.urandom(32)
+_cache: OrderedDict[tuple[bytes, str, str, str], bytes] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _secret_digest(secret: str) -> bytes:
+    return hmac.new(_CACHE_SALT, secret.encode("utf-8"), hashlib.sha256).digest()
+
+
+def _derive_signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    k_date = _hmac(f"AWS4{secret}".encode(), date)
+    k_region = _hmac(k_date, region)
+    k_service = _hmac(k_region, service)
+    return _hmac(k_service, "aws4_request")
+
+
+def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    """``HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request")``, cached."""
+    key = (_secret_digest(secret), date, region, service)
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            _cache.move_to_end(key)
+            return cached
+    derived = _derive_signing_key(secret, date, region, service)
+    with _cache_lock:
+        _cache[key] = derived
+        while len(_cache) > _CACHE_MAX:
+            _cache.popitem(last=False)
+    return derived
+
+
+def clear_signing_key_cache() -> None:
+    """Forget every cached signing key (e.g. after a key rotation)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def signature(key: bytes, to_sign: str) -> str:
+    """Hex HMAC-SHA256 of the string to sign under the signing key."""
+    return hmac.new(key, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
