@@ -369,25 +369,39 @@ def _negate(test: ValueTest) -> ValueTest:
     return lambda text: test(text) is False
 
 
+_RECENT_RENDERINGS = 256
+
+
 def _dynamic_test(
     family: _Family, static_test: ValueTest | None, templates: list[Template], escaped: bool, negated: bool
 ) -> Callable[[Context], ValueTest]:
     """Per request: render the variable values, compile them (cached) and OR with the fixed ones."""
+    # Tests built for recently seen renderings (a few users/tags repeat a lot); bounded, and
+    # cleared wholesale when full -- dict operations are atomic, so threads may share it.
+    recent: dict[tuple[str, ...], ValueTest] = {}
 
-    def test_for(context: Context) -> ValueTest:
-        texts = [r for r in (t.render(context, escape_wildcards=escaped) for t in templates) if r is not None]
+    def build(texts: tuple[str, ...]) -> ValueTest:
         try:
             dynamic = family(texts, escaped)
         except _Invalid:  # e.g. Bool "${aws:username}" rendering to "alice": matches nothing
             dynamic = family([], escaped)
-        if static_test is None:
-            combined = dynamic
-        else:
-            fixed = static_test
-            combined = lambda text: fixed(text) or dynamic(text)
+        combined = dynamic if static_test is None else _either(static_test, dynamic)
         return _negate(combined) if negated else combined
 
+    def test_for(context: Context) -> ValueTest:
+        texts = tuple([r for t in templates if (r := t.render(context, escape_wildcards=escaped)) is not None])
+        test = recent.get(texts)
+        if test is None:
+            if len(recent) >= _RECENT_RENDERINGS:
+                recent.clear()
+            test = recent[texts] = build(texts)
+        return test
+
     return test_for
+
+
+def _either(first: ValueTest, second: ValueTest) -> ValueTest:
+    return lambda text: first(text) or second(text)
 
 
 # ---------------------------------------------------------------- key and set logic

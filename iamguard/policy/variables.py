@@ -67,19 +67,25 @@ def _escape_policy_text(text: str) -> str:
     return text.replace("\\", "\\\\") if "\\" in text else text
 
 
+# A render program: constant text, or (key, default) for a variable, or None for a variable
+# that can never resolve. One program per mode, with constants and defaults pre-escaped.
+_Step = str | tuple[str, str | None] | None
+
+
 @dataclass(frozen=True, slots=True)
 class Template:
     """A policy string with its variables located once, rendered per request.
 
     ``referenced_keys`` holds the lower-cased context keys the template reads (the cache key of
     ``CachedEvaluator`` only needs those); ``has_variables`` is true when the rendered text
-    depends on the request context.
+    depends on the request context (or can never resolve).
     """
 
     text: str
     referenced_keys: frozenset[str]
     has_variables: bool
-    _parts: tuple[_Part, ...]
+    _plain: tuple[_Step, ...]
+    _escaped: tuple[_Step, ...]
 
     def render(self, context: Mapping[str, ContextValue], *, escape_wildcards: bool = False) -> str | None:
         """The text with variables substituted from ``context``; ``None`` if one is unresolvable.
@@ -87,31 +93,23 @@ class Template:
         With ``escape_wildcards`` the result is an escaped pattern (see the module docstring).
         """
         out: list[str] = []
-        for part in self._parts:
-            kind = part[0]
-            if kind == "lit":
-                text = part[1]  # type: ignore[misc]
-                out.append(_escape_policy_text(text) if escape_wildcards else text)
+        for step in self._escaped if escape_wildcards else self._plain:
+            if isinstance(step, str):
+                out.append(step)
                 continue
-            if kind == "sub":
-                value: str | None = part[1]  # type: ignore[misc]
-            elif kind == "var":
-                value = _lookup(context, part[1])  # type: ignore[misc]
-                if value is None:
-                    value = part[2]  # type: ignore[misc]
-            else:
-                value = None
-            if value is None:
+            if step is None:
                 return None
-            out.append(escape_literal(value) if escape_wildcards else value)
+            key, default = step
+            value = context.get(key)
+            if isinstance(value, tuple):
+                value = value[0] if len(value) == 1 else None
+            if value is None:
+                if default is None:
+                    return None
+                out.append(default)
+            else:
+                out.append(escape_literal(value) if escape_wildcards else value)
         return "".join(out)
-
-
-def _lookup(context: Mapping[str, ContextValue], key: str) -> str | None:
-    value = context.get(key)
-    if isinstance(value, tuple):
-        return value[0] if len(value) == 1 else None
-    return value
 
 
 @functools.lru_cache(maxsize=65536)
@@ -119,7 +117,32 @@ def compile_template(text: str) -> Template:
     """Locate the variables of ``text`` (call only for Version 2012-10-17 policies)."""
     parts = _parse(text)
     keys = frozenset(p[1] for p in parts if p[0] == "var")  # type: ignore[misc]
-    return Template(text, keys, bool(keys) or any(p[0] == "bad" for p in parts), parts)
+    dynamic = bool(keys) or any(p[0] == "bad" for p in parts)
+    return Template(text, keys, dynamic, _program(parts, False), _program(parts, True))
+
+
+def _program(parts: tuple[_Part, ...], escape: bool) -> tuple[_Step, ...]:
+    steps: list[_Step] = []
+    for part in parts:
+        if part[0] == "lit":
+            steps.append(_escape_policy_text(part[1]) if escape else part[1])  # type: ignore[misc]
+        elif part[0] == "sub":
+            steps.append(escape_literal(part[1]) if escape else part[1])  # type: ignore[misc]
+        elif part[0] == "var":
+            default = part[2]  # type: ignore[misc]
+            if default is not None and escape:
+                default = escape_literal(default)
+            steps.append((part[1], default))  # type: ignore[misc]
+        else:
+            steps.append(None)
+    # Merge neighbouring constants so rendering appends as few pieces as possible.
+    merged: list[_Step] = []
+    for step in steps:
+        if isinstance(step, str) and merged and isinstance(merged[-1], str):
+            merged[-1] = merged[-1] + step
+        else:
+            merged.append(step)
+    return tuple(merged)
 
 
 def _parse(text: str) -> tuple[_Part, ...]:
