@@ -186,8 +186,11 @@ def canonical_request(
     signed: str,
     payload_hash: str,
 ) -> str:
-    """Join the six parts; ``headers_block`` already ends each line with ``\\n``."""
-    return "\n".join((method.upper(), uri, query, headers_block, signed, payload_hash))
+    """Join the six parts; ``headers_block`` already ends each line with ``\\n``.
+
+    The method is taken as received (HTTP methods are case-sensitive); signers upper-case it.
+    """
+    return "\n".join((method, uri, query, headers_block, signed, payload_hash))
 
 
 def canonical_request_for(

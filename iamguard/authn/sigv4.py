@@ -243,6 +243,12 @@ def _parse_signed_headers(text: str, s3: bool, presigned: bool) -> tuple[str, ..
     return names
 
 
+def _peek_s3(credential: str | None, default: bool) -> bool:
+    """Guess the service from a (possibly malformed) credential, to pick AWS's error code."""
+    parts = (credential or "").split("/")
+    return c.uses_s3_uri_rules(parts[3]) if len(parts) >= 4 else default
+
+
 def _check_hex_signature(sig: str, s3: bool, presigned: bool) -> str:
     if not _HEX64.fullmatch(sig):
         raise _malformed("Signature must be 64 lower-case hex characters", s3, presigned)
@@ -262,6 +268,7 @@ def _claim_from_header(view: RequestView, s3: bool) -> _Claim:
         if not sep or name in fields:
             raise _malformed(f"malformed Authorization component {component.strip()!r}", s3, False)
         fields[name] = value.strip()
+    s3 = _peek_s3(fields.get("Credential"), s3)
     if set(fields) != {"Credential", "SignedHeaders", "Signature"}:
         raise _malformed("Authorization needs exactly Credential, SignedHeaders and Signature", s3, False)
     akid, date, region, service = _split_credential(fields["Credential"], s3, False)
@@ -296,6 +303,7 @@ def _claim_from_query(view: RequestView, s3: bool) -> _Claim:
         if name in _PRESIGN_PARAMS and name in params:
             raise _malformed(f"{name} appears more than once", s3, True)
         params[name] = value
+    s3 = _peek_s3(params.get("X-Amz-Credential"), s3)
     missing = [name for name in _PRESIGN_PARAMS if name not in params]
     if missing:
         raise _malformed(f"missing query parameters: {', '.join(missing)}", s3, True)
@@ -323,7 +331,9 @@ def _expires(params: dict[str, str], s3: bool) -> int:
 
 def _check_scope(claim: _Claim, service_hint: str | None, s3: bool, presigned: bool) -> None:
     if service_hint is not None and claim.service != service_hint:
-        raise _malformed(f"Credential should be scoped to correct service: '{service_hint}'", s3, presigned)
+        # Answer as the service that was called, not as the one the client named.
+        hinted_s3 = c.uses_s3_uri_rules(service_hint)
+        raise _malformed(f"Credential should be scoped to correct service: '{service_hint}'", hinted_s3, presigned)
     if claim.amz_date[:8] != claim.date:
         raise _malformed("Date in Credential scope does not match YYYYMMDD of the request date", s3, presigned)
 

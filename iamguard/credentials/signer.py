@@ -102,7 +102,7 @@ def _sign(view: RequestView, credentials: SigningCredentials, *, amz_date: str, 
     return c.signature(key, c.string_to_sign(amz_date, scope, canonical))
 
 
-def _header_payload_hash(view: RequestView, service: str, sign_payload: bool) -> str:
+def _header_payload_hash(view: RequestView, sign_payload: bool) -> str:
     declared = view.header("x-amz-content-sha256")
     if declared is not None:
         return declared.strip()
@@ -127,8 +127,9 @@ def sign_request(
     is false. ``view`` must carry a ``Host`` header.
     """
     _require_host(view)
+    view = replace(view, method=view.method.upper())
     amz_date = _timestamp(now)
-    payload_hash = _header_payload_hash(view, service, sign_payload)
+    payload_hash = _header_payload_hash(view, sign_payload)
     added = [("X-Amz-Date", amz_date)]
     if c.uses_s3_uri_rules(service) or payload_hash == c.UNSIGNED_PAYLOAD:
         added.append(("X-Amz-Content-SHA256", payload_hash))
@@ -164,6 +165,7 @@ def presign_request(
     if not 1 <= expires_in <= MAX_PRESIGNED_EXPIRES:
         raise ValueError(f"expires_in must be between 1 and {MAX_PRESIGNED_EXPIRES} seconds")
     _require_host(view)
+    view = replace(view, method=view.method.upper())
     amz_date = _timestamp(now)
     signed = _names_to_sign(view)
     params = [
