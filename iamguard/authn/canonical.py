@@ -91,7 +91,7 @@ def uri_encode(data: str | bytes, *, keep_slash: bool = False) -> str:
 
 
 def normalize_path(path: str) -> str:
-    """RFC 3986 dot-segment removal plus collapsing of empty segments (``//``), trailing ``/`` kept.
+    """RFC 3986 dot-segment removal plus collapsing of empty segments (``//``).
 
     Generic (non-S3) services sign the normalized path: ``//example//`` → ``/example/``,
     ``/a/b/../..`` → ``/`` (aws4_testsuite ``normalize-path/*``).
@@ -107,8 +107,9 @@ def normalize_path(path: str) -> str:
             continue
         stack.append(segment)
     result = "/" + "/".join(stack)
-    ends_as_dir = segments[-1] in ("", ".", "..")
-    if stack and ends_as_dir:
+    # Only a literal trailing slash survives (``/a/b/..`` → ``/a``), as botocore and the AWS
+    # suites compute it; RFC 3986 alone would keep ``/a/``.
+    if stack and path.endswith("/"):
         result += "/"
     return result
 

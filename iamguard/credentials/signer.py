@@ -88,13 +88,15 @@ def _require_host(view: RequestView) -> None:
 
 
 def _sign(view: RequestView, credentials: SigningCredentials, *, amz_date: str, region: str,
-          service: str, signed: list[str], payload_hash: str, presigned: bool) -> str:
+          service: str, signed: list[str], payload_hash: str, presigned: bool,
+          normalize_path: bool | None) -> str:
     """The hex signature of ``view`` (the canonical request is built exactly as the verifier does)."""
     canonical = c.canonical_request_for(
         view,
         signed=signed,
         payload_hash=payload_hash,
         s3=c.uses_s3_uri_rules(service),
+        normalize=normalize_path,
         exclude_query=("X-Amz-Signature",) if presigned else (),
     )
     scope = c.credential_scope(amz_date[:8], region, service)
@@ -119,12 +121,14 @@ def sign_request(
     service: str,
     now: datetime | None = None,
     sign_payload: bool = True,
+    normalize_path: bool | None = None,
 ) -> RequestView:
     """A copy of ``view`` with ``X-Amz-Date``, payload hash, token and ``Authorization`` headers.
 
     An ``x-amz-content-sha256`` already on the request (a streaming value, say) is kept and
     signed; otherwise the body is hashed, or ``UNSIGNED-PAYLOAD`` is used if ``sign_payload``
-    is false. ``view`` must carry a ``Host`` header.
+    is false. ``view`` must carry a ``Host`` header. ``normalize_path`` as in
+    :func:`iamguard.authn.sigv4.verify_sigv4` (``None``: normalize unless S3).
     """
     _require_host(view)
     view = replace(view, method=view.method.upper())
@@ -138,7 +142,7 @@ def sign_request(
     view = view.with_headers(added, drop=("authorization", "x-amz-date", "x-amz-security-token"))
     signed = _names_to_sign(view)
     sig = _sign(view, credentials, amz_date=amz_date, region=region, service=service,
-                signed=signed, payload_hash=payload_hash, presigned=False)
+                signed=signed, payload_hash=payload_hash, presigned=False, normalize_path=normalize_path)
     scope = c.credential_scope(amz_date[:8], region, service)
     authorization = (
         f"{c.ALGORITHM} Credential={credentials.access_key_id}/{scope}, "
@@ -155,6 +159,7 @@ def presign_request(
     service: str,
     expires_in: int = 3600,
     now: datetime | None = None,
+    normalize_path: bool | None = None,
 ) -> RequestView:
     """A copy of ``view`` whose query carries the SigV4 parameters and ``X-Amz-Signature``.
 
@@ -180,7 +185,7 @@ def presign_request(
     view = view.with_query(_append_query(view.query_string, params))
     payload_hash = c.UNSIGNED_PAYLOAD if c.uses_s3_uri_rules(service) else c.hash_payload(view.body or b"")
     sig = _sign(view, credentials, amz_date=amz_date, region=region, service=service,
-                signed=signed, payload_hash=payload_hash, presigned=True)
+                signed=signed, payload_hash=payload_hash, presigned=True, normalize_path=normalize_path)
     return view.with_query(_append_query(view.query_string, [("X-Amz-Signature", sig)]))
 
 
