@@ -28,31 +28,31 @@ from iamguard.authn.request_view import RequestView, split_query
 
 __all__ = [
     "ALGORITHM",
-    "UNSIGNED_PAYLOAD",
+    "EMPTY_SHA256",
+    "S3_SERVICES",
     "STREAMING_SIGNED_PAYLOAD",
     "STREAMING_SIGNED_PAYLOAD_TRAILER",
     "STREAMING_UNSIGNED_PAYLOAD_TRAILER",
-    "EMPTY_SHA256",
-    "S3_SERVICES",
-    "uses_s3_uri_rules",
-    "uri_encode",
-    "normalize_path",
-    "canonical_uri",
-    "canonical_query_string",
+    "UNSIGNED_PAYLOAD",
     "canonical_header_value",
-    "header_map",
     "canonical_headers",
-    "signed_headers",
-    "hash_payload",
+    "canonical_query_string",
     "canonical_request",
     "canonical_request_for",
-    "format_amz_date",
-    "parse_amz_date",
-    "credential_scope",
-    "string_to_sign",
-    "signing_key",
-    "signature",
+    "canonical_uri",
     "clear_signing_key_cache",
+    "credential_scope",
+    "format_amz_date",
+    "hash_payload",
+    "header_map",
+    "normalize_path",
+    "parse_amz_date",
+    "signature",
+    "signed_headers",
+    "signing_key",
+    "string_to_sign",
+    "uri_encode",
+    "uses_s3_uri_rules",
 ]
 
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -191,7 +191,7 @@ def canonical_request(
 
     The method is taken as received (HTTP methods are case-sensitive); signers upper-case it.
     """
-    return "\n".join((method, uri, query, headers_block, signed, payload_hash))
+    return f"{method}\n{uri}\n{query}\n{headers_block}\n{signed}\n{payload_hash}"
 
 
 def canonical_request_for(

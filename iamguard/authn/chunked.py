@@ -35,12 +35,12 @@ from iamguard.authn.sigv4 import VerifiedRequest
 from iamguard.errors import IAMGuardError, SignatureMismatchError
 
 __all__ = [
-    "DecodedPayload",
-    "decode_aws_chunked",
-    "chunk_string_to_sign",
-    "trailer_string_to_sign",
-    "compute_checksum",
     "CHECKSUM_TRAILERS",
+    "DecodedPayload",
+    "chunk_string_to_sign",
+    "compute_checksum",
+    "decode_aws_chunked",
+    "trailer_string_to_sign",
 ]
 
 _CHUNK_ALGORITHM = "AWS4-HMAC-SHA256-PAYLOAD"
@@ -125,16 +125,24 @@ def compute_checksum(algorithm: str, data: bytes) -> str:
 def chunk_string_to_sign(verified: VerifiedRequest, previous: str, chunk: bytes) -> str:
     """String to sign for one chunk: chained on the previous signature (seed for the first)."""
     return "\n".join(
-        (_CHUNK_ALGORITHM, verified.amz_date, verified.credential_scope, previous, c.EMPTY_SHA256,
-         hashlib.sha256(chunk).hexdigest())
+        (
+            _CHUNK_ALGORITHM,
+            verified.amz_date,
+            verified.credential_scope,
+            previous,
+            c.EMPTY_SHA256,
+            hashlib.sha256(chunk).hexdigest(),
+        )
     )
 
 
-def trailer_string_to_sign(verified: VerifiedRequest, previous: str, trailers: tuple[tuple[str, str], ...]) -> str:
+def trailer_string_to_sign(
+    verified: VerifiedRequest, previous: str, trailers: tuple[tuple[str, str], ...]
+) -> str:
     """String to sign for the trailing headers: hash of ``name:value\\n`` lines, chained."""
     block = "".join(f"{name}:{value}\n" for name, value in trailers)
     digest = hashlib.sha256(block.encode("utf-8")).hexdigest()
-    return "\n".join((_TRAILER_ALGORITHM, verified.amz_date, verified.credential_scope, previous, digest))
+    return f"{_TRAILER_ALGORITHM}\n{verified.amz_date}\n{verified.credential_scope}\n{previous}\n{digest}"
 
 
 def _check_chain(expected: str, provided: str | None, what: str) -> None:
@@ -170,7 +178,11 @@ class _Reader:
 
 def _chunk_header(line: bytes, signed: bool) -> tuple[int, str | None]:
     size_text, _, extension = line.partition(b";")
-    if not size_text or len(size_text) > _MAX_SIZE_DIGITS or not all(ch in b"0123456789abcdefABCDEF" for ch in size_text):
+    if (
+        not size_text
+        or len(size_text) > _MAX_SIZE_DIGITS
+        or not all(ch in b"0123456789abcdefABCDEF" for ch in size_text)
+    ):
         raise _body_error(f"aws-chunked body: bad chunk size {size_text[:20]!r}")
     signature: str | None = None
     if extension:
@@ -208,7 +220,11 @@ def decode_aws_chunked(view: RequestView, verified: VerifiedRequest) -> DecodedP
     ``IncompleteBody``/``BadDigest`` error for a malformed body or a wrong checksum.
     """
     mode = verified.payload_hash
-    if mode not in (c.STREAMING_SIGNED_PAYLOAD, c.STREAMING_SIGNED_PAYLOAD_TRAILER, c.STREAMING_UNSIGNED_PAYLOAD_TRAILER):
+    if mode not in (
+        c.STREAMING_SIGNED_PAYLOAD,
+        c.STREAMING_SIGNED_PAYLOAD_TRAILER,
+        c.STREAMING_UNSIGNED_PAYLOAD_TRAILER,
+    ):
         raise ValueError(f"not an aws-chunked payload: {mode!r}")
     if view.body is None:
         raise ValueError("decode_aws_chunked needs the buffered body")
@@ -262,12 +278,16 @@ def _check_checksum(
     announced = [n.strip().lower() for n in (view.header("x-amz-trailer") or "").split(",") if n.strip()]
     names = [name for name, _ in trailers]
     if sorted(names) != sorted(announced):
-        raise _body_error("the trailing headers differ from those announced in x-amz-trailer", "InvalidRequest")
+        raise _body_error(
+            "the trailing headers differ from those announced in x-amz-trailer", "InvalidRequest"
+        )
     sums = [(name, value) for name, value in trailers if name in CHECKSUM_TRAILERS]
     if not sums:
         if mode == c.STREAMING_UNSIGNED_PAYLOAD_TRAILER:
             # Without chunk signatures the trailing checksum is the only integrity check.
-            raise _body_error("STREAMING-UNSIGNED-PAYLOAD-TRAILER needs an x-amz-checksum-* trailer", "InvalidRequest")
+            raise _body_error(
+                "STREAMING-UNSIGNED-PAYLOAD-TRAILER needs an x-amz-checksum-* trailer", "InvalidRequest"
+            )
         return None, False
     if len(sums) > 1:
         raise _body_error("more than one checksum trailer", "InvalidRequest")

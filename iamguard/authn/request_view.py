@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import unquote_to_bytes, urlsplit
 
-__all__ = ["RequestView", "HeaderPairs", "host_from_url", "split_query"]
+__all__ = ["HeaderPairs", "RequestView", "host_from_url", "split_query"]
 
 HeaderPairs = tuple[tuple[str, str], ...]
 

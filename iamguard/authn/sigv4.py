@@ -55,11 +55,11 @@ from iamguard.errors import (
 )
 
 __all__ = [
-    "VerifiedRequest",
-    "verify_sigv4",
-    "auth_form",
     "MAX_PRESIGNED_EXPIRES",
     "STREAMING_PAYLOADS",
+    "VerifiedRequest",
+    "auth_form",
+    "verify_sigv4",
 ]
 
 #: Longest X-Amz-Expires AWS accepts: 7 days.
@@ -69,7 +69,9 @@ MAX_PRESIGNED_EXPIRES = 604800
 STREAMING_PAYLOADS = frozenset(
     {c.STREAMING_SIGNED_PAYLOAD, c.STREAMING_SIGNED_PAYLOAD_TRAILER, c.STREAMING_UNSIGNED_PAYLOAD_TRAILER}
 )
-_SIGV2_MESSAGE = "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
+_SIGV2_MESSAGE = (
+    "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
+)
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _PRESIGN_PARAMS = (
     "X-Amz-Algorithm",
@@ -333,9 +335,13 @@ def _check_scope(claim: _Claim, service_hint: str | None, s3: bool, presigned: b
     if service_hint is not None and claim.service != service_hint:
         # Answer as the service that was called, not as the one the client named.
         hinted_s3 = c.uses_s3_uri_rules(service_hint)
-        raise _malformed(f"Credential should be scoped to correct service: '{service_hint}'", hinted_s3, presigned)
+        raise _malformed(
+            f"Credential should be scoped to correct service: '{service_hint}'", hinted_s3, presigned
+        )
     if claim.amz_date[:8] != claim.date:
-        raise _malformed("Date in Credential scope does not match YYYYMMDD of the request date", s3, presigned)
+        raise _malformed(
+            "Date in Credential scope does not match YYYYMMDD of the request date", s3, presigned
+        )
 
 
 def _check_time(
@@ -477,13 +483,15 @@ def _query_exclusions(view: RequestView, s3: bool, presigned: bool) -> list[tupl
     """
     if not presigned:
         return [()]
-    readings = [("X-Amz-Signature",)]
+    readings: list[tuple[str, ...]] = [("X-Amz-Signature",)]
     if not s3 and view.query_param("X-Amz-Security-Token") is not None:
         readings.append(("X-Amz-Signature", "X-Amz-Security-Token"))
     return readings
 
 
-def _check_amz_headers_signed(headers: dict[str, list[str]], signed: tuple[str, ...], presigned: bool) -> None:
+def _check_amz_headers_signed(
+    headers: dict[str, list[str]], signed: tuple[str, ...], presigned: bool
+) -> None:
     """S3 rejects requests carrying ``x-amz-*`` headers that are not signed.
 
     https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html (presigned:

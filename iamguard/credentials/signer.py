@@ -21,13 +21,13 @@ from iamguard.authn.request_view import RequestView, host_from_url
 from iamguard.authn.sigv4 import MAX_PRESIGNED_EXPIRES
 
 __all__ = [
+    "UNSIGNED_HEADERS",
     "SigningCredentials",
     "StaticCredentials",
-    "UNSIGNED_HEADERS",
-    "sign_request",
-    "sign_url",
     "presign_request",
     "presign_url",
+    "sign_request",
+    "sign_url",
 ]
 
 #: Headers never signed: proxies and the HTTP stack may change them (botocore's blacklist).
@@ -87,9 +87,18 @@ def _require_host(view: RequestView) -> None:
         raise ValueError("the request needs a Host header to be signed (use sign_url for a URL)")
 
 
-def _sign(view: RequestView, credentials: SigningCredentials, *, amz_date: str, region: str,
-          service: str, signed: list[str], payload_hash: str, presigned: bool,
-          normalize_path: bool | None) -> str:
+def _sign(
+    view: RequestView,
+    credentials: SigningCredentials,
+    *,
+    amz_date: str,
+    region: str,
+    service: str,
+    signed: list[str],
+    payload_hash: str,
+    presigned: bool,
+    normalize_path: bool | None,
+) -> str:
     """The hex signature of ``view`` (the canonical request is built exactly as the verifier does)."""
     canonical = c.canonical_request_for(
         view,
@@ -141,8 +150,17 @@ def sign_request(
         added.append(("X-Amz-Security-Token", credentials.session_token))
     view = view.with_headers(added, drop=("authorization", "x-amz-date", "x-amz-security-token"))
     signed = _names_to_sign(view)
-    sig = _sign(view, credentials, amz_date=amz_date, region=region, service=service,
-                signed=signed, payload_hash=payload_hash, presigned=False, normalize_path=normalize_path)
+    sig = _sign(
+        view,
+        credentials,
+        amz_date=amz_date,
+        region=region,
+        service=service,
+        signed=signed,
+        payload_hash=payload_hash,
+        presigned=False,
+        normalize_path=normalize_path,
+    )
     scope = c.credential_scope(amz_date[:8], region, service)
     authorization = (
         f"{c.ALGORITHM} Credential={credentials.access_key_id}/{scope}, "
@@ -175,7 +193,10 @@ def presign_request(
     signed = _names_to_sign(view)
     params = [
         ("X-Amz-Algorithm", c.ALGORITHM),
-        ("X-Amz-Credential", f"{credentials.access_key_id}/{c.credential_scope(amz_date[:8], region, service)}"),
+        (
+            "X-Amz-Credential",
+            f"{credentials.access_key_id}/{c.credential_scope(amz_date[:8], region, service)}",
+        ),
         ("X-Amz-Date", amz_date),
         ("X-Amz-Expires", str(expires_in)),
         ("X-Amz-SignedHeaders", ";".join(signed)),
@@ -184,8 +205,17 @@ def presign_request(
         params.append(("X-Amz-Security-Token", credentials.session_token))
     view = view.with_query(_append_query(view.query_string, params))
     payload_hash = c.UNSIGNED_PAYLOAD if c.uses_s3_uri_rules(service) else c.hash_payload(view.body or b"")
-    sig = _sign(view, credentials, amz_date=amz_date, region=region, service=service,
-                signed=signed, payload_hash=payload_hash, presigned=True, normalize_path=normalize_path)
+    sig = _sign(
+        view,
+        credentials,
+        amz_date=amz_date,
+        region=region,
+        service=service,
+        signed=signed,
+        payload_hash=payload_hash,
+        presigned=True,
+        normalize_path=normalize_path,
+    )
     return view.with_query(_append_query(view.query_string, [("X-Amz-Signature", sig)]))
 
 
@@ -194,7 +224,9 @@ def _append_query(query: str, params: Iterable[tuple[str, str]]) -> str:
     return f"{query}&{encoded}" if query else encoded
 
 
-def _view_for_url(method: str, url: str, headers: Iterable[tuple[str, str]], body: bytes | None) -> RequestView:
+def _view_for_url(
+    method: str, url: str, headers: Iterable[tuple[str, str]], body: bytes | None
+) -> RequestView:
     view = RequestView.from_url(method, url, headers, body)
     if not view.has_header("host"):
         view = replace(view, headers=(("Host", host_from_url(url)), *view.headers))
@@ -231,6 +263,8 @@ def presign_url(
 ) -> str:
     """A presigned URL for ``method url``, valid for ``expires_in`` seconds from ``now``."""
     view = _view_for_url(method, url, headers, None)
-    signed = presign_request(view, credentials, region=region, service=service, expires_in=expires_in, now=now)
+    signed = presign_request(
+        view, credentials, region=region, service=service, expires_in=expires_in, now=now
+    )
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, signed.query_string, parts.fragment))

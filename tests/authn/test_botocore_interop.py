@@ -19,13 +19,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 botocore_auth = pytest.importorskip("botocore.auth")
-from botocore.awsrequest import AWSRequest  # noqa: E402
-from botocore.config import Config  # noqa: E402
-from botocore.credentials import Credentials  # noqa: E402
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
 
-from iamguard.authn.request_view import RequestView, host_from_url  # noqa: E402
-from iamguard.authn.sigv4 import verify_sigv4  # noqa: E402
-from iamguard.errors import AuthenticationError  # noqa: E402
+from iamguard.authn.request_view import RequestView, host_from_url
+from iamguard.authn.sigv4 import verify_sigv4
+from iamguard.errors import AuthenticationError
 
 AKID, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE//////////wEaCXVzLWVhc3QtMSJH+with/slash+plus=="
@@ -69,36 +69,138 @@ def botocore_sign(
     return RequestView(method, parts.path or "/", parts.query, wire_headers, raw_body)
 
 
-S3_KEY_URL = "https://examplebucket.s3.us-east-1.amazonaws.com/" + quote("reports/2025 Q4/naïve café+résumé (v1)~x=1&y.txt", safe="/~")
+S3_KEY_URL = "https://examplebucket.s3.us-east-1.amazonaws.com/" + quote(
+    "reports/2025 Q4/naïve café+résumé (v1)~x=1&y.txt", safe="/~"
+)
 CASES = [
     # (id, signer class name, service, method, url, headers, body, context, kwargs)
     ("s3-get-signed-empty-payload", "S3SigV4Auth", "s3", "GET", S3_KEY_URL, {}, b"", {}, {}),
-    ("s3-put-signed-payload", "S3SigV4Auth", "s3", "PUT", "https://s3.us-east-1.amazonaws.com/b/k.json",
-     {"Content-Type": "application/json"}, b'{"a": 1}', {}, {}),
-    ("s3-put-unsigned-payload", "S3SigV4Auth", "s3", "PUT", "https://s3.us-east-1.amazonaws.com/b/k",
-     {"Content-MD5": "1B2M2Y8AsgTpgAmY7PhCfg=="}, b"", {"client_config": Config(s3={"payload_signing_enabled": False})}, {}),
-    ("s3-put-streaming-trailer", "S3SigV4Auth", "s3", "PUT", "https://s3.us-east-1.amazonaws.com/b/k",
-     {"Content-Encoding": "aws-chunked", "X-Amz-Trailer": "x-amz-checksum-crc32", "X-Amz-Decoded-Content-Length": "5"},
-     b"5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n",
-     {"checksum": {"request_algorithm": {"in": "trailer", "name": "x-amz-checksum-crc32"}}}, {}),
-    ("s3-list-query", "S3SigV4Auth", "s3", "GET",
-     "http://127.0.0.1:9000/example-bucket?list-type=2&prefix=reports%2F2025%20Q4%2F&delimiter=%2F&encoding-type=url",
-     {}, b"", {}, {}),
-    ("s3-double-slash-and-dot-key", "S3SigV4Auth", "s3", "GET", "https://s3.amazonaws.com/b/a//./b/../c", {}, b"", {}, {}),
-    ("sts-post-form", "SigV4Auth", "sts", "POST", "https://sts.us-east-1.amazonaws.com/",
-     {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
-     b"Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fdemo&RoleSessionName=s%40x", {}, {}),
-    ("iam-get-query", "SigV4Auth", "iam", "GET", "https://iam.amazonaws.com/?Action=ListUsers&Version=2010-05-08&PathPrefix=%2Fdivision%2F",
-     {}, b"", {}, {}),
-    ("dynamodb-json", "SigV4Auth", "dynamodb", "POST", "https://dynamodb.eu-west-1.amazonaws.com/",
-     {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.ListTables"}, b"{}", {}, {}),
-    ("apigw-path-normalized", "SigV4Auth", "execute-api", "GET", "https://abc.execute-api.us-east-1.amazonaws.com/prod//a/./b%20c/../d",
-     {}, b"", {}, {}),
+    (
+        "s3-put-signed-payload",
+        "S3SigV4Auth",
+        "s3",
+        "PUT",
+        "https://s3.us-east-1.amazonaws.com/b/k.json",
+        {"Content-Type": "application/json"},
+        b'{"a": 1}',
+        {},
+        {},
+    ),
+    (
+        "s3-put-unsigned-payload",
+        "S3SigV4Auth",
+        "s3",
+        "PUT",
+        "https://s3.us-east-1.amazonaws.com/b/k",
+        {"Content-MD5": "1B2M2Y8AsgTpgAmY7PhCfg=="},
+        b"",
+        {"client_config": Config(s3={"payload_signing_enabled": False})},
+        {},
+    ),
+    (
+        "s3-put-streaming-trailer",
+        "S3SigV4Auth",
+        "s3",
+        "PUT",
+        "https://s3.us-east-1.amazonaws.com/b/k",
+        {
+            "Content-Encoding": "aws-chunked",
+            "X-Amz-Trailer": "x-amz-checksum-crc32",
+            "X-Amz-Decoded-Content-Length": "5",
+        },
+        b"5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n",
+        {"checksum": {"request_algorithm": {"in": "trailer", "name": "x-amz-checksum-crc32"}}},
+        {},
+    ),
+    (
+        "s3-list-query",
+        "S3SigV4Auth",
+        "s3",
+        "GET",
+        "http://127.0.0.1:9000/example-bucket?list-type=2&prefix=reports%2F2025%20Q4%2F&delimiter=%2F&encoding-type=url",
+        {},
+        b"",
+        {},
+        {},
+    ),
+    (
+        "s3-double-slash-and-dot-key",
+        "S3SigV4Auth",
+        "s3",
+        "GET",
+        "https://s3.amazonaws.com/b/a//./b/../c",
+        {},
+        b"",
+        {},
+        {},
+    ),
+    (
+        "sts-post-form",
+        "SigV4Auth",
+        "sts",
+        "POST",
+        "https://sts.us-east-1.amazonaws.com/",
+        {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        b"Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fdemo&RoleSessionName=s%40x",
+        {},
+        {},
+    ),
+    (
+        "iam-get-query",
+        "SigV4Auth",
+        "iam",
+        "GET",
+        "https://iam.amazonaws.com/?Action=ListUsers&Version=2010-05-08&PathPrefix=%2Fdivision%2F",
+        {},
+        b"",
+        {},
+        {},
+    ),
+    (
+        "dynamodb-json",
+        "SigV4Auth",
+        "dynamodb",
+        "POST",
+        "https://dynamodb.eu-west-1.amazonaws.com/",
+        {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.ListTables"},
+        b"{}",
+        {},
+        {},
+    ),
+    (
+        "apigw-path-normalized",
+        "SigV4Auth",
+        "execute-api",
+        "GET",
+        "https://abc.execute-api.us-east-1.amazonaws.com/prod//a/./b%20c/../d",
+        {},
+        b"",
+        {},
+        {},
+    ),
     ("s3-presigned", "S3SigV4QueryAuth", "s3", "GET", S3_KEY_URL, {}, b"", {}, {"expires": 900}),
-    ("s3-presigned-put-with-query", "S3SigV4QueryAuth", "s3", "PUT",
-     "https://s3.us-east-1.amazonaws.com/b/k?partNumber=1&uploadId=abc%2Bdef", {}, b"", {}, {"expires": 604800}),
-    ("sts-presigned-getcalleridentity", "SigV4QueryAuth", "sts", "GET",
-     "https://sts.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15", {"x-k8s-aws-id": "my-cluster"}, b"", {}, {"expires": 60}),
+    (
+        "s3-presigned-put-with-query",
+        "S3SigV4QueryAuth",
+        "s3",
+        "PUT",
+        "https://s3.us-east-1.amazonaws.com/b/k?partNumber=1&uploadId=abc%2Bdef",
+        {},
+        b"",
+        {},
+        {"expires": 604800},
+    ),
+    (
+        "sts-presigned-getcalleridentity",
+        "SigV4QueryAuth",
+        "sts",
+        "GET",
+        "https://sts.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15",
+        {"x-k8s-aws-id": "my-cluster"},
+        b"",
+        {},
+        {"expires": 60},
+    ),
 ]
 
 
@@ -107,25 +209,42 @@ CASES = [
 def test_botocore_signed_request_verifies(case: tuple[Any, ...], token: str | None) -> None:
     _id, cls, service, method, url, headers, body, context, kwargs = case
     region = "eu-west-1" if service == "dynamodb" else "us-east-1"
-    view = botocore_sign(getattr(botocore_auth, cls), service, method, url, region=region, headers=headers,
-                         body=body, token=token, context=context, **kwargs)
+    view = botocore_sign(
+        getattr(botocore_auth, cls),
+        service,
+        method,
+        url,
+        region=region,
+        headers=headers,
+        body=body,
+        token=token,
+        context=context,
+        **kwargs,
+    )
     result = verify_sigv4(view, lookup, now=NOW, service_hint=service)
     assert (result.access_key_id, result.region, result.service) == (AKID, region, service)
     assert result.session_token == token
     assert result.presigned is ("QueryAuth" in cls)
     # And rejected one second past its window.
-    later = NOW + (dt.timedelta(seconds=kwargs["expires"]) if "expires" in kwargs else dt.timedelta(minutes=15, seconds=1))
+    later = NOW + (
+        dt.timedelta(seconds=kwargs["expires"])
+        if "expires" in kwargs
+        else dt.timedelta(minutes=15, seconds=1)
+    )
     with pytest.raises(AuthenticationError):
         verify_sigv4(view, lookup, now=later, service_hint=service)
 
 
 # ---------------------------------------------------------------- hypothesis differential
 
-key_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40
-).filter(lambda k: not k.startswith("/"))
+key_text = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40).filter(
+    lambda k: not k.startswith("/")
+)
 query_pairs = st.lists(
-    st.tuples(st.text(alphabet="abcdefXYZ-_.~ +/=&%é", min_size=1, max_size=8), st.text(max_size=12).filter(lambda v: "\x00" not in v)),
+    st.tuples(
+        st.text(alphabet="abcdefXYZ-_.~ +/=&%é", min_size=1, max_size=8),
+        st.text(max_size=12).filter(lambda v: "\x00" not in v),
+    ),
     max_size=4,
 )
 

@@ -89,7 +89,13 @@ URI_CASES = [
     ("/a%20b", True, True, "/a%2520b", "generic: wire path encoded again (double encoding)"),
     ("/a%20b", False, False, "/a%20b", "S3: encoded once"),
     ("/a//b/./c", False, False, "/a//b/./c", "S3: never normalized"),
-    ("/key%2Fwith%2Fslash", False, False, "/key%2Fwith%2Fslash", "S3: encoded slash inside a key stays encoded"),
+    (
+        "/key%2Fwith%2Fslash",
+        False,
+        False,
+        "/key%2Fwith%2Fslash",
+        "S3: encoded slash inside a key stays encoded",
+    ),
     ("/caf\u00e9 (1)", False, False, "/caf%C3%A9%20%281%29", "S3: raw UTF-8 and reserved chars encoded"),
     ("/%7euser", False, False, "/~user", "S3: '~' is unreserved"),
     ("", True, True, "/", "empty path is '/'"),
@@ -127,7 +133,7 @@ def test_signing_key_cache_never_keys_on_plaintext_secret() -> None:
     c.clear_signing_key_cache()
     key = c.signing_key("super-secret-value", "20150830", "us-east-1", "iam")
     assert key == c.signing_key("super-secret-value", "20150830", "us-east-1", "iam")
-    cached_keys = list(c._cache)  # noqa: SLF001 - the invariant is about the private cache
+    cached_keys = list(c._cache)
     assert cached_keys and all("super-secret-value" not in repr(k) for k in cached_keys)
     assert all(k[0] != b"super-secret-value" for k in cached_keys)
 

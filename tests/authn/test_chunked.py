@@ -93,7 +93,9 @@ def _doc_mutation(name: str) -> bytes:
     return _doc_body(chunks)
 
 
-@pytest.mark.parametrize("mutation", ["data byte", "chunk order", "chunk signature", "dropped chunk", "missing signature"])
+@pytest.mark.parametrize(
+    "mutation", ["data byte", "chunk order", "chunk signature", "dropped chunk", "missing signature"]
+)
 def test_broken_signed_chunks_are_rejected(mutation: str) -> None:
     view = _doc_request(_doc_mutation(mutation))
     verified = _doc_verify(view)
@@ -120,7 +122,10 @@ def test_malformed_chunked_body(body, code: str) -> None:  # type: ignore[no-unt
 
 def test_decoded_length_must_match_header() -> None:
     view = _doc_request(_doc_body(_doc_chunks()))
-    view = replace(view, headers=tuple((n, "66561" if n == "x-amz-decoded-content-length" else v) for n, v in view.headers))
+    view = replace(
+        view,
+        headers=tuple((n, "66561" if n == "x-amz-decoded-content-length" else v) for n, v in view.headers),
+    )
     # The header is signed; use the original request's verification to test the length check alone.
     verified = _doc_verify(_doc_request(_doc_body(_doc_chunks())))
     with pytest.raises(IAMGuardError) as info:
@@ -130,7 +135,9 @@ def test_decoded_length_must_match_header() -> None:
 
 # ---------------------------------------------------------------- boto3's unsigned trailer
 
-TRAILER_VECTORS = [v for v in extra() if v.signed.header("x-amz-content-sha256") == c.STREAMING_UNSIGNED_PAYLOAD_TRAILER]
+TRAILER_VECTORS = [
+    v for v in extra() if v.signed.header("x-amz-content-sha256") == c.STREAMING_UNSIGNED_PAYLOAD_TRAILER
+]
 
 
 def _verify_vector(vector: Vector, view: RequestView | None = None) -> VerifiedRequest:
@@ -187,7 +194,9 @@ AKID, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
 NOW = datetime(2026, 1, 15, 10, 30, tzinfo=timezone.utc)
 
 
-def _signed_trailer_upload(payload: bytes, chunk: int, *, tamper_trailer: bool = False) -> tuple[RequestView, VerifiedRequest]:
+def _signed_trailer_upload(
+    payload: bytes, chunk: int, *, tamper_trailer: bool = False
+) -> tuple[RequestView, VerifiedRequest]:
     """Client side of STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, written from the spec."""
     crc = base64.b64encode(zlib.crc32(payload).to_bytes(4, "big")).decode()
     headers = [
@@ -196,14 +205,23 @@ def _signed_trailer_upload(payload: bytes, chunk: int, *, tamper_trailer: bool =
         ("x-amz-decoded-content-length", str(len(payload))),
         ("x-amz-trailer", "x-amz-checksum-crc32"),
     ]
-    head = sign_url("PUT", "https://s3.us-east-1.amazonaws.com/b/k", StaticCredentials(AKID, SECRET),
-                    region="us-east-1", service="s3", headers=headers, now=NOW)
+    head = sign_url(
+        "PUT",
+        "https://s3.us-east-1.amazonaws.com/b/k",
+        StaticCredentials(AKID, SECRET),
+        region="us-east-1",
+        service="s3",
+        headers=headers,
+        now=NOW,
+    )
     verified = verify_sigv4(head, lambda _a: SECRET, now=NOW)  # headers only: body comes next
     body, previous = b"", verified.signature
     pieces = [payload[i : i + chunk] for i in range(0, len(payload), chunk)] + [b""]
     for piece in pieces:
         previous = c.signature(verified.seed_signing_key, chunk_string_to_sign(verified, previous, piece))
-        body += f"{len(piece):x};chunk-signature={previous}\r\n".encode() + piece + (b"\r\n" if piece else b"")
+        body += (
+            f"{len(piece):x};chunk-signature={previous}\r\n".encode() + piece + (b"\r\n" if piece else b"")
+        )
     trailers = (("x-amz-checksum-crc32", crc),)
     trailer_sig = c.signature(verified.seed_signing_key, trailer_string_to_sign(verified, previous, trailers))
     sent_crc = crc if not tamper_trailer else base64.b64encode(b"\0\0\0\0").decode()
@@ -232,7 +250,12 @@ def test_tampered_signed_trailer_is_rejected() -> None:
         # Check values for "123456789" (CRC catalogue) and FIPS 180 digests, base64-encoded.
         ("crc32", base64.b64encode(bytes.fromhex("cbf43926")).decode()),
         ("sha1", base64.b64encode(bytes.fromhex("f7c3bc1d808e04732adf679965ccc34ca7ae3441")).decode()),
-        ("sha256", base64.b64encode(bytes.fromhex("15e2b0d3c33891ebb0f1ef609ec419420c20e320ce94c65fbc8c3312448eb225")).decode()),
+        (
+            "sha256",
+            base64.b64encode(
+                bytes.fromhex("15e2b0d3c33891ebb0f1ef609ec419420c20e320ce94c65fbc8c3312448eb225")
+            ).decode(),
+        ),
     ],
 )
 def test_builtin_checksums(algorithm: str, expected: str) -> None:
@@ -250,7 +273,14 @@ def test_optional_checksums_compute_or_refuse_clearly(algorithm: str, check_hex:
 
 
 def test_decode_refuses_non_streaming_payload() -> None:
-    view = sign_url("PUT", "https://s3.amazonaws.com/b/k", StaticCredentials(AKID, SECRET), region="us-east-1",
-                    service="s3", body=b"x", now=NOW)
+    view = sign_url(
+        "PUT",
+        "https://s3.amazonaws.com/b/k",
+        StaticCredentials(AKID, SECRET),
+        region="us-east-1",
+        service="s3",
+        body=b"x",
+        now=NOW,
+    )
     with pytest.raises(ValueError):
         decode_aws_chunked(view, verify_sigv4(view, lambda _a: SECRET, now=NOW + timedelta(seconds=1)))

@@ -39,7 +39,9 @@ def _normalize(vector: Vector) -> bool | None:
     return None if vector.normalize or c.uses_s3_uri_rules(vector.service) else False
 
 
-def _verify(vector: Vector, view: RequestView | None = None, *, now: datetime | None = None) -> VerifiedRequest:
+def _verify(
+    vector: Vector, view: RequestView | None = None, *, now: datetime | None = None
+) -> VerifiedRequest:
     return verify_sigv4(
         view or vector.signed,
         _lookup(vector),
@@ -94,7 +96,11 @@ def _with_signature(vector: Vector, mutate) -> RequestView:  # type: ignore[no-u
     auth = str(view.header("authorization"))
     head, _, sig = auth.rpartition("Signature=")
     return replace(
-        view, headers=tuple((n, f"{head}Signature={mutate(sig)}" if n.lower() == "authorization" else v) for n, v in view.headers)
+        view,
+        headers=tuple(
+            (n, f"{head}Signature={mutate(sig)}" if n.lower() == "authorization" else v)
+            for n, v in view.headers
+        ),
     )
 
 
@@ -108,7 +114,9 @@ def test_one_byte_of_signature_changed_is_rejected(vector: Vector) -> None:
 @pytest.mark.parametrize("vector", VECTORS, ids=lambda v: v.id)
 def test_signed_host_header_changed_is_rejected(vector: Vector) -> None:
     view = vector.signed
-    changed = replace(view, headers=tuple((n, v + "x" if n.lower() == "host" else v) for n, v in view.headers))
+    changed = replace(
+        view, headers=tuple((n, v + "x" if n.lower() == "host" else v) for n, v in view.headers)
+    )
     with pytest.raises(SignatureMismatchError):
         _verify(vector, changed)
 
@@ -150,7 +158,9 @@ def test_presigned_url_dated_beyond_skew_in_future_is_rejected(vector: Vector) -
 @pytest.mark.parametrize("vector", VECTORS, ids=lambda v: v.id)
 def test_unknown_access_key_is_rejected_with_service_code(vector: Vector) -> None:
     with pytest.raises(InvalidAccessKeyError) as info:
-        verify_sigv4(vector.signed, lambda _akid: None, now=vector.signed_at, normalize_path=_normalize(vector))
+        verify_sigv4(
+            vector.signed, lambda _akid: None, now=vector.signed_at, normalize_path=_normalize(vector)
+        )
     # S3: InvalidAccessKeyId; other services: InvalidClientTokenId (both 403).
     assert info.value.code == ("InvalidAccessKeyId" if _s3(vector) else "InvalidClientTokenId")
 
@@ -188,41 +198,193 @@ def _code(view: RequestView, *, hint: str | None = None, now: datetime = NOW) ->
 
 REFUSALS = [
     # (request, service hint, expected code, rule)
-    (RequestView("GET", "/b/k", "", [("Host", "h"), ("Authorization", "AWS AKIDEXAMPLE:c2lnbmF0dXJl")]), "s3",
-     "InvalidRequest", "SigV2 header refused: 'Please use AWS4-HMAC-SHA256' (S3 error InvalidRequest)"),
-    (RequestView("GET", "/b/k", "AWSAccessKeyId=AKIDEXAMPLE&Expires=1441000000&Signature=abc%3D", [("Host", "h")]), "s3",
-     "InvalidRequest", "SigV2 presigned query refused"),
-    (RequestView("GET", "/", "Action=GetCallerIdentity&SignatureVersion=2&AWSAccessKeyId=AKIDEXAMPLE&Signature=x", [("Host", "h")]), None,
-     "InvalidRequest", "SigV2 Query-API signature refused"),
-    (RequestView("GET", "/b/k", "", [("Host", "h")]), "s3",
-     "AccessDenied", "S3 request without authentication: AccessDenied"),
-    (RequestView("POST", "/", "", [("Host", "h")], b""), "sts",
-     "MissingAuthenticationToken", "non-S3 request without authentication: MissingAuthenticationToken"),
-    (RequestView("GET", "/", "X-Amz-Algorithm=AWS4-HMAC-SHA256", [("Host", "h"), ("Authorization", "AWS4-HMAC-SHA256 x")]), "s3",
-     "InvalidArgument", "only one auth mechanism allowed (S3 InvalidArgument)"),
-    (RequestView("GET", "/", "", [("Host", "h"), ("Authorization", "AWS4-ECDSA-P256-SHA256 Credential=a")]), "s3",
-     "InvalidRequest", "SigV4a is not supported here"),
-    (RequestView("GET", "/", "", [("Host", "h"), ("X-Amz-Date", "20150830T123600Z"),
-     ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date")]), None,
-     "AuthorizationHeaderMalformed", "Authorization without Signature is malformed (S3 code)"),
-    (RequestView("GET", "/", "", [("Host", "h"), ("X-Amz-Date", "20150830T123600Z"),
-     ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam, SignedHeaders=host;x-amz-date, Signature=" + "0" * 64)]), None,
-     "IncompleteSignature", "truncated credential scope (non-S3 IncompleteSignature)"),
-    (RequestView("GET", "/", "", [("Host", "h"), ("X-Amz-Date", "20150830T123600Z"),
-     ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=x-amz-date, Signature=" + "0" * 64)]), None,
-     "IncompleteSignature", "host must be signed"),
-    (RequestView("GET", "/", "", [("Host", "h"), ("X-Amz-Date", "20150830T123600Z"),
-     ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=" + "0" * 64)]), None,
-     "IncompleteSignature", "x-amz-date present but not signed"),
-    (RequestView("GET", "/", "", [("Host", "h"), ("X-Amz-Date", "20150831T123600Z"),
-     ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=host;x-amz-date, Signature=" + "0" * 64)]), None,
-     "IncompleteSignature", "credential date must equal the X-Amz-Date day"),
-    (RequestView("GET", "/", "", [("Host", "h"), ("X-Amz-Date", "20150830T123600Z"),
-     ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=x-amz-date;host, Signature=" + "0" * 64)]), None,
-     "IncompleteSignature", "SignedHeaders must be sorted"),
-    (RequestView("GET", "/", "", [("Host", "h"), ("X-Amz-Date", "20150830T123600Z"),
-     ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=host;x-amz-date, Signature=XYZ")]), None,
-     "IncompleteSignature", "signature must be 64 hex chars"),
+    (
+        RequestView("GET", "/b/k", "", [("Host", "h"), ("Authorization", "AWS AKIDEXAMPLE:c2lnbmF0dXJl")]),
+        "s3",
+        "InvalidRequest",
+        "SigV2 header refused: 'Please use AWS4-HMAC-SHA256' (S3 error InvalidRequest)",
+    ),
+    (
+        RequestView(
+            "GET", "/b/k", "AWSAccessKeyId=AKIDEXAMPLE&Expires=1441000000&Signature=abc%3D", [("Host", "h")]
+        ),
+        "s3",
+        "InvalidRequest",
+        "SigV2 presigned query refused",
+    ),
+    (
+        RequestView(
+            "GET",
+            "/",
+            "Action=GetCallerIdentity&SignatureVersion=2&AWSAccessKeyId=AKIDEXAMPLE&Signature=x",
+            [("Host", "h")],
+        ),
+        None,
+        "InvalidRequest",
+        "SigV2 Query-API signature refused",
+    ),
+    (
+        RequestView("GET", "/b/k", "", [("Host", "h")]),
+        "s3",
+        "AccessDenied",
+        "S3 request without authentication: AccessDenied",
+    ),
+    (
+        RequestView("POST", "/", "", [("Host", "h")], b""),
+        "sts",
+        "MissingAuthenticationToken",
+        "non-S3 request without authentication: MissingAuthenticationToken",
+    ),
+    (
+        RequestView(
+            "GET",
+            "/",
+            "X-Amz-Algorithm=AWS4-HMAC-SHA256",
+            [("Host", "h"), ("Authorization", "AWS4-HMAC-SHA256 x")],
+        ),
+        "s3",
+        "InvalidArgument",
+        "only one auth mechanism allowed (S3 InvalidArgument)",
+    ),
+    (
+        RequestView(
+            "GET", "/", "", [("Host", "h"), ("Authorization", "AWS4-ECDSA-P256-SHA256 Credential=a")]
+        ),
+        "s3",
+        "InvalidRequest",
+        "SigV4a is not supported here",
+    ),
+    (
+        RequestView(
+            "GET",
+            "/",
+            "",
+            [
+                ("Host", "h"),
+                ("X-Amz-Date", "20150830T123600Z"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date",
+                ),
+            ],
+        ),
+        None,
+        "AuthorizationHeaderMalformed",
+        "Authorization without Signature is malformed (S3 code)",
+    ),
+    (
+        RequestView(
+            "GET",
+            "/",
+            "",
+            [
+                ("Host", "h"),
+                ("X-Amz-Date", "20150830T123600Z"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam, SignedHeaders=host;x-amz-date, Signature="
+                    + "0" * 64,
+                ),
+            ],
+        ),
+        None,
+        "IncompleteSignature",
+        "truncated credential scope (non-S3 IncompleteSignature)",
+    ),
+    (
+        RequestView(
+            "GET",
+            "/",
+            "",
+            [
+                ("Host", "h"),
+                ("X-Amz-Date", "20150830T123600Z"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=x-amz-date, Signature="
+                    + "0" * 64,
+                ),
+            ],
+        ),
+        None,
+        "IncompleteSignature",
+        "host must be signed",
+    ),
+    (
+        RequestView(
+            "GET",
+            "/",
+            "",
+            [
+                ("Host", "h"),
+                ("X-Amz-Date", "20150830T123600Z"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=host, Signature="
+                    + "0" * 64,
+                ),
+            ],
+        ),
+        None,
+        "IncompleteSignature",
+        "x-amz-date present but not signed",
+    ),
+    (
+        RequestView(
+            "GET",
+            "/",
+            "",
+            [
+                ("Host", "h"),
+                ("X-Amz-Date", "20150831T123600Z"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=host;x-amz-date, Signature="
+                    + "0" * 64,
+                ),
+            ],
+        ),
+        None,
+        "IncompleteSignature",
+        "credential date must equal the X-Amz-Date day",
+    ),
+    (
+        RequestView(
+            "GET",
+            "/",
+            "",
+            [
+                ("Host", "h"),
+                ("X-Amz-Date", "20150830T123600Z"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=x-amz-date;host, Signature="
+                    + "0" * 64,
+                ),
+            ],
+        ),
+        None,
+        "IncompleteSignature",
+        "SignedHeaders must be sorted",
+    ),
+    (
+        RequestView(
+            "GET",
+            "/",
+            "",
+            [
+                ("Host", "h"),
+                ("X-Amz-Date", "20150830T123600Z"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=host;x-amz-date, Signature=XYZ",
+                ),
+            ],
+        ),
+        None,
+        "IncompleteSignature",
+        "signature must be 64 hex chars",
+    ),
 ]
 
 
@@ -240,7 +402,9 @@ def test_auth_form_detection() -> None:
 
 
 def _presigned_view(expires: int) -> RequestView:
-    url = presign_url("GET", URL, CREDS, region="us-east-1", service="s3", now=NOW, expires_in=min(expires, 604800))
+    url = presign_url(
+        "GET", URL, CREDS, region="us-east-1", service="s3", now=NOW, expires_in=min(expires, 604800)
+    )
     url = url.replace(f"X-Amz-Expires={min(expires, 604800)}", f"X-Amz-Expires={expires}")
     return RequestView.from_url("GET", url, [("Host", "examplebucket.s3.us-east-1.amazonaws.com")])
 
@@ -277,36 +441,72 @@ def test_signed_payload_must_match_body() -> None:
 
 
 def test_unsigned_payload_accepts_any_body() -> None:
-    signed = sign_url("PUT", URL, CREDS, region="us-east-1", service="s3", body=b"x", now=NOW, sign_payload=False)
+    signed = sign_url(
+        "PUT", URL, CREDS, region="us-east-1", service="s3", body=b"x", now=NOW, sign_payload=False
+    )
     result = verify_sigv4(replace(signed, body=b"anything else"), _lookup_suite, now=NOW)
     assert result.payload_hash == "UNSIGNED-PAYLOAD"
 
 
 @pytest.mark.parametrize(
-    "value", ["STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"]
+    "value",
+    [
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+    ],
 )
 def test_streaming_payloads_accepted_at_header_stage(value: str) -> None:
-    signed = sign_url("PUT", URL, CREDS, region="us-east-1", service="s3", headers=[("x-amz-content-sha256", value)], body=b"1\r\n", now=NOW)
+    signed = sign_url(
+        "PUT",
+        URL,
+        CREDS,
+        region="us-east-1",
+        service="s3",
+        headers=[("x-amz-content-sha256", value)],
+        body=b"1\r\n",
+        now=NOW,
+    )
     assert verify_sigv4(signed, _lookup_suite, now=NOW).payload_hash == value
 
 
 def test_invalid_payload_hash_value_refused() -> None:
-    signed = sign_url("PUT", URL, CREDS, region="us-east-1", service="s3", headers=[("x-amz-content-sha256", "nope")], now=NOW)
+    signed = sign_url(
+        "PUT",
+        URL,
+        CREDS,
+        region="us-east-1",
+        service="s3",
+        headers=[("x-amz-content-sha256", "nope")],
+        now=NOW,
+    )
     assert _code(signed) == "InvalidArgument"
 
 
 def test_s3_header_auth_requires_content_sha256() -> None:
     signed = sign_url("GET", URL, CREDS, region="us-east-1", service="s3", now=NOW)
-    stripped = replace(signed, headers=tuple((n, v) for n, v in signed.headers if n.lower() != "x-amz-content-sha256"))
+    stripped = replace(
+        signed, headers=tuple((n, v) for n, v in signed.headers if n.lower() != "x-amz-content-sha256")
+    )
     assert _code(stripped) == "InvalidRequest"
 
 
 def test_non_s3_body_is_hashed_and_checked() -> None:
-    signed = sign_url("POST", STS_URL, CREDS, region="us-east-1", service="sts", headers=[FORM],
-                      body=b"Action=GetCallerIdentity&Version=2011-06-15", now=NOW)
+    signed = sign_url(
+        "POST",
+        STS_URL,
+        CREDS,
+        region="us-east-1",
+        service="sts",
+        headers=[FORM],
+        body=b"Action=GetCallerIdentity&Version=2011-06-15",
+        now=NOW,
+    )
     verify_sigv4(signed, _lookup_suite, now=NOW)
     with pytest.raises(SignatureMismatchError):
-        verify_sigv4(replace(signed, body=b"Action=GetCallerIdentity&Version=2011-06-16"), _lookup_suite, now=NOW)
+        verify_sigv4(
+            replace(signed, body=b"Action=GetCallerIdentity&Version=2011-06-16"), _lookup_suite, now=NOW
+        )
     with pytest.raises(SignatureMismatchError):  # cannot check without the body: fail closed
         verify_sigv4(replace(signed, body=None), _lookup_suite, now=NOW)
 
@@ -342,12 +542,20 @@ def test_session_token_passthrough_header_and_query() -> None:
 
 def test_date_header_instead_of_x_amz_date() -> None:
     # "x-amz-date or date": https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
-    view = RequestView("GET", "/", "Action=ListUsers&Version=2010-05-08",
-                       [("Host", "iam.amazonaws.com"), ("Date", "Sun, 30 Aug 2015 12:36:00 GMT")], b"")
+    view = RequestView(
+        "GET",
+        "/",
+        "Action=ListUsers&Version=2010-05-08",
+        [("Host", "iam.amazonaws.com"), ("Date", "Sun, 30 Aug 2015 12:36:00 GMT")],
+        b"",
+    )
     signed = ["date", "host"]
     canonical = c.canonical_request_for(view, signed=signed, payload_hash=c.EMPTY_SHA256, s3=False)
     scope = c.credential_scope("20150830", "us-east-1", "iam")
-    sig = c.signature(c.signing_key(SECRET, "20150830", "us-east-1", "iam"), c.string_to_sign("20150830T123600Z", scope, canonical))
+    sig = c.signature(
+        c.signing_key(SECRET, "20150830", "us-east-1", "iam"),
+        c.string_to_sign("20150830T123600Z", scope, canonical),
+    )
     auth = f"AWS4-HMAC-SHA256 Credential={AKID}/{scope}, SignedHeaders=date;host, Signature={sig}"
     result = verify_sigv4(view.with_headers([("Authorization", auth)]), _lookup_suite, now=NOW)
     assert result.signed_at == NOW
@@ -355,9 +563,13 @@ def test_date_header_instead_of_x_amz_date() -> None:
 
 def test_verified_request_repr_hides_secrets() -> None:
     creds = StaticCredentials(AKID, SECRET, "the-session-token")
-    result = verify_sigv4(sign_url("GET", URL, creds, region="us-east-1", service="s3", now=NOW), _lookup_suite, now=NOW)
+    result = verify_sigv4(
+        sign_url("GET", URL, creds, region="us-east-1", service="s3", now=NOW), _lookup_suite, now=NOW
+    )
     text = repr(result)
-    assert SECRET not in text and "the-session-token" not in text and repr(result.seed_signing_key) not in text
+    assert (
+        SECRET not in text and "the-session-token" not in text and repr(result.seed_signing_key) not in text
+    )
     assert SECRET not in repr(creds)
 
 

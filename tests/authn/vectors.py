@@ -91,7 +91,9 @@ def aws4_testsuite() -> list[Vector]:
     for req in sorted(root.rglob("*.req")):
         case, name = req.parent, req.stem
         creq = _read(case / f"{name}.creq")
-        token = next((ln.split(":", 1)[1] for ln in creq.split("\n") if ln.startswith("x-amz-security-token:")), None)
+        token = next(
+            (ln.split(":", 1)[1] for ln in creq.split("\n") if ln.startswith("x-amz-security-token:")), None
+        )
         sreq = parse_raw_request((case / f"{name}.sreq").read_bytes())
         authorization = _read(case / f"{name}.authz").strip()
         # The .authz file is authoritative: upstream's get-vanilla-with-session-token.sreq
@@ -138,7 +140,11 @@ def aws_c_auth() -> list[Vector]:
         for form in ("header", "query"):
             signed = parse_raw_request((case / f"{form}-signed-request.txt").read_bytes())
             authorization = signed.header("authorization") if form == "header" else None
-            wire = signed.query_param("X-Amz-Security-Token") if form == "query" else signed.header("x-amz-security-token")
+            wire = (
+                signed.query_param("X-Amz-Security-Token")
+                if form == "query"
+                else signed.header("x-amz-security-token")
+            )
             vectors.append(
                 Vector(
                     id=f"aws-c-auth-v4/{case.name}/{form}",
@@ -149,7 +155,9 @@ def aws_c_auth() -> list[Vector]:
                     session_token=token,
                     region=context["region"],
                     service=context["service"],
-                    signed_at=datetime.strptime(context["timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc),
+                    signed_at=datetime.strptime(context["timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(
+                        tzinfo=timezone.utc
+                    ),
                     canonical_request=_read(case / f"{form}-canonical-request.txt"),
                     string_to_sign=_read(case / f"{form}-string-to-sign.txt"),
                     signature=_read(case / f"{form}-signature.txt").strip(),
@@ -185,7 +193,12 @@ def extra() -> list[Vector]:
         base_headers = list(request["headers"].items())
         presigned = "presigned_url" in expected
         if presigned:
-            signed = _view_from_url(request["method"], expected["presigned_url"], base_headers or [("Host", urlsplit(request["url"]).netloc)], body)
+            signed = _view_from_url(
+                request["method"],
+                expected["presigned_url"],
+                base_headers or [("Host", urlsplit(request["url"]).netloc)],
+                body,
+            )
             if not signed.has_header("host"):
                 signed = signed.with_headers([("Host", urlsplit(request["url"]).netloc)])
             unsigned_url = request["url"].split("?", 1)[0]
@@ -225,7 +238,9 @@ def extra() -> list[Vector]:
                 presigned=presigned,
                 expires=doc.get("expires_seconds") or doc.get("expires_in"),
                 normalize=doc["service"] != "s3",
-                wire_token=signed.query_param("X-Amz-Security-Token") if presigned else signed.header("x-amz-security-token"),
+                wire_token=signed.query_param("X-Amz-Security-Token")
+                if presigned
+                else signed.header("x-amz-security-token"),
             )
         )
     return vectors

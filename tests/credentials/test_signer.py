@@ -17,12 +17,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # share tests/authn/vectors.py
-from authn.vectors import Vector, all_vectors  # noqa: E402
+from authn.vectors import Vector, all_vectors
 
-from iamguard.authn import canonical as c  # noqa: E402
-from iamguard.authn.request_view import RequestView, host_from_url  # noqa: E402
-from iamguard.authn.sigv4 import verify_sigv4  # noqa: E402
-from iamguard.credentials.signer import (  # noqa: E402
+from iamguard.authn import canonical as c
+from iamguard.authn.request_view import RequestView, host_from_url
+from iamguard.authn.sigv4 import verify_sigv4
+from iamguard.credentials.signer import (
     StaticCredentials,
     presign_request,
     presign_url,
@@ -46,9 +46,9 @@ def _unsigned(vector: Vector) -> RequestView:
     view = vector.unsigned
     payload = vector.canonical_request.rsplit("\n", 1)[1]
     signed_names = vector.canonical_request.split("\n")[-2].split(";")
-    if not vector.presigned and "x-amz-content-sha256" in signed_names and not view.has_header("x-amz-content-sha256"):
-        if not c.uses_s3_uri_rules(vector.service):  # aws-c-auth sign_body: caller-set header
-            view = view.with_headers([("x-amz-content-sha256", payload)])
+    caller_set = "x-amz-content-sha256" in signed_names and not view.has_header("x-amz-content-sha256")
+    if caller_set and not vector.presigned and not c.uses_s3_uri_rules(vector.service):
+        view = view.with_headers([("x-amz-content-sha256", payload)])  # aws-c-auth sign_body
     return view
 
 
@@ -57,13 +57,27 @@ def test_signer_reproduces_vector(vector: Vector) -> None:
     view = _unsigned(vector)
     if vector.presigned:
         assert vector.expires is not None
-        signed = presign_request(view, _creds(vector), region=vector.region, service=vector.service,
-                                 expires_in=vector.expires, now=vector.signed_at, normalize_path=_normalize(vector))
+        signed = presign_request(
+            view,
+            _creds(vector),
+            region=vector.region,
+            service=vector.service,
+            expires_in=vector.expires,
+            now=vector.signed_at,
+            normalize_path=_normalize(vector),
+        )
         assert signed.query_param("X-Amz-Signature") == vector.signature
     else:
         payload = vector.canonical_request.rsplit("\n", 1)[1]
-        signed = sign_request(view, _creds(vector), region=vector.region, service=vector.service, now=vector.signed_at,
-                              sign_payload=payload != c.UNSIGNED_PAYLOAD, normalize_path=_normalize(vector))
+        signed = sign_request(
+            view,
+            _creds(vector),
+            region=vector.region,
+            service=vector.service,
+            now=vector.signed_at,
+            sign_payload=payload != c.UNSIGNED_PAYLOAD,
+            normalize_path=_normalize(vector),
+        )
         assert signed.header("authorization") == vector.authorization
     # And the verifier accepts what the signer produced.
     verify_sigv4(signed, lambda _a: vector.secret, now=vector.signed_at, normalize_path=_normalize(vector))
@@ -72,8 +86,8 @@ def test_signer_reproduces_vector(vector: Vector) -> None:
 # ---------------------------------------------------------------- against real botocore
 
 botocore_auth = pytest.importorskip("botocore.auth")
-from botocore.awsrequest import AWSRequest  # noqa: E402
-from botocore.credentials import Credentials  # noqa: E402
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 AKID, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE//////////wEaCXVzLWVhc3QtMSJH+with/slash+plus=="
@@ -86,20 +100,47 @@ def frozen_botocore_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(botocore_auth, "get_current_datetime", lambda *a, **k: FROZEN)
 
 
-def _botocore(cls_name: str, service: str, method: str, url: str, headers: dict[str, str], body: bytes,
-              token: str | None, **kwargs: Any) -> AWSRequest:
+def _botocore(
+    cls_name: str,
+    service: str,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+    token: str | None,
+    **kwargs: Any,
+) -> AWSRequest:
     request = AWSRequest(method=method, url=url, headers=dict(headers), data=body)
-    getattr(botocore_auth, cls_name)(Credentials(AKID, SECRET, token), service, "us-east-1", **kwargs).add_auth(request)
+    getattr(botocore_auth, cls_name)(
+        Credentials(AKID, SECRET, token), service, "us-east-1", **kwargs
+    ).add_auth(request)
     return request
 
 
 HEADER_CASES = [
     ("s3", "GET", "https://b.s3.us-east-1.amazonaws.com/" + quote("a b/ü+=&(1)~.txt", safe="/~"), {}, b""),
-    ("s3", "PUT", "https://s3.us-east-1.amazonaws.com/b/k", {"Content-Type": "text/plain", "x-amz-meta-a": "  x   y "}, b"data"),
+    (
+        "s3",
+        "PUT",
+        "https://s3.us-east-1.amazonaws.com/b/k",
+        {"Content-Type": "text/plain", "x-amz-meta-a": "  x   y "},
+        b"data",
+    ),
     ("s3", "GET", "http://127.0.0.1:9000/b?list-type=2&prefix=a%2Fb%20c&max-keys=5", {}, b""),
-    ("sts", "POST", "https://sts.us-east-1.amazonaws.com/", {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
-     b"Action=GetCallerIdentity&Version=2011-06-15"),
-    ("iam", "GET", "https://iam.amazonaws.com/?Action=ListUsers&Version=2010-05-08", {"User-Agent": "x", "Expect": "100-continue"}, b""),
+    (
+        "sts",
+        "POST",
+        "https://sts.us-east-1.amazonaws.com/",
+        {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        b"Action=GetCallerIdentity&Version=2011-06-15",
+    ),
+    (
+        "iam",
+        "GET",
+        "https://iam.amazonaws.com/?Action=ListUsers&Version=2010-05-08",
+        {"User-Agent": "x", "Expect": "100-continue"},
+        b"",
+    ),
     ("execute-api", "GET", "https://a.execute-api.us-east-1.amazonaws.com/prod//x/./y%20z/../w/", {}, b""),
 ]
 
@@ -110,17 +151,37 @@ def test_header_signature_equals_botocore(case: tuple[Any, ...], token: str | No
     service, method, url, headers, body = case
     cls = "S3SigV4Auth" if service == "s3" else "SigV4Auth"
     theirs = _botocore(cls, service, method, url, headers, body, token)
-    ours = sign_url(method, url, StaticCredentials(AKID, SECRET, token), region="us-east-1", service=service,
-                    headers=list(headers.items()), body=body, now=NOW)
+    ours = sign_url(
+        method,
+        url,
+        StaticCredentials(AKID, SECRET, token),
+        region="us-east-1",
+        service=service,
+        headers=list(headers.items()),
+        body=body,
+        now=NOW,
+    )
     assert ours.header("authorization") == theirs.headers["Authorization"]
     for name in ("X-Amz-Date", "X-Amz-Content-SHA256", "X-Amz-Security-Token"):
         assert ours.header(name) == theirs.headers.get(name)
 
 
 PRESIGN_CASES = [
-    ("s3", "GET", "https://b.s3.us-east-1.amazonaws.com/" + quote("photos/beach day #1.jpg", safe="/~"), {}, 900),
+    (
+        "s3",
+        "GET",
+        "https://b.s3.us-east-1.amazonaws.com/" + quote("photos/beach day #1.jpg", safe="/~"),
+        {},
+        900,
+    ),
     ("s3", "PUT", "https://s3.us-east-1.amazonaws.com/b/k?partNumber=2&uploadId=a%2Bb", {}, 604800),
-    ("sts", "GET", "https://sts.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15", {"x-k8s-aws-id": "c1"}, 60),
+    (
+        "sts",
+        "GET",
+        "https://sts.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15",
+        {"x-k8s-aws-id": "c1"},
+        60,
+    ),
 ]
 
 
@@ -130,8 +191,16 @@ def test_presigned_url_equals_botocore(case: tuple[Any, ...], token: str | None)
     service, method, url, headers, expires = case
     cls = "S3SigV4QueryAuth" if service == "s3" else "SigV4QueryAuth"
     theirs = _botocore(cls, service, method, url, headers, b"", token, expires=expires)
-    ours = presign_url(method, url, StaticCredentials(AKID, SECRET, token), region="us-east-1", service=service,
-                       expires_in=expires, now=NOW, headers=list(headers.items()))
+    ours = presign_url(
+        method,
+        url,
+        StaticCredentials(AKID, SECRET, token),
+        region="us-east-1",
+        service=service,
+        expires_in=expires,
+        now=NOW,
+        headers=list(headers.items()),
+    )
     their_params = sorted(parse_qsl(urlsplit(theirs.url).query, keep_blank_values=True))
     our_params = sorted(parse_qsl(urlsplit(ours).query, keep_blank_values=True))
     assert our_params == their_params  # same parameters, same X-Amz-Signature
@@ -149,7 +218,9 @@ def test_any_request_signs_like_botocore(key: str, value: str, token: str | None
     url = f"https://host.example/{quote(key.lstrip('/'), safe='/~')}?v={quote(value, safe='-_.~')}"
     cls = "S3SigV4Auth" if service == "s3" else "SigV4Auth"
     theirs = _botocore(cls, service, "GET", url, {}, b"", token)
-    ours = sign_url("GET", url, StaticCredentials(AKID, SECRET, token), region="us-east-1", service=service, now=NOW)
+    ours = sign_url(
+        "GET", url, StaticCredentials(AKID, SECRET, token), region="us-east-1", service=service, now=NOW
+    )
     assert ours.header("authorization") == theirs.headers["Authorization"]
 
 
@@ -160,12 +231,26 @@ def test_presign_expiry_bounds() -> None:
     creds = StaticCredentials(AKID, SECRET)
     for bad in (0, 604801):
         with pytest.raises(ValueError):
-            presign_url("GET", "https://b.s3.amazonaws.com/k", creds, region="us-east-1", service="s3", expires_in=bad, now=NOW)
+            presign_url(
+                "GET",
+                "https://b.s3.amazonaws.com/k",
+                creds,
+                region="us-east-1",
+                service="s3",
+                expires_in=bad,
+                now=NOW,
+            )
 
 
 def test_sign_request_needs_host() -> None:
     with pytest.raises(ValueError):
-        sign_request(RequestView("GET", "/"), StaticCredentials(AKID, SECRET), region="us-east-1", service="s3", now=NOW)
+        sign_request(
+            RequestView("GET", "/"),
+            StaticCredentials(AKID, SECRET),
+            region="us-east-1",
+            service="s3",
+            now=NOW,
+        )
 
 
 def test_resigning_replaces_previous_auth_headers() -> None:
