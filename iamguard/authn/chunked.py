@@ -72,13 +72,13 @@ def _crc32(data: bytes) -> bytes:
 
 def _crc32c_function() -> Callable[[bytes], bytes] | None:
     try:
-        import crc32c  # type: ignore[import-not-found]
+        import crc32c  # type: ignore[import-not-found,unused-ignore]
 
         return lambda data: int(crc32c.crc32c(data)).to_bytes(4, "big")
     except ImportError:
         pass
     try:
-        import google_crc32c  # type: ignore[import-not-found]
+        import google_crc32c  # type: ignore[import-not-found,unused-ignore]
 
         return lambda data: int(google_crc32c.value(data)).to_bytes(4, "big")
     except ImportError:
@@ -87,7 +87,7 @@ def _crc32c_function() -> Callable[[bytes], bytes] | None:
 
 def _crc64nvme_function() -> Callable[[bytes], bytes] | None:
     try:
-        from awscrt import checksums  # type: ignore[import-not-found]
+        from awscrt import checksums  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return None
     return lambda data: int(checksums.crc64nvme(data)).to_bytes(8, "big")

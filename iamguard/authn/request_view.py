@@ -29,12 +29,12 @@ class RequestView:
     method: str
     raw_path: str
     query_string: str = ""
-    headers: HeaderPairs = field(default=())
+    #: Any sequence of pairs is accepted (a list is the natural literal); stored as a tuple.
+    headers: Sequence[tuple[str, str]] = field(default=())
     body: bytes | None = None
 
     def __post_init__(self) -> None:
-        # Accept any iterable of pairs (a list is the natural literal) but store a tuple so the
-        # value stays immutable and hashable.
+        # INVARIANT: headers is a tuple of str pairs, so the view is immutable and hashable.
         object.__setattr__(self, "headers", tuple((str(n), str(v)) for n, v in self.headers))
 
     @classmethod

@@ -263,7 +263,7 @@ def test_botocore_s3_signatures_verify_for_any_key_and_query(
     if query:
         url += "?" + query
     cls = botocore_auth.S3SigV4QueryAuth if presign else botocore_auth.S3SigV4Auth
-    kwargs = {"expires": 300} if presign else {}
+    kwargs: dict[str, Any] = {"expires": 300} if presign else {}
     view = botocore_sign(cls, "s3", "GET", url, token=token, **kwargs)
     assert verify_sigv4(view, lookup, now=NOW).session_token == token
 

@@ -51,7 +51,7 @@ def _doc_request(body: bytes) -> RequestView:
         f"SignedHeaders={DOC['signed_headers']}, Signature={DOC['seed_signature']}"
     )
     headers = [tuple(h) for h in DOC["headers"]] + [("Authorization", auth)]
-    return RequestView(DOC["method"], DOC["path"], "", headers, body)  # type: ignore[arg-type]
+    return RequestView(DOC["method"], DOC["path"], "", headers, body)
 
 
 def _doc_verify(view: RequestView) -> VerifiedRequest:

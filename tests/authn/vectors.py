@@ -233,7 +233,7 @@ def extra() -> list[Vector]:
                 signed_at=_json_time(doc),
                 canonical_request=expected["canonical_request"],
                 string_to_sign=expected["string_to_sign"],
-                signature=signature,
+                signature=str(signature),
                 authorization=authorization,
                 presigned=presigned,
                 expires=doc.get("expires_seconds") or doc.get("expires_in"),
