@@ -268,7 +268,9 @@ def _check_trailer_signature(
 
 def _check_decoded_length(view: RequestView, payload: bytes) -> None:
     declared = view.header("x-amz-decoded-content-length")
-    if declared is not None and (not declared.strip().isdigit() or int(declared) != len(payload)):
+    if declared is not None and (
+        not (declared.strip().isascii() and declared.strip().isdigit()) or int(declared) != len(payload)
+    ):
         raise _body_error("x-amz-decoded-content-length does not match the decoded body length")
 
 

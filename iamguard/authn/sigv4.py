@@ -320,7 +320,7 @@ def _claim_from_query(view: RequestView, s3: bool) -> _Claim:
 
 def _expires(params: dict[str, str], s3: bool) -> int:
     text = params["X-Amz-Expires"]
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise _malformed("X-Amz-Expires should be a number", s3, True)
     expires = int(text)
     if expires > MAX_PRESIGNED_EXPIRES:
