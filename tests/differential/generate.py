@@ -433,7 +433,8 @@ def random_case(rng: random.Random, case_id: str) -> Case:
     ]
     boundary = random_policy(rng, resource_account, target, allow_bias=0.8) if rng.random() < 0.3 else None
     resource_policy = None
-    if rng.random() < 0.5:
+    # A cross-account request needs a resource policy to be allowed at all, so give it one more often.
+    if rng.random() < (0.85 if resource_account != account else 0.5):
         resource_policy = random_policy(
             rng,
             resource_account,
