@@ -1,0 +1,126 @@
+"""Sans-I/O HTTP for the credential sources: flows yield requests, two small drivers send them.
+
+A flow is a generator that yields :class:`HttpRequest` and receives :class:`HttpResponse`
+(the shape of httpx's ``Auth.auth_flow``); :func:`run_sync` drives it with ``httpx.Client``,
+:func:`run_async` with ``httpx.AsyncClient``. Transport failures are retried a bounded number
+of times, then thrown *into* the flow as :class:`EndpointUnavailable` so each source decides
+what "unreachable" means (IMDS: not on EC2, try the next provider; container: an error).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import httpx
+
+__all__ = ["HttpRequest", "HttpResponse", "HttpSettings", "EndpointUnavailable", "Flow", "run_sync", "run_async"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = field(default=b"", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    status: int
+    body: bytes = field(repr=False)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    """Short timeouts: metadata endpoints answer in milliseconds or not at all."""
+
+    connect_timeout: float = 1.0
+    read_timeout: float = 1.0
+    attempts: int = 2
+
+    def timeout(self) -> httpx.Timeout:
+        return httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
+
+
+class EndpointUnavailable(Exception):
+    """The endpoint could not be reached after every attempt (carries no response)."""
+
+    def __init__(self, url: str, cause: BaseException) -> None:
+        super().__init__(f"{url} unreachable: {type(cause).__name__}")
+        self.url = url
+        self.timed_out = isinstance(cause, httpx.TimeoutException)
+
+
+Flow = Generator[HttpRequest, HttpResponse, T]
+
+
+def _send_sync(client: httpx.Client, request: HttpRequest, settings: HttpSettings) -> HttpResponse:
+    last: BaseException | None = None
+    for _ in range(max(settings.attempts, 1)):
+        try:
+            response = client.request(request.method, request.url, headers=list(request.headers),
+                                      content=request.body or None, timeout=settings.timeout())
+            return HttpResponse(response.status_code, response.content)
+        except httpx.TransportError as exc:
+            last = exc
+    raise EndpointUnavailable(request.url, last or RuntimeError("no attempt"))
+
+
+async def _send_async(client: httpx.AsyncClient, request: HttpRequest, settings: HttpSettings) -> HttpResponse:
+    last: BaseException | None = None
+    for _ in range(max(settings.attempts, 1)):
+        try:
+            response = await client.request(request.method, request.url, headers=list(request.headers),
+                                            content=request.body or None, timeout=settings.timeout())
+            return HttpResponse(response.status_code, response.content)
+        except httpx.TransportError as exc:
+            last = exc
+    raise EndpointUnavailable(request.url, last or RuntimeError("no attempt"))
+
+
+def run_sync(flow: Flow[T], settings: HttpSettings, client: httpx.Client | None = None) -> T:
+    """Drive ``flow`` to completion with a (possibly temporary) ``httpx.Client``."""
+    owned = client is None
+    http = client or httpx.Client(trust_env=False)
+    try:
+        request = next(flow)
+        while True:
+            try:
+                response = _send_sync(http, request, settings)
+            except EndpointUnavailable as exc:
+                request = flow.throw(exc)
+            else:
+                request = flow.send(response)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    finally:
+        if owned:
+            http.close()
+
+
+async def run_async(flow: Flow[T], settings: HttpSettings, client: httpx.AsyncClient | None = None) -> T:
+    """Async twin of :func:`run_sync`."""
+    owned = client is None
+    http = client or httpx.AsyncClient(trust_env=False)
+    try:
+        request = next(flow)
+        while True:
+            try:
+                response = await _send_async(http, request, settings)
+            except EndpointUnavailable as exc:
+                request = flow.throw(exc)
+            else:
+                request = flow.send(response)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    finally:
+        if owned:
+            await http.aclose()
