@@ -1,0 +1,469 @@
+"""STS session tokens: issue and verify temporary credentials without a store round trip.
+
+Stage 1 of the request path (authenticate), sans-I/O: the SigV4 verifier meets an ``ASIA...``
+access key with an ``X-Amz-Security-Token``, calls :meth:`SessionTokenService.verify` and then
+:meth:`SessionTokenService.secret_for` to get the secret it checks the signature with.
+
+Temporary credentials are ``AccessKeyId`` (``ASIA`` + 16 characters), ``SecretAccessKey`` (40
+characters), ``SessionToken`` and ``Expiration``
+(https://docs.aws.amazon.com/STS/latest/APIReference/API_Credentials.html). The session token is
+a JWT signed with the primary key of a :class:`~iamguard.sts.keys.KeyRing`; it carries the whole
+session (ARN, role, tags, MFA, session policies, ...), so verification needs no database.
+
+Where the secret access key comes from
+--------------------------------------
+The token carries only public inputs; the secret is **derived**::
+
+    secret = base64(HMAC-SHA256(derivation_key[kid], "iamguard-sts-secret/v1" 0 akid 0 iat 0 jti))[:40]
+
+``derivation_key[kid]`` is per signing key, distinct from the JWT signing key and never leaves
+the service. We chose derivation over encrypting the secret into the token (AES-GCM, JWE-like)
+because: the token stays smaller and fully inspectable (no ciphertext, no nonce whose reuse
+would break GCM); the secret is a deterministic function of claims the signature already
+protects, so there is nothing extra to tamper with; and rotating a key rotates both the
+signature and the derivation at once. Consequences: a leaked token (or a database dump, which
+never saw the secret) is not enough to sign requests, and signing keys alone cannot produce
+secrets either.
+
+Errors are AWS's: a token that is malformed, forged, signed by an unknown or retired key, with a
+mismatched algorithm, not yet valid, or presented with another access key id raises
+:class:`~iamguard.errors.InvalidAccessKeyError` (``InvalidClientTokenId``, "The security token
+included in the request is invalid"); an expired one raises
+:class:`~iamguard.errors.ExpiredCredentialsError` (``ExpiredToken``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as _dt
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import jwt
+
+from iamguard.errors import ExpiredCredentialsError, InvalidAccessKeyError, STSError
+from iamguard.principal import Principal, PrincipalType
+from iamguard.sts.keys import KeyRing, SigningKey
+
+__all__ = [
+    "IssuedCredentials",
+    "SessionClaims",
+    "SessionTokenService",
+    "generate_access_key_id",
+    "is_session_access_key_id",
+]
+
+_INVALID_MESSAGE = "The security token included in the request is invalid."
+_EXPIRED_MESSAGE = "The security token included in the request is expired"
+_DERIVATION_LABEL = b"iamguard-sts-secret/v1"
+_ACCESS_KEY_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_ACCESS_KEY_ID = re.compile(r"ASIA[A-Z2-7]{16}")
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
+_MAX_TOKEN_CHARS = 65536
+# https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html: 900 s .. 36 h,
+# the widest range of any STS operation; each operation narrows it (service.py).
+_MIN_DURATION, _MAX_DURATION = 900, 129600
+_REQUIRED_CLAIMS = ["iss", "sub", "iat", "nbf", "exp", "jti", "akid"]
+
+
+def generate_access_key_id() -> str:
+    """``ASIA`` + 16 random base32 characters, the shape of AWS temporary access key ids."""
+    return "ASIA" + "".join(secrets.choice(_ACCESS_KEY_ALPHABET) for _ in range(16))
+
+
+def is_session_access_key_id(access_key_id: str) -> bool:
+    return _ACCESS_KEY_ID.fullmatch(access_key_id) is not None
+
+
+def _iso(epoch: int) -> str:
+    return _dt.datetime.fromtimestamp(epoch, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClaims:
+    """Everything a session token asserts, once its signature and times are verified."""
+
+    access_key_id: str
+    arn: str
+    account: str
+    principal_type: str
+    user_id: str
+    role_arn: str | None
+    session_name: str | None
+    source_identity: str | None
+    tags: Mapping[str, str]
+    transitive_tag_keys: tuple[str, ...]
+    mfa_authenticated: bool
+    auth_time: int | None
+    issued_at: int
+    expires_at: int
+    session_policy: str | None
+    policy_arns: tuple[str, ...]
+    chained: bool
+    jti: str
+    federated: bool
+    kid: str = ""  # the key that signed the token; selects the derivation key
+
+    @property
+    def expiration(self) -> _dt.datetime:
+        return _dt.datetime.fromtimestamp(self.expires_at, _dt.timezone.utc)
+
+    def to_principal(self, *, now: float | None = None) -> Principal:
+        """The :class:`Principal` of this session.
+
+        ``aws:TokenIssueTime`` is the ISO time of ``iat``; ``aws:MultiFactorAuthAge`` is the age
+        of the MFA authentication at ``now`` (default: the current time).
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-multifactorauthage
+        """
+        kind = PrincipalType(self.principal_type)
+        mfa_age: int | None = None
+        if self.mfa_authenticated and self.auth_time is not None:
+            at = time.time() if now is None else now
+            mfa_age = max(0, int(at) - self.auth_time)
+        name = self.arn.rsplit("/", 1)[-1] if kind is PrincipalType.USER else ""
+        return Principal(
+            arn=self.arn,
+            account=self.account,
+            type=kind,
+            user_id=self.user_id,
+            name=name,
+            tags=MappingProxyType(dict(self.tags)),
+            role_arn=self.role_arn,
+            session_name=self.session_name,
+            source_identity=self.source_identity,
+            mfa_authenticated=self.mfa_authenticated,
+            mfa_age_seconds=mfa_age,
+            token_issue_time=_iso(self.issued_at),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCredentials:
+    """Temporary credentials as STS returns them; ``repr()`` never shows the secret."""
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str = field(repr=False)
+    expiration: _dt.datetime
+
+
+def _compact_policy(policy: str | Mapping[str, Any] | None) -> str | None:
+    if policy is None:
+        return None
+    try:
+        document = json.loads(policy) if isinstance(policy, str) else dict(policy)
+    except ValueError:
+        raise STSError(
+            "The session policy is not valid JSON.", code="MalformedPolicyDocument", http_status=400
+        ) from None
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+def _canonical_segments(token: str) -> bool:
+    """Three base64url segments, each in its one canonical spelling.
+
+    Base64url's last character can carry unused low bits; without this check a token whose
+    signature differs only in those bits would still verify (a malleable token).
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        return False
+    for part in parts:
+        if not part or _SEGMENT.fullmatch(part) is None or len(part) % 4 == 1:
+            return False
+        try:
+            raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        except (binascii.Error, ValueError):
+            return False
+        if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != part:
+            return False
+    return True
+
+
+class SessionTokenService:
+    """Issues and verifies session tokens under a :class:`KeyRing`."""
+
+    __slots__ = ("_clock", "_issuer", "_keyring", "_leeway")
+
+    def __init__(
+        self,
+        keyring: KeyRing,
+        *,
+        clock: Callable[[], float] = time.time,
+        issuer: str = "iamguard-sts",
+        leeway: int = 0,
+    ) -> None:
+        self._keyring = keyring
+        self._clock = clock
+        self._issuer = issuer
+        self._leeway = leeway
+
+    @property
+    def keyring(self) -> KeyRing:
+        return self._keyring
+
+    # ------------------------------------------------------------------ issue
+
+    def issue(
+        self,
+        *,
+        arn: str,
+        account: str,
+        principal_type: str | PrincipalType,
+        user_id: str,
+        duration_seconds: int,
+        role_arn: str | None = None,
+        session_name: str | None = None,
+        source_identity: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        transitive_tag_keys: tuple[str, ...] = (),
+        mfa_authenticated: bool = False,
+        auth_time: int | None = None,
+        session_policy: str | Mapping[str, Any] | None = None,
+        policy_arns: tuple[str, ...] = (),
+        chained: bool = False,
+        federated: bool = False,
+    ) -> tuple[IssuedCredentials, SessionClaims]:
+        """New temporary credentials for a session described by the keyword arguments."""
+        if not _MIN_DURATION <= duration_seconds <= _MAX_DURATION:
+            raise STSError(
+                f"1 validation error detected: Value '{duration_seconds}' at 'durationSeconds' failed to "
+                f"satisfy constraint: Member must have value between {_MIN_DURATION} and {_MAX_DURATION}",
+                code="ValidationError",
+                http_status=400,
+            )
+        now = int(self._clock())
+        key = self._keyring.primary(now)
+        claims = SessionClaims(
+            access_key_id=generate_access_key_id(),
+            arn=arn,
+            account=account,
+            principal_type=PrincipalType(principal_type).value,
+            user_id=user_id,
+            role_arn=role_arn,
+            session_name=session_name,
+            source_identity=source_identity,
+            tags=MappingProxyType(dict(tags or {})),
+            transitive_tag_keys=tuple(transitive_tag_keys),
+            mfa_authenticated=mfa_authenticated,
+            auth_time=auth_time,
+            issued_at=now,
+            expires_at=now + duration_seconds,
+            session_policy=_compact_policy(session_policy),
+            policy_arns=tuple(policy_arns),
+            chained=chained,
+            jti=secrets.token_urlsafe(16),
+            federated=federated,
+            kid=key.kid,
+        )
+        assert key.signing_material is not None  # primary() returns only keys that can sign
+        token = jwt.encode(
+            self._payload(claims), key.signing_material, algorithm=key.alg, headers={"kid": key.kid}
+        )
+        credentials = IssuedCredentials(
+            claims.access_key_id, self._derive(key, claims), token, claims.expiration
+        )
+        return credentials, claims
+
+    def _payload(self, claims: SessionClaims) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "iss": self._issuer,
+            "sub": claims.arn,
+            "iat": claims.issued_at,
+            "nbf": claims.issued_at,
+            "exp": claims.expires_at,
+            "jti": claims.jti,
+            "akid": claims.access_key_id,
+            "acct": claims.account,
+            "ptype": claims.principal_type,
+            "uid": claims.user_id,
+            "mfa": claims.mfa_authenticated,
+            "chn": claims.chained,
+            "fed": claims.federated,
+        }
+        optional = {
+            "role": claims.role_arn,
+            "rsn": claims.session_name,
+            "srcid": claims.source_identity,
+            "at": claims.auth_time,
+            "pol": claims.session_policy,
+            "tags": dict(claims.tags) or None,
+            "ttk": list(claims.transitive_tag_keys) or None,
+            "parn": list(claims.policy_arns) or None,
+        }
+        payload.update({name: value for name, value in optional.items() if value is not None})
+        return payload
+
+    # ------------------------------------------------------------------ verify
+
+    def verify(self, session_token: str, *, access_key_id: str | None = None) -> SessionClaims:
+        """The claims of a genuine, current token; raises AWS's errors otherwise.
+
+        INVARIANT: nothing from the token is trusted before the signature checks out under the
+        key its ``kid`` names, with that key's pinned algorithm only.
+        """
+        key = self._key_for(session_token)
+        try:
+            payload = jwt.decode(
+                session_token,
+                key.verification_material,
+                algorithms=[key.alg],
+                issuer=self._issuer,
+                options={
+                    "verify_exp": False,  # checked below against the injected clock
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                    "verify_aud": False,
+                    "require": _REQUIRED_CLAIMS,
+                },
+            )
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+            raise self._invalid() from None
+        claims = _claims_from_payload(payload, key.kid)
+        if claims is None or not key.accepts_issue_time(claims.issued_at, self._leeway):
+            raise self._invalid()
+        self._check_times(claims, payload)
+        if access_key_id is not None and not hmac.compare_digest(
+            access_key_id.encode("utf-8"), claims.access_key_id.encode("utf-8")
+        ):
+            raise self._invalid()
+        return claims
+
+    def _key_for(self, token: object) -> SigningKey:
+        if not isinstance(token, str) or len(token) > _MAX_TOKEN_CHARS or not _canonical_segments(token):
+            raise self._invalid()
+        try:
+            header = jwt.get_unverified_header(token)
+        except (jwt.PyJWTError, ValueError, TypeError):
+            raise self._invalid() from None
+        kid, alg = header.get("kid"), header.get("alg")
+        key = self._keyring.get(kid) if isinstance(kid, str) else None
+        # Alg confusion: the header may not choose the algorithm; it must equal the key's pin.
+        if key is None or key.retired or not isinstance(alg, str) or alg != key.alg:
+            raise self._invalid()
+        return key
+
+    def _check_times(self, claims: SessionClaims, payload: Mapping[str, Any]) -> None:
+        now = self._clock()
+        if claims.expires_at <= claims.issued_at:
+            raise self._invalid()
+        nbf = payload["nbf"]
+        if now + self._leeway < nbf or now + self._leeway < claims.issued_at:
+            raise self._invalid()
+        if now - self._leeway >= claims.expires_at:
+            raise ExpiredCredentialsError(_EXPIRED_MESSAGE)
+
+    @staticmethod
+    def _invalid() -> InvalidAccessKeyError:
+        return InvalidAccessKeyError(_INVALID_MESSAGE)
+
+    # ------------------------------------------------------------------ secret
+
+    def secret_for(self, claims: SessionClaims) -> str:
+        """The secret access key of a verified session (derived; see the module docstring)."""
+        key = self._keyring.get(claims.kid)
+        if key is None or key.retired:
+            raise self._invalid()
+        return self._derive(key, claims)
+
+    @staticmethod
+    def _derive(key: SigningKey, claims: SessionClaims) -> str:
+        message = b"\x00".join(
+            (
+                _DERIVATION_LABEL,
+                claims.access_key_id.encode("ascii"),
+                str(claims.issued_at).encode("ascii"),
+                claims.jti.encode("ascii"),
+            )
+        )
+        digest = hmac.new(key.derivation_key, message, hashlib.sha256).digest()
+        return base64.b64encode(digest).decode("ascii")[:40]
+
+
+# ---------------------------------------------------------------------- payload → claims
+
+
+def _opt_str(payload: Mapping[str, Any], name: str) -> str | None:
+    value = payload.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(name)
+
+
+def _str(payload: Mapping[str, Any], name: str) -> str:
+    value = payload.get(name)
+    if isinstance(value, str):
+        return value
+    raise TypeError(name)
+
+
+def _int(value: object, name: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise TypeError(name)
+
+
+def _bool(payload: Mapping[str, Any], name: str) -> bool:
+    value = payload.get(name, False)
+    if isinstance(value, bool):
+        return value
+    raise TypeError(name)
+
+
+def _str_tuple(payload: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    value = payload.get(name, [])
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    raise TypeError(name)
+
+
+def _tags(payload: Mapping[str, Any]) -> Mapping[str, str]:
+    value = payload.get("tags", {})
+    if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        return MappingProxyType(dict(value))
+    raise TypeError("tags")
+
+
+def _claims_from_payload(payload: Mapping[str, Any], kid: str) -> SessionClaims | None:
+    """Strictly typed claims, or ``None`` when any claim has the wrong shape (fail closed)."""
+    try:
+        access_key_id = _str(payload, "akid")
+        principal_type = _str(payload, "ptype")
+        auth_time = payload.get("at")
+        claims = SessionClaims(
+            access_key_id=access_key_id,
+            arn=_str(payload, "sub"),
+            account=_str(payload, "acct"),
+            principal_type=PrincipalType(principal_type).value,
+            user_id=_str(payload, "uid"),
+            role_arn=_opt_str(payload, "role"),
+            session_name=_opt_str(payload, "rsn"),
+            source_identity=_opt_str(payload, "srcid"),
+            tags=_tags(payload),
+            transitive_tag_keys=_str_tuple(payload, "ttk"),
+            mfa_authenticated=_bool(payload, "mfa"),
+            auth_time=None if auth_time is None else _int(auth_time, "at"),
+            issued_at=_int(payload.get("iat"), "iat"),
+            expires_at=_int(payload.get("exp"), "exp"),
+            session_policy=_opt_str(payload, "pol"),
+            policy_arns=_str_tuple(payload, "parn"),
+            chained=_bool(payload, "chn"),
+            jti=_str(payload, "jti"),
+            federated=_bool(payload, "fed"),
+            kid=kid,
+        )
+        _int(payload.get("nbf"), "nbf")
+    except (TypeError, ValueError):
+        return None
+    if not is_session_access_key_id(access_key_id) or not claims.jti.isascii():
+        return None
+    return claims
