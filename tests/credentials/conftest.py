@@ -66,7 +66,7 @@ def local_server() -> Iterator[Callable[[Handler], LocalServer]]:
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         servers.append(server)
         state.url = f"http://127.0.0.1:{server.server_address[1]}"
         return state
