@@ -1,0 +1,295 @@
+"""Policy → matchers, built once per policy value and attached to it (stage 4, evaluate).
+
+Why: the request path must only look things up and compare. For each :class:`Policy` this
+module builds (once, and shared by every thread) an action index, so a request touches only
+the statements whose ``Action``/``NotAction`` can match its action:
+
+* exact actions (``s3:getobject``) → statements, in a dict;
+* patterns whose service prefix is literal (``s3:Get*``) → per-service lists of (matcher, statement);
+* everything else (``*``, ``s3*:x``, every ``NotAction``) in one list checked for each new action.
+
+The candidates for one action are worked out on first use and memoized per policy. The rest of a
+statement (resource matchers, conditions, principal sets) is compiled lazily the first time a
+request reaches it, so compiling 100,000 statements costs only the index.
+
+Matching rules:
+
+* Actions compare case-insensitively with IAM wildcards; ``*`` alone matches every action.
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
+* Resources compare case-sensitively; ``*`` crosses ``:`` and ``/``. Under Version 2012-10-17
+  policy variables are rendered from the request context with substituted text matched
+  literally; a variable that cannot be resolved makes that value match nothing. Under 2008-10-17
+  ``${...}`` is literal text.
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Mapping
+
+from iamguard.context import ContextValue
+from iamguard.decision import MatchedStatement, PolicyRole
+from iamguard.evaluate.principal_match import compile_principal
+from iamguard.policy.model import Effect, Policy, Statement
+from iamguard.policy.operators import CompiledCondition, compile_condition
+from iamguard.policy.variables import Template, compile_template
+from iamguard.policy.wildcard import compile_wildcard, has_wildcard
+
+__all__ = ["CompiledPolicy", "CompiledStatement", "compile_policy", "compiled"]
+
+Context = Mapping[str, ContextValue]
+ActionTest = Callable[[str], bool]
+
+#: Memoized candidate lists per policy; a policy sees a bounded vocabulary of actions, but a
+#: hostile caller could send endless distinct names, so the memo is reset when it grows past this.
+_CANDIDATE_MEMO_SIZE = 4096
+
+_ROLES = tuple(PolicyRole)
+_COMPILE_LOCK = threading.Lock()
+
+
+def _always(value: str) -> bool:
+    return True
+
+
+class _StatementBody:
+    """The lazily compiled part of a statement: resources, principals and conditions."""
+
+    __slots__ = (
+        "resources",
+        "templates",
+        "not_resource",
+        "check_resource",
+        "principal",
+        "not_principal",
+        "conditions",
+        "condition_keys",
+        "needs_context",
+    )
+
+    def __init__(self, statement: Statement, variables: bool) -> None:
+        patterns = statement.resource if statement.resource is not None else statement.not_resource
+        self.not_resource = statement.not_resource is not None
+        self.check_resource = patterns is not None and not (not self.not_resource and "*" in patterns)
+        static: list[ActionTest] = []
+        templates: list[Template] = []
+        for pattern in patterns or ():
+            if variables and "${" in pattern:
+                template = compile_template(pattern)
+                if template.has_variables:
+                    templates.append(template)
+                    continue
+                rendered = template.render({}, escape_wildcards=True)
+                if rendered is not None:
+                    static.append(compile_wildcard(rendered, escaped=True))
+                continue
+            static.append(_always if pattern == "*" else compile_wildcard(pattern))
+        self.resources = tuple(static)
+        self.templates = tuple(templates)
+        self.principal = compile_principal(statement.principal) if statement.principal is not None else None
+        self.not_principal = (
+            compile_principal(statement.not_principal) if statement.not_principal is not None else None
+        )
+        self.conditions: tuple[CompiledCondition, ...] = tuple(
+            compile_condition(c, variables=variables) for c in statement.conditions
+        )
+        self.condition_keys = tuple((c.key.lower(), c.key) for c in statement.conditions)
+        self.needs_context = bool(self.templates or self.conditions)
+
+    def resource_matches(self, resource: str, context: Context | None) -> bool:
+        """Resource/NotResource test (``context`` is needed only when templates exist)."""
+        if not self.check_resource:
+            return True
+        hit = False
+        for test in self.resources:
+            if test(resource):
+                hit = True
+                break
+        if not hit and self.templates:
+            assert context is not None
+            for template in self.templates:
+                rendered = template.render(context, escape_wildcards=True)
+                if rendered is not None and compile_wildcard(rendered, escaped=True)(resource):
+                    hit = True
+                    break
+        return hit != self.not_resource
+
+
+class CompiledStatement:
+    """One statement with its action test decided and the rest compiled on first use."""
+
+    __slots__ = ("statement", "policy_name", "is_deny", "variables", "_body", "_matched")
+
+    def __init__(self, statement: Statement, policy_name: str, variables: bool) -> None:
+        self.statement = statement
+        self.policy_name = policy_name
+        self.is_deny = statement.effect is Effect.DENY
+        self.variables = variables
+        self._body: _StatementBody | None = None
+        self._matched: list[MatchedStatement | None] = [None] * len(_ROLES)
+
+    @property
+    def body(self) -> _StatementBody:
+        """The compiled resources/principals/conditions; raises if a condition cannot compile."""
+        body = self._body
+        if body is None:
+            body = self._body = _StatementBody(self.statement, self.variables)
+        return body
+
+    def matched(self, role: PolicyRole) -> MatchedStatement:
+        """The explanation entry for this statement in ``role`` (built once per role)."""
+        slot = _ROLES.index(role)
+        entry = self._matched[slot]
+        if entry is None:
+            st = self.statement
+            entry = MatchedStatement(self.policy_name, role, st.index, st.sid, st.effect.value)
+            self._matched[slot] = entry
+        return entry
+
+    def conditions_hold(self, context: Context) -> bool:
+        for condition in self.body.conditions:
+            if not condition(context):
+                return False
+        return True
+
+    def referenced_keys(self) -> frozenset[str]:
+        """Context keys (lower-cased) this statement reads in conditions and resource variables."""
+        body = self.body
+        keys: set[str] = set()
+        for condition in body.conditions:
+            keys |= condition.referenced_keys
+        for template in body.templates:
+            keys |= template.referenced_keys
+        return frozenset(keys)
+
+    def __repr__(self) -> str:
+        return f"<CompiledStatement {self.policy_name}[{self.statement.index}] {self.statement.effect.value}>"
+
+
+class CompiledPolicy:
+    """A policy's action index plus lazily compiled statements."""
+
+    __slots__ = (
+        "policy",
+        "statements",
+        "_exact",
+        "_by_service",
+        "_general",
+        "_memo",
+        "_fingerprint",
+        "_referenced",
+    )
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        variables = policy.variables_enabled
+        name = policy.name
+        self.statements = tuple(CompiledStatement(s, name, variables) for s in policy.statements)
+        self._exact: dict[str, list[int]] = {}
+        self._by_service: dict[str, list[tuple[ActionTest, int]]] = {}
+        self._general: list[tuple[ActionTest, int]] = []
+        for position, statement in enumerate(policy.statements):
+            self._index_statement(position, statement)
+        self._memo: dict[str, tuple[CompiledStatement, ...]] = {}
+        self._fingerprint: str | None = None
+        self._referenced: frozenset[str] | None = None
+
+    def _index_statement(self, position: int, statement: Statement) -> None:
+        if statement.not_action is not None:
+            tests = tuple(_action_test(p) for p in statement.not_action)
+            self._general.append((lambda a, tests=tests: not any(t(a) for t in tests), position))
+            return
+        for pattern in statement.action or ():
+            lowered = pattern.lower()
+            if lowered == "*":
+                self._general.append((_always, position))
+            elif not has_wildcard(lowered):
+                self._exact.setdefault(lowered, []).append(position)
+            else:
+                service, sep, _ = lowered.partition(":")
+                test = compile_wildcard(lowered)
+                if sep and not has_wildcard(service):
+                    self._by_service.setdefault(service, []).append((test, position))
+                else:
+                    self._general.append((test, position))
+
+    def candidates(self, action: str) -> tuple[CompiledStatement, ...]:
+        """Statements whose Action/NotAction matches ``action`` (already lower-cased), in order."""
+        found = self._memo.get(action)
+        if found is None:
+            found = self._find(action)
+            if len(self._memo) >= _CANDIDATE_MEMO_SIZE:
+                self._memo = {}
+            self._memo[action] = found
+        return found
+
+    def _find(self, action: str) -> tuple[CompiledStatement, ...]:
+        positions = set(self._exact.get(action, ()))
+        service = action.partition(":")[0]
+        for test, position in self._by_service.get(service, ()):
+            if position not in positions and test(action):
+                positions.add(position)
+        for test, position in self._general:
+            if position not in positions and test(action):
+                positions.add(position)
+        return tuple(self.statements[p] for p in sorted(positions))
+
+    @property
+    def fingerprint(self) -> str:
+        """A content digest (name, kind, version, statements) identifying the policy in cache keys.
+
+        Computed on first use only (the cached evaluator needs it, the plain one does not).
+        """
+        digest = self._fingerprint
+        if digest is None:
+            policy = self.policy
+            text = json.dumps(
+                [policy.name, policy.kind.value, policy.to_json()], sort_keys=True, separators=(",", ":")
+            )
+            digest = self._fingerprint = hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+        return digest
+
+    @property
+    def referenced_keys(self) -> frozenset[str]:
+        """Every context key (lower-cased) the policy's conditions and resource variables read."""
+        keys = self._referenced
+        if keys is None:
+            collected: set[str] = set()
+            for statement in self.statements:
+                try:
+                    collected |= statement.referenced_keys()
+                except Exception:  # noqa: BLE001 - an uncompilable statement reads nothing
+                    continue
+            keys = self._referenced = frozenset(collected)
+        return keys
+
+
+def _action_test(pattern: str) -> ActionTest:
+    lowered = pattern.lower()
+    return _always if lowered == "*" else compile_wildcard(lowered)
+
+
+def compile_policy(policy: Policy) -> CompiledPolicy:
+    """Build the compiled form of ``policy`` (without attaching it)."""
+    return CompiledPolicy(policy)
+
+
+def compiled(policy: Policy) -> CompiledPolicy:
+    """The compiled form attached to ``policy``, built and attached on first call.
+
+    # INVARIANT: a Policy is immutable, so its compiled form never goes stale; the slot is
+    # written once (under a lock, so two threads never build it twice) and then only read.
+    """
+    found = policy._compiled
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    with _COMPILE_LOCK:
+        found = policy._compiled
+        if found is None:
+            found = CompiledPolicy(policy)
+            object.__setattr__(policy, "_compiled", found)
+    return found  # type: ignore[no-any-return]
