@@ -94,6 +94,8 @@ def parse_policy(
     if isinstance(document, Mapping):
         decoded: Any = document
         size_text = _compact_json(document)
+    elif not isinstance(document, (str, bytes, bytearray, memoryview)):
+        raise PolicySyntaxError(PolicyProblem("", "policy document must be a JSON object"))
     else:
         text = _decode_text(document)
         size_text = text
@@ -117,7 +119,7 @@ def parse_policy(
 # ---------------------------------------------------------------- JSON text
 
 
-def _decode_text(document: str | bytes) -> str:
+def _decode_text(document: str | bytes | bytearray | memoryview) -> str:
     if isinstance(document, str):
         return document
     try:
