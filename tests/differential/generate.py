@@ -295,7 +295,14 @@ def _one_condition(rng: random.Random) -> tuple[str, str, JSON]:
         ("string", "string", "numeric", "date", "epoch", "bool", "ip", "arn", "null", "set", "set")
     )
     if family == "string":
-        op, key, vals = rng.choice(STRING_OPS), rng.choice(STRING_KEYS), _values(rng, STRING_VALUES)
+        op, key = rng.choice(STRING_OPS), rng.choice(STRING_KEYS)
+        pool = STRING_VALUES
+        if "Not" in op:
+            # Negated operators only get variables that always resolve: iam-simulate 0.1.173
+            # makes StringNotEquals false for an unresolvable ${...}, where AWS says inverted
+            # operators "do match against a null value" (README, "Exclusions").
+            pool = tuple(v for v in STRING_VALUES if "${" not in v or v == "${aws:PrincipalAccount}")
+        vals = _values(rng, pool)
     elif family == "numeric":
         op, key = rng.choice(NUMERIC_OPS), "aws:MultiFactorAuthAge"
         vals = _values(rng, ("0", "60", "300", "3600", "86400"))
@@ -377,6 +384,10 @@ def random_statement(
         resources = [target[1], "*", target[1].rsplit(":", 1)[0] + ":*"]
     stmt[action_key] = _one_or_list(rng, actions)
     resource_key = "NotResource" if rng.random() < 0.1 else "Resource"
+    if resource_key == "NotResource":
+        # No policy variables in NotResource: AWS says only that such an entry "will not match
+        # any resource", which the two tools read differently (README, "Exclusions").
+        resources = [r for r in resources if "${" not in r]
     stmt[resource_key] = _one_or_list(rng, resources)
     conditions = random_conditions(rng)
     if conditions:
