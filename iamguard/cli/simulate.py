@@ -1,0 +1,119 @@
+"""``iamguard simulate``: evaluate policy files offline, like IAM's SimulateCustomPolicy.
+
+::
+
+    iamguard simulate policy.json [more.json ...] --action s3:GetObject [--action ...]
+        [--resource ARN ...] [--context aws:SourceIp=ip:10.0.0.1 ...]
+        [--boundary FILE] [--resource-policy FILE] [--resource-owner ACCOUNT]
+        [--caller-arn ARN] [--json]
+
+``--context KEY=TYPE:VALUE`` takes a ``ContextKeyType`` (``string``, ``stringList``, ``numeric``,
+``boolean``, ``ip``, ``date``, ``binary`` and their ``List`` forms); list types take
+comma-separated values. Without a recognised type prefix the whole value is a string, so
+``aws:CurrentTime=2024-01-01T00:00:00Z`` works as written.
+
+Exit status: 0 when every (action, resource) is allowed, 1 when any is denied (or a policy is
+invalid), 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from iamguard.cli import EXIT_FINDINGS, EXIT_OK
+from iamguard.context import ContextType, ContextValue, parse_typed_value
+from iamguard.decision import Decision
+from iamguard.policy.model import Policy, PolicyKind
+from iamguard.policy.parse import parse_policy
+from iamguard.simulate import simulate_custom_policy
+
+__all__ = ["register", "run", "parse_context_option"]
+
+_TYPES = {t.value.lower(): t for t in ContextType}
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``simulate`` subcommand to the ``iamguard`` parser."""
+    parser = subparsers.add_parser(
+        "simulate",
+        help="evaluate identity policies (and optionally a boundary and resource policy) offline",
+        description="Evaluate actions on resources against policy files, like IAM's SimulateCustomPolicy.",
+    )
+    parser.add_argument("policies", nargs="+", metavar="POLICY_FILE", help="identity policy JSON files")
+    parser.add_argument("--action", "-a", action="append", required=True, help="service:Action (repeatable)")
+    parser.add_argument("--resource", "-r", action="append", default=None, help="resource ARN (repeatable; default *)")
+    parser.add_argument(
+        "--context", "-c", action="append", default=[], metavar="KEY=TYPE:VALUE", help="context key (repeatable)"
+    )
+    parser.add_argument("--boundary", metavar="FILE", help="permissions boundary policy file")
+    parser.add_argument("--resource-policy", metavar="FILE", help="resource-based policy file")
+    parser.add_argument("--resource-owner", metavar="ACCOUNT", help="account id (or ARN) owning the resource")
+    parser.add_argument("--caller-arn", metavar="ARN", help="simulated caller (default: an IAM user)")
+    parser.add_argument("--json", action="store_true", help="print EvaluationResult objects as JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the simulation described by ``args``; print results; return the exit status."""
+    identity = [_read(path, PolicyKind.IDENTITY) for path in args.policies]
+    boundary = [_read(args.boundary, PolicyKind.IDENTITY)] if args.boundary else None
+    resource_policy = _read(args.resource_policy, PolicyKind.RESOURCE) if args.resource_policy else None
+    context: dict[str, ContextValue] = {}
+    for option in args.context:
+        key, value = parse_context_option(option)
+        context[key.lower()] = value
+    decisions = simulate_custom_policy(
+        identity,
+        args.action,
+        args.resource or ["*"],
+        context_entries=context,
+        permissions_boundary_policy_input_list=boundary,
+        resource_policy=resource_policy,
+        resource_owner=args.resource_owner,
+        caller_arn=args.caller_arn,
+    )
+    if args.json:
+        print(json.dumps([d.to_evaluation_result() for d in decisions], indent=2))
+    else:
+        _print_table(decisions)
+    return EXIT_OK if all(d.allowed for d in decisions) else EXIT_FINDINGS
+
+
+def parse_context_option(option: str) -> tuple[str, ContextValue]:
+    """``KEY=TYPE:VALUE`` → ``(KEY, value)``; list types split VALUE on commas."""
+    key, sep, rest = option.partition("=")
+    if not sep or not key:
+        raise ValueError(f"--context expects KEY=TYPE:VALUE, got {option!r}")
+    type_name, colon, raw = rest.partition(":")
+    context_type = _TYPES.get(type_name.lower()) if colon else None
+    if context_type is None:
+        return key, rest
+    values = raw.split(",") if context_type.is_list else [raw]
+    return key, parse_typed_value(key, context_type.value, values)
+
+
+def _read(path: str, kind: PolicyKind) -> Policy:
+    return parse_policy(Path(path).read_text(encoding="utf-8"), name=path, kind=kind)
+
+
+def _print_table(decisions: list[Decision]) -> None:
+    header = ("ACTION", "RESOURCE", "DECISION", "MATCHED STATEMENTS", "MISSING CONTEXT KEYS")
+    rows = [header]
+    for d in decisions:
+        matched = ", ".join(f"{m.policy_name}[{m.statement_index}] {m.effect}" for m in d.matched) or "-"
+        missing = ", ".join(d.missing_context_keys) or "-"
+        rows.append((d.action, d.resource, d.kind.value, matched, missing))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    out = sys.stdout
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths)] + [row[-1]]
+        out.write("  ".join(cells).rstrip() + "\n")
+    for d in decisions:
+        if d.reason:
+            out.write(f"{d.action} on {d.resource}: {d.reason}\n")
+        for error in d.errors:
+            out.write(f"  error: {error}\n")
