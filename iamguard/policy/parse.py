@@ -46,10 +46,7 @@ from iamguard.policy.model import (
 )
 from iamguard.policy.operator_names import split_operator
 
-try:  # written in parallel by the language engineer; guarded so parsing works without it
-    from iamguard.policy.operators import compile_condition as _compile_condition
-except ImportError:  # pragma: no cover - only while operators.py does not exist yet
-    _compile_condition = None  # type: ignore[assignment]
+from iamguard.policy.operators import compile_condition
 
 __all__ = ["parse_policy", "KNOWN_PARTITIONS", "MAX_DOCUMENT_CHARS"]
 
@@ -525,10 +522,8 @@ class _Reader:
 
 def _compile_error(condition: Condition, variables: bool) -> str | None:
     """What ``compile_condition`` rejects in ``condition``, or ``None``."""
-    if _compile_condition is None:  # pragma: no cover - operators.py not written yet
-        return None
     try:
-        _compile_condition(condition, variables=variables)
+        compile_condition(condition, variables=variables)
     except PolicyValidationError as error:
         return "; ".join(p.message for p in error.problems)
     return None

@@ -241,8 +241,9 @@ def _element_covers(
         return True
     if a_neg is not None:
         return b_neg is not None and set(a_neg) == set(b_neg)
+    assert a_pos is not None
     if b_pos is None:
-        return a_pos is not None and "*" in a_pos
+        return "*" in a_pos
     return all(any(_pattern_covers(p, q, ignore_case) for p in a_pos) for q in b_pos)
 
 
