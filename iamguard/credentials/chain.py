@@ -32,26 +32,37 @@ from dataclasses import dataclass
 from typing import Any
 
 from iamguard.credentials.config_files import ProfileScope, SharedConfig
-from iamguard.credentials.provider import Credentials, CredentialProvider
-from iamguard.credentials.refresh import AsyncRefreshableCredentials, Clock, RefreshableCredentials, RefreshWindows
+from iamguard.credentials.provider import CredentialProvider, Credentials
+from iamguard.credentials.refresh import (
+    AsyncRefreshableCredentials,
+    Clock,
+    RefreshableCredentials,
+    RefreshWindows,
+)
 from iamguard.credentials.sources import (
-    AssumeRoleProvider, ContainerProvider, EnvProvider, ExplicitProvider, ImdsProvider, ProcessProvider,
-    SharedStaticProvider, WebIdentityProvider,
+    AssumeRoleProvider,
+    ContainerProvider,
+    EnvProvider,
+    ExplicitProvider,
+    ImdsProvider,
+    ProcessProvider,
+    SharedStaticProvider,
+    WebIdentityProvider,
 )
 from iamguard.credentials.sources.profile import MfaCodeCallback
 from iamguard.errors import IAMGuardError, NoCredentialsError
 
 __all__ = [
-    "ChainSettings",
-    "ProviderFactory",
-    "ROLES_FIRST_ORDER",
     "BOTOCORE_ORDER",
-    "roles_first_order",
-    "botocore_order",
+    "ROLES_FIRST_ORDER",
     "Attempt",
     "ChainExplanation",
+    "ChainSettings",
     "CredentialChain",
+    "ProviderFactory",
+    "botocore_order",
     "default_credential_chain",
+    "roles_first_order",
 ]
 
 logger = logging.getLogger(__name__)
@@ -206,7 +217,7 @@ class CredentialChain:
         return None, None, attempts
 
     def _role_warnings(self, winner: CredentialProvider, credentials: Credentials) -> tuple[str, ...]:
-        if credentials.is_temporary:
+        if credentials.is_temporary or winner.name == "explicit":  # keys passed in code are deliberate
             return ()
         later = self.providers[self.providers.index(winner) + 1:]
         roles = [p.name for p in later if getattr(p, "role", False) and _configured(p)]

@@ -21,22 +21,21 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
 
 from iamguard.errors import CredentialsError
 
 __all__ = [
     "ConfigValue",
     "Profile",
-    "SharedConfig",
-    "load_shared_config",
-    "config_file_paths",
-    "selected_profile_name",
-    "env_flag",
     "ProfileScope",
+    "SharedConfig",
+    "config_file_paths",
+    "env_flag",
+    "load_shared_config",
+    "selected_profile_name",
 ]
 
-ConfigValue = Union[str, Mapping[str, str]]
+ConfigValue = str | Mapping[str, str]
 Profile = Mapping[str, ConfigValue]
 
 

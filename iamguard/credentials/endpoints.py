@@ -20,10 +20,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from iamguard.credentials.config_files import SharedConfig, env_flag, load_shared_config, selected_profile_name
+from iamguard.credentials.config_files import (
+    SharedConfig,
+    env_flag,
+    load_shared_config,
+    selected_profile_name,
+)
 from iamguard.errors import CredentialsError
 
-__all__ = ["service_env_suffix", "ignore_configured_endpoints", "resolve_endpoint_url"]
+__all__ = ["ignore_configured_endpoints", "resolve_endpoint_url", "service_env_suffix"]
 
 
 def service_env_suffix(service_id: str) -> str:

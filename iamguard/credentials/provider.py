@@ -19,11 +19,11 @@ from datetime import datetime, timezone
 from typing import Protocol, runtime_checkable
 
 __all__ = [
-    "Credentials",
-    "CredentialSource",
+    "AsyncCredentialProvider",
     "AsyncCredentialSource",
     "CredentialProvider",
-    "AsyncCredentialProvider",
+    "CredentialSource",
+    "Credentials",
     "parse_expiration",
 ]
 

@@ -34,11 +34,11 @@ from iamguard.credentials.provider import Credentials
 from iamguard.errors import RefreshError
 
 __all__ = [
+    "AsyncRefreshableCredentials",
     "Clock",
     "RefreshWindows",
-    "scaled_windows",
     "RefreshableCredentials",
-    "AsyncRefreshableCredentials",
+    "scaled_windows",
 ]
 
 logger = logging.getLogger(__name__)
@@ -155,7 +155,9 @@ class RefreshableCredentials(_Windowing):
                 finally:
                     self._lock.release()
             return self._usable(self._state, self._clock())
-        with self._lock:  # mandatory: wait for the single in-flight refresh, then re-check
+        # Mandatory: every caller queues on the lock; the first refreshes, the rest find a new
+        # state on waking (double-checked) and return it, so N waiters cause one refresh call.
+        with self._lock:
             if self._state is not state and self._state.phase(self._clock()) != "mandatory":
                 return self._usable(self._state, self._clock())
             return self._mandatory_refresh()
@@ -171,7 +173,7 @@ class RefreshableCredentials(_Windowing):
             return  # another caller refreshed between our read and the try-lock
         try:
             self._state = self._fetch()
-        except Exception as exc:  # advisory: keep serving what we have
+        except Exception as exc:  # noqa: BLE001  advisory: any failure keeps what we have
             logger.warning("advisory credential refresh from %s failed, keeping current credentials: %s",
                            self.name or "source", type(exc).__name__)
 
@@ -227,7 +229,7 @@ class AsyncRefreshableCredentials(_Windowing):
             return
         try:
             self._state = await self._fetch()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001  advisory: any failure keeps what we have
             logger.warning("advisory credential refresh from %s failed, keeping current credentials: %s",
                            self.name or "source", type(exc).__name__)
 

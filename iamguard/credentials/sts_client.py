@@ -23,7 +23,7 @@ from iamguard.credentials.signer import SigningCredentials, sign_url
 from iamguard.credentials.sources._http import Flow, HttpRequest, HttpResponse, HttpSettings, run_sync
 from iamguard.errors import STSError
 
-__all__ = ["STS_VERSION", "sts_endpoint", "build_sts_request", "parse_sts_credentials", "StsClient", "sts_client_for"]
+__all__ = ["STS_VERSION", "StsClient", "build_sts_request", "parse_sts_credentials", "sts_client_for", "sts_endpoint"]
 
 STS_VERSION = "2011-06-15"
 _FORM = "application/x-www-form-urlencoded; charset=utf-8"

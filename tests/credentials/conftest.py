@@ -61,7 +61,7 @@ def local_server() -> Iterator[Callable[[Handler], LocalServer]]:
 
             do_GET = do_PUT = do_POST = _serve
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 return
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)

@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import timedelta
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from iamguard.credentials.chain import (
-    BOTOCORE_ORDER, ROLES_FIRST_ORDER, CredentialChain, botocore_order, default_credential_chain,
+    BOTOCORE_ORDER,
+    ROLES_FIRST_ORDER,
+    CredentialChain,
+    botocore_order,
+    default_credential_chain,
 )
 from iamguard.credentials.provider import Credentials
 from iamguard.credentials.refresh import AsyncRefreshableCredentials, RefreshableCredentials
@@ -169,3 +173,10 @@ def test_aresolve(base_env: dict[str, str], local_server: Callable[[Handler], Lo
         return (await resolved.get()).access_key_id
 
     assert asyncio.run(main()) == "ASIACONT"
+
+
+def test_explicit_keys_never_warn(base_env: dict[str, str], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    env = env_with(base_env, tmp_path, ROLE)
+    with caplog.at_level(logging.WARNING):
+        default_credential_chain(env=env, access_key_id="AKIACODE", secret_access_key="c").resolve()
+    assert "long-term" not in caplog.text

@@ -10,7 +10,11 @@ from pathlib import Path
 import pytest
 
 from iamguard.credentials.config_files import (
-    ProfileScope, config_file_paths, env_flag, load_shared_config, selected_profile_name,
+    ProfileScope,
+    config_file_paths,
+    env_flag,
+    load_shared_config,
+    selected_profile_name,
 )
 
 CONFIG = """[default]

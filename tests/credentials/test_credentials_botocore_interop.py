@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import botocore.session
+import botocore.session  # type: ignore[import-untyped]
 import pytest
 
 from iamguard.credentials.chain import botocore_order, default_credential_chain
@@ -64,13 +64,13 @@ STATIC_CASES = [
     ("config-file-default", "[default]\naws_access_key_id = AKIACONFIG\naws_secret_access_key = s2\n", "", None),
     ("credentials-file-wins-over-config", "[default]\naws_access_key_id = AKIACONFIG\naws_secret_access_key = s2\n",
      "[default]\naws_access_key_id = AKIACREDS\naws_secret_access_key = s1\n", None),
-    ("named-profile-with-token", "[profile dev]\naws_access_key_id = AKIADEV\naws_secret_access_key = s3\n"
-     "aws_session_token = tok\n", "", "dev"),
+    ("named-profile-with-token", ("[profile dev]\naws_access_key_id = AKIADEV\naws_secret_access_key = s3\n"
+                                  "aws_session_token = tok\n"), "", "dev"),
     ("named-profile-in-credentials", "", "[dev]\naws_access_key_id = AKIADEVC\naws_secret_access_key = s4\n", "dev"),
     ("quoted-profile-name", "[profile \"my dev\"]\naws_access_key_id = AKIAQUOTED\naws_secret_access_key = s5\n",
      "", "my dev"),
-    ("sso-session-ignored", "[sso-session x]\nsso_region = us-east-1\n[default]\naws_access_key_id = AKIASSO\n"
-     "aws_secret_access_key = s6\n", "", None),
+    ("sso-session-ignored", ("[sso-session x]\nsso_region = us-east-1\n[default]\naws_access_key_id = AKIASSO\n"
+                             "aws_secret_access_key = s6\n"), "", None),
 ]
 
 

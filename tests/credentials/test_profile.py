@@ -6,6 +6,7 @@ STS is a real local HTTP server speaking the Query protocol.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from iamguard.credentials.config_files import ProfileScope
 from iamguard.credentials.sources.profile import AssumeRoleProvider, SharedStaticProvider
 from iamguard.errors import CredentialsError, PartialCredentialsError, STSError
 
-from .conftest import LocalServer, sts_error
+from .conftest import Handler, LocalServer, sts_error
 
 BASE = "[profile base]\naws_access_key_id = AKIABASE\naws_secret_access_key = base-secret\n"
 
@@ -86,7 +87,8 @@ def test_credential_source_environment(tmp_path: Path, fake_sts: LocalServer) ->
     assert "Credential=AKIAENV/" in fake_sts.requests[0].headers["authorization"]
 
 
-def test_credential_source_ec2_metadata(tmp_path: Path, fake_sts: LocalServer, local_server) -> None:  # type: ignore[no-untyped-def]
+def test_credential_source_ec2_metadata(tmp_path: Path, fake_sts: LocalServer,
+                                        local_server: Callable[[Handler], LocalServer]) -> None:
     import json
 
     def imds(method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
@@ -109,8 +111,12 @@ def test_all_assume_role_parameters(tmp_path: Path, fake_sts: LocalServer) -> No
     config = BASE + role("r", source_profile="base", external_id="ext-9", mfa_serial="arn:aws:iam::1:mfa/alice",
                          duration_seconds="900", role_session_name="alice-session")
     asked: list[str] = []
-    provider = AssumeRoleProvider(scope(tmp_path, config, "r", AWS_ENDPOINT_URL_STS=fake_sts.url),
-                                  mfa_code=lambda serial: asked.append(serial) or "654321")
+
+    def mfa_code(serial: str) -> str:
+        asked.append(serial)
+        return "654321"
+
+    provider = AssumeRoleProvider(scope(tmp_path, config, "r", AWS_ENDPOINT_URL_STS=fake_sts.url), mfa_code=mfa_code)
     provider.load()
     form = fake_sts.requests[0].form
     assert form == {"Action": "AssumeRole", "Version": "2011-06-15", "RoleArn": "arn:aws:iam::123456789012:role/r",
@@ -119,7 +125,7 @@ def test_all_assume_role_parameters(tmp_path: Path, fake_sts: LocalServer) -> No
     assert asked == ["arn:aws:iam::1:mfa/alice"]
 
 
-def test_sts_error_code_surfaces(tmp_path: Path, local_server) -> None:  # type: ignore[no-untyped-def]
+def test_sts_error_code_surfaces(tmp_path: Path, local_server: Callable[[Handler], LocalServer]) -> None:
     sts = local_server(lambda m, p, h, b: (403, sts_error("AccessDenied", "not authorized to perform sts:AssumeRole")))
     with pytest.raises(STSError, match="not authorized") as info:
         AssumeRoleProvider(scope(tmp_path, BASE + role("r", source_profile="base"), "r",

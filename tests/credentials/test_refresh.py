@@ -16,7 +16,10 @@ from hypothesis import strategies as st
 
 from iamguard.credentials.provider import Credentials
 from iamguard.credentials.refresh import (
-    AsyncRefreshableCredentials, RefreshableCredentials, RefreshWindows, scaled_windows,
+    AsyncRefreshableCredentials,
+    RefreshableCredentials,
+    RefreshWindows,
+    scaled_windows,
 )
 from iamguard.errors import RefreshError
 

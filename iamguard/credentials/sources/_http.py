@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import httpx
 
-__all__ = ["HttpRequest", "HttpResponse", "HttpSettings", "EndpointUnavailable", "Flow", "run_sync", "run_async"]
+__all__ = ["EndpointUnavailable", "Flow", "HttpRequest", "HttpResponse", "HttpSettings", "run_async", "run_sync"]
 
 T = TypeVar("T")
 

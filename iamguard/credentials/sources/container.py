@@ -21,11 +21,17 @@ import httpx
 
 from iamguard.credentials.provider import Credentials, parse_expiration
 from iamguard.credentials.sources._http import (
-    EndpointUnavailable, Flow, HttpRequest, HttpResponse, HttpSettings, run_async, run_sync,
+    EndpointUnavailable,
+    Flow,
+    HttpRequest,
+    HttpResponse,
+    HttpSettings,
+    run_async,
+    run_sync,
 )
 from iamguard.errors import CredentialsError
 
-__all__ = ["ContainerProvider", "ECS_HOST", "ALLOWED_HOSTS", "container_url_allowed"]
+__all__ = ["ALLOWED_HOSTS", "ECS_HOST", "ContainerProvider", "container_url_allowed"]
 
 ECS_HOST = "169.254.170.2"
 ALLOWED_HOSTS = frozenset({ECS_HOST, "169.254.170.23", "fd00:ec2::23", "localhost"})

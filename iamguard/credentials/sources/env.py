@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from iamguard.credentials.provider import Credentials, parse_expiration
 from iamguard.errors import CredentialsError, PartialCredentialsError
 
-__all__ = ["EnvProvider", "ACCESS_KEY_VAR", "SECRET_KEY_VAR", "TOKEN_VARS"]
+__all__ = ["ACCESS_KEY_VAR", "SECRET_KEY_VAR", "TOKEN_VARS", "EnvProvider"]
 
 ACCESS_KEY_VAR = "AWS_ACCESS_KEY_ID"
 SECRET_KEY_VAR = "AWS_SECRET_ACCESS_KEY"

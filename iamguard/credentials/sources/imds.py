@@ -24,11 +24,16 @@ import httpx
 from iamguard.credentials.config_files import ProfileScope, env_flag
 from iamguard.credentials.provider import Credentials, parse_expiration
 from iamguard.credentials.sources._http import (
-    EndpointUnavailable, Flow, HttpRequest, HttpSettings, run_async, run_sync,
+    EndpointUnavailable,
+    Flow,
+    HttpRequest,
+    HttpSettings,
+    run_async,
+    run_sync,
 )
 from iamguard.errors import CredentialsError
 
-__all__ = ["ImdsProvider", "DEFAULT_ENDPOINT", "IPV6_ENDPOINT", "TOKEN_TTL_SECONDS"]
+__all__ = ["DEFAULT_ENDPOINT", "IPV6_ENDPOINT", "TOKEN_TTL_SECONDS", "ImdsProvider"]
 
 DEFAULT_ENDPOINT = "http://169.254.169.254/"
 IPV6_ENDPOINT = "http://[fd00:ec2::254]/"

@@ -25,7 +25,7 @@ Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[bytes]"]
 
 
 def _run(argv: Sequence[str]) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(list(argv), capture_output=True, check=False)  # noqa: S603 (no shell, by design)
+    return subprocess.run(list(argv), capture_output=True, check=False)
 
 
 def parse_process_output(stdout: bytes, *, command: str, source: str = "process") -> Credentials:

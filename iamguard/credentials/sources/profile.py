@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from iamguard.credentials.config_files import ConfigValue, ProfileScope, SharedConfig
-from iamguard.credentials.provider import Credentials, CredentialProvider
+from iamguard.credentials.provider import CredentialProvider, Credentials
 from iamguard.credentials.sources.container import ContainerProvider
 from iamguard.credentials.sources.env import EnvProvider
 from iamguard.credentials.sources.imds import ImdsProvider
@@ -25,7 +25,7 @@ from iamguard.credentials.sources.web_identity import StsFactory, WebIdentityPro
 from iamguard.credentials.sts_client import sts_client_for
 from iamguard.errors import CredentialsError, PartialCredentialsError
 
-__all__ = ["SharedStaticProvider", "AssumeRoleProvider", "CREDENTIAL_SOURCES", "MfaCodeCallback"]
+__all__ = ["CREDENTIAL_SOURCES", "AssumeRoleProvider", "MfaCodeCallback", "SharedStaticProvider"]
 
 MfaCodeCallback = Callable[[str], str]
 
