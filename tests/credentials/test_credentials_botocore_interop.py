@@ -223,3 +223,43 @@ def test_web_identity_request_matches_botocore(tmp_path: Path, fake_sts: LocalSe
     assert ours.form == theirs.form
     assert ours.form["Action"] == "AssumeRoleWithWebIdentity" and ours.form["WebIdentityToken"] == "eyJhbGciOi.token.sig"
     assert "authorization" not in ours.headers and "authorization" not in theirs.headers
+
+
+def _imds_handler(method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+    import json
+    if method == "PUT" and path == "/latest/api/token":
+        return 200, b"TOKEN"
+    if headers.get("x-aws-ec2-metadata-token") != "TOKEN":
+        return 401, b""
+    if path == "/latest/meta-data/iam/security-credentials/":
+        return 200, b"instance-role"
+    if path == "/latest/meta-data/iam/security-credentials/instance-role":
+        return 200, json.dumps({"Code": "Success", "AccessKeyId": "ASIAINSTANCE", "SecretAccessKey": "i",
+                                "Token": "itok", "Expiration": "2099-01-01T00:00:00Z"}).encode()
+    return 404, b""
+
+
+def test_imds_matches_botocore(tmp_path: Path, setenv: Callable[[dict[str, str]], dict[str, str]],
+                               local_server: Callable[..., LocalServer]) -> None:
+    server = local_server(_imds_handler)
+    env = setenv({**_write(tmp_path), "AWS_EC2_METADATA_DISABLED": "false",
+                  "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.url + "/"})
+    ours = _ours(env)
+    ours_calls = [(r.method, r.path, "x-aws-ec2-metadata-token" in r.headers) for r in server.requests]
+    server.requests.clear()
+    assert (ours.access_key_id, ours.secret_access_key, ours.session_token) == _botocore()
+    theirs_calls = [(r.method, r.path, "x-aws-ec2-metadata-token" in r.headers) for r in server.requests]
+    assert ours_calls[:3] == theirs_calls[:3]
+
+
+def test_container_matches_botocore(tmp_path: Path, setenv: Callable[[dict[str, str]], dict[str, str]],
+                                    local_server: Callable[..., LocalServer]) -> None:
+    import json
+    doc = json.dumps({"AccessKeyId": "ASIACONTAINER", "SecretAccessKey": "c", "Token": "ctok",
+                      "Expiration": "2099-01-01T00:00:00Z"}).encode()
+    server = local_server(lambda m, p, h, b: (200, doc))
+    env = setenv({**_write(tmp_path), "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.url + "/creds",
+                  "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer abc"})
+    ours = _ours(env)
+    assert (ours.access_key_id, ours.secret_access_key, ours.session_token) == _botocore()
+    assert {r.headers["authorization"] for r in server.requests} == {"Bearer abc"}

@@ -256,3 +256,22 @@ def test_async_advisory_single_refresher(clock: FakeClock) -> None:
 def test_repr_of_credentials_hides_secret() -> None:
     text = repr(Credentials("AKIAEXAMPLE", "wJalrXUtnFEMI", "FwoGZXIvYXdz"))
     assert "AKIAEXAMPLE" in text and "wJalrXUtnFEMI" not in text and "FwoGZXIvYXdz" not in text
+
+
+@given(lifetime=st.integers(min_value=60, max_value=43200),
+       steps=st.lists(st.tuples(st.integers(min_value=0, max_value=4000), st.booleans()), min_size=1, max_size=40))
+def test_property_never_hands_out_expired_credentials(lifetime: int, steps: list[tuple[int, bool]]) -> None:
+    """Whatever the timing and failures, get() returns unexpired credentials or raises RefreshError."""
+    clock = FakeClock()
+    refresh = Counter(clock, lifetime=lifetime)
+    creds = RefreshableCredentials(refresh, initial=_creds(clock, lifetime), clock=clock, rng=random.Random(0))
+    for advance, fail in steps:
+        clock.advance(advance)
+        refresh.fail = fail
+        try:
+            got = creds.get()
+        except RefreshError:
+            assert fail
+            continue
+        assert got.expiration is not None and got.expiration > clock.now
+    assert refresh.calls <= len(steps)
