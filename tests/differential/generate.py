@@ -91,10 +91,14 @@ RESOURCE_PATTERNS: tuple[Callable[[str], str], ...] = (
     lambda acct: _arn("sns", acct, "*"),
     lambda acct: f"arn:aws:sqs:*:{acct}:orders*",
     lambda acct: "arn:aws:sqs:*:*:ord?rs",
-    lambda acct: "arn:aws:*:us-east-1:*:billing",
+    # No wildcard (and no other case) in the service segment: "You can't use a wildcard in the
+    # service segment", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
+    # (README, "Exclusions").
+    lambda acct: "arn:aws:sqs:us-*:*:billing",
     lambda acct: _arn("sqs", acct, "*-jobs"),
     lambda acct: _arn("sns", acct, "billing"),
     lambda acct: "arn:aws:sqs:us-east-1:*:*",
+    lambda acct: _arn("sqs", acct, "Orders"),  # resource ids compare case-sensitively
     lambda acct: _arn("dynamodb", acct, "*"),
     lambda acct: "arn:aws:dynamodb:*:*:table/orders*",
     # Policy variables in Resource (Version 2012-10-17 only), only after a "type/" prefix: the
@@ -272,6 +276,9 @@ ARN_VALUES = (
     f"arn:aws:sns:us-east-1:{ACCOUNT}:billing",
     "arn:aws:s3:::*",
     "arn:aws:iam::*:*",
+    "arn:*:iam::*:user/*",
+    f"arn:aws:iam::{ACCOUNT}:*/Admin",
+    "arn:aws:iam::?????????333:role/*",
 )
 STRING_SET_VALUES = (
     "env",
@@ -284,7 +291,7 @@ STRING_SET_VALUES = (
 )
 
 
-def _values(rng: random.Random, pool: tuple[str, ...]) -> JSON:
+def _values(rng: random.Random, pool: tuple[JSON, ...]) -> JSON:
     picked = rng.sample(pool, rng.randint(1, 2))
     return picked[0] if len(picked) == 1 and rng.random() < 0.7 else picked
 
@@ -305,12 +312,21 @@ def _one_condition(rng: random.Random) -> tuple[str, str, JSON]:
         vals = _values(rng, pool)
     elif family == "numeric":
         op, key = rng.choice(NUMERIC_OPS), "aws:MultiFactorAuthAge"
-        vals = _values(rng, ("0", "60", "300", "3600", "86400"))
+        # JSON numbers as well as strings: IAM compares from the string form either way.
+        vals = _values(rng, ("0", "60", "300", "3600", "86400", 3600, 300, "3600.0", "59.5"))
     elif family == "date":
         op, key = rng.choice(DATE_OPS), "aws:CurrentTime"
         vals = _values(
             rng,
-            ("2024-01-01T00:00:00Z", "2024-03-15T08:30:00Z", "2023-01-01T00:00:00Z", "2025-06-30T00:00:00Z"),
+            (
+                "2024-01-01T00:00:00Z",
+                "2024-03-15T08:30:00Z",
+                "2023-01-01T00:00:00Z",
+                "2025-06-30T00:00:00Z",
+                "2024-01-01",
+                "2024-03-15T10:30:00+02:00",
+                "2024-01-01T00:00:00.000Z",
+            ),
         )
     elif family == "epoch":
         op, key = rng.choice(DATE_OPS), "aws:EpochTime"
@@ -318,7 +334,7 @@ def _one_condition(rng: random.Random) -> tuple[str, str, JSON]:
     elif family == "bool":
         op = "Bool"
         key = rng.choice(("aws:SecureTransport", "aws:MultiFactorAuthPresent", "aws:PrincipalIsAWSService"))
-        vals = rng.choice(("true", "false", ["true"], "false"))
+        vals = rng.choice(("true", "false", ["true"], "false", True, False))
     elif family == "ip":
         op, key = rng.choice(("IpAddress", "NotIpAddress")), "aws:SourceIp"
         vals = _values(
@@ -345,13 +361,26 @@ def _one_condition(rng: random.Random) -> tuple[str, str, JSON]:
     return op, key, vals
 
 
+def _spelling(rng: random.Random, key: str) -> str:
+    """Condition key names are case-insensitive; sometimes write them in another case.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html"""
+    roll = rng.random()
+    if roll < 0.1:
+        return key.lower()
+    if roll < 0.15:
+        return key.upper()
+    return key
+
+
 def random_conditions(rng: random.Random) -> dict[str, dict[str, JSON]] | None:
     if rng.random() < 0.55:
         return None
     block: dict[str, dict[str, JSON]] = {}
     for _ in range(rng.choice((1, 1, 1, 2, 3))):
         op, key, vals = _one_condition(rng)
-        block.setdefault(op, {})[key] = vals
+        entries = block.setdefault(op, {})
+        if key.lower() not in {k.lower() for k in entries}:  # one spelling per key and operator
+            entries[_spelling(rng, key)] = vals
     return block
 
 
