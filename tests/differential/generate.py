@@ -399,10 +399,18 @@ def random_statement(
     *,
     principal_block: JSON | None,
     allow_bias: float,
+    not_principals: list[JSON] | None = None,
 ) -> JSON:
     stmt: dict[str, JSON] = {"Effect": "Allow" if rng.random() < allow_bias else "Deny"}
     if principal_block is not None:
-        stmt["Principal"] = principal_block
+        # NotPrincipal only with Deny (AWS: never with Allow), and only listing either every
+        # identity of the caller (account, role, session / account, user) or none of them
+        # (README, "Exclusions").
+        # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html
+        if stmt["Effect"] == "Deny" and not_principals and rng.random() < 0.3:
+            stmt["NotPrincipal"] = rng.choice(not_principals)
+        else:
+            stmt["Principal"] = principal_block
     action_key = "NotAction" if rng.random() < 0.12 else "Action"
     actions = list(ACTION_PATTERNS)
     resources = list(dict.fromkeys(make(account) for make in RESOURCE_PATTERNS))
@@ -431,12 +439,20 @@ def random_policy(
     *,
     allow_bias: float,
     principals: list[JSON] | None = None,
+    not_principals: list[JSON] | None = None,
 ) -> JSON:
     statements = []
     for _ in range(rng.randint(1, 3)):
         block = rng.choice(principals) if principals else None
         statements.append(
-            random_statement(rng, account, target, principal_block=block, allow_bias=allow_bias)
+            random_statement(
+                rng,
+                account,
+                target,
+                principal_block=block,
+                allow_bias=allow_bias,
+                not_principals=not_principals,
+            )
         )
     return {"Version": "2012-10-17", "Statement": statements}
 
@@ -453,6 +469,30 @@ def resource_policy_principals(kind: str, account: str, name: str) -> list[JSON]
         {"AWS": account},
         {"AWS": f"arn:aws:iam::{ACCOUNT}:user/bob"},
         {"AWS": [f"arn:aws:iam::{OTHER_ACCOUNT}:root", f"arn:aws:iam::{ACCOUNT}:user/alice"]},
+        {"AWS": ["*"]},
+        {"Service": "sns.amazonaws.com"},
+        {"AWS": [own_arn, role_arn(account, name)] if kind == "role" else [own_arn, account]},
+        {"AWS": f"arn:aws:sts::{account}:assumed-role/Admin/other-session"},
+    ]
+
+
+def resource_policy_not_principals(kind: str, account: str, name: str) -> list[JSON]:
+    """NotPrincipal elements that list all of the caller's identities, or none of them.
+
+    AWS evaluates a Deny with NotPrincipal against the account *and* the user (or the role and
+    the role session): "you must also specify the account ARN of the not-denied principal.
+    Otherwise, the policy might deny access to the entire account, including the principal."
+    iam-simulate instead treats the account alone, or the role alone, as exempting the caller,
+    so partial lists are not generated (README, "Exclusions").
+    """
+    other = OTHER_ACCOUNT if account == ACCOUNT else ACCOUNT
+    own = [f"arn:aws:iam::{account}:root", principal_arn(kind, account, name)]
+    if kind == "role":
+        own.append(role_arn(account, name))
+    return [
+        {"AWS": own},
+        {"AWS": f"arn:aws:iam::{other}:root"},
+        {"AWS": [f"arn:aws:iam::{other}:user/zed", other]},
     ]
 
 
@@ -481,6 +521,7 @@ def random_case(rng: random.Random, case_id: str) -> Case:
             target,
             allow_bias=0.75,
             principals=resource_policy_principals(kind, account, name),
+            not_principals=resource_policy_not_principals(kind, account, name),
         )
     return {
         "id": case_id,
