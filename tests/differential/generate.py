@@ -10,7 +10,8 @@ count always give the same cases.
 Shape of a case (keys are what ``oracle.mjs`` and ``harness.py`` read)::
 
     {"id", "principal", "action", "resource", "resource_account", "context",
-     "identity_policies": [{"name", "policy"}], "permissions_boundary", "resource_policy"}
+     "identity_policies": [{"name", "policy"}], "permissions_boundary", "session_policy",
+     "resource_policy"}
 
 ``context`` is complete: it already holds the keys AWS derives from the principal
 (``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:PrincipalType``, ``aws:username``,
@@ -476,6 +477,28 @@ def resource_policy_principals(kind: str, account: str, name: str) -> list[JSON]
     ]
 
 
+def _without_session_grants(blocks: list[JSON], kind: str, account: str, name: str) -> list[JSON]:
+    """Principal elements that grant to the role, the account or others, never to the session.
+
+    With a session policy, AWS adds resource-policy permissions granted to the *session* ARN
+    after the session policy, so they are not limited by it ("The resource-based policy
+    permissions are not limited by the session policy"), while grants to the role ARN are.
+    iam-simulate 0.1.173 limits both (its README lists session policies as "coming soon"), and
+    AWS does not say which side a "*" grant falls on; such grants are left out (README,
+    "Exclusions"). https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session
+    """
+    session_arn = principal_arn(kind, account, name)
+
+    def names_session(block: JSON) -> bool:
+        if block == "*":
+            return True
+        values = block.get("AWS", [])
+        values = [values] if isinstance(values, str) else values
+        return "*" in values or session_arn in values
+
+    return [b for b in blocks if not names_session(b)]
+
+
 def resource_policy_not_principals(kind: str, account: str, name: str) -> list[JSON]:
     """NotPrincipal elements that list all of the caller's identities, or none of them.
 
@@ -512,6 +535,11 @@ def random_case(rng: random.Random, case_id: str) -> Case:
         for i in range(rng.choice((0, 1, 1, 1, 2, 2)))
     ]
     boundary = random_policy(rng, resource_account, target, allow_bias=0.8) if rng.random() < 0.3 else None
+    # Session policies exist only for role (and federated) sessions.
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session
+    session = None
+    if kind == "role" and rng.random() < 0.25:
+        session = random_policy(rng, resource_account, target, allow_bias=0.8)
     resource_policy = None
     # A cross-account request needs a resource policy to be allowed at all, so give it one more often.
     if rng.random() < (0.85 if resource_account != account else 0.5):
@@ -520,7 +548,11 @@ def random_case(rng: random.Random, case_id: str) -> Case:
             resource_account,
             target,
             allow_bias=0.75,
-            principals=resource_policy_principals(kind, account, name),
+            principals=_without_session_grants(
+                resource_policy_principals(kind, account, name), kind, account, name
+            )
+            if session
+            else resource_policy_principals(kind, account, name),
             not_principals=resource_policy_not_principals(kind, account, name),
         )
     return {
@@ -532,6 +564,7 @@ def random_case(rng: random.Random, case_id: str) -> Case:
         "context": ctx,
         "identity_policies": identity,
         "permissions_boundary": boundary,
+        "session_policy": session,
         "resource_policy": resource_policy,
     }
 

@@ -74,13 +74,12 @@ def iamguard_decision(case: Case) -> str:
     A policy iamguard refuses to parse yields ``"error: ..."`` so it shows up as a
     disagreement instead of aborting a whole run.
     """
-    from iamguard.evaluate.engine import evaluate
-    from iamguard.policy.parse import parse_policy
-
     from iamguard.context import make_context
     from iamguard.errors import PolicyError
+    from iamguard.evaluate.engine import evaluate
     from iamguard.evaluate.inputs import PolicySet, Request
     from iamguard.policy.model import PolicyKind
+    from iamguard.policy.parse import parse_policy
     from iamguard.principal import Principal
 
     try:
@@ -89,10 +88,12 @@ def iamguard_decision(case: Case) -> str:
             for p in case["identity_policies"]
         )
         boundary = case["permissions_boundary"]
+        session = case.get("session_policy")
         resource_policy = case["resource_policy"]
         policies = PolicySet(
             identity=identity,
             boundary=parse_policy(boundary, name="boundary", kind=PolicyKind.IDENTITY) if boundary else None,
+            session=(parse_policy(session, name="session", kind=PolicyKind.IDENTITY),) if session else None,
             resource=parse_policy(resource_policy, name="resource", kind=PolicyKind.RESOURCE)
             if resource_policy
             else None,
@@ -118,8 +119,8 @@ def _reductions(case: Case) -> Iterator[Case]:
         smaller = copy.deepcopy(case)
         del smaller["identity_policies"][i]
         yield smaller
-    for field in ("permissions_boundary", "resource_policy"):
-        if case[field] is not None:
+    for field in ("permissions_boundary", "session_policy", "resource_policy"):
+        if case.get(field) is not None:
             smaller = copy.deepcopy(case)
             smaller[field] = None
             yield smaller
@@ -160,8 +161,8 @@ def _reductions(case: Case) -> Iterator[Case]:
 def _policies(case: Case) -> Iterator[tuple[tuple[str, int], dict[str, Any]]]:
     for i, named in enumerate(case["identity_policies"]):
         yield ("identity_policies", i), named["policy"]
-    for field in ("permissions_boundary", "resource_policy"):
-        if case[field] is not None:
+    for field in ("permissions_boundary", "session_policy", "resource_policy"):
+        if case.get(field) is not None:
             yield (field, -1), case[field]
 
 

@@ -3,7 +3,7 @@
 // stdin:  a JSON array of cases (shape documented in ../README.md):
 //   {id, principal, action, resource, resource_account, context,
 //    identity_policies: [{name, policy}], permissions_boundary: policy|null,
-//    resource_policy: policy|null}
+//    session_policy: policy|null, resource_policy: policy|null}
 // stdout: a JSON object {oracle: {name, version}, results: [{id, decision, error,
 //          ignored_context_keys}]} with decision one of "allowed" | "explicitDeny" |
 //          "implicitDeny" (iamguard's DecisionKind values) or null when the oracle refused the
@@ -44,6 +44,9 @@ function toSimulation(c) {
   };
   if (c.permissions_boundary) {
     simulation.permissionBoundaryPolicies = [{ name: 'boundary', policy: c.permissions_boundary }];
+  }
+  if (c.session_policy) {
+    simulation.sessionPolicy = c.session_policy;
   }
   if (c.resource_policy) {
     simulation.resourcePolicy = c.resource_policy;
