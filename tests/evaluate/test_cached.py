@@ -1,0 +1,157 @@
+"""CachedEvaluator: what is in the key, invalidation by generation, bounds, thread safety."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import Any
+
+from iamguard.context import make_context
+from iamguard.decision import Decision
+from iamguard.evaluate.cached import CachedEvaluator
+from iamguard.evaluate.engine import Evaluator
+from iamguard.evaluate.inputs import PolicySet, Request
+from iamguard.policy.model import PolicyKind
+from iamguard.policy.parse import parse_policy
+from iamguard.principal import Principal
+
+ALICE = Principal.from_arn("arn:aws:iam::111122223333:user/alice", tags={"team": "red"})
+OBJ = "arn:aws:s3:::bucket/key"
+
+
+class CountingEvaluator(Evaluator):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def evaluate(self, request: Request, policies: PolicySet) -> Decision:
+        self.calls += 1
+        return super().evaluate(request, policies)
+
+
+def policy(*statements: dict[str, Any], name: str = "p") -> Any:
+    return parse_policy({"Version": "2012-10-17", "Statement": list(statements)}, name=name, kind=PolicyKind.IDENTITY)
+
+
+def req(context: dict[str, Any] | None = None, principal: Principal = ALICE, action: str = "s3:GetObject") -> Request:
+    return Request(principal, action, OBJ, make_context(context or {}))
+
+
+REGION = policy(
+    {"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}}
+)
+
+
+def test_second_identical_request_is_a_hit() -> None:
+    inner = CountingEvaluator()
+    cache = CachedEvaluator(inner)
+    policies = PolicySet(identity=(REGION,))
+    first = cache.evaluate(req({"aws:RequestedRegion": "us-east-1"}), policies)
+    second = cache.evaluate(req({"aws:RequestedRegion": "us-east-1"}), policies)
+    assert first.allowed and second is first and inner.calls == 1
+
+
+def test_unreferenced_context_keys_share_an_entry() -> None:
+    inner = CountingEvaluator()
+    cache = CachedEvaluator(inner)
+    policies = PolicySet(identity=(REGION,))
+    cache.evaluate(req({"aws:RequestedRegion": "us-east-1", "aws:UserAgent": "a"}), policies)
+    cache.evaluate(req({"aws:RequestedRegion": "us-east-1", "aws:UserAgent": "b"}), policies)
+    assert inner.calls == 1
+
+
+def test_referenced_context_keys_are_in_the_key() -> None:
+    cache = CachedEvaluator()
+    policies = PolicySet(identity=(REGION,))
+    assert cache.evaluate(req({"aws:RequestedRegion": "us-east-1"}), policies).allowed
+    assert not cache.evaluate(req({"aws:RequestedRegion": "eu-west-1"}), policies).allowed
+    assert not cache.evaluate(req({}), policies).allowed
+
+
+def test_principal_derived_keys_are_in_the_key() -> None:
+    tagged = policy(
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::bucket/*", "Condition": {"StringEquals": {"aws:PrincipalTag/team": "red"}}}
+    )
+    cache = CachedEvaluator()
+    policies = PolicySet(identity=(tagged,))
+    assert cache.evaluate(req(), policies).allowed
+    retagged = dataclasses.replace(ALICE, tags={"team": "blue"})
+    assert not cache.evaluate(req(principal=retagged), policies).allowed
+
+
+def test_variables_in_resources_are_in_the_key() -> None:
+    home = policy({"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::bucket/${aws:PrincipalTag/team}"})
+    cache = CachedEvaluator()
+    policies = PolicySet(identity=(home,))
+    red = Request(ALICE, "s3:GetObject", "arn:aws:s3:::bucket/red")
+    blue = Request(dataclasses.replace(ALICE, tags={"team": "blue"}), "s3:GetObject", "arn:aws:s3:::bucket/red")
+    assert cache.evaluate(red, policies).allowed
+    assert not cache.evaluate(blue, policies).allowed
+
+
+def test_generation_change_invalidates() -> None:
+    inner = CountingEvaluator()
+    cache = CachedEvaluator(inner)
+    cache.evaluate(req(), PolicySet(identity=(REGION,), generation=1))
+    cache.evaluate(req(), PolicySet(identity=(REGION,), generation=1))
+    cache.evaluate(req(), PolicySet(identity=(REGION,), generation=2))
+    assert inner.calls == 2
+
+
+def test_policy_content_is_in_the_key_not_object_identity() -> None:
+    inner = CountingEvaluator()
+    cache = CachedEvaluator(inner)
+    allow = {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}
+    deny = {"Effect": "Deny", "Action": "s3:*", "Resource": "*"}
+    assert cache.evaluate(req(), PolicySet(identity=(policy(allow),))).allowed
+    assert cache.evaluate(req(), PolicySet(identity=(policy(allow),))).allowed  # equal content: hit
+    assert inner.calls == 1
+    assert not cache.evaluate(req(), PolicySet(identity=(policy(allow, deny),))).allowed
+
+
+def test_policy_slot_is_in_the_key() -> None:
+    allow_all = policy({"Effect": "Allow", "Action": "*", "Resource": "*"})
+    cache = CachedEvaluator()
+    assert cache.evaluate(req(), PolicySet(identity=(allow_all,))).allowed
+    assert not cache.evaluate(req(), PolicySet(boundary=allow_all)).allowed
+    assert not cache.evaluate(req(), PolicySet(identity=(allow_all,), session=())).allowed
+    assert not cache.evaluate(req(), PolicySet(identity=(allow_all,), resource_account="444455556666")).allowed
+
+
+def test_action_spelling_is_echoed() -> None:
+    cache = CachedEvaluator()
+    policies = PolicySet(identity=(policy({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}),))
+    assert cache.evaluate(req(action="s3:GetObject"), policies).action == "s3:GetObject"
+    assert cache.evaluate(req(action="S3:GETOBJECT"), policies).action == "S3:GETOBJECT"
+
+
+def test_maxsize_bounds_memory_and_clear_empties() -> None:
+    cache = CachedEvaluator(maxsize=16)
+    policies = PolicySet(identity=(REGION,))
+    for i in range(100):
+        cache.evaluate(Request(ALICE, "s3:GetObject", f"arn:aws:s3:::bucket/{i}"), policies)
+    assert len(cache) == 16
+    cache.clear()
+    assert len(cache) == 0
+
+
+def test_threads_get_consistent_answers() -> None:
+    cache = CachedEvaluator(maxsize=64)
+    policies = PolicySet(identity=(REGION,))
+    errors: list[str] = []
+
+    def worker(seed: int) -> None:
+        for i in range(300):
+            region = "us-east-1" if (i + seed) % 2 else "eu-west-1"
+            decision = cache.evaluate(
+                Request(ALICE, "s3:GetObject", f"arn:aws:s3:::bucket/{i % 80}", make_context({"aws:RequestedRegion": region})),
+                policies,
+            )
+            if decision.allowed != (region == "us-east-1"):
+                errors.append(region)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []

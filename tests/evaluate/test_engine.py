@@ -1,0 +1,263 @@
+"""The engine beyond the decision kind: explanations, fail-closed errors, the action index."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from iamguard.context import make_context
+from iamguard.decision import DecisionKind, MatchedStatement, PolicyRole
+from iamguard.evaluate import engine
+from iamguard.evaluate.compile import compiled
+from iamguard.evaluate.engine import Evaluator, evaluate
+from iamguard.evaluate.inputs import PolicySet, Request
+from iamguard.policy.model import Condition, Effect, Policy, PolicyKind, Statement
+from iamguard.policy.parse import parse_policy
+from iamguard.principal import Principal
+
+ALICE = Principal.from_arn("arn:aws:iam::111122223333:user/alice")
+SESSION = Principal.from_arn("arn:aws:sts::111122223333:assumed-role/Admin/s1")
+OBJ = "arn:aws:s3:::bucket/key"
+
+
+def policy(*statements: dict[str, Any], name: str = "p", kind: PolicyKind = PolicyKind.IDENTITY) -> Policy:
+    return parse_policy({"Version": "2012-10-17", "Statement": list(statements)}, name=name, kind=kind)
+
+
+def request(action: str = "s3:GetObject", resource: str = OBJ, principal: Principal = ALICE, **context: Any) -> Request:
+    return Request(principal, action, resource, make_context({k.replace("__", ":"): v for k, v in context.items()}))
+
+
+ALLOW_ALL = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+
+
+# ---------------------------------------------------------------- explanations
+
+
+def test_matched_lists_every_matching_statement_with_policy_and_role() -> None:
+    identity = policy(ALLOW_ALL, {"Sid": "NoS3", "Effect": "Deny", "Action": "s3:*", "Resource": "*"}, name="id")
+    boundary = policy(ALLOW_ALL, name="pb")
+    decision = evaluate(request(), PolicySet(identity=(identity,), boundary=boundary))
+    assert decision.kind is DecisionKind.EXPLICIT_DENY
+    assert decision.matched == (
+        MatchedStatement("id", PolicyRole.IDENTITY, 0, None, "Allow"),
+        MatchedStatement("id", PolicyRole.IDENTITY, 1, "NoS3", "Deny"),
+        MatchedStatement("pb", PolicyRole.BOUNDARY, 0, None, "Allow"),
+    )
+    assert decision.reason == "explicit deny in id Statement[1] (Sid NoS3)"
+
+
+def test_statements_for_other_actions_or_resources_are_not_matched() -> None:
+    identity = policy(
+        {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"},
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::other/*"},
+        {"Effect": "Allow", "Action": "s3:Get*", "Resource": OBJ},
+    )
+    decision = evaluate(request(), PolicySet(identity=(identity,)))
+    assert decision.allowed
+    assert [m.statement_index for m in decision.matched] == [2]
+    assert decision.reason == "allowed by identity-based policy"
+
+
+def test_missing_context_keys_are_sorted_in_original_spelling() -> None:
+    identity = policy(
+        {
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"aws:RequestedRegion": "us-east-1", "s3:ExistingObjectTag/env": "prod"},
+                "Bool": {"aws:SecureTransport": "true"},
+            },
+        },
+        # Action does not match: its keys are not reported.
+        {"Effect": "Allow", "Action": "sqs:*", "Resource": "*", "Condition": {"StringEquals": {"aws:SourceVpc": "v"}}},
+    )
+    decision = evaluate(request(aws__SecureTransport="true"), PolicySet(identity=(identity,)))
+    assert decision.kind is DecisionKind.IMPLICIT_DENY
+    assert decision.missing_context_keys == ("aws:RequestedRegion", "s3:ExistingObjectTag/env")
+
+
+def test_principal_derived_keys_are_not_missing() -> None:
+    identity = policy(
+        {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"StringEquals": {"aws:username": "alice"}}}
+    )
+    decision = evaluate(request(), PolicySet(identity=(identity,)))
+    assert decision.allowed and decision.missing_context_keys == ()
+
+
+def test_request_context_overrides_principal_keys() -> None:
+    identity = policy(
+        {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"StringEquals": {"aws:username": "bob"}}}
+    )
+    assert evaluate(request(aws__username="bob"), PolicySet(identity=(identity,))).allowed
+
+
+@pytest.mark.parametrize(
+    ("policies", "reason"),
+    [
+        (PolicySet(), "no identity-based policy allows it"),
+        (
+            PolicySet(identity=(policy(ALLOW_ALL),), boundary=policy({"Effect": "Allow", "Action": "sqs:*", "Resource": "*"})),
+            "no permissions boundary statement allows it",
+        ),
+        (
+            PolicySet(identity=(policy(ALLOW_ALL),), session=(policy({"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}),)),
+            "no session policy allows it",
+        ),
+        (
+            PolicySet(identity=(policy(ALLOW_ALL),), resource_account="444455556666"),
+            "cross-account: the resource policy does not allow it",
+        ),
+    ],
+)
+def test_implicit_deny_reasons(policies: PolicySet, reason: str) -> None:
+    decision = evaluate(request(), policies)
+    assert decision.kind is DecisionKind.IMPLICIT_DENY
+    assert decision.reason == reason
+
+
+def test_role_grant_capped_reason() -> None:
+    resource = policy(
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/Admin"}, "Action": "s3:*", "Resource": "*"},
+        name="bucket",
+        kind=PolicyKind.RESOURCE,
+    )
+    boundary = policy({"Effect": "Allow", "Action": "sqs:*", "Resource": "*"})
+    decision = evaluate(request(principal=SESSION), PolicySet(boundary=boundary, resource=resource))
+    assert decision.kind is DecisionKind.IMPLICIT_DENY
+    assert "names the role" in decision.reason and "boundary" in decision.reason
+    assert decision.matched == (MatchedStatement("bucket", PolicyRole.RESOURCE, 0, None, "Allow"),)
+
+
+def test_decision_echoes_action_and_resource_as_requested() -> None:
+    decision = evaluate(request("S3:GetObject"), PolicySet(identity=(policy(ALLOW_ALL),)))
+    assert (decision.action, decision.resource) == ("S3:GetObject", OBJ)
+    assert decision.to_evaluation_result()["EvalDecision"] == "allowed"
+
+
+# ---------------------------------------------------------------- fail closed
+
+
+def _raw_policy(effect: Effect, name: str) -> Policy:
+    """A policy the parser would refuse (unreadable number), built directly to force an error."""
+    bad = Condition("NumericLessThan", "NumericLessThan", None, False, "s3:max-keys", ("not-a-number",))
+    statement = Statement(0, effect, sid="Bad", action=("s3:*",), resource=("*",), conditions=(bad,))
+    return Policy((statement,), version="2012-10-17", name=name)
+
+
+def test_erroring_allow_does_not_allow_and_is_recorded() -> None:
+    decision = evaluate(request(), PolicySet(identity=(_raw_policy(Effect.ALLOW, "broken"),)))
+    assert decision.kind is DecisionKind.IMPLICIT_DENY
+    assert len(decision.errors) == 1 and decision.errors[0].startswith("broken Statement[0] (Sid Bad)")
+
+
+def test_erroring_deny_denies() -> None:
+    policies = PolicySet(identity=(policy(ALLOW_ALL), _raw_policy(Effect.DENY, "broken")))
+    decision = evaluate(request(), policies)
+    assert decision.kind is DecisionKind.EXPLICIT_DENY
+    assert "could not be evaluated" in decision.reason
+    assert decision.errors
+
+
+def test_erroring_boundary_allow_caps() -> None:
+    policies = PolicySet(identity=(policy(ALLOW_ALL),), boundary=_raw_policy(Effect.ALLOW, "pb"))
+    assert evaluate(request(), policies).kind is DecisionKind.IMPLICIT_DENY
+
+
+# ---------------------------------------------------------------- compile
+
+
+def test_compiled_form_is_attached_once() -> None:
+    p = policy(ALLOW_ALL)
+    first = compiled(p)
+    assert compiled(p) is first and p._compiled is first
+
+
+def test_compiled_once_under_concurrency() -> None:
+    p = policy(*[{"Effect": "Allow", "Action": f"s3:Get{i}", "Resource": "*"} for i in range(200)])
+    seen: list[object] = []
+    threads = [threading.Thread(target=lambda: seen.append(compiled(p))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(item is seen[0] for item in seen)
+
+
+def test_candidates_cover_exact_prefix_general_and_notaction_in_order() -> None:
+    p = policy(
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},  # 0 exact
+        {"Effect": "Allow", "Action": "S3:get*", "Resource": "*"},  # 1 service prefix
+        {"Effect": "Allow", "Action": "*", "Resource": "*"},  # 2 everything
+        {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},  # 3 NotAction
+        {"Effect": "Allow", "Action": "s?:GetObject", "Resource": "*"},  # 4 wildcard in service
+        {"Effect": "Allow", "Action": "sqs:GetQueueUrl", "Resource": "*"},  # 5 other action
+        {"Effect": "Allow", "NotAction": "s3:*", "Resource": "*"},  # 6 NotAction excluding it
+        {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GETOBJECT"], "Resource": "*"},  # 7 exact, case
+    )
+    cp = compiled(p)
+    assert [s.statement.index for s in cp.candidates("s3:getobject")] == [0, 1, 2, 3, 4, 7]
+    assert [s.statement.index for s in cp.candidates("iam:getuser")] == [2, 6]
+
+
+def test_statement_bodies_compile_lazily() -> None:
+    p = policy(
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"},
+    )
+    evaluate(request(), PolicySet(identity=(p,)))
+    bodies = [s._body for s in compiled(p).statements]
+    assert bodies[0] is not None and bodies[1] is None
+
+
+def test_many_statements_only_candidates_are_touched() -> None:
+    statements = [{"Effect": "Allow", "Action": f"svc{i % 50}:Action{i}", "Resource": f"arn:aws:s3:::b{i}/*"} for i in range(20000)]
+    statements.append({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bucket/*"})
+    big = Policy(
+        tuple(parse_policy({"Version": "2012-10-17", "Statement": statements}).statements),
+        version="2012-10-17",
+        name="big",
+    )
+    decision = evaluate(request(), PolicySet(identity=(big,)))
+    assert decision.allowed and [m.statement_index for m in decision.matched] == [20000]
+    assert sum(s._body is not None for s in compiled(big).statements) == 1
+
+
+def test_candidate_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from iamguard.evaluate import compile as compile_module
+
+    monkeypatch.setattr(compile_module, "_CANDIDATE_MEMO_SIZE", 8)
+    cp = compiled(policy(ALLOW_ALL))
+    for i in range(50):
+        cp.candidates(f"svc:action{i}")
+    assert len(cp._memo) <= 8
+
+
+def test_resource_variables_render_per_request() -> None:
+    p = policy({"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::home/${aws:username}/*"})
+    bob = Principal.from_arn("arn:aws:iam::111122223333:user/bob")
+    assert evaluate(request(resource="arn:aws:s3:::home/alice/x"), PolicySet(identity=(p,))).allowed
+    assert not evaluate(request(resource="arn:aws:s3:::home/alice/x", principal=bob), PolicySet(identity=(p,))).allowed
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def test_module_function_uses_default_evaluator() -> None:
+    policies = PolicySet(identity=(policy(ALLOW_ALL),))
+    assert evaluate(request(), policies) == Evaluator().evaluate(request(), policies)
+    assert isinstance(engine._DEFAULT, Evaluator)
+
+
+def test_simulating_as_a_role_matches_role_arn_grants_capped() -> None:
+    role = Principal.from_arn("arn:aws:iam::111122223333:role/Admin")
+    resource = policy(
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/Admin"}, "Action": "s3:*", "Resource": "*"},
+        kind=PolicyKind.RESOURCE,
+    )
+    assert evaluate(request(principal=role), PolicySet(resource=resource)).allowed
+    capped = PolicySet(resource=resource, boundary=policy({"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}))
+    assert not evaluate(request(principal=role), capped).allowed
