@@ -87,13 +87,13 @@ def _one_or_list(values: list[str]) -> Any:
 
 @st.composite
 def statements(draw: st.DrawFn, resource_policy: bool = False) -> dict[str, Any]:
-    effect = draw(st.sampled_from(["Allow", "Deny"]))
+    effect = draw(st.sampled_from(["Allow", "Allow", "Allow", "Deny"]))
     statement: dict[str, Any] = {"Effect": effect}
     actions = _one_or_list(draw(st.lists(st.sampled_from(ACTION_PATTERNS), min_size=1, max_size=3, unique=True)))
     statement["NotAction" if draw(st.integers(0, 5)) == 0 else "Action"] = actions
     resources = _one_or_list(draw(st.lists(st.sampled_from(RESOURCE_PATTERNS), min_size=1, max_size=3, unique=True)))
     statement["NotResource" if draw(st.integers(0, 5)) == 0 else "Resource"] = resources
-    conditions = draw(st.lists(st.sampled_from(CONDITIONS), max_size=2))
+    conditions = draw(st.lists(st.sampled_from(CONDITIONS), max_size=2)) if draw(st.booleans()) else []
     block: dict[str, dict[str, Any]] = {}
     for condition in conditions:
         for operator, entries in condition.items():
@@ -121,10 +121,10 @@ def policies(draw: st.DrawFn, name: str, resource_policy: bool = False) -> Any:
 @st.composite
 def policy_sets(draw: st.DrawFn) -> PolicySet:
     identity = tuple(draw(policies(f"identity-{i}")) for i in range(draw(st.integers(0, 3))))
-    boundary = draw(st.none() | policies("boundary"))
-    session = draw(st.none() | st.lists(policies("session"), max_size=2).map(tuple))
+    boundary = draw(policies("boundary")) if draw(st.integers(0, 2)) == 0 else None
+    session = tuple(draw(st.lists(policies("session"), max_size=2))) if draw(st.integers(0, 3)) == 0 else None
     resource = draw(st.none() | policies("resource", resource_policy=True))
-    account = draw(st.sampled_from([None, A, B]))
+    account = draw(st.sampled_from([None, None, A, B]))
     return PolicySet(identity=identity, boundary=boundary, session=session, resource=resource, resource_account=account)
 
 
