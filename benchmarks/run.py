@@ -48,9 +48,10 @@ ADAPTERS = (
 #: Targets from the performance issue, in µs per decision (None: no target).
 TARGETS_US = {"cached": 0.5, "small": 3.0, "conditions": 5.0, "curve-100000": 5.0}
 LOAD_TARGET_S = 2.0
-#: In --quick, a library whose projected time per decision at the next curve size exceeds this
-#: is not run there (its load alone would blow the minute).
+#: In --quick, a library whose projected time per decision (or load time) at the next curve size
+#: exceeds these is not run there, to keep the quick run under a minute.
 QUICK_PROJECTED_LIMIT_S = 0.25
+QUICK_PROJECTED_LOAD_S = 3.0
 
 
 def load_adapters(names: set[str] | None = None, log: Callable[[str], None] = print) -> tuple[list[Adapter], dict[str, str]]:
@@ -127,12 +128,12 @@ def run_workload(
             log(f"  {adapter.name}: error preparing {workload.key}: {exc}")
             continue
         assert isinstance(ready, Prepared)
-        first_s, _ = harness.time_once(ready.calls[0])
+        first_s, first = harness.time_once(ready.calls[0])
         result.load_s[adapter.name] = load_s
         result.first_ms[adapter.name] = first_s * 1000
         cells = []
-        for call, request in zip(ready.calls, workload.requests):
-            got = ready.outcome(call())
+        for index, (call, request) in enumerate(zip(ready.calls, workload.requests)):
+            got = ready.outcome(first if index == 0 else call())
             if outcome_ok(got, request.expected):
                 cells.append(Cell())
             else:
@@ -151,8 +152,18 @@ def run_workload(
     return result
 
 
-def iamguard_load_detail(total: int) -> dict[str, float]:
-    """iamguard loading ``total`` statements from JSON text: parse, compile, first decision."""
+def iamguard_load_detail(total: int, repeats: int = 1) -> dict[str, float]:
+    """iamguard loading ``total`` statements from JSON text: parse, compile, first decision.
+
+    Single-shot timings are noisy on a shared machine: with ``repeats`` > 1 the fastest total
+    is kept (the usual way to time a one-off operation).
+    """
+    runs = [_iamguard_load_once(total) for _ in range(max(1, repeats))]
+    best = min(runs, key=lambda run: run["total_s"])
+    return {**best, "repeats": len(runs)}
+
+
+def _iamguard_load_once(total: int) -> dict[str, float]:
     from benchmarks.peers.iamguard_adapter import IamguardAdapter, documents_as_json
     from iamguard.context import make_context
     from iamguard.evaluate.compile import compiled
@@ -259,7 +270,7 @@ def to_markdown(results: list[WorkloadResult], names: list[str], versions: dict[
         mark = "✅" if load["total_s"] <= LOAD_TARGET_S else "❌"
         lines += [
             "",
-            f"iamguard from JSON text, {load['statements']:,} statements: parse {load['parse_s']:.2f} s + "
+            f"iamguard from JSON text, {load['statements']:,} statements (best of {load['repeats']:g}): parse {load['parse_s']:.2f} s + "
             f"compile {load['compile_s']:.2f} s + first decision {load['first_decision_ms']:.1f} ms = "
             f"**{load['total_s']:.2f} s** (target ≤ {LOAD_TARGET_S:g} s {mark}).",
         ]
@@ -329,10 +340,15 @@ def main(argv: list[str] | None = None) -> int:
                 if name in ("iamguard",):
                     continue
                 stats = cells[0].stats
+                load_s = previous_curve.load_s.get(name, 0.0) * grow
                 if stats is not None and stats.median_us * grow / 1e6 > QUICK_PROJECTED_LIMIT_S:
                     skip[name] = (
                         f"not run in --quick at {workload.statement_count:,} statements "
                         f"(projected {stats.median_us * grow / 1e6:.2f} s per decision)"
+                    )
+                elif load_s > QUICK_PROJECTED_LOAD_S:
+                    skip[name] = (
+                        f"not run in --quick at {workload.statement_count:,} statements (projected load {load_s:.1f} s)"
                     )
                 elif stats is None and cells[0].status == "skipped":
                     skip[name] = cells[0].detail
@@ -343,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
             previous_curve = result
     load = None
     if "iamguard" in names and sizes:
-        load = iamguard_load_detail(max(sizes))
+        load = iamguard_load_detail(max(sizes), repeats=1 if args.quick else 3)
         print(f"iamguard load of {load['statements']:,} statements from JSON: {load['total_s']:.2f} s", flush=True)
     meta = {
         "mode": "quick" if args.quick else "full",
