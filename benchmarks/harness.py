@@ -38,7 +38,12 @@ class Stats:
     per_batch: int  # decisions per batch
 
     def to_json(self) -> dict[str, float | int]:
-        return {"median_us": self.median_us, "p90_us": self.p90_us, "batches": self.samples, "per_batch": self.per_batch}
+        return {
+            "median_us": self.median_us,
+            "p90_us": self.p90_us,
+            "batches": self.samples,
+            "per_batch": self.per_batch,
+        }
 
 
 def _time_batch(call: Callable[[], object], n: int) -> int:
@@ -62,7 +67,7 @@ def _batch_size(call: Callable[[], object], target_ns: int) -> int:
 
 def _p90(values: list[float]) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
 
 
 def measure(calls: dict[str, Callable[[], object]], settings: Settings) -> dict[str, Stats]:

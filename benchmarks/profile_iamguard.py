@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import workloads  # noqa: E402
-from benchmarks.peers.iamguard_adapter import IamguardAdapter, documents_as_json  # noqa: E402
+from benchmarks import workloads
+from benchmarks.peers.iamguard_adapter import IamguardAdapter, documents_as_json
 
 
 def _workload(key: str) -> workloads.Workload:
@@ -41,12 +41,16 @@ def report(profile: cProfile.Profile, top: int) -> str:
     lines = [f"{'own %':>6} {'cum %':>6} {'calls':>9}  function"]
     for (filename, line, name), (_cc, calls, tottime, cumtime, _callers) in rows:
         where = filename.replace(str(ROOT) + "/", "")
-        lines.append(f"{100 * tottime / total:6.1f} {100 * cumtime / total:6.1f} {calls:9d}  {where}:{line}({name})")
+        lines.append(
+            f"{100 * tottime / total:6.1f} {100 * cumtime / total:6.1f} {calls:9d}  {where}:{line}({name})"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("workload", help="cached | small | conditions | <curve size>")
     parser.add_argument("--iterations", type=int, default=20_000, help="decisions per request")
     parser.add_argument("--load", action="store_true", help="profile parse + compile + first decision")
@@ -57,10 +61,22 @@ def main(argv: list[str] | None = None) -> int:
     workload = _workload(args.workload)
     profile = cProfile.Profile()
     if args.load:
+        from iamguard.context import make_context
+        from iamguard.evaluate.engine import Evaluator
+        from iamguard.evaluate.inputs import PolicySet, Request
+        from iamguard.principal import Principal
+
         texts = documents_as_json(workload)
+        first = workload.requests[0]
+        request = Request(
+            Principal.from_arn(workload.principal_arn),
+            first.action,
+            first.resource,
+            make_context(first.context),
+        )
         profile.enable()
-        prepared = adapter.prepare(workloads.Workload(workload.key, workload.title, tuple(texts), workload.requests))  # type: ignore[arg-type]
-        prepared.calls[0]()
+        policies = adapter.parse_all(texts)
+        Evaluator().evaluate(request, PolicySet(identity=policies))  # compiles every policy
         profile.disable()
     else:
         prepared = adapter.prepare(workload)

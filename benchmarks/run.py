@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import harness  # noqa: E402
-from benchmarks.peers.base import DENIED, Adapter, Prepared, Unsupported  # noqa: E402
-from benchmarks.workloads import CURVE_SIZES, Workload, all_workloads, curve_workload  # noqa: E402
+from benchmarks import harness
+from benchmarks.peers.base import DENIED, Adapter, Prepared, Unsupported
+from benchmarks.workloads import CURVE_SIZES, Workload, all_workloads, curve_workload
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -54,7 +54,9 @@ QUICK_PROJECTED_LIMIT_S = 0.25
 QUICK_PROJECTED_LOAD_S = 3.0
 
 
-def load_adapters(names: set[str] | None = None, log: Callable[[str], None] = print) -> tuple[list[Adapter], dict[str, str]]:
+def load_adapters(
+    names: set[str] | None = None, log: Callable[[str], None] = print
+) -> tuple[list[Adapter], dict[str, str]]:
     """Every adapter whose library imports; the others with the reason they were skipped."""
     import importlib
 
@@ -138,16 +140,21 @@ def run_workload(
                 cells.append(Cell())
             else:
                 cells.append(Cell(status="wrong", detail=f"answered {got}, expected {request.expected}"))
-                log(f"  {adapter.name}: WRONG answer on {workload.key}/{request.label}: {got} != {request.expected}")
+                log(
+                    f"  {adapter.name}: WRONG answer on {workload.key}/{request.label}: {got} != {request.expected}"
+                )
         result.cells[adapter.name] = cells
         prepared[adapter.name] = ready
     for index, request in enumerate(workload.requests):
         calls = {
-            name: ready.calls[index] for name, ready in prepared.items() if result.cells[name][index].status == "ok"
+            name: ready.calls[index]
+            for name, ready in prepared.items()
+            if result.cells[name][index].status == "ok"
         }
         for name, stats in harness.measure(calls, settings).items():
             result.cells[name][index] = Cell(stats=stats)
-        shown = ", ".join(f"{name} {cell[index].stats.median_us:,.2f}" for name, cell in result.cells.items() if cell[index].stats)
+        timed = {name: cells[index].stats for name, cells in result.cells.items()}
+        shown = ", ".join(f"{name} {stats.median_us:,.2f}" for name, stats in timed.items() if stats)
         log(f"  {workload.key} / {request.label}: {shown} µs")
     return result
 
@@ -178,7 +185,12 @@ def _iamguard_load_once(total: int) -> dict[str, float]:
     assert isinstance(policies, tuple)
     compile_s, _ = harness.time_once(lambda: [compiled(p) for p in policies])
     request = workload.requests[0]
-    req = Request(Principal.from_arn(workload.principal_arn), request.action, request.resource, make_context(request.context))
+    req = Request(
+        Principal.from_arn(workload.principal_arn),
+        request.action,
+        request.resource,
+        make_context(request.context),
+    )
     first_s, decision = harness.time_once(lambda: Evaluator().evaluate(req, PolicySet(identity=policies)))
     assert decision.allowed, decision  # type: ignore[attr-defined]
     return {
@@ -210,7 +222,9 @@ def _ratio(peer: float, ours: float) -> str:
 
 def _cell_text(cell: Cell, ours: Cell | None, is_ours: bool) -> str:
     if cell.stats is None:
-        return {"unsupported": "–", "wrong": "wrong", "skipped": "n/r", "error": "error"}.get(cell.status, "–")
+        return {"unsupported": "–", "wrong": "wrong", "skipped": "n/r", "error": "error"}.get(
+            cell.status, "–"
+        )
     text = _fmt_us(cell.stats.median_us)
     if is_ours:
         return f"**{text}** (p90 {_fmt_us(cell.stats.p90_us)})"
@@ -229,17 +243,28 @@ def _target_text(key: str, cell: Cell | None) -> str:
     return f"≤ {target:g} {mark}"
 
 
-def to_markdown(results: list[WorkloadResult], names: list[str], versions: dict[str, str], meta: dict[str, Any],
-                load: dict[str, float] | None, skipped: dict[str, str]) -> str:
+def to_markdown(
+    results: list[WorkloadResult],
+    names: list[str],
+    versions: dict[str, str],
+    meta: dict[str, Any],
+    load: dict[str, float] | None,
+    skipped: dict[str, str],
+) -> str:
     ours = names[0] if names and names[0] == "iamguard" else None
     lines = [
         "# iamguard benchmarks",
         "",
-        f"{meta['mode']} run, {meta['date']}, Python {meta['python']} on {meta['machine']} ({meta['cpus']} CPUs). "
-        "Median µs per decision over interleaved batches (gc off); in brackets how many times slower than "
-        "iamguard the peer is. `–`: the library cannot express the workload; `n/r`: not run (see notes).",
+        (
+            f"{meta['mode']} run, {meta['date']}, Python {meta['python']} on {meta['machine']} "
+            f"({meta['cpus']} CPUs). Median µs per decision over interleaved batches (gc off); in "
+            "brackets how many times slower than iamguard the peer is. `–`: the library cannot "
+            "express the workload; `n/r`: not run (see notes)."
+        ),
         "",
-        "| workload | request | target (µs) | " + " | ".join(f"{n} {versions.get(n, '')}".strip() for n in names) + " |",
+        "| workload | request | target (µs) | "
+        + " | ".join(f"{n} {versions.get(n, '')}".strip() for n in names)
+        + " |",
         "|---|---|---|" + "---|" * len(names),
     ]
     for result in results:
@@ -250,18 +275,26 @@ def to_markdown(results: list[WorkloadResult], names: list[str], versions: dict[
                 cell = result.cells.get(name, [Cell(status="skipped")] * (index + 1))[index]
                 row.append(_cell_text(cell, our_cell, name == ours))
             lines.append("| " + " | ".join(row) + " |")
-    biggest = max((r for r in results if r.workload.key.startswith("curve-")), key=lambda r: r.workload.statement_count, default=None)
+    biggest = max(
+        (r for r in results if r.workload.key.startswith("curve-")),
+        key=lambda r: r.workload.statement_count,
+        default=None,
+    )
     if biggest is not None:
         lines += [
             "",
             f"## Loading {biggest.workload.statement_count:,} statements",
             "",
-            "Time to build each library's evaluator from the IAM JSON documents (policy translation "
-            "included for peers), and the latency of the first decision after it.",
+            (
+                "Time to build each library's evaluator from the IAM JSON documents (policy "
+                "translation included for peers), and the latency of the first decision after it."
+            ),
             "",
             "| | " + " | ".join(names) + " |",
             "|---|" + "---|" * len(names),
-            "| load (s) | " + " | ".join(f"{biggest.load_s[n]:.2f}" if n in biggest.load_s else "–" for n in names) + " |",
+            "| load (s) | "
+            + " | ".join(f"{biggest.load_s[n]:.2f}" if n in biggest.load_s else "–" for n in names)
+            + " |",
             "| first decision (ms) | "
             + " | ".join(f"{biggest.first_ms[n]:,.1f}" if n in biggest.first_ms else "–" for n in names)
             + " |",
@@ -270,9 +303,12 @@ def to_markdown(results: list[WorkloadResult], names: list[str], versions: dict[
         mark = "✅" if load["total_s"] <= LOAD_TARGET_S else "❌"
         lines += [
             "",
-            f"iamguard from JSON text, {load['statements']:,} statements (best of {load['repeats']:g}): parse {load['parse_s']:.2f} s + "
-            f"compile {load['compile_s']:.2f} s + first decision {load['first_decision_ms']:.1f} ms = "
-            f"**{load['total_s']:.2f} s** (target ≤ {LOAD_TARGET_S:g} s {mark}).",
+            (
+                f"iamguard from JSON text, {load['statements']:,} statements (best of "
+                f"{load['repeats']:g}): parse {load['parse_s']:.2f} s + compile {load['compile_s']:.2f} s "
+                f"+ first decision {load['first_decision_ms']:.1f} ms = **{load['total_s']:.2f} s** "
+                f"(target ≤ {LOAD_TARGET_S:g} s {mark})."
+            ),
         ]
     notes = []
     for result in results:
@@ -286,8 +322,13 @@ def to_markdown(results: list[WorkloadResult], names: list[str], versions: dict[
     return "\n".join(lines) + "\n"
 
 
-def to_json(results: list[WorkloadResult], versions: dict[str, str], meta: dict[str, Any],
-            load: dict[str, float] | None, skipped: dict[str, str]) -> dict[str, Any]:
+def to_json(
+    results: list[WorkloadResult],
+    versions: dict[str, str],
+    meta: dict[str, Any],
+    load: dict[str, float] | None,
+    skipped: dict[str, str],
+) -> dict[str, Any]:
     return {
         "meta": meta,
         "versions": versions,
@@ -316,12 +357,22 @@ def to_json(results: list[WorkloadResult], versions: dict[str, str], meta: dict[
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="small iteration counts (under a minute)")
-    parser.add_argument("--json", type=Path, default=None, help="JSON results path (default results/latest.json)")
-    parser.add_argument("--markdown", type=Path, default=None, help="markdown path (default results/latest.md)")
-    parser.add_argument("--only", default=None, help="comma-separated libraries (iamguard,cedarpy,casbin,vakt,moto,naive)")
-    parser.add_argument("--sizes", default=None, help="comma-separated curve sizes (default 100,1000,10000,100000)")
+    parser.add_argument(
+        "--json", type=Path, default=None, help="JSON results path (default results/latest.json)"
+    )
+    parser.add_argument(
+        "--markdown", type=Path, default=None, help="markdown path (default results/latest.md)"
+    )
+    parser.add_argument(
+        "--only", default=None, help="comma-separated libraries (iamguard,cedarpy,casbin,vakt,moto,naive)"
+    )
+    parser.add_argument(
+        "--sizes", default=None, help="comma-separated curve sizes (default 100,1000,10000,100000)"
+    )
     args = parser.parse_args(argv)
 
     settings = harness.QUICK if args.quick else harness.FULL
@@ -360,7 +411,10 @@ def main(argv: list[str] | None = None) -> int:
     load = None
     if "iamguard" in names and sizes:
         load = iamguard_load_detail(max(sizes), repeats=1 if args.quick else 3)
-        print(f"iamguard load of {load['statements']:,} statements from JSON: {load['total_s']:.2f} s", flush=True)
+        print(
+            f"iamguard load of {load['statements']:,} statements from JSON: {load['total_s']:.2f} s",
+            flush=True,
+        )
     meta = {
         "mode": "quick" if args.quick else "full",
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -375,7 +429,9 @@ def main(argv: list[str] | None = None) -> int:
     md_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.parent.mkdir(parents=True, exist_ok=True)
     md_path.write_text(markdown, encoding="utf-8")
-    json_path.write_text(json.dumps(to_json(results, versions, meta, load, skipped), indent=2) + "\n", encoding="utf-8")
+    json_path.write_text(
+        json.dumps(to_json(results, versions, meta, load, skipped), indent=2) + "\n", encoding="utf-8"
+    )
     print()
     print(markdown)
     print(f"({meta['seconds']} s; wrote {md_path} and {json_path})")

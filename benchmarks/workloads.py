@@ -129,7 +129,9 @@ CONDITION_POLICIES: tuple[dict[str, Any], ...] = (
                 "Bool": {"aws:SecureTransport": "true"},
             },
         ),
-        _allow("s3:PutObject", "arn:aws:s3:::uploads/*", Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}),
+        _allow(
+            "s3:PutObject", "arn:aws:s3:::uploads/*", Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}
+        ),
         _allow(
             "dynamodb:*",
             _ORDERS,
@@ -148,7 +150,13 @@ CONDITION_POLICIES: tuple[dict[str, Any], ...] = (
 )
 
 CONDITION_REQUESTS = (
-    BenchRequest("all conditions hold", "s3:GetObject", "arn:aws:s3:::reports/2026/q3.csv", ALLOWED, dict(_GOOD_CONTEXT)),
+    BenchRequest(
+        "all conditions hold",
+        "s3:GetObject",
+        "arn:aws:s3:::reports/2026/q3.csv",
+        ALLOWED,
+        dict(_GOOD_CONTEXT),
+    ),
     BenchRequest(
         "IP outside ranges",
         "s3:GetObject",
@@ -185,7 +193,9 @@ def curve_workload(total: int) -> Workload:
     policies = tuple(
         _doc(*statements[start : start + CURVE_POLICY_SIZE]) for start in range(0, total, CURVE_POLICY_SIZE)
     )
-    request = BenchRequest("match one", "reports:GetReport", "arn:aws:s3:::bucket-reports/2026/q3.csv", ALLOWED)
+    request = BenchRequest(
+        "match one", "reports:GetReport", "arn:aws:s3:::bucket-reports/2026/q3.csv", ALLOWED
+    )
     return Workload(f"curve-{total}", f"{total:,} statements", policies, (request,))
 
 
@@ -202,4 +212,9 @@ def conditions_workload() -> Workload:
 
 
 def all_workloads(curve_sizes: tuple[int, ...] = CURVE_SIZES) -> list[Workload]:
-    return [cached_workload(), small_workload(), conditions_workload(), *(curve_workload(n) for n in curve_sizes)]
+    return [
+        cached_workload(),
+        small_workload(),
+        conditions_workload(),
+        *(curve_workload(n) for n in curve_sizes),
+    ]

@@ -63,9 +63,17 @@ def statements(workload: Workload) -> Iterator[Stmt]:
             if unknown:
                 raise Unsupported(f"statement elements {sorted(unknown)} are not translated")
             conditions = [
-                (op, key, as_list(values)) for op, block in raw.get("Condition", {}).items() for key, values in block.items()
+                (op, key, as_list(values))
+                for op, block in raw.get("Condition", {}).items()
+                for key, values in block.items()
             ]
-            yield Stmt(f"p{p}s{s}", raw["Effect"] == "Allow", as_list(raw["Action"]), as_list(raw["Resource"]), conditions)
+            yield Stmt(
+                f"p{p}s{s}",
+                raw["Effect"] == "Allow",
+                as_list(raw["Action"]),
+                as_list(raw["Resource"]),
+                conditions,
+            )
 
 
 def has_wildcard(pattern: str) -> bool:

@@ -88,7 +88,7 @@ class CasbinAdapter:
         enforcer.add_policies(rules)
         calls: list[Callable[[], object]] = []
         for request in workload.requests:
-            args = (sub, request.action, request.resource)
+            args: tuple[object, ...] = (sub, request.action, request.resource)
             if abac:
                 args += (dict(request.context),)
             calls.append(partial(enforcer.enforce, *args))

@@ -4,7 +4,7 @@ and ``Evaluator.evaluate`` (``CachedEvaluator.evaluate`` for the cached workload
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -38,7 +38,7 @@ class IamguardAdapter:
 
         return version("iamguard")
 
-    def parse_all(self, documents: tuple[dict[str, Any], ...] | list[str]) -> tuple[Any, ...]:
+    def parse_all(self, documents: Sequence[Mapping[str, Any] | str]) -> tuple[Any, ...]:
         """Parse every document (dicts or JSON text) as an identity policy."""
         return tuple(
             self._parse(doc, name=f"policy-{i}", kind=self._identity) for i, doc in enumerate(documents)
@@ -50,7 +50,9 @@ class IamguardAdapter:
         principal = self._principal.from_arn(workload.principal_arn)
         calls: list[Callable[[], object]] = []
         for request in workload.requests:
-            req = self._request(principal, request.action, request.resource, self._make_context(request.context))
+            req = self._request(
+                principal, request.action, request.resource, self._make_context(request.context)
+            )
             calls.append(partial(evaluator.evaluate, req, policies))
         return Prepared(calls, lambda decision: decision.kind.value)  # type: ignore[attr-defined]
 

@@ -49,7 +49,9 @@ class MotoAdapter:
     def prepare(self, workload: Workload) -> Prepared:
         ac = self._ac
         if workload.has_conditions:
-            raise Unsupported("moto evaluates only StringEquals conditions and treats a failed condition as Deny")
+            raise Unsupported(
+                "moto evaluates only StringEquals conditions and treats a failed condition as Deny"
+            )
         policies = [ac.IAMPolicy(json.dumps(doc)) for doc in workload.policies]
         denied, permitted = ac.PermissionResult.DENIED, ac.PermissionResult.PERMITTED
 

@@ -107,7 +107,9 @@ class NaiveAdapter:
                 if operator not in OPERATORS:
                     raise Unsupported(f"operator {operator}")
             # Action names are case-insensitive in IAM; resources are not.
-            stmts.append(Stmt(stmt.sid, stmt.allow, [a.lower() for a in stmt.actions], stmt.resources, stmt.conditions))
+            stmts.append(
+                Stmt(stmt.sid, stmt.allow, [a.lower() for a in stmt.actions], stmt.resources, stmt.conditions)
+            )
         calls: list[Callable[[], object]] = []
         for request in workload.requests:
             context = {key.lower(): value for key, value in request.context.items()}

@@ -16,7 +16,15 @@ import logging
 from collections.abc import Callable
 from functools import partial
 
-from benchmarks.peers.base import DENIED, Prepared, Stmt, Unsupported, has_wildcard, statements, wildcard_regex
+from benchmarks.peers.base import (
+    DENIED,
+    Prepared,
+    Stmt,
+    Unsupported,
+    has_wildcard,
+    statements,
+    wildcard_regex,
+)
 from benchmarks.workloads import ALLOWED, Workload
 
 
@@ -96,9 +104,14 @@ class VaktAdapter:
         calls: list[Callable[[], object]] = []
         for request in workload.requests:
             # IAM's Bool compares "true"/"false" case-insensitively; give vakt the canonical form.
-            context = {key: (value.lower() if key in bool_keys else value) for key, value in request.context.items()}
+            context = {
+                key: (value.lower() if key in bool_keys else value) for key, value in request.context.items()
+            }
             inquiry = vakt.Inquiry(
-                subject=workload.principal_arn, action=request.action, resource=request.resource, context=context
+                subject=workload.principal_arn,
+                action=request.action,
+                resource=request.resource,
+                context=context,
             )
             calls.append(partial(guard.is_allowed, inquiry))
         return Prepared(calls, _outcome, note="allow/deny only")

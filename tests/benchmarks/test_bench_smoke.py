@@ -17,10 +17,10 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import harness, run  # noqa: E402
-from benchmarks.peers.base import DENIED, Unsupported  # noqa: E402
-from benchmarks.peers.naive import wildcard_match  # noqa: E402
-from benchmarks.workloads import (  # noqa: E402
+from benchmarks import harness, run
+from benchmarks.peers.base import DENIED, Adapter, Unsupported
+from benchmarks.peers.naive import wildcard_match
+from benchmarks.workloads import (
     ALLOWED,
     EXPLICIT_DENY,
     IMPLICIT_DENY,
@@ -37,8 +37,12 @@ WORKLOADS = all_workloads(SMOKE_SIZES)
 EXPECTED_UNSUPPORTED = {("moto", "conditions")}
 
 
-def _ids(items: list[object]) -> list[str]:
-    return [getattr(item, "name", None) or getattr(item, "key") for item in items]
+def _adapter_ids(items: list[Adapter]) -> list[str]:
+    return [item.name for item in items]
+
+
+def _workload_ids(items: list[Workload]) -> list[str]:
+    return [item.key for item in items]
 
 
 def test_core_adapters_are_available() -> None:
@@ -47,9 +51,9 @@ def test_core_adapters_are_available() -> None:
     assert {"iamguard", "naive loop"} <= names, SKIPPED
 
 
-@pytest.mark.parametrize("workload", WORKLOADS, ids=_ids(WORKLOADS))  # type: ignore[arg-type]
-@pytest.mark.parametrize("adapter", ADAPTERS, ids=_ids(ADAPTERS))  # type: ignore[arg-type]
-def test_every_adapter_answers_like_aws(adapter: run.Adapter, workload: Workload) -> None:
+@pytest.mark.parametrize("workload", WORKLOADS, ids=_workload_ids(WORKLOADS))
+@pytest.mark.parametrize("adapter", ADAPTERS, ids=_adapter_ids(ADAPTERS))
+def test_every_adapter_answers_like_aws(adapter: Adapter, workload: Workload) -> None:
     try:
         prepared = adapter.prepare(workload)
     except Unsupported:
@@ -63,7 +67,7 @@ def test_every_adapter_answers_like_aws(adapter: run.Adapter, workload: Workload
             assert run.outcome_ok(got, request.expected), (adapter.name, workload.key, request.label, got)
 
 
-@pytest.mark.parametrize("workload", WORKLOADS, ids=_ids(WORKLOADS))  # type: ignore[arg-type]
+@pytest.mark.parametrize("workload", WORKLOADS, ids=_workload_ids(WORKLOADS))
 def test_adapters_agree_with_each_other(workload: Workload) -> None:
     """Three-valued libraries agree exactly; allow/deny-only ones agree on allow vs deny."""
     answers: dict[str, list[str]] = {}
@@ -116,7 +120,10 @@ def test_harness_measures_every_call() -> None:
     counter = {"a": 0, "b": 0}
     tiny = harness.Settings(rounds=3, min_samples=2, batch_ns=10_000, budget_ns=100_000)
     stats = harness.measure(
-        {"a": lambda: counter.__setitem__("a", counter["a"] + 1), "b": lambda: counter.__setitem__("b", counter["b"] + 1)},
+        {
+            "a": lambda: counter.__setitem__("a", counter["a"] + 1),
+            "b": lambda: counter.__setitem__("b", counter["b"] + 1),
+        },
         tiny,
     )
     assert set(stats) == {"a", "b"}
@@ -127,7 +134,17 @@ def test_harness_measures_every_call() -> None:
 
 def test_report_renders_every_library(tmp_path: Path) -> None:
     """A tiny end-to-end run writes the markdown table and JSON with one column per library."""
-    code = run.main(["--quick", "--sizes", "100", "--json", str(tmp_path / "r.json"), "--markdown", str(tmp_path / "r.md")])
+    code = run.main(
+        [
+            "--quick",
+            "--sizes",
+            "100",
+            "--json",
+            str(tmp_path / "r.json"),
+            "--markdown",
+            str(tmp_path / "r.md"),
+        ]
+    )
     assert code == 0
     text = (tmp_path / "r.md").read_text(encoding="utf-8")
     for adapter in ADAPTERS:
