@@ -1,1 +1,61 @@
-"""iamguard.store"""
+"""iamguard.store: the identity store (users, groups, roles, policies, credentials).
+
+What stage 3 (``resolve.py``) reads and what administrators write. One concrete class,
+:class:`~iamguard.store.service.IdentityService`, holds IAM's rules (names, quotas, versions,
+delete conflicts, sealed secrets, passwords, MFA) over a pluggable storage backend:
+
+* ``memory://``            :class:`~iamguard.store.memory.MemoryBackend` (per process)
+* ``sqlite:///path/to.db`` :class:`~iamguard.store.sqlite.SQLiteBackend` (WAL, one file;
+  ``sqlite:///relative.db`` is relative to the working directory, ``sqlite:////abs.db`` absolute)
+* ``postgresql://...``     ``iamguard.store.postgres`` (imported only when asked for)
+
+The service conforms to :class:`~iamguard.store.protocols.PolicySource` (the read path) and
+:class:`~iamguard.store.protocols.IdentityAdmin`. Every write bumps the store generation in the
+same transaction, which is how evaluation caches learn that something changed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from iamguard.errors import InvalidInputError, StoreUnavailableError
+from iamguard.store.protocols import StoreBackend
+from iamguard.store.service import IdentityService
+
+__all__ = ["IdentityService", "open_backend", "open_store"]
+
+
+def open_backend(url: str) -> StoreBackend:
+    """The storage backend a store URL names (no IAM rules; see :func:`open_store`)."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "memory":
+        from iamguard.store.memory import MemoryBackend
+
+        return MemoryBackend()
+    if scheme == "sqlite":
+        from iamguard.store.sqlite import SQLiteBackend
+
+        path = unquote(url[len("sqlite:///"):]) if url.lower().startswith("sqlite:///") else ""
+        if not path:
+            raise InvalidInputError("a SQLite store URL is sqlite:///path/to/file.db")
+        return SQLiteBackend(path)
+    if scheme in ("postgresql", "postgres"):
+        try:
+            postgres = importlib.import_module("iamguard.store.postgres")
+        except ModuleNotFoundError as exc:
+            if exc.name != "iamguard.store.postgres":
+                raise
+            raise StoreUnavailableError(
+                "PostgreSQL stores need iamguard.store.postgres, which this installation lacks"
+            ) from None
+        backend: StoreBackend = postgres.PostgresBackend(url)
+        return backend
+    raise InvalidInputError(f"unknown store URL scheme {scheme!r} (memory://, sqlite:///path, postgresql://...)")
+
+
+def open_store(url: str = "memory://", **options: Any) -> IdentityService:
+    """An identity store for ``url``; ``options`` go to :class:`IdentityService`
+    (``account_id``, ``secret_box``, ``quotas``, ``lockout``, ``clock``, ...)."""
+    return IdentityService(open_backend(url), **options)

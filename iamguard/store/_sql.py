@@ -1,0 +1,373 @@
+"""The store's tables, migrations and SQL, shared by every SQL backend (SQLite, PostgreSQL).
+
+Part of ``store/``. Three things live here, all driver-neutral:
+
+* :data:`TABLES` — each logical table, its columns and key. The memory backend indexes rows by
+  the same keys, so every backend agrees on what "the same row" means.
+* :data:`MIGRATIONS` — versioned, append-only schema changes. :func:`migrate` records each one
+  in ``iamguard_migrations`` inside the caller's transaction and refuses a database whose
+  schema is newer than this code (an old binary must not write a newer schema).
+* :class:`SqlTransaction` — :class:`~iamguard.store.protocols.Transaction` over any DB-API
+  cursor; a :class:`Dialect` supplies the placeholder style (``?`` for sqlite3, ``%s`` for
+  psycopg) and the driver's integrity-error classes. The DDL sticks to types both engines
+  accept (``TEXT``, ``BIGINT``), so one migration list serves both.
+
+Column and table names only ever come from :data:`TABLES`, never from callers; values are
+always bound parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol
+
+from iamguard.errors import (
+    DeleteConflictError,
+    EntityAlreadyExistsError,
+    InvalidInputError,
+    StoreUnavailableError,
+)
+from iamguard.store.protocols import Row, RowValue
+
+__all__ = [
+    "Dialect",
+    "MIGRATIONS",
+    "Migration",
+    "SqlTransaction",
+    "TABLES",
+    "Table",
+    "bump_generation",
+    "migrate",
+    "read_generation",
+    "table_name",
+]
+
+_PREFIX = "iamguard_"
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A logical table: columns in order (``name TYPE [constraints]``) and its key columns."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    key: tuple[str, ...]
+    extra: tuple[str, ...] = ()  # table constraints (foreign keys, uniques)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c for c, _ in self.columns)
+
+
+def _t(name: str, key: tuple[str, ...], columns: str, *extra: str) -> Table:
+    cols = tuple(tuple(part.strip().split(" ", 1)) for part in columns.split(","))
+    return Table(name, tuple((c[0], c[1]) for c in cols), key, extra)  # type: ignore[misc]
+
+
+# INVARIANT: name_key columns hold the lower-cased IAM name; IAM names are unique regardless
+# of case (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-names).
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        _t("generation", ("id",), "id BIGINT NOT NULL, value BIGINT NOT NULL"),
+        _t("settings", ("name",), "name TEXT NOT NULL, value TEXT NOT NULL"),
+        _t(
+            "account",
+            ("account_id",),
+            "account_id TEXT NOT NULL, aws_partition TEXT NOT NULL, alias TEXT, password_policy TEXT, "
+            "create_date TEXT NOT NULL",
+        ),
+        _t(
+            "users",
+            ("name_key",),
+            "name_key TEXT NOT NULL, name TEXT NOT NULL, user_id TEXT NOT NULL UNIQUE, path TEXT NOT NULL, "
+            "create_date TEXT NOT NULL, tags TEXT NOT NULL, boundary_arn TEXT",
+        ),
+        _t(
+            "groups",
+            ("name_key",),
+            "name_key TEXT NOT NULL, name TEXT NOT NULL, group_id TEXT NOT NULL UNIQUE, path TEXT NOT NULL, "
+            "create_date TEXT NOT NULL",
+        ),
+        _t(
+            "group_members",
+            ("group_key", "user_key"),
+            "group_key TEXT NOT NULL, user_key TEXT NOT NULL",
+            f"FOREIGN KEY (group_key) REFERENCES {_PREFIX}groups (name_key)",
+            f"FOREIGN KEY (user_key) REFERENCES {_PREFIX}users (name_key)",
+        ),
+        _t(
+            "roles",
+            ("name_key",),
+            "name_key TEXT NOT NULL, name TEXT NOT NULL, role_id TEXT NOT NULL UNIQUE, path TEXT NOT NULL, "
+            "create_date TEXT NOT NULL, trust_policy TEXT NOT NULL, description TEXT NOT NULL, "
+            "max_session_duration BIGINT NOT NULL, tags TEXT NOT NULL, boundary_arn TEXT",
+        ),
+        _t(
+            "policies",
+            ("name_key",),
+            "name_key TEXT NOT NULL, name TEXT NOT NULL, policy_id TEXT NOT NULL UNIQUE, "
+            "arn TEXT NOT NULL UNIQUE, path TEXT NOT NULL, default_version TEXT NOT NULL, "
+            "next_version BIGINT NOT NULL, description TEXT NOT NULL, create_date TEXT NOT NULL, "
+            "update_date TEXT NOT NULL, revision BIGINT NOT NULL, tags TEXT NOT NULL",
+        ),
+        _t(
+            "policy_versions",
+            ("policy_key", "version_id"),
+            "policy_key TEXT NOT NULL, version_id TEXT NOT NULL, document TEXT NOT NULL, create_date TEXT NOT NULL",
+            f"FOREIGN KEY (policy_key) REFERENCES {_PREFIX}policies (name_key)",
+        ),
+        # Attachments name policies by ARN: built-in policies live in code, not in a table.
+        _t(
+            "attachments",
+            ("owner_kind", "owner_key", "policy_arn"),
+            "owner_kind TEXT NOT NULL, owner_key TEXT NOT NULL, policy_arn TEXT NOT NULL",
+        ),
+        _t(
+            "inline_policies",
+            ("owner_kind", "owner_key", "name_key"),
+            "owner_kind TEXT NOT NULL, owner_key TEXT NOT NULL, name_key TEXT NOT NULL, name TEXT NOT NULL, "
+            "document TEXT NOT NULL",
+        ),
+        # user_key NULL: a root user's key.
+        _t(
+            "access_keys",
+            ("access_key_id",),
+            "access_key_id TEXT NOT NULL, user_key TEXT, status TEXT NOT NULL, sealed_secret TEXT NOT NULL, "
+            "create_date TEXT NOT NULL, last_used_date TEXT",
+            f"FOREIGN KEY (user_key) REFERENCES {_PREFIX}users (name_key)",
+        ),
+        _t(
+            "login_profiles",
+            ("user_key",),
+            "user_key TEXT NOT NULL, password_hash TEXT NOT NULL, previous_hashes TEXT NOT NULL, "
+            "create_date TEXT NOT NULL, password_reset_required BIGINT NOT NULL, password_changed TEXT, "
+            "failed_attempts BIGINT NOT NULL, last_failure_at TEXT",
+            f"FOREIGN KEY (user_key) REFERENCES {_PREFIX}users (name_key)",
+        ),
+        # user_key NULL and is_root 0: an unassigned virtual device.
+        _t(
+            "mfa_devices",
+            ("serial_number",),
+            "serial_number TEXT NOT NULL, user_key TEXT, is_root BIGINT NOT NULL, sealed_seed TEXT NOT NULL, "
+            "create_date TEXT NOT NULL, enable_date TEXT, last_used_step BIGINT",
+            f"FOREIGN KEY (user_key) REFERENCES {_PREFIX}users (name_key)",
+        ),
+    )
+}
+
+
+def table_name(logical: str) -> str:
+    """The SQL name of a logical table (prefixed, so iamguard can share an app's database)."""
+    if logical not in TABLES:
+        raise InvalidInputError(f"unknown store table {logical!r}")
+    return _PREFIX + logical
+
+
+def _create_table(table: Table) -> str:
+    parts = [f"{c} {t}" for c, t in table.columns]
+    parts.append(f"PRIMARY KEY ({', '.join(table.key)})")
+    parts.extend(table.extra)
+    return f"CREATE TABLE {_PREFIX}{table.name} (\n  " + ",\n  ".join(parts) + "\n)"
+
+
+# ---------------------------------------------------------------- migrations
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One schema step; ``version`` numbers are consecutive and never reused or edited."""
+
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "identity tables",
+        tuple(_create_table(t) for t in TABLES.values())
+        + (
+            f"INSERT INTO {_PREFIX}generation (id, value) VALUES (1, 0)",
+            f"CREATE INDEX {_PREFIX}attachments_by_policy ON {_PREFIX}attachments (policy_arn)",
+            f"CREATE INDEX {_PREFIX}group_members_by_user ON {_PREFIX}group_members (user_key)",
+            f"CREATE INDEX {_PREFIX}access_keys_by_user ON {_PREFIX}access_keys (user_key)",
+        ),
+    ),
+)
+
+_MIGRATIONS_TABLE = (
+    f"CREATE TABLE IF NOT EXISTS {_PREFIX}migrations "
+    "(version BIGINT NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+)
+
+
+class Cursor(Protocol):
+    """The slice of a DB-API 2.0 cursor the store uses."""
+
+    rowcount: int
+
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def fetchone(self) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """What differs between SQL drivers: placeholder text and integrity-error classes."""
+
+    placeholder: str  # "?" (sqlite3, qmark) or "%s" (psycopg, format)
+    integrity_errors: tuple[type[BaseException], ...]
+
+
+def migrate(cursor: Cursor, dialect: Dialect, *, now: str, migrations: Sequence[Migration] = MIGRATIONS) -> list[int]:
+    """Apply every migration not yet recorded; the versions applied (call inside a transaction)."""
+    cursor.execute(_MIGRATIONS_TABLE)
+    cursor.execute(f"SELECT version FROM {_PREFIX}migrations")
+    applied = {int(r[0]) for r in cursor.fetchall()}
+    known = {m.version for m in migrations}
+    if applied - known:
+        raise StoreUnavailableError(
+            f"the store's schema (version {max(applied)}) is newer than this iamguard "
+            f"understands (version {max(known)}); upgrade iamguard"
+        )
+    done = []
+    for migration in sorted(migrations, key=lambda m: m.version):
+        if migration.version in applied:
+            continue
+        for statement in migration.statements:
+            cursor.execute(statement)
+        cursor.execute(
+            f"INSERT INTO {_PREFIX}migrations (version, name, applied_at) VALUES "
+            f"({dialect.placeholder}, {dialect.placeholder}, {dialect.placeholder})",
+            (migration.version, migration.name, now),
+        )
+        done.append(migration.version)
+    return done
+
+
+def read_generation(cursor: Cursor) -> int:
+    cursor.execute(f"SELECT value FROM {_PREFIX}generation WHERE id = 1")
+    row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def bump_generation(cursor: Cursor) -> None:
+    """Increase the generation; run first in every write transaction (on PostgreSQL the row
+    lock this takes also serializes writers)."""
+    cursor.execute(f"UPDATE {_PREFIX}generation SET value = value + 1 WHERE id = 1")
+
+
+# ---------------------------------------------------------------- statements
+
+
+def _check_columns(table: Table, names: Sequence[str]) -> None:
+    unknown = [n for n in names if n not in table.column_names]
+    if unknown:
+        raise InvalidInputError(f"unknown column(s) {unknown} for table {table.name!r}")
+
+
+@lru_cache(maxsize=512)
+def _where(placeholder: str, names: tuple[str, ...]) -> str:
+    return " AND ".join(f"{n} = {placeholder}" for n in names)
+
+
+@lru_cache(maxsize=512)
+def _select_sql(placeholder: str, table: str, where: tuple[str, ...]) -> str:
+    spec = TABLES[table]
+    sql = f"SELECT {', '.join(spec.column_names)} FROM {_PREFIX}{table}"
+    if where:
+        sql += " WHERE " + _where(placeholder, where)
+    return sql + " ORDER BY " + ", ".join(spec.key)
+
+
+@lru_cache(maxsize=512)
+def _insert_sql(placeholder: str, table: str, names: tuple[str, ...]) -> str:
+    values = ", ".join([placeholder] * len(names))
+    return f"INSERT INTO {_PREFIX}{table} ({', '.join(names)}) VALUES ({values})"
+
+
+@lru_cache(maxsize=512)
+def _update_sql(placeholder: str, table: str, names: tuple[str, ...]) -> str:
+    sets = ", ".join(f"{n} = {placeholder}" for n in names)
+    return f"UPDATE {_PREFIX}{table} SET {sets} WHERE " + _where(placeholder, TABLES[table].key)
+
+
+@lru_cache(maxsize=512)
+def _delete_sql(placeholder: str, table: str, where: tuple[str, ...]) -> str:
+    sql = f"DELETE FROM {_PREFIX}{table}"
+    return sql + (" WHERE " + _where(placeholder, where) if where else "")
+
+
+class SqlTransaction:
+    """:class:`~iamguard.store.protocols.Transaction` over one DB-API cursor.
+
+    NULL never equals anything in SQL, so ``where`` items whose value is ``None`` become
+    ``IS NULL`` tests (the memory backend compares ``None == None`` the same way).
+    """
+
+    __slots__ = ("_cursor", "_dialect")
+
+    def __init__(self, cursor: Cursor, dialect: Dialect) -> None:
+        self._cursor = cursor
+        self._dialect = dialect
+
+    def get(self, table: str, key: Mapping[str, RowValue]) -> Row | None:
+        spec = TABLES[table]
+        rows = self.select(table, {k: key[k] for k in spec.key})
+        return rows[0] if rows else None
+
+    def select(self, table: str, where: Mapping[str, RowValue] | None = None) -> list[Row]:
+        spec = TABLES[table]
+        where = dict(where or {})
+        _check_columns(spec, list(where))
+        nulls = tuple(sorted(k for k, v in where.items() if v is None))
+        names = tuple(sorted(k for k, v in where.items() if v is not None))
+        sql = _select_sql(self._dialect.placeholder, table, names)
+        if nulls:
+            clause = " AND ".join(f"{n} IS NULL" for n in nulls)
+            head, _, order = sql.partition(" ORDER BY ")
+            sql = head + (" AND " if names else " WHERE ") + clause + " ORDER BY " + order
+        self._cursor.execute(sql, [where[n] for n in names])
+        return [dict(zip(spec.column_names, r)) for r in self._cursor.fetchall()]
+
+    def insert(self, table: str, row: Row) -> None:
+        spec = TABLES[table]
+        _check_columns(spec, list(row))
+        names = tuple(row)
+        self._run(_insert_sql(self._dialect.placeholder, table, names), [row[n] for n in names])
+
+    def update(self, table: str, key: Mapping[str, RowValue], changes: Mapping[str, RowValue]) -> None:
+        spec = TABLES[table]
+        _check_columns(spec, list(changes))
+        names = tuple(changes)
+        params = [changes[n] for n in names] + [key[k] for k in spec.key]
+        self._run(_update_sql(self._dialect.placeholder, table, names), params)
+
+    def delete(self, table: str, where: Mapping[str, RowValue]) -> int:
+        spec = TABLES[table]
+        _check_columns(spec, list(where))
+        if any(v is None for v in where.values()):
+            rows = self.select(table, where)
+            for row in rows:
+                self._run(
+                    _delete_sql(self._dialect.placeholder, table, spec.key), [row[k] for k in spec.key]
+                )
+            return len(rows)
+        names = tuple(sorted(where))
+        self._run(_delete_sql(self._dialect.placeholder, table, names), [where[n] for n in names])
+        return max(self._cursor.rowcount, 0)
+
+    def _run(self, sql: str, params: Sequence[RowValue]) -> None:
+        try:
+            self._cursor.execute(sql, params)
+        except self._dialect.integrity_errors as exc:
+            text = str(exc).lower()
+            if "unique" in text or "duplicate" in text or "primary key" in text:
+                raise EntityAlreadyExistsError("an entity with that key already exists") from None
+            raise DeleteConflictError("the change would leave a dangling reference") from None
