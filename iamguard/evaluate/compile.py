@@ -48,7 +48,6 @@ ActionTest = Callable[[str], bool]
 #: hostile caller could send endless distinct names, so the memo is reset when it grows past this.
 _CANDIDATE_MEMO_SIZE = 4096
 
-_ROLES = tuple(PolicyRole)
 _COMPILE_LOCK = threading.Lock()
 
 
@@ -69,6 +68,8 @@ class _StatementBody:
         "conditions",
         "condition_keys",
         "needs_context",
+        "resource_test",
+        "condition_tests",
     )
 
     def __init__(self, statement: Statement, variables: bool) -> None:
@@ -98,7 +99,29 @@ class _StatementBody:
             compile_condition(c, variables=variables) for c in statement.conditions
         )
         self.condition_keys = tuple((c.key.lower(), c.key) for c in statement.conditions)
+        # The predicates themselves: the operators module's implementation keeps its evaluator in
+        # ``_evaluate``; calling it directly skips one Python call per condition on the hot path.
+        self.condition_tests: tuple[Callable[[Context], bool], ...] = tuple(
+            getattr(c, "_evaluate", c) for c in self.conditions
+        )
         self.needs_context = bool(self.templates or self.conditions)
+        # The cheapest resource test for the hot path: None (always applies), the one matcher of
+        # a single static pattern, or a closure (several patterns, NotResource, templates).
+        self.resource_test: ActionTest | None = None
+        if self.check_resource:
+            if not self.templates and not self.not_resource and len(self.resources) == 1:
+                self.resource_test = self.resources[0]
+            else:
+                self.resource_test = self._any_resource
+
+    def _any_resource(self, resource: str) -> bool:
+        """Static patterns only (templates are handled by :meth:`resource_matches`)."""
+        hit = False
+        for test in self.resources:
+            if test(resource):
+                hit = True
+                break
+        return hit != self.not_resource
 
     def resource_matches(self, resource: str, context: Context | None) -> bool:
         """Resource/NotResource test (``context`` is needed only when templates exist)."""
@@ -113,10 +136,28 @@ class _StatementBody:
             assert context is not None
             for template in self.templates:
                 rendered = template.render(context, escape_wildcards=True)
-                if rendered is not None and compile_wildcard(rendered, escaped=True)(resource):
+                if rendered is not None and _rendered_matcher(rendered)(resource):
                     hit = True
                     break
         return hit != self.not_resource
+
+
+#: Matchers for rendered (escaped) resource patterns; one entry per distinct rendered text, reset
+#: when full so per-user patterns cannot grow memory without bound.
+_RENDERED_SIZE = 8192
+_rendered: dict[str, ActionTest] = {}
+
+
+def _rendered_matcher(pattern: str) -> ActionTest:
+    global _rendered
+    test = _rendered.get(pattern)
+    if test is None:
+        test = compile_wildcard(pattern, escaped=True)
+        table = _rendered
+        if len(table) >= _RENDERED_SIZE:
+            table = _rendered = {}
+        table[pattern] = test
+    return test
 
 
 class CompiledStatement:
@@ -130,7 +171,7 @@ class CompiledStatement:
         self.is_deny = statement.effect is Effect.DENY
         self.variables = variables
         self._body: _StatementBody | None = None
-        self._matched: list[MatchedStatement | None] = [None] * len(_ROLES)
+        self._matched: dict[PolicyRole, MatchedStatement] = {}
 
     @property
     def body(self) -> _StatementBody:
@@ -142,12 +183,10 @@ class CompiledStatement:
 
     def matched(self, role: PolicyRole) -> MatchedStatement:
         """The explanation entry for this statement in ``role`` (built once per role)."""
-        slot = _ROLES.index(role)
-        entry = self._matched[slot]
+        entry = self._matched.get(role)
         if entry is None:
             st = self.statement
-            entry = MatchedStatement(self.policy_name, role, st.index, st.sid, st.effect.value)
-            self._matched[slot] = entry
+            entry = self._matched[role] = MatchedStatement(self.policy_name, role, st.index, st.sid, st.effect.value)
         return entry
 
     def conditions_hold(self, context: Context) -> bool:

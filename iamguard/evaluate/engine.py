@@ -26,16 +26,18 @@ closed: an erroring Allow does not allow, an erroring Deny denies.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Callable, Mapping
 
 from iamguard.context import ContextValue
 from iamguard.decision import Decision, DecisionKind, MatchedStatement, PolicyRole
-from iamguard.evaluate.compile import CompiledPolicy, CompiledStatement, compiled
+from iamguard.evaluate.compile import CompiledPolicy, CompiledStatement, _StatementBody, compiled
 from iamguard.evaluate.inputs import PolicySet, Request
 from iamguard.evaluate.principal_match import PrincipalMatch
 from iamguard.policy.model import Policy
+from iamguard.principal import Principal
 
-__all__ = ["Evaluator", "evaluate"]
+__all__ = ["Evaluator", "evaluate", "principal_context_keys"]
 
 _IDENTITY = PolicyRole.IDENTITY
 _BOUNDARY = PolicyRole.BOUNDARY
@@ -44,43 +46,78 @@ _RESOURCE = PolicyRole.RESOURCE
 _NONE = PrincipalMatch.NONE
 
 
+#: Principal-derived context keys per Principal object (``Principal.context_keys`` costs about a
+#: microsecond; a caller reusing its Principal pays it once). Keyed by id() with the object kept
+#: alongside, so an id can never be reused while its entry exists; reset when full.
+_PRINCIPAL_KEYS_SIZE = 256
+_principal_keys: dict[int, tuple[Principal, dict[str, ContextValue]]] = {}
+
+
+def principal_context_keys(principal: Principal) -> dict[str, ContextValue]:
+    """``principal.context_keys()``, memoized per object. INVARIANT: callers never mutate it."""
+    global _principal_keys
+    entry = _principal_keys.get(id(principal))
+    if entry is not None and entry[0] is principal:
+        return entry[1]
+    keys = principal.context_keys()
+    table = _principal_keys
+    if len(table) >= _PRINCIPAL_KEYS_SIZE:
+        table = _principal_keys = {}
+    table[id(principal)] = (principal, keys)
+    return keys
+
+
 class _Walk:
-    """Per-request scratch state: the lazily built context and what was found so far."""
+    """Per-request scratch state: the lazily built context and what was found so far.
 
-    __slots__ = ("request", "resource", "_context", "matched", "missing", "errors", "deny", "has_boundary")
+    A plain class with class-level defaults, so creating one sets a single attribute.
+    """
 
-    def __init__(self, request: Request, has_boundary: bool) -> None:
+    _context: Mapping[str, ContextValue] | None = None
+    missing: set[str] | None = None
+    errors: list[str] | None = None
+    deny: str | None = None  # reason of the first explicit deny
+    has_boundary = False
+
+    def __init__(self, request: Request) -> None:
         self.request = request
-        self.resource = request.resource
-        self._context: Mapping[str, ContextValue] | None = None
         self.matched: list[MatchedStatement] = []
-        self.missing: set[str] | None = None
-        self.errors: list[str] | None = None
-        self.deny: str | None = None  # reason of the first explicit deny
-        self.has_boundary = has_boundary
 
     @property
     def context(self) -> Mapping[str, ContextValue]:
         """Principal-derived keys overlaid by the request's own context (built on first need)."""
         context = self._context
         if context is None:
-            merged = self.request.principal.context_keys()
-            merged.update(self.request.context)
-            context = self._context = merged
+            derived = principal_context_keys(self.request.principal)
+            extra = self.request.context
+            context = self._context = {**derived, **extra} if extra else derived
         return context
 
     def scan(self, policy: CompiledPolicy, candidates: tuple[CompiledStatement, ...], role: PolicyRole) -> PrincipalMatch:
         """Evaluate the candidate statements; record denies and matches; return the best allow."""
         best = _NONE
+        resource = self.request.resource
         for statement in candidates:
             try:
-                grant = self._applies(statement, role)
+                body = statement._body or statement.body
+                if body.templates:
+                    if not body.resource_matches(resource, self.context):
+                        continue
+                else:
+                    test = body.resource_test
+                    if test is not None and not test(resource):
+                        continue
+                grant = PrincipalMatch.DIRECT
+                if role is _RESOURCE:
+                    grant = self._principal_grant(statement, body)
+                    if grant is _NONE:
+                        continue
+                if body.conditions and not self._conditions_hold(body):
+                    continue
             except Exception as exc:  # noqa: BLE001 - fail closed on a statement that cannot evaluate
                 self._error(policy, statement, exc)
                 continue
-            if grant is _NONE:
-                continue
-            self.matched.append(statement.matched(role))
+            self.matched.append(statement._matched.get(role) or statement.matched(role))
             if statement.is_deny:
                 if self.deny is None:
                     self.deny = "explicit deny in " + _where(policy, statement)
@@ -88,31 +125,21 @@ class _Walk:
                 best = grant
         return best
 
-    def _applies(self, statement: CompiledStatement, role: PolicyRole) -> PrincipalMatch:
-        body = statement.body
-        if body.check_resource and not body.resource_matches(
-            self.resource, self.context if body.templates else None
-        ):
-            return _NONE
-        grant = PrincipalMatch.DIRECT
-        if role is _RESOURCE:
-            grant = self._principal_grant(statement)
-            if grant is _NONE:
-                return _NONE
-        if body.conditions:
-            context = self.context
-            for key, spelling in body.condition_keys:
-                if key not in context:
-                    if self.missing is None:
-                        self.missing = set()
-                    self.missing.add(spelling)
-            if not statement.conditions_hold(context):
-                return _NONE
-        return grant
+    def _conditions_hold(self, body: _StatementBody) -> bool:
+        """Record the condition keys the context lacks, then test every condition (AND)."""
+        context = self.context
+        for key, spelling in body.condition_keys:
+            if key not in context:
+                if self.missing is None:
+                    self.missing = set()
+                self.missing.add(spelling)
+        for test in body.condition_tests:
+            if not test(context):
+                return False
+        return True
 
-    def _principal_grant(self, statement: CompiledStatement) -> PrincipalMatch:
+    def _principal_grant(self, statement: CompiledStatement, body: _StatementBody) -> PrincipalMatch:
         """How the statement's Principal/NotPrincipal covers the caller (resource policies)."""
-        body = statement.body
         principal = self.request.principal
         if body.principal is not None:
             return body.principal.match(principal)
@@ -151,12 +178,14 @@ class Evaluator:
     def evaluate(self, request: Request, policies: PolicySet) -> Decision:
         action = request.action.lower()
         boundary = policies.boundary
-        walk = _Walk(request, boundary is not None)
+        walk = _Walk(request)
+        if boundary is not None:
+            walk.has_boundary = True
 
         identity_allows = False
         for policy in policies.identity:
-            cp = compiled(policy)
-            found = cp.candidates(action)
+            cp = policy._compiled or compiled(policy)
+            found = cp._memo.get(action) or cp.candidates(action)
             if found and walk.scan(cp, found, _IDENTITY) is not _NONE:
                 identity_allows = True
 
@@ -173,8 +202,8 @@ class Evaluator:
 
         resource_grant = _NONE
         if policies.resource is not None:
-            cp = compiled(policies.resource)
-            found = cp.candidates(action)
+            cp = policies.resource._compiled or compiled(policies.resource)
+            found = cp._memo.get(action) or cp.candidates(action)
             if found:
                 resource_grant = walk.scan(cp, found, _RESOURCE)
 
@@ -192,8 +221,8 @@ class Evaluator:
 
 
 def _scan_policy(walk: _Walk, policy: Policy, action: str, role: PolicyRole) -> bool:
-    cp = compiled(policy)
-    found = cp.candidates(action)
+    cp = policy._compiled or compiled(policy)
+    found = cp._memo.get(action) or cp.candidates(action)
     return bool(found) and walk.scan(cp, found, role) is not _NONE
 
 
@@ -236,7 +265,7 @@ def _identity_gap(identity: bool, boundary: bool, session: bool) -> str:
 
 def _decision(walk: _Walk, kind: DecisionKind, reason: str) -> Decision:
     request = walk.request
-    return Decision(
+    return _new_decision(
         kind,
         request.action,
         request.resource,
@@ -245,6 +274,48 @@ def _decision(walk: _Walk, kind: DecisionKind, reason: str) -> Decision:
         reason,
         tuple(walk.errors) if walk.errors else (),
     )
+
+
+def _decision_builder() -> Callable[..., Decision]:
+    """A constructor for Decision that fills its slots directly.
+
+    Why: a frozen dataclass's ``__init__`` goes through ``object.__setattr__`` once per field,
+    about half of a microsecond per decision on the request path. Writing the slot descriptors
+    directly builds an equal object (a test pins that); if Decision ever stops being slotted in
+    field order, the plain constructor is used.
+    """
+    names = tuple(f.name for f in dataclasses.fields(Decision))
+    if names != _DECISION_FIELDS or getattr(Decision, "__slots__", None) != names:
+        return Decision
+    s0, s1, s2, s3, s4, s5, s6 = (getattr(Decision, name).__set__ for name in names)
+    new = object.__new__
+
+    def build(
+        kind: DecisionKind,
+        action: str,
+        resource: str,
+        matched: tuple[MatchedStatement, ...],
+        missing: tuple[str, ...],
+        reason: str,
+        errors: tuple[str, ...],
+    ) -> Decision:
+        decision = new(Decision)
+        s0(decision, kind)
+        s1(decision, action)
+        s2(decision, resource)
+        s3(decision, matched)
+        s4(decision, missing)
+        s5(decision, reason)
+        s6(decision, errors)
+        return decision
+
+    return build
+
+
+_DECISION_FIELDS = ("kind", "action", "resource", "matched", "missing_context_keys", "reason", "errors")
+
+
+_new_decision = _decision_builder()
 
 
 #: The default instance behind :func:`evaluate`.

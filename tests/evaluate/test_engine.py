@@ -261,3 +261,22 @@ def test_simulating_as_a_role_matches_role_arn_grants_capped() -> None:
     assert evaluate(request(principal=role), PolicySet(resource=resource)).allowed
     capped = PolicySet(resource=resource, boundary=policy({"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}))
     assert not evaluate(request(principal=role), capped).allowed
+
+
+def test_fast_decision_builder_builds_equal_decisions() -> None:
+    from iamguard.decision import Decision
+
+    matched = (MatchedStatement("p", PolicyRole.IDENTITY, 0, None, "Allow"),)
+    fast = engine._new_decision(DecisionKind.ALLOWED, "s3:GetObject", OBJ, matched, ("k",), "why", ("e",))
+    plain = Decision(DecisionKind.ALLOWED, "s3:GetObject", OBJ, matched, ("k",), "why", ("e",))
+    assert fast == plain and repr(fast) == repr(plain) and type(fast) is Decision
+    with pytest.raises(AttributeError):
+        fast.reason = "changed"  # type: ignore[misc]
+
+
+def test_principal_context_keys_memo_is_per_object() -> None:
+    tagged = Principal.from_arn("arn:aws:iam::111122223333:user/alice", tags={"team": "red"})
+    retagged = Principal.from_arn("arn:aws:iam::111122223333:user/alice", tags={"team": "blue"})
+    assert engine.principal_context_keys(tagged)["aws:principaltag/team"] == "red"
+    assert engine.principal_context_keys(retagged)["aws:principaltag/team"] == "blue"
+    assert engine.principal_context_keys(tagged) is engine.principal_context_keys(tagged)
