@@ -23,7 +23,7 @@ Inputs mirror the API's parameters:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Union
+from typing import Any
 
 from iamguard.context import ContextValue, make_context, parse_typed_value
 from iamguard.decision import Decision
@@ -34,13 +34,13 @@ from iamguard.policy.model import Policy, PolicyKind
 from iamguard.policy.parse import parse_policy
 from iamguard.principal import Principal
 
-__all__ = ["DEFAULT_CALLER_ARN", "PolicyInput", "simulate_custom_policy", "context_from_entries"]
+__all__ = ["DEFAULT_CALLER_ARN", "PolicyInput", "context_from_entries", "simulate_custom_policy"]
 
 #: The caller when none is given: an IAM user in AWS's documentation example account.
 DEFAULT_CALLER_ARN = "arn:aws:iam::123456789012:user/simulated"
 
-PolicyInput = Union[str, bytes, Mapping[str, Any], Policy]
-ContextEntries = Union[Iterable[Mapping[str, Any]], Mapping[str, object]]
+PolicyInput = str | bytes | Mapping[str, Any] | Policy
+ContextEntries = Iterable[Mapping[str, Any]] | Mapping[str, object]
 
 _EVALUATOR = Evaluator()
 
@@ -67,8 +67,16 @@ def simulate_custom_policy(
     boundaries = list(permissions_boundary_policy_input_list or ())
     if len(boundaries) > 1:
         raise ValueError("PermissionsBoundaryPolicyInputList takes at most one policy")
-    boundary = _policy(boundaries[0], "PermissionsBoundaryPolicyInputList.1", PolicyKind.IDENTITY) if boundaries else None
-    resource = _policy(resource_policy, "ResourcePolicy", PolicyKind.RESOURCE) if resource_policy is not None else None
+    boundary = (
+        _policy(boundaries[0], "PermissionsBoundaryPolicyInputList.1", PolicyKind.IDENTITY)
+        if boundaries
+        else None
+    )
+    resource = (
+        _policy(resource_policy, "ResourcePolicy", PolicyKind.RESOURCE)
+        if resource_policy is not None
+        else None
+    )
     principal = Principal.from_arn(caller_arn or DEFAULT_CALLER_ARN)
     context = context_from_entries(context_entries)
     for action in action_names:
@@ -77,7 +85,9 @@ def simulate_custom_policy(
     for action in action_names:
         for arn in resource_arns:
             owner = _resource_account(arn, resource_owner) if resource is not None else None
-            policies = PolicySet(identity=identity, boundary=boundary, resource=resource, resource_account=owner)
+            policies = PolicySet(
+                identity=identity, boundary=boundary, resource=resource, resource_account=owner
+            )
             decisions.append(_EVALUATOR.evaluate(Request(principal, action, arn, context), policies))
     return decisions
 

@@ -24,7 +24,9 @@ def text(name: str) -> str:
 
 
 HOME = "arn:aws:s3:::home-bucket/simulated/report.csv"
-REGION = [{"ContextKeyName": "aws:RequestedRegion", "ContextKeyValues": ["us-east-1"], "ContextKeyType": "string"}]
+REGION = [
+    {"ContextKeyName": "aws:RequestedRegion", "ContextKeyValues": ["us-east-1"], "ContextKeyType": "string"}
+]
 
 
 def test_one_decision_per_action_and_resource_in_order() -> None:
@@ -45,7 +47,9 @@ def test_one_decision_per_action_and_resource_in_order() -> None:
 def test_default_caller_is_a_documented_iam_user() -> None:
     assert DEFAULT_CALLER_ARN == "arn:aws:iam::123456789012:user/simulated"
     # ${aws:username} resolves to the default caller's name.
-    [decision] = simulate_custom_policy([text("s3-home.json")], ["s3:GetObject"], [HOME], context_entries=REGION)
+    [decision] = simulate_custom_policy(
+        [text("s3-home.json")], ["s3:GetObject"], [HOME], context_entries=REGION
+    )
     assert decision.allowed
 
 
@@ -84,8 +88,17 @@ def test_boundary_caps() -> None:
 
 def test_resource_policy_cross_account_caller() -> None:
     carol = "arn:aws:iam::444455556666:user/carol"
-    allow_get = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
-    kwargs = dict(resource_policy=text("bucket-policy.json"), resource_owner="111122223333", caller_arn=carol)
+    allow_get = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+        }
+    )
+    kwargs = {
+        "resource_policy": text("bucket-policy.json"),
+        "resource_owner": "111122223333",
+        "caller_arn": carol,
+    }
     [with_identity] = simulate_custom_policy([allow_get], ["s3:GetObject"], [HOME], **kwargs)  # type: ignore[arg-type]
     [without] = simulate_custom_policy([], ["s3:GetObject"], [HOME], **kwargs)  # type: ignore[arg-type]
     assert with_identity.allowed
@@ -96,15 +109,30 @@ def test_resource_policy_cross_account_caller() -> None:
 def test_resource_owner_accepts_an_arn_and_resource_arn_account_wins() -> None:
     carol = "arn:aws:iam::444455556666:user/carol"
     policy = json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": carol}, "Action": "sqs:*", "Resource": "*"}]}
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": carol}, "Action": "sqs:*", "Resource": "*"}
+            ],
+        }
     )
     own_queue = "arn:aws:sqs:us-east-1:444455556666:q"
     [same] = simulate_custom_policy(
-        [], ["sqs:SendMessage"], [own_queue], resource_policy=policy, resource_owner="arn:aws:iam::111122223333:root", caller_arn=carol
+        [],
+        ["sqs:SendMessage"],
+        [own_queue],
+        resource_policy=policy,
+        resource_owner="arn:aws:iam::111122223333:root",
+        caller_arn=carol,
     )
     assert same.allowed  # the ARN says the queue is carol's own account: same-account grant
     [cross] = simulate_custom_policy(
-        [], ["s3:GetObject"], ["arn:aws:s3:::b/k"], resource_policy=policy, resource_owner="arn:aws:iam::111122223333:root", caller_arn=carol
+        [],
+        ["s3:GetObject"],
+        ["arn:aws:s3:::b/k"],
+        resource_policy=policy,
+        resource_owner="arn:aws:iam::111122223333:root",
+        caller_arn=carol,
     )
     assert cross.kind is DecisionKind.IMPLICIT_DENY
 
@@ -115,7 +143,9 @@ def test_typed_context_entries() -> None:
         {"ContextKeyName": "aws:SourceIp", "ContextKeyValues": ["10.1.2.3"], "ContextKeyType": "ip"},
     ]
     assert context_from_entries(entries) == {"aws:tagkeys": ("env",), "aws:sourceip": "10.1.2.3"}
-    [decision] = simulate_custom_policy([text("tagged-queues.json")], ["sqs:SendMessage"], context_entries=entries)
+    [decision] = simulate_custom_policy(
+        [text("tagged-queues.json")], ["sqs:SendMessage"], context_entries=entries
+    )
     assert decision.allowed and decision.resource == "*"
 
 
@@ -133,7 +163,12 @@ def test_plain_mapping_context() -> None:
         {"action_names": ["GetObject"]},
         {"action_names": ["s3:GetObject"], "permissions_boundary_policy_input_list": ["{}", "{}"]},
         {"action_names": ["s3:GetObject"], "context_entries": [{"ContextKeyName": "k"}]},
-        {"action_names": ["s3:GetObject"], "context_entries": [{"ContextKeyName": "k", "ContextKeyValues": ["a", "b"], "ContextKeyType": "string"}]},
+        {
+            "action_names": ["s3:GetObject"],
+            "context_entries": [
+                {"ContextKeyName": "k", "ContextKeyValues": ["a", "b"], "ContextKeyType": "string"}
+            ],
+        },
         {"action_names": ["s3:GetObject"], "caller_arn": "not-an-arn"},
     ],
 )

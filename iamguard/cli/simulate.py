@@ -31,7 +31,7 @@ from iamguard.policy.model import Policy, PolicyKind
 from iamguard.policy.parse import parse_policy
 from iamguard.simulate import simulate_custom_policy
 
-__all__ = ["register", "run", "parse_context_option"]
+__all__ = ["parse_context_option", "register", "run"]
 
 _TYPES = {t.value.lower(): t for t in ContextType}
 
@@ -45,9 +45,16 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("policies", nargs="+", metavar="POLICY_FILE", help="identity policy JSON files")
     parser.add_argument("--action", "-a", action="append", required=True, help="service:Action (repeatable)")
-    parser.add_argument("--resource", "-r", action="append", default=None, help="resource ARN (repeatable; default *)")
     parser.add_argument(
-        "--context", "-c", action="append", default=[], metavar="KEY=TYPE:VALUE", help="context key (repeatable)"
+        "--resource", "-r", action="append", default=None, help="resource ARN (repeatable; default *)"
+    )
+    parser.add_argument(
+        "--context",
+        "-c",
+        action="append",
+        default=[],
+        metavar="KEY=TYPE:VALUE",
+        help="context key (repeatable)",
     )
     parser.add_argument("--boundary", metavar="FILE", help="permissions boundary policy file")
     parser.add_argument("--resource-policy", metavar="FILE", help="resource-based policy file")

@@ -39,7 +39,7 @@ _ABSENT = object()
 class _SetInfo:
     """What one PolicySet contributes to cache keys, computed once per PolicySet object."""
 
-    __slots__ = ("policies", "token", "keys")
+    __slots__ = ("keys", "policies", "token")
 
     def __init__(self, policies: PolicySet) -> None:
         self.policies = policies  # INVARIANT: held so id(policies) cannot be reused while memoized
@@ -96,7 +96,9 @@ class CachedEvaluator:
     its lock-free mirror. Cached and uncached evaluation always agree (a property test checks it).
     """
 
-    def __init__(self, evaluator: Evaluator | None = None, *, maxsize: int = 65536, ttl: float = 300.0) -> None:
+    def __init__(
+        self, evaluator: Evaluator | None = None, *, maxsize: int = 65536, ttl: float = 300.0
+    ) -> None:
         self._evaluator = evaluator if evaluator is not None else Evaluator()
         self._ttl = ttl
         self._mirror: dict[Any, tuple[Decision, float]] = {}

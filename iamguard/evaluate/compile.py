@@ -59,17 +59,17 @@ class _StatementBody:
     """The lazily compiled part of a statement: resources, principals and conditions."""
 
     __slots__ = (
+        "check_resource",
+        "condition_keys",
+        "condition_tests",
+        "conditions",
+        "needs_context",
+        "not_principal",
+        "not_resource",
+        "principal",
+        "resource_test",
         "resources",
         "templates",
-        "not_resource",
-        "check_resource",
-        "principal",
-        "not_principal",
-        "conditions",
-        "condition_keys",
-        "needs_context",
-        "resource_test",
-        "condition_tests",
     )
 
     def __init__(self, statement: Statement, variables: bool) -> None:
@@ -163,7 +163,7 @@ def _rendered_matcher(pattern: str) -> ActionTest:
 class CompiledStatement:
     """One statement with its action test decided and the rest compiled on first use."""
 
-    __slots__ = ("statement", "policy_name", "is_deny", "variables", "_body", "_matched")
+    __slots__ = ("_body", "_matched", "is_deny", "policy_name", "statement", "variables")
 
     def __init__(self, statement: Statement, policy_name: str, variables: bool) -> None:
         self.statement = statement
@@ -186,7 +186,9 @@ class CompiledStatement:
         entry = self._matched.get(role)
         if entry is None:
             st = self.statement
-            entry = self._matched[role] = MatchedStatement(self.policy_name, role, st.index, st.sid, st.effect.value)
+            entry = self._matched[role] = MatchedStatement(
+                self.policy_name, role, st.index, st.sid, st.effect.value
+            )
         return entry
 
     def conditions_hold(self, context: Context) -> bool:
@@ -213,14 +215,14 @@ class CompiledPolicy:
     """A policy's action index plus lazily compiled statements."""
 
     __slots__ = (
-        "policy",
-        "statements",
-        "_exact",
         "_by_service",
+        "_exact",
+        "_fingerprint",
         "_general",
         "_memo",
-        "_fingerprint",
         "_referenced",
+        "policy",
+        "statements",
     )
 
     def __init__(self, policy: Policy) -> None:
@@ -239,8 +241,7 @@ class CompiledPolicy:
 
     def _index_statement(self, position: int, statement: Statement) -> None:
         if statement.not_action is not None:
-            tests = tuple(_action_test(p) for p in statement.not_action)
-            self._general.append((lambda a, tests=tests: not any(t(a) for t in tests), position))
+            self._general.append((_none_of(tuple(_action_test(p) for p in statement.not_action)), position))
             return
         for pattern in statement.action or ():
             lowered = pattern.lower()
@@ -301,10 +302,22 @@ class CompiledPolicy:
             for statement in self.statements:
                 try:
                     collected |= statement.referenced_keys()
-                except Exception:  # noqa: BLE001 - an uncompilable statement reads nothing
+                except Exception:  # noqa: BLE001, S112 - an uncompilable statement reads nothing
                     continue
             keys = self._referenced = frozenset(collected)
         return keys
+
+
+def _none_of(tests: tuple[ActionTest, ...]) -> ActionTest:
+    """NotAction: the action matches none of the patterns."""
+
+    def matches(action: str) -> bool:
+        for test in tests:
+            if test(action):
+                return False
+        return True
+
+    return matches
 
 
 def _action_test(pattern: str) -> ActionTest:

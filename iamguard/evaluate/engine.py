@@ -93,7 +93,9 @@ class _Walk:
             context = self._context = {**derived, **extra} if extra else derived
         return context
 
-    def scan(self, policy: CompiledPolicy, candidates: tuple[CompiledStatement, ...], role: PolicyRole) -> PrincipalMatch:
+    def scan(
+        self, policy: CompiledPolicy, candidates: tuple[CompiledStatement, ...], role: PolicyRole
+    ) -> PrincipalMatch:
         """Evaluate the candidate statements; record denies and matches; return the best allow."""
         best = _NONE
         resource = self.request.resource
@@ -210,7 +212,9 @@ class Evaluator:
         if walk.deny is not None:
             return _decision(walk, DecisionKind.EXPLICIT_DENY, walk.deny)
         principal = request.principal
-        cross_account = policies.resource_account is not None and policies.resource_account != principal.account
+        cross_account = (
+            policies.resource_account is not None and policies.resource_account != principal.account
+        )
         capped_identity = identity_allows and boundary_allows and session_allows
         kind, reason = _allow_logic(
             cross_account, identity_allows, boundary_allows, session_allows, capped_identity, resource_grant
@@ -237,7 +241,10 @@ def _allow_logic(
     """Step 2 of the evaluation: combine the allows (no explicit deny was found)."""
     if cross_account:
         if capped_identity and resource is not _NONE:
-            return DecisionKind.ALLOWED, "allowed by identity-based and resource-based policies (cross-account)"
+            return (
+                DecisionKind.ALLOWED,
+                "allowed by identity-based and resource-based policies (cross-account)",
+            )
         if resource is _NONE:
             return DecisionKind.IMPLICIT_DENY, "cross-account: the resource policy does not allow it"
         return DecisionKind.IMPLICIT_DENY, "cross-account: " + _identity_gap(identity, boundary, session)

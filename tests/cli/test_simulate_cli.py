@@ -19,11 +19,31 @@ OBJECT = "arn:aws:s3:::home-bucket/simulated/a.txt"
 
 
 def test_all_allowed_exits_zero_with_table(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["simulate", HOME, "--action", "s3:GetObject", "--resource", OBJECT, "--context", "aws:RequestedRegion=string:us-east-1"])
+    code = main(
+        [
+            "simulate",
+            HOME,
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            OBJECT,
+            "--context",
+            "aws:RequestedRegion=string:us-east-1",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["ACTION", "RESOURCE", "DECISION", "MATCHED", "STATEMENTS", "MISSING", "CONTEXT", "KEYS"]
+    assert lines[0].split() == [
+        "ACTION",
+        "RESOURCE",
+        "DECISION",
+        "MATCHED",
+        "STATEMENTS",
+        "MISSING",
+        "CONTEXT",
+        "KEYS",
+    ]
     assert lines[1].split()[:3] == ["s3:GetObject", OBJECT, "allowed"]
     assert f"{HOME}[0] Allow" in lines[1]
 
@@ -38,8 +58,21 @@ def test_any_denied_exits_one_and_shows_missing_keys(capsys: pytest.CaptureFixtu
 
 def test_json_output_is_evaluation_results(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
-        ["simulate", HOME, "-a", "s3:GetObject", "-a", "s3:PutObject", "-r", OBJECT, "--boundary", BOUNDARY,
-         "-c", "aws:RequestedRegion=string:eu-west-1", "--json"]
+        [
+            "simulate",
+            HOME,
+            "-a",
+            "s3:GetObject",
+            "-a",
+            "s3:PutObject",
+            "-r",
+            OBJECT,
+            "--boundary",
+            BOUNDARY,
+            "-c",
+            "aws:RequestedRegion=string:eu-west-1",
+            "--json",
+        ]
     )
     results = json.loads(capsys.readouterr().out)
     assert code == 1
@@ -49,8 +82,21 @@ def test_json_output_is_evaluation_results(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_resource_policy_owner_and_caller(capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["simulate", QUEUES, "-a", "s3:GetObject", "-r", "arn:aws:s3:::home-bucket/x", "--resource-policy", BUCKET,
-            "--resource-owner", "111122223333", "--caller-arn", "arn:aws:iam::444455556666:user/carol", "--json"]
+    args = [
+        "simulate",
+        QUEUES,
+        "-a",
+        "s3:GetObject",
+        "-r",
+        "arn:aws:s3:::home-bucket/x",
+        "--resource-policy",
+        BUCKET,
+        "--resource-owner",
+        "111122223333",
+        "--caller-arn",
+        "arn:aws:iam::444455556666:user/carol",
+        "--json",
+    ]
     code = main(args)
     [result] = json.loads(capsys.readouterr().out)
     assert code == 1
@@ -59,9 +105,31 @@ def test_resource_policy_owner_and_caller(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_list_typed_context(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["simulate", QUEUES, "-a", "sqs:SendMessage", "-c", "aws:TagKeys=stringList:env,team", "-c", "aws:SourceIp=ip:10.2.3.4"])
+    code = main(
+        [
+            "simulate",
+            QUEUES,
+            "-a",
+            "sqs:SendMessage",
+            "-c",
+            "aws:TagKeys=stringList:env,team",
+            "-c",
+            "aws:SourceIp=ip:10.2.3.4",
+        ]
+    )
     assert code == 0, capsys.readouterr().out
-    code = main(["simulate", QUEUES, "-a", "sqs:SendMessage", "-c", "aws:TagKeys=stringList:env,owner", "-c", "aws:SourceIp=ip:10.2.3.4"])
+    code = main(
+        [
+            "simulate",
+            QUEUES,
+            "-a",
+            "sqs:SendMessage",
+            "-c",
+            "aws:TagKeys=stringList:env,owner",
+            "-c",
+            "aws:SourceIp=ip:10.2.3.4",
+        ]
+    )
     assert code == 1
 
 

@@ -35,7 +35,8 @@ def principal_of(spec: dict[str, Any]) -> Principal:
 def inputs_of(case: Case) -> tuple[Request, PolicySet]:
     """The Request and PolicySet a case describes (policies named by their slot)."""
     identity = tuple(
-        parse_policy(doc, name=f"identity-{i}", kind=PolicyKind.IDENTITY) for i, doc in enumerate(case["identity"])
+        parse_policy(doc, name=f"identity-{i}", kind=PolicyKind.IDENTITY)
+        for i, doc in enumerate(case["identity"])
     )
     boundary = case["boundary"]
     session = case["session"]

@@ -90,7 +90,9 @@ def _action_applies(statement: Statement, action: str) -> bool:
     return any(wildcard_matches(p, action, ignore_case=True) for p in statement.action or ())
 
 
-def _resource_applies(statement: Statement, resource: str, context: Mapping[str, ContextValue], variables: bool) -> bool:
+def _resource_applies(
+    statement: Statement, resource: str, context: Mapping[str, ContextValue], variables: bool
+) -> bool:
     patterns = statement.resource if statement.resource is not None else statement.not_resource
     if patterns is None:
         return True
@@ -142,7 +144,9 @@ def _statement_applies(
         return False
     if not _resource_applies(statement, request.resource, context, policy.variables_enabled):
         return False
-    return all(compile_condition(c, variables=policy.variables_enabled)(context) for c in statement.conditions)
+    return all(
+        compile_condition(c, variables=policy.variables_enabled)(context) for c in statement.conditions
+    )
 
 
 def reference_evaluate(request: Request, policies: PolicySet) -> str:

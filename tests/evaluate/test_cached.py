@@ -29,15 +29,24 @@ class CountingEvaluator(Evaluator):
 
 
 def policy(*statements: dict[str, Any], name: str = "p") -> Any:
-    return parse_policy({"Version": "2012-10-17", "Statement": list(statements)}, name=name, kind=PolicyKind.IDENTITY)
+    return parse_policy(
+        {"Version": "2012-10-17", "Statement": list(statements)}, name=name, kind=PolicyKind.IDENTITY
+    )
 
 
-def req(context: dict[str, Any] | None = None, principal: Principal = ALICE, action: str = "s3:GetObject") -> Request:
+def req(
+    context: dict[str, Any] | None = None, principal: Principal = ALICE, action: str = "s3:GetObject"
+) -> Request:
     return Request(principal, action, OBJ, make_context(context or {}))
 
 
 REGION = policy(
-    {"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}}
+    {
+        "Effect": "Allow",
+        "Action": "s3:*",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}},
+    }
 )
 
 
@@ -69,7 +78,12 @@ def test_referenced_context_keys_are_in_the_key() -> None:
 
 def test_principal_derived_keys_are_in_the_key() -> None:
     tagged = policy(
-        {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::bucket/*", "Condition": {"StringEquals": {"aws:PrincipalTag/team": "red"}}}
+        {
+            "Effect": "Allow",
+            "Action": "s3:*",
+            "Resource": "arn:aws:s3:::bucket/*",
+            "Condition": {"StringEquals": {"aws:PrincipalTag/team": "red"}},
+        }
     )
     cache = CachedEvaluator()
     policies = PolicySet(identity=(tagged,))
@@ -79,11 +93,15 @@ def test_principal_derived_keys_are_in_the_key() -> None:
 
 
 def test_variables_in_resources_are_in_the_key() -> None:
-    home = policy({"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::bucket/${aws:PrincipalTag/team}"})
+    home = policy(
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::bucket/${aws:PrincipalTag/team}"}
+    )
     cache = CachedEvaluator()
     policies = PolicySet(identity=(home,))
     red = Request(ALICE, "s3:GetObject", "arn:aws:s3:::bucket/red")
-    blue = Request(dataclasses.replace(ALICE, tags={"team": "blue"}), "s3:GetObject", "arn:aws:s3:::bucket/red")
+    blue = Request(
+        dataclasses.replace(ALICE, tags={"team": "blue"}), "s3:GetObject", "arn:aws:s3:::bucket/red"
+    )
     assert cache.evaluate(red, policies).allowed
     assert not cache.evaluate(blue, policies).allowed
 
@@ -114,7 +132,9 @@ def test_policy_slot_is_in_the_key() -> None:
     assert cache.evaluate(req(), PolicySet(identity=(allow_all,))).allowed
     assert not cache.evaluate(req(), PolicySet(boundary=allow_all)).allowed
     assert not cache.evaluate(req(), PolicySet(identity=(allow_all,), session=())).allowed
-    assert not cache.evaluate(req(), PolicySet(identity=(allow_all,), resource_account="444455556666")).allowed
+    assert not cache.evaluate(
+        req(), PolicySet(identity=(allow_all,), resource_account="444455556666")
+    ).allowed
 
 
 def test_action_spelling_is_echoed() -> None:
@@ -143,7 +163,12 @@ def test_threads_get_consistent_answers() -> None:
         for i in range(300):
             region = "us-east-1" if (i + seed) % 2 else "eu-west-1"
             decision = cache.evaluate(
-                Request(ALICE, "s3:GetObject", f"arn:aws:s3:::bucket/{i % 80}", make_context({"aws:RequestedRegion": region})),
+                Request(
+                    ALICE,
+                    "s3:GetObject",
+                    f"arn:aws:s3:::bucket/{i % 80}",
+                    make_context({"aws:RequestedRegion": region}),
+                ),
                 policies,
             )
             if decision.allowed != (region == "us-east-1"):

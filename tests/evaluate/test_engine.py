@@ -26,8 +26,12 @@ def policy(*statements: dict[str, Any], name: str = "p", kind: PolicyKind = Poli
     return parse_policy({"Version": "2012-10-17", "Statement": list(statements)}, name=name, kind=kind)
 
 
-def request(action: str = "s3:GetObject", resource: str = OBJ, principal: Principal = ALICE, **context: Any) -> Request:
-    return Request(principal, action, resource, make_context({k.replace("__", ":"): v for k, v in context.items()}))
+def request(
+    action: str = "s3:GetObject", resource: str = OBJ, principal: Principal = ALICE, **context: Any
+) -> Request:
+    return Request(
+        principal, action, resource, make_context({k.replace("__", ":"): v for k, v in context.items()})
+    )
 
 
 ALLOW_ALL = {"Effect": "Allow", "Action": "*", "Resource": "*"}
@@ -37,7 +41,9 @@ ALLOW_ALL = {"Effect": "Allow", "Action": "*", "Resource": "*"}
 
 
 def test_matched_lists_every_matching_statement_with_policy_and_role() -> None:
-    identity = policy(ALLOW_ALL, {"Sid": "NoS3", "Effect": "Deny", "Action": "s3:*", "Resource": "*"}, name="id")
+    identity = policy(
+        ALLOW_ALL, {"Sid": "NoS3", "Effect": "Deny", "Action": "s3:*", "Resource": "*"}, name="id"
+    )
     boundary = policy(ALLOW_ALL, name="pb")
     decision = evaluate(request(), PolicySet(identity=(identity,), boundary=boundary))
     assert decision.kind is DecisionKind.EXPLICIT_DENY
@@ -73,7 +79,12 @@ def test_missing_context_keys_are_sorted_in_original_spelling() -> None:
             },
         },
         # Action does not match: its keys are not reported.
-        {"Effect": "Allow", "Action": "sqs:*", "Resource": "*", "Condition": {"StringEquals": {"aws:SourceVpc": "v"}}},
+        {
+            "Effect": "Allow",
+            "Action": "sqs:*",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceVpc": "v"}},
+        },
     )
     decision = evaluate(request(aws__SecureTransport="true"), PolicySet(identity=(identity,)))
     assert decision.kind is DecisionKind.IMPLICIT_DENY
@@ -82,7 +93,12 @@ def test_missing_context_keys_are_sorted_in_original_spelling() -> None:
 
 def test_principal_derived_keys_are_not_missing() -> None:
     identity = policy(
-        {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"StringEquals": {"aws:username": "alice"}}}
+        {
+            "Effect": "Allow",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:username": "alice"}},
+        }
     )
     decision = evaluate(request(), PolicySet(identity=(identity,)))
     assert decision.allowed and decision.missing_context_keys == ()
@@ -90,7 +106,12 @@ def test_principal_derived_keys_are_not_missing() -> None:
 
 def test_request_context_overrides_principal_keys() -> None:
     identity = policy(
-        {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"StringEquals": {"aws:username": "bob"}}}
+        {
+            "Effect": "Allow",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:username": "bob"}},
+        }
     )
     assert evaluate(request(aws__username="bob"), PolicySet(identity=(identity,))).allowed
 
@@ -100,11 +121,17 @@ def test_request_context_overrides_principal_keys() -> None:
     [
         (PolicySet(), "no identity-based policy allows it"),
         (
-            PolicySet(identity=(policy(ALLOW_ALL),), boundary=policy({"Effect": "Allow", "Action": "sqs:*", "Resource": "*"})),
+            PolicySet(
+                identity=(policy(ALLOW_ALL),),
+                boundary=policy({"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}),
+            ),
             "no permissions boundary statement allows it",
         ),
         (
-            PolicySet(identity=(policy(ALLOW_ALL),), session=(policy({"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}),)),
+            PolicySet(
+                identity=(policy(ALLOW_ALL),),
+                session=(policy({"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}),),
+            ),
             "no session policy allows it",
         ),
         (
@@ -121,7 +148,12 @@ def test_implicit_deny_reasons(policies: PolicySet, reason: str) -> None:
 
 def test_role_grant_capped_reason() -> None:
     resource = policy(
-        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/Admin"}, "Action": "s3:*", "Resource": "*"},
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111122223333:role/Admin"},
+            "Action": "s3:*",
+            "Resource": "*",
+        },
         name="bucket",
         kind=PolicyKind.RESOURCE,
     )
@@ -214,7 +246,10 @@ def test_statement_bodies_compile_lazily() -> None:
 
 
 def test_many_statements_only_candidates_are_touched() -> None:
-    statements = [{"Effect": "Allow", "Action": f"svc{i % 50}:Action{i}", "Resource": f"arn:aws:s3:::b{i}/*"} for i in range(20000)]
+    statements = [
+        {"Effect": "Allow", "Action": f"svc{i % 50}:Action{i}", "Resource": f"arn:aws:s3:::b{i}/*"}
+        for i in range(20000)
+    ]
     statements.append({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bucket/*"})
     big = Policy(
         tuple(parse_policy({"Version": "2012-10-17", "Statement": statements}).statements),
@@ -240,7 +275,9 @@ def test_resource_variables_render_per_request() -> None:
     p = policy({"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::home/${aws:username}/*"})
     bob = Principal.from_arn("arn:aws:iam::111122223333:user/bob")
     assert evaluate(request(resource="arn:aws:s3:::home/alice/x"), PolicySet(identity=(p,))).allowed
-    assert not evaluate(request(resource="arn:aws:s3:::home/alice/x", principal=bob), PolicySet(identity=(p,))).allowed
+    assert not evaluate(
+        request(resource="arn:aws:s3:::home/alice/x", principal=bob), PolicySet(identity=(p,))
+    ).allowed
 
 
 # ---------------------------------------------------------------- entry points
@@ -255,11 +292,18 @@ def test_module_function_uses_default_evaluator() -> None:
 def test_simulating_as_a_role_matches_role_arn_grants_capped() -> None:
     role = Principal.from_arn("arn:aws:iam::111122223333:role/Admin")
     resource = policy(
-        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/Admin"}, "Action": "s3:*", "Resource": "*"},
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111122223333:role/Admin"},
+            "Action": "s3:*",
+            "Resource": "*",
+        },
         kind=PolicyKind.RESOURCE,
     )
     assert evaluate(request(principal=role), PolicySet(resource=resource)).allowed
-    capped = PolicySet(resource=resource, boundary=policy({"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}))
+    capped = PolicySet(
+        resource=resource, boundary=policy({"Effect": "Allow", "Action": "sqs:*", "Resource": "*"})
+    )
     assert not evaluate(request(principal=role), capped).allowed
 
 

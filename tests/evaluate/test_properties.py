@@ -34,7 +34,18 @@ PRINCIPALS = [
     Principal.from_arn(f"arn:aws:sts::{A}:federated-user/fed"),
 ]
 ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:ListBucket", "sqs:SendMessage", "iam:GetUser", "S3:getobject"]
-ACTION_PATTERNS = ["s3:GetObject", "s3:PutObject", "s3:*", "s3:Get*", "*", "sqs:*", "S3:GETOBJECT", "s3:?etObject", "iam:*", "s?:*"]
+ACTION_PATTERNS = [
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:*",
+    "s3:Get*",
+    "*",
+    "sqs:*",
+    "S3:GETOBJECT",
+    "s3:?etObject",
+    "iam:*",
+    "s?:*",
+]
 RESOURCES = [
     "arn:aws:s3:::bucket/alice/a.txt",
     "arn:aws:s3:::bucket/bob/x",
@@ -89,9 +100,13 @@ def _one_or_list(values: list[str]) -> Any:
 def statements(draw: st.DrawFn, resource_policy: bool = False) -> dict[str, Any]:
     effect = draw(st.sampled_from(["Allow", "Allow", "Allow", "Deny"]))
     statement: dict[str, Any] = {"Effect": effect}
-    actions = _one_or_list(draw(st.lists(st.sampled_from(ACTION_PATTERNS), min_size=1, max_size=3, unique=True)))
+    actions = _one_or_list(
+        draw(st.lists(st.sampled_from(ACTION_PATTERNS), min_size=1, max_size=3, unique=True))
+    )
     statement["NotAction" if draw(st.integers(0, 5)) == 0 else "Action"] = actions
-    resources = _one_or_list(draw(st.lists(st.sampled_from(RESOURCE_PATTERNS), min_size=1, max_size=3, unique=True)))
+    resources = _one_or_list(
+        draw(st.lists(st.sampled_from(RESOURCE_PATTERNS), min_size=1, max_size=3, unique=True))
+    )
     statement["NotResource" if draw(st.integers(0, 5)) == 0 else "Resource"] = resources
     conditions = draw(st.lists(st.sampled_from(CONDITIONS), max_size=2)) if draw(st.booleans()) else []
     block: dict[str, dict[str, Any]] = {}
@@ -102,18 +117,25 @@ def statements(draw: st.DrawFn, resource_policy: bool = False) -> dict[str, Any]
         statement["Condition"] = block
     if resource_policy:
         if effect == "Deny" and draw(st.integers(0, 3)) == 0:
-            statement["NotPrincipal"] = {"AWS": draw(st.lists(st.sampled_from(AWS_PRINCIPALS), min_size=1, max_size=3, unique=True))}
+            statement["NotPrincipal"] = {
+                "AWS": draw(st.lists(st.sampled_from(AWS_PRINCIPALS), min_size=1, max_size=3, unique=True))
+            }
         elif draw(st.integers(0, 4)) == 0:
             statement["Principal"] = draw(st.sampled_from(["*", {"AWS": "*"}]))
         else:
-            statement["Principal"] = {"AWS": draw(st.lists(st.sampled_from(AWS_PRINCIPALS), min_size=1, max_size=2, unique=True))}
+            statement["Principal"] = {
+                "AWS": draw(st.lists(st.sampled_from(AWS_PRINCIPALS), min_size=1, max_size=2, unique=True))
+            }
     return statement
 
 
 @st.composite
 def policies(draw: st.DrawFn, name: str, resource_policy: bool = False) -> Any:
     version = draw(st.sampled_from(["2012-10-17", "2012-10-17", "2008-10-17"]))
-    document = {"Version": version, "Statement": draw(st.lists(statements(resource_policy), min_size=1, max_size=4))}
+    document = {
+        "Version": version,
+        "Statement": draw(st.lists(statements(resource_policy), min_size=1, max_size=4)),
+    }
     kind = PolicyKind.RESOURCE if resource_policy else PolicyKind.IDENTITY
     return parse_policy(document, name=name, kind=kind)
 
@@ -125,7 +147,9 @@ def policy_sets(draw: st.DrawFn) -> PolicySet:
     session = tuple(draw(st.lists(policies("session"), max_size=2))) if draw(st.integers(0, 3)) == 0 else None
     resource = draw(st.none() | policies("resource", resource_policy=True))
     account = draw(st.sampled_from([None, None, A, B]))
-    return PolicySet(identity=identity, boundary=boundary, session=session, resource=resource, resource_account=account)
+    return PolicySet(
+        identity=identity, boundary=boundary, session=session, resource=resource, resource_account=account
+    )
 
 
 @st.composite
@@ -136,7 +160,9 @@ def requests(draw: st.DrawFn) -> Request:
     if draw(st.booleans()):
         context["aws:SecureTransport"] = draw(st.sampled_from(["true", "false"]))
     if draw(st.booleans()):
-        context["aws:TagKeys"] = draw(st.lists(st.sampled_from(["env", "team", "owner"]), max_size=3, unique=True))
+        context["aws:TagKeys"] = draw(
+            st.lists(st.sampled_from(["env", "team", "owner"]), max_size=3, unique=True)
+        )
     if draw(st.booleans()):
         context["aws:SourceIp"] = draw(st.sampled_from(["10.1.2.3", "192.0.2.1", "10.9.9.9"]))
     if draw(st.booleans()):
@@ -184,7 +210,9 @@ def test_deny_all_statement_is_never_allowed(request: Request, policy_set: Polic
 
 @settings(max_examples=100, deadline=None)
 @given(requests(), policy_sets(), policies("extra"))
-def test_adding_a_policy_of_denies_never_allows_more(request: Request, policy_set: PolicySet, extra: Any) -> None:
+def test_adding_a_policy_of_denies_never_allows_more(
+    request: Request, policy_set: PolicySet, extra: Any
+) -> None:
     only_denies = [s for s in extra.statements if s.effect.value == "Deny"]
     if not only_denies:
         return
