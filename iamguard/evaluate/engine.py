@@ -109,6 +109,8 @@ class _Walk:
                     test = body.resource_test
                     if test is not None and not test(resource):
                         continue
+                if body.conditions:
+                    self._note_missing(body)
                 grant = PrincipalMatch.DIRECT
                 if role is _RESOURCE:
                     grant = self._principal_grant(statement, body)
@@ -127,14 +129,19 @@ class _Walk:
                 best = grant
         return best
 
-    def _conditions_hold(self, body: _StatementBody) -> bool:
-        """Record the condition keys the context lacks, then test every condition (AND)."""
+    def _note_missing(self, body: _StatementBody) -> None:
+        """Record the condition keys of a statement whose action and resource matched that the
+        context lacks (the simulator's ``MissingContextValues``)."""
         context = self.context
         for key, spelling in body.condition_keys:
             if key not in context:
                 if self.missing is None:
                     self.missing = set()
                 self.missing.add(spelling)
+
+    def _conditions_hold(self, body: _StatementBody) -> bool:
+        """Every condition of the statement holds (they are AND'ed)."""
+        context = self.context
         for test in body.condition_tests:
             if not test(context):
                 return False

@@ -324,3 +324,19 @@ def test_principal_context_keys_memo_is_per_object() -> None:
     assert engine.principal_context_keys(tagged)["aws:principaltag/team"] == "red"
     assert engine.principal_context_keys(retagged)["aws:principaltag/team"] == "blue"
     assert engine.principal_context_keys(tagged) is engine.principal_context_keys(tagged)
+
+
+def test_missing_keys_of_resource_policy_statements_for_other_principals_are_reported() -> None:
+    resource = policy(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111122223333:user/bob"},
+            "Action": "s3:GetObject",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1"}},
+        },
+        kind=PolicyKind.RESOURCE,
+    )
+    decision = evaluate(request(), PolicySet(resource=resource))
+    assert decision.kind is DecisionKind.IMPLICIT_DENY and decision.matched == ()
+    assert decision.missing_context_keys == ("aws:SourceVpce",)
