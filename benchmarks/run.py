@@ -256,7 +256,9 @@ def to_markdown(
         "# iamguard benchmarks",
         "",
         (
-            f"{meta['mode']} run, {meta['date']}, Python {meta['python']} on {meta['machine']} "
+            f"{meta['mode']} run, {meta['date']}"
+            + (f", iamguard at {meta['commit']}" if meta.get("commit") else "")
+            + f", Python {meta['python']} on {meta['machine']} "
             f"({meta['cpus']} CPUs). Median µs per decision over interleaved batches (gc off); in "
             "brackets how many times slower than iamguard the peer is. `–`: the library cannot "
             "express the workload; `n/r`: not run (see notes)."
@@ -356,6 +358,26 @@ def to_json(
     }
 
 
+def _git_describe() -> str:
+    """The commit measured (``+dirty`` when the work tree has changes), or "" outside git."""
+    import subprocess
+
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "iamguard"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return head + ("+dirty" if dirty else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -402,7 +424,10 @@ def main(argv: list[str] | None = None) -> int:
                         f"not run in --quick at {workload.statement_count:,} statements (projected load {load_s:.1f} s)"
                     )
                 elif stats is None and cells[0].status == "skipped":
-                    skip[name] = cells[0].detail
+                    skip[name] = (
+                        f"not run in --quick at {workload.statement_count:,} statements "
+                        "(not run at the smaller size either)"
+                    )
         print(f"{workload.title} ({workload.statement_count:,} statements)", flush=True)
         result = run_workload(workload, adapters, settings, skip)
         results.append(result)
@@ -417,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     meta = {
         "mode": "quick" if args.quick else "full",
+        "commit": _git_describe(),
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "python": platform.python_version(),
         "machine": f"{platform.system()} {platform.machine()}",
