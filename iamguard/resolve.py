@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Generator, Sequence
 from dataclasses import dataclass
-from typing import Protocol, Union
+from typing import Protocol
 
 from iamguard.evaluate.inputs import PolicySet
 from iamguard.policy.model import Policy
@@ -58,7 +58,7 @@ class GetGeneration:
     """Ask the store for its current generation."""
 
 
-Lookup = Union[ResolvePrincipal, GetGeneration]
+Lookup = ResolvePrincipal | GetGeneration
 ResolveFlow = Generator[Lookup, object, PolicySet]
 
 
@@ -83,9 +83,7 @@ def store_arn(principal: Principal) -> str | None:
     return None
 
 
-def resolve_flow(
-    principal: Principal, *, session_policies: Sequence[Policy] | None = None
-) -> ResolveFlow:
+def resolve_flow(principal: Principal, *, session_policies: Sequence[Policy] | None = None) -> ResolveFlow:
     """The :class:`PolicySet` for ``principal``, asking the store through yielded lookups.
 
     ``session_policies`` (from the principal's session, ``None`` when none were passed) are
@@ -122,7 +120,9 @@ def run_sync(flow: ResolveFlow, source: PolicySource) -> PolicySet:
         lookup = next(flow)
         while True:
             answer: object = (
-                source.resolve_principal(lookup.arn) if isinstance(lookup, ResolvePrincipal) else source.generation()
+                source.resolve_principal(lookup.arn)
+                if isinstance(lookup, ResolvePrincipal)
+                else source.generation()
             )
             lookup = flow.send(answer)
     except StopIteration as done:
@@ -136,7 +136,9 @@ async def run_async(flow: ResolveFlow, source: AsyncPolicySource) -> PolicySet:
         lookup = next(flow)
         while True:
             pending: Awaitable[object] = (
-                source.resolve_principal(lookup.arn) if isinstance(lookup, ResolvePrincipal) else source.generation()
+                source.resolve_principal(lookup.arn)
+                if isinstance(lookup, ResolvePrincipal)
+                else source.generation()
             )
             lookup = flow.send(await pending)
     except StopIteration as done:

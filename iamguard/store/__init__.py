@@ -37,7 +37,7 @@ def open_backend(url: str) -> StoreBackend:
     if scheme == "sqlite":
         from iamguard.store.sqlite import SQLiteBackend
 
-        path = unquote(url[len("sqlite:///"):]) if url.lower().startswith("sqlite:///") else ""
+        path = unquote(url[len("sqlite:///") :]) if url.lower().startswith("sqlite:///") else ""
         if not path:
             raise InvalidInputError("a SQLite store URL is sqlite:///path/to/file.db")
         return SQLiteBackend(path)
@@ -52,7 +52,9 @@ def open_backend(url: str) -> StoreBackend:
             ) from None
         backend: StoreBackend = postgres.PostgresBackend(url)
         return backend
-    raise InvalidInputError(f"unknown store URL scheme {scheme!r} (memory://, sqlite:///path, postgresql://...)")
+    raise InvalidInputError(
+        f"unknown store URL scheme {scheme!r} (memory://, sqlite:///path, postgresql://...)"
+    )
 
 
 def open_store(url: str = "memory://", **options: Any) -> IdentityService:

@@ -32,11 +32,11 @@ from iamguard.errors import (
 from iamguard.store.protocols import Row, RowValue
 
 __all__ = [
-    "Dialect",
     "MIGRATIONS",
+    "TABLES",
+    "Dialect",
     "Migration",
     "SqlTransaction",
-    "TABLES",
     "Table",
     "bump_generation",
     "migrate",
@@ -63,7 +63,7 @@ class Table:
 
 def _t(name: str, key: tuple[str, ...], columns: str, *extra: str) -> Table:
     cols = tuple(tuple(part.strip().split(" ", 1)) for part in columns.split(","))
-    return Table(name, tuple((c[0], c[1]) for c in cols), key, extra)  # type: ignore[misc]
+    return Table(name, tuple((c[0], c[1]) for c in cols), key, extra)
 
 
 # INVARIANT: name_key columns hold the lower-cased IAM name; IAM names are unique regardless
@@ -208,7 +208,8 @@ _MIGRATIONS_TABLE = (
 class Cursor(Protocol):
     """The slice of a DB-API 2.0 cursor the store uses."""
 
-    rowcount: int
+    @property
+    def rowcount(self) -> int: ...
 
     def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
 
@@ -225,7 +226,9 @@ class Dialect:
     integrity_errors: tuple[type[BaseException], ...]
 
 
-def migrate(cursor: Cursor, dialect: Dialect, *, now: str, migrations: Sequence[Migration] = MIGRATIONS) -> list[int]:
+def migrate(
+    cursor: Cursor, dialect: Dialect, *, now: str, migrations: Sequence[Migration] = MIGRATIONS
+) -> list[int]:
     """Apply every migration not yet recorded; the versions applied (call inside a transaction)."""
     cursor.execute(_MIGRATIONS_TABLE)
     cursor.execute(f"SELECT version FROM {_PREFIX}migrations")
@@ -355,9 +358,7 @@ class SqlTransaction:
         if any(v is None for v in where.values()):
             rows = self.select(table, where)
             for row in rows:
-                self._run(
-                    _delete_sql(self._dialect.placeholder, table, spec.key), [row[k] for k in spec.key]
-                )
+                self._run(_delete_sql(self._dialect.placeholder, table, spec.key), [row[k] for k in spec.key])
             return len(rows)
         names = tuple(sorted(where))
         self._run(_delete_sql(self._dialect.placeholder, table, names), [where[n] for n in names])

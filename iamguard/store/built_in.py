@@ -49,7 +49,9 @@ class BuiltInPolicy:
     def arn(self, partition: str = "aws") -> str:
         return f"arn:{partition}:iam::{BUILT_IN_ACCOUNT}:policy/{self.name}"
 
-    def record(self, partition: str = "aws", *, attachment_count: int = 0, boundary_usage_count: int = 0) -> ManagedPolicy:
+    def record(
+        self, partition: str = "aws", *, attachment_count: int = 0, boundary_usage_count: int = 0
+    ) -> ManagedPolicy:
         return ManagedPolicy(
             name=self.name,
             policy_id="ANPA" + _stable_id(self.name),

@@ -36,7 +36,9 @@ class _MemoryTransaction:
     def select(self, table: str, where: Mapping[str, RowValue] | None = None) -> list[Row]:
         rows = self._state[table]
         items = list((where or {}).items())
-        return [dict(rows[k]) for k in sorted(rows, key=_sort_key) if all(rows[k].get(c) == v for c, v in items)]
+        return [
+            dict(rows[k]) for k in sorted(rows, key=_sort_key) if all(rows[k].get(c) == v for c, v in items)
+        ]
 
     def insert(self, table: str, row: Row) -> None:
         self._check_writable()

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Protocol, Union, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from iamguard.store.records import AccessKey, AccessKeyCreated, ManagedPolicy, ResolvedPrincipal, User
 
 __all__ = ["IdentityAdmin", "PolicySource", "Row", "RowValue", "StoreBackend", "Transaction"]
 
-RowValue = Union[str, int, None]
+RowValue = str | int | None
 Row = dict[str, RowValue]
 
 
@@ -53,7 +53,9 @@ class IdentityAdmin(Protocol):
 
     def create_user(self, name: str, *, path: str = "/") -> User: ...
 
-    def create_policy(self, name: str, document: str | Mapping[str, object], *, path: str = "/") -> ManagedPolicy: ...
+    def create_policy(
+        self, name: str, document: str | Mapping[str, object], *, path: str = "/"
+    ) -> ManagedPolicy: ...
 
     def attach_user_policy(self, user_name: str, policy_arn: str) -> None: ...
 

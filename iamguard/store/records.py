@@ -19,10 +19,10 @@ from iamguard.policy.model import Policy
 from iamguard.store.passwords import PasswordPolicy
 
 __all__ = [
-    "Account",
     "AccessKey",
     "AccessKeyCreated",
     "AccessKeyStatus",
+    "Account",
     "Group",
     "InlinePolicy",
     "LoginOutcome",

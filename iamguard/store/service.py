@@ -67,7 +67,7 @@ from iamguard.store.records import (
 )
 from iamguard.store.secrets import SecretBox, generate_secret_access_key
 
-__all__ = ["IdentityService", "Quotas", "DEFAULT_ACCOUNT_ID"]
+__all__ = ["DEFAULT_ACCOUNT_ID", "IdentityService", "Quotas"]
 
 #: The account id a new store gets when none is given (AWS's documentation example id).
 DEFAULT_ACCOUNT_ID = "123456789012"
@@ -191,13 +191,17 @@ def check_path(path: object) -> None:
         and _PATH_CHARS.fullmatch(path) is not None
     )
     if not ok:
-        raise InvalidInputError("path must be '/' or start and end with '/' (1-512 printable ASCII characters)",
-                                code="ValidationError")
+        raise InvalidInputError(
+            "path must be '/' or start and end with '/' (1-512 printable ASCII characters)",
+            code="ValidationError",
+        )
 
 
 def check_description(text: object) -> None:
     if not isinstance(text, str) or len(text) > 1000 or not _DESCRIPTION.fullmatch(text):
-        raise InvalidInputError("description must be at most 1000 printable characters", code="ValidationError")
+        raise InvalidInputError(
+            "description must be at most 1000 printable characters", code="ValidationError"
+        )
 
 
 def _tag_text_ok(text: str) -> bool:
@@ -215,7 +219,9 @@ def check_tags(tags: Mapping[str, str] | None, limit: int) -> Tags:
         if not isinstance(key, str) or not 1 <= len(key) <= 128 or not _tag_text_ok(key):
             raise InvalidInputError(f"invalid tag key {key!r}", code="ValidationError")
         if key.lower().startswith("aws:"):
-            raise InvalidInputError("tag keys starting with 'aws:' are reserved for AWS", code="ValidationError")
+            raise InvalidInputError(
+                "tag keys starting with 'aws:' are reserved for AWS", code="ValidationError"
+            )
         if not isinstance(value, str) or len(value) > 256 or not _tag_text_ok(value):
             raise InvalidInputError(f"invalid value for tag {key!r}", code="ValidationError")
     return tuple(pairs)
@@ -229,7 +235,6 @@ def new_unique_id(prefix: str, *, length: int = 17) -> str:
     """``prefix`` + ``length`` random base32 characters: 21 characters for entity ids
     (``AIDA``/``AGPA``/``AROA``/``ANPA``), 20 for access key ids (``AKIA``), as AWS issues them."""
     return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
-
 
 
 class IdentityService:
@@ -270,9 +275,7 @@ class IdentityService:
         if rows:
             account = self._account_from_row(rows[0])
             if account_id is not None and account_id != account.account_id:
-                raise InvalidInputError(
-                    f"this store holds account {account.account_id}, not {account_id}"
-                )
+                raise InvalidInputError(f"this store holds account {account.account_id}, not {account_id}")
             return account
         account_id = account_id or DEFAULT_ACCOUNT_ID
         if not (len(account_id) == 12 and account_id.isascii() and account_id.isdigit()):
@@ -282,8 +285,13 @@ class IdentityService:
             if not rows:  # INVARIANT: checked again under the write lock (two openers may race)
                 tx.insert(
                     "account",
-                    {"account_id": account_id, "aws_partition": partition, "alias": None,
-                     "password_policy": None, "create_date": _ts(self._now())},
+                    {
+                        "account_id": account_id,
+                        "aws_partition": partition,
+                        "alias": None,
+                        "password_policy": None,
+                        "create_date": _ts(self._now()),
+                    },
                 )
                 return Account(account_id, partition)
         return self._init_account(account_id, partition)
@@ -404,7 +412,9 @@ class IdentityService:
         generation = int(generation_row["value"] or 0) if generation_row else 0
         resource = parts[5]
         if resource == "root":
-            return ResolvedPrincipal(arn, "root", "root", account.account_id, account.account_id, (), None, generation)
+            return ResolvedPrincipal(
+                arn, "root", "root", account.account_id, account.account_id, (), None, generation
+            )
         kind, _, rest = resource.partition("/")
         if kind not in ("user", "role") or not rest:
             return None
@@ -421,8 +431,15 @@ class IdentityService:
             return self._resolve_user(tx, arn, row, generation)
         policies = self._owner_policies(tx, PrincipalKind.ROLE, row)
         return ResolvedPrincipal(
-            self._entity_arn("role", str(row["path"]), name), "role", name, str(row["role_id"]),
-            account.account_id, tuple(policies), self._boundary(tx, row), generation, _tags(row["tags"]),
+            self._entity_arn("role", str(row["path"]), name),
+            "role",
+            name,
+            str(row["role_id"]),
+            account.account_id,
+            tuple(policies),
+            self._boundary(tx, row),
+            generation,
+            _tags(row["tags"]),
         )
 
     def _resolve_user(self, tx: Transaction, arn: str, row: Row, generation: int) -> ResolvedPrincipal:
@@ -434,8 +451,16 @@ class IdentityService:
                 group_names.append(str(group["name"]))
                 policies += self._owner_policies(tx, PrincipalKind.GROUP, group)
         return ResolvedPrincipal(
-            arn, "user", str(row["name"]), str(row["user_id"]), self._account.account_id, tuple(policies),
-            self._boundary(tx, row), generation, _tags(row["tags"]), tuple(group_names),
+            arn,
+            "user",
+            str(row["name"]),
+            str(row["user_id"]),
+            self._account.account_id,
+            tuple(policies),
+            self._boundary(tx, row),
+            generation,
+            _tags(row["tags"]),
+            tuple(group_names),
         )
 
     def _owner_policies(self, tx: Transaction, kind: PrincipalKind, owner: Row) -> list[Policy]:
@@ -447,8 +472,14 @@ class IdentityService:
             document = str(row["document"])
             digest = hashlib.sha256(document.encode("utf-8")).hexdigest()
             label = f"{kind.value}/{owner['name']}/inline/{row['name']}"
-            found.append(self.parsed(("inline", unique_id, str(row["name"]), digest), document,
-                                     name=label, kind=PolicyKind.IDENTITY))
+            found.append(
+                self.parsed(
+                    ("inline", unique_id, str(row["name"]), digest),
+                    document,
+                    name=label,
+                    kind=PolicyKind.IDENTITY,
+                )
+            )
         for link in tx.select("attachments", where):
             found.append(self._managed_policy_object(tx, str(link["policy_arn"])))
         return found
@@ -462,19 +493,28 @@ class IdentityService:
         static = built_in.get_built_in(arn)
         if static is not None:
             version = static.version(self._account.partition)
-            return self.parsed(("built-in", static.name, version.version_id), static.document,
-                               name=arn, kind=PolicyKind.IDENTITY)
+            return self.parsed(
+                ("built-in", static.name, version.version_id),
+                static.document,
+                name=arn,
+                kind=PolicyKind.IDENTITY,
+            )
         rows = tx.select("policies", {"arn": arn})
         if not rows:
             # INVARIANT: writes never leave an attachment to a missing policy; refuse loudly
             # rather than silently dropping a policy (which could drop a Deny).
             raise NoSuchEntityError(f"attached policy {arn} does not exist")
         policy = rows[0]
-        version_row = tx.get("policy_versions", {"policy_key": policy["name_key"],
-                                                 "version_id": policy["default_version"]})
+        version_row = tx.get(
+            "policy_versions", {"policy_key": policy["name_key"], "version_id": policy["default_version"]}
+        )
         assert version_row is not None
-        return self.parsed(("managed", str(policy["policy_id"]), str(policy["default_version"])),
-                           str(version_row["document"]), name=arn, kind=PolicyKind.IDENTITY)
+        return self.parsed(
+            ("managed", str(policy["policy_id"]), str(policy["default_version"])),
+            str(version_row["document"]),
+            name=arn,
+            kind=PolicyKind.IDENTITY,
+        )
 
     # ------------------------------------------------------------ account
 
@@ -501,8 +541,11 @@ class IdentityService:
     def update_account_password_policy(self, policy: PasswordPolicy) -> None:
         policy.validate()
         with self._write() as tx:
-            tx.update("account", {"account_id": self._account.account_id},
-                      {"password_policy": json.dumps(asdict(policy))})
+            tx.update(
+                "account",
+                {"account_id": self._account.account_id},
+                {"password_policy": json.dumps(asdict(policy))},
+            )
 
     def get_account_password_policy(self) -> PasswordPolicy:
         """The custom policy; ``NoSuchEntityError`` when none is set (as AWS answers)."""
@@ -539,11 +582,18 @@ class IdentityService:
             self._check_count(tx, "users", self.quotas.users, "users")
             if permissions_boundary is not None:
                 self._managed(tx, permissions_boundary)
-            tx.insert("users", {
-                "name_key": _key(name), "name": name, "user_id": new_unique_id("AIDA"), "path": path,
-                "create_date": _ts(self._now()), "tags": _tags_json(tag_pairs),
-                "boundary_arn": permissions_boundary,
-            })
+            tx.insert(
+                "users",
+                {
+                    "name_key": _key(name),
+                    "name": name,
+                    "user_id": new_unique_id("AIDA"),
+                    "path": path,
+                    "create_date": _ts(self._now()),
+                    "tags": _tags_json(tag_pairs),
+                    "boundary_arn": permissions_boundary,
+                },
+            )
             return self._user(self._row(tx, "users", name, "user"))
 
     def get_user(self, name: str) -> User:
@@ -589,8 +639,11 @@ class IdentityService:
             tx.delete("access_keys", {"user_key": key})
             tx.delete("login_profiles", {"user_key": key})
             for device in blockers["MFA devices"]:
-                tx.update("mfa_devices", {"serial_number": device["serial_number"]},
-                          {"user_key": None, "enable_date": None, "last_used_step": None})
+                tx.update(
+                    "mfa_devices",
+                    {"serial_number": device["serial_number"]},
+                    {"user_key": None, "enable_date": None, "last_used_step": None},
+                )
             self._drop_policies(tx, PrincipalKind.USER, key)
             tx.delete("group_members", {"user_key": key})
             tx.delete("users", {"name_key": key})
@@ -615,8 +668,16 @@ class IdentityService:
         with self._write() as tx:
             self._require_absent(tx, "groups", name, "group")
             self._check_count(tx, "groups", self.quotas.groups, "groups")
-            tx.insert("groups", {"name_key": _key(name), "name": name, "group_id": new_unique_id("AGPA"),
-                                 "path": path, "create_date": _ts(self._now())})
+            tx.insert(
+                "groups",
+                {
+                    "name_key": _key(name),
+                    "name": name,
+                    "group_id": new_unique_id("AGPA"),
+                    "path": path,
+                    "create_date": _ts(self._now()),
+                },
+            )
             return self._group(self._row(tx, "groups", name, "group"))
 
     def get_group(self, name: str) -> Group:
@@ -632,11 +693,21 @@ class IdentityService:
         """https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteGroup.html"""
         with self._write() as tx:
             key = str(self._row(tx, "groups", name, "group")["name_key"])
-            in_use = [what for what, rows in (
-                ("members", tx.select("group_members", {"group_key": key})),
-                ("inline policies", tx.select("inline_policies", {"owner_kind": "group", "owner_key": key})),
-                ("attached policies", tx.select("attachments", {"owner_kind": "group", "owner_key": key})),
-            ) if rows]
+            in_use = [
+                what
+                for what, rows in (
+                    ("members", tx.select("group_members", {"group_key": key})),
+                    (
+                        "inline policies",
+                        tx.select("inline_policies", {"owner_kind": "group", "owner_key": key}),
+                    ),
+                    (
+                        "attached policies",
+                        tx.select("attachments", {"owner_kind": "group", "owner_key": key}),
+                    ),
+                )
+                if rows
+            ]
             if in_use and not force:
                 raise DeleteConflictError(f"group {name!r} still has {', '.join(in_use)}")
             tx.delete("group_members", {"group_key": key})
@@ -700,12 +771,21 @@ class IdentityService:
             self._check_count(tx, "roles", self.quotas.roles, "roles")
             if permissions_boundary is not None:
                 self._managed(tx, permissions_boundary)
-            tx.insert("roles", {
-                "name_key": _key(name), "name": name, "role_id": new_unique_id("AROA"), "path": path,
-                "create_date": _ts(self._now()), "trust_policy": trust, "description": description,
-                "max_session_duration": max_session_duration, "tags": _tags_json(tag_pairs),
-                "boundary_arn": permissions_boundary,
-            })
+            tx.insert(
+                "roles",
+                {
+                    "name_key": _key(name),
+                    "name": name,
+                    "role_id": new_unique_id("AROA"),
+                    "path": path,
+                    "create_date": _ts(self._now()),
+                    "trust_policy": trust,
+                    "description": description,
+                    "max_session_duration": max_session_duration,
+                    "tags": _tags_json(tag_pairs),
+                    "boundary_arn": permissions_boundary,
+                },
+            )
             return self._role(self._row(tx, "roles", name, "role"))
 
     def get_role(self, name: str) -> Role:
@@ -717,8 +797,9 @@ class IdentityService:
             roles = [self._role(r) for r in tx.select("roles")]
         return [r for r in roles if r.path.startswith(path_prefix)]
 
-    def update_role(self, name: str, *, description: str | None = None,
-                    max_session_duration: int | None = None) -> Role:
+    def update_role(
+        self, name: str, *, description: str | None = None, max_session_duration: int | None = None
+    ) -> Role:
         changes: Row = {}
         if description is not None:
             check_description(description)
@@ -743,10 +824,17 @@ class IdentityService:
         """https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRole.html"""
         with self._write() as tx:
             key = str(self._row(tx, "roles", name, "role")["name_key"])
-            in_use = [what for what, rows in (
-                ("inline policies", tx.select("inline_policies", {"owner_kind": "role", "owner_key": key})),
-                ("attached policies", tx.select("attachments", {"owner_kind": "role", "owner_key": key})),
-            ) if rows]
+            in_use = [
+                what
+                for what, rows in (
+                    (
+                        "inline policies",
+                        tx.select("inline_policies", {"owner_kind": "role", "owner_key": key}),
+                    ),
+                    ("attached policies", tx.select("attachments", {"owner_kind": "role", "owner_key": key})),
+                )
+                if rows
+            ]
             if in_use and not force:
                 raise DeleteConflictError(f"role {name!r} still has {', '.join(in_use)}")
             self._drop_policies(tx, PrincipalKind.ROLE, key)
@@ -771,7 +859,9 @@ class IdentityService:
 
     def _check_trust(self, document: str | Mapping[str, Any]) -> str:
         text = _document_text(document)
-        parse_policy(text, name="trust policy", kind=PolicyKind.RESOURCE, limits=self.quotas.trust_policy_size)
+        parse_policy(
+            text, name="trust policy", kind=PolicyKind.RESOURCE, limits=self.quotas.trust_policy_size
+        )
         return text
 
     # ------------------------------------------------------------ managed policies
@@ -793,16 +883,31 @@ class IdentityService:
         text = self._check_identity_document(document, self.quotas.managed_policy_size, name)
         with self._write() as tx:
             self._require_absent(tx, "policies", name, "policy")
-            self._check_count(tx, "policies", self.quotas.customer_managed_policies, "customer managed policies")
+            self._check_count(
+                tx, "policies", self.quotas.customer_managed_policies, "customer managed policies"
+            )
             now = _ts(self._now())
-            tx.insert("policies", {
-                "name_key": _key(name), "name": name, "policy_id": new_unique_id("ANPA"),
-                "arn": self._entity_arn("policy", path, name), "path": path, "default_version": "v1",
-                "next_version": 2, "description": description, "create_date": now, "update_date": now,
-                "revision": 1, "tags": _tags_json(tag_pairs),
-            })
-            tx.insert("policy_versions", {"policy_key": _key(name), "version_id": "v1", "document": text,
-                                          "create_date": now})
+            tx.insert(
+                "policies",
+                {
+                    "name_key": _key(name),
+                    "name": name,
+                    "policy_id": new_unique_id("ANPA"),
+                    "arn": self._entity_arn("policy", path, name),
+                    "path": path,
+                    "default_version": "v1",
+                    "next_version": 2,
+                    "description": description,
+                    "create_date": now,
+                    "update_date": now,
+                    "revision": 1,
+                    "tags": _tags_json(tag_pairs),
+                },
+            )
+            tx.insert(
+                "policy_versions",
+                {"policy_key": _key(name), "version_id": "v1", "document": text, "create_date": now},
+            )
             return self._policy_record(tx, self._row(tx, "policies", name, "policy"))
 
     def get_policy(self, arn: str) -> ManagedPolicy:
@@ -816,7 +921,10 @@ class IdentityService:
         with self._read() as tx:
             found: list[ManagedPolicy] = []
             if scope in ("all", "built-in"):
-                found += [self._managed(tx, p.arn(self._account.partition)) for p in built_in.built_in_policies().values()]
+                found += [
+                    self._managed(tx, p.arn(self._account.partition))
+                    for p in built_in.built_in_policies().values()
+                ]
             if scope in ("all", "local"):
                 found += [self._policy_record(tx, r) for r in tx.select("policies")]
         return [p for p in found if p.attachment_count or not only_attached]
@@ -852,26 +960,40 @@ class IdentityService:
                 )
             version_id = f"v{row['next_version']}"
             now = _ts(self._now())
-            tx.insert("policy_versions", {"policy_key": key, "version_id": version_id, "document": text,
-                                          "create_date": now})
-            changes: Row = {"next_version": int(row["next_version"] or 0) + 1, "update_date": now,
-                            "revision": int(row["revision"] or 0) + 1}
+            tx.insert(
+                "policy_versions",
+                {"policy_key": key, "version_id": version_id, "document": text, "create_date": now},
+            )
+            changes: Row = {
+                "next_version": int(row["next_version"] or 0) + 1,
+                "update_date": now,
+                "revision": int(row["revision"] or 0) + 1,
+            }
             if set_as_default:
                 changes["default_version"] = version_id
             tx.update("policies", {"name_key": key}, changes)
             return next(v for v in self._versions(tx, arn) if v.version_id == version_id)
 
-    def set_default_policy_version(self, arn: str, version_id: str, *, expected_revision: int | None = None) -> None:
+    def set_default_policy_version(
+        self, arn: str, version_id: str, *, expected_revision: int | None = None
+    ) -> None:
         with self._write() as tx:
             row = self._customer_policy_row(tx, arn, expected_revision)
             if tx.get("policy_versions", {"policy_key": row["name_key"], "version_id": version_id}) is None:
                 raise NoSuchEntityError(f"policy {arn} has no version {version_id!r}")
-            tx.update("policies", {"name_key": row["name_key"]}, {
-                "default_version": version_id, "update_date": _ts(self._now()),
-                "revision": int(row["revision"] or 0) + 1,
-            })
+            tx.update(
+                "policies",
+                {"name_key": row["name_key"]},
+                {
+                    "default_version": version_id,
+                    "update_date": _ts(self._now()),
+                    "revision": int(row["revision"] or 0) + 1,
+                },
+            )
 
-    def delete_policy_version(self, arn: str, version_id: str, *, expected_revision: int | None = None) -> None:
+    def delete_policy_version(
+        self, arn: str, version_id: str, *, expected_revision: int | None = None
+    ) -> None:
         """Only a non-default version can be deleted.
         https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeletePolicyVersion.html"""
         with self._write() as tx:
@@ -893,13 +1015,20 @@ class IdentityService:
             key = row["name_key"]
             users_bounded = tx.select("users", {"boundary_arn": arn})
             roles_bounded = tx.select("roles", {"boundary_arn": arn})
-            extra_versions = [v for v in tx.select("policy_versions", {"policy_key": key})
-                              if v["version_id"] != row["default_version"]]
-            in_use = [what for what, rows in (
-                ("attachments", tx.select("attachments", {"policy_arn": arn})),
-                ("permissions boundary uses", users_bounded + roles_bounded),
-                ("non-default versions", extra_versions),
-            ) if rows]
+            extra_versions = [
+                v
+                for v in tx.select("policy_versions", {"policy_key": key})
+                if v["version_id"] != row["default_version"]
+            ]
+            in_use = [
+                what
+                for what, rows in (
+                    ("attachments", tx.select("attachments", {"policy_arn": arn})),
+                    ("permissions boundary uses", users_bounded + roles_bounded),
+                    ("non-default versions", extra_versions),
+                )
+                if rows
+            ]
             if in_use and not force:
                 raise DeleteConflictError(f"policy {arn} still has {', '.join(in_use)}")
             tx.delete("attachments", {"policy_arn": arn})
@@ -909,7 +1038,9 @@ class IdentityService:
             tx.delete("policy_versions", {"policy_key": key})
             tx.delete("policies", {"name_key": key})
 
-    def _check_identity_document(self, document: str | Mapping[str, Any], limits: PolicyLimits, name: str) -> str:
+    def _check_identity_document(
+        self, document: str | Mapping[str, Any], limits: PolicyLimits, name: str
+    ) -> str:
         text = _document_text(document)
         parse_policy(text, name=name, kind=PolicyKind.IDENTITY, limits=limits)
         return text
@@ -938,7 +1069,9 @@ class IdentityService:
             owner = self._row(tx, _ENTITY_TABLE[kind], name, _ENTITY_WORD[kind])
             link = {"owner_kind": kind.value, "owner_key": owner["name_key"], "policy_arn": policy_arn}
             if not tx.delete("attachments", link):
-                raise NoSuchEntityError(f"policy {policy_arn} is not attached to {_ENTITY_WORD[kind]} {name!r}")
+                raise NoSuchEntityError(
+                    f"policy {policy_arn} is not attached to {_ENTITY_WORD[kind]} {name!r}"
+                )
 
     def list_attached_policies(self, kind: PrincipalKind, name: str) -> list[ManagedPolicy]:
         kind = PrincipalKind(kind)
@@ -998,10 +1131,14 @@ class IdentityService:
         kind = PrincipalKind(kind)
         with self._read() as tx:
             owner = self._row(tx, _ENTITY_TABLE[kind], owner_name, _ENTITY_WORD[kind])
-            row = tx.get("inline_policies", {"owner_kind": kind.value, "owner_key": owner["name_key"],
-                                             "name_key": _key(policy_name)})
+            row = tx.get(
+                "inline_policies",
+                {"owner_kind": kind.value, "owner_key": owner["name_key"], "name_key": _key(policy_name)},
+            )
             if row is None:
-                raise NoSuchEntityError(f"{_ENTITY_WORD[kind]} {owner_name!r} has no inline policy {policy_name!r}")
+                raise NoSuchEntityError(
+                    f"{_ENTITY_WORD[kind]} {owner_name!r} has no inline policy {policy_name!r}"
+                )
             return InlinePolicy(kind, str(owner["name"]), str(row["name"]), str(row["document"]))
 
     def list_inline_policies(self, kind: PrincipalKind, owner_name: str) -> list[str]:
@@ -1015,9 +1152,13 @@ class IdentityService:
         kind = PrincipalKind(kind)
         with self._write() as tx:
             owner = self._row(tx, _ENTITY_TABLE[kind], owner_name, _ENTITY_WORD[kind])
-            if not tx.delete("inline_policies", {"owner_kind": kind.value, "owner_key": owner["name_key"],
-                                                 "name_key": _key(policy_name)}):
-                raise NoSuchEntityError(f"{_ENTITY_WORD[kind]} {owner_name!r} has no inline policy {policy_name!r}")
+            if not tx.delete(
+                "inline_policies",
+                {"owner_kind": kind.value, "owner_key": owner["name_key"], "name_key": _key(policy_name)},
+            ):
+                raise NoSuchEntityError(
+                    f"{_ENTITY_WORD[kind]} {owner_name!r} has no inline policy {policy_name!r}"
+                )
 
     # ------------------------------------------------------------ access keys
 
@@ -1031,11 +1172,17 @@ class IdentityService:
                 raise LimitExceededError(f"at most {self.quotas.access_keys_per_user} access keys per user")
             access_key_id = new_unique_id("AKIA", length=16)
             secret = generate_secret_access_key()
-            tx.insert("access_keys", {
-                "access_key_id": access_key_id, "user_key": user_key, "status": AccessKeyStatus.ACTIVE.value,
-                "sealed_secret": self.secret_box.seal(secret, context=access_key_id),
-                "create_date": _ts(self._now()), "last_used_date": None,
-            })
+            tx.insert(
+                "access_keys",
+                {
+                    "access_key_id": access_key_id,
+                    "user_key": user_key,
+                    "status": AccessKeyStatus.ACTIVE.value,
+                    "sealed_secret": self.secret_box.seal(secret, context=access_key_id),
+                    "create_date": _ts(self._now()),
+                    "last_used_date": None,
+                },
+            )
             row = tx.get("access_keys", {"access_key_id": access_key_id})
             assert row is not None
             return AccessKeyCreated(self._access_key(tx, row), secret)
@@ -1085,7 +1232,9 @@ class IdentityService:
 
     # ------------------------------------------------------------ login profiles
 
-    def create_login_profile(self, user_name: str, password: str, *, password_reset_required: bool = False) -> LoginProfile:
+    def create_login_profile(
+        self, user_name: str, password: str, *, password_reset_required: bool = False
+    ) -> LoginProfile:
         """https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateLoginProfile.html"""
         self._check_password(password, user_name, ())
         with self._write() as tx:
@@ -1093,20 +1242,28 @@ class IdentityService:
             if tx.get("login_profiles", {"user_key": user["name_key"]}) is not None:
                 raise EntityAlreadyExistsError(f"user {user_name!r} already has a login profile")
             now = _ts(self._now())
-            tx.insert("login_profiles", {
-                "user_key": user["name_key"], "password_hash": passwords.hash_password(password),
-                "previous_hashes": "[]", "create_date": now,
-                "password_reset_required": int(password_reset_required), "password_changed": now,
-                "failed_attempts": 0, "last_failure_at": None,
-            })
+            tx.insert(
+                "login_profiles",
+                {
+                    "user_key": user["name_key"],
+                    "password_hash": passwords.hash_password(password),
+                    "previous_hashes": "[]",
+                    "create_date": now,
+                    "password_reset_required": int(password_reset_required),
+                    "password_changed": now,
+                    "failed_attempts": 0,
+                    "last_failure_at": None,
+                },
+            )
             return self._login_profile(tx, user)
 
     def get_login_profile(self, user_name: str) -> LoginProfile:
         with self._read() as tx:
             return self._login_profile(tx, self._row(tx, "users", user_name, "user"))
 
-    def update_login_profile(self, user_name: str, *, password: str | None = None,
-                             password_reset_required: bool | None = None) -> LoginProfile:
+    def update_login_profile(
+        self, user_name: str, *, password: str | None = None, password_reset_required: bool | None = None
+    ) -> LoginProfile:
         """An administrator's password reset (checked against the policy, lockout cleared)."""
         with self._write() as tx:
             user = self._row(tx, "users", user_name, "user")
@@ -1155,13 +1312,18 @@ class IdentityService:
             passwords.verify_password(_DUMMY_HASH, password)  # same work as a real check
             return LoginOutcome(ok=False)
         failures = int(row["failed_attempts"] or 0)
-        locked, remaining = passwords.lockout_state(failures, _opt_dt(row["last_failure_at"]), self.lockout, now)
+        locked, remaining = passwords.lockout_state(
+            failures, _opt_dt(row["last_failure_at"]), self.lockout, now
+        )
         if locked:
             return LoginOutcome(ok=False, locked=True, retry_after=remaining)
         if not passwords.verify_password(str(row["password_hash"]), password):
             with self._write() as tx:
-                tx.update("login_profiles", {"user_key": user["name_key"]},
-                          {"failed_attempts": failures + 1, "last_failure_at": _ts(now)})
+                tx.update(
+                    "login_profiles",
+                    {"user_key": user["name_key"]},
+                    {"failed_attempts": failures + 1, "last_failure_at": _ts(now)},
+                )
             locked, remaining = passwords.lockout_state(failures + 1, now, self.lockout, now)
             return LoginOutcome(ok=False, locked=locked, retry_after=remaining)
         policy = self.effective_password_policy()
@@ -1175,8 +1337,9 @@ class IdentityService:
                 tx.update("login_profiles", {"user_key": user["name_key"]}, changes)
         if expired and policy.hard_expiry:
             return LoginOutcome(ok=False, password_expired=True)
-        return LoginOutcome(ok=True, password_expired=expired,
-                            password_reset_required=bool(row["password_reset_required"]))
+        return LoginOutcome(
+            ok=True, password_expired=expired, password_reset_required=bool(row["password_reset_required"])
+        )
 
     def _check_password(self, password: str, user_name: str, history: Sequence[str]) -> None:
         problems = passwords.check_password_policy(
@@ -1227,14 +1390,23 @@ class IdentityService:
         with self._write() as tx:
             if tx.get("mfa_devices", {"serial_number": serial}) is not None:
                 raise EntityAlreadyExistsError(f"MFA device {serial} already exists")
-            tx.insert("mfa_devices", {
-                "serial_number": serial, "user_key": None, "is_root": 0,
-                "sealed_seed": self.secret_box.seal(seed, context=serial), "create_date": _ts(self._now()),
-                "enable_date": None, "last_used_step": None,
-            })
+            tx.insert(
+                "mfa_devices",
+                {
+                    "serial_number": serial,
+                    "user_key": None,
+                    "is_root": 0,
+                    "sealed_seed": self.secret_box.seal(seed, context=serial),
+                    "create_date": _ts(self._now()),
+                    "enable_date": None,
+                    "last_used_step": None,
+                },
+            )
             return MfaDeviceCreated(self._mfa(tx, self._mfa_row(tx, serial)), seed)
 
-    def enable_mfa_device(self, user_name: str | None, serial_number: str, code1: str, code2: str) -> MfaDevice:
+    def enable_mfa_device(
+        self, user_name: str | None, serial_number: str, code1: str, code2: str
+    ) -> MfaDevice:
         """Assign a device to a user (``None``: the root user) after two consecutive codes.
         https://docs.aws.amazon.com/IAM/latest/APIReference/API_EnableMFADevice.html"""
         with self._write() as tx:
@@ -1246,13 +1418,21 @@ class IdentityService:
             if user_name is not None and len(owned) >= self.quotas.mfa_devices_per_user:
                 raise LimitExceededError(f"at most {self.quotas.mfa_devices_per_user} MFA devices per user")
             step = self._consecutive(row, code1, code2)
-            tx.update("mfa_devices", {"serial_number": serial_number}, {
-                "user_key": user_key, "is_root": int(user_name is None),
-                "enable_date": _ts(self._now()), "last_used_step": step,
-            })
+            tx.update(
+                "mfa_devices",
+                {"serial_number": serial_number},
+                {
+                    "user_key": user_key,
+                    "is_root": int(user_name is None),
+                    "enable_date": _ts(self._now()),
+                    "last_used_step": step,
+                },
+            )
             return self._mfa(tx, self._mfa_row(tx, serial_number))
 
-    def resync_mfa_device(self, user_name: str | None, serial_number: str, code1: str, code2: str) -> MfaDevice:
+    def resync_mfa_device(
+        self, user_name: str | None, serial_number: str, code1: str, code2: str
+    ) -> MfaDevice:
         """https://docs.aws.amazon.com/IAM/latest/APIReference/API_ResyncMFADevice.html"""
         with self._write() as tx:
             row = self._owned_mfa_row(tx, user_name, serial_number)
@@ -1264,8 +1444,11 @@ class IdentityService:
         """Detach a device from its user; it returns to the unassigned pool."""
         with self._write() as tx:
             self._owned_mfa_row(tx, user_name, serial_number)
-            tx.update("mfa_devices", {"serial_number": serial_number},
-                      {"user_key": None, "is_root": 0, "enable_date": None, "last_used_step": None})
+            tx.update(
+                "mfa_devices",
+                {"serial_number": serial_number},
+                {"user_key": None, "is_root": 0, "enable_date": None, "last_used_step": None},
+            )
 
     def delete_virtual_mfa_device(self, serial_number: str) -> None:
         with self._write() as tx:
@@ -1298,7 +1481,9 @@ class IdentityService:
                 last = None if row["last_used_step"] is None else int(row["last_used_step"])
                 step = mfa.verify_totp(seed, code, at, last_used_step=last)
                 if step is not None:
-                    tx.update("mfa_devices", {"serial_number": row["serial_number"]}, {"last_used_step": step})
+                    tx.update(
+                        "mfa_devices", {"serial_number": row["serial_number"]}, {"last_used_step": step}
+                    )
                     return True
         return False
 
@@ -1306,10 +1491,15 @@ class IdentityService:
         serial = str(row["serial_number"])
         seed = self.secret_box.open(str(row["sealed_seed"]), context=serial)
         last = None if row["last_used_step"] is None else int(row["last_used_step"])
-        step = mfa.verify_consecutive(seed, code1, code2, self._clock(), window=_MFA_ENABLE_WINDOW, last_used_step=last)
+        step = mfa.verify_consecutive(
+            seed, code1, code2, self._clock(), window=_MFA_ENABLE_WINDOW, last_used_step=last
+        )
         if step is None:
-            raise InvalidInputError("the authentication codes are not valid consecutive codes",
-                                    code="InvalidAuthenticationCode", http_status=403)
+            raise InvalidInputError(
+                "the authentication codes are not valid consecutive codes",
+                code="InvalidAuthenticationCode",
+                http_status=403,
+            )
         return step
 
     def _mfa_row(self, tx: Transaction, serial_number: str) -> Row:
@@ -1351,7 +1541,9 @@ class IdentityService:
             names = []
             for user in tx.select("users"):
                 groups = [m["group_key"] for m in members if m["user_key"] == user["name_key"]]
-                if ("user", user["name_key"]) not in owners and not any(("group", g) in owners for g in groups):
+                if ("user", user["name_key"]) not in owners and not any(
+                    ("group", g) in owners for g in groups
+                ):
                     names.append(str(user["name"]))
             return names
 
@@ -1365,7 +1557,9 @@ class IdentityService:
         if not devices:
             warnings.append("the root user has no MFA device enabled")
         if keys:
-            warnings.append(f"the root user has {len(keys)} access key(s); delete them and use roles or users")
+            warnings.append(
+                f"the root user has {len(keys)} access key(s); delete them and use roles or users"
+            )
         return warnings
 
     # ------------------------------------------------------------ shared helpers
@@ -1400,8 +1594,12 @@ class IdentityService:
             return
         # INVARIANT: the new row exists before children move to it (foreign keys stay valid).
         tx.insert(table, {**row, "name_key": new_key, "name": new_name, "user_id": new_unique_id("TMPX")})
-        for child, column in (("group_members", "user_key"), ("access_keys", "user_key"),
-                              ("login_profiles", "user_key"), ("mfa_devices", "user_key")):
+        for child, column in (
+            ("group_members", "user_key"),
+            ("access_keys", "user_key"),
+            ("login_profiles", "user_key"),
+            ("mfa_devices", "user_key"),
+        ):
             for r in tx.select(child, {column: old_key}):
                 key = {k: r[k] for k in _key_columns(child)}
                 tx.update(child, key, {column: new_key})
@@ -1412,7 +1610,9 @@ class IdentityService:
         tx.delete(table, {"name_key": old_key})
         tx.update(table, {"name_key": new_key}, {"user_id": row["user_id"]})
 
-    def _tag(self, kind: PrincipalKind, name: str, add: Mapping[str, str], remove: Sequence[str]) -> User | Role:
+    def _tag(
+        self, kind: PrincipalKind, name: str, add: Mapping[str, str], remove: Sequence[str]
+    ) -> User | Role:
         table = _ENTITY_TABLE[kind]
         with self._write() as tx:
             row = self._row(tx, table, name, _ENTITY_WORD[kind])
@@ -1454,8 +1654,12 @@ class IdentityService:
         static = built_in.get_built_in(arn)
         if static is not None and arn == static.arn(self._account.partition):
             attached = len(tx.select("attachments", {"policy_arn": arn}))
-            bounded = len(tx.select("users", {"boundary_arn": arn})) + len(tx.select("roles", {"boundary_arn": arn}))
-            return static.record(self._account.partition, attachment_count=attached, boundary_usage_count=bounded)
+            bounded = len(tx.select("users", {"boundary_arn": arn})) + len(
+                tx.select("roles", {"boundary_arn": arn})
+            )
+            return static.record(
+                self._account.partition, attachment_count=attached, boundary_usage_count=bounded
+            )
         rows = tx.select("policies", {"arn": arn}) if isinstance(arn, str) else []
         if not rows:
             raise NoSuchEntityError(f"policy {arn} does not exist")
@@ -1467,40 +1671,68 @@ class IdentityService:
             return [static.version(self._account.partition)]
         policy = self._managed(tx, arn)
         rows = tx.select("policy_versions", {"policy_key": _key(policy.name)})
-        versions = [PolicyVersion(arn, str(r["version_id"]), str(r["document"]),
-                                  r["version_id"] == policy.default_version_id, _dt(r["create_date"])) for r in rows]
+        versions = [
+            PolicyVersion(
+                arn,
+                str(r["version_id"]),
+                str(r["document"]),
+                r["version_id"] == policy.default_version_id,
+                _dt(r["create_date"]),
+            )
+            for r in rows
+        ]
         return sorted(versions, key=lambda v: int(v.version_id[1:]))
 
     def _policy_record(self, tx: Transaction, row: Row) -> ManagedPolicy:
         arn = str(row["arn"])
-        bounded = len(tx.select("users", {"boundary_arn": arn})) + len(tx.select("roles", {"boundary_arn": arn}))
+        bounded = len(tx.select("users", {"boundary_arn": arn})) + len(
+            tx.select("roles", {"boundary_arn": arn})
+        )
         return ManagedPolicy(
-            name=str(row["name"]), policy_id=str(row["policy_id"]), arn=arn, path=str(row["path"]),
-            default_version_id=str(row["default_version"]), create_date=_dt(row["create_date"]),
-            update_date=_dt(row["update_date"]), description=str(row["description"]),
+            name=str(row["name"]),
+            policy_id=str(row["policy_id"]),
+            arn=arn,
+            path=str(row["path"]),
+            default_version_id=str(row["default_version"]),
+            create_date=_dt(row["create_date"]),
+            update_date=_dt(row["update_date"]),
+            description=str(row["description"]),
             attachment_count=len(tx.select("attachments", {"policy_arn": arn})),
-            boundary_usage_count=bounded, revision=int(row["revision"] or 0), tags=_tags(row["tags"]),
+            boundary_usage_count=bounded,
+            revision=int(row["revision"] or 0),
+            tags=_tags(row["tags"]),
         )
 
     def _user(self, row: Row) -> User:
         return User(
-            name=str(row["name"]), user_id=str(row["user_id"]),
-            arn=self._entity_arn("user", str(row["path"]), str(row["name"])), path=str(row["path"]),
-            create_date=_dt(row["create_date"]), tags=_tags(row["tags"]),
+            name=str(row["name"]),
+            user_id=str(row["user_id"]),
+            arn=self._entity_arn("user", str(row["path"]), str(row["name"])),
+            path=str(row["path"]),
+            create_date=_dt(row["create_date"]),
+            tags=_tags(row["tags"]),
             permissions_boundary=None if row["boundary_arn"] is None else str(row["boundary_arn"]),
         )
 
     def _group(self, row: Row) -> Group:
-        return Group(name=str(row["name"]), group_id=str(row["group_id"]),
-                     arn=self._entity_arn("group", str(row["path"]), str(row["name"])),
-                     path=str(row["path"]), create_date=_dt(row["create_date"]))
+        return Group(
+            name=str(row["name"]),
+            group_id=str(row["group_id"]),
+            arn=self._entity_arn("group", str(row["path"]), str(row["name"])),
+            path=str(row["path"]),
+            create_date=_dt(row["create_date"]),
+        )
 
     def _role(self, row: Row) -> Role:
         return Role(
-            name=str(row["name"]), role_id=str(row["role_id"]),
-            arn=self._entity_arn("role", str(row["path"]), str(row["name"])), path=str(row["path"]),
-            create_date=_dt(row["create_date"]), assume_role_policy=str(row["trust_policy"]),
-            description=str(row["description"]), max_session_duration=int(row["max_session_duration"] or 0),
+            name=str(row["name"]),
+            role_id=str(row["role_id"]),
+            arn=self._entity_arn("role", str(row["path"]), str(row["name"])),
+            path=str(row["path"]),
+            create_date=_dt(row["create_date"]),
+            assume_role_policy=str(row["trust_policy"]),
+            description=str(row["description"]),
+            max_session_duration=int(row["max_session_duration"] or 0),
             tags=_tags(row["tags"]),
             permissions_boundary=None if row["boundary_arn"] is None else str(row["boundary_arn"]),
         )

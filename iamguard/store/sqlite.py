@@ -24,7 +24,7 @@ from pathlib import Path
 from iamguard.errors import StoreUnavailableError
 from iamguard.store import _sql
 
-__all__ = ["SQLiteBackend", "DIALECT"]
+__all__ = ["DIALECT", "SQLiteBackend"]
 
 DIALECT = _sql.Dialect(placeholder="?", integrity_errors=(sqlite3.IntegrityError,))
 

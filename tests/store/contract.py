@@ -46,13 +46,20 @@ ACCOUNT = "111122223333"
 PASSWORD = "Corr3ct-Horse!"
 
 
-def doc(action: str = "s3:GetObject", resource: str = "*", effect: str = "Allow") -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": [{"Effect": effect, "Action": action, "Resource": resource}]}
+def doc(
+    action: str | list[str] = "s3:GetObject", resource: str = "*", effect: str = "Allow"
+) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": effect, "Action": action, "Resource": resource}],
+    }
 
 
 TRUST = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}],
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}
+    ],
 }
 
 
@@ -242,14 +249,25 @@ class StoreContract:
     def test_default_quotas_match_aws(self) -> None:
         # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-entities
         q = Quotas()
-        assert (q.groups_per_user, q.managed_policies_per_user, q.versions_per_policy, q.access_keys_per_user) == (10, 10, 5, 2)
-        assert (q.user_inline_size.max_chars, q.group_inline_size.max_chars, q.role_inline_size.max_chars) == (2048, 5120, 10240)
+        assert (
+            q.groups_per_user,
+            q.managed_policies_per_user,
+            q.versions_per_policy,
+            q.access_keys_per_user,
+        ) == (10, 10, 5, 2)
+        assert (
+            q.user_inline_size.max_chars,
+            q.group_inline_size.max_chars,
+            q.role_inline_size.max_chars,
+        ) == (2048, 5120, 10240)
         assert (q.min_session_duration, q.max_session_duration) == (3600, 43200)
 
     # ------------------------------------------------------------ roles
 
     def test_role_crud_and_trust_policy(self, store: IdentityService) -> None:
-        role = store.create_role("Deploy", TRUST, path="/ci/", description="CI deploys", max_session_duration=7200)
+        role = store.create_role(
+            "Deploy", TRUST, path="/ci/", description="CI deploys", max_session_duration=7200
+        )
         assert role.arn == f"arn:aws:iam::{ACCOUNT}:role/ci/Deploy"
         assert json.loads(role.assume_role_policy) == TRUST
         # A trust policy is a resource policy: it must name a Principal.
@@ -289,7 +307,13 @@ class StoreContract:
         store.delete_policy_version(policy.arn, "v1")
         v6 = store.create_policy_version(policy.arn, doc("s3:Six"), set_as_default=True)
         assert v6.version_id == "v6" and v6.is_default
-        assert [v.version_id for v in store.list_policy_versions(policy.arn)] == ["v2", "v3", "v4", "v5", "v6"]
+        assert [v.version_id for v in store.list_policy_versions(policy.arn)] == [
+            "v2",
+            "v3",
+            "v4",
+            "v5",
+            "v6",
+        ]
         assert json.loads(store.get_policy_version(policy.arn, "v3").document) == doc("s3:Action3")
         with pytest.raises(NoSuchEntityError):
             store.set_default_policy_version(policy.arn, "v1")
@@ -496,8 +520,12 @@ class StoreContract:
         store.delete_access_key(key.access_key_id)
         device = store.create_virtual_mfa_device("root-mfa")
         step = int(clock.now // 30)
-        store.enable_mfa_device(None, device.device.serial_number,
-                                mfa.totp(device.base32_seed, (step - 1) * 30), mfa.totp(device.base32_seed, step * 30))
+        store.enable_mfa_device(
+            None,
+            device.device.serial_number,
+            mfa.totp(device.base32_seed, (step - 1) * 30),
+            mfa.totp(device.base32_seed, step * 30),
+        )
         assert store.root_warnings() == []
         assert [d.is_root for d in store.list_mfa_devices(root=True)] == [True]
 
@@ -526,8 +554,14 @@ class StoreContract:
     def test_password_change_and_reuse(self, store: IdentityService, clock: Clock) -> None:
         # https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_passwords_account-policy.html
         store.update_account_password_policy(
-            PasswordPolicy(minimum_password_length=8, password_reuse_prevention=2, max_password_age=30,
-                           hard_expiry=True, minimum_character_types=0))
+            PasswordPolicy(
+                minimum_password_length=8,
+                password_reuse_prevention=2,
+                max_password_age=30,
+                hard_expiry=True,
+                minimum_character_types=0,
+            )
+        )
         store.create_user("u")
         store.create_login_profile("u", "first-pass", password_reset_required=True)
         with pytest.raises(InvalidInputError):
@@ -559,7 +593,9 @@ class StoreContract:
         step = int(clock.now // 30)
         with pytest.raises(InvalidInputError):
             store.enable_mfa_device("u", serial, mfa.totp(seed, step * 30), mfa.totp(seed, (step - 1) * 30))
-        device = store.enable_mfa_device("u", serial, mfa.totp(seed, (step - 1) * 30), mfa.totp(seed, step * 30))
+        device = store.enable_mfa_device(
+            "u", serial, mfa.totp(seed, (step - 1) * 30), mfa.totp(seed, step * 30)
+        )
         assert device.enabled and device.user_name == "u" and device.last_used_step == step
         with pytest.raises(EntityAlreadyExistsError):
             store.enable_mfa_device("u", serial, "000000", "000001")
@@ -592,11 +628,18 @@ class StoreContract:
         resolved = store.resolve_principal(user.arn)
         assert resolved is not None
         assert [p.name for p in resolved.identity] == [
-            "user/u/inline/own", attached.arn, "group/g/inline/grp", "arn:aws:iam::iamguard:policy/ReadOnlyAccess",
+            "user/u/inline/own",
+            attached.arn,
+            "group/g/inline/grp",
+            "arn:aws:iam::iamguard:policy/ReadOnlyAccess",
         ]
         assert resolved.boundary is not None and resolved.boundary.name == boundary.arn
         assert (resolved.kind, resolved.unique_id, resolved.group_names, resolved.tags) == (
-            "user", user.user_id, ("g",), (("k", "v"),))
+            "user",
+            user.user_id,
+            ("g",),
+            (("k", "v"),),
+        )
         assert resolved.generation == store.generation()
 
     def test_resolve_arn_rules(self, store: IdentityService) -> None:
@@ -604,8 +647,10 @@ class StoreContract:
         role = store.create_role("R", TRUST, path="/svc/")
         store.attach_role_policy("R", "arn:aws:iam::iamguard:policy/AdministratorAccess")
         assert store.resolve_principal(f"arn:aws:iam::{ACCOUNT}:user/u") is None  # wrong path
-        assert store.resolve_principal(f"arn:aws:iam::{ACCOUNT}:user/eng/U") is None  # ARNs are case-sensitive
-        assert store.resolve_principal(f"arn:aws:iam::999999999999:user/eng/u") is None
+        assert (
+            store.resolve_principal(f"arn:aws:iam::{ACCOUNT}:user/eng/U") is None
+        )  # ARNs are case-sensitive
+        assert store.resolve_principal("arn:aws:iam::999999999999:user/eng/u") is None
         assert store.resolve_principal("not an arn") is None
         by_path = store.resolve_principal(role.arn)
         by_session_arn = store.resolve_principal(f"arn:aws:iam::{ACCOUNT}:role/R")  # STS omits the path
@@ -672,12 +717,11 @@ class StoreContract:
         for g in ("g1", "g2", "g3"):
             small.create_group(g)
         before = small.generation()
-        with pytest.raises(LimitExceededError):
-            with small.atomic():
-                small.create_user("new")
-                small.put_inline_policy(PrincipalKind.USER, "new", "p", doc())
-                for g in ("g1", "g2", "g3"):  # the third exceeds groups_per_user=2
-                    small.add_user_to_group(g, "new")
+        with pytest.raises(LimitExceededError), small.atomic():
+            small.create_user("new")
+            small.put_inline_policy(PrincipalKind.USER, "new", "p", doc())
+            for g in ("g1", "g2", "g3"):  # the third exceeds groups_per_user=2
+                small.add_user_to_group(g, "new")
         assert small.generation() == before
         with pytest.raises(NoSuchEntityError):
             small.get_user("new")
@@ -691,8 +735,7 @@ class StoreContract:
                 store.create_user("b")
             assert [u.name for u in store.list_users()] == ["a", "b"]  # reads see the open transaction
         assert store.generation() == before + 1
-        with pytest.raises(RuntimeError):
-            with store.atomic():
-                store.delete_user("a")
-                raise RuntimeError("crash mid-transaction")
+        with pytest.raises(RuntimeError), store.atomic():
+            store.delete_user("a")
+            raise RuntimeError("crash mid-transaction")
         assert [u.name for u in store.list_users()] == ["a", "b"]
