@@ -227,7 +227,7 @@ class PostgresChangeFeed(_Feed):
     def _connect(self) -> None:
         from iamguard.store.postgres import CHANNEL
 
-        conn = self._backend.open_connection()
+        conn = self._backend.open_connection(application_name="iamguard-change-feed")
         try:
             conn.execute(f"LISTEN {CHANNEL}")
             row = conn.execute("SELECT current_schema()").fetchone()
@@ -264,16 +264,21 @@ class PostgresChangeFeed(_Feed):
                 self._drop_connection()
 
     def _listen_once(self) -> None:
-        """Wait up to ``tick`` seconds for notifications and publish the newest for our schema."""
-        newest: int | None = None
-        for notify in self._conn.notifies(timeout=self._tick, stop_after=64):
-            if notify.payload.startswith(self._prefix):
-                try:
-                    newest = int(notify.payload[len(self._prefix):])
-                except ValueError:
-                    continue
-        if newest is not None:
-            self._publish(newest)
+        """Publish our schema's notifications as they arrive, for up to ``tick`` seconds."""
+        for notify in self._conn.notifies(timeout=self._tick):
+            if not notify.payload.startswith(self._prefix):
+                continue  # another schema in the same database
+            try:
+                generation = int(notify.payload[len(self._prefix):])
+            except ValueError:
+                _log.warning("change feed: ignoring malformed notification %r", notify.payload)
+                continue
+            # A notification queued before a fallback poll can carry an older value; only polls
+            # (which read the row itself) may move the generation backwards (a recreated store).
+            if generation > self._value:
+                self._publish(generation)
+            if self._stop.is_set():
+                return
 
     def _poll(self) -> None:
         from iamguard.store import _sql

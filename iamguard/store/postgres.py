@@ -108,14 +108,18 @@ class PostgresBackend:
 
     # ------------------------------------------------------------ connections
 
-    def open_connection(self) -> psycopg.Connection[Any]:
+    def open_connection(self, *, application_name: str | None = None) -> psycopg.Connection[Any]:
         """A new autocommit connection outside the pool, ``search_path`` set to the schema.
 
         For long-lived uses that must not hold a pooled connection, such as ``LISTEN`` in
-        :class:`~iamguard.store.feed.PostgresChangeFeed`. The caller closes it.
+        :class:`~iamguard.store.feed.PostgresChangeFeed` (``application_name`` labels it in
+        ``pg_stat_activity``). The caller closes it.
         """
+        kwargs = dict(self._kwargs)
+        if application_name is not None:
+            kwargs["application_name"] = application_name
         try:
-            return psycopg.connect(self._conninfo, **self._kwargs)
+            return psycopg.connect(self._conninfo, **kwargs)
         except psycopg.Error as exc:
             raise self._unavailable("cannot connect to", exc) from None
 
