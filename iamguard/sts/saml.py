@@ -43,12 +43,12 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Union
+from typing import Any, TypeAlias
 
 from cryptography import x509
-from lxml import etree
-from signxml import SignatureConfiguration, XMLVerifier
+from lxml import etree  # type: ignore[import-untyped,unused-ignore]
 from signxml.exceptions import SignXMLException
+from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
 from iamguard.context import ContextValue
 from iamguard.errors import InvalidInputError, STSError
@@ -240,7 +240,7 @@ def name_qualifier(issuer: str, provider: SamlProvider) -> str:
     https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithSAML.html (NameQualifier)
     """
     material = f"{issuer}{provider.account_id}/{provider.name}".encode()
-    return base64.b64encode(hashlib.sha1(material).digest()).decode("ascii")  # noqa: S324 - AWS's formula
+    return base64.b64encode(hashlib.sha1(material).digest()).decode("ascii")
 
 
 # ---------------------------------------------------------------------- verified result
@@ -320,7 +320,7 @@ class _ReplayCache:
 
 # ---------------------------------------------------------------------- verifier
 
-ProviderLookup = Union[Mapping[str, SamlProvider], Callable[[str], Union[SamlProvider, None]]]
+ProviderLookup: TypeAlias = Mapping[str, SamlProvider] | Callable[[str], SamlProvider | None]
 
 
 class SamlVerifier:
@@ -364,7 +364,9 @@ class SamlVerifier:
         attributes = _attributes(assertion)
         _check_role(attributes, role_arn, provider_arn)
         result = _build_assertion(assertion, attributes, provider, issuer, conditions)
-        if not self._replays.add((issuer, result.assertion_id), conditions.expires_at + self.max_clock_skew, now):
+        if not self._replays.add(
+            (issuer, result.assertion_id), conditions.expires_at + self.max_clock_skew, now
+        ):
             raise _invalid("The SAML assertion has already been used")
         return result
 
@@ -477,7 +479,7 @@ def _verify_signature(root: Any, provider: SamlProvider, location: str, now: flo
             )
         except (SignXMLException, etree.LxmlError, ValueError, TypeError, KeyError, AttributeError):
             continue  # wrong certificate, bad digest, unsupported algorithm, malformed Signature
-        if not isinstance(result.signed_xml, etree._Element):
+        if not isinstance(result, VerifyResult) or not isinstance(result.signed_xml, etree._Element):
             return None
         return result.signed_xml
     return None
@@ -556,8 +558,7 @@ def _subject(assertion: Any) -> tuple[str, str]:
         raise _invalid("The SAML assertion has no Subject NameID")
     name_format = (name_id.get("Format") or _UNSPECIFIED_FORMAT).strip()
     # AWS drops the SAML 2.0 nameid-format prefix ("persistent", "transient") and keeps others whole.
-    if name_format.startswith(_NAMEID_PREFIX):
-        name_format = name_format[len(_NAMEID_PREFIX) :]
+    name_format = name_format.removeprefix(_NAMEID_PREFIX)
     return subject, name_format
 
 

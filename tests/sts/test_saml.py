@@ -18,13 +18,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from lxml import etree
-from signxml import XMLSigner
+from lxml import etree  # type: ignore[import-untyped,unused-ignore]
+from signxml.signer import XMLSigner
 
 from iamguard.errors import InvalidInputError, STSError
 from iamguard.sts.saml import AWS_SAML_AUDIENCE, SamlAssertion, SamlProvider, SamlVerifier, name_qualifier
 
-CASES = json.loads((Path(__file__).parent.parent / "data" / "sts" / "saml" / "cases.json").read_text())["cases"]
+CASES = json.loads((Path(__file__).parent.parent / "data" / "sts" / "saml" / "cases.json").read_text())[
+    "cases"
+]
 T0 = 1_770_000_000
 ENTITY_ID = "https://idp.example.com/saml/metadata"
 PROVIDER_ARN = "arn:aws:iam::123456789012:saml-provider/MyIdP"
@@ -98,7 +100,7 @@ def other_key() -> SigningKey:
 def metadata(entity_id: str, *certs: str, use: str | None = "signing") -> str:
     use_attr = f' use="{use}"' if use else ""
     keys = "".join(
-        f'<md:KeyDescriptor{use_attr}><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{c}'
+        f"<md:KeyDescriptor{use_attr}><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{c}"
         f"</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
         for c in certs
     )
@@ -162,11 +164,11 @@ def assertion_xml(s: dict[str, Any], assertion_id: str) -> str:
     return (
         f'<saml:Assertion xmlns:saml="{SAML}" ID="{assertion_id}" Version="2.0" IssueInstant="{_iso(0)}">'
         f"<saml:Issuer>{s['issuer']}</saml:Issuer>"
-        f"<saml:Subject><saml:NameID Format=\"{s['name_id_format']}\">{s['subject']}</saml:NameID>"
+        f'<saml:Subject><saml:NameID Format="{s["name_id_format"]}">{s["subject"]}</saml:NameID>'
         f'<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">'
-        f"<saml:SubjectConfirmationData NotOnOrAfter=\"{_iso(s['confirmation_not_on_or_after'])}\" "
-        f"Recipient=\"{s['recipient']}\"/></saml:SubjectConfirmation></saml:Subject>"
-        f"<saml:Conditions NotBefore=\"{_iso(s['not_before'])}\" NotOnOrAfter=\"{_iso(s['not_on_or_after'])}\">"
+        f'<saml:SubjectConfirmationData NotOnOrAfter="{_iso(s["confirmation_not_on_or_after"])}" '
+        f'Recipient="{s["recipient"]}"/></saml:SubjectConfirmation></saml:Subject>'
+        f'<saml:Conditions NotBefore="{_iso(s["not_before"])}" NotOnOrAfter="{_iso(s["not_on_or_after"])}">'
         f"{audience}</saml:Conditions>"
         f'<saml:AuthnStatement AuthnInstant="{_iso(0)}" SessionNotOnOrAfter="{_iso(3600)}">'
         f"<saml:AuthnContext><saml:AuthnContextClassRef>"
@@ -292,7 +294,9 @@ def test_signature_wrapping_signed_assertion_hidden_inside_the_evil_one(idp_key:
     response = response_element(idp_key)
     signed = response.find(f"{{{SAML}}}Assertion")
     evil = etree.fromstring(
-        assertion_xml(spec({"subject": "mallory", "attributes": {ATTR + "RoleSessionName": ["mallory"]}}), "x")
+        assertion_xml(
+            spec({"subject": "mallory", "attributes": {ATTR + "RoleSessionName": ["mallory"]}}), "x"
+        )
     )
     evil.set("ID", signed.get("ID"))
     signature = copy.deepcopy(signed.find(f"{{{DS}}}Signature"))
@@ -328,9 +332,9 @@ def test_sha1_signatures_are_refused(idp_key: SigningKey) -> None:
         def check_deprecated_methods(self) -> None:  # an old IdP still signing with SHA-1
             pass
 
-    signed = Sha1Signer(signature_algorithm="rsa-sha1", digest_algorithm="sha1", c14n_algorithm=EXC_C14N).sign(
-        assertion, key=idp_key.key_pem, cert=[idp_key.cert_pem.decode()], reference_uri="_sha1"
-    )
+    signed = Sha1Signer(
+        signature_algorithm="rsa-sha1", digest_algorithm="sha1", c14n_algorithm=EXC_C14N
+    ).sign(assertion, key=idp_key.key_pem, cert=[idp_key.cert_pem.decode()], reference_uri="_sha1")
     response = response_element(idp_key, {"sign": "none"})
     response.remove(response.find(f"{{{SAML}}}Assertion"))
     response.append(signed)
@@ -407,7 +411,9 @@ def test_doctype_and_entities_are_refused(idp_key: SigningKey) -> None:
     """XXE / billion laughs: any DOCTYPE is refused before anything is expanded or fetched."""
     body = etree.tostring(response_element(idp_key)).decode()
     evil = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>' + body
-    expect_error("InvalidIdentityToken", 400, make_verifier(idp_key), base64.b64encode(evil.encode()).decode())
+    expect_error(
+        "InvalidIdentityToken", 400, make_verifier(idp_key), base64.b64encode(evil.encode()).decode()
+    )
 
 
 def test_unknown_provider(idp_key: SigningKey) -> None:
@@ -457,7 +463,9 @@ def test_namequalifier_documented_example() -> None:
     """The pseudocode example in the AssumeRoleWithSAML reference, computed independently."""
     provider = SamlProvider.__new__(SamlProvider)
     object.__setattr__(provider, "arn", "arn:aws:iam::123456789012:saml-provider/MySAMLIdP")
-    expected = base64.b64encode(hashlib.sha1(b"https://example.com/saml123456789012/MySAMLIdP").digest()).decode()
+    expected = base64.b64encode(
+        hashlib.sha1(b"https://example.com/saml123456789012/MySAMLIdP").digest()
+    ).decode()
     assert name_qualifier("https://example.com/saml", provider) == expected
 
 
@@ -483,7 +491,9 @@ def test_bad_metadata(arn: str, document: str) -> None:
 
 
 def test_metadata_reads_entity_and_certificates(idp_key: SigningKey, other_key: SigningKey) -> None:
-    provider = SamlProvider.from_metadata(PROVIDER_ARN, metadata(ENTITY_ID, idp_key.cert_b64, other_key.cert_b64))
+    provider = SamlProvider.from_metadata(
+        PROVIDER_ARN, metadata(ENTITY_ID, idp_key.cert_b64, other_key.cert_b64)
+    )
     assert provider.entity_id == ENTITY_ID
     assert provider.certificates == (idp_key.cert, other_key.cert)
     assert (provider.account_id, provider.name) == ("123456789012", "MyIdP")
