@@ -17,8 +17,11 @@ Quotas and name rules: https://docs.aws.amazon.com/IAM/latest/UserGuide/referenc
 
 from __future__ import annotations
 
+import base64
+import functools
 import hashlib
 import json
+import os
 import re
 import secrets
 import threading
@@ -118,6 +121,7 @@ class Quotas:
 
 _ENTITY_TABLE = {PrincipalKind.USER: "users", PrincipalKind.GROUP: "groups", PrincipalKind.ROLE: "roles"}
 _ENTITY_WORD = {PrincipalKind.USER: "user", PrincipalKind.GROUP: "group", PrincipalKind.ROLE: "role"}
+_DEV_KEY_SETTING = "dev_master_key"
 _MFA_ENABLE_WINDOW = 10  # steps each way EnableMFADevice/ResyncMFADevice search (clock drift)
 
 
@@ -134,6 +138,10 @@ def _dt(value: object) -> datetime:
 
 def _opt_dt(value: object) -> datetime | None:
     return None if value is None else _dt(value)
+
+
+def _opt_int(value: object) -> int | None:
+    return None if value is None else int(str(value))
 
 
 def _tags_json(tags: Tags) -> str:
@@ -300,8 +308,25 @@ class IdentityService:
     def secret_box(self) -> SecretBox:
         """The box sealing secrets; built from the environment on first use."""
         if self._box is None:
-            self._box = SecretBox.from_env()
+            self._box = SecretBox.from_env(dev_key=self._dev_key())
         return self._box
+
+    def _dev_key(self) -> bytes | None:
+        """The store's own development master key, made on first use, when (and only when) the
+        environment asks for development mode (``IAMGUARD_DEV_MASTER_KEY=1``) and names no real
+        key. It lives beside the data, so it protects nothing against a copy of the store; see
+        :meth:`SecretBox.from_env` for why that is tolerated in development only."""
+        env = os.environ
+        if env.get("IAMGUARD_MASTER_KEY") or env.get("IAMGUARD_MASTER_KEY_FILE"):
+            return None
+        if env.get("IAMGUARD_DEV_MASTER_KEY", "").strip() != "1":
+            return None
+        with self._write() as tx:
+            row = tx.get("settings", {"name": _DEV_KEY_SETTING})
+            if row is None:
+                row = {"name": _DEV_KEY_SETTING, "value": base64.b64encode(os.urandom(32)).decode("ascii")}
+                tx.insert("settings", row)
+        return base64.b64decode(str(row["value"]))
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), timezone.utc)
@@ -370,7 +395,8 @@ class IdentityService:
         compared case-sensitively (an ARN is case-sensitive even though names are unique
         without regard to case).
         """
-        cached = self._resolved.get(arn)
+        with self._cache_lock:
+            cached = self._resolved.get(arn)
         if cached is not None and cached.generation == self.backend.generation():
             return cached
         with self._read() as tx:
@@ -382,7 +408,8 @@ class IdentityService:
 
     def parsed(self, cache_key: tuple[str, ...], document: str, *, name: str, kind: PolicyKind) -> Policy:
         """``document`` parsed once per ``cache_key`` (managed: policy id + version id)."""
-        found = self._parsed.get(cache_key)
+        with self._cache_lock:
+            found = self._parsed.get(cache_key)
         if found is None:
             found = parse_policy(document, name=name, kind=kind)
             with self._cache_lock:
@@ -1309,7 +1336,7 @@ class IdentityService:
             user = tx.get("users", {"name_key": _key(user_name)})
             row = None if user is None else tx.get("login_profiles", {"user_key": user["name_key"]})
         if user is None or row is None:
-            passwords.verify_password(_DUMMY_HASH, password)  # same work as a real check
+            passwords.verify_password(_dummy_hash(), password)  # same work as a real check
             return LoginOutcome(ok=False)
         failures = int(row["failed_attempts"] or 0)
         locked, remaining = passwords.lockout_state(
@@ -1470,22 +1497,32 @@ class IdentityService:
 
     def verify_mfa_code(self, user_name: str | None, code: str) -> bool:
         """Whether ``code`` is a current code of one of the user's enabled devices; a code (or an
-        older one) is accepted once only, so a captured code cannot be replayed."""
+        older one) is accepted once only, so a captured code cannot be replayed.
+
+        The check reads first and writes only on a match, so failed attempts do not bump the
+        store generation; the write re-checks the stored step (compare-and-set), so two
+        concurrent uses of one code cannot both succeed.
+        """
         at = self._clock()
-        with self._write() as tx:
-            where: Row = {"is_root": 1} if user_name is None else {"user_key": _key(user_name)}
-            for row in tx.select("mfa_devices", where):
-                if row["enable_date"] is None:
-                    continue
-                seed = self.secret_box.open(str(row["sealed_seed"]), context=str(row["serial_number"]))
-                last = None if row["last_used_step"] is None else int(row["last_used_step"])
-                step = mfa.verify_totp(seed, code, at, last_used_step=last)
-                if step is not None:
-                    tx.update(
-                        "mfa_devices", {"serial_number": row["serial_number"]}, {"last_used_step": step}
-                    )
-                    return True
+        where: Row = {"is_root": 1} if user_name is None else {"user_key": _key(user_name)}
+        with self._read() as tx:
+            rows = [r for r in tx.select("mfa_devices", where) if r["enable_date"] is not None]
+        for row in rows:
+            serial = str(row["serial_number"])
+            seed = self.secret_box.open(str(row["sealed_seed"]), context=serial)
+            step = mfa.verify_totp(seed, code, at, last_used_step=_opt_int(row["last_used_step"]))
+            if step is not None:
+                return self._claim_step(serial, step)
         return False
+
+    def _claim_step(self, serial_number: str, step: int) -> bool:
+        with self._write() as tx:
+            row = tx.get("mfa_devices", {"serial_number": serial_number})
+            last = None if row is None else _opt_int(row["last_used_step"])
+            if row is None or row["enable_date"] is None or (last is not None and last >= step):
+                return False
+            tx.update("mfa_devices", {"serial_number": serial_number}, {"last_used_step": step})
+            return True
 
     def _consecutive(self, row: Row, code1: str, code2: str) -> int:
         serial = str(row["serial_number"])
@@ -1753,5 +1790,8 @@ def _key_columns(table: str) -> tuple[str, ...]:
     return TABLES[table].key
 
 
-# A real argon2 hash of a random throwaway password, so unknown users cost the same to refuse.
-_DUMMY_HASH = passwords.hash_password(secrets.token_urlsafe(16))
+@functools.lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A real argon2 hash of a random throwaway password, so refusing an unknown user costs
+    the same as refusing a wrong password (no user-enumeration by timing)."""
+    return passwords.hash_password(secrets.token_urlsafe(16))

@@ -602,7 +602,10 @@ class StoreContract:
         clock.now += 30
         code = mfa.totp(seed, clock.now)
         assert store.verify_mfa_code("u", code)
+        before = store.generation()
         assert not store.verify_mfa_code("u", code)  # replay refused
+        assert not store.verify_mfa_code("u", "12345x")
+        assert store.generation() == before  # refusals write nothing
         clock.now += 600  # drifted: resync
         later = int(clock.now // 30)
         store.resync_mfa_device("u", serial, mfa.totp(seed, (later - 1) * 30), mfa.totp(seed, later * 30))

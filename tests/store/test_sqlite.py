@@ -5,14 +5,25 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from iamguard.errors import DeleteConflictError, InvalidInputError, StoreUnavailableError
+from iamguard.errors import (
+    DeleteConflictError,
+    IAMGuardError,
+    InvalidInputError,
+    StoreError,
+    StoreUnavailableError,
+)
 from iamguard.store import _sql, open_backend, open_store
+from iamguard.store.memory import MemoryBackend
 from iamguard.store.records import PrincipalKind
 from iamguard.store.service import IdentityService
 from iamguard.store.sqlite import SQLiteBackend
@@ -145,3 +156,89 @@ def test_writers_in_threads_serialize(path: Path) -> None:
         t.join()
     assert errors == []
     assert len(store.list_users()) == 20
+
+
+def test_no_master_key_fails_closed(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("IAMGUARD_MASTER_KEY", "IAMGUARD_MASTER_KEY_FILE", "IAMGUARD_DEV_MASTER_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    store = IdentityService(SQLiteBackend(path), account_id=ACCOUNT)
+    store.create_user("u")
+    with pytest.raises(StoreError, match="no master key"):
+        store.create_access_key("u")
+    assert store.list_access_keys("u") == []
+
+
+def test_dev_master_key_is_kept_with_the_store(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # secrets.SecretBox.from_env: in development mode the store supplies its own per-store key.
+    for name in ("IAMGUARD_MASTER_KEY", "IAMGUARD_MASTER_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("IAMGUARD_DEV_MASTER_KEY", "1")
+    first = IdentityService(SQLiteBackend(path), account_id=ACCOUNT)
+    first.create_user("u")
+    created = first.create_access_key("u")
+    assert first.secret_box.is_dev
+    first.backend.close()
+    again = IdentityService(SQLiteBackend(path), account_id=ACCOUNT)
+    found = again.get_access_key(created.access_key_id)
+    assert found is not None and found[1] == created.secret_access_key
+
+
+# ---------------------------------------------------------------- differential: SQLite vs memory
+
+_NAMES = st.sampled_from(["ann", "ANN", "bob", "cy"])
+_GROUPS = st.sampled_from(["g1", "G1", "g2"])
+_OPS = st.one_of(
+    st.tuples(st.just("create_user"), _NAMES),
+    st.tuples(st.just("create_group"), _GROUPS),
+    st.tuples(st.just("add_user_to_group"), _GROUPS, _NAMES),
+    st.tuples(st.just("remove_user_from_group"), _GROUPS, _NAMES),
+    st.tuples(st.just("delete_user"), _NAMES, st.booleans()),
+    st.tuples(st.just("delete_group"), _GROUPS, st.booleans()),
+    st.tuples(st.just("attach"), _NAMES, st.sampled_from(["ReadOnlyAccess", "Missing"])),
+    st.tuples(st.just("inline"), _NAMES, st.sampled_from(["p", "P", "q"])),
+)
+
+
+def _apply(store: IdentityService, op: tuple[Any, ...]) -> str:
+    kind, *args = op
+    calls: dict[str, Callable[[], object]] = {
+        "create_user": lambda: store.create_user(args[0]),
+        "create_group": lambda: store.create_group(args[0]),
+        "add_user_to_group": lambda: store.add_user_to_group(args[0], args[1]),
+        "remove_user_from_group": lambda: store.remove_user_from_group(args[0], args[1]),
+        "delete_user": lambda: store.delete_user(args[0], force=args[1]),
+        "delete_group": lambda: store.delete_group(args[0], force=args[1]),
+        "attach": lambda: store.attach_user_policy(args[0], f"arn:aws:iam::iamguard:policy/{args[1]}"),
+        "inline": lambda: store.put_inline_policy(PrincipalKind.USER, args[0], args[1], doc()),
+    }
+    try:
+        calls[kind]()
+    except IAMGuardError as exc:
+        return type(exc).__name__
+    return "ok"
+
+
+def _observe(store: IdentityService) -> tuple[object, ...]:
+    users = [u.name for u in store.list_users()]
+    return (
+        users,
+        [g.name for g in store.list_groups()],
+        {u: [g.name for g in store.list_groups_for_user(u)] for u in users},
+        {u: [p.name for p in store.list_attached_policies(PrincipalKind.USER, u)] for u in users},
+        {u: store.list_inline_policies(PrincipalKind.USER, u) for u in users},
+        store.generation(),
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(_OPS, max_size=25))
+def test_sqlite_and_memory_agree(ops: list[tuple[Any, ...]]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        on_disk = IdentityService(SQLiteBackend(Path(folder) / "d.db"), account_id=ACCOUNT, secret_box=BOX)
+        in_memory = IdentityService(MemoryBackend(), account_id=ACCOUNT, secret_box=BOX)
+        try:
+            for op in ops:
+                assert _apply(on_disk, op) == _apply(in_memory, op), op
+            assert _observe(on_disk) == _observe(in_memory)
+        finally:
+            on_disk.backend.close()
