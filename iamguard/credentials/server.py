@@ -144,12 +144,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         status, body, note = self.server.endpoint.answer(self.path, self.headers.get_all("Authorization") or [],
                                                          self.headers.get("Host"))
-        self._send(status, body)
         self.server.endpoint.log_access(self.client_address[0], "GET", self.path, status, note)
+        self._send(status, body)
 
     def _refuse_method(self) -> None:
-        self._send(405, _error("MethodNotAllowed", "only GET is supported"), {"Allow": "GET"})
         self.server.endpoint.log_access(self.client_address[0], self.command, self.path, 405, "")
+        self._send(405, _error("MethodNotAllowed", "only GET is supported"), {"Allow": "GET"})
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _refuse_method
 
@@ -228,7 +228,7 @@ class CredentialsServer:
     def start(self) -> CredentialsServer:
         """Serve in a daemon thread; returns ``self`` for chaining."""
         self._serving = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="iamguard-credentials-server", daemon=True)
         self._thread.start()
         return self
@@ -236,7 +236,7 @@ class CredentialsServer:
     def serve_forever(self) -> None:
         """Serve in the calling thread until :meth:`shutdown` is called from another one."""
         self._serving = True
-        self._httpd.serve_forever(poll_interval=0.1)
+        self._httpd.serve_forever(poll_interval=0.05)
 
     def shutdown(self) -> None:
         """Stop serving (from another thread than :meth:`serve_forever`'s) and close the socket."""
