@@ -30,7 +30,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from iamguard.context import ContextValue
-from iamguard.decision import DecisionKind
+from iamguard.decision import DecisionKind, PolicyRole
 from iamguard.errors import STSError
 
 if TYPE_CHECKING:
@@ -71,9 +71,13 @@ def _condition_items(context: Mapping[str, ContextValue]) -> dict[str, list[dict
 def _find_statement(matched: MatchedStatement, policies: PolicySet | None) -> Statement | None:
     if policies is None:
         return None
-    candidates = [*policies.identity, *(policies.session or ())]
-    candidates += [p for p in (policies.boundary, policies.resource) if p is not None]
-    for policy in candidates:
+    by_role = {
+        PolicyRole.IDENTITY: policies.identity,
+        PolicyRole.SESSION: policies.session or (),
+        PolicyRole.BOUNDARY: (policies.boundary,) if policies.boundary is not None else (),
+        PolicyRole.RESOURCE: (policies.resource,) if policies.resource is not None else (),
+    }
+    for policy in by_role[matched.policy_role]:
         if policy.name == matched.policy_name:
             for statement in policy.statements:
                 if statement.index == matched.statement_index:

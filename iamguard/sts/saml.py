@@ -58,6 +58,7 @@ __all__ = [
     "SamlAssertion",
     "SamlProvider",
     "SamlVerifier",
+    "condition_keys",
     "name_qualifier",
 ]
 
@@ -357,8 +358,8 @@ class SamlVerifier:
         if provider is None:
             raise _invalid(f"SAML provider {provider_arn} does not exist")
         root = _response_root(saml_response_b64)
-        assertion = _signed_assertion(root, provider, self.clock())
         now = self.clock()
+        assertion = _signed_assertion(root, provider, now, self.recipients)
         issuer = _check_issuer(assertion, provider)
         conditions = self._check_conditions(assertion, now)
         attributes = _attributes(assertion)
@@ -442,7 +443,7 @@ def _response_root(saml_response_b64: str) -> Any:
     return root
 
 
-def _signed_assertion(root: Any, provider: SamlProvider, now: float) -> Any:
+def _signed_assertion(root: Any, provider: SamlProvider, now: float, recipients: frozenset[str]) -> Any:
     """The Assertion as signxml verified it, from a Response- or an Assertion-level signature.
 
     INVARIANT: the element returned comes from ``VerifyResult.signed_xml`` (re-parsed from the
@@ -459,6 +460,9 @@ def _signed_assertion(root: Any, provider: SamlProvider, now: float) -> Any:
         response_issuer = signed.find(_q(_SAML, "Issuer"))
         if response_issuer is not None and _text(response_issuer) != provider.entity_id:
             raise _invalid("Issuer of the SAML response does not match the provider")
+        destination = signed.get("Destination")
+        if destination is not None and destination not in recipients:  # SAML bindings 3.5.5.2
+            raise _invalid("Destination of the SAML response is not an accepted sign-in URL")
         assertions = signed.findall(_q(_SAML, "Assertion"))
         if len(assertions) == 1:
             return assertions[0]

@@ -22,6 +22,7 @@ from lxml import etree  # type: ignore[import-untyped,unused-ignore]
 from signxml.signer import XMLSigner
 
 from iamguard.errors import InvalidInputError, STSError
+from iamguard.sts import saml
 from iamguard.sts.saml import AWS_SAML_AUDIENCE, SamlAssertion, SamlProvider, SamlVerifier, name_qualifier
 
 CASES = json.loads((Path(__file__).parent.parent / "data" / "sts" / "saml" / "cases.json").read_text())[
@@ -105,6 +106,7 @@ def metadata(entity_id: str, *certs: str, use: str | None = "signing") -> str:
         for c in certs
     )
     return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
         f'<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="{DS}" '
         f'entityID="{entity_id}"><md:IDPSSODescriptor '
         f'protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">{keys}'
@@ -289,6 +291,22 @@ def test_signature_wrapping_evil_assertion_beside_the_signed_one(idp_key: Signin
     expect_error("InvalidIdentityToken", 400, make_verifier(idp_key), encode(response))
 
 
+def test_signature_wrapping_second_layer_reads_only_signed_xml(
+    idp_key: SigningKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the one-Assertion check switched off, the evil Assertion is still never read."""
+    monkeypatch.setattr(saml, "_response_root", lambda text: saml._parse_xml(base64.b64decode(text)))
+    response = response_element(idp_key)
+    evil = etree.fromstring(
+        assertion_xml(
+            spec({"subject": "mallory", "attributes": {ATTR + "RoleSessionName": ["mallory"]}}), "_evil"
+        )
+    )
+    response.insert(2, evil)  # first in document order
+    result = make_verifier(idp_key).verify(encode(response), PROVIDER_ARN, ROLE_ARN)
+    assert (result.subject, result.role_session_name) == ("alice@example.com", "alice")
+
+
 def test_signature_wrapping_signed_assertion_hidden_inside_the_evil_one(idp_key: SigningKey) -> None:
     """XSW: the evil Assertion takes the signed one's place (and ID); the signed one hides inside it."""
     response = response_element(idp_key)
@@ -322,6 +340,14 @@ def test_only_signed_content_is_read(idp_key: SigningKey) -> None:
     name_id[-1].tail = ".evil.com"
     result = make_verifier(idp_key).verify(encode(response), PROVIDER_ARN, ROLE_ARN)
     assert result.subject == "admin@example.com.evil.com"
+
+
+def test_signed_response_destination_must_be_a_sign_in_url(idp_key: SigningKey) -> None:
+    response = response_element(idp_key, {"sign": "none"})
+    response.set("Destination", "https://evil.example.com/acs")
+    response = sign(response, idp_key, response.get("ID"))
+    error = expect_error("InvalidIdentityToken", 400, make_verifier(idp_key), encode(response))
+    assert "Destination" in str(error)
 
 
 def test_sha1_signatures_are_refused(idp_key: SigningKey) -> None:
