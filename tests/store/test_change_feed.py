@@ -41,8 +41,7 @@ from iamguard.store.secrets import SecretBox
 from iamguard.store.service import IdentityService
 from iamguard.store.sqlite import SQLiteBackend
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _pg import SchemaFactory, pg_backend_factory, pg_schemas, pg_url  # noqa: E402,F401
+from store._pg import SchemaFactory, pg_backend_factory, pg_schemas, pg_url  # noqa: F401
 
 PROCS = Path(__file__).resolve().parent / "procs"
 MASTER_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
