@@ -47,6 +47,7 @@ from iamguard.credentials.refresh import RefreshableCredentials
 from iamguard.credentials.server import (
     DEFAULT_PATH,
     CredentialsServer,
+    is_loopback_host,
     serving_windows,
     write_token_file,
 )
@@ -117,6 +118,8 @@ def _validate(args: argparse.Namespace) -> None:
         raise ValueError(f"--duration must be between {_MIN_DURATION} and {_MAX_DURATION} seconds")
     if not 0 <= args.port <= 65535:
         raise ValueError("--port must be between 0 and 65535")
+    if not args.allow_non_loopback and not is_loopback_host(args.host):
+        raise ValueError(f"--host {args.host} is not a loopback address; add --allow-non-loopback to bind it anyway")
 
 
 def _role_credentials(args: argparse.Namespace) -> RefreshableCredentials:
