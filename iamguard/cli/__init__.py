@@ -19,7 +19,7 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1  # the command ran and reports problems (denied, invalid policy, ...)
 EXIT_USAGE = 2  # the command could not run (bad arguments, unreadable input)
 
-_SUBCOMMANDS: tuple[str, ...] = ("validate", "simulate")
+_SUBCOMMANDS: tuple[str, ...] = ("validate", "simulate", "serve_credentials")
 
 
 def build_parser() -> argparse.ArgumentParser:
