@@ -19,7 +19,10 @@ deleted user, a changed trust policy -- takes effect in every process within one
    feed's thread when the generation moves and clears those memos
    (:func:`clear_on_change` does exactly this for anything with a ``clear()`` method, such as a
    ``CachedEvaluator``). :meth:`ChangeFeed.current` is the cheap, in-memory generation to key
-   such memos by; :meth:`ChangeFeed.wait_for_change` serves long-poll style consumers.
+   such memos by: read it *before* loading a value and store the value under it, so a change
+   that lands during the load leaves the value filed under the old generation, never reused
+   (clearing alone would race with a load in flight). :meth:`ChangeFeed.wait_for_change` serves
+   long-poll style consumers. ``tests/store/procs/decider.py`` is a worked example.
 
 Feeds by backend (:func:`open_change_feed` picks one):
 
@@ -156,7 +159,7 @@ class _Feed:
         for callback in callbacks:
             try:
                 callback(generation)
-            except Exception:  # a broken subscriber must not silence the others
+            except Exception:  # noqa: BLE001 - a broken subscriber must not silence the others
                 _log.exception("change feed subscriber %r failed", callback)
 
     def _run(self) -> None:  # pragma: no cover - overridden
@@ -244,8 +247,8 @@ class PostgresChangeFeed(_Feed):
         if conn is not None:
             try:
                 conn.close()
-            except Exception:  # already broken; nothing more to release
-                pass
+            except Exception as exc:  # noqa: BLE001 - already broken; nothing more to release
+                _log.debug("change feed: closing the LISTEN connection failed: %s", exc)
 
     def _run(self) -> None:
         last_poll = time.monotonic()
@@ -257,7 +260,9 @@ class PostgresChangeFeed(_Feed):
                 if time.monotonic() - last_poll >= self.fallback_interval:
                     last_poll = time.monotonic()
                     self._poll()
-            except Exception as exc:  # connection lost: log, reconnect, re-read
+            # Anything at all (not only psycopg errors): a feed thread that died would leave this
+            # process serving stale decisions forever, so it logs, reconnects and re-reads.
+            except Exception as exc:  # noqa: BLE001
                 if self._stop.is_set():
                     return
                 _log.warning("change feed: lost the PostgreSQL LISTEN connection: %s", exc)

@@ -41,12 +41,18 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import psycopg
-from psycopg import sql
-from psycopg_pool import ConnectionPool, PoolTimeout
-
 from iamguard.errors import InvalidInputError, StoreUnavailableError
 from iamguard.store import _sql
+
+try:
+    import psycopg
+    from psycopg import sql
+    from psycopg_pool import ConnectionPool, PoolTimeout
+except ModuleNotFoundError as _missing:  # pragma: no cover - depends on the installation
+    raise StoreUnavailableError(
+        f"PostgreSQL stores need psycopg 3 and psycopg-pool ({_missing.name} is not installed): "
+        "pip install 'iamguard[postgres]'"
+    ) from None
 
 __all__ = ["CHANNEL", "DIALECT", "PostgresBackend"]
 

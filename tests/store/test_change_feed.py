@@ -40,10 +40,12 @@ from iamguard.store.postgres import PostgresBackend
 from iamguard.store.secrets import SecretBox
 from iamguard.store.service import IdentityService
 from iamguard.store.sqlite import SQLiteBackend
-
-from store._pg import SchemaFactory, pg_backend_factory, pg_schemas, pg_url  # noqa: F401
+from store import _pg
+from store._pg import SchemaFactory
 
 PROCS = Path(__file__).resolve().parent / "procs"
+# The PostgreSQL fixtures of tests/store/_pg.py, registered in this module.
+pg_schemas, pg_url, pg_backend_factory = _pg.pg_schemas, _pg.pg_url, _pg.pg_backend_factory
 MASTER_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
 ACCOUNT = "123456789012"
 #: The bound the feature promises: a revocation reaches every process within one second.
@@ -291,6 +293,7 @@ class _Process:
     """A child Python process whose stdout lines are collected by a thread."""
 
     def __init__(self, script: str, *args: str, stdin: bool = False) -> None:
+        self.script = script
         env = {**os.environ, "IAMGUARD_MASTER_KEY": MASTER_KEY}
         env.pop("IAMGUARD_MASTER_KEY_FILE", None)
         self.proc = subprocess.Popen(
@@ -314,7 +317,7 @@ class _Process:
         try:
             return self.lines.get(timeout=timeout)
         except queue.Empty:
-            raise AssertionError(f"{self.proc.args[1]} said nothing for {timeout}s; stderr: {self._stderr()}") from None
+            raise AssertionError(f"{self.script} said nothing for {timeout}s; stderr: {self._stderr()}") from None
 
     def _stderr(self) -> str:
         if self.proc.poll() is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -20,11 +20,13 @@ from iamguard.errors import ConcurrentModificationError, InvalidInputError, Stor
 from iamguard.store import _sql, open_backend, open_store
 from iamguard.store.postgres import CHANNEL, PostgresBackend
 from iamguard.store.service import IdentityService
-from store._pg import SchemaFactory, pg_backend_factory, pg_schemas, pg_url  # noqa: F401
-from store._pg import server_url as pg_server_url
+from store import _pg
+from store._pg import SchemaFactory
 from store.contract import ACCOUNT, BOX, StoreContract, doc
 
 pytestmark = pytest.mark.postgres
+# The PostgreSQL fixtures of tests/store/_pg.py, registered in this module.
+pg_schemas, pg_url, pg_backend_factory = _pg.pg_schemas, _pg.pg_url, _pg.pg_backend_factory
 WAIT = 8.0
 
 
@@ -48,7 +50,7 @@ def _wait_until(predicate: Callable[[], bool], what: str) -> None:
 
 def _lock_waiters(application_name: str) -> int:
     """How many connections labelled ``application_name`` are blocked waiting for a lock."""
-    with psycopg.connect(pg_server_url(), autocommit=True) as conn:
+    with psycopg.connect(_pg.server_url(), autocommit=True) as conn:
         row = conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = %s",
             (application_name,),
@@ -65,9 +67,16 @@ def test_stale_expected_revision_loses_to_a_concurrent_writer(
     """Two processes' pools edit one managed policy, both expecting revision r. The second writer
     waits on the generation row lock, then sees the first one's commit and is refused with
     ConcurrentModificationError -- neither update is lost, neither is applied twice."""
-    first = _service(pg_backend_factory())
-    racer_name = f"racer_{first.backend.schema}"[:63]
-    second = _service(PostgresBackend(f"{pg_url}&application_name={racer_name}", max_connections=2))
+    first_backend = pg_backend_factory()
+    racer_name = f"racer_{first_backend.schema}"[:63]
+    racer_backend = PostgresBackend(f"{pg_url}&application_name={racer_name}", max_connections=2)
+    try:
+        _race(_service(first_backend), _service(racer_backend), racer_name)
+    finally:
+        racer_backend.close()
+
+
+def _race(first: IdentityService, second: IdentityService, racer_name: str) -> None:
     policy = first.create_policy("shared", doc())
     revision = first.get_policy(policy.arn).revision
     inside = threading.Event()
@@ -107,7 +116,6 @@ def test_stale_expected_revision_loses_to_a_concurrent_writer(
     fresh = second.get_policy(policy.arn).revision
     assert fresh != revision
     second.create_policy_version(policy.arn, doc("s3:DeleteObject"), expected_revision=fresh)
-    second.backend.close()
 
 
 def test_concurrent_read_modify_write_never_loses_an_update(
@@ -125,7 +133,7 @@ def test_concurrent_read_modify_write_never_loses_an_update(
         try:
             for i in range(5):
                 store.tag_user("shared", {f"w{worker}-{i}": "x"})
-        except BaseException as exc:  # surfaced below
+        except BaseException as exc:  # noqa: BLE001 - surfaced below
             errors.append(exc)
 
     threads = [threading.Thread(target=tagger, args=(w,)) for w in range(8)]
@@ -151,7 +159,7 @@ def test_two_backends_opening_one_new_schema_at_once_migrate_it_once(pg_url: str
         try:
             barrier.wait(WAIT)
             opened.append(PostgresBackend(pg_url, max_connections=2))
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - surfaced below
             errors.append(exc)
 
     threads = [threading.Thread(target=opener) for _ in range(3)]
@@ -285,9 +293,8 @@ def test_closed_backend_is_store_unavailable(pg_backend_factory: Callable[[], Po
     backend.close()  # idempotent
     with pytest.raises(StoreUnavailableError, match="closed"):
         backend.generation()
-    with pytest.raises(StoreUnavailableError):
-        with backend.read():
-            pass
+    with pytest.raises(StoreUnavailableError), backend.read():
+        pass
 
 
 def test_a_killed_connection_mid_transaction_is_store_unavailable(
@@ -295,12 +302,11 @@ def test_a_killed_connection_mid_transaction_is_store_unavailable(
 ) -> None:
     backend = pg_backend_factory()
     before = backend.generation()
-    with pytest.raises(StoreUnavailableError, match="lost the transaction"):
-        with backend.write() as tx:
-            pid = tx._cursor.connection.info.backend_pid  # type: ignore[attr-defined]
-            with backend.open_connection() as admin:
-                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-            tx.select("settings")
+    with pytest.raises(StoreUnavailableError, match="lost the transaction"), backend.write() as tx:
+        pid = tx._cursor.connection.info.backend_pid  # type: ignore[attr-defined]
+        with backend.open_connection() as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        tx.select("settings")
     # The pool replaces the dead connection; the aborted write changed nothing.
     assert backend.generation() == before
 
