@@ -215,7 +215,10 @@ class PostgresChangeFeed(_Feed):
         self._conn: Any = None
         self._prefix = ""
         self._listening = threading.Event()
-        self._connect()  # the first LISTEN happens before __init__ returns: no write is missed
+        self._connect()
+        # INVARIANT: LISTEN is active before this re-read, so a write committed after the first
+        # generation() above is either seen here or notified; none falls in between.
+        self._poll()
         self._thread.start()
 
     @property
