@@ -224,6 +224,9 @@ class Dialect:
 
     placeholder: str  # "?" (sqlite3, qmark) or "%s" (psycopg, format)
     integrity_errors: tuple[type[BaseException], ...]
+    # Appended to each ORDER BY column so every backend sorts names byte-wise, as SQLite and
+    # the memory backend do; PostgreSQL would otherwise follow the database's collation.
+    collate: str = ""
 
 
 def migrate(
@@ -281,12 +284,14 @@ def _where(placeholder: str, names: tuple[str, ...]) -> str:
 
 
 @lru_cache(maxsize=512)
-def _select_sql(placeholder: str, table: str, where: tuple[str, ...]) -> str:
+def _select_sql(placeholder: str, table: str, where: tuple[str, ...], collate: str = "") -> str:
     spec = TABLES[table]
     sql = f"SELECT {', '.join(spec.column_names)} FROM {_PREFIX}{table}"
     if where:
         sql += " WHERE " + _where(placeholder, where)
-    return sql + " ORDER BY " + ", ".join(spec.key)
+    types = dict(spec.columns)
+    order = (f"{k}{collate}" if types[k].upper().startswith("TEXT") else k for k in spec.key)
+    return sql + " ORDER BY " + ", ".join(order)
 
 
 @lru_cache(maxsize=512)
@@ -331,7 +336,7 @@ class SqlTransaction:
         _check_columns(spec, list(where))
         nulls = tuple(sorted(k for k, v in where.items() if v is None))
         names = tuple(sorted(k for k, v in where.items() if v is not None))
-        sql = _select_sql(self._dialect.placeholder, table, names)
+        sql = _select_sql(self._dialect.placeholder, table, names, self._dialect.collate)
         if nulls:
             clause = " AND ".join(f"{n} IS NULL" for n in nulls)
             head, _, order = sql.partition(" ORDER BY ")
@@ -368,7 +373,20 @@ class SqlTransaction:
         try:
             self._cursor.execute(sql, params)
         except self._dialect.integrity_errors as exc:
-            text = str(exc).lower()
-            if "unique" in text or "duplicate" in text or "primary key" in text:
+            if _is_unique_violation(exc):
                 raise EntityAlreadyExistsError("an entity with that key already exists") from None
             raise DeleteConflictError("the change would leave a dangling reference") from None
+
+
+def _is_unique_violation(exc: BaseException) -> bool:
+    """Unique/primary-key violation, told apart from a foreign-key one by the driver's error
+    code (PostgreSQL SQLSTATE 23505; SQLite's extended error name), not by message text, which
+    PostgreSQL translates under a non-English ``lc_messages``."""
+    sqlstate = getattr(exc, "sqlstate", None)
+    if sqlstate:
+        return str(sqlstate) == "23505"
+    name = getattr(exc, "sqlite_errorname", None)
+    if name:
+        return str(name) in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
+    text = str(exc).lower()
+    return "unique" in text or "duplicate" in text or "primary key" in text

@@ -56,7 +56,9 @@ except ModuleNotFoundError as _missing:  # pragma: no cover - depends on the ins
 
 __all__ = ["CHANNEL", "DIALECT", "PostgresBackend"]
 
-DIALECT = _sql.Dialect(placeholder="%s", integrity_errors=(psycopg.errors.IntegrityError,))
+DIALECT = _sql.Dialect(
+    placeholder="%s", integrity_errors=(psycopg.errors.IntegrityError,), collate=' COLLATE "C"'
+)
 
 #: The LISTEN/NOTIFY channel every write notifies (payload ``"<schema>:<generation>"``).
 CHANNEL = "iamguard_generation"
