@@ -1,0 +1,83 @@
+"""The STS endpoint as a pure ASGI application.
+
+Part of ``sts/``; the ASGI twin of :mod:`iamguard.sts.wsgi`. It collects the raw body (capped)
+before anything parses it, builds a :class:`~iamguard.authn.request_view.RequestView` from
+``raw_path``, ``query_string`` and the header list exactly as received, and answers through the
+same :class:`~iamguard.sts.query_api.StsEndpoint`. The endpoint's work (signature check, store
+reads, token issue) is short and CPU-bound, so it runs inline; ``lifespan`` and other scope types
+are acknowledged or refused, never crashed on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from iamguard.authn.request_view import RequestView
+from iamguard.sts.query_api import Response, StsEndpoint
+from iamguard.sts.service import TokenService
+
+__all__ = ["StsAsgiApp"]
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class StsAsgiApp:
+    """``StsAsgiApp(token_service)`` is an ASGI 3 callable answering the STS Query API."""
+
+    def __init__(self, service: TokenService | StsEndpoint, *, max_body_bytes: int = 512 * 1024) -> None:
+        self.endpoint = service if isinstance(service, StsEndpoint) else StsEndpoint(
+            service, max_body_bytes=max_body_bytes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return  # websockets and other protocols are not STS
+        body = await self._read_body(receive)
+        if body is None:
+            await _send(send, self.endpoint.too_large())
+            return
+        await _send(send, self.endpoint.handle(_view(scope, body)))
+
+    async def _read_body(self, receive: Receive) -> bytes | None:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return b"".join(chunks)
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.endpoint.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+
+def _view(scope: Scope, body: bytes) -> RequestView:
+    raw_path = scope.get("raw_path") or scope.get("path", "/").encode("utf-8")
+    path = raw_path.decode("latin-1").split("?", 1)[0]
+    headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope.get("headers", [])]
+    query = scope.get("query_string", b"").decode("latin-1")
+    return RequestView(scope.get("method", "GET").upper(), path or "/", query, headers, body)
+
+
+async def _send(send: Send, response: Response) -> None:
+    headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in response.headers]
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
