@@ -1,0 +1,191 @@
+"""``iamguard serve-sts``: run iamguard's Security Token Service over HTTP for boto3 and the AWS CLI.
+
+::
+
+    iamguard serve-sts --store URL [--port P] [--host 127.0.0.1] [--allow-non-loopback]
+        [--keys-file F] [--oidc-provider URL=CLIENT_ID[,CLIENT_ID...]]...
+        [--saml-provider ARN=METADATA_XML_FILE]...
+
+The store holds the users, access keys and roles (``memory://``, ``sqlite:///path.db``,
+``postgresql://...``). Session tokens are signed with the keyring from ``IAMGUARD_STS_KEYS`` /
+``IAMGUARD_STS_KEYS_FILE`` or ``--keys-file``; without one a fresh keyring lives only as long as
+the process (tokens die with it), which the command says on stderr. Encoded authorization
+messages use the AES-256 key in ``IAMGUARD_STS_MESSAGE_KEY`` (base64), else a per-process key.
+Point SDKs at it with ``AWS_ENDPOINT_URL_STS=http://127.0.0.1:PORT``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from typing import Any, TextIO
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from iamguard.authn.session_token import SessionTokenService
+from iamguard.cli import EXIT_OK
+from iamguard.credentials.server import is_loopback_host
+from iamguard.sts.auth_message import AuthorizationMessageCodec
+from iamguard.sts.keys import ENV_KEYS, ENV_KEYS_FILE, KeyRing
+from iamguard.sts.oidc import OidcProvider, OidcVerifier
+from iamguard.sts.service import TokenService
+from iamguard.sts.wsgi import StsWsgiApp
+
+__all__ = ["COMMAND", "ThreadingWSGIServer", "build_token_service", "register", "run", "serve"]
+
+COMMAND = "serve-sts"
+ENV_MESSAGE_KEY = "IAMGUARD_STS_MESSAGE_KEY"
+_log = logging.getLogger("iamguard.sts")
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    """wsgiref's server, one thread per connection (boto3 keeps connections alive)."""
+
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        _log.info("%s %s", self.address_string(), format % args)
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``serve-sts`` subcommand to the ``iamguard`` parser."""
+    parser = subparsers.add_parser(
+        COMMAND,
+        help="serve the STS Query API (AssumeRole & co.) for boto3 and the AWS CLI",
+        description="Run iamguard's Security Token Service on HTTP: AssumeRole, AssumeRoleWithWebIdentity, "
+                    "AssumeRoleWithSAML, GetSessionToken, GetFederationToken, GetCallerIdentity and "
+                    "DecodeAuthorizationMessage, over the identities of --store.",
+    )
+    parser.add_argument("--store", required=True, help="identity store URL (memory://, sqlite:///f.db, postgresql://...)")
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--allow-non-loopback", action="store_true",
+                        help="allow binding a non-loopback address (use TLS in front of it)")
+    parser.add_argument("--keys-file", help=f"STS keyring file (default: ${ENV_KEYS} / ${ENV_KEYS_FILE})")
+    parser.add_argument("--oidc-provider", action="append", default=[], metavar="URL=CLIENT_ID[,CLIENT_ID]",
+                        help="register an OIDC identity provider for AssumeRoleWithWebIdentity (repeatable)")
+    parser.add_argument("--saml-provider", action="append", default=[], metavar="ARN=METADATA_FILE",
+                        help="register a SAML provider for AssumeRoleWithSAML (repeatable)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until SIGINT or SIGTERM."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    stop = threading.Event()
+    with _stop_on_signals(stop):
+        return serve(args, stop=stop)
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _keyring(args: argparse.Namespace, err: TextIO) -> KeyRing:
+    if args.keys_file:
+        return KeyRing.load(args.keys_file)
+    if os.environ.get(ENV_KEYS) or os.environ.get(ENV_KEYS_FILE):
+        return KeyRing.from_env()
+    err.write(f"serve-sts: no keyring configured (${ENV_KEYS} / ${ENV_KEYS_FILE} / --keys-file); "
+              "using a new one for this process only: its tokens stop working when it exits\n")
+    return KeyRing.generate()
+
+
+def _message_codec() -> AuthorizationMessageCodec:
+    text = os.environ.get(ENV_MESSAGE_KEY)
+    if not text:
+        return AuthorizationMessageCodec(AuthorizationMessageCodec.generate_key())
+    try:
+        return AuthorizationMessageCodec(base64.b64decode(text, validate=True))
+    except (binascii.Error, ValueError):
+        raise ValueError(f"${ENV_MESSAGE_KEY} must be a base64 32-byte key") from None
+
+
+def _oidc_providers(specs: list[str], account: str) -> dict[str, OidcProvider]:
+    providers = {}
+    for spec in specs:
+        url, sep, ids = spec.partition("=")
+        if not sep or not ids:
+            raise ValueError(f"--oidc-provider {spec!r}: expected URL=CLIENT_ID[,CLIENT_ID...]")
+        provider = OidcProvider(url, tuple(i for i in ids.split(",") if i))
+        providers[f"arn:aws:iam::{account}:oidc-provider/{provider.condition_prefix}"] = provider
+    return providers
+
+
+def _saml_verifier(specs: list[str]) -> Any | None:
+    if not specs:
+        return None
+    from iamguard.sts.saml import SamlProvider, SamlVerifier
+
+    providers = {}
+    for spec in specs:
+        arn, sep, path = spec.partition("=")
+        if not sep:
+            raise ValueError(f"--saml-provider {spec!r}: expected ARN=METADATA_FILE")
+        providers[arn] = SamlProvider(arn, Path(path).read_text(encoding="utf-8"))
+    return SamlVerifier(providers)
+
+
+def build_token_service(args: argparse.Namespace, err: TextIO) -> TokenService:
+    """The :class:`TokenService` the command serves, from its arguments and environment."""
+    from iamguard.store import open_store
+
+    store = open_store(args.store)
+    account = store.account().account_id
+    return TokenService(
+        store,
+        SessionTokenService(_keyring(args, err)),
+        oidc_providers=_oidc_providers(args.oidc_provider, account),
+        oidc_verifier=OidcVerifier(),
+        saml_verifier=_saml_verifier(args.saml_provider),
+        message_codec=_message_codec(),
+    )
+
+
+def serve(args: argparse.Namespace, *, stop: threading.Event, out: TextIO | None = None,
+          err: TextIO | None = None) -> int:
+    """Run until ``stop`` is set; prints the ``AWS_ENDPOINT_URL_STS`` line to export."""
+    out, err = out or sys.stdout, err or sys.stderr
+    if not 0 <= args.port <= 65535:
+        raise ValueError("--port must be between 0 and 65535")
+    if not args.allow_non_loopback and not is_loopback_host(args.host):
+        raise ValueError(f"--host {args.host} is not a loopback address; add --allow-non-loopback to bind it anyway")
+    service = build_token_service(args, err)
+    server = make_server(args.host, args.port, StsWsgiApp(service), server_class=ThreadingWSGIServer,
+                         handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="iamguard-sts", daemon=True)
+    thread.start()
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    try:
+        out.write(f"export AWS_ENDPOINT_URL_STS=http://{host}:{server.server_port}\n")
+        out.flush()
+        err.write(f"iamguard STS serving {args.store} on http://{host}:{server.server_port}; press Ctrl-C to stop\n")
+        err.flush()
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    err.write("STS server stopped\n")
+    return EXIT_OK
