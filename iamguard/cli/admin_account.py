@@ -1,0 +1,105 @@
+"""``iamguard account ...``: the account (id, alias, sign-in URL) and its security status.
+
+The sign-in URL mirrors AWS's ``https://<alias-or-account-id>.signin.aws.amazon.com/console``
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/console_account-alias.html) under iamguard's
+own domain: ``https://<alias-or-account-id>.signin.iamguard.local/`` by default. An application
+serving its console elsewhere sets ``--signin-domain`` or ``$IAMGUARD_SIGNIN_DOMAIN``.
+
+The security status lists what AWS's root-user recommendations flag (no root MFA, root access
+keys; https://docs.aws.amazon.com/IAM/latest/UserGuide/root-user-best-practices.html) and users
+with no policy at all; ``show --strict`` exits 1 when there is any warning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from iamguard.cli import EXIT_FINDINGS, EXIT_OK
+from iamguard.cli._store_args import group_parser, open_from_args, record_json, say, verb
+from iamguard.store.records import Account
+
+__all__ = ["login_url", "register"]
+
+SIGNIN_DOMAIN_ENV = "IAMGUARD_SIGNIN_DOMAIN"
+DEFAULT_SIGNIN_DOMAIN = "signin.iamguard.local"
+
+
+def login_url(account: Account, domain: str = DEFAULT_SIGNIN_DOMAIN) -> str:
+    """The console sign-in URL: the alias when set, else the account id, as AWS does."""
+    return f"https://{account.alias or account.account_id}.{domain}/"
+
+
+def register(subparsers: Any) -> None:
+    verbs = group_parser(subparsers, "account", "show the account and manage its alias", __doc__ or "")
+    p = verb(verbs, "show", "account id, alias, sign-in URL and security status", _show)
+    p.add_argument("--signin-domain", default=None, help=f"default ${SIGNIN_DOMAIN_ENV} or {DEFAULT_SIGNIN_DOMAIN}")
+    p.add_argument("--strict", action="store_true", help="exit 1 when there are security warnings")
+    p = verb(verbs, "alias-create", "set the account alias (replaces an existing one)", _alias_create)
+    p.add_argument("alias", help="3-63 lowercase letters, digits and single hyphens")
+    p = verb(verbs, "alias-delete", "remove the account alias", _alias_delete)
+    p.add_argument("alias")
+
+
+def _warnings(service: Any) -> list[str]:
+    found: list[str] = list(service.root_warnings())
+    found += [f"user {name} has no policies (it can do nothing)" for name in service.users_without_permissions()]
+    env = os.environ
+    if env.get("IAMGUARD_DEV_MASTER_KEY", "").strip() == "1" and not (
+        env.get("IAMGUARD_MASTER_KEY") or env.get("IAMGUARD_MASTER_KEY_FILE")
+    ):
+        found.append("IAMGUARD_DEV_MASTER_KEY=1: secrets are sealed with a development key (not for production)")
+    return found
+
+
+def _show(args: argparse.Namespace) -> int:
+    service = open_from_args(args, write=False)
+    account = service.account()
+    domain = args.signin_domain or os.environ.get(SIGNIN_DOMAIN_ENV) or DEFAULT_SIGNIN_DOMAIN
+    warnings = _warnings(service)
+    policy = account.password_policy
+    counts = {
+        "Users": len(service.list_users()),
+        "Groups": len(service.list_groups()),
+        "Roles": len(service.list_roles()),
+        "Policies": len(service.list_policies(scope="local")),
+    }
+    if args.json:
+        body = {
+            "AccountId": account.account_id,
+            "Partition": account.partition,
+            "AccountAlias": account.alias,
+            "SignInUrl": login_url(account, domain),
+            "RootArn": account.root_arn,
+            "PasswordPolicy": None if policy is None else policy.to_json(),
+            "Summary": counts,
+            "Warnings": warnings,
+        }
+        sys.stdout.write(json.dumps(record_json(body), indent=2) + "\n")
+    else:
+        print(f"Account ID      {account.account_id}")
+        print(f"Partition       {account.partition}")
+        print(f"Alias           {account.alias or '-'}")
+        print(f"Sign-in URL     {login_url(account, domain)}")
+        print(f"Password policy {'custom' if policy else 'AWS default'}")
+        print("Entities        " + ", ".join(f"{v} {k.lower()}" for k, v in counts.items()))
+        print("Security        " + ("no warnings" if not warnings else f"{len(warnings)} warning(s)"))
+        for warning in warnings:
+            print(f"  WARNING {warning}")
+    return EXIT_FINDINGS if args.strict and warnings else EXIT_OK
+
+
+def _alias_create(args: argparse.Namespace) -> int:
+    service = open_from_args(args, write=True)
+    service.create_account_alias(args.alias)
+    say(args, f"account alias is {args.alias}; sign in at {login_url(service.account())}")
+    return EXIT_OK
+
+
+def _alias_delete(args: argparse.Namespace) -> int:
+    open_from_args(args, write=True).delete_account_alias(args.alias)
+    say(args, f"deleted account alias {args.alias}")
+    return EXIT_OK

@@ -1,0 +1,92 @@
+"""``iamguard group ...``: IAM groups and their members.
+
+https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateGroup.html
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from iamguard.cli import EXIT_OK
+from iamguard.cli._store_args import emit, group_parser, open_from_args, say, show, verb
+from iamguard.store.records import PrincipalKind
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    verbs = group_parser(subparsers, "group", "manage IAM groups and their members")
+    p = verb(verbs, "create", "create a group", _create)
+    p.add_argument("name")
+    p.add_argument("--path", default="/", help="path such as /admins/ (default /)")
+    p = verb(verbs, "get", "show a group with its members and policies", _get)
+    p.add_argument("name")
+    p = verb(verbs, "list", "list groups", _list)
+    p.add_argument("--path-prefix", default="/")
+    p = verb(verbs, "delete", "delete a group", _delete)
+    p.add_argument("name")
+    p.add_argument(
+        "--force", action="store_true", help="also remove its members and policies (AWS refuses without)"
+    )
+    p = verb(verbs, "add-user", "add a user to a group", _add_user)
+    p.add_argument("name", metavar="GROUP")
+    p.add_argument("user", metavar="USER")
+    p = verb(verbs, "remove-user", "remove a user from a group", _remove_user)
+    p.add_argument("name", metavar="GROUP")
+    p.add_argument("user", metavar="USER")
+
+
+def _create(args: argparse.Namespace) -> int:
+    group = open_from_args(args, write=True).create_group(args.name, path=args.path)
+    say(args, f"created group {group.name} ({group.arn})", group)
+    return EXIT_OK
+
+
+def _get(args: argparse.Namespace) -> int:
+    service = open_from_args(args, write=False)
+    group = service.get_group(args.name)
+    members = [u.name for u in service.get_group_members(group.name)]
+    attached = [p.arn for p in service.list_attached_policies(PrincipalKind.GROUP, group.name)]
+    inline = service.list_inline_policies(PrincipalKind.GROUP, group.name)
+    data = {"Group": group, "Users": members, "AttachedPolicies": attached, "InlinePolicies": inline}
+    show(
+        args,
+        data,
+        [
+            ("Name", group.name),
+            ("ARN", group.arn),
+            ("GroupId", group.group_id),
+            ("Path", group.path),
+            ("Created", group.create_date),
+            ("Members", members),
+            ("AttachedPolicies", attached),
+            ("InlinePolicies", inline),
+        ],
+    )
+    return EXIT_OK
+
+
+def _list(args: argparse.Namespace) -> int:
+    groups = sorted(open_from_args(args, write=False).list_groups(path_prefix=args.path_prefix), key=lambda g: g.name)
+    rows = [(g.name, g.path, g.group_id, g.create_date) for g in groups]
+    emit(args, {"Groups": groups}, ("NAME", "PATH", "GROUP ID", "CREATED"), rows)
+    return EXIT_OK
+
+
+def _delete(args: argparse.Namespace) -> int:
+    open_from_args(args, write=True).delete_group(args.name, force=args.force)
+    say(args, f"deleted group {args.name}")
+    return EXIT_OK
+
+
+def _add_user(args: argparse.Namespace) -> int:
+    open_from_args(args, write=True).add_user_to_group(args.name, args.user)
+    say(args, f"user {args.user} is a member of group {args.name}")
+    return EXIT_OK
+
+
+def _remove_user(args: argparse.Namespace) -> int:
+    open_from_args(args, write=True).remove_user_from_group(args.name, args.user)
+    say(args, f"removed user {args.user} from group {args.name}")
+    return EXIT_OK

@@ -1,0 +1,133 @@
+"""``iamguard mfa ...``: virtual MFA devices (TOTP, RFC 6238).
+
+``create`` prints the device's base32 seed and an ``otpauth://`` URI once (load either into an
+authenticator app); ``enable`` assigns the device to a user or the root user after two
+consecutive codes, as AWS EnableMFADevice requires.
+https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa_enable_virtual.html
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from iamguard.cli import EXIT_OK
+from iamguard.cli._store_args import KEY_HELP, emit, group_parser, open_from_args, record_json, say, verb
+from iamguard.errors import NoSuchEntityError
+from iamguard.store import mfa
+from iamguard.store.service import IdentityService
+
+__all__ = ["register"]
+
+_SEED_WARNING = (
+    "WARNING: the seed is shown only now; anyone holding it can generate this device's codes. "
+    "Load it into an authenticator app, then enable the device with two consecutive codes."
+)
+
+
+def register(subparsers: Any) -> None:
+    verbs = group_parser(subparsers, "mfa", "manage virtual MFA devices", (__doc__ or "") + "\n" + KEY_HELP)
+    p = verb(verbs, "create", "create a virtual MFA device (prints its seed once)", _create, epilog=KEY_HELP)
+    p.add_argument("name", help="device name, e.g. the user's name")
+    p.add_argument("--path", default="/")
+    for name, func, help_text in (
+        ("enable", _enable, "assign a device after two consecutive codes"),
+        ("resync", _resync, "resynchronise a device with two consecutive codes"),
+    ):
+        p = verb(verbs, name, help_text, func)
+        p.add_argument("serial", metavar="SERIAL", help="device ARN (or its name)")
+        _owner(p)
+        p.add_argument("code1", metavar="CODE1")
+        p.add_argument("code2", metavar="CODE2")
+    p = verb(verbs, "deactivate", "unassign a device from its user (the device is kept)", _deactivate)
+    p.add_argument("serial", metavar="SERIAL")
+    _owner(p)
+    p = verb(verbs, "delete", "delete an unassigned virtual device", _delete)
+    p.add_argument("serial", metavar="SERIAL")
+    p = verb(verbs, "list", "list devices (all, a user's, or the root user's)", _list)
+    owner = p.add_mutually_exclusive_group()
+    owner.add_argument("--user", metavar="NAME")
+    owner.add_argument("--root", action="store_true")
+
+
+def _owner(parser: argparse.ArgumentParser) -> None:
+    owner = parser.add_mutually_exclusive_group(required=True)
+    owner.add_argument("--user", metavar="NAME", help="the IAM user")
+    owner.add_argument("--root", action="store_true", help="the root user")
+
+
+def _serial(service: IdentityService, text: str) -> str:
+    """A device's serial number (its ARN) from the ARN itself or the device name."""
+    if text.startswith("arn:"):
+        return text
+    matches = [d.serial_number for d in service.list_mfa_devices() if d.serial_number.rsplit("/", 1)[-1] == text]
+    if len(matches) != 1:
+        raise NoSuchEntityError(f"no single MFA device named {text!r}; pass its serial number (ARN)")
+    return matches[0]
+
+
+def _create(args: argparse.Namespace) -> int:
+    service = open_from_args(args, write=True)
+    created = service.create_virtual_mfa_device(args.name, path=args.path)
+    account = service.account()
+    uri = mfa.provisioning_uri(created.base32_seed, account_name=f"{args.name}@{account.alias or account.account_id}")
+    if args.json:
+        body = {**record_json(created.device), "base32_string_seed": created.base32_seed, "otpauth_uri": uri}
+        sys.stdout.write(json.dumps({"VirtualMFADevice": body}, indent=2) + "\n")
+    else:
+        sys.stdout.write(f"SerialNumber  {created.device.serial_number}\n")
+        sys.stdout.write(f"Base32Seed    {created.base32_seed}\n")
+        sys.stdout.write(f"OtpauthURI    {uri}\n")
+    print(_SEED_WARNING, file=sys.stderr)
+    return EXIT_OK
+
+
+def _enable(args: argparse.Namespace) -> int:
+    service = open_from_args(args, write=True)
+    device = service.enable_mfa_device(
+        None if args.root else args.user, _serial(service, args.serial), args.code1, args.code2
+    )
+    say(args, f"enabled MFA device {device.serial_number} for {_who(args)}", device)
+    return EXIT_OK
+
+
+def _resync(args: argparse.Namespace) -> int:
+    service = open_from_args(args, write=True)
+    device = service.resync_mfa_device(
+        None if args.root else args.user, _serial(service, args.serial), args.code1, args.code2
+    )
+    say(args, f"resynchronised MFA device {device.serial_number}", device)
+    return EXIT_OK
+
+
+def _deactivate(args: argparse.Namespace) -> int:
+    service = open_from_args(args, write=True)
+    serial = _serial(service, args.serial)
+    service.deactivate_mfa_device(None if args.root else args.user, serial)
+    say(args, f"deactivated MFA device {serial} for {_who(args)}")
+    return EXIT_OK
+
+
+def _delete(args: argparse.Namespace) -> int:
+    service = open_from_args(args, write=True)
+    serial = _serial(service, args.serial)
+    service.delete_virtual_mfa_device(serial)
+    say(args, f"deleted MFA device {serial}")
+    return EXIT_OK
+
+
+def _list(args: argparse.Namespace) -> int:
+    service = open_from_args(args, write=False)
+    devices = service.list_mfa_devices(args.user, root=args.root)
+    rows = [
+        (d.serial_number, "root" if d.is_root else d.user_name, d.enabled, d.enable_date, d.create_date)
+        for d in devices
+    ]
+    emit(args, {"MFADevices": devices}, ("SERIAL NUMBER", "ASSIGNED TO", "ENABLED", "ENABLED AT", "CREATED"), rows)
+    return EXIT_OK
+
+
+def _who(args: argparse.Namespace) -> str:
+    return "the root user" if args.root else f"user {args.user}"

@@ -1,0 +1,190 @@
+"""``iamguard login-profile ...`` and ``iamguard password-policy ...``: console passwords.
+
+Passwords are never command-line arguments (they would land in shell history and the process
+list): they are read from the terminal without echo (getpass, asked twice when setting one) or,
+for scripts, from standard input with ``--password-stdin`` (one password per line;
+``change-password`` reads the old one, then the new one).
+
+https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_passwords_admin-change-user.html
+https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateAccountPasswordPolicy.html
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import hmac
+import sys
+from typing import Any
+
+from iamguard.cli import EXIT_OK
+from iamguard.cli._store_args import emit, group_parser, open_from_args, say, show, verb
+from iamguard.store.passwords import PasswordPolicy
+
+__all__ = ["register"]
+
+_STDIN_HELP = "read the password(s) from standard input, one per line, instead of prompting"
+_INT_FIELDS = (
+    ("minimum_password_length", "MinimumPasswordLength", "6-128 (default 6 in a custom policy)"),
+    ("max_password_age", "MaxPasswordAge", "days, 1-1095 (default: never expire)"),
+    ("password_reuse_prevention", "PasswordReusePrevention", "1-24 previous passwords (default: none)"),
+)
+_BOOL_FIELDS = (
+    ("require_symbols", "RequireSymbols"),
+    ("require_numbers", "RequireNumbers"),
+    ("require_uppercase_characters", "RequireUppercaseCharacters"),
+    ("require_lowercase_characters", "RequireLowercaseCharacters"),
+    ("allow_users_to_change_password", "AllowUsersToChangePassword"),
+    ("hard_expiry", "HardExpiry"),
+)
+
+
+def register(subparsers: Any) -> None:
+    _register_login_profile(subparsers)
+    _register_password_policy(subparsers)
+
+
+def _register_login_profile(subparsers: Any) -> None:
+    verbs = group_parser(subparsers, "login-profile", "manage users' console passwords", __doc__ or "")
+    p = verb(verbs, "create", "give a user a console password", _create)
+    p.add_argument("user", metavar="USER")
+    p.add_argument("--password-stdin", action="store_true", help=_STDIN_HELP)
+    p.add_argument("--password-reset-required", action="store_true", help="force a change at next sign-in")
+    p = verb(verbs, "get", "show a user's login profile (never the password)", _get)
+    p.add_argument("user", metavar="USER")
+    p = verb(verbs, "update", "reset a user's password and/or the reset-required flag", _update)
+    p.add_argument("user", metavar="USER")
+    p.add_argument("--set-password", action="store_true", help="set a new password (prompted)")
+    p.add_argument("--password-stdin", action="store_true", help=_STDIN_HELP + " (implies --set-password)")
+    reset = p.add_mutually_exclusive_group()
+    reset.add_argument("--password-reset-required", dest="reset", action="store_true", default=None)
+    reset.add_argument("--no-password-reset-required", dest="reset", action="store_false")
+    p = verb(verbs, "delete", "remove a user's console password", _delete)
+    p.add_argument("user", metavar="USER")
+    p = verb(verbs, "change-password", "change a password knowing the old one (AWS ChangePassword)", _change)
+    p.add_argument("user", metavar="USER")
+    p.add_argument("--password-stdin", action="store_true", help=_STDIN_HELP + " (old, then new)")
+
+
+def _register_password_policy(subparsers: Any) -> None:
+    verbs = group_parser(subparsers, "password-policy", "manage the account password policy")
+    p = verb(verbs, "get", "show the custom password policy", _policy_get)
+    p.add_argument(
+        "--effective", action="store_true", help="show the policy in force (AWS's default when none is set)"
+    )
+    p = verb(
+        verbs,
+        "set",
+        "replace the custom password policy",
+        _policy_set,
+        epilog="As AWS UpdateAccountPasswordPolicy: every option left out takes its default value "
+        "(the policy is replaced, not merged).",
+    )
+    for _, key, help_text in _INT_FIELDS:
+        p.add_argument("--" + _dashed(key), dest=key, type=int, metavar="N", help=help_text)
+    for _, key in _BOOL_FIELDS:
+        p.add_argument("--" + _dashed(key), dest=key, action="store_true")
+    verb(verbs, "delete", "delete the custom policy (AWS's default applies again)", _policy_delete)
+
+
+def _dashed(aws_name: str) -> str:
+    return "".join("-" + c.lower() if c.isupper() else c for c in aws_name).lstrip("-")
+
+
+# ---------------------------------------------------------------- reading passwords
+
+
+def read_passwords(args: argparse.Namespace, prompts: tuple[str, ...], *, confirm_last: bool) -> list[str]:
+    """One password per prompt: lines of standard input under ``--password-stdin``, else typed
+    at the terminal without echo (the last one twice when ``confirm_last``)."""
+    if args.password_stdin:
+        values = [sys.stdin.readline().rstrip("\r\n") for _ in prompts]
+    else:
+        if not sys.stdin.isatty():
+            raise ValueError("standard input is not a terminal: pass --password-stdin to read passwords from it")
+        values = [getpass.getpass(prompt) for prompt in prompts]
+        if confirm_last and not hmac.compare_digest(
+            getpass.getpass("Repeat the password: ").encode(), values[-1].encode()
+        ):
+            raise ValueError("the passwords do not match")
+    if any(not v for v in values):
+        raise ValueError("empty password")
+    return values
+
+
+# ---------------------------------------------------------------- login profiles
+
+
+def _create(args: argparse.Namespace) -> int:
+    (password,) = read_passwords(args, ("New password: ",), confirm_last=True)
+    profile = open_from_args(args, write=True).create_login_profile(
+        args.user, password, password_reset_required=args.password_reset_required
+    )
+    say(args, f"user {profile.user_name} has a console password", profile)
+    return EXIT_OK
+
+
+def _get(args: argparse.Namespace) -> int:
+    profile = open_from_args(args, write=False).get_login_profile(args.user)
+    pairs: list[tuple[str, object]] = [
+        ("UserName", profile.user_name),
+        ("Created", profile.create_date),
+        ("PasswordResetRequired", profile.password_reset_required),
+        ("PasswordLastChanged", profile.password_last_changed),
+        ("FailedAttempts", profile.failed_attempts),
+        ("LastFailure", profile.last_failure_at),
+    ]
+    show(args, {"LoginProfile": profile}, pairs)
+    return EXIT_OK
+
+
+def _update(args: argparse.Namespace) -> int:
+    password = None
+    if args.set_password or args.password_stdin:
+        (password,) = read_passwords(args, ("New password: ",), confirm_last=True)
+    elif args.reset is None:
+        raise ValueError("nothing to update: pass --set-password and/or --[no-]password-reset-required")
+    profile = open_from_args(args, write=True).update_login_profile(
+        args.user, password=password, password_reset_required=args.reset
+    )
+    say(args, f"updated the login profile of user {profile.user_name}", profile)
+    return EXIT_OK
+
+
+def _delete(args: argparse.Namespace) -> int:
+    open_from_args(args, write=True).delete_login_profile(args.user)
+    say(args, f"user {args.user} no longer has a console password")
+    return EXIT_OK
+
+
+def _change(args: argparse.Namespace) -> int:
+    old, new = read_passwords(args, ("Current password: ", "New password: "), confirm_last=True)
+    open_from_args(args, write=True).change_password(args.user, old, new)
+    say(args, f"changed the password of user {args.user}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- password policy
+
+
+def _policy_get(args: argparse.Namespace) -> int:
+    service = open_from_args(args, write=False)
+    policy = service.effective_password_policy() if args.effective else service.get_account_password_policy()
+    data = policy.to_json()
+    emit(args, {"PasswordPolicy": data}, ("FIELD", "VALUE"), sorted(data.items()))
+    return EXIT_OK
+
+
+def _policy_set(args: argparse.Namespace) -> int:
+    data: dict[str, Any] = {key: getattr(args, key) for _, key, _ in _INT_FIELDS if getattr(args, key) is not None}
+    data.update({key: True for _, key in _BOOL_FIELDS if getattr(args, key)})
+    policy = PasswordPolicy.from_json(data)
+    open_from_args(args, write=True).update_account_password_policy(policy)
+    say(args, "updated the account password policy", {"PasswordPolicy": policy.to_json()})
+    return EXIT_OK
+
+
+def _policy_delete(args: argparse.Namespace) -> int:
+    open_from_args(args, write=True).delete_account_password_policy()
+    say(args, "deleted the custom password policy; AWS's default policy applies")
+    return EXIT_OK

@@ -1,0 +1,164 @@
+"""``iamguard role ...``: IAM roles (trust policy, session duration, tags, boundary).
+
+https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from iamguard.cli import EXIT_OK
+from iamguard.cli._store_args import (
+    emit,
+    group_parser,
+    open_from_args,
+    parse_tags,
+    policy_arn,
+    read_document,
+    say,
+    show,
+    verb,
+)
+from iamguard.store.records import PrincipalKind
+
+__all__ = ["register"]
+
+_DOC_HELP = "trust policy: FILE, file://FILE, - (stdin) or inline JSON"
+
+
+def register(subparsers: Any) -> None:
+    verbs = group_parser(subparsers, "role", "manage IAM roles")
+    p = verb(verbs, "create", "create a role", _create)
+    p.add_argument("name")
+    p.add_argument("--trust-policy", required=True, metavar="DOCUMENT", help=_DOC_HELP)
+    p.add_argument("--path", default="/")
+    p.add_argument("--description", default="")
+    p.add_argument(
+        "--max-session-duration", type=int, default=3600, metavar="SECONDS", help="3600-43200 (default 3600)"
+    )
+    p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="tag (repeatable)")
+    p.add_argument("--boundary", metavar="POLICY", help="permissions boundary: managed policy ARN or name")
+    p = verb(verbs, "get", "show a role with its trust policy and policies", _get)
+    p.add_argument("name")
+    p = verb(verbs, "list", "list roles", _list)
+    p.add_argument("--path-prefix", default="/")
+    p = verb(verbs, "update", "change description or maximum session duration", _update)
+    p.add_argument("name")
+    p.add_argument("--description")
+    p.add_argument("--max-session-duration", type=int, metavar="SECONDS")
+    p = verb(verbs, "update-trust-policy", "replace the trust (assume role) policy", _update_trust)
+    p.add_argument("name")
+    p.add_argument("document", metavar="DOCUMENT", help=_DOC_HELP)
+    p = verb(verbs, "delete", "delete a role", _delete)
+    p.add_argument("name")
+    p.add_argument("--force", action="store_true", help="also drop its policies (AWS refuses without)")
+    p = verb(verbs, "tag", "add or replace tags", _tag)
+    p.add_argument("name")
+    p.add_argument("tags", nargs="+", metavar="KEY=VALUE")
+    p = verb(verbs, "untag", "remove tags", _untag)
+    p.add_argument("name")
+    p.add_argument("keys", nargs="+", metavar="KEY")
+    p = verb(verbs, "set-boundary", "set the permissions boundary", _set_boundary)
+    p.add_argument("name")
+    p.add_argument("policy", metavar="POLICY", help="managed policy ARN or customer policy name")
+    p = verb(verbs, "delete-boundary", "remove the permissions boundary", _delete_boundary)
+    p.add_argument("name")
+
+
+def _create(args: argparse.Namespace) -> int:
+    service = open_from_args(args, write=True)
+    boundary = policy_arn(service, args.boundary) if args.boundary else None
+    role = service.create_role(
+        args.name,
+        read_document(args.trust_policy),
+        path=args.path,
+        description=args.description,
+        max_session_duration=args.max_session_duration,
+        tags=parse_tags(args.tag),
+        permissions_boundary=boundary,
+    )
+    say(args, f"created role {role.name} ({role.arn})", role)
+    return EXIT_OK
+
+
+def _get(args: argparse.Namespace) -> int:
+    service = open_from_args(args, write=False)
+    role = service.get_role(args.name)
+    attached = [p.arn for p in service.list_attached_policies(PrincipalKind.ROLE, role.name)]
+    inline = service.list_inline_policies(PrincipalKind.ROLE, role.name)
+    data = {"Role": role, "AttachedPolicies": attached, "InlinePolicies": inline}
+    pairs: list[tuple[str, object]] = [
+        ("Name", role.name),
+        ("ARN", role.arn),
+        ("RoleId", role.role_id),
+        ("Path", role.path),
+        ("Created", role.create_date),
+        ("Description", role.description),
+        ("MaxSessionDuration", role.max_session_duration),
+        ("Tags", [f"{k}={v}" for k, v in role.tags]),
+        ("PermissionsBoundary", role.permissions_boundary),
+        ("AttachedPolicies", attached),
+        ("InlinePolicies", inline),
+    ]
+    show(args, data, pairs)
+    if not args.json:
+        print("TrustPolicy:")
+        print(json.dumps(json.loads(role.assume_role_policy), indent=2))
+    return EXIT_OK
+
+
+def _list(args: argparse.Namespace) -> int:
+    roles = sorted(open_from_args(args, write=False).list_roles(path_prefix=args.path_prefix), key=lambda r: r.name)
+    rows = [(r.name, r.path, r.role_id, r.max_session_duration, r.description) for r in roles]
+    emit(args, {"Roles": roles}, ("NAME", "PATH", "ROLE ID", "MAX SESSION", "DESCRIPTION"), rows)
+    return EXIT_OK
+
+
+def _update(args: argparse.Namespace) -> int:
+    if args.description is None and args.max_session_duration is None:
+        raise ValueError("nothing to update: pass --description and/or --max-session-duration")
+    role = open_from_args(args, write=True).update_role(
+        args.name, description=args.description, max_session_duration=args.max_session_duration
+    )
+    say(args, f"updated role {role.name}", role)
+    return EXIT_OK
+
+
+def _update_trust(args: argparse.Namespace) -> int:
+    role = open_from_args(args, write=True).update_assume_role_policy(args.name, read_document(args.document))
+    say(args, f"replaced the trust policy of role {role.name}", role)
+    return EXIT_OK
+
+
+def _delete(args: argparse.Namespace) -> int:
+    open_from_args(args, write=True).delete_role(args.name, force=args.force)
+    say(args, f"deleted role {args.name}")
+    return EXIT_OK
+
+
+def _tag(args: argparse.Namespace) -> int:
+    role = open_from_args(args, write=True).tag_role(args.name, parse_tags(args.tags))
+    say(args, f"tagged role {role.name}: " + ", ".join(f"{k}={v}" for k, v in role.tags), role)
+    return EXIT_OK
+
+
+def _untag(args: argparse.Namespace) -> int:
+    role = open_from_args(args, write=True).untag_role(args.name, args.keys)
+    say(args, f"untagged role {role.name}", role)
+    return EXIT_OK
+
+
+def _set_boundary(args: argparse.Namespace) -> int:
+    service = open_from_args(args, write=True)
+    arn = policy_arn(service, args.policy)
+    service.put_role_permissions_boundary(args.name, arn)
+    say(args, f"role {args.name} is now bounded by {arn}")
+    return EXIT_OK
+
+
+def _delete_boundary(args: argparse.Namespace) -> int:
+    open_from_args(args, write=True).delete_role_permissions_boundary(args.name)
+    say(args, f"removed the permissions boundary of role {args.name}")
+    return EXIT_OK

@@ -1,0 +1,174 @@
+"""``iamguard user ...``: IAM users (create, get, list, update, delete, tags, boundary, groups).
+
+Verbs follow the AWS CLI's ``aws iam *-user`` commands:
+https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateUser.html
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from iamguard.cli import EXIT_OK
+from iamguard.cli._store_args import (
+    emit,
+    group_parser,
+    open_from_args,
+    parse_tags,
+    policy_arn,
+    say,
+    show,
+    verb,
+)
+from iamguard.errors import NoSuchEntityError
+from iamguard.store.records import PrincipalKind, User
+
+__all__ = ["register"]
+
+_LIST_HEADERS = ("NAME", "PATH", "USER ID", "CREATED", "BOUNDARY")
+
+
+def register(subparsers: Any) -> None:
+    verbs = group_parser(subparsers, "user", "manage IAM users")
+    p = verb(verbs, "create", "create a user", _create)
+    p.add_argument("name")
+    p.add_argument("--path", default="/", help="path such as /engineering/ (default /)")
+    p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="tag (repeatable)")
+    p.add_argument("--boundary", metavar="POLICY", help="permissions boundary: managed policy ARN or name")
+    p = verb(verbs, "get", "show a user with its groups, policies and credentials", _get)
+    p.add_argument("name")
+    p = verb(verbs, "list", "list users", _list)
+    p.add_argument("--path-prefix", default="/")
+    p = verb(verbs, "update", "rename or move a user", _update)
+    p.add_argument("name")
+    p.add_argument("--new-name")
+    p.add_argument("--new-path")
+    p = verb(verbs, "delete", "delete a user", _delete)
+    p.add_argument("name")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="also delete its access keys, login profile, policies and memberships (AWS refuses without)",
+    )
+    p = verb(verbs, "tag", "add or replace tags", _tag)
+    p.add_argument("name")
+    p.add_argument("tags", nargs="+", metavar="KEY=VALUE")
+    p = verb(verbs, "untag", "remove tags", _untag)
+    p.add_argument("name")
+    p.add_argument("keys", nargs="+", metavar="KEY")
+    p = verb(verbs, "set-boundary", "set the permissions boundary", _set_boundary)
+    p.add_argument("name")
+    p.add_argument("policy", metavar="POLICY", help="managed policy ARN or customer policy name")
+    p = verb(verbs, "delete-boundary", "remove the permissions boundary", _delete_boundary)
+    p.add_argument("name")
+    p = verb(verbs, "groups", "list the groups a user belongs to", _groups)
+    p.add_argument("name")
+
+
+def _create(args: argparse.Namespace) -> int:
+    service = open_from_args(args, write=True)
+    boundary = policy_arn(service, args.boundary) if args.boundary else None
+    user = service.create_user(
+        args.name, path=args.path, tags=parse_tags(args.tag), permissions_boundary=boundary
+    )
+    say(args, f"created user {user.name} ({user.arn})", user)
+    return EXIT_OK
+
+
+def _get(args: argparse.Namespace) -> int:
+    service = open_from_args(args, write=False)
+    user = service.get_user(args.name)
+    groups = [g.name for g in service.list_groups_for_user(user.name)]
+    attached = [p.arn for p in service.list_attached_policies(PrincipalKind.USER, user.name)]
+    inline = service.list_inline_policies(PrincipalKind.USER, user.name)
+    keys = service.list_access_keys(user.name)
+    mfa = [d.serial_number for d in service.list_mfa_devices(user.name)]
+    try:
+        has_password = bool(service.get_login_profile(user.name))
+    except NoSuchEntityError:  # no console password
+        has_password = False
+    data = {
+        "User": user,
+        "Groups": groups,
+        "AttachedPolicies": attached,
+        "InlinePolicies": inline,
+        "AccessKeys": [k.access_key_id for k in keys],
+        "MFADevices": mfa,
+        "LoginProfile": has_password,
+    }
+    show(
+        args,
+        data,
+        [
+            ("Name", user.name),
+            ("ARN", user.arn),
+            ("UserId", user.user_id),
+            ("Path", user.path),
+            ("Created", user.create_date),
+            ("Tags", [f"{k}={v}" for k, v in user.tags]),
+            ("PermissionsBoundary", user.permissions_boundary),
+            ("Groups", groups),
+            ("AttachedPolicies", attached),
+            ("InlinePolicies", inline),
+            ("AccessKeys", [f"{k.access_key_id} ({k.status.value})" for k in keys]),
+            ("MFADevices", mfa),
+            ("ConsolePassword", has_password),
+        ],
+    )
+    return EXIT_OK
+
+
+def _list(args: argparse.Namespace) -> int:
+    users = open_from_args(args, write=False).list_users(path_prefix=args.path_prefix)
+    emit(args, {"Users": users}, _LIST_HEADERS, [_row(u) for u in sorted(users, key=lambda u: u.name)])
+    return EXIT_OK
+
+
+def _row(user: User) -> tuple[object, ...]:
+    return (user.name, user.path, user.user_id, user.create_date, user.permissions_boundary)
+
+
+def _update(args: argparse.Namespace) -> int:
+    if args.new_name is None and args.new_path is None:
+        raise ValueError("nothing to update: pass --new-name and/or --new-path")
+    user = open_from_args(args, write=True).update_user(args.name, new_name=args.new_name, new_path=args.new_path)
+    say(args, f"updated user {user.name} ({user.arn})", user)
+    return EXIT_OK
+
+
+def _delete(args: argparse.Namespace) -> int:
+    open_from_args(args, write=True).delete_user(args.name, force=args.force)
+    say(args, f"deleted user {args.name}")
+    return EXIT_OK
+
+
+def _tag(args: argparse.Namespace) -> int:
+    user = open_from_args(args, write=True).tag_user(args.name, parse_tags(args.tags))
+    say(args, f"tagged user {user.name}: " + ", ".join(f"{k}={v}" for k, v in user.tags), user)
+    return EXIT_OK
+
+
+def _untag(args: argparse.Namespace) -> int:
+    user = open_from_args(args, write=True).untag_user(args.name, args.keys)
+    say(args, f"untagged user {user.name}", user)
+    return EXIT_OK
+
+
+def _set_boundary(args: argparse.Namespace) -> int:
+    service = open_from_args(args, write=True)
+    arn = policy_arn(service, args.policy)
+    service.put_user_permissions_boundary(args.name, arn)
+    say(args, f"user {args.name} is now bounded by {arn}")
+    return EXIT_OK
+
+
+def _delete_boundary(args: argparse.Namespace) -> int:
+    open_from_args(args, write=True).delete_user_permissions_boundary(args.name)
+    say(args, f"removed the permissions boundary of user {args.name}")
+    return EXIT_OK
+
+
+def _groups(args: argparse.Namespace) -> int:
+    groups = open_from_args(args, write=False).list_groups_for_user(args.name)
+    emit(args, {"Groups": groups}, ("GROUP", "PATH", "ARN"), [(g.name, g.path, g.arn) for g in groups])
+    return EXIT_OK
