@@ -199,6 +199,29 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 
+# Access activity (AWS's access-key last-used and access-advisor data): written off the request
+# path by ``IdentityService.record_access_activity`` without bumping the generation, because it
+# changes no decision. Kept out of migration 1 so that migration's statements never change.
+_ACTIVITY_TABLES = (
+    _t(
+        "access_key_activity",
+        ("access_key_id",),
+        "access_key_id TEXT NOT NULL, last_used_date TEXT NOT NULL, service_name TEXT NOT NULL, "
+        "region TEXT NOT NULL",
+    ),
+    _t(
+        "service_last_accessed",
+        ("entity_arn", "service_namespace"),
+        "entity_arn TEXT NOT NULL, service_namespace TEXT NOT NULL, last_authenticated TEXT NOT NULL, "
+        "last_authenticated_entity TEXT NOT NULL, last_authenticated_region TEXT NOT NULL, "
+        "last_action TEXT NOT NULL, total_requests BIGINT NOT NULL",
+    ),
+)
+TABLES.update({t.name: t for t in _ACTIVITY_TABLES})
+MIGRATIONS = MIGRATIONS + (
+    Migration(2, "access activity", tuple(_create_table(t) for t in _ACTIVITY_TABLES)),
+)
+
 _MIGRATIONS_TABLE = (
     f"CREATE TABLE IF NOT EXISTS {_PREFIX}migrations "
     "(version BIGINT NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"

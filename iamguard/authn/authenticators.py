@@ -1,0 +1,230 @@
+"""Stage 1 of the request path: who is calling? Pluggable authenticators, sans-I/O.
+
+authenticate → principal → resolve policies → evaluate → decide → enforce/audit
+
+An :class:`Authenticator` is a generator flow (STYLE.md §5): it inspects a
+:class:`~iamguard.authn.request_view.RequestView`, yields a lookup when it needs the store
+(:class:`GetAccessKey`, :class:`~iamguard.resolve.ResolvePrincipal`) and returns an
+:class:`Authenticated` — or ``None`` when the request is not its kind ("try the next one", as
+starlette's ``AuthenticationBackend``), or raises an
+:class:`~iamguard.errors.AuthenticationError` when it is its kind but does not check out.
+The guard drives the flows with a sync or an async store; no I/O happens here.
+
+Built-ins:
+
+* :class:`SigV4Authenticator` — AWS Signature Version 4 (header or presigned). Long-term keys
+  (``AKIA…``) are looked up in the store; temporary ones (``ASIA…``) are judged by the
+  :class:`~iamguard.authn.session_token.SessionTokenService` alone from
+  ``X-Amz-Security-Token`` (no store round trip). aws-chunked bodies are de-chunked and every
+  chunk signature verified.
+* :class:`BearerAuthenticator` — opt-in ``Authorization: Bearer <SessionToken>``.
+* :class:`AnonymousAuthenticator` — optional last resort: the anonymous principal, which only a
+  resource policy granting ``"Principal": "*"`` can allow.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from types import MappingProxyType
+from typing import Protocol
+
+from iamguard.authn.chunked import decode_aws_chunked
+from iamguard.authn.context import RequestMeta
+from iamguard.authn.request_view import RequestView
+from iamguard.authn.session_token import SessionClaims, SessionTokenService, is_session_access_key_id
+from iamguard.authn.sigv4 import STREAMING_PAYLOADS, VerifiedRequest, auth_form, verify_sigv4
+from iamguard.context import ContextValue
+from iamguard.errors import InvalidAccessKeyError
+from iamguard.principal import Principal, PrincipalType
+from iamguard.resolve import GetGeneration, ResolvePrincipal
+from iamguard.store.records import AccessKey, ResolvedPrincipal
+
+__all__ = [
+    "ANONYMOUS",
+    "AnonymousAuthenticator",
+    "AuthFlow",
+    "Authenticated",
+    "Authenticator",
+    "BearerAuthenticator",
+    "GetAccessKey",
+    "SigV4Authenticator",
+    "principal_from_record",
+]
+
+_EMPTY_CONTEXT: Mapping[str, ContextValue] = MappingProxyType({})
+
+#: The caller of an unsigned request. https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-anonymous
+ANONYMOUS = Principal(arn="*", account="", type=PrincipalType.ANONYMOUS)
+
+
+@dataclass(frozen=True, slots=True)
+class GetAccessKey:
+    """Ask the store for ``PolicySource.get_access_key(access_key_id)``."""
+
+    access_key_id: str
+
+
+AuthLookup = GetAccessKey | ResolvePrincipal | GetGeneration
+AuthFlow = Generator[AuthLookup, object, "Authenticated | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class Authenticated:
+    """What authentication proved: the principal, and how.
+
+    ``method`` is ``"sigv4"``, ``"bearer"``, ``"anonymous"`` or ``"explicit"`` (set in code).
+    ``claims`` holds the session's claims for temporary credentials (its session policies are
+    read from them); ``body`` is the request body as the application must see it (de-chunked
+    for aws-chunked uploads), ``None`` when unchanged.
+    """
+
+    principal: Principal
+    method: str = "explicit"
+    access_key_id: str | None = None
+    verified: VerifiedRequest | None = None
+    claims: SessionClaims | None = field(default=None, repr=False)
+    body: bytes | None = field(default=None, repr=False)
+    #: The request's global condition keys (aws:SourceIp, aws:CurrentTime, ...), set by the guard.
+    context: Mapping[str, ContextValue] = field(default_factory=lambda: _EMPTY_CONTEXT, repr=False)
+    request_id: str = ""
+    started: float = 0.0  # time.perf_counter() when the request arrived (audit latency)
+
+    @property
+    def service(self) -> str | None:
+        return None if self.verified is None else self.verified.service
+
+
+class Authenticator(Protocol):
+    """Turns a request into an :class:`Authenticated`, ``None`` ("not mine"), or raises."""
+
+    def authenticate(self, view: RequestView, meta: RequestMeta) -> AuthFlow: ...
+
+
+def principal_from_record(record: ResolvedPrincipal, partition: str = "aws") -> Principal:
+    """The principal of a stored user or root (what a long-term access key signs as)."""
+    if record.kind == "root":
+        return Principal(
+            arn=record.arn, account=record.account_id, type=PrincipalType.ACCOUNT, user_id=record.account_id
+        )
+    tags = dict(record.tags)
+    return Principal.from_arn(record.arn, tags=tags, user_id=record.unique_id)
+
+
+def _claimed_access_key_id(view: RequestView) -> str | None:
+    """The access key id the request names (header or query), before any verification."""
+    credential = view.query_param("X-Amz-Credential")
+    if credential is None:
+        header = view.header("authorization") or ""
+        _, found, rest = header.partition("Credential=")
+        credential = rest.split(",", 1)[0].strip() if found else None
+    if not credential:
+        return None
+    return credential.split("/", 1)[0] or None
+
+
+class SigV4Authenticator:
+    """AWS SigV4, header or presigned; long-term keys from the store, session keys from tokens.
+
+    ``sessions`` verifies ``X-Amz-Security-Token`` for ``ASIA…`` keys (without it such keys are
+    unknown). ``service`` pins the service the credential scope must name (``"s3"``) and picks
+    S3's error codes. ``max_skew`` is AWS's 15 minutes. ``clock`` returns Unix seconds.
+    """
+
+    def __init__(
+        self,
+        *,
+        sessions: SessionTokenService | None = None,
+        service: str | None = None,
+        max_skew: timedelta = timedelta(minutes=15),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._sessions = sessions
+        self._service = service
+        self._max_skew = max_skew
+        self._clock = clock
+
+    def authenticate(self, view: RequestView, meta: RequestMeta) -> AuthFlow:
+        if auth_form(view) is None:
+            return None
+        akid = _claimed_access_key_id(view) or ""
+        token = view.query_param("X-Amz-Security-Token") or view.header("x-amz-security-token")
+        claims: SessionClaims | None = None
+        secret: str | None = None
+        record: ResolvedPrincipal | None = None
+        if is_session_access_key_id(akid):
+            if self._sessions is not None and token:
+                claims = self._sessions.verify(token, access_key_id=akid)
+                secret = self._sessions.secret_for(claims)
+        elif akid and not token:
+            # A security token with a long-term key is refused (it is not that key's token).
+            found = yield GetAccessKey(akid)
+            secret, record = yield from self._long_term(found)
+        verified = verify_sigv4(
+            view,
+            lambda _akid: secret,
+            now=datetime.fromtimestamp(self._clock(), timezone.utc),
+            service_hint=self._service,
+            max_skew=self._max_skew,
+        )
+        body = decode_aws_chunked(view, verified).data if verified.payload_hash in STREAMING_PAYLOADS else None
+        if claims is not None:
+            principal = claims.to_principal(now=self._clock())
+        elif record is not None:
+            principal = principal_from_record(record)
+        else:  # pragma: no cover - verify_sigv4 refuses a request whose secret is unknown
+            raise InvalidAccessKeyError("The security token included in the request is invalid.")
+        return Authenticated(principal, "sigv4", verified.access_key_id, verified, claims, body)
+
+    @staticmethod
+    def _long_term(found: object) -> Generator[AuthLookup, object, tuple[str | None, ResolvedPrincipal | None]]:
+        """The secret and owner of an active long-term key; ``(None, None)`` when unusable."""
+        if not isinstance(found, tuple) or len(found) != 2:
+            return None, None
+        key, secret = found
+        if not isinstance(key, AccessKey) or not key.active or not key.owner_arn:
+            # An inactive key is refused like an unknown one, as AWS does.
+            return None, None
+        owner = yield ResolvePrincipal(key.owner_arn)
+        if not isinstance(owner, ResolvedPrincipal):
+            return None, None  # the owner vanished: the key is as good as unknown
+        return str(secret), owner
+
+
+class BearerAuthenticator:
+    """``Authorization: Bearer <SessionToken>``: the session's principal, no signature.
+
+    Opt-in: a bearer token is a password-equivalent for its lifetime, so use it only over TLS
+    and for clients that cannot sign. The token must be genuine and current
+    (:meth:`SessionTokenService.verify`); no store lookup is needed.
+    """
+
+    def __init__(self, sessions: SessionTokenService, *, clock: Callable[[], float] = time.time) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    def authenticate(self, view: RequestView, meta: RequestMeta) -> AuthFlow:
+        header = view.header("authorization")
+        if header is None or header[:7].lower() != "bearer ":
+            return None
+        if False:  # pragma: no cover - makes this a generator like every authenticator
+            yield GetGeneration()
+        claims = self._sessions.verify(header[7:].strip())
+        return Authenticated(claims.to_principal(now=self._clock()), "bearer", claims.access_key_id, claims=claims)
+
+
+class AnonymousAuthenticator:
+    """Accepts any request that carries no credentials, as the anonymous principal.
+
+    Put it last: requests carrying credentials are judged by the authenticators before it.
+    """
+
+    def authenticate(self, view: RequestView, meta: RequestMeta) -> AuthFlow:
+        if False:  # pragma: no cover - makes this a generator like every authenticator
+            yield GetGeneration()
+        if view.has_header("authorization") or view.query_param("X-Amz-Credential") is not None:
+            return None
+        return Authenticated(ANONYMOUS, "anonymous")
+

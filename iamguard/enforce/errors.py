@@ -1,0 +1,90 @@
+"""Stage 6: the one place errors become HTTP responses, shaped as AWS shapes them.
+
+Every integration (WSGI, ASGI, Flask, FastAPI) renders through :func:`render_error`, so a
+client sees the same body whatever framework the app uses:
+
+* ``style="s3"`` — S3's REST-XML error:
+  ``<Error><Code/><Message/><RequestId/></Error>``
+  https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#RESTErrorResponses
+* ``style="json"`` — the Query-protocol error as JSON:
+  ``{"Error": {"Type", "Code", "Message"}, "RequestId"}`` with an ``x-amzn-ErrorType`` header.
+  https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
+
+The status is the error's own (``SignatureDoesNotMatch`` 403, ``ExpiredToken`` 400, ...), as
+AWS answers; AWS answers failed authentication with 403, not 401. The Message is never empty and
+never a traceback: anything that is not an :class:`~iamguard.errors.IAMGuardError` becomes a
+bare ``InternalFailure`` 500. An access denial carries the encoded authorization message that
+STS's ``DecodeAuthorizationMessage`` opens, as EC2 does
+("... Encoded authorization failure message: <text>").
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Literal, Protocol
+from xml.sax.saxutils import escape
+
+from iamguard.decision import Decision
+from iamguard.errors import AccessDeniedError, IAMGuardError
+
+__all__ = ["ErrorResponse", "ErrorStyle", "EncodedAccessDeniedError", "RenderError", "render_error"]
+
+ErrorStyle = Literal["json", "s3"]
+#: (status, headers, body): what an integration writes back.
+ErrorResponse = tuple[int, list[tuple[str, str]], bytes]
+
+_INTERNAL_MESSAGE = "We encountered an internal error. Please try again."
+
+
+class EncodedAccessDeniedError(AccessDeniedError):
+    """An access denial that also carries AWS's encoded authorization failure message.
+
+    ``encoded_message`` is ``None`` when the guard has no message codec configured.
+    """
+
+    def __init__(self, decision: Decision, message: str, *, encoded_message: str | None = None) -> None:
+        self.encoded_message = encoded_message
+        if encoded_message is not None:
+            message = f"{message}. Encoded authorization failure message: {encoded_message}"
+        super().__init__(decision, message)
+
+
+class RenderError(Protocol):
+    """An injectable error renderer; :func:`render_error` is the default."""
+
+    def __call__(
+        self, error: BaseException, *, style: ErrorStyle = "json", request_id: str = ""
+    ) -> ErrorResponse: ...
+
+
+def _code_status_message(error: BaseException) -> tuple[str, int, str]:
+    if not isinstance(error, IAMGuardError):
+        return "InternalFailure", 500, _INTERNAL_MESSAGE
+    status = error.http_status if 400 <= error.http_status <= 599 else 500
+    message = str(error).strip() or error.code or "Error"
+    if status >= 500 and error.code in ("InternalFailure", "ServiceFailure"):
+        message = _INTERNAL_MESSAGE  # server faults say nothing about internals
+    return error.code or "InternalFailure", status, message
+
+
+def render_error(error: BaseException, *, style: ErrorStyle = "json", request_id: str = "") -> ErrorResponse:
+    """``error`` as an AWS-shaped response: status, headers and body bytes."""
+    code, status, message = _code_status_message(error)
+    if style == "s3":
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
+            f"<RequestId>{escape(request_id)}</RequestId></Error>"
+        ).encode("utf-8")
+        headers = [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)]
+    else:
+        kind = "Receiver" if status >= 500 else "Sender"
+        document = {"Error": {"Type": kind, "Code": code, "Message": message}, "RequestId": request_id}
+        body = json.dumps(document, separators=(",", ":")).encode("utf-8")
+        headers = [
+            ("Content-Type", "application/json"),
+            ("x-amzn-RequestId", request_id),
+            ("x-amzn-ErrorType", code),
+        ]
+    headers.append(("Content-Length", str(len(body))))
+    return status, headers, body

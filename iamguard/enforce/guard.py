@@ -1,0 +1,458 @@
+"""Stage 6 driver: runs stages 1–5 for one request — :class:`Guard` (sync) and :class:`AsyncGuard`.
+
+authenticate → principal → resolve policies → evaluate → decide → **enforce**/audit
+
+Written once as generator flows (STYLE.md §5): authentication (each
+:class:`~iamguard.authn.authenticators.Authenticator`) and authorization (session policies,
+:func:`~iamguard.resolve.resolve_flow`, evaluation) yield store lookups; the two guards differ
+only in the ~15-line driver that answers them from a sync or an async store.
+
+Per request: :meth:`Guard.authenticate` once (signature, principal, the request's global
+condition keys), then :meth:`Guard.authorize` for each action (a
+:class:`~iamguard.decision.Decision`, audited) or :meth:`Guard.check` (raises
+:class:`~iamguard.enforce.errors.EncodedAccessDeniedError` carrying AWS's encoded authorization
+message). Decisions come from a :class:`~iamguard.evaluate.cached.CachedEvaluator` whose keys
+include the store generation, so a revocation (a detached policy, a deleted user) applies to the
+very next request.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from cachetools import LRUCache
+
+from iamguard.authn.authenticators import (
+    AnonymousAuthenticator,
+    Authenticated,
+    Authenticator,
+    BearerAuthenticator,
+    GetAccessKey,
+    SigV4Authenticator,
+)
+from iamguard.authn.context import ContextBuilder, RequestMeta
+from iamguard.authn.request_view import RequestView
+from iamguard.authn.session_token import SessionClaims, SessionTokenService, is_session_access_key_id
+from iamguard.context import ContextValue, make_context
+from iamguard.decision import Decision, DecisionKind, PolicyRole
+from iamguard.enforce.audit import AccessTracker, AuditEvent, AuditSink
+from iamguard.enforce.errors import EncodedAccessDeniedError
+from iamguard.errors import AuthenticationError, IAMGuardError
+from iamguard.evaluate.cached import CachedEvaluator
+from iamguard.evaluate.inputs import PolicySet, Request
+from iamguard.policy.model import Policy, PolicyKind
+from iamguard.policy.parse import parse_policy
+from iamguard.principal import Principal, PrincipalType
+from iamguard.resolve import GetGeneration, ResolvePrincipal, resolve_flow, store_arn
+from iamguard.store.protocols import PolicySource
+from iamguard.sts.auth_message import AuthorizationMessageCodec, build_message
+
+__all__ = ["AsyncGuard", "GetManagedPolicy", "Guard", "RequestState"]
+
+
+@dataclass(frozen=True, slots=True)
+class GetManagedPolicy:
+    """Ask the store for the parsed default version of managed policy ``arn`` (``None``: gone)."""
+
+    arn: str
+
+
+GuardLookup = GetAccessKey | ResolvePrincipal | GetGeneration | GetManagedPolicy
+_Flow = Generator[GuardLookup, object, Any]
+
+#: What a session managed policy that cannot be loaded becomes: deny everything (fail closed,
+#: since the missing policy might have held a Deny).
+_DENY_ALL = parse_policy(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]},
+    name="iamguard:missing-session-policy",
+    kind=PolicyKind.IDENTITY,
+)
+
+_ROLE_WORDS = {
+    PolicyRole.IDENTITY: "an identity-based policy",
+    PolicyRole.RESOURCE: "a resource-based policy",
+    PolicyRole.BOUNDARY: "a permissions boundary",
+    PolicyRole.SESSION: "a session policy",
+}
+
+
+@dataclass(slots=True)
+class RequestState:
+    """What enforcement learned about one request; ``environ["iamguard"]`` / ``scope["iamguard"]``.
+
+    ``authenticated`` is ``None`` for an unauthenticated request let through
+    (``required=False``). ``decisions`` lists every decision made for the request, in order.
+    ``params`` are route parameters an app may add for ``@require`` templates.
+    """
+
+    guard: Guard | AsyncGuard
+    authenticated: Authenticated | None
+    decisions: list[Decision] = field(default_factory=list)
+    params: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def principal(self) -> Principal | None:
+        return None if self.authenticated is None else self.authenticated.principal
+
+
+def denial_message(principal: Principal, decision: Decision) -> str:
+    """AWS's access-denied wording.
+
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html#access_denied_error_messages
+    ("User: arn is not authorized to perform: action on resource: arn because no
+    identity-based policy allows the action action" / "with an explicit deny in a(n) ... policy").
+    """
+    who = "anonymous" if principal.type is PrincipalType.ANONYMOUS else principal.arn
+    head = f"User: {who} is not authorized to perform: {decision.action} on resource: {decision.resource}"
+    if decision.kind is DecisionKind.EXPLICIT_DENY:
+        denying = next((m for m in decision.matched if m.effect == "Deny"), None)
+        where = _ROLE_WORDS[denying.policy_role] if denying is not None else "a policy"
+        return f"{head} with an explicit deny in {where}"
+    return f"{head} because no identity-based policy allows the {decision.action} action"
+
+
+class _GuardCore:
+    """Configuration and the flows shared by both guards (no I/O here)."""
+
+    def __init__(
+        self,
+        source: Any,
+        *,
+        sessions: SessionTokenService | None = None,
+        service: str | None = None,
+        bearer: bool = False,
+        anonymous: bool = False,
+        authenticators: Sequence[Authenticator] | None = None,
+        evaluator: CachedEvaluator | None = None,
+        context: ContextBuilder | None = None,
+        trusted_proxies: Iterable[str] = (),
+        audit: AuditSink | None = None,
+        tracker: AccessTracker | None = None,
+        messages: AuthorizationMessageCodec | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.source = source
+        self.service = service
+        if authenticators is None:
+            chain: list[Authenticator] = [SigV4Authenticator(sessions=sessions, service=service, clock=clock)]
+            if bearer:
+                if sessions is None:
+                    raise ValueError("bearer authentication needs a SessionTokenService (sessions=...)")
+                chain.append(BearerAuthenticator(sessions, clock=clock))
+            if anonymous:
+                chain.append(AnonymousAuthenticator())
+            authenticators = chain
+        self.authenticators: tuple[Authenticator, ...] = tuple(authenticators)
+        self.evaluator = evaluator if evaluator is not None else CachedEvaluator()
+        self.context = context if context is not None else ContextBuilder(trusted_proxies=trusted_proxies, clock=clock)
+        self.audit = audit
+        self.tracker = tracker
+        self.messages = messages
+        self._session_texts: LRUCache[str, Policy] = LRUCache(maxsize=1024)
+        self._managed: LRUCache[tuple[str, str, str], Policy] = LRUCache(maxsize=1024)
+        # Canonical PolicySet objects, so the evaluator's per-set memo hits (see _canonical).
+        self._sets: LRUCache[tuple[Any, ...], PolicySet] = LRUCache(maxsize=4096)
+
+    # ------------------------------------------------------------ authentication
+
+    def _authenticate_flow(self, view: RequestView, meta: RequestMeta) -> _Flow:
+        started = time.perf_counter()
+        for authenticator in self.authenticators:
+            found = yield from authenticator.authenticate(view, meta)
+            if found is not None:
+                context = self.context.build(view, meta, principal=found.principal, verified=found.verified)
+                return replace(found, context=context, request_id=meta.request_id, started=started)
+        raise self._missing_authentication()
+
+    def _missing_authentication(self) -> AuthenticationError:
+        """No authenticator recognised the request. S3: AccessDenied; others: MissingAuthenticationToken.
+
+        https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html
+        """
+        if self.service == "s3":
+            return AuthenticationError("Access Denied", code="AccessDenied", http_status=403)
+        return AuthenticationError(
+            "Request is missing Authentication Token", code="MissingAuthenticationToken", http_status=403
+        )
+
+    # ------------------------------------------------------------ authorization
+
+    def _authorize_flow(
+        self,
+        authenticated: Authenticated,
+        action: str,
+        resource: str,
+        extra: Mapping[str, object] | None,
+        resource_policy: Policy | None,
+        resource_account: str | None,
+    ) -> _Flow:
+        principal = authenticated.principal
+        session = yield from self._session_policies(authenticated.claims)
+        policies: PolicySet = yield from resolve_flow(principal, session_policies=session)
+        policies = self._canonical(policies, resource_policy, resource_account)
+        context: Mapping[str, ContextValue] = authenticated.context
+        if extra:
+            context = {**context, **make_context(extra)}
+        request = Request(principal, action, resource, context)
+        decision = self.evaluator.evaluate(request, policies)
+        self._record(authenticated, decision)
+        return decision, request, policies
+
+    def _session_policies(self, claims: SessionClaims | None) -> Generator[GuardLookup, object, list[Policy] | None]:
+        """The session's policies (inline JSON + managed ARNs), ``None`` when none were passed."""
+        if claims is None or (claims.session_policy is None and not claims.policy_arns):
+            return None
+        found: list[Policy] = []
+        if claims.session_policy is not None:
+            found.append(self._parse_session_text(claims.session_policy))
+        for arn in claims.policy_arns:
+            policy = yield GetManagedPolicy(arn)
+            found.append(policy if isinstance(policy, Policy) else _DENY_ALL)
+        return found
+
+    def _parse_session_text(self, text: str) -> Policy:
+        policy = self._session_texts.get(text)
+        if policy is None:
+            try:
+                policy = parse_policy(text, name="session-policy", kind=PolicyKind.IDENTITY)
+            except IAMGuardError:
+                policy = _DENY_ALL  # STS validated it at issue time; a bad one now denies
+            self._session_texts[text] = policy
+        return policy
+
+    def _canonical(
+        self, policies: PolicySet, resource_policy: Policy | None, resource_account: str | None
+    ) -> PolicySet:
+        """One PolicySet object per distinct content, so the evaluator's memo by identity hits.
+
+        INVARIANT: the key holds the ids of objects the stored PolicySet keeps alive, so an id
+        can never be reused by another object while its entry exists.
+        """
+        key = (
+            tuple(map(id, policies.identity)),
+            id(policies.boundary),
+            None if policies.session is None else tuple(map(id, policies.session)),
+            id(resource_policy),
+            resource_account,
+            policies.generation,
+        )
+        found = self._sets.get(key)
+        if found is None:
+            found = replace(policies, resource=resource_policy, resource_account=resource_account)
+            self._sets[key] = found
+        return found
+
+    def _managed_policy(self, arn: str) -> Policy | None:
+        """Answer :class:`GetManagedPolicy` from a store with ``get_policy``/``get_policy_version``."""
+        get_policy = getattr(self.source, "get_policy", None)
+        get_version = getattr(self.source, "get_policy_version", None)
+        if get_policy is None or get_version is None:
+            return None
+        try:
+            record = get_policy(arn)
+            key = (arn, str(record.policy_id), str(record.default_version_id))
+            policy = self._managed.get(key)
+            if policy is None:
+                document = get_version(arn, record.default_version_id).document
+                policy = parse_policy(document, name=arn, kind=PolicyKind.IDENTITY)
+                self._managed[key] = policy
+            return policy
+        except IAMGuardError:
+            return None
+
+    # ------------------------------------------------------------ denial, audit
+
+    def _denied(self, authenticated: Authenticated, decision: Decision, request: Request, policies: PolicySet) -> EncodedAccessDeniedError:
+        encoded = None
+        if self.messages is not None:
+            message = build_message(
+                decision, principal=authenticated.principal, context=request.context, policies=policies
+            )
+            encoded = self.messages.encode(message)
+        return EncodedAccessDeniedError(
+            decision, denial_message(authenticated.principal, decision), encoded_message=encoded
+        )
+
+    def _record(self, authenticated: Authenticated, decision: Decision) -> None:
+        principal = authenticated.principal
+        if self.audit is not None:
+            source_ip = authenticated.context.get("aws:sourceip")
+            self.audit.record(
+                AuditEvent.of(
+                    decision,
+                    principal=principal.arn,
+                    request_id=authenticated.request_id,
+                    source_ip=source_ip if isinstance(source_ip, str) else None,
+                    started=authenticated.started or time.perf_counter(),
+                    access_key_id=authenticated.access_key_id,
+                    authentication=authenticated.method,
+                )
+            )
+        if self.tracker is not None and decision.allowed:
+            entity = store_arn(principal)
+            if entity is not None:
+                key = authenticated.access_key_id
+                self.tracker.note(
+                    entity_arn=entity,
+                    action=decision.action,
+                    region=authenticated.verified.region if authenticated.verified is not None else "",
+                    access_key_id=None if key is None or is_session_access_key_id(key) else key,
+                    authenticated_entity=principal.arn,
+                )
+
+    @staticmethod
+    def _resource_args(
+        resource_policy: Policy | str | Mapping[str, Any] | None,
+    ) -> Policy | None:
+        if resource_policy is None or isinstance(resource_policy, Policy):
+            return resource_policy
+        text = resource_policy if isinstance(resource_policy, str) else json.dumps(resource_policy)
+        return parse_policy(text, name="resource-policy", kind=PolicyKind.RESOURCE)
+
+
+class Guard(_GuardCore):
+    """Runs authentication and authorization against a sync :class:`PolicySource`.
+
+    ``sessions`` verifies session tokens (``ASIA…`` keys and, with ``bearer=True``, bearer
+    tokens); ``service`` pins the SigV4 scope service and S3-style codes; ``anonymous=True``
+    admits unsigned requests as the anonymous principal; ``messages`` encodes authorization
+    failure messages; ``audit`` and ``tracker`` receive each decision.
+    """
+
+    def __init__(self, source: PolicySource, **options: Any) -> None:
+        super().__init__(source, **options)
+
+    def authenticate(self, view: RequestView, meta: RequestMeta | None = None) -> Authenticated:
+        """Who sent ``view``; raises :class:`~iamguard.errors.AuthenticationError` otherwise."""
+        result: Authenticated = self._drive(self._authenticate_flow(view, meta or RequestMeta()))
+        return result
+
+    def authorize(
+        self,
+        authenticated: Authenticated,
+        action: str,
+        resource: str = "*",
+        *,
+        context: Mapping[str, object] | None = None,
+        resource_policy: Policy | str | Mapping[str, Any] | None = None,
+        resource_account: str | None = None,
+    ) -> Decision:
+        """The decision for ``authenticated`` doing ``action`` on ``resource`` (audited)."""
+        flow = self._authorize_flow(
+            authenticated, action, resource, context, self._resource_args(resource_policy), resource_account
+        )
+        decision: Decision = self._drive(flow)[0]
+        return decision
+
+    def check(
+        self,
+        authenticated: Authenticated,
+        action: str,
+        resource: str = "*",
+        *,
+        context: Mapping[str, object] | None = None,
+        resource_policy: Policy | str | Mapping[str, Any] | None = None,
+        resource_account: str | None = None,
+    ) -> Decision:
+        """Like :meth:`authorize`, but raise :class:`EncodedAccessDeniedError` unless allowed."""
+        flow = self._authorize_flow(
+            authenticated, action, resource, context, self._resource_args(resource_policy), resource_account
+        )
+        decision, request, policies = self._drive(flow)
+        if not decision.allowed:
+            raise self._denied(authenticated, decision, request, policies)
+        return decision  # type: ignore[no-any-return]
+
+    def _drive(self, flow: _Flow) -> Any:
+        """Answer each lookup of ``flow`` from the sync store until it returns."""
+        try:
+            lookup = next(flow)
+            while True:
+                lookup = flow.send(self._answer(lookup))
+        except StopIteration as done:
+            return done.value
+
+    def _answer(self, lookup: GuardLookup) -> object:
+        if isinstance(lookup, ResolvePrincipal):
+            return self.source.resolve_principal(lookup.arn)
+        if isinstance(lookup, GetAccessKey):
+            return self.source.get_access_key(lookup.access_key_id)
+        if isinstance(lookup, GetManagedPolicy):
+            return self._managed_policy(lookup.arn)
+        return self.source.generation()
+
+
+class AsyncGuard(_GuardCore):
+    """The async twin of :class:`Guard`: the same flows, answered by awaiting the store.
+
+    ``source`` may be async (coroutine ``resolve_principal``/``get_access_key``/``generation``)
+    or a sync :class:`PolicySource` whose reads are fast (memory, SQLite), answered inline.
+    """
+
+    def __init__(self, source: Any, **options: Any) -> None:
+        super().__init__(source, **options)
+        self._async_source = inspect.iscoroutinefunction(getattr(source, "resolve_principal", None))
+
+    async def authenticate(self, view: RequestView, meta: RequestMeta | None = None) -> Authenticated:
+        result: Authenticated = await self._drive(self._authenticate_flow(view, meta or RequestMeta()))
+        return result
+
+    async def authorize(
+        self,
+        authenticated: Authenticated,
+        action: str,
+        resource: str = "*",
+        *,
+        context: Mapping[str, object] | None = None,
+        resource_policy: Policy | str | Mapping[str, Any] | None = None,
+        resource_account: str | None = None,
+    ) -> Decision:
+        flow = self._authorize_flow(
+            authenticated, action, resource, context, self._resource_args(resource_policy), resource_account
+        )
+        decision: Decision = (await self._drive(flow))[0]
+        return decision
+
+    async def check(
+        self,
+        authenticated: Authenticated,
+        action: str,
+        resource: str = "*",
+        *,
+        context: Mapping[str, object] | None = None,
+        resource_policy: Policy | str | Mapping[str, Any] | None = None,
+        resource_account: str | None = None,
+    ) -> Decision:
+        flow = self._authorize_flow(
+            authenticated, action, resource, context, self._resource_args(resource_policy), resource_account
+        )
+        decision, request, policies = await self._drive(flow)
+        if not decision.allowed:
+            raise self._denied(authenticated, decision, request, policies)
+        return decision  # type: ignore[no-any-return]
+
+    async def _drive(self, flow: _Flow) -> Any:
+        """Answer each lookup of ``flow`` by awaiting the store (or inline for a sync store)."""
+        try:
+            lookup = next(flow)
+            while True:
+                answer = self._answer(lookup)
+                if self._async_source and inspect.isawaitable(answer):
+                    answer = await answer
+                lookup = flow.send(answer)
+        except StopIteration as done:
+            return done.value
+
+    def _answer(self, lookup: GuardLookup) -> object | Awaitable[object]:
+        if isinstance(lookup, ResolvePrincipal):
+            return self.source.resolve_principal(lookup.arn)
+        if isinstance(lookup, GetAccessKey):
+            return self.source.get_access_key(lookup.access_key_id)
+        if isinstance(lookup, GetManagedPolicy):
+            return self._managed_policy(lookup.arn)
+        return self.source.generation()
