@@ -60,6 +60,7 @@ class _StatementBody:
 
     __slots__ = (
         "check_resource",
+        "condition_key_set",
         "condition_keys",
         "condition_tests",
         "conditions",
@@ -99,6 +100,9 @@ class _StatementBody:
             compile_condition(c, variables=variables) for c in statement.conditions
         )
         self.condition_keys = tuple((c.key.lower(), c.key) for c in statement.conditions)
+        # The lower-cased keys as a set, so "does the context hold every key?" is one C-level
+        # comparison per statement; the per-key loop runs only when one is missing.
+        self.condition_key_set = frozenset(key for key, _ in self.condition_keys)
         # The predicates themselves: the operators module's implementation keeps its evaluator in
         # ``_evaluate``; calling it directly skips one Python call per condition on the hot path.
         self.condition_tests: tuple[Callable[[Context], bool], ...] = tuple(
@@ -163,7 +167,7 @@ def _rendered_matcher(pattern: str) -> ActionTest:
 class CompiledStatement:
     """One statement with its action test decided and the rest compiled on first use."""
 
-    __slots__ = ("_body", "_matched", "is_deny", "policy_name", "statement", "variables")
+    __slots__ = ("_body", "_deny_reason", "_matched", "is_deny", "policy_name", "statement", "variables")
 
     def __init__(self, statement: Statement, policy_name: str, variables: bool) -> None:
         self.statement = statement
@@ -172,6 +176,7 @@ class CompiledStatement:
         self.variables = variables
         self._body: _StatementBody | None = None
         self._matched: dict[PolicyRole, MatchedStatement] = {}
+        self._deny_reason: str | None = None  # the engine's explicit-deny reason, built on first use
 
     @property
     def body(self) -> _StatementBody:

@@ -43,7 +43,15 @@ _IDENTITY = PolicyRole.IDENTITY
 _BOUNDARY = PolicyRole.BOUNDARY
 _SESSION = PolicyRole.SESSION
 _RESOURCE = PolicyRole.RESOURCE
+# Enum members as module constants: reading ``PrincipalMatch.ANY`` goes through the enum's
+# descriptor machinery (about 0.1 µs on Python 3.11), a global read does not.
 _NONE = PrincipalMatch.NONE
+_ROLE = PrincipalMatch.ROLE
+_ANY = PrincipalMatch.ANY
+_DIRECT = PrincipalMatch.DIRECT
+_ALLOWED = DecisionKind.ALLOWED
+_EXPLICIT_DENY = DecisionKind.EXPLICIT_DENY
+_IMPLICIT_DENY = DecisionKind.IMPLICIT_DENY
 
 
 #: Principal-derived context keys per Principal object (``Principal.context_keys`` costs about a
@@ -130,9 +138,12 @@ class _Walk:
     """Per-request scratch state: the lazily built context and what was found so far.
 
     A plain class with class-level defaults, so creating one sets a single attribute.
+    ``matched`` grows by tuple concatenation: it holds a handful of entries at most, and the
+    Decision takes the tuple as it is.
     """
 
     _context: Mapping[str, ContextValue] | None = None
+    matched: tuple[MatchedStatement, ...] = ()
     missing: set[str] | None = None
     errors: list[str] | None = None
     deny: str | None = None  # reason of the first explicit deny
@@ -140,7 +151,6 @@ class _Walk:
 
     def __init__(self, request: Request) -> None:
         self.request = request
-        self.matched: list[MatchedStatement] = []
 
     @property
     def context(self) -> Mapping[str, ContextValue]:
@@ -162,49 +172,46 @@ class _Walk:
             try:
                 body = statement._body or statement.body
                 if body.templates:
-                    if not body.resource_matches(resource, self.context):
+                    if not body.resource_matches(resource, self._context or self.context):
                         continue
                 else:
                     test = body.resource_test
                     if test is not None and not test(resource):
                         continue
-                if body.conditions:
-                    self._note_missing(body)
-                grant = PrincipalMatch.DIRECT
+                conditions = body.condition_tests
+                if conditions:
+                    context = self._context or self.context
+                    if not context.keys() >= body.condition_key_set:
+                        self._note_missing(body, context)
+                grant = _DIRECT
                 if role is _RESOURCE:
                     grant = self._principal_grant(statement, body)
                     if grant is _NONE:
                         continue
-                if body.conditions and not self._conditions_hold(body):
+                if conditions and not _conditions_hold(conditions, context):
                     continue
             except Exception as exc:  # noqa: BLE001 - fail closed on a statement that cannot evaluate
                 self._error(policy, statement, exc)
                 continue
-            self.matched.append(statement._matched.get(role) or statement.matched(role))
+            self.matched += (statement._matched.get(role) or statement.matched(role),)
             if statement.is_deny:
                 if self.deny is None:
-                    self.deny = "explicit deny in " + _where(policy, statement)
+                    self.deny = statement._deny_reason or _explicit_deny_reason(policy, statement)
             elif grant > best:
                 best = grant
         return best
 
-    def _note_missing(self, body: _StatementBody) -> None:
+    def _note_missing(self, body: _StatementBody, context: Mapping[str, ContextValue]) -> None:
         """Record the condition keys of a statement whose action and resource matched that the
-        context lacks (the simulator's ``MissingContextValues``)."""
-        context = self.context
+        context lacks (the simulator's ``MissingContextValues``), as the policy spells them.
+
+        Called only when some key is absent (a C-level set comparison decides that first).
+        """
         for key, spelling in body.condition_keys:
             if key not in context:
                 if self.missing is None:
                     self.missing = set()
                 self.missing.add(spelling)
-
-    def _conditions_hold(self, body: _StatementBody) -> bool:
-        """Every condition of the statement holds (they are AND'ed)."""
-        context = self.context
-        for test in body.condition_tests:
-            if not test(context):
-                return False
-        return True
 
     def _principal_grant(self, statement: CompiledStatement, body: _StatementBody) -> PrincipalMatch:
         """How the statement's Principal/NotPrincipal covers the caller (resource policies)."""
@@ -216,8 +223,8 @@ class _Walk:
             # that has a permissions boundary policy attached, regardless of the values specified"
             # https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
             if statement.is_deny and self.has_boundary:
-                return PrincipalMatch.ANY
-            return _NONE if body.not_principal.exempts(principal) else PrincipalMatch.ANY
+                return _ANY
+            return _NONE if body.not_principal.exempts(principal) else _ANY
         # A resource policy statement without Principal (PolicyKind.ANY input): covers nobody.
         return _NONE
 
@@ -228,6 +235,20 @@ class _Walk:
         self.errors.append(f"{where}: {type(exc).__name__}: {exc}")
         if statement.is_deny and self.deny is None:
             self.deny = f"deny statement could not be evaluated (fails closed): {where}"
+
+
+def _conditions_hold(tests: tuple[Callable[[Mapping[str, ContextValue]], bool], ...], context: Mapping[str, ContextValue]) -> bool:
+    """Every condition of the statement holds (they are AND'ed; the first false one ends it)."""
+    for test in tests:
+        if not test(context):
+            return False
+    return True
+
+
+def _explicit_deny_reason(policy: CompiledPolicy, statement: CompiledStatement) -> str:
+    """The Decision reason for a matching Deny, built once per statement (it never changes)."""
+    reason = statement._deny_reason = "explicit deny in " + _where(policy, statement)
+    return reason
 
 
 def _where(policy: CompiledPolicy, statement: CompiledStatement) -> str:
@@ -280,7 +301,7 @@ class Evaluator:
                 resource_grant = walk.scan(cp, found, _RESOURCE)
 
         if walk.deny is not None:
-            return _decision(walk, DecisionKind.EXPLICIT_DENY, walk.deny)
+            return _decision(walk, _EXPLICIT_DENY, walk.deny)
         principal = request.principal
         cross_account = (
             policies.resource_account is not None and policies.resource_account != principal.account
@@ -319,22 +340,22 @@ def _allow_logic(
     if cross_account:
         if capped_identity and resource is not _NONE:
             return (
-                DecisionKind.ALLOWED,
+                _ALLOWED,
                 "allowed by identity-based and resource-based policies (cross-account)",
             )
         if resource is _NONE:
-            return DecisionKind.IMPLICIT_DENY, "cross-account: the resource policy does not allow it"
-        return DecisionKind.IMPLICIT_DENY, "cross-account: " + _identity_gap(identity, boundary, session)
-    if resource >= PrincipalMatch.ANY:
-        return DecisionKind.ALLOWED, "allowed by the resource-based policy, which names the caller"
+            return _IMPLICIT_DENY, "cross-account: the resource policy does not allow it"
+        return _IMPLICIT_DENY, "cross-account: " + _identity_gap(identity, boundary, session)
+    if resource >= _ANY:
+        return _ALLOWED, "allowed by the resource-based policy, which names the caller"
     if capped_identity:
-        return DecisionKind.ALLOWED, "allowed by identity-based policy"
-    if resource is PrincipalMatch.ROLE:
+        return _ALLOWED, "allowed by identity-based policy"
+    if resource is _ROLE:
         if boundary and session:
-            return DecisionKind.ALLOWED, "allowed by the resource-based policy naming the role"
+            return _ALLOWED, "allowed by the resource-based policy naming the role"
         gap = "no permissions boundary statement" if not boundary else "no session policy"
-        return DecisionKind.IMPLICIT_DENY, f"the resource policy names the role, but {gap} allows it"
-    return DecisionKind.IMPLICIT_DENY, _identity_gap(identity, boundary, session)
+        return _IMPLICIT_DENY, f"the resource policy names the role, but {gap} allows it"
+    return _IMPLICIT_DENY, _identity_gap(identity, boundary, session)
 
 
 def _identity_gap(identity: bool, boundary: bool, session: bool) -> str:
@@ -353,7 +374,7 @@ def _decision(walk: _Walk, kind: DecisionKind, reason: str) -> Decision:
         kind,
         request.action,
         request.resource,
-        tuple(walk.matched),
+        walk.matched,
         tuple(sorted(walk.missing)) if walk.missing else (),
         reason,
         tuple(walk.errors) if walk.errors else (),
@@ -364,15 +385,22 @@ def _decision_builder() -> Callable[..., Decision]:
     """A constructor for Decision that fills its slots directly.
 
     Why: a frozen dataclass's ``__init__`` goes through ``object.__setattr__`` once per field,
-    about half of a microsecond per decision on the request path. Writing the slot descriptors
-    directly builds an equal object (a test pins that); if Decision ever stops being slotted in
-    field order, the plain constructor is used.
+    about a microsecond per decision on the request path (setting the slot descriptors one by
+    one through ``__set__`` still costs half of that). Instead the fields are stored on a
+    mutable twin class with the very same slots -- plain attribute stores -- and the object then
+    becomes a Decision by ``__class__`` assignment, which Python allows between classes of
+    identical layout. The result is an ordinary, frozen Decision (a test pins equality, repr and
+    type). If Decision ever stops being slotted in field order, or the layouts stop being
+    compatible, the plain constructor is used.
     """
     names = tuple(f.name for f in dataclasses.fields(Decision))
     if names != _DECISION_FIELDS or getattr(Decision, "__slots__", None) != names:
         return Decision
-    s0, s1, s2, s3, s4, s5, s6 = (getattr(Decision, name).__set__ for name in names)
-    new = object.__new__
+
+    class _UnfrozenDecision:
+        # INVARIANT: same base (object) and same __slots__ as Decision, so the layouts match
+        # and ``__class__ = Decision`` is allowed; instances never escape this module.
+        __slots__ = names
 
     def build(
         kind: DecisionKind,
@@ -383,16 +411,23 @@ def _decision_builder() -> Callable[..., Decision]:
         reason: str,
         errors: tuple[str, ...],
     ) -> Decision:
-        decision = new(Decision)
-        s0(decision, kind)
-        s1(decision, action)
-        s2(decision, resource)
-        s3(decision, matched)
-        s4(decision, missing)
-        s5(decision, reason)
-        s6(decision, errors)
-        return decision
+        decision = _UnfrozenDecision()
+        decision.kind = kind  # type: ignore[attr-defined]
+        decision.action = action  # type: ignore[attr-defined]
+        decision.resource = resource  # type: ignore[attr-defined]
+        decision.matched = matched  # type: ignore[attr-defined]
+        decision.missing_context_keys = missing  # type: ignore[attr-defined]
+        decision.reason = reason  # type: ignore[attr-defined]
+        decision.errors = errors  # type: ignore[attr-defined]
+        decision.__class__ = Decision  # type: ignore[assignment]
+        return decision  # type: ignore[return-value]
 
+    try:
+        sample = build(DecisionKind.ALLOWED, "a", "r", (), ("k",), "why", ())
+    except TypeError:  # layouts differ after all: build through the dataclass
+        return Decision
+    if sample != Decision(DecisionKind.ALLOWED, "a", "r", (), ("k",), "why", ()):
+        return Decision
     return build
 
 

@@ -41,6 +41,17 @@ class PrincipalMatch(enum.IntEnum):
     DIRECT = 4  # the caller itself (user, role session, federated user, service)
 
 
+# Enum members as module constants: a member read through the enum class costs about 0.1 µs on
+# Python 3.11 (descriptor machinery); resource-policy statements read them on every request.
+_NONE = PrincipalMatch.NONE
+_ACCOUNT = PrincipalMatch.ACCOUNT
+_ROLE = PrincipalMatch.ROLE
+_ANY = PrincipalMatch.ANY
+_DIRECT = PrincipalMatch.DIRECT
+_ASSUMED_ROLE = PrincipalType.ASSUMED_ROLE
+_ROOT = PrincipalType.ACCOUNT
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledPrincipal:
     """A Principal/NotPrincipal element as sets, built once per statement."""
@@ -53,21 +64,21 @@ class CompiledPrincipal:
     def match(self, principal: Principal) -> PrincipalMatch:
         """The strongest way this element names ``principal`` (``NONE`` if it does not)."""
         if principal.is_service:
-            return PrincipalMatch.DIRECT if principal.arn.lower() in self.service else self._any()
+            return _DIRECT if principal.arn.lower() in self.service else self._any()
         aws = self.aws
         if principal.arn in aws or principal.arn in self.other:
-            if principal.type is PrincipalType.ASSUMED_ROLE and principal.arn == principal.role_arn:
-                return PrincipalMatch.ROLE  # simulating "as the role" itself
-            return PrincipalMatch.DIRECT
+            if principal.type is _ASSUMED_ROLE and principal.arn == principal.role_arn:
+                return _ROLE  # simulating "as the role" itself
+            return _DIRECT
         if self.any_principal or "*" in aws:
-            return PrincipalMatch.ANY
+            return _ANY
         if principal.role_arn is not None and principal.role_arn in aws:
-            return PrincipalMatch.ROLE
+            return _ROLE
         if principal.account in aws or _root_arn(principal) in aws:
-            if principal.type is PrincipalType.ACCOUNT:
-                return PrincipalMatch.DIRECT  # the root user is the account
-            return PrincipalMatch.ACCOUNT
-        return PrincipalMatch.NONE
+            if principal.type is _ROOT:
+                return _DIRECT  # the root user is the account
+            return _ACCOUNT
+        return _NONE
 
     def exempts(self, principal: Principal) -> bool:
         """As a ``NotPrincipal``: is ``principal`` one of the listed (exempted) principals?
@@ -81,13 +92,13 @@ class CompiledPrincipal:
         if principal.is_service:
             return principal.arn.lower() in self.service
         if principal.arn in self.aws or principal.arn in self.other:
-            return not (principal.type is PrincipalType.ASSUMED_ROLE and principal.arn == principal.role_arn)
-        if principal.type is PrincipalType.ACCOUNT:
+            return not (principal.type is _ASSUMED_ROLE and principal.arn == principal.role_arn)
+        if principal.type is _ROOT:
             return principal.account in self.aws
         return False
 
     def _any(self) -> PrincipalMatch:
-        return PrincipalMatch.ANY if self.any_principal or "*" in self.aws else PrincipalMatch.NONE
+        return _ANY if self.any_principal or "*" in self.aws else _NONE
 
 
 def _root_arn(principal: Principal) -> str:
