@@ -45,6 +45,7 @@ policies and caps them with the session policies.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import math
 import re
@@ -245,6 +246,13 @@ def principal_for(resolved: ResolvedPrincipal, partition: str = "aws") -> Princi
             name=resolved.name, tags=tags,
         )
     raise ValueError(f"{resolved.arn} is a {resolved.kind}, which has no long-term credentials")
+
+
+@functools.lru_cache(maxsize=1024)
+def _trust_policy(document: str, name: str) -> Policy:
+    """A role's trust policy, parsed (and so compiled) once per document text: the store validated
+    it on write, and a :class:`Policy` is immutable, so sharing it between calls is safe."""
+    return parse_policy(document, name=name, kind=PolicyKind.RESOURCE)
 
 
 def _parse_session_policy(document: str) -> Policy:
@@ -516,7 +524,7 @@ class TokenService:
                       caller_policies: PolicySet | None, context: Mapping[str, ContextValue]) -> bool:
         """The trust policy allows ``action`` for the caller, and so does the identity side when
         the rules of the (same- or cross-account) evaluation require it."""
-        trust = parse_policy(role.assume_role_policy, name=f"{role.name}/trust-policy", kind=PolicyKind.RESOURCE)
+        trust = _trust_policy(role.assume_role_policy, f"{role.name}/trust-policy")
         trust_only = self._decide(principal, action, role.arn, PolicySet(resource=trust, resource_account=account),
                                   context)
         trusted = trust_only.kind is not DecisionKind.EXPLICIT_DENY and any(

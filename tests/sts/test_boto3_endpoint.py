@@ -376,3 +376,48 @@ def test_aws_cli(sts: Sts, tmp_path: Path) -> None:
     denied = subprocess.run(base + ["assume-role", "--role-arn", DEPLOY, "--role-session-name", "cli",
                                     "--duration-seconds", "50000"], env=env, capture_output=True, text=True, timeout=60)
     assert denied.returncode != 0 and "ValidationError" in denied.stderr
+
+
+# ---------------------------------------------------------------- iamguard serve-sts
+
+
+def test_serve_sts_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``iamguard serve-sts --store sqlite:///...`` serves the store's identities to boto3 until stopped."""
+    import argparse
+    import base64
+    import io
+
+    from iamguard.cli import serve_sts
+
+    monkeypatch.setenv("IAMGUARD_MASTER_KEY", base64.b64encode(bytes(range(32))).decode())
+    keyring = KeyRing.generate()
+    keyring.save(tmp_path / "keys.json")
+    url = f"sqlite:///{tmp_path / 'iam.db'}"
+    store = open_store(url, account_id=ACCOUNT)
+    store.create_user("erin")
+    key = store.create_access_key("erin")
+    store.backend.close()
+
+    parser = argparse.ArgumentParser()
+    serve_sts.register(parser.add_subparsers())
+    args = parser.parse_args(["serve-sts", "--store", url, "--keys-file", str(tmp_path / "keys.json")])
+    assert args.host == "127.0.0.1" and args.port == 0 and args.func is serve_sts.run
+    stop, out, err = threading.Event(), io.StringIO(), io.StringIO()
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.append(serve_sts.serve(args, stop=stop, out=out, err=err)))
+    thread.start()
+    try:
+        deadline = time.time() + 10
+        while "AWS_ENDPOINT_URL_STS=" not in out.getvalue() and time.time() < deadline:
+            time.sleep(0.02)
+        endpoint = out.getvalue().strip().split("=", 1)[1]
+        client = boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key.access_key_id,
+                              aws_secret_access_key=key.secret_access_key)
+        assert client.get_caller_identity()["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/erin"
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert codes == [0] and "stopped" in err.getvalue()
+    bad = parser.parse_args(["serve-sts", "--store", url, "--host", "0.0.0.0"])
+    with pytest.raises(ValueError, match="loopback"):
+        serve_sts.serve(bad, stop=threading.Event(), out=io.StringIO(), err=io.StringIO())
