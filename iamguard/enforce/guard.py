@@ -160,13 +160,15 @@ class _GuardCore:
 
     # ------------------------------------------------------------ authentication
 
-    def _authenticate_flow(self, view: RequestView, meta: RequestMeta) -> _Flow:
+    def _authenticate_flow(self, view: RequestView, meta: RequestMeta, optional: bool) -> _Flow:
         started = time.perf_counter()
         for authenticator in self.authenticators:
             found = yield from authenticator.authenticate(view, meta)
             if found is not None:
                 context = self.context.build(view, meta, principal=found.principal, verified=found.verified)
                 return replace(found, context=context, request_id=meta.request_id, started=started)
+        if optional:
+            return None
         raise self._missing_authentication()
 
     def _missing_authentication(self) -> AuthenticationError:
@@ -329,7 +331,15 @@ class Guard(_GuardCore):
 
     def authenticate(self, view: RequestView, meta: RequestMeta | None = None) -> Authenticated:
         """Who sent ``view``; raises :class:`~iamguard.errors.AuthenticationError` otherwise."""
-        result: Authenticated = self._drive(self._authenticate_flow(view, meta or RequestMeta()))
+        result: Authenticated = self._drive(self._authenticate_flow(view, meta or RequestMeta(), False))
+        return result
+
+    def authenticate_optional(self, view: RequestView, meta: RequestMeta | None = None) -> Authenticated | None:
+        """Like :meth:`authenticate`, but ``None`` for a request carrying no credentials at all.
+
+        Credentials that are present but wrong still raise (fail closed).
+        """
+        result: Authenticated | None = self._drive(self._authenticate_flow(view, meta or RequestMeta(), True))
         return result
 
     def authorize(
@@ -399,7 +409,13 @@ class AsyncGuard(_GuardCore):
         self._async_source = inspect.iscoroutinefunction(getattr(source, "resolve_principal", None))
 
     async def authenticate(self, view: RequestView, meta: RequestMeta | None = None) -> Authenticated:
-        result: Authenticated = await self._drive(self._authenticate_flow(view, meta or RequestMeta()))
+        result: Authenticated = await self._drive(self._authenticate_flow(view, meta or RequestMeta(), False))
+        return result
+
+    async def authenticate_optional(
+        self, view: RequestView, meta: RequestMeta | None = None
+    ) -> Authenticated | None:
+        result: Authenticated | None = await self._drive(self._authenticate_flow(view, meta or RequestMeta(), True))
         return result
 
     async def authorize(

@@ -1,0 +1,166 @@
+"""Stage 6 for ASGI apps: authenticate every HTTP request before the app sees it.
+
+authenticate → principal → resolve policies → evaluate → decide → **enforce**/audit
+
+A pure ASGI middleware (not starlette's ``BaseHTTPMiddleware``, which re-wraps bodies and breaks
+context variables): non-HTTP scopes (``lifespan``, ``websocket``) pass straight through; for
+HTTP the body is buffered (SigV4 may hash it), the request authenticated through the
+:class:`~iamguard.enforce.guard.AsyncGuard` from ``scope["raw_path"]`` (the wire path SigV4
+signs), and the app called with:
+
+* a ``receive`` that replays the buffered body (de-chunked for aws-chunked uploads) and then
+  defers to the server's ``receive`` (so disconnects still arrive);
+* ``scope["iamguard"]``: the :class:`~iamguard.enforce.guard.RequestState`;
+* the request state current for ``@require`` / FastAPI dependencies while the app runs.
+
+Errors (authentication, or an :class:`~iamguard.errors.IAMGuardError` the app raises before
+starting its response) are rendered by one injectable function.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import quote
+
+from iamguard.authn.authenticators import Authenticated
+from iamguard.authn.context import RequestMeta
+from iamguard.authn.request_view import RequestView
+from iamguard.enforce.errors import ErrorStyle, RenderError, render_error
+from iamguard.enforce.guard import AsyncGuard, RequestState
+from iamguard.enforce.require import enter_request, leave_request
+from iamguard.errors import IAMGuardError
+
+__all__ = ["IAMGuardASGIMiddleware", "view_from_scope"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_TOO_LARGE = "Your proposed upload exceeds the maximum allowed size"
+
+
+def view_from_scope(scope: Scope, body: bytes | None) -> tuple[RequestView, RequestMeta]:
+    """The request view and connection meta of an ASGI HTTP scope."""
+    raw_path = scope.get("raw_path")
+    if raw_path:
+        path = raw_path.decode("latin-1").partition("?")[0]
+    else:
+        path = quote(scope.get("root_path", "") + scope.get("path", "/"), safe="/-_.~!$&'()*+,;=:@%")
+    headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in scope.get("headers", ())]
+    query = scope.get("query_string", b"").decode("latin-1")
+    view = RequestView(scope.get("method", "GET"), path or "/", query, headers, body)
+    client = scope.get("client")
+    meta = RequestMeta(client[0] if client else None, scope.get("scheme", "http"), secrets.token_hex(8).upper())
+    return view, meta
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The whole request body (raises ``EntityTooLarge`` past ``limit`` bytes)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise IAMGuardError(_TOO_LARGE, code="EntityTooLarge", http_status=400)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that yields ``body`` once, then defers to the server's ``receive``."""
+    sent = False
+
+    async def replaying() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replaying
+
+
+class IAMGuardASGIMiddleware:
+    """Pure ASGI middleware putting every HTTP request through ``guard`` (an :class:`AsyncGuard`).
+
+    Options as :class:`~iamguard.enforce.wsgi.IAMGuardMiddleware`: ``required``,
+    ``error_style``, ``render_error``, ``max_body_size``.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        guard: AsyncGuard,
+        *,
+        render_error: RenderError = render_error,
+        required: bool = True,
+        error_style: ErrorStyle = "json",
+        max_body_size: int = 64 * 1024 * 1024,
+    ) -> None:
+        self.app = app
+        self.guard = guard
+        self.render_error = render_error
+        self.required = required
+        self.error_style: ErrorStyle = error_style
+        self.max_body_size = max_body_size
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = ""
+        try:
+            body = await read_body(receive, self.max_body_size)
+            view, meta = view_from_scope(scope, body)
+            request_id = meta.request_id
+            authenticated = await self._authenticate(view, meta)
+        except IAMGuardError as error:
+            await self._error(error, request_id, send)
+            return
+        if authenticated is not None and authenticated.body is not None:
+            body = authenticated.body
+        state = RequestState(self.guard, authenticated)
+        scope["iamguard"] = state
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        token = enter_request(state)
+        try:
+            await self.app(scope, replay(body, receive), tracking_send)
+        except IAMGuardError as error:
+            if started:
+                raise
+            await self._error(error, request_id, send)
+        finally:
+            leave_request(token)
+
+    async def _authenticate(self, view: RequestView, meta: RequestMeta) -> Authenticated | None:
+        if self.required:
+            return await self.guard.authenticate(view, meta)
+        return await self.guard.authenticate_optional(view, meta)
+
+    async def _error(self, error: BaseException, request_id: str, send: Send) -> None:
+        status, headers, body = self.render_error(error, style=self.error_style, request_id=request_id)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in headers],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,165 @@
+"""Stage 6 for WSGI apps: authenticate every request before the app sees it (PEP 3333).
+
+authenticate → principal → resolve policies → evaluate → decide → **enforce**/audit
+
+:class:`IAMGuardMiddleware` builds a :class:`~iamguard.authn.request_view.RequestView` from the
+environ — the raw wire path from ``RAW_URI``/``REQUEST_URI`` (SigV4 signs it; ``PATH_INFO`` is
+already percent-decoded), the body read once — authenticates it through the
+:class:`~iamguard.enforce.guard.Guard`, and then calls the app with:
+
+* ``environ["wsgi.input"]`` replaced by the buffered body (the de-chunked bytes for an
+  aws-chunked upload, with ``CONTENT_LENGTH`` to match), so the app still reads it;
+* ``environ["iamguard"]``: the :class:`~iamguard.enforce.guard.RequestState` (principal,
+  authenticated, decisions);
+* the request state current for ``@require`` while the app runs.
+
+Authentication failures, and :class:`~iamguard.errors.IAMGuardError` s raised by the app before
+it starts its response (a ``@require`` denial), are rendered by one injectable function.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+from iamguard.authn.authenticators import Authenticated
+from iamguard.authn.context import RequestMeta
+from iamguard.authn.request_view import RequestView
+from iamguard.enforce.errors import ErrorStyle, RenderError, render_error
+from iamguard.enforce.guard import Guard, RequestState
+from iamguard.enforce.require import enter_request, leave_request
+from iamguard.errors import IAMGuardError
+
+__all__ = ["IAMGuardMiddleware"]
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+_PATH_SAFE = "/-_.~!$&'()*+,;=:@%"
+
+
+def _reason(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Error"
+
+
+def _raw_target(environ: dict[str, Any]) -> tuple[str, str]:
+    """(raw path, raw query) as on the wire; rebuilt from PATH_INFO only when the server hides it."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw:
+        path, _, query = str(raw).partition("?")
+        if "://" in path:  # absolute-form request target
+            path = "/" + path.split("://", 1)[1].partition("/")[2]
+        return path or "/", query
+    # PEP 3333: PATH_INFO is bytes decoded as latin-1; re-encode what was decoded.
+    path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1")
+    return quote(path, safe=_PATH_SAFE) or "/", environ.get("QUERY_STRING", "")
+
+
+def _headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
+    headers = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            headers.append((key[5:].replace("_", "-").lower(), str(value)))
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            headers.append((key.replace("_", "-").lower(), str(value)))
+    return headers
+
+
+def _read_body(environ: dict[str, Any], limit: int) -> bytes:
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    length_text = environ.get("CONTENT_LENGTH") or ""
+    if length_text.strip().isdigit():
+        length = int(length_text)
+        if length > limit:
+            raise IAMGuardError("Your proposed upload exceeds the maximum allowed size", code="EntityTooLarge", http_status=400)
+        return bytes(stream.read(length)) if length else b""
+    if environ.get("wsgi.input_terminated"):
+        data = bytes(stream.read(limit + 1))
+        if len(data) > limit:
+            raise IAMGuardError("Your proposed upload exceeds the maximum allowed size", code="EntityTooLarge", http_status=400)
+        return data
+    return b""
+
+
+class IAMGuardMiddleware:
+    """Pure WSGI middleware putting every request through ``guard``.
+
+    ``required=False`` lets requests without any credentials through unauthenticated
+    (``environ["iamguard"].authenticated is None``); wrong credentials are refused either way.
+    ``error_style`` is ``"json"`` or ``"s3"`` (see :mod:`iamguard.enforce.errors`);
+    ``render_error`` replaces the renderer; ``max_body_size`` bounds the buffered body.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        guard: Guard,
+        *,
+        render_error: RenderError = render_error,
+        required: bool = True,
+        error_style: ErrorStyle = "json",
+        max_body_size: int = 64 * 1024 * 1024,
+    ) -> None:
+        self.app = app
+        self.guard = guard
+        self.render_error = render_error
+        self.required = required
+        self.error_style: ErrorStyle = error_style
+        self.max_body_size = max_body_size
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request_id = secrets.token_hex(8).upper()
+        try:
+            authenticated = self._authenticate(environ, request_id)
+        except IAMGuardError as error:
+            return self._error(error, request_id, start_response)
+        state = RequestState(self.guard, authenticated)
+        environ["iamguard"] = state
+        started = False
+
+        def tracking_start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            nonlocal started
+            started = True
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        token = enter_request(state)
+        try:
+            return self.app(environ, tracking_start_response)
+        except IAMGuardError as error:
+            if started:
+                raise
+            return self._error(error, request_id, start_response)
+        finally:
+            leave_request(token)
+
+    def _authenticate(self, environ: dict[str, Any], request_id: str) -> Authenticated | None:
+        body = _read_body(environ, self.max_body_size)
+        path, query = _raw_target(environ)
+        view = RequestView(environ.get("REQUEST_METHOD", "GET"), path, query, _headers(environ), body)
+        meta = RequestMeta(environ.get("REMOTE_ADDR"), environ.get("wsgi.url_scheme", "http"), request_id)
+        authenticated = (
+            self.guard.authenticate(view, meta) if self.required else self.guard.authenticate_optional(view, meta)
+        )
+        if authenticated is not None and authenticated.body is not None:
+            body = authenticated.body
+            environ["CONTENT_LENGTH"] = str(len(body))
+            encodings = [e.strip() for e in environ.get("HTTP_CONTENT_ENCODING", "").split(",")]
+            remaining = ",".join(e for e in encodings if e and e.lower() != "aws-chunked")
+            if remaining:
+                environ["HTTP_CONTENT_ENCODING"] = remaining
+            else:
+                environ.pop("HTTP_CONTENT_ENCODING", None)
+        environ["wsgi.input"] = io.BytesIO(body)
+        return authenticated
+
+    def _error(self, error: BaseException, request_id: str, start_response: Callable[..., Any]) -> list[bytes]:
+        status, headers, body = self.render_error(error, style=self.error_style, request_id=request_id)
+        start_response(_reason(status), headers)
+        return [body]

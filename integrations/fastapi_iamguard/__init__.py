@@ -1,0 +1,134 @@
+"""FastAPI integration: ``Depends(require("s3:GetObject", resource="arn:aws:s3:::{bucket}/{key}"))``.
+
+Dependencies reuse the application's one :class:`~iamguard.enforce.guard.AsyncGuard` (no second
+engine). They work behind :class:`~iamguard.enforce.asgi.IAMGuardASGIMiddleware` (which has
+already authenticated the request: ``scope["iamguard"]``) or on their own, authenticating from
+the :class:`fastapi.Request` once per request and caching the result in the scope.
+
+* :func:`install` stores the guard on ``app.state.iamguard`` and registers the exception handler
+  that renders iamguard errors through the one error function (AWS-shaped bodies).
+* :func:`require` returns a dependency that checks every action and returns the last
+  :class:`~iamguard.decision.Decision`; templates are filled from path parameters, then query
+  parameters.
+* :func:`current_principal` injects the caller: ``principal: Principal = Depends(current_principal)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from iamguard.authn.authenticators import Authenticated
+from iamguard.decision import Decision
+from iamguard.enforce.asgi import view_from_scope
+from iamguard.enforce.errors import ErrorStyle, render_error
+from iamguard.enforce.guard import AsyncGuard, Guard, RequestState
+from iamguard.enforce.require import ResourceTemplate
+from iamguard.errors import AccessDeniedError, AuthenticationError, IAMGuardError
+from iamguard.policy.model import Policy
+from iamguard.principal import Principal
+
+__all__ = ["current_principal", "install", "require"]
+
+ResourcePolicyHook = Callable[[Request], "tuple[Policy | str | Mapping[str, Any] | None, str | None]"]
+
+
+def install(app: FastAPI, guard: AsyncGuard, *, error_style: ErrorStyle = "json") -> None:
+    """Make ``guard`` the app's guard and render iamguard errors AWS-style."""
+    app.state.iamguard = guard
+
+    async def handler(request: Request, error: Exception) -> Response:
+        state = request.scope.get("iamguard")
+        authenticated = state.authenticated if isinstance(state, RequestState) else None
+        request_id = authenticated.request_id if authenticated is not None else ""
+        status, headers, body = render_error(error, style=error_style, request_id=request_id)
+        return Response(body, status_code=status, headers=dict(headers))
+
+    app.add_exception_handler(IAMGuardError, handler)
+
+
+def _guard(request: Request, explicit: AsyncGuard | None) -> AsyncGuard | Guard:
+    if explicit is not None:
+        return explicit
+    state = request.scope.get("iamguard")
+    if isinstance(state, RequestState):
+        return state.guard
+    guard = getattr(request.app.state, "iamguard", None)
+    if not isinstance(guard, (AsyncGuard, Guard)):
+        raise RuntimeError("no iamguard guard: call fastapi_iamguard.install(app, guard) or pass guard=")
+    return guard
+
+
+async def _state(request: Request, explicit: AsyncGuard | None = None) -> RequestState:
+    """The request's state, authenticating it here when no middleware did (once per request)."""
+    state = request.scope.get("iamguard")
+    if isinstance(state, RequestState):
+        return state
+    guard = _guard(request, explicit)
+    view, meta = view_from_scope(request.scope, await request.body())
+    authenticated = await guard.authenticate(view, meta) if isinstance(guard, AsyncGuard) else guard.authenticate(view, meta)
+    state = RequestState(guard, authenticated)
+    request.scope["iamguard"] = state
+    return state
+
+
+def _authenticated(state: RequestState) -> Authenticated:
+    if state.authenticated is None:
+        raise AuthenticationError(
+            "Request is missing Authentication Token", code="MissingAuthenticationToken", http_status=403
+        )
+    return state.authenticated
+
+
+async def current_principal(request: Request) -> Principal:
+    """The authenticated caller (a dependency: ``Depends(current_principal)``)."""
+    return _authenticated(await _state(request)).principal
+
+
+def require(
+    actions: str | Sequence[str],
+    resource: str | Callable[[Request], str] = "*",
+    *,
+    context: Callable[[Request], Mapping[str, object]] | None = None,
+    resource_policy: ResourcePolicyHook | None = None,
+    guard: AsyncGuard | None = None,
+) -> Callable[[Request], Awaitable[Decision]]:
+    """A dependency requiring every one of ``actions`` on ``resource``; returns the last decision."""
+    names = (actions,) if isinstance(actions, str) else tuple(actions)
+    if not names:
+        raise ValueError("require() needs at least one action")
+    template = ResourceTemplate(resource) if isinstance(resource, str) else None
+
+    async def dependency(request: Request) -> Decision:
+        state = await _state(request, guard)
+        authenticated = _authenticated(state)
+        if template is not None:
+            values = {**state.params, **request.query_params, **request.path_params}
+            target = template.render(values) if template.fields else template.text
+        else:
+            assert callable(resource)
+            target = resource(request)
+        options: dict[str, Any] = {}
+        if context is not None:
+            options["context"] = context(request)
+        if resource_policy is not None:
+            options["resource_policy"], options["resource_account"] = resource_policy(request)
+        checker = _guard(request, guard)
+        decision: Decision | None = None
+        for action in names:
+            try:
+                if isinstance(checker, AsyncGuard):
+                    decision = await checker.check(authenticated, action, target, **options)
+                else:
+                    decision = checker.check(authenticated, action, target, **options)
+            except AccessDeniedError as denied:
+                state.decisions.append(denied.decision)
+                raise
+            state.decisions.append(decision)
+        assert decision is not None
+        return decision
+
+    return dependency
