@@ -1,0 +1,92 @@
+"""Shared fixture for the admin CLI tests: runs ``iamguard.cli.main`` with the admin modules
+registered (the lead adds them to ``_SUBCOMMANDS``; until then the fixture patches it) against a
+SQLite store in the test's temporary directory, so state persists across invocations."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import iamguard.cli
+from iamguard.store import open_store
+from iamguard.store.service import IdentityService
+
+ADMIN_MODULES = (
+    "admin_users",
+    "admin_groups",
+    "admin_roles",
+    "admin_policies",
+    "admin_keys",
+    "admin_mfa",
+    "admin_passwords",
+    "admin_account",
+    "simulate_principal",
+    "apply",
+    "export",
+)
+
+ALLOW_S3_READ = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+}
+TRUST_ACCOUNT = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}
+    ],
+}
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/s.db"
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], store_url: str) -> Iterator[Cli]:
+    wanted = tuple(dict.fromkeys(iamguard.cli._SUBCOMMANDS + ADMIN_MODULES))
+    monkeypatch.setattr(iamguard.cli, "_SUBCOMMANDS", wanted)
+    monkeypatch.setenv("IAMGUARD_STORE", store_url)
+    monkeypatch.delenv("IAMGUARD_MASTER_KEY", raising=False)
+    monkeypatch.delenv("IAMGUARD_MASTER_KEY_FILE", raising=False)
+    monkeypatch.setenv("IAMGUARD_DEV_MASTER_KEY", "1")
+
+    def run(*argv: str, stdin: str | None = None) -> Result:
+        capsys.readouterr()
+        if stdin is not None:
+            monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        code = iamguard.cli.main(list(argv))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    yield run
+
+
+def service(url: str) -> IdentityService:
+    """The test's store opened directly, to check what the CLI wrote."""
+    return open_store(url)
+
+
+def write_json(path: Path, data: Any) -> str:
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return str(path)
