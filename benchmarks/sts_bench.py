@@ -34,13 +34,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from iamguard.authn.session_token import SessionTokenService  # noqa: E402
-from iamguard.store import open_store  # noqa: E402
-from iamguard.store.records import PrincipalKind  # noqa: E402
-from iamguard.store.secrets import SecretBox  # noqa: E402
-from iamguard.sts.keys import KeyRing  # noqa: E402
-from iamguard.sts.service import TokenService  # noqa: E402
-from iamguard.sts.wsgi import StsWsgiApp  # noqa: E402
+from iamguard.authn.session_token import SessionTokenService
+from iamguard.store import open_store
+from iamguard.store.records import PrincipalKind
+from iamguard.store.secrets import SecretBox
+from iamguard.sts.keys import KeyRing
+from iamguard.sts.service import TokenService
+from iamguard.sts.wsgi import StsWsgiApp
 
 ACCOUNT = "111122223333"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/Bench"
@@ -73,17 +73,19 @@ def token_costs(alg: str, calls: int, rounds: int) -> dict[str, float]:
     keyring = KeyRing.generate(alg=alg)
     tokens = SessionTokenService(keyring)
     key = keyring.primary()
-    credentials, claims = tokens.issue(**_session_kwargs())
+    signing = key.signing_material
+    assert signing is not None  # a freshly generated key can sign
+    credentials, _ = tokens.issue(**_session_kwargs())
     payload = jwt.decode(credentials.session_token, options={"verify_signature": False})
-    encoded = jwt.encode(payload, key.signing_material, algorithm=alg, headers={"kid": key.kid})  # type: ignore[arg-type]
+    encoded = jwt.encode(payload, signing, algorithm=alg, headers={"kid": key.kid})
 
     def floor_encode(n: int) -> None:
         for _ in range(n):
-            jwt.encode(payload, key.signing_material, algorithm=alg, headers={"kid": key.kid})  # type: ignore[arg-type]
+            jwt.encode(payload, signing, algorithm=alg, headers={"kid": key.kid})
 
     def floor_decode(n: int) -> None:
         for _ in range(n):
-            jwt.decode(encoded, key.verification_material, algorithms=[alg], options={"verify_exp": False})  # type: ignore[arg-type]
+            jwt.decode(encoded, key.verification_material, algorithms=[alg], options={"verify_exp": False})
 
     def issue(n: int) -> None:
         kwargs = _session_kwargs()
@@ -106,17 +108,29 @@ def token_costs(alg: str, calls: int, rounds: int) -> dict[str, float]:
 def _signed_environ(key_id: str, secret: str) -> Callable[[], dict[str, Any]]:
     """A botocore-signed AssumeRole request as a WSGI environ factory (signed once: SigV4 allows
     replays inside the 15-minute window, which is what lets the loop reuse it)."""
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
+    from botocore.auth import SigV4Auth  # type: ignore[import-untyped]
+    from botocore.awsrequest import AWSRequest  # type: ignore[import-untyped]
+    from botocore.credentials import Credentials  # type: ignore[import-untyped]
 
-    body = (f"Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A{ACCOUNT}%3Arole%2FBench"
-            "&RoleSessionName=bench").encode()
-    request = AWSRequest(method="POST", url=f"http://{HOST}/", data=body,
-                         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    body = (
+        f"Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A{ACCOUNT}%3Arole%2FBench"
+        "&RoleSessionName=bench"
+    ).encode()
+    request = AWSRequest(
+        method="POST",
+        url=f"http://{HOST}/",
+        data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    )
     SigV4Auth(Credentials(key_id, secret), "sts", "us-east-1").add_auth(request)
-    base = {"REQUEST_METHOD": "POST", "PATH_INFO": "/", "QUERY_STRING": "", "CONTENT_LENGTH": str(len(body)),
-            "CONTENT_TYPE": request.headers["Content-Type"], "HTTP_HOST": HOST}
+    base = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/",
+        "QUERY_STRING": "",
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": request.headers["Content-Type"],
+        "HTTP_HOST": HOST,
+    }
     for name, value in request.headers.items():
         if name.lower() != "content-type":
             base["HTTP_" + name.upper().replace("-", "_")] = value
@@ -130,10 +144,28 @@ def _signed_environ(key_id: str, secret: str) -> Callable[[], dict[str, Any]]:
 def assume_role_rate(requests: int, rounds: int, alg: str) -> float:
     store = open_store("memory://", account_id=ACCOUNT, secret_box=SecretBox({"b": bytes(32)}, "b"))
     store.create_user("bench")
-    store.put_inline_policy(PrincipalKind.USER, "bench", "p", {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": ROLE_ARN}]})
-    store.create_role("Bench", {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]})
+    store.put_inline_policy(
+        PrincipalKind.USER,
+        "bench",
+        "p",
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": ROLE_ARN}],
+        },
+    )
+    store.create_role(
+        "Bench",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        },
+    )
     key = store.create_access_key("bench")
     app = StsWsgiApp(TokenService(store, SessionTokenService(KeyRing.generate(alg=alg))))
     environ = _signed_environ(key.access_key_id, key.secret_access_key)

@@ -54,7 +54,7 @@ class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         _log.info("%s %s", self.address_string(), format % args)
 
 
@@ -64,19 +64,34 @@ def register(subparsers: Any) -> None:
         COMMAND,
         help="serve the STS Query API (AssumeRole & co.) for boto3 and the AWS CLI",
         description="Run iamguard's Security Token Service on HTTP: AssumeRole, AssumeRoleWithWebIdentity, "
-                    "AssumeRoleWithSAML, GetSessionToken, GetFederationToken, GetCallerIdentity and "
-                    "DecodeAuthorizationMessage, over the identities of --store.",
+        "AssumeRoleWithSAML, GetSessionToken, GetFederationToken, GetCallerIdentity and "
+        "DecodeAuthorizationMessage, over the identities of --store.",
     )
-    parser.add_argument("--store", required=True, help="identity store URL (memory://, sqlite:///f.db, postgresql://...)")
+    parser.add_argument(
+        "--store", required=True, help="identity store URL (memory://, sqlite:///f.db, postgresql://...)"
+    )
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--allow-non-loopback", action="store_true",
-                        help="allow binding a non-loopback address (use TLS in front of it)")
+    parser.add_argument(
+        "--allow-non-loopback",
+        action="store_true",
+        help="allow binding a non-loopback address (use TLS in front of it)",
+    )
     parser.add_argument("--keys-file", help=f"STS keyring file (default: ${ENV_KEYS} / ${ENV_KEYS_FILE})")
-    parser.add_argument("--oidc-provider", action="append", default=[], metavar="URL=CLIENT_ID[,CLIENT_ID]",
-                        help="register an OIDC identity provider for AssumeRoleWithWebIdentity (repeatable)")
-    parser.add_argument("--saml-provider", action="append", default=[], metavar="ARN=METADATA_FILE",
-                        help="register a SAML provider for AssumeRoleWithSAML (repeatable)")
+    parser.add_argument(
+        "--oidc-provider",
+        action="append",
+        default=[],
+        metavar="URL=CLIENT_ID[,CLIENT_ID]",
+        help="register an OIDC identity provider for AssumeRoleWithWebIdentity (repeatable)",
+    )
+    parser.add_argument(
+        "--saml-provider",
+        action="append",
+        default=[],
+        metavar="ARN=METADATA_FILE",
+        help="register a SAML provider for AssumeRoleWithSAML (repeatable)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -106,8 +121,10 @@ def _keyring(args: argparse.Namespace, err: TextIO) -> KeyRing:
         return KeyRing.load(args.keys_file)
     if os.environ.get(ENV_KEYS) or os.environ.get(ENV_KEYS_FILE):
         return KeyRing.from_env()
-    err.write(f"serve-sts: no keyring configured (${ENV_KEYS} / ${ENV_KEYS_FILE} / --keys-file); "
-              "using a new one for this process only: its tokens stop working when it exits\n")
+    err.write(
+        f"serve-sts: no keyring configured (${ENV_KEYS} / ${ENV_KEYS_FILE} / --keys-file); "
+        "using a new one for this process only: its tokens stop working when it exits\n"
+    )
     return KeyRing.generate()
 
 
@@ -162,24 +179,34 @@ def build_token_service(args: argparse.Namespace, err: TextIO) -> TokenService:
     )
 
 
-def serve(args: argparse.Namespace, *, stop: threading.Event, out: TextIO | None = None,
-          err: TextIO | None = None) -> int:
+def serve(
+    args: argparse.Namespace, *, stop: threading.Event, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
     """Run until ``stop`` is set; prints the ``AWS_ENDPOINT_URL_STS`` line to export."""
     out, err = out or sys.stdout, err or sys.stderr
     if not 0 <= args.port <= 65535:
         raise ValueError("--port must be between 0 and 65535")
     if not args.allow_non_loopback and not is_loopback_host(args.host):
-        raise ValueError(f"--host {args.host} is not a loopback address; add --allow-non-loopback to bind it anyway")
+        raise ValueError(
+            f"--host {args.host} is not a loopback address; add --allow-non-loopback to bind it anyway"
+        )
     service = build_token_service(args, err)
-    server = make_server(args.host, args.port, StsWsgiApp(service), server_class=ThreadingWSGIServer,
-                         handler_class=_QuietHandler)
+    server = make_server(
+        args.host,
+        args.port,
+        StsWsgiApp(service),
+        server_class=ThreadingWSGIServer,
+        handler_class=_QuietHandler,
+    )
     thread = threading.Thread(target=server.serve_forever, name="iamguard-sts", daemon=True)
     thread.start()
     host = f"[{args.host}]" if ":" in args.host else args.host
     try:
         out.write(f"export AWS_ENDPOINT_URL_STS=http://{host}:{server.server_port}\n")
         out.flush()
-        err.write(f"iamguard STS serving {args.store} on http://{host}:{server.server_port}; press Ctrl-C to stop\n")
+        err.write(
+            f"iamguard STS serving {args.store} on http://{host}:{server.server_port}; press Ctrl-C to stop\n"
+        )
         err.flush()
         while not stop.wait(0.5):
             pass

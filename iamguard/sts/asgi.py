@@ -28,8 +28,11 @@ class StsAsgiApp:
     """``StsAsgiApp(token_service)`` is an ASGI 3 callable answering the STS Query API."""
 
     def __init__(self, service: TokenService | StsEndpoint, *, max_body_bytes: int = 512 * 1024) -> None:
-        self.endpoint = service if isinstance(service, StsEndpoint) else StsEndpoint(
-            service, max_body_bytes=max_body_bytes)
+        self.endpoint = (
+            service
+            if isinstance(service, StsEndpoint)
+            else StsEndpoint(service, max_body_bytes=max_body_bytes)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

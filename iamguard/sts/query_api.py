@@ -63,10 +63,17 @@ API_VERSION = "2011-06-15"
 NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 #: Called without credentials: the identity provider's token or assertion authenticates them.
 UNSIGNED_ACTIONS = frozenset({"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"})
-ACTIONS = frozenset({
-    "AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity", "GetSessionToken",
-    "GetFederationToken", "GetCallerIdentity", "DecodeAuthorizationMessage",
-})
+ACTIONS = frozenset(
+    {
+        "AssumeRole",
+        "AssumeRoleWithSAML",
+        "AssumeRoleWithWebIdentity",
+        "GetSessionToken",
+        "GetFederationToken",
+        "GetCallerIdentity",
+        "DecodeAuthorizationMessage",
+    }
+)
 _MEMBER = re.compile(r"(?P<name>[A-Za-z]+)\.member\.(?P<index>[1-9][0-9]{0,3})(?:\.(?P<field>[A-Za-z]+))?")
 _MAX_MEMBERS = 1000
 _log = logging.getLogger("iamguard.sts")
@@ -103,8 +110,11 @@ class QueryRequest:
         if value is None:
             return None
         if not re.fullmatch(r"-?[0-9]{1,12}", value):
-            raise STSError(f"Invalid value for {name}: {value[:32]!r} is not an integer",
-                           code="ValidationError", http_status=400)
+            raise STSError(
+                f"Invalid value for {name}: {value[:32]!r} is not an integer",
+                code="ValidationError",
+                http_status=400,
+            )
         return int(value)
 
     def strings(self, name: str) -> tuple[str, ...]:
@@ -151,7 +161,9 @@ def parse_query(text: str) -> QueryRequest:
     return QueryRequest(action, scalars.pop("Version", None), scalars, lists)
 
 
-def _add_member(members: dict[str, dict[int, dict[str, str] | str]], match: re.Match[str], value: str) -> None:
+def _add_member(
+    members: dict[str, dict[int, dict[str, str] | str]], match: re.Match[str], value: str
+) -> None:
     name, index, field_name = match["name"], int(match["index"]), match["field"]
     if index > _MAX_MEMBERS:
         raise _malformed(f"{name}.member.{index}: too many list members")
@@ -180,8 +192,11 @@ def _tags(request: QueryRequest) -> tuple[Tag, ...]:
     tags = []
     for entry in request.structs("Tags"):
         if "Key" not in entry or "Value" not in entry:
-            raise STSError("1 validation error detected: Tag Key and Value must not be null",
-                           code="ValidationError", http_status=400)
+            raise STSError(
+                "1 validation error detected: Tag Key and Value must not be null",
+                code="ValidationError",
+                http_status=400,
+            )
         tags.append(Tag(entry["Key"], entry["Value"]))
     return tuple(tags)
 
@@ -190,72 +205,101 @@ def _policy_arns(request: QueryRequest) -> tuple[str, ...]:
     arns = []
     for entry in request.structs("PolicyArns"):
         if "arn" not in entry:
-            raise STSError("1 validation error detected: PolicyArns member arn must not be null",
-                           code="ValidationError", http_status=400)
+            raise STSError(
+                "1 validation error detected: PolicyArns member arn must not be null",
+                code="ValidationError",
+                http_status=400,
+            )
         arns.append(entry["arn"])
     return tuple(arns)
 
 
-def call(service: TokenService, request: QueryRequest, caller: Principal | None,
-         session: SessionClaims | None) -> object:
+def call(
+    service: TokenService, request: QueryRequest, caller: Principal | None, session: SessionClaims | None
+) -> object:
     """Run ``request.action`` on ``service``; the result value or an :class:`STSError`."""
     action = request.action
     if action not in ACTIONS:
-        raise STSError(f"Could not find operation {action[:64]} for version {request.version}",
-                       code="InvalidAction", http_status=400)
+        raise STSError(
+            f"Could not find operation {action[:64]} for version {request.version}",
+            code="InvalidAction",
+            http_status=400,
+        )
     if request.version != API_VERSION:
-        raise STSError(f"Could not find operation {action} for version {request.version}",
-                       code="InvalidAction", http_status=400)
+        raise STSError(
+            f"Could not find operation {action} for version {request.version}",
+            code="InvalidAction",
+            http_status=400,
+        )
     if action == "AssumeRoleWithWebIdentity":
         return service.assume_role_with_web_identity(
             role_arn=request.required("RoleArn", "roleArn"),
             role_session_name=request.required("RoleSessionName", "roleSessionName"),
             web_identity_token=request.required("WebIdentityToken", "webIdentityToken"),
-            provider_id=request.text("ProviderId"), policy_arns=_policy_arns(request),
-            policy=request.text("Policy"), duration_seconds=request.integer("DurationSeconds", "durationSeconds"),
+            provider_id=request.text("ProviderId"),
+            policy_arns=_policy_arns(request),
+            policy=request.text("Policy"),
+            duration_seconds=request.integer("DurationSeconds", "durationSeconds"),
         )
     if action == "AssumeRoleWithSAML":
         return service.assume_role_with_saml(
             role_arn=request.required("RoleArn", "roleArn"),
             principal_arn=request.required("PrincipalArn", "principalArn"),
             saml_assertion=request.required("SAMLAssertion", "SAMLAssertion"),
-            policy_arns=_policy_arns(request), policy=request.text("Policy"),
+            policy_arns=_policy_arns(request),
+            policy=request.text("Policy"),
             duration_seconds=request.integer("DurationSeconds", "durationSeconds"),
         )
     if caller is None:
-        raise STSError("Request is missing Authentication Token", code="MissingAuthenticationToken",
-                       http_status=403)
+        raise STSError(
+            "Request is missing Authentication Token", code="MissingAuthenticationToken", http_status=403
+        )
     return _signed_call(service, request, caller, session)
 
 
-def _signed_call(service: TokenService, request: QueryRequest, caller: Principal,
-                 session: SessionClaims | None) -> object:
+def _signed_call(
+    service: TokenService, request: QueryRequest, caller: Principal, session: SessionClaims | None
+) -> object:
     action = request.action
     if action == "GetCallerIdentity":
         return service.get_caller_identity(caller)
     if action == "AssumeRole":
         return service.assume_role(
-            caller, session=session, role_arn=request.required("RoleArn", "roleArn"),
+            caller,
+            session=session,
+            role_arn=request.required("RoleArn", "roleArn"),
             role_session_name=request.required("RoleSessionName", "roleSessionName"),
-            policy_arns=_policy_arns(request), policy=request.text("Policy"),
-            duration_seconds=request.integer("DurationSeconds", "durationSeconds"), tags=_tags(request),
-            transitive_tag_keys=request.strings("TransitiveTagKeys"), external_id=request.text("ExternalId"),
-            serial_number=request.text("SerialNumber"), token_code=request.text("TokenCode"),
+            policy_arns=_policy_arns(request),
+            policy=request.text("Policy"),
+            duration_seconds=request.integer("DurationSeconds", "durationSeconds"),
+            tags=_tags(request),
+            transitive_tag_keys=request.strings("TransitiveTagKeys"),
+            external_id=request.text("ExternalId"),
+            serial_number=request.text("SerialNumber"),
+            token_code=request.text("TokenCode"),
             source_identity=request.text("SourceIdentity"),
         )
     if action == "GetSessionToken":
         return service.get_session_token(
-            caller, session=session, duration_seconds=request.integer("DurationSeconds", "durationSeconds"),
-            serial_number=request.text("SerialNumber"), token_code=request.text("TokenCode"),
+            caller,
+            session=session,
+            duration_seconds=request.integer("DurationSeconds", "durationSeconds"),
+            serial_number=request.text("SerialNumber"),
+            token_code=request.text("TokenCode"),
         )
     if action == "GetFederationToken":
         return service.get_federation_token(
-            caller, session=session, name=request.required("Name", "name"), policy=request.text("Policy"),
-            policy_arns=_policy_arns(request), duration_seconds=request.integer("DurationSeconds", "durationSeconds"),
+            caller,
+            session=session,
+            name=request.required("Name", "name"),
+            policy=request.text("Policy"),
+            policy_arns=_policy_arns(request),
+            duration_seconds=request.integer("DurationSeconds", "durationSeconds"),
             tags=_tags(request),
         )
     return service.decode_authorization_message(
-        caller, session=session, encoded_message=request.required("EncodedMessage", "encodedMessage"))
+        caller, session=session, encoded_message=request.required("EncodedMessage", "encodedMessage")
+    )
 
 
 # ---------------------------------------------------------------------- rendering
@@ -317,9 +361,13 @@ def _fill_federation(node: ET.Element, result: object) -> None:
         _add(node, "Provider", result.provider)
         _add(node, "Audience", result.audience)
     elif isinstance(result, AssumeRoleWithSAMLResult):
-        for name, value in (("Subject", result.subject), ("SubjectType", result.subject_type),
-                            ("Issuer", result.issuer), ("Audience", result.audience),
-                            ("NameQualifier", result.name_qualifier)):
+        for name, value in (
+            ("Subject", result.subject),
+            ("SubjectType", result.subject_type),
+            ("Issuer", result.issuer),
+            ("Audience", result.audience),
+            ("NameQualifier", result.name_qualifier),
+        ):
             _add(node, name, value)
 
 
@@ -329,7 +377,7 @@ def render_result(action: str, result: object, request_id: str) -> bytes:
     _fill(ET.SubElement(root, f"{action}Result"), result)
     metadata = ET.SubElement(root, "ResponseMetadata")
     _add(metadata, "RequestId", request_id)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=False)
+    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=False))
 
 
 def render_error(error: IAMGuardError, request_id: str) -> bytes:
@@ -340,7 +388,7 @@ def render_error(error: IAMGuardError, request_id: str) -> bytes:
     _add(node, "Code", error.code)
     _add(node, "Message", str(error) or error.code)
     _add(root, "RequestId", request_id)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=False)
+    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=False))
 
 
 # ---------------------------------------------------------------------- the endpoint
@@ -353,8 +401,17 @@ class Response:
     body: bytes
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-            409: "Conflict", 413: "Payload Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 def status_line(status: int) -> str:
@@ -364,8 +421,13 @@ def status_line(status: int) -> str:
 class StsEndpoint:
     """Authenticate, dispatch and render one STS request (shared by the WSGI and ASGI apps)."""
 
-    def __init__(self, service: TokenService, *, clock: Callable[[], _dt.datetime] | None = None,
-                 max_body_bytes: int = 512 * 1024) -> None:
+    def __init__(
+        self,
+        service: TokenService,
+        *,
+        clock: Callable[[], _dt.datetime] | None = None,
+        max_body_bytes: int = 512 * 1024,
+    ) -> None:
         self.service = service
         self.max_body_bytes = max_body_bytes
         self._now = clock or (lambda: _dt.datetime.now(_dt.timezone.utc))
@@ -390,8 +452,11 @@ class StsEndpoint:
 
     @staticmethod
     def _response(status: int, body: bytes, request_id: str) -> Response:
-        headers = (("Content-Type", "text/xml"), ("Content-Length", str(len(body))),
-                   ("x-amzn-RequestId", request_id))
+        headers = (
+            ("Content-Type", "text/xml"),
+            ("Content-Length", str(len(body))),
+            ("x-amzn-RequestId", request_id),
+        )
         return Response(status, headers, body)
 
     def _handle(self, view: RequestView) -> tuple[object, str]:
@@ -407,8 +472,11 @@ class StsEndpoint:
         if view.method == "POST":
             content_type = (view.header("content-type") or "").split(";", 1)[0].strip().lower()
             if content_type != "application/x-www-form-urlencoded":
-                raise STSError("Content-Type must be application/x-www-form-urlencoded",
-                               code="InvalidParameterValue", http_status=400)
+                raise STSError(
+                    "Content-Type must be application/x-www-form-urlencoded",
+                    code="InvalidParameterValue",
+                    http_status=400,
+                )
             try:
                 text = (view.body or b"").decode("utf-8")
             except UnicodeDecodeError:
@@ -421,6 +489,7 @@ class StsEndpoint:
     def authenticate(self, view: RequestView) -> tuple[Principal, SessionClaims | None]:
         """Verify SigV4 (service ``sts``) and return the caller and, for temporary keys, its session."""
         found: dict[str, SessionClaims] = {}
+        owner: list[Any] = []
         tokens = self.service.tokens
 
         def lookup_secret(access_key_id: str) -> str | None:
@@ -438,7 +507,7 @@ class StsEndpoint:
                     key, secret = answer
                     if not key.active:
                         return None
-                    found["owner"] = key  # type: ignore[assignment]
+                    owner.append(key)
                     return str(secret)
             return None
 
@@ -446,7 +515,7 @@ class StsEndpoint:
         claims = found.get("claims")
         if claims is not None:
             return claims.to_principal(now=self._now().timestamp()), claims
-        return self._long_term_principal(found.get("owner")), None
+        return self._long_term_principal(owner[0] if owner else None), None
 
     def _long_term_principal(self, key: Any) -> Principal:
         owner_arn = getattr(key, "owner_arn", "")

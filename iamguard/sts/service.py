@@ -224,7 +224,9 @@ def _denied(principal: Principal | None, action: str, resource: str) -> STSError
 
 
 def _constraint(value: object, name: str, rule: str) -> STSError:
-    return _validation(f"1 validation error detected: Value '{value}' at '{name}' failed to satisfy constraint: {rule}")
+    return _validation(
+        f"1 validation error detected: Value '{value}' at '{name}' failed to satisfy constraint: {rule}"
+    )
 
 
 # ---------------------------------------------------------------------- principal + policy helpers
@@ -242,8 +244,12 @@ def principal_for(resolved: ResolvedPrincipal, partition: str = "aws") -> Princi
         )
     if resolved.kind == "user":
         return Principal(
-            resolved.arn, resolved.account_id, PrincipalType.USER, user_id=resolved.unique_id,
-            name=resolved.name, tags=tags,
+            resolved.arn,
+            resolved.account_id,
+            PrincipalType.USER,
+            user_id=resolved.unique_id,
+            name=resolved.name,
+            tags=tags,
         )
     raise ValueError(f"{resolved.arn} is a {resolved.kind}, which has no long-term credentials")
 
@@ -256,7 +262,9 @@ def _trust_policy(document: str, name: str) -> Policy:
 
 
 def _parse_session_policy(document: str) -> Policy:
-    return parse_policy(document, name="session-policy", kind=PolicyKind.IDENTITY, limits=PolicyLimits.SESSION)
+    return parse_policy(
+        document, name="session-policy", kind=PolicyKind.IDENTITY, limits=PolicyLimits.SESSION
+    )
 
 
 def _managed_policy(store: _ManagedPolicySource, arn: str) -> Policy:
@@ -302,8 +310,12 @@ def session_policy_set(claims: SessionClaims, store: _ManagedPolicySource) -> Po
     resolved = store.resolve_principal(governing) if governing else None
     if resolved is None:
         return PolicySet(session=session)
-    return PolicySet(identity=resolved.identity, boundary=resolved.boundary, session=session,
-                     generation=resolved.generation)
+    return PolicySet(
+        identity=resolved.identity,
+        boundary=resolved.boundary,
+        session=session,
+        generation=resolved.generation,
+    )
 
 
 # ---------------------------------------------------------------------- parameter checks
@@ -311,8 +323,11 @@ def session_policy_set(claims: SessionClaims, store: _ManagedPolicySource) -> Po
 
 def _check_session_name(name: str, field_name: str = "roleSessionName") -> None:
     if not isinstance(name, str) or _SESSION_NAME.fullmatch(name) is None:
-        raise _constraint(name, field_name, "Member must satisfy regular expression pattern: [\\w+=,.@-]* "
-                          "and have length between 2 and 64")
+        raise _constraint(
+            name,
+            field_name,
+            "Member must satisfy regular expression pattern: [\\w+=,.@-]* and have length between 2 and 64",
+        )
 
 
 def _check_duration(value: int | None, low: int, high: int, default: int) -> int:
@@ -332,22 +347,32 @@ def _check_policy_text(policy: str | None) -> str | None:
     if policy is None:
         return None
     if not isinstance(policy, str) or not policy or _POLICY_CHARS.fullmatch(policy) is None:
-        raise _constraint("<policy>", "policy", "Member must satisfy regular expression pattern: "
-                          "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+")
+        raise _constraint(
+            "<policy>",
+            "policy",
+            "Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+",
+        )
     if len(policy) > _MAX_SESSION_POLICY_CHARS:
-        raise _constraint("<policy>", "policy", f"Member must have length less than or equal to {_MAX_SESSION_POLICY_CHARS}")
+        raise _constraint(
+            "<policy>", "policy", f"Member must have length less than or equal to {_MAX_SESSION_POLICY_CHARS}"
+        )
     try:
         _parse_session_policy(policy)
     except PolicyError as exc:
-        raise STSError(f"The policy is not in the valid JSON format. ({exc})", code="MalformedPolicyDocument",
-                       http_status=400) from None
+        raise STSError(
+            f"The policy is not in the valid JSON format. ({exc})",
+            code="MalformedPolicyDocument",
+            http_status=400,
+        ) from None
     return policy
 
 
 def _check_policy_arns(arns: Sequence[str], store: StsStore | None) -> tuple[str, ...]:
     """≤ 10 managed policy ARNs, each existing in the store of the session's account."""
     if len(arns) > _MAX_POLICY_ARNS:
-        raise _constraint("<policyArns>", "policyArns", f"Member must have length less than or equal to {_MAX_POLICY_ARNS}")
+        raise _constraint(
+            "<policyArns>", "policyArns", f"Member must have length less than or equal to {_MAX_POLICY_ARNS}"
+        )
     for arn in arns:
         if not isinstance(arn, str) or not arn.startswith("arn:") or ":policy/" not in arn:
             raise STSError(f"Invalid policy ARN: {arn}", code="MalformedPolicyDocument", http_status=400)
@@ -355,8 +380,11 @@ def _check_policy_arns(arns: Sequence[str], store: StsStore | None) -> tuple[str
             try:
                 store.get_policy(arn)
             except NoSuchEntityError:
-                raise STSError(f"Policy {arn} does not exist or is not attachable.",
-                               code="MalformedPolicyDocument", http_status=400) from None
+                raise STSError(
+                    f"Policy {arn} does not exist or is not attachable.",
+                    code="MalformedPolicyDocument",
+                    http_status=400,
+                ) from None
     return tuple(arns)
 
 
@@ -365,26 +393,41 @@ def _check_tags(tags: Sequence[Tag], transitive: Sequence[str]) -> dict[str, str
     if len(tags) > _MAX_TAGS:
         raise _constraint("<tags>", "tags", f"Member must have length less than or equal to {_MAX_TAGS}")
     if len(transitive) > _MAX_TAGS:
-        raise _constraint("<transitiveTagKeys>", "transitiveTagKeys",
-                          f"Member must have length less than or equal to {_MAX_TAGS}")
+        raise _constraint(
+            "<transitiveTagKeys>",
+            "transitiveTagKeys",
+            f"Member must have length less than or equal to {_MAX_TAGS}",
+        )
     result: dict[str, str] = {}
     seen: set[str] = set()
     for tag in tags:
         if _TAG_KEY.fullmatch(tag.key) is None or tag.key.lower().startswith("aws:"):
-            raise _constraint(tag.key, "tags.member.key", "Member must satisfy regular expression pattern: "
-                              "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+")
+            raise _constraint(
+                tag.key,
+                "tags.member.key",
+                "Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+",
+            )
         if _TAG_VALUE.fullmatch(tag.value) is None:
-            raise _constraint(tag.value, "tags.member.value", "Member must satisfy regular expression pattern: "
-                              "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*")
+            raise _constraint(
+                tag.value,
+                "tags.member.value",
+                "Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*",
+            )
         if tag.key.lower() in seen:
-            raise STSError(f"Duplicate tag keys found. Please note that Tag keys are case insensitive: {tag.key}",
-                           code="InvalidParameterValue", http_status=400)
+            raise STSError(
+                f"Duplicate tag keys found. Please note that Tag keys are case insensitive: {tag.key}",
+                code="InvalidParameterValue",
+                http_status=400,
+            )
         seen.add(tag.key.lower())
         result[tag.key] = tag.value
     for key in transitive:
         if key.lower() not in seen:
-            raise STSError(f"The specified transitive tag key must be included in the requested tags: {key}",
-                           code="InvalidParameterValue", http_status=400)
+            raise STSError(
+                f"The specified transitive tag key must be included in the requested tags: {key}",
+                code="InvalidParameterValue",
+                http_status=400,
+            )
     return result
 
 
@@ -494,39 +537,62 @@ class TokenService:
         resolved = store.resolve_principal(principal.arn)
         if resolved is None:
             return PolicySet()
-        return PolicySet(identity=resolved.identity, boundary=resolved.boundary, generation=resolved.generation)
+        return PolicySet(
+            identity=resolved.identity, boundary=resolved.boundary, generation=resolved.generation
+        )
 
     def _base_context(self) -> dict[str, ContextValue]:
         now = self._clock()
         return {"aws:currenttime": _iso(now), "aws:epochtime": str(int(now)), "aws:securetransport": "true"}
 
-    def _decide(self, principal: Principal, action: str, resource: str, policies: PolicySet,
-                context: Mapping[str, ContextValue]) -> Decision:
-        return self._evaluator.evaluate(Request(principal, action, resource, MappingProxyType(dict(context))), policies)
+    def _decide(
+        self,
+        principal: Principal,
+        action: str,
+        resource: str,
+        policies: PolicySet,
+        context: Mapping[str, ContextValue],
+    ) -> Decision:
+        return self._evaluator.evaluate(
+            Request(principal, action, resource, MappingProxyType(dict(context))), policies
+        )
 
     def _role(self, role_arn: str) -> tuple[StsStore, Role, str]:
         """The role's store and record; AccessDenied when it does not exist (as AWS answers)."""
         _, account, name = _split_role_arn(role_arn)
         store = self._stores.get(account)
         if store is None:
-            raise STSError(f"Role {role_arn} cannot be assumed: no such role", code="AccessDenied", http_status=403)
+            raise STSError(
+                f"Role {role_arn} cannot be assumed: no such role", code="AccessDenied", http_status=403
+            )
         try:
             role = store.get_role(name)
         except NoSuchEntityError:
-            raise STSError(f"Role {role_arn} cannot be assumed: no such role", code="AccessDenied",
-                           http_status=403) from None
+            raise STSError(
+                f"Role {role_arn} cannot be assumed: no such role", code="AccessDenied", http_status=403
+            ) from None
         # A role ARN without its path (as session ARNs carry) still names the role.
         if role.arn != role_arn and role_arn != f"arn:{self._partition}:iam::{account}:role/{name}":
-            raise STSError(f"Role {role_arn} cannot be assumed: no such role", code="AccessDenied", http_status=403)
+            raise STSError(
+                f"Role {role_arn} cannot be assumed: no such role", code="AccessDenied", http_status=403
+            )
         return store, role, account
 
-    def _trust_allows(self, principal: Principal, role: Role, account: str, action: str,
-                      caller_policies: PolicySet | None, context: Mapping[str, ContextValue]) -> bool:
+    def _trust_allows(
+        self,
+        principal: Principal,
+        role: Role,
+        account: str,
+        action: str,
+        caller_policies: PolicySet | None,
+        context: Mapping[str, ContextValue],
+    ) -> bool:
         """The trust policy allows ``action`` for the caller, and so does the identity side when
         the rules of the (same- or cross-account) evaluation require it."""
         trust = _trust_policy(role.assume_role_policy, f"{role.name}/trust-policy")
-        trust_only = self._decide(principal, action, role.arn, PolicySet(resource=trust, resource_account=account),
-                                  context)
+        trust_only = self._decide(
+            principal, action, role.arn, PolicySet(resource=trust, resource_account=account), context
+        )
         trusted = trust_only.kind is not DecisionKind.EXPLICIT_DENY and any(
             m.policy_role is PolicyRole.RESOURCE and m.effect == "Allow" for m in trust_only.matched
         )
@@ -535,23 +601,47 @@ class TokenService:
         if caller_policies is None:  # federation: the trust policy alone decides
             return trust_only.allowed
         full = PolicySet(
-            identity=caller_policies.identity, boundary=caller_policies.boundary, session=caller_policies.session,
-            resource=trust, resource_account=account, generation=caller_policies.generation,
+            identity=caller_policies.identity,
+            boundary=caller_policies.boundary,
+            session=caller_policies.session,
+            resource=trust,
+            resource_account=account,
+            generation=caller_policies.generation,
         )
         return self._decide(principal, action, role.arn, full, context).allowed
 
     def _issue_role_session(
-        self, *, role: Role, account: str, session_name: str, duration: int, plan: _SessionPlan,
-        policy: str | None, policy_arns: tuple[str, ...], chained: bool, mfa: bool, auth_time: int | None,
+        self,
+        *,
+        role: Role,
+        account: str,
+        session_name: str,
+        duration: int,
+        plan: _SessionPlan,
+        policy: str | None,
+        policy_arns: tuple[str, ...],
+        chained: bool,
+        mfa: bool,
+        auth_time: int | None,
     ) -> tuple[IssuedCredentials, SessionClaims, str, str]:
         arn = f"arn:{self._partition}:sts::{account}:assumed-role/{role.name}/{session_name}"
         assumed_role_id = f"{role.role_id}:{session_name}"
         credentials, claims = self.tokens.issue(
-            arn=arn, account=account, principal_type=PrincipalType.ASSUMED_ROLE, user_id=assumed_role_id,
-            duration_seconds=duration, role_arn=f"arn:{self._partition}:iam::{account}:role/{role.name}",
-            session_name=session_name, source_identity=plan.source_identity, tags=plan.tags,
-            transitive_tag_keys=plan.transitive, mfa_authenticated=mfa, auth_time=auth_time,
-            session_policy=policy, policy_arns=policy_arns, chained=chained,
+            arn=arn,
+            account=account,
+            principal_type=PrincipalType.ASSUMED_ROLE,
+            user_id=assumed_role_id,
+            duration_seconds=duration,
+            role_arn=f"arn:{self._partition}:iam::{account}:role/{role.name}",
+            session_name=session_name,
+            source_identity=plan.source_identity,
+            tags=plan.tags,
+            transitive_tag_keys=plan.transitive,
+            mfa_authenticated=mfa,
+            auth_time=auth_time,
+            session_policy=policy,
+            policy_arns=policy_arns,
+            chained=chained,
         )
         return credentials, claims, assumed_role_id, arn
 
@@ -577,11 +667,17 @@ class TokenService:
         """https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html"""
         _check_session_name(role_session_name)
         if external_id is not None and _EXTERNAL_ID.fullmatch(external_id) is None:
-            raise _constraint(external_id, "externalId", "Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*")
+            raise _constraint(
+                external_id, "externalId", "Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*"
+            )
         if source_identity is not None and (
             _SOURCE_IDENTITY.fullmatch(source_identity) is None or source_identity.lower().startswith("aws:")
         ):
-            raise _constraint(source_identity, "sourceIdentity", "Member must satisfy regular expression pattern: [\\w+=,.@-]*")
+            raise _constraint(
+                source_identity,
+                "sourceIdentity",
+                "Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+            )
         duration = _check_duration(duration_seconds, *_ROLE_RANGE, _DEFAULT_ROLE_DURATION)
         if caller.type is PrincipalType.ACCOUNT or (session is not None and session.federated):
             # "You cannot use AWS account root user credentials to call AssumeRole" (API reference);
@@ -598,8 +694,16 @@ class TokenService:
         context = self._assume_role_context(caller, role_session_name, external_id, plan, mfa, serial_number)
         self._authorize_assume_role(caller, session, role, account, context, plan)
         credentials, claims, role_id, arn = self._issue_role_session(
-            role=role, account=account, session_name=role_session_name, duration=duration, plan=plan,
-            policy=policy, policy_arns=arns, chained=chained, mfa=mfa, auth_time=auth_time,
+            role=role,
+            account=account,
+            session_name=role_session_name,
+            duration=duration,
+            plan=plan,
+            policy=policy,
+            policy_arns=arns,
+            chained=chained,
+            mfa=mfa,
+            auth_time=auth_time,
         )
         return AssumeRoleResult(credentials, role_id, arn, packed, plan.source_identity, claims)
 
@@ -609,15 +713,24 @@ class TokenService:
         """
         if chained:
             if requested is not None and requested > _CHAINED_MAX:
-                raise _validation("The requested DurationSeconds exceeds the 1 hour session limit for roles "
-                                  "assumed by role chaining.")
+                raise _validation(
+                    "The requested DurationSeconds exceeds the 1 hour session limit for roles "
+                    "assumed by role chaining."
+                )
             return min(duration, _CHAINED_MAX)
         if requested is not None and requested > role.max_session_duration:
-            raise _validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+            raise _validation(
+                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+            )
         return min(duration, role.max_session_duration)
 
-    def _session_plan(self, session: SessionClaims | None, tags: Sequence[Tag], transitive: Sequence[str],
-                      source_identity: str | None) -> _SessionPlan:
+    def _session_plan(
+        self,
+        session: SessionClaims | None,
+        tags: Sequence[Tag],
+        transitive: Sequence[str],
+        source_identity: str | None,
+    ) -> _SessionPlan:
         """New tags plus incoming transitive ones; the source identity, which never changes once set.
         https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_role-chaining
         https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_monitor.html
@@ -625,23 +738,36 @@ class TokenService:
         requested = _check_tags(tags, transitive)
         incoming: dict[str, str] = {}
         if session is not None:
-            incoming = {k: v for k, v in session.tags.items() if k.lower() in {t.lower() for t in session.transitive_tag_keys}}
+            incoming = {
+                k: v
+                for k, v in session.tags.items()
+                if k.lower() in {t.lower() for t in session.transitive_tag_keys}
+            }
         clash = {k.lower() for k in incoming} & {k.lower() for k in requested}
         if clash:
-            raise STSError(f"One or more session tags conflict with incoming transitive tags: {sorted(clash)}",
-                           code="InvalidParameterValue", http_status=400)
+            raise STSError(
+                f"One or more session tags conflict with incoming transitive tags: {sorted(clash)}",
+                code="InvalidParameterValue",
+                http_status=400,
+            )
         merged = {**incoming, **requested}
         if len(merged) > _MAX_TAGS:
             raise _constraint("<tags>", "tags", f"Member must have length less than or equal to {_MAX_TAGS}")
-        keys = tuple(incoming) + tuple(k for k in transitive if k.lower() not in {i.lower() for i in incoming})
+        keys = tuple(incoming) + tuple(
+            k for k in transitive if k.lower() not in {i.lower() for i in incoming}
+        )
         inherited = session.source_identity if session is not None else None
         if inherited is not None and source_identity is not None and source_identity != inherited:
-            raise STSError("Source identity cannot be changed once it is set in a session.",
-                           code="AccessDenied", http_status=403)
+            raise STSError(
+                "Source identity cannot be changed once it is set in a session.",
+                code="AccessDenied",
+                http_status=403,
+            )
         return _SessionPlan(merged, keys, inherited or source_identity, bool(requested))
 
-    def _assume_role_mfa(self, caller: Principal, session: SessionClaims | None, serial: str | None,
-                         code: str | None) -> tuple[bool, int | None]:
+    def _assume_role_mfa(
+        self, caller: Principal, session: SessionClaims | None, serial: str | None, code: str | None
+    ) -> tuple[bool, int | None]:
         """MFA for the new session: a fresh SerialNumber+TokenCode, or an MFA session carried on."""
         if serial is None and code is None:
             if caller.mfa_authenticated and session is not None:
@@ -653,7 +779,9 @@ class TokenService:
     def _verify_mfa(self, caller: Principal, serial: str | None, code: str | None) -> None:
         """The serial names an enabled device of the (user or root) caller and the code is current."""
         if serial is None or _SERIAL.fullmatch(serial) is None:
-            raise _constraint(serial, "serialNumber", "Member must satisfy regular expression pattern: [\\w+=/:,.@-]*")
+            raise _constraint(
+                serial, "serialNumber", "Member must satisfy regular expression pattern: [\\w+=/:,.@-]*"
+            )
         if code is None or _TOKEN_CODE.fullmatch(code) is None:
             raise _constraint("******", "tokenCode", "Member must satisfy regular expression pattern: [\\d]*")
         store = self._stores.get(caller.account)
@@ -662,18 +790,36 @@ class TokenService:
         elif caller.type is PrincipalType.ACCOUNT:
             user = None
         else:
-            raise STSError("MultiFactorAuthentication failed: MFA is only available to IAM users and the root user.",
-                           code="AccessDenied", http_status=403)
+            raise STSError(
+                "MultiFactorAuthentication failed: MFA is only available to IAM users and the root user.",
+                code="AccessDenied",
+                http_status=403,
+            )
         if store is None:
-            raise STSError("MultiFactorAuthentication failed with invalid MFA one time pass code.",
-                           code="AccessDenied", http_status=403)
+            raise STSError(
+                "MultiFactorAuthentication failed with invalid MFA one time pass code.",
+                code="AccessDenied",
+                http_status=403,
+            )
         devices = store.list_mfa_devices(user, root=user is None)
-        if not any(d.serial_number == serial and d.enabled for d in devices) or not store.verify_mfa_code(user, code):
-            raise STSError("MultiFactorAuthentication failed with invalid MFA one time pass code.",
-                           code="AccessDenied", http_status=403)
+        if not any(d.serial_number == serial and d.enabled for d in devices) or not store.verify_mfa_code(
+            user, code
+        ):
+            raise STSError(
+                "MultiFactorAuthentication failed with invalid MFA one time pass code.",
+                code="AccessDenied",
+                http_status=403,
+            )
 
-    def _assume_role_context(self, caller: Principal, session_name: str, external_id: str | None,
-                             plan: _SessionPlan, mfa: bool, serial: str | None) -> dict[str, ContextValue]:
+    def _assume_role_context(
+        self,
+        caller: Principal,
+        session_name: str,
+        external_id: str | None,
+        plan: _SessionPlan,
+        mfa: bool,
+        serial: str | None,
+    ) -> dict[str, ContextValue]:
         """Trust-policy condition keys of an AssumeRole request.
         https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#available-keys-for-sts
         """
@@ -694,8 +840,15 @@ class TokenService:
             context["aws:multifactorauthage"] = "0"
         return context
 
-    def _authorize_assume_role(self, caller: Principal, session: SessionClaims | None, role: Role, account: str,
-                               context: Mapping[str, ContextValue], plan: _SessionPlan) -> None:
+    def _authorize_assume_role(
+        self,
+        caller: Principal,
+        session: SessionClaims | None,
+        role: Role,
+        account: str,
+        context: Mapping[str, ContextValue],
+        plan: _SessionPlan,
+    ) -> None:
         policies = self.caller_policy_set(caller, session)
         actions = ["sts:AssumeRole"]
         if plan.requested_tags:
@@ -734,18 +887,37 @@ class TokenService:
 
         claims = self._oidc_verifier.verify(web_identity_token, provider)
         principal = Principal(provider_arn, account, PrincipalType.FEDERATED_USER, user_id=claims.subject)
-        context = {**self._base_context(), **oidc_keys(claims), "sts:rolesessionname": role_session_name,
-                   "aws:federatedprovider": provider_arn}
+        context = {
+            **self._base_context(),
+            **oidc_keys(claims),
+            "sts:rolesessionname": role_session_name,
+            "aws:federatedprovider": provider_arn,
+        }
         if not self._trust_allows(principal, role, account, "sts:AssumeRoleWithWebIdentity", None, context):
             raise _denied(principal, "sts:AssumeRoleWithWebIdentity", role.arn)
         plan = _SessionPlan({}, (), None, False)
         credentials, session, role_id, arn = self._issue_role_session(
-            role=role, account=account, session_name=role_session_name, duration=duration, plan=plan,
-            policy=policy, policy_arns=arns, chained=False, mfa=False, auth_time=None,
+            role=role,
+            account=account,
+            session_name=role_session_name,
+            duration=duration,
+            plan=plan,
+            policy=policy,
+            policy_arns=arns,
+            chained=False,
+            mfa=False,
+            auth_time=None,
         )
         return AssumeRoleWithWebIdentityResult(
-            credentials, role_id, arn, packed, claims.subject, provider.url.split("://", 1)[-1], claims.audience,
-            None, session,
+            credentials,
+            role_id,
+            arn,
+            packed,
+            claims.subject,
+            provider.url.split("://", 1)[-1],
+            claims.audience,
+            None,
+            session,
         )
 
     def _oidc_provider(self, token: str, account: str) -> tuple[str, Any]:
@@ -755,16 +927,20 @@ class TokenService:
         try:
             issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
         except jwt.PyJWTError:
-            raise STSError("The ID token provided is not a valid JWT.", code="InvalidIdentityToken",
-                           http_status=400) from None
+            raise STSError(
+                "The ID token provided is not a valid JWT.", code="InvalidIdentityToken", http_status=400
+            ) from None
         if isinstance(issuer, str):
             host = issuer.split("://", 1)[-1]
             provider_arn = f"arn:{self._partition}:iam::{account}:oidc-provider/{host}"
             provider = self._oidc_providers.get(provider_arn)
             if provider is not None and provider.url == issuer:
                 return provider_arn, provider
-        raise STSError("No OpenIDConnect provider found in your account for the token's issuer",
-                       code="InvalidIdentityToken", http_status=400)
+        raise STSError(
+            "No OpenIDConnect provider found in your account for the token's issuer",
+            code="InvalidIdentityToken",
+            http_status=400,
+        )
 
     def assume_role_with_saml(
         self,
@@ -787,14 +963,19 @@ class TokenService:
         # The assertion's SessionDuration applies when the request names none; both stay under the role's max.
         duration = self._role_duration(
             requested if duration_seconds is not None else (assertion.session_duration or requested),
-            duration_seconds, role, False,
+            duration_seconds,
+            role,
+            False,
         )
         tags = dict(assertion.principal_tags)
         packed = _check_packed(packed_policy_size(policy, arns, tags))
         principal = Principal(principal_arn, account, PrincipalType.FEDERATED_USER, user_id=assertion.subject)
-        context: dict[str, ContextValue] = {**self._base_context(), **assertion.condition_keys,
-                                            "sts:rolesessionname": assertion.role_session_name,
-                                            "aws:federatedprovider": principal_arn}
+        context: dict[str, ContextValue] = {
+            **self._base_context(),
+            **assertion.condition_keys,
+            "sts:rolesessionname": assertion.role_session_name,
+            "aws:federatedprovider": principal_arn,
+        }
         plan = _SessionPlan(tags, tuple(assertion.transitive_tag_keys), assertion.source_identity, bool(tags))
         if tags:
             for key, value in tags.items():
@@ -802,19 +983,39 @@ class TokenService:
             context["aws:tagkeys"] = tuple(tags)
         if assertion.source_identity is not None:
             context["sts:sourceidentity"] = assertion.source_identity
-        actions = ["sts:AssumeRoleWithSAML"] + (["sts:TagSession"] if tags else []) + (
-            ["sts:SetSourceIdentity"] if assertion.source_identity else [])
+        actions = (
+            ["sts:AssumeRoleWithSAML"]
+            + (["sts:TagSession"] if tags else [])
+            + (["sts:SetSourceIdentity"] if assertion.source_identity else [])
+        )
         for action in actions:
             if not self._trust_allows(principal, role, account, action, None, context):
                 raise _denied(principal, action, role.arn)
         credentials, session, role_id, arn = self._issue_role_session(
-            role=role, account=account, session_name=assertion.role_session_name, duration=duration, plan=plan,
-            policy=policy, policy_arns=arns, chained=False, mfa=False, auth_time=None,
+            role=role,
+            account=account,
+            session_name=assertion.role_session_name,
+            duration=duration,
+            plan=plan,
+            policy=policy,
+            policy_arns=arns,
+            chained=False,
+            mfa=False,
+            auth_time=None,
         )
         keys = assertion.condition_keys
         return AssumeRoleWithSAMLResult(
-            credentials, role_id, arn, packed, assertion.subject, assertion.subject_type, assertion.issuer,
-            assertion.audience, str(keys.get("saml:namequalifier", "")), assertion.source_identity, session,
+            credentials,
+            role_id,
+            arn,
+            packed,
+            assertion.subject,
+            assertion.subject_type,
+            assertion.issuer,
+            assertion.audience,
+            str(keys.get("saml:namequalifier", "")),
+            assertion.source_identity,
+            session,
         )
 
     # -------------------------------------------------------------- sessions for users
@@ -833,8 +1034,9 @@ class TokenService:
         https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html
         """
         if session is not None or caller.type not in (PrincipalType.USER, PrincipalType.ACCOUNT):
-            raise STSError("Cannot call GetSessionToken with session credentials", code="AccessDenied",
-                           http_status=403)
+            raise STSError(
+                "Cannot call GetSessionToken with session credentials", code="AccessDenied", http_status=403
+            )
         duration = _check_duration(duration_seconds, *_SESSION_TOKEN_RANGE, _DEFAULT_TOKEN_DURATION)
         if caller.type is PrincipalType.ACCOUNT:
             duration = min(duration, _ROOT_SESSION_MAX)  # root sessions: 900 s to 1 h, default 1 h
@@ -842,8 +1044,13 @@ class TokenService:
         if mfa:
             self._verify_mfa(caller, serial_number, token_code)
         credentials, claims = self.tokens.issue(
-            arn=caller.arn, account=caller.account, principal_type=caller.type, user_id=caller.user_id,
-            duration_seconds=duration, tags=dict(caller.tags), mfa_authenticated=mfa,
+            arn=caller.arn,
+            account=caller.account,
+            principal_type=caller.type,
+            user_id=caller.user_id,
+            duration_seconds=duration,
+            tags=dict(caller.tags),
+            mfa_authenticated=mfa,
             auth_time=int(self._clock()) if mfa else None,
         )
         return SessionTokenResult(credentials, claims)
@@ -864,11 +1071,18 @@ class TokenService:
         https://docs.aws.amazon.com/STS/latest/APIReference/API_GetFederationToken.html
         """
         if session is not None or caller.type not in (PrincipalType.USER, PrincipalType.ACCOUNT):
-            raise STSError("Cannot call GetFederationToken with session credentials", code="AccessDenied",
-                           http_status=403)
+            raise STSError(
+                "Cannot call GetFederationToken with session credentials",
+                code="AccessDenied",
+                http_status=403,
+            )
         if not isinstance(name, str) or _FEDERATED_NAME.fullmatch(name) is None:
-            raise _constraint(name, "name", "Member must satisfy regular expression pattern: [\\w+=,.@-]* and "
-                              "have length between 2 and 32")
+            raise _constraint(
+                name,
+                "name",
+                "Member must satisfy regular expression pattern: [\\w+=,.@-]* and "
+                "have length between 2 and 32",
+            )
         duration = _check_duration(duration_seconds, *_SESSION_TOKEN_RANGE, _DEFAULT_TOKEN_DURATION)
         if caller.type is PrincipalType.ACCOUNT:
             duration = min(duration, _ROOT_SESSION_MAX)
@@ -883,7 +1097,9 @@ class TokenService:
             for key, value in session_tags.items():
                 context["aws:requesttag/" + key.lower()] = value
             context["aws:tagkeys"] = tuple(session_tags)
-            decision = self._decide(caller, "sts:TagSession", federated_arn, self.caller_policy_set(caller, None), context)
+            decision = self._decide(
+                caller, "sts:TagSession", federated_arn, self.caller_policy_set(caller, None), context
+            )
             if caller.type is not PrincipalType.ACCOUNT and not decision.allowed:
                 raise _denied(caller, "sts:TagSession", federated_arn)
         # No session policy at all: an empty policy set denies everything (AWS: "no permissions").
@@ -891,9 +1107,16 @@ class TokenService:
         effective = policy if (policy is not None or arns) else deny_all
         user_id = f"{caller.account}:{name}"
         credentials, claims = self.tokens.issue(
-            arn=federated_arn, account=caller.account, principal_type=PrincipalType.FEDERATED_USER, user_id=user_id,
-            duration_seconds=duration, session_name=caller.arn, tags=session_tags,
-            session_policy=effective, policy_arns=arns, federated=True,
+            arn=federated_arn,
+            account=caller.account,
+            principal_type=PrincipalType.FEDERATED_USER,
+            user_id=user_id,
+            duration_seconds=duration,
+            session_name=caller.arn,
+            tags=session_tags,
+            session_policy=effective,
+            policy_arns=arns,
+            federated=True,
         )
         return FederationTokenResult(credentials, user_id, federated_arn, packed, claims)
 
@@ -910,14 +1133,19 @@ class TokenService:
     ) -> DecodedAuthorizationMessage:
         """https://docs.aws.amazon.com/STS/latest/APIReference/API_DecodeAuthorizationMessage.html"""
         if not isinstance(encoded_message, str) or not 1 <= len(encoded_message) <= 10240:
-            raise _constraint("<encodedMessage>", "encodedMessage", "Member must have length between 1 and 10240")
+            raise _constraint(
+                "<encodedMessage>", "encodedMessage", "Member must have length between 1 and 10240"
+            )
         policies = self.caller_policy_set(caller, session)
         decision = self._decide(caller, "sts:DecodeAuthorizationMessage", "*", policies, self._base_context())
         if not decision.allowed and caller.type is not PrincipalType.ACCOUNT:
             raise _denied(caller, "sts:DecodeAuthorizationMessage", "*")
         if self._codec is None:
-            raise STSError("Authorization messages cannot be decoded: no key is configured",
-                           code="InvalidAuthorizationMessageException", http_status=400)
+            raise STSError(
+                "Authorization messages cannot be decoded: no key is configured",
+                code="InvalidAuthorizationMessageException",
+                http_status=400,
+            )
         message = self._codec.decode(encoded_message)
         return DecodedAuthorizationMessage(json.dumps(message, separators=(",", ":"), sort_keys=True))
 

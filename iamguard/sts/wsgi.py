@@ -38,16 +38,24 @@ def request_view_from_environ(environ: dict[str, Any], body: bytes) -> RequestVi
             headers.append((key[5:].replace("_", "-").lower(), str(value)))
         elif key in _SPECIAL_HEADERS and value:
             headers.append((_SPECIAL_HEADERS[key].lower(), str(value)))
-    return RequestView(environ.get("REQUEST_METHOD", "GET").upper(), path or "/",
-                       environ.get("QUERY_STRING", ""), headers, body)
+    return RequestView(
+        environ.get("REQUEST_METHOD", "GET").upper(),
+        path or "/",
+        environ.get("QUERY_STRING", ""),
+        headers,
+        body,
+    )
 
 
 class StsWsgiApp:
     """``StsWsgiApp(token_service)`` is a WSGI callable answering the STS Query API."""
 
     def __init__(self, service: TokenService | StsEndpoint, *, max_body_bytes: int = 512 * 1024) -> None:
-        self.endpoint = service if isinstance(service, StsEndpoint) else StsEndpoint(
-            service, max_body_bytes=max_body_bytes)
+        self.endpoint = (
+            service
+            if isinstance(service, StsEndpoint)
+            else StsEndpoint(service, max_body_bytes=max_body_bytes)
+        )
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         body = self._read_body(environ)

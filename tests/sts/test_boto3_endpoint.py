@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-import boto3
-import botocore.exceptions
+import boto3  # type: ignore[import-untyped]
+import botocore.exceptions  # type: ignore[import-untyped]
 import jwt
 import pytest
-from botocore.config import Config
+from botocore.config import Config  # type: ignore[import-untyped]
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
@@ -56,7 +56,7 @@ class ShiftedClock:
 
 
 class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -86,12 +86,14 @@ class Issuer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
         self.thread.start()
 
     @property
@@ -120,21 +122,33 @@ class Sts:
         tokens = SessionTokenService(KeyRing.generate(clock=lambda: time.time() - 86400), clock=self.clock)
         provider_arn = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{self.issuer.host}"
         self.service = TokenService(
-            self.store, tokens, message_codec=self.codec, oidc_verifier=OidcVerifier(),
+            self.store,
+            tokens,
+            message_codec=self.codec,
+            oidc_verifier=OidcVerifier(),
             oidc_providers={provider_arn: OidcProvider(self.issuer.url, (AUDIENCE,))},
         )
-        self.server = make_server("127.0.0.1", 0, StsWsgiApp(self.service), server_class=ThreadingWSGIServer,
-                                  handler_class=_Quiet)
+        self.server = make_server(
+            "127.0.0.1", 0, StsWsgiApp(self.service), server_class=ThreadingWSGIServer, handler_class=_Quiet
+        )
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
         self.thread.start()
         self.alice = self.store.create_access_key("alice")
         self.carol = self.store.create_access_key("carol")
 
     def client(self, key_id: str, secret: str, token: str | None = None, **config: Any) -> Any:
-        return boto3.client("sts", endpoint_url=self.url, region_name="us-east-1", aws_access_key_id=key_id,
-                            aws_secret_access_key=secret, aws_session_token=token,
-                            config=Config(retries={"max_attempts": 1}, **config))
+        return boto3.client(
+            "sts",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+            aws_session_token=token,
+            config=Config(retries={"max_attempts": 1}, **config),
+        )
 
     def as_alice(self, **config: Any) -> Any:
         return self.client(self.alice.access_key_id, self.alice.secret_access_key, **config)
@@ -148,19 +162,65 @@ class Sts:
 def _store(issuer: Issuer) -> IdentityService:
     store = open_store("memory://", account_id=ACCOUNT, secret_box=SecretBox({"t": bytes(32)}, "t"))
     store.create_user("alice")
-    store.put_inline_policy(PrincipalKind.USER, "alice", "sts", {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "sts:*", "Resource": "*"}, {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
+    store.put_inline_policy(
+        PrincipalKind.USER,
+        "alice",
+        "sts",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "sts:*", "Resource": "*"},
+                {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+            ],
+        },
+    )
     store.create_user("carol")
-    store.create_role("Deploy", {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
-         "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]}]}, max_session_duration=7200)
-    store.put_inline_policy(PrincipalKind.ROLE, "Deploy", "chain", {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"], "Resource": "*"}]})
-    store.create_role("WebApp", {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{issuer.host}"},
-        "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {f"{issuer.host}:aud": AUDIENCE},
-                      "StringLike": {f"{issuer.host}:sub": "user-*"}}}]})
+    store.create_role(
+        "Deploy",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                    "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
+                }
+            ],
+        },
+        max_session_duration=7200,
+    )
+    store.put_inline_policy(
+        PrincipalKind.ROLE,
+        "Deploy",
+        "chain",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
+                    "Resource": "*",
+                }
+            ],
+        },
+    )
+    store.create_role(
+        "WebApp",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{issuer.host}"},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {f"{issuer.host}:aud": AUDIENCE},
+                        "StringLike": {f"{issuer.host}:sub": "user-*"},
+                    },
+                }
+            ],
+        },
+    )
     return store
 
 
@@ -199,12 +259,17 @@ def test_get_caller_identity(sts: Sts) -> None:
 
 
 def test_assume_role_then_act_as_the_role(sts: Sts) -> None:
-    result = sts.as_alice().assume_role(RoleArn=DEPLOY, RoleSessionName="boto3", DurationSeconds=7200,
-                                        Tags=[{"Key": "team", "Value": "red"}], TransitiveTagKeys=["team"],
-                                        SourceIdentity="alice")
+    result = sts.as_alice().assume_role(
+        RoleArn=DEPLOY,
+        RoleSessionName="boto3",
+        DurationSeconds=7200,
+        Tags=[{"Key": "team", "Value": "red"}],
+        TransitiveTagKeys=["team"],
+        SourceIdentity="alice",
+    )
     creds = result["Credentials"]
     assert creds["AccessKeyId"].startswith("ASIA") and len(creds["SecretAccessKey"]) == 40
-    remaining = (creds["Expiration"].timestamp() - time.time())
+    remaining = creds["Expiration"].timestamp() - time.time()
     assert 7100 < remaining <= 7200
     assert result["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/Deploy/boto3"
     assert result["AssumedRoleUser"]["AssumedRoleId"].endswith(":boto3")
@@ -219,25 +284,45 @@ def test_role_chaining(sts: Sts) -> None:
     first = sts.as_alice().assume_role(RoleArn=DEPLOY, RoleSessionName="one")["Credentials"]
     role = sts.client(first["AccessKeyId"], first["SecretAccessKey"], first["SessionToken"])
     assert _error(lambda: role.assume_role(RoleArn=DEPLOY, RoleSessionName="two", DurationSeconds=7200)) == (
-        "ValidationError", 400)
+        "ValidationError",
+        400,
+    )
     second = role.assume_role(RoleArn=DEPLOY, RoleSessionName="two")
     assert second["Credentials"]["Expiration"].timestamp() - time.time() <= 3600
-    chained = sts.client(second["Credentials"]["AccessKeyId"], second["Credentials"]["SecretAccessKey"],
-                         second["Credentials"]["SessionToken"])
+    chained = sts.client(
+        second["Credentials"]["AccessKeyId"],
+        second["Credentials"]["SecretAccessKey"],
+        second["Credentials"]["SessionToken"],
+    )
     assert chained.get_caller_identity()["Arn"].endswith("assumed-role/Deploy/two")
 
 
 def test_session_and_federation_tokens(sts: Sts) -> None:
     token = sts.as_alice().get_session_token(DurationSeconds=900)["Credentials"]
-    assert sts.client(token["AccessKeyId"], token["SecretAccessKey"], token["SessionToken"]).get_caller_identity()[
-        "Arn"] == f"arn:aws:iam::{ACCOUNT}:user/alice"
-    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+    assert (
+        sts.client(
+            token["AccessKeyId"], token["SecretAccessKey"], token["SessionToken"]
+        ).get_caller_identity()["Arn"]
+        == f"arn:aws:iam::{ACCOUNT}:user/alice"
+    )
+    policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+        }
+    )
     federated = sts.as_alice().get_federation_token(Name="Bob", Policy=policy)
-    assert federated["FederatedUser"] == {"FederatedUserId": f"{ACCOUNT}:Bob",
-                                          "Arn": f"arn:aws:sts::{ACCOUNT}:federated-user/Bob"}
+    assert federated["FederatedUser"] == {
+        "FederatedUserId": f"{ACCOUNT}:Bob",
+        "Arn": f"arn:aws:sts::{ACCOUNT}:federated-user/Bob",
+    }
     fed = federated["Credentials"]
-    assert sts.client(fed["AccessKeyId"], fed["SecretAccessKey"], fed["SessionToken"]).get_caller_identity()[
-        "Arn"] == f"arn:aws:sts::{ACCOUNT}:federated-user/Bob"
+    assert (
+        sts.client(fed["AccessKeyId"], fed["SecretAccessKey"], fed["SessionToken"]).get_caller_identity()[
+            "Arn"
+        ]
+        == f"arn:aws:sts::{ACCOUNT}:federated-user/Bob"
+    )
 
 
 def test_decode_authorization_message(sts: Sts) -> None:
@@ -245,27 +330,47 @@ def test_decode_authorization_message(sts: Sts) -> None:
     decoded = sts.as_alice().decode_authorization_message(EncodedMessage=sts.codec.encode(message))
     assert json.loads(decoded["DecodedMessage"]) == message
     assert _error(lambda: sts.as_alice().decode_authorization_message(EncodedMessage="garbage")) == (
-        "InvalidAuthorizationMessageException", 400)
+        "InvalidAuthorizationMessageException",
+        400,
+    )
 
 
 def test_assume_role_with_web_identity(sts: Sts) -> None:
-    unsigned = boto3.client("sts", endpoint_url=sts.url, region_name="us-east-1",
-                            config=Config(signature_version=botocore.UNSIGNED, retries={"max_attempts": 1}))
-    result = unsigned.assume_role_with_web_identity(RoleArn=WEB_ROLE, RoleSessionName="web",
-                                                    WebIdentityToken=sts.issuer.token("user-42"))
+    unsigned = boto3.client(
+        "sts",
+        endpoint_url=sts.url,
+        region_name="us-east-1",
+        config=Config(signature_version=botocore.UNSIGNED, retries={"max_attempts": 1}),
+    )
+    result = unsigned.assume_role_with_web_identity(
+        RoleArn=WEB_ROLE, RoleSessionName="web", WebIdentityToken=sts.issuer.token("user-42")
+    )
     assert result["SubjectFromWebIdentityToken"] == "user-42"
     assert result["Provider"] == sts.issuer.host and result["Audience"] == AUDIENCE
     creds = result["Credentials"]
-    assert sts.client(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]).get_caller_identity()[
-        "Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/WebApp/web"
-    assert _error(lambda: unsigned.assume_role_with_web_identity(
-        RoleArn=WEB_ROLE, RoleSessionName="web", WebIdentityToken=sts.issuer.token("admin"))) == ("AccessDenied", 403)
-    assert _error(lambda: unsigned.assume_role_with_web_identity(
-        RoleArn=WEB_ROLE, RoleSessionName="web", WebIdentityToken=sts.issuer.token("user-1", audience="other"))) == (
-        "InvalidIdentityToken", 400)
+    assert (
+        sts.client(
+            creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
+        ).get_caller_identity()["Arn"]
+        == f"arn:aws:sts::{ACCOUNT}:assumed-role/WebApp/web"
+    )
+    assert _error(
+        lambda: unsigned.assume_role_with_web_identity(
+            RoleArn=WEB_ROLE, RoleSessionName="web", WebIdentityToken=sts.issuer.token("admin")
+        )
+    ) == ("AccessDenied", 403)
+    assert _error(
+        lambda: unsigned.assume_role_with_web_identity(
+            RoleArn=WEB_ROLE,
+            RoleSessionName="web",
+            WebIdentityToken=sts.issuer.token("user-1", audience="other"),
+        )
+    ) == ("InvalidIdentityToken", 400)
 
 
-def test_web_identity_through_boto3_credential_chain(sts: Sts, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_web_identity_through_boto3_credential_chain(
+    sts: Sts, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """boto3's own AssumeRoleWithWebIdentity provider (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE)."""
     token_file = tmp_path / "token"
     token_file.write_text(sts.issuer.token("user-7"))
@@ -285,7 +390,9 @@ def test_endpoint_from_environment(sts: Sts, monkeypatch: pytest.MonkeyPatch) ->
     assert client.get_caller_identity()["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/alice"
 
 
-def test_profile_assumes_role_through_boto3(sts: Sts, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_profile_assumes_role_through_boto3(
+    sts: Sts, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """boto3's assume-role credential provider: role_arn + source_profile in a config file."""
     config = tmp_path / "config"
     config.write_text(
@@ -294,8 +401,10 @@ def test_profile_assumes_role_through_boto3(sts: Sts, monkeypatch: pytest.Monkey
         "region = us-east-1\n"
     )
     credentials = tmp_path / "credentials"
-    credentials.write_text(f"[base]\naws_access_key_id = {sts.alice.access_key_id}\n"
-                           f"aws_secret_access_key = {sts.alice.secret_access_key}\n")
+    credentials.write_text(
+        f"[base]\naws_access_key_id = {sts.alice.access_key_id}\n"
+        f"aws_secret_access_key = {sts.alice.secret_access_key}\n"
+    )
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", sts.url)
@@ -325,7 +434,9 @@ def test_invalid_client_token_id(sts: Sts) -> None:
 def test_expired_token(sts: Sts) -> None:
     sts.clock.offset = -1000
     try:
-        creds = sts.as_alice().assume_role(RoleArn=DEPLOY, RoleSessionName="old", DurationSeconds=900)["Credentials"]
+        creds = sts.as_alice().assume_role(RoleArn=DEPLOY, RoleSessionName="old", DurationSeconds=900)[
+            "Credentials"
+        ]
     finally:
         sts.clock.offset = 0
     old = sts.client(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
@@ -334,20 +445,29 @@ def test_expired_token(sts: Sts) -> None:
 
 def test_malformed_policy_and_packed_size(sts: Sts) -> None:
     alice = sts.as_alice()
-    assert _error(lambda: alice.assume_role(RoleArn=DEPLOY, RoleSessionName="pp", Policy='{"Statement": "nope"}')) == (
-        "MalformedPolicyDocument", 400)
+    assert _error(
+        lambda: alice.assume_role(RoleArn=DEPLOY, RoleSessionName="pp", Policy='{"Statement": "nope"}')
+    ) == ("MalformedPolicyDocument", 400)
     rng = random.Random(3)
-    tags = [{"Key": f"k{i}", "Value": "".join(rng.choice(string.ascii_letters) for _ in range(256))} for i in range(50)]
+    tags = [
+        {"Key": f"k{i}", "Value": "".join(rng.choice(string.ascii_letters) for _ in range(256))}
+        for i in range(50)
+    ]
     assert _error(lambda: alice.assume_role(RoleArn=DEPLOY, RoleSessionName="pp", Tags=tags)) == (
-        "PackedPolicyTooLarge", 400)
+        "PackedPolicyTooLarge",
+        400,
+    )
 
 
-@pytest.mark.parametrize(("params", "code"), [
-    ({"DurationSeconds": 100}, "ValidationError"),
-    ({"RoleSessionName": "x"}, "ValidationError"),
-    ({"RoleSessionName": None}, "ValidationError"),
-    ({"DurationSeconds": 50000}, "ValidationError"),
-])
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"DurationSeconds": 100}, "ValidationError"),
+        ({"RoleSessionName": "x"}, "ValidationError"),
+        ({"RoleSessionName": None}, "ValidationError"),
+        ({"DurationSeconds": 50000}, "ValidationError"),
+    ],
+)
 def test_server_side_validation(sts: Sts, params: dict[str, Any], code: str) -> None:
     """With botocore's client-side validation off, the server refuses what AWS refuses."""
     alice = sts.as_alice(parameter_validation=False)
@@ -362,19 +482,39 @@ def test_server_side_validation(sts: Sts, params: dict[str, Any], code: str) -> 
 @pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI is not installed")
 def test_aws_cli(sts: Sts, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ACCESS_KEY_ID=sts.alice.access_key_id, AWS_SECRET_ACCESS_KEY=sts.alice.secret_access_key,
-               AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE=str(tmp_path / "c"),
-               AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "k"), AWS_EC2_METADATA_DISABLED="true")
+    env.update(
+        AWS_ACCESS_KEY_ID=sts.alice.access_key_id,
+        AWS_SECRET_ACCESS_KEY=sts.alice.secret_access_key,
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=str(tmp_path / "c"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "k"),
+        AWS_EC2_METADATA_DISABLED="true",
+    )
     base = ["aws", "--endpoint-url", sts.url, "--output", "json", "sts"]
-    who = subprocess.run(base + ["get-caller-identity"], env=env, capture_output=True, text=True, timeout=60)
+    who = subprocess.run(
+        base + ["get-caller-identity"], check=False, env=env, capture_output=True, text=True, timeout=60
+    )
     assert who.returncode == 0, who.stderr
     assert json.loads(who.stdout)["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/alice"
-    assumed = subprocess.run(base + ["assume-role", "--role-arn", DEPLOY, "--role-session-name", "cli"], env=env,
-                             capture_output=True, text=True, timeout=60)
+    assumed = subprocess.run(
+        base + ["assume-role", "--role-arn", DEPLOY, "--role-session-name", "cli"],
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert assumed.returncode == 0, assumed.stderr
     assert json.loads(assumed.stdout)["AssumedRoleUser"]["Arn"].endswith("assumed-role/Deploy/cli")
-    denied = subprocess.run(base + ["assume-role", "--role-arn", DEPLOY, "--role-session-name", "cli",
-                                    "--duration-seconds", "50000"], env=env, capture_output=True, text=True, timeout=60)
+    denied = subprocess.run(
+        base
+        + ["assume-role", "--role-arn", DEPLOY, "--role-session-name", "cli", "--duration-seconds", "50000"],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert denied.returncode != 0 and "ValidationError" in denied.stderr
 
 
@@ -411,8 +551,13 @@ def test_serve_sts_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
         while "AWS_ENDPOINT_URL_STS=" not in out.getvalue() and time.time() < deadline:
             time.sleep(0.02)
         endpoint = out.getvalue().strip().split("=", 1)[1]
-        client = boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key.access_key_id,
-                              aws_secret_access_key=key.secret_access_key)
+        client = boto3.client(
+            "sts",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=key.access_key_id,
+            aws_secret_access_key=key.secret_access_key,
+        )
         assert client.get_caller_identity()["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/erin"
     finally:
         stop.set()

@@ -7,15 +7,16 @@ import asyncio
 import io
 import json
 import urllib.parse
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
-import botocore.session
+import botocore.session  # type: ignore[import-untyped]
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-from botocore.parsers import create_parser
+from botocore.auth import SigV4Auth  # type: ignore[import-untyped]
+from botocore.awsrequest import AWSRequest  # type: ignore[import-untyped]
+from botocore.credentials import Credentials  # type: ignore[import-untyped]
+from botocore.parsers import create_parser  # type: ignore[import-untyped]
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -57,10 +58,12 @@ def test_parse_case(case: dict[str, Any]) -> None:
     expect = case["expect"]
     assert request.action == expect["action"] and request.version == expect["version"]
     assert dict(request.scalars) == expect["scalars"]
-    assert {k: [dict(i) if not isinstance(i, str) else i for i in v] for k, v in request.lists.items()} == expect["lists"]
+    assert {
+        k: [dict(i) if not isinstance(i, str) else i for i in v] for k, v in request.lists.items()
+    } == expect["lists"]
 
 
-_tag_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20)
+_tag_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=20)
 
 
 @settings(max_examples=100, deadline=None)
@@ -68,8 +71,12 @@ _tag_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("C
 def test_member_lists_round_trip(tags: list[tuple[str, str]], keys: list[str]) -> None:
     """Whatever botocore's Query serializer encodes, parse_query reads back in the same order."""
     serializer = botocore.serialize.create_serializer("query", include_validation=False)
-    params: dict[str, Any] = {"RoleArn": "arn:aws:iam::111122223333:role/R", "RoleSessionName": "s1",
-                              "Tags": [{"Key": k, "Value": v} for k, v in tags], "TransitiveTagKeys": keys}
+    params: dict[str, Any] = {
+        "RoleArn": "arn:aws:iam::111122223333:role/R",
+        "RoleSessionName": "s1",
+        "Tags": [{"Key": k, "Value": v} for k, v in tags],
+        "TransitiveTagKeys": keys,
+    }
     wire = serializer.serialize_to_request(params, MODEL.operation_model("AssumeRole"))
     body = urllib.parse.urlencode(wire["body"]) if isinstance(wire["body"], dict) else wire["body"]
     request = parse_query(body if isinstance(body, str) else body.decode())
@@ -105,7 +112,10 @@ def test_rendered_results_parse_with_botocore(service: TokenService, store: Iden
     assert "Credentials" in _botocore_parse("GetSessionToken", render_result("GetSessionToken", token, "r"))
     federation = service.get_federation_token(alice, name="Bob")
     parsed = _botocore_parse("GetFederationToken", render_result("GetFederationToken", federation, "r"))
-    assert parsed["FederatedUser"] == {"FederatedUserId": f"{ACCOUNT}:Bob", "Arn": f"arn:aws:sts::{ACCOUNT}:federated-user/Bob"}
+    assert parsed["FederatedUser"] == {
+        "FederatedUserId": f"{ACCOUNT}:Bob",
+        "Arn": f"arn:aws:sts::{ACCOUNT}:federated-user/Bob",
+    }
 
 
 def test_result_document_shape() -> None:
@@ -123,12 +133,12 @@ def test_result_document_shape() -> None:
 @pytest.mark.parametrize(("status", "kind"), [(400, "Sender"), (403, "Sender"), (500, "Receiver")])
 def test_error_document(status: int, kind: str) -> None:
     """https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html"""
-    error = IAMGuardError("Nope <&> \"quoted\"", code="SomeCode", http_status=status)
+    error = IAMGuardError('Nope <&> "quoted"', code="SomeCode", http_status=status)
     body = render_error(error, "rid-9")
     parser = create_parser("query")
     parsed = parser.parse({"body": body, "headers": {}, "status_code": status}, None)
     assert parsed["Error"]["Code"] == "SomeCode"
-    assert parsed["Error"]["Message"] == "Nope <&> \"quoted\""
+    assert parsed["Error"]["Message"] == 'Nope <&> "quoted"'
     assert parsed["Error"]["Type"] == kind
     assert parsed["ResponseMetadata"]["RequestId"] == "rid-9"
 
@@ -140,10 +150,25 @@ def test_error_document(status: int, kind: str) -> None:
 def store() -> IdentityService:
     s = open_store("memory://", account_id=ACCOUNT, secret_box=SecretBox({"t": bytes(32)}, "t"))
     s.create_user("alice")
-    s.put_inline_policy(PrincipalKind.USER, "alice", "p", {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "sts:*", "Resource": "*"}]})
-    s.create_role("R", {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]})
+    s.put_inline_policy(
+        PrincipalKind.USER,
+        "alice",
+        "p",
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:*", "Resource": "*"}]},
+    )
+    s.create_role(
+        "R",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        },
+    )
     return s
 
 
@@ -160,9 +185,15 @@ def _alice(store: IdentityService) -> Any:
     return principal_for(resolved)
 
 
-def _signed_view(body: str, key_id: str, secret: str, token: str | None = None, service: str = "sts") -> RequestView:
-    request = AWSRequest(method="POST", url=f"http://{HOST}/", data=body.encode(),
-                         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+def _signed_view(
+    body: str, key_id: str, secret: str, token: str | None = None, service: str = "sts"
+) -> RequestView:
+    request = AWSRequest(
+        method="POST",
+        url=f"http://{HOST}/",
+        data=body.encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    )
     SigV4Auth(Credentials(key_id, secret, token), service, "us-east-1").add_auth(request)
     headers = [(k, v) for k, v in request.headers.items()] + [("Host", HOST)]
     return RequestView("POST", "/", "", headers, body.encode())
@@ -180,9 +211,17 @@ def test_endpoint_signed_long_term_and_session(service: TokenService, store: Ide
     response = endpoint.handle(_signed_view(body, key.access_key_id, key.secret_access_key))
     assert response.status == 200, response.body
     credentials = _botocore_parse("AssumeRole", response.body)["Credentials"]
-    who = endpoint.handle(_signed_view("Action=GetCallerIdentity&Version=2011-06-15", credentials["AccessKeyId"],
-                                       credentials["SecretAccessKey"], credentials["SessionToken"]))
-    assert _botocore_parse("GetCallerIdentity", who.body)["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/R/s1"
+    who = endpoint.handle(
+        _signed_view(
+            "Action=GetCallerIdentity&Version=2011-06-15",
+            credentials["AccessKeyId"],
+            credentials["SecretAccessKey"],
+            credentials["SessionToken"],
+        )
+    )
+    assert (
+        _botocore_parse("GetCallerIdentity", who.body)["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/R/s1"
+    )
 
 
 @pytest.mark.parametrize(
@@ -198,8 +237,9 @@ def test_endpoint_signed_long_term_and_session(service: TokenService, store: Ide
         ("session-key-forged-token", "InvalidClientTokenId", 403),
     ],
 )
-def test_endpoint_authentication_failures(service: TokenService, store: IdentityService, mutate: str, code: str,
-                                          status: int) -> None:
+def test_endpoint_authentication_failures(
+    service: TokenService, store: IdentityService, mutate: str, code: str, status: int
+) -> None:
     """https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html"""
     key = store.create_access_key("alice")
     body = "Action=GetCallerIdentity&Version=2011-06-15"
@@ -218,11 +258,17 @@ def test_endpoint_authentication_failures(service: TokenService, store: Identity
         akid, token = "ASIAAAAAAAAAAAAAAAAA", "eyJhbGciOiJIUzI1NiJ9.e30.c2ln"
     view = _signed_view(body, akid, secret, token, signed_service)
     if mutate == "unsigned":
-        view = RequestView("POST", "/", "", [("Host", HOST), ("Content-Type", "application/x-www-form-urlencoded")],
-                           body.encode())
+        view = RequestView(
+            "POST",
+            "/",
+            "",
+            [("Host", HOST), ("Content-Type", "application/x-www-form-urlencoded")],
+            body.encode(),
+        )
     elif mutate == "tampered-body":
-        view = RequestView(view.method, view.raw_path, "", view.headers,
-                           b"Action=GetCallerIdentity&Version=2011-06-15&X=1")
+        view = RequestView(
+            view.method, view.raw_path, "", view.headers, b"Action=GetCallerIdentity&Version=2011-06-15&X=1"
+        )
         view = view.with_headers([("Content-Length", str(len(view.body or b"")))])
     response = StsEndpoint(service).handle(view)
     assert (response.status, _error_code(response.body)) == (status, code)
@@ -242,21 +288,33 @@ def test_expired_session_token(store: IdentityService) -> None:
     clock = Clock()
     tokens = SessionTokenService(KeyRing.generate(clock=clock), clock=clock)
     service = TokenService(store, tokens, clock=clock)
-    result = service.assume_role(_alice(store), role_arn=f"arn:aws:iam::{ACCOUNT}:role/R", role_session_name="s1",
-                                 duration_seconds=900)
+    result = service.assume_role(
+        _alice(store), role_arn=f"arn:aws:iam::{ACCOUNT}:role/R", role_session_name="s1", duration_seconds=900
+    )
     clock.now = time.time()
     creds = result.credentials
-    view = _signed_view("Action=GetCallerIdentity&Version=2011-06-15", creds.access_key_id,
-                        creds.secret_access_key, creds.session_token)
+    view = _signed_view(
+        "Action=GetCallerIdentity&Version=2011-06-15",
+        creds.access_key_id,
+        creds.secret_access_key,
+        creds.session_token,
+    )
     response = StsEndpoint(service).handle(view)
     assert (response.status, _error_code(response.body)) == (400, "ExpiredToken")
 
 
-@pytest.mark.parametrize(("body", "code"), [("Action=Nope&Version=2011-06-15", "InvalidAction"),
-                                            ("Action=GetCallerIdentity&Version=2010-01-01", "InvalidAction"),
-                                            ("Action=AssumeRole&Version=2011-06-15&RoleSessionName=xx", "ValidationError"),
-                                            ("Action=AssumeRole&Version=2011-06-15&RoleArn=a&RoleSessionName=xx&DurationSeconds=1e3",
-                                             "ValidationError")])
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ("Action=Nope&Version=2011-06-15", "InvalidAction"),
+        ("Action=GetCallerIdentity&Version=2010-01-01", "InvalidAction"),
+        ("Action=AssumeRole&Version=2011-06-15&RoleSessionName=xx", "ValidationError"),
+        (
+            "Action=AssumeRole&Version=2011-06-15&RoleArn=a&RoleSessionName=xx&DurationSeconds=1e3",
+            "ValidationError",
+        ),
+    ],
+)
 def test_signed_request_errors(service: TokenService, store: IdentityService, body: str, code: str) -> None:
     key = store.create_access_key("alice")
     response = StsEndpoint(service).handle(_signed_view(body, key.access_key_id, key.secret_access_key))
@@ -267,14 +325,44 @@ def test_signed_request_errors(service: TokenService, store: IdentityService, bo
     ("view", "status", "code"),
     [
         (RequestView("PUT", "/", "", [("Host", HOST)], b""), 405, "MethodNotAllowed"),
-        (RequestView("POST", "/", "", [("Host", HOST), ("Content-Type", "application/json")], b"{}"), 400,
-         "InvalidParameterValue"),
-        (RequestView("POST", "/", "", [("Host", HOST), ("Content-Type", "application/x-www-form-urlencoded")],
-                     b"Action=Nope&Version=2011-06-15"), 403, "MissingAuthenticationToken"),
-        (RequestView("POST", "/", "", [("Host", HOST), ("Content-Type", "application/x-www-form-urlencoded")],
-                     b"Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleSessionName=xx"), 400, "ValidationError"),
-        (RequestView("POST", "/", "", [("Host", HOST), ("Content-Type", "application/x-www-form-urlencoded")],
-                     b"\xff\xfe"), 400, "MalformedQueryString"),
+        (
+            RequestView("POST", "/", "", [("Host", HOST), ("Content-Type", "application/json")], b"{}"),
+            400,
+            "InvalidParameterValue",
+        ),
+        (
+            RequestView(
+                "POST",
+                "/",
+                "",
+                [("Host", HOST), ("Content-Type", "application/x-www-form-urlencoded")],
+                b"Action=Nope&Version=2011-06-15",
+            ),
+            403,
+            "MissingAuthenticationToken",
+        ),
+        (
+            RequestView(
+                "POST",
+                "/",
+                "",
+                [("Host", HOST), ("Content-Type", "application/x-www-form-urlencoded")],
+                b"Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleSessionName=xx",
+            ),
+            400,
+            "ValidationError",
+        ),
+        (
+            RequestView(
+                "POST",
+                "/",
+                "",
+                [("Host", HOST), ("Content-Type", "application/x-www-form-urlencoded")],
+                b"\xff\xfe",
+            ),
+            400,
+            "MalformedQueryString",
+        ),
     ],
 )
 def test_endpoint_request_errors(service: TokenService, view: RequestView, status: int, code: str) -> None:
@@ -282,15 +370,18 @@ def test_endpoint_request_errors(service: TokenService, view: RequestView, statu
     assert (response.status, _error_code(response.body)) == (status, code)
 
 
-def test_internal_errors_never_leak(service: TokenService, store: IdentityService, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_internal_errors_never_leak(
+    service: TokenService, store: IdentityService, monkeypatch: pytest.MonkeyPatch
+) -> None:
     key = store.create_access_key("alice")
 
     def explode(*_: Any, **__: Any) -> Any:
         raise RuntimeError("secret internals /etc/passwd")
 
     monkeypatch.setattr(service, "get_caller_identity", explode)
-    response = StsEndpoint(service).handle(_signed_view("Action=GetCallerIdentity&Version=2011-06-15",
-                                                        key.access_key_id, key.secret_access_key))
+    response = StsEndpoint(service).handle(
+        _signed_view("Action=GetCallerIdentity&Version=2011-06-15", key.access_key_id, key.secret_access_key)
+    )
     assert response.status == 500
     assert b"InternalFailure" in response.body and b"secret internals" not in response.body
     assert b"Traceback" not in response.body
@@ -298,9 +389,17 @@ def test_internal_errors_never_leak(service: TokenService, store: IdentityServic
 
 def test_wsgi_app_hashes_the_raw_body(service: TokenService, store: IdentityService) -> None:
     key = store.create_access_key("alice")
-    view = _signed_view("Action=GetCallerIdentity&Version=2011-06-15", key.access_key_id, key.secret_access_key)
-    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/", "QUERY_STRING": "", "wsgi.input": io.BytesIO(view.body or b""),
-               "CONTENT_LENGTH": str(len(view.body or b"")), "CONTENT_TYPE": view.header("content-type")}
+    view = _signed_view(
+        "Action=GetCallerIdentity&Version=2011-06-15", key.access_key_id, key.secret_access_key
+    )
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/",
+        "QUERY_STRING": "",
+        "wsgi.input": io.BytesIO(view.body or b""),
+        "CONTENT_LENGTH": str(len(view.body or b"")),
+        "CONTENT_TYPE": view.header("content-type"),
+    }
     for name, value in view.headers:
         if name.lower() not in ("content-type", "content-length"):
             environ["HTTP_" + name.upper().replace("-", "_")] = value
@@ -315,23 +414,35 @@ def test_wsgi_app_hashes_the_raw_body(service: TokenService, store: IdentityServ
 
 def test_asgi_app(service: TokenService, store: IdentityService) -> None:
     key = store.create_access_key("alice")
-    view = _signed_view("Action=GetCallerIdentity&Version=2011-06-15", key.access_key_id, key.secret_access_key)
+    view = _signed_view(
+        "Action=GetCallerIdentity&Version=2011-06-15", key.access_key_id, key.secret_access_key
+    )
     body = view.body or b""
-    scope = {"type": "http", "method": "POST", "path": "/", "raw_path": b"/", "query_string": b"",
-             "headers": [(n.lower().encode(), v.encode()) for n, v in view.headers]}
-    chunks = [{"type": "http.request", "body": body[:10], "more_body": True},
-              {"type": "http.request", "body": body[10:], "more_body": False}]
-    sent: list[dict[str, Any]] = []
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "headers": [(n.lower().encode(), v.encode()) for n, v in view.headers],
+    }
+    chunks = [
+        {"type": "http.request", "body": body[:10], "more_body": True},
+        {"type": "http.request", "body": body[10:], "more_body": False},
+    ]
+    sent: list[MutableMapping[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         return chunks.pop(0)
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     asyncio.run(StsAsgiApp(service)(scope, receive, send))
     assert sent[0]["status"] == 200
-    assert _botocore_parse("GetCallerIdentity", sent[1]["body"])["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/alice"
+    assert (
+        _botocore_parse("GetCallerIdentity", sent[1]["body"])["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/alice"
+    )
 
     lifespan = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
     sent.clear()

@@ -24,6 +24,7 @@ from iamguard.store.secrets import SecretBox
 from iamguard.sts.auth_message import AuthorizationMessageCodec, build_message
 from iamguard.sts.keys import KeyRing
 from iamguard.sts.oidc import OidcProvider, WebIdentityClaims
+from iamguard.sts.saml import AWS_SAML_AUDIENCE
 from iamguard.sts.service import (
     PACKED_POLICY_BUDGET,
     Tag,
@@ -160,7 +161,9 @@ def test_assume_role_result_shape(service: TokenService, store: IdentityService,
     assert result.credentials.access_key_id.startswith("ASIA")
     assert len(result.credentials.secret_access_key) == 40
     assert result.credentials.expiration.timestamp() == T0 + 3600
-    claims = service.tokens.verify(result.credentials.session_token, access_key_id=result.credentials.access_key_id)
+    claims = service.tokens.verify(
+        result.credentials.session_token, access_key_id=result.credentials.access_key_id
+    )
     assert service.tokens.secret_for(claims) == result.credentials.secret_access_key
     assert claims.role_arn == DEPLOY and claims.session_name == "s1" and not claims.chained
     assert "secret" not in repr(result).lower() or result.credentials.secret_access_key not in repr(result)
@@ -173,10 +176,14 @@ def _session(service: TokenService, result: Any) -> tuple[Principal, SessionClai
 
 def test_role_chaining_caps_at_one_hour(service: TokenService, store: IdentityService) -> None:
     """https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html#iam-term-role-chaining"""
-    first = service.assume_role(caller(store, "alice"), role_arn=DEPLOY, role_session_name="s1", duration_seconds=7200)
+    first = service.assume_role(
+        caller(store, "alice"), role_arn=DEPLOY, role_session_name="s1", duration_seconds=7200
+    )
     principal, claims = _session(service, first)
     with pytest.raises(STSError) as info:
-        service.assume_role(principal, session=claims, role_arn=DEPLOY, role_session_name="s2", duration_seconds=3601)
+        service.assume_role(
+            principal, session=claims, role_arn=DEPLOY, role_session_name="s2", duration_seconds=3601
+        )
     assert info.value.code == "ValidationError" and "role chaining" in str(info.value)
     chained = service.assume_role(principal, session=claims, role_arn=DEPLOY, role_session_name="s2")
     assert chained.claims.chained
@@ -187,8 +194,15 @@ def test_role_chaining_caps_at_one_hour(service: TokenService, store: IdentitySe
 def test_chaining_needs_the_role_session_to_be_allowed(service: TokenService, store: IdentityService) -> None:
     """A session policy that does not allow sts:AssumeRole stops the chain (it caps the session).
     https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session"""
-    only_s3 = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
-    first = service.assume_role(caller(store, "alice"), role_arn=DEPLOY, role_session_name="s1", policy=only_s3)
+    only_s3 = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+        }
+    )
+    first = service.assume_role(
+        caller(store, "alice"), role_arn=DEPLOY, role_session_name="s1", policy=only_s3
+    )
     principal, claims = _session(service, first)
     with pytest.raises(STSError) as info:
         service.assume_role(principal, session=claims, role_arn=DEPLOY, role_session_name="s2")
@@ -197,51 +211,88 @@ def test_chaining_needs_the_role_session_to_be_allowed(service: TokenService, st
 
 def test_source_identity_persists_and_cannot_change(service: TokenService, store: IdentityService) -> None:
     """https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_monitor.html"""
-    first = service.assume_role(caller(store, "alice"), role_arn=DEPLOY, role_session_name="s1", source_identity="alice")
+    first = service.assume_role(
+        caller(store, "alice"), role_arn=DEPLOY, role_session_name="s1", source_identity="alice"
+    )
     assert first.source_identity == "alice"
     principal, claims = _session(service, first)
     assert principal.source_identity == "alice"
     kept = service.assume_role(principal, session=claims, role_arn=DEPLOY, role_session_name="s2")
     assert kept.source_identity == "alice" and kept.claims.source_identity == "alice"
-    same = service.assume_role(principal, session=claims, role_arn=DEPLOY, role_session_name="s3", source_identity="alice")
+    same = service.assume_role(
+        principal, session=claims, role_arn=DEPLOY, role_session_name="s3", source_identity="alice"
+    )
     assert same.source_identity == "alice"
     with pytest.raises(STSError) as info:
-        service.assume_role(principal, session=claims, role_arn=DEPLOY, role_session_name="s4", source_identity="mallory")
+        service.assume_role(
+            principal, session=claims, role_arn=DEPLOY, role_session_name="s4", source_identity="mallory"
+        )
     assert info.value.code == "AccessDenied"
 
 
-def test_inherited_source_identity_needs_set_source_identity(service: TokenService, store: IdentityService) -> None:
-    first = service.assume_role(caller(store, "alice"), role_arn=DEPLOY, role_session_name="s1", source_identity="alice")
+def test_inherited_source_identity_needs_set_source_identity(
+    service: TokenService, store: IdentityService
+) -> None:
+    first = service.assume_role(
+        caller(store, "alice"), role_arn=DEPLOY, role_session_name="s1", source_identity="alice"
+    )
     principal, claims = _session(service, first)
     # NoTagRole's trust policy allows sts:AssumeRole only, so the carried source identity is refused.
     with pytest.raises(STSError) as info:
-        service.assume_role(principal, session=claims, role_arn=f"arn:aws:iam::{ACCOUNT}:role/NoTagRole",
-                            role_session_name="s2")
+        service.assume_role(
+            principal,
+            session=claims,
+            role_arn=f"arn:aws:iam::{ACCOUNT}:role/NoTagRole",
+            role_session_name="s2",
+        )
     assert info.value.code == "AccessDenied"
 
 
 def test_transitive_tags_flow_down_the_chain(service: TokenService, store: IdentityService) -> None:
     """https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_role-chaining"""
-    first = service.assume_role(caller(store, "alice"), role_arn=DEPLOY, role_session_name="s1",
-                                tags=[Tag("team", "red"), Tag("cost", "42")], transitive_tag_keys=["team"])
+    first = service.assume_role(
+        caller(store, "alice"),
+        role_arn=DEPLOY,
+        role_session_name="s1",
+        tags=[Tag("team", "red"), Tag("cost", "42")],
+        transitive_tag_keys=["team"],
+    )
     principal, claims = _session(service, first)
     assert dict(principal.tags) == {"team": "red", "cost": "42"}
     second = service.assume_role(principal, session=claims, role_arn=DEPLOY, role_session_name="s2")
     assert dict(second.claims.tags) == {"team": "red"}
     assert second.claims.transitive_tag_keys == ("team",)
     with pytest.raises(STSError) as info:
-        service.assume_role(principal, session=claims, role_arn=DEPLOY, role_session_name="s3", tags=[Tag("Team", "blue")])
+        service.assume_role(
+            principal, session=claims, role_arn=DEPLOY, role_session_name="s3", tags=[Tag("Team", "blue")]
+        )
     assert info.value.code == "InvalidParameterValue"
-    third = service.assume_role(principal, session=claims, role_arn=DEPLOY, role_session_name="s4",
-                                tags=[Tag("stage", "prod")], transitive_tag_keys=["stage"])
+    third = service.assume_role(
+        principal,
+        session=claims,
+        role_arn=DEPLOY,
+        role_session_name="s4",
+        tags=[Tag("stage", "prod")],
+        transitive_tag_keys=["stage"],
+    )
     assert dict(third.claims.tags) == {"team": "red", "stage": "prod"}
     assert set(third.claims.transitive_tag_keys) == {"team", "stage"}
 
 
 def test_session_policy_caps_the_session(service: TokenService, store: IdentityService) -> None:
-    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
-    result = service.assume_role(caller(store, "alice"), role_arn=DEPLOY, role_session_name="s1", policy=policy,
-                                 policy_arns=[f"arn:aws:iam::{ACCOUNT}:policy/ReadOnlyS3"])
+    policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+        }
+    )
+    result = service.assume_role(
+        caller(store, "alice"),
+        role_arn=DEPLOY,
+        role_session_name="s1",
+        policy=policy,
+        policy_arns=[f"arn:aws:iam::{ACCOUNT}:policy/ReadOnlyS3"],
+    )
     principal, claims = _session(service, result)
     policies = session_policy_set(claims, store)
     assert policies.session is not None and len(policies.session) == 2
@@ -259,11 +310,22 @@ def test_revoke_older_sessions(store: IdentityService, clock: Clock) -> None:
     old = service.assume_role(caller(store, "alice"), role_arn=DEPLOY, role_session_name="old")
     clock.now = T0 + 60
     cutoff = "2026-02-02T02:40:30Z"  # T0 + 30 s
-    store.put_inline_policy(PrincipalKind.ROLE, "Deploy", "AWSRevokeOlderSessions", {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*",
-                       "Condition": {"DateLessThan": {"aws:TokenIssueTime": cutoff}}}],
-    })
+    store.put_inline_policy(
+        PrincipalKind.ROLE,
+        "Deploy",
+        "AWSRevokeOlderSessions",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Deny",
+                    "Action": "*",
+                    "Resource": "*",
+                    "Condition": {"DateLessThan": {"aws:TokenIssueTime": cutoff}},
+                }
+            ],
+        },
+    )
     new = service.assume_role(caller(store, "alice"), role_arn=DEPLOY, role_session_name="new")
     for result, expected in ((old, DecisionKind.EXPLICIT_DENY), (new, DecisionKind.ALLOWED)):
         claims = tokens.verify(result.credentials.session_token)
@@ -276,9 +338,21 @@ def test_revoke_older_sessions(store: IdentityService, clock: Clock) -> None:
 def test_cross_account_needs_both_sides(clock: Clock) -> None:
     """https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html"""
     home, away = build_store(ACCOUNT, clock), build_store(OTHER_ACCOUNT, clock)
-    away.create_role("Partner", {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": [f"arn:aws:iam::{ACCOUNT}:root", f"arn:aws:iam::{ACCOUNT}:user/carol"]},
-         "Action": "sts:AssumeRole"}]})
+    away.create_role(
+        "Partner",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {
+                        "AWS": [f"arn:aws:iam::{ACCOUNT}:root", f"arn:aws:iam::{ACCOUNT}:user/carol"]
+                    },
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        },
+    )
     tokens = SessionTokenService(KeyRing.generate(clock=clock), clock=clock)
     service = TokenService({ACCOUNT: home, OTHER_ACCOUNT: away}, tokens, clock=clock)
     role_arn = f"arn:aws:iam::{OTHER_ACCOUNT}:role/Partner"
@@ -300,45 +374,68 @@ def test_cross_account_needs_both_sides(clock: Clock) -> None:
 def _enable_mfa(store: IdentityService, clock: Clock, user: str) -> tuple[str, str]:
     created = store.create_virtual_mfa_device(user)
     seed = created.base32_seed
-    store.enable_mfa_device(user, created.device.serial_number, totp.totp(seed, clock.now - 30), totp.totp(seed, clock.now))
+    store.enable_mfa_device(
+        user, created.device.serial_number, totp.totp(seed, clock.now - 30), totp.totp(seed, clock.now)
+    )
     return created.device.serial_number, seed
 
 
-def test_get_session_token_with_mfa_then_mfa_role(service: TokenService, store: IdentityService, clock: Clock) -> None:
+def test_get_session_token_with_mfa_then_mfa_role(
+    service: TokenService, store: IdentityService, clock: Clock
+) -> None:
     """https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html ; the MFA session can
     then assume a role whose trust policy requires aws:MultiFactorAuthPresent."""
     serial, seed = _enable_mfa(store, clock, "alice")
     clock.now += 30
-    result = service.get_session_token(caller(store, "alice"), serial_number=serial, token_code=totp.totp(seed, clock.now))
+    result = service.get_session_token(
+        caller(store, "alice"), serial_number=serial, token_code=totp.totp(seed, clock.now)
+    )
     assert result.claims.mfa_authenticated and result.claims.arn == f"arn:aws:iam::{ACCOUNT}:user/alice"
     principal, claims = _session(service, result)
     assert principal.context_keys()["aws:multifactorauthpresent"] == "true"
-    role = service.assume_role(principal, session=claims, role_arn=f"arn:aws:iam::{ACCOUNT}:role/MfaRole", role_session_name="mm")
+    role = service.assume_role(
+        principal, session=claims, role_arn=f"arn:aws:iam::{ACCOUNT}:role/MfaRole", role_session_name="mm"
+    )
     assert role.claims.mfa_authenticated and not role.claims.chained
     # The same code cannot be used twice.
     with pytest.raises(STSError) as info:
-        service.get_session_token(caller(store, "alice"), serial_number=serial, token_code=totp.totp(seed, clock.now))
+        service.get_session_token(
+            caller(store, "alice"), serial_number=serial, token_code=totp.totp(seed, clock.now)
+        )
     assert info.value.code == "AccessDenied"
 
 
 def test_assume_role_with_mfa_parameters(service: TokenService, store: IdentityService, clock: Clock) -> None:
     serial, seed = _enable_mfa(store, clock, "alice")
     clock.now += 30
-    result = service.assume_role(caller(store, "alice"), role_arn=f"arn:aws:iam::{ACCOUNT}:role/MfaRole",
-                                 role_session_name="mm", serial_number=serial, token_code=totp.totp(seed, clock.now))
+    result = service.assume_role(
+        caller(store, "alice"),
+        role_arn=f"arn:aws:iam::{ACCOUNT}:role/MfaRole",
+        role_session_name="mm",
+        serial_number=serial,
+        token_code=totp.totp(seed, clock.now),
+    )
     assert result.claims.mfa_authenticated
     with pytest.raises(STSError) as info:  # someone else's serial number
-        service.assume_role(caller(store, "alice"), role_arn=f"arn:aws:iam::{ACCOUNT}:role/MfaRole",
-                            role_session_name="mm", serial_number=f"arn:aws:iam::{ACCOUNT}:mfa/nobody",
-                            token_code=totp.totp(seed, clock.now + 30))
+        service.assume_role(
+            caller(store, "alice"),
+            role_arn=f"arn:aws:iam::{ACCOUNT}:role/MfaRole",
+            role_session_name="mm",
+            serial_number=f"arn:aws:iam::{ACCOUNT}:mfa/nobody",
+            token_code=totp.totp(seed, clock.now + 30),
+        )
     assert info.value.code == "AccessDenied"
 
 
 def test_session_credentials_cannot_get_session_tokens(service: TokenService, store: IdentityService) -> None:
     """https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html (long-term credentials only)"""
-    principal, claims = _session(service, service.assume_role(caller(store, "alice"), role_arn=DEPLOY, role_session_name="ss"))
-    for call in (lambda: service.get_session_token(principal, session=claims),
-                 lambda: service.get_federation_token(principal, session=claims, name="Bob")):
+    principal, claims = _session(
+        service, service.assume_role(caller(store, "alice"), role_arn=DEPLOY, role_session_name="ss")
+    )
+    for call in (
+        lambda: service.get_session_token(principal, session=claims),
+        lambda: service.get_federation_token(principal, session=claims, name="Bob"),
+    ):
         with pytest.raises(STSError) as info:
             call()
         assert info.value.code == "AccessDenied"
@@ -347,21 +444,32 @@ def test_session_credentials_cannot_get_session_tokens(service: TokenService, st
 def test_federated_user_gets_the_intersection(service: TokenService, store: IdentityService) -> None:
     """https://docs.aws.amazon.com/STS/latest/APIReference/API_GetFederationToken.html (permissions are
     the intersection of the IAM user's policies and the session policies)"""
-    wide = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "ec2:*"], "Resource": "*"}]})
+    wide = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "ec2:*"], "Resource": "*"}],
+        }
+    )
     for user, expect_get in (("alice", True), ("carol", False)):
         result = service.get_federation_token(caller(store, user), name="Bob", policy=wide)
         principal, claims = _session(service, result)
         assert principal.arn == f"arn:aws:sts::{ACCOUNT}:federated-user/Bob"
         policies = session_policy_set(claims, store)
-        assert evaluate(Request(principal, "s3:GetObject", "arn:aws:s3:::b/k"), policies).allowed is expect_get
+        assert (
+            evaluate(Request(principal, "s3:GetObject", "arn:aws:s3:::b/k"), policies).allowed is expect_get
+        )
         assert not evaluate(Request(principal, "s3:PutObject", "arn:aws:s3:::b/k"), policies).allowed
         assert not evaluate(Request(principal, "ec2:RunInstances", "*"), policies).allowed  # user lacks ec2
 
 
-def test_federated_user_without_policy_has_no_permissions(service: TokenService, store: IdentityService) -> None:
+def test_federated_user_without_policy_has_no_permissions(
+    service: TokenService, store: IdentityService
+) -> None:
     result = service.get_federation_token(caller(store, "alice"), name="Bob")
     principal, claims = _session(service, result)
-    assert not evaluate(Request(principal, "s3:GetObject", "arn:aws:s3:::b/k"), session_policy_set(claims, store)).allowed
+    assert not evaluate(
+        Request(principal, "s3:GetObject", "arn:aws:s3:::b/k"), session_policy_set(claims, store)
+    ).allowed
     assert service.get_caller_identity(principal).arn == principal.arn
     with pytest.raises(STSError) as info:
         service.assume_role(principal, session=claims, role_arn=DEPLOY, role_session_name="ss")
@@ -380,8 +488,12 @@ class StubOidcVerifier:
 
     def verify(self, token: str, provider: OidcProvider) -> WebIdentityClaims:
         self.seen.append((token, provider))
-        return WebIdentityClaims(provider.url, self.subject, provider.client_ids[0],
-                                 {"iss": provider.url, "sub": self.subject, "aud": provider.client_ids[0]})
+        return WebIdentityClaims(
+            provider.url,
+            self.subject,
+            provider.client_ids[0],
+            {"iss": provider.url, "sub": self.subject, "aud": provider.client_ids[0]},
+        )
 
 
 def _unsigned_jwt(issuer: str) -> str:
@@ -390,22 +502,49 @@ def _unsigned_jwt(issuer: str) -> str:
     return jwt.encode({"iss": issuer, "sub": "x"}, "k" * 32, algorithm="HS256")
 
 
-@pytest.mark.parametrize(("subject", "allowed"), [("repo:acme/app:ref:refs/heads/main", True), ("repo:evil/app", False)])
-def test_web_identity_trust_conditions(store: IdentityService, clock: Clock, subject: str, allowed: bool) -> None:
+@pytest.mark.parametrize(
+    ("subject", "allowed"), [("repo:acme/app:ref:refs/heads/main", True), ("repo:evil/app", False)]
+)
+def test_web_identity_trust_conditions(
+    store: IdentityService, clock: Clock, subject: str, allowed: bool
+) -> None:
     """https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_oidc.html (trust policy with
     Federated provider ARN and <provider>:sub / :aud conditions)"""
     issuer = "https://token.actions.example.com"
     provider_arn = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.example.com"
-    store.create_role("Ci", {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Federated": provider_arn}, "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {"token.actions.example.com:aud": "sts.amazonaws.com"},
-                      "StringLike": {"token.actions.example.com:sub": "repo:acme/*"}}}]})
+    store.create_role(
+        "Ci",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": provider_arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {"token.actions.example.com:aud": "sts.amazonaws.com"},
+                        "StringLike": {"token.actions.example.com:sub": "repo:acme/*"},
+                    },
+                }
+            ],
+        },
+    )
     verifier = StubOidcVerifier(subject)
-    service = TokenService(store, SessionTokenService(KeyRing.generate(clock=clock), clock=clock), clock=clock,
-                           oidc_providers={provider_arn: OidcProvider(issuer, ("sts.amazonaws.com",))},
-                           oidc_verifier=verifier)
-    call = lambda: service.assume_role_with_web_identity(  # noqa: E731
-        role_arn=f"arn:aws:iam::{ACCOUNT}:role/Ci", role_session_name="gha", web_identity_token=_unsigned_jwt(issuer))
+    service = TokenService(
+        store,
+        SessionTokenService(KeyRing.generate(clock=clock), clock=clock),
+        clock=clock,
+        oidc_providers={provider_arn: OidcProvider(issuer, ("sts.amazonaws.com",))},
+        oidc_verifier=verifier,
+    )
+
+    def call() -> Any:
+        return service.assume_role_with_web_identity(
+            role_arn=f"arn:aws:iam::{ACCOUNT}:role/Ci",
+            role_session_name="gha",
+            web_identity_token=_unsigned_jwt(issuer),
+        )
+
     if not allowed:
         with pytest.raises(STSError) as info:
             call()
@@ -419,8 +558,11 @@ def test_web_identity_trust_conditions(store: IdentityService, clock: Clock, sub
 
 def test_web_identity_unknown_provider(service: TokenService) -> None:
     with pytest.raises(STSError) as info:
-        service.assume_role_with_web_identity(role_arn=DEPLOY, role_session_name="xx",
-                                              web_identity_token=_unsigned_jwt("https://unknown.example.com"))
+        service.assume_role_with_web_identity(
+            role_arn=DEPLOY,
+            role_session_name="xx",
+            web_identity_token=_unsigned_jwt("https://unknown.example.com"),
+        )
     assert info.value.code == "InvalidIdentityToken"
 
 
@@ -431,33 +573,57 @@ def test_saml_end_to_end(clock: Clock) -> None:
 
     key = saml_fixtures.make_key()
     store = build_store("123456789012", clock)
-    store.create_role("SamlRole", {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Federated": saml_fixtures.PROVIDER_ARN},
-        "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"],
-        "Condition": {"StringEquals": {"SAML:aud": saml_fixtures.AWS_SAML_AUDIENCE}}}]})
+    store.create_role(
+        "SamlRole",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": saml_fixtures.PROVIDER_ARN},
+                    "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"],
+                    "Condition": {"StringEquals": {"SAML:aud": AWS_SAML_AUDIENCE}},
+                }
+            ],
+        },
+    )
     verifier = saml_fixtures.make_verifier(key)
-    service = TokenService(store, SessionTokenService(KeyRing.generate(clock=clock), clock=clock), clock=clock,
-                           saml_verifier=verifier)
-    response = saml_fixtures.make_response(key, {"attributes": {
-        saml_fixtures.ATTR + "PrincipalTag:dept": ["eng"], saml_fixtures.ATTR + "SessionDuration": ["1800"]}})
-    result = service.assume_role_with_saml(role_arn=saml_fixtures.ROLE_ARN, principal_arn=saml_fixtures.PROVIDER_ARN,
-                                           saml_assertion=response)
+    service = TokenService(
+        store,
+        SessionTokenService(KeyRing.generate(clock=clock), clock=clock),
+        clock=clock,
+        saml_verifier=verifier,
+    )
+    response = saml_fixtures.make_response(
+        key,
+        {
+            "attributes": {
+                saml_fixtures.ATTR + "PrincipalTag:dept": ["eng"],
+                saml_fixtures.ATTR + "SessionDuration": ["1800"],
+            }
+        },
+    )
+    result = service.assume_role_with_saml(
+        role_arn=saml_fixtures.ROLE_ARN, principal_arn=saml_fixtures.PROVIDER_ARN, saml_assertion=response
+    )
     assert result.arn == "arn:aws:sts::123456789012:assumed-role/SamlRole/alice"
     assert result.subject == "alice@example.com" and result.subject_type == "persistent"
     assert result.claims.expires_at - result.claims.issued_at == 1800
     assert dict(result.claims.tags) == {"dept": "eng"}
     assert result.name_qualifier
     with pytest.raises(STSError) as info:  # the same assertion again: replay
-        service.assume_role_with_saml(role_arn=saml_fixtures.ROLE_ARN, principal_arn=saml_fixtures.PROVIDER_ARN,
-                                      saml_assertion=response)
+        service.assume_role_with_saml(
+            role_arn=saml_fixtures.ROLE_ARN, principal_arn=saml_fixtures.PROVIDER_ARN, saml_assertion=response
+        )
     assert info.value.code == "InvalidIdentityToken"
 
 
 # ---------------------------------------------------------------- messages and sizes
 
 
-def test_decode_authorization_message_round_trip(service: TokenService, store: IdentityService,
-                                                 codec: AuthorizationMessageCodec) -> None:
+def test_decode_authorization_message_round_trip(
+    service: TokenService, store: IdentityService, codec: AuthorizationMessageCodec
+) -> None:
     carol = caller(store, "carol")
     policies = resolve_policy_set(carol, store)
     decision = evaluate(Request(carol, "s3:GetObject", "arn:aws:s3:::b/k"), policies)
@@ -471,7 +637,9 @@ def test_decode_authorization_message_round_trip(service: TokenService, store: I
 
 def test_packed_policy_size_is_documented_compression() -> None:
     assert packed_policy_size(None, (), {}) == 0
-    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
+    policy = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    )
     size = packed_policy_size(policy, (), {})
     assert 0 < size < 10
     # Spacing in the policy does not change the packed size (it is compacted first).
