@@ -113,6 +113,10 @@ def principal_from_record(record: ResolvedPrincipal, partition: str = "aws") -> 
     return Principal.from_arn(record.arn, tags=tags, user_id=record.unique_id)
 
 
+#: Authorization schemes SigV4 answers for (SigV2's "AWS " is refused with AWS's own error).
+_AWS_SCHEMES = ("AWS4-", "AWS ")
+
+
 def _claimed_access_key_id(view: RequestView) -> str | None:
     """The access key id the request names (header or query), before any verification."""
     credential = view.query_param("X-Amz-Credential")
@@ -147,6 +151,9 @@ class SigV4Authenticator:
         self._clock = clock
 
     def authenticate(self, view: RequestView, meta: RequestMeta) -> AuthFlow:
+        header = view.header("authorization")
+        if header is not None and not header.startswith(_AWS_SCHEMES):
+            return None  # another scheme (Bearer, Basic): not ours
         if auth_form(view) is None:
             return None
         akid = _claimed_access_key_id(view) or ""
