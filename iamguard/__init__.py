@@ -17,8 +17,8 @@ from iamguard.errors import (
     PolicyError,
     PolicySyntaxError,
     PolicyValidationError,
-    STSError,
     StoreError,
+    STSError,
 )
 from iamguard.evaluate.cached import CachedEvaluator
 from iamguard.evaluate.engine import Evaluator, evaluate

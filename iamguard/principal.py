@@ -11,9 +11,9 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-ke
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 from iamguard.context import ContextValue
 
