@@ -64,6 +64,7 @@ class _StatementBody:
         "condition_keys",
         "condition_tests",
         "conditions",
+        "conditions_hold",
         "needs_context",
         "not_principal",
         "not_resource",
@@ -108,6 +109,7 @@ class _StatementBody:
         self.condition_tests: tuple[Callable[[Context], bool], ...] = tuple(
             getattr(c, "_evaluate", c) for c in self.conditions
         )
+        self.conditions_hold = _all_of(self.condition_tests) if self.condition_tests else None
         self.needs_context = bool(self.templates or self.conditions)
         # The cheapest resource test for the hot path: None (always applies), the one matcher of
         # a single static pattern, or a closure (several patterns, NotResource, templates).
@@ -311,6 +313,23 @@ class CompiledPolicy:
                     continue
             keys = self._referenced = frozenset(collected)
         return keys
+
+
+def _all_of(tests: tuple[Callable[[Context], bool], ...]) -> Callable[[Context], bool]:
+    """One predicate for a statement's conditions (AND'ed; the first false one ends it).
+
+    A lone condition is its own predicate, which saves the hot path a Python call.
+    """
+    if len(tests) == 1:
+        return tests[0]
+
+    def all_hold(context: Context) -> bool:
+        for test in tests:
+            if not test(context):
+                return False
+        return True
+
+    return all_hold
 
 
 def _none_of(tests: tuple[ActionTest, ...]) -> ActionTest:

@@ -178,8 +178,8 @@ class _Walk:
                     test = body.resource_test
                     if test is not None and not test(resource):
                         continue
-                conditions = body.condition_tests
-                if conditions:
+                conditions_hold = body.conditions_hold
+                if conditions_hold is not None:
                     context = self._context or self.context
                     if not context.keys() >= body.condition_key_set:
                         self._note_missing(body, context)
@@ -188,7 +188,7 @@ class _Walk:
                     grant = self._principal_grant(statement, body)
                     if grant is _NONE:
                         continue
-                if conditions and not _conditions_hold(conditions, context):
+                if conditions_hold is not None and not conditions_hold(context):
                     continue
             except Exception as exc:  # noqa: BLE001 - fail closed on a statement that cannot evaluate
                 self._error(policy, statement, exc)
@@ -235,14 +235,6 @@ class _Walk:
         self.errors.append(f"{where}: {type(exc).__name__}: {exc}")
         if statement.is_deny and self.deny is None:
             self.deny = f"deny statement could not be evaluated (fails closed): {where}"
-
-
-def _conditions_hold(tests: tuple[Callable[[Mapping[str, ContextValue]], bool], ...], context: Mapping[str, ContextValue]) -> bool:
-    """Every condition of the statement holds (they are AND'ed; the first false one ends it)."""
-    for test in tests:
-        if not test(context):
-            return False
-    return True
 
 
 def _explicit_deny_reason(policy: CompiledPolicy, statement: CompiledStatement) -> str:

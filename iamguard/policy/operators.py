@@ -314,6 +314,137 @@ _POSITIVE = {
 }
 
 
+# ---------------------------------------------------------------- fast paths (plain operators)
+# Why: the general evaluator above costs four or five Python calls per condition (``plain`` →
+# value test → reader → comparison); a request usually carries one string per key, so for the
+# common operators the whole single-string case is written out in one closure, built once with
+# the policy values already read. Anything else (a tuple, an odd value type) goes to the general
+# evaluator, so only the single-string path is duplicated -- and it gives exactly
+# ``test(raw) is True``, as ``plain`` does (a property test compares the two).
+# INVARIANT: the family compiler has already validated ``values`` (readers cannot fail here).
+
+_FastPath = Callable[[str, bool, Sequence[str], bool, Callable[[Context], bool]], Callable[[Context], bool] | None]
+
+
+def _fast_string_equals(
+    key: str, missing: bool, values: Sequence[str], negated: bool, general: Callable[[Context], bool]
+) -> Callable[[Context], bool]:
+    """``StringEquals``/``StringNotEquals``: ``==`` for one value, else one set lookup."""
+    accepted = frozenset(values)
+    if len(accepted) == 1 and not negated:
+        (only,) = accepted
+
+        def equals_one(context: Context) -> bool:
+            raw = context.get(key)
+            if raw.__class__ is str:
+                return raw == only
+            return missing if raw is None else general(context)
+
+        return equals_one
+
+    def equals_any(context: Context) -> bool:
+        raw = context.get(key)
+        if raw.__class__ is str:
+            return (raw in accepted) is not negated
+        return missing if raw is None else general(context)
+
+    return equals_any
+
+
+def _fast_bool(
+    key: str, missing: bool, values: Sequence[str], negated: bool, general: Callable[[Context], bool]
+) -> Callable[[Context], bool] | None:
+    """``Bool``: the lower-cased value is one of the accepted ``"true"``/``"false"``.
+
+    (An unreadable value such as ``"yes"`` is in neither, so it fails, as ``_read_bool`` makes it.)
+    """
+    if negated:  # no negated Bool operator exists
+        return None
+    accepted = frozenset(_read_bool(v) for v in values)
+
+    def bool_is(context: Context) -> bool:
+        raw = context.get(key)
+        if raw.__class__ is str:
+            return raw.lower() in accepted
+        return missing if raw is None else general(context)
+
+    return bool_is
+
+
+def _fast_ip_address(
+    key: str, missing: bool, values: Sequence[str], negated: bool, general: Callable[[Context], bool]
+) -> Callable[[Context], bool]:
+    """``IpAddress``/``NotIpAddress`` against networks read once; unreadable addresses fail both."""
+    networks = tuple(_read_network(v) for v in values)
+
+    def in_networks(context: Context) -> bool:
+        raw = context.get(key)
+        if raw.__class__ is str:
+            address = _read_ip(raw)
+            if address is None:
+                return False
+            version, number = address
+            for net_version, net, mask in networks:  # type: ignore[misc]
+                if net_version == version and number & mask == net:
+                    return not negated
+            return negated
+        return missing if raw is None else general(context)
+
+    return in_networks
+
+
+def _fast_ordered(reader: Callable[[str], Any], compare: Callable[[Any, Any], bool]) -> _FastPath:
+    """Numeric/Date operators against bounds read once (the context value is the left operand)."""
+
+    def build(
+        key: str, missing: bool, values: Sequence[str], negated: bool, general: Callable[[Context], bool]
+    ) -> Callable[[Context], bool]:
+        bounds = tuple(reader(v) for v in values)
+
+        def compare_any(context: Context) -> bool:
+            raw = context.get(key)
+            if raw.__class__ is str:
+                value = reader(raw)
+                if value is None:
+                    return False
+                for bound in bounds:
+                    if compare(value, bound):
+                        return not negated
+                return negated
+            return missing if raw is None else general(context)
+
+        return compare_any
+
+    return build
+
+
+#: positive operator -> builder of its plain (unqualified, no policy variables) fast path
+_FAST_PATHS: dict[str, _FastPath] = {
+    "StringEquals": _fast_string_equals,
+    "Bool": _fast_bool,
+    "IpAddress": _fast_ip_address,
+    "NumericEquals": _fast_ordered(_read_number, _op.eq),
+    "NumericLessThan": _fast_ordered(_read_number, _op.lt),
+    "NumericLessThanEquals": _fast_ordered(_read_number, _op.le),
+    "NumericGreaterThan": _fast_ordered(_read_number, _op.gt),
+    "NumericGreaterThanEquals": _fast_ordered(_read_number, _op.ge),
+    "DateEquals": _fast_ordered(_read_date, _op.eq),
+    "DateLessThan": _fast_ordered(_read_date, _op.lt),
+    "DateLessThanEquals": _fast_ordered(_read_date, _op.le),
+    "DateGreaterThan": _fast_ordered(_read_date, _op.gt),
+    "DateGreaterThanEquals": _fast_ordered(_read_date, _op.ge),
+}
+
+
+def _with_fast_path(
+    positive: str, key: str, missing: bool, values: Sequence[str], negated: bool, general: Callable[[Context], bool]
+) -> Callable[[Context], bool]:
+    """The one-closure evaluator of a plain operator when there is one, else ``general``."""
+    build = _FAST_PATHS.get(positive)
+    fast = build(key, missing, values, negated, general) if build is not None else None
+    return general if fast is None else fast
+
+
 # ---------------------------------------------------------------- compile
 
 
@@ -339,6 +470,8 @@ def compile_condition(condition: Condition, *, variables: bool) -> CompiledCondi
         assert static_test is not None
         test = _negate(static_test) if negated else static_test
         evaluate = _static_evaluator(key, condition.qualifier, missing, condition.if_exists, test)
+        if condition.qualifier is None:
+            evaluate = _with_fast_path(positive, key, missing, static_texts, negated, evaluate)
     else:
         test_for = _dynamic_test(family, static_test, templates, escaped, negated)
         evaluate = _dynamic_evaluator(key, condition.qualifier, missing, condition.if_exists, test_for)
@@ -484,6 +617,7 @@ def _compile_null(key: str, values: Sequence[str], location: str) -> Callable[[C
     absent_ok, present_ok = True in wanted, False in wanted
 
     def evaluate(context: Context) -> bool:
-        return absent_ok if _absent(context.get(key)) else present_ok
+        raw = context.get(key)
+        return absent_ok if raw is None or raw == () else present_ok  # _absent(), inlined
 
     return evaluate
