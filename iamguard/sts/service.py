@@ -54,7 +54,7 @@ import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from iamguard.authn.session_token import IssuedCredentials, SessionClaims, SessionTokenService
 from iamguard.context import ContextValue
@@ -67,6 +67,11 @@ from iamguard.policy.model import Policy, PolicyKind
 from iamguard.policy.parse import parse_policy
 from iamguard.principal import Principal, PrincipalType
 from iamguard.store.records import ManagedPolicy, MfaDevice, ResolvedPrincipal, Role
+from iamguard.sts.oidc import OidcProvider, WebIdentityClaims
+from iamguard.sts.oidc import condition_keys as oidc_condition_keys
+
+if TYPE_CHECKING:
+    from iamguard.sts.saml import SamlAssertion
 
 __all__ = [
     "PACKED_POLICY_BUDGET",
@@ -123,6 +128,26 @@ class StsStore(Protocol):
     def list_mfa_devices(self, user_name: str | None = None, *, root: bool = False) -> list[MfaDevice]: ...
 
     def verify_mfa_code(self, user_name: str | None, code: str) -> bool: ...
+
+
+class WebIdentityVerifier(Protocol):
+    """Verifies an OIDC ID token for a provider (:class:`~iamguard.sts.oidc.OidcVerifier` conforms)."""
+
+    def verify(self, token: str, provider: OidcProvider) -> WebIdentityClaims: ...
+
+
+class SamlResponseVerifier(Protocol):
+    """Verifies a base64 SAML response (:class:`~iamguard.sts.saml.SamlVerifier` conforms)."""
+
+    def verify(self, saml_response_b64: str, provider_arn: str, role_arn: str) -> SamlAssertion: ...
+
+
+class MessageCodec(Protocol):
+    """Seals and opens authorization messages (:class:`~iamguard.sts.auth_message.AuthorizationMessageCodec`)."""
+
+    def encode(self, message: Mapping[str, Any]) -> str: ...
+
+    def decode(self, text: str) -> dict[str, Any]: ...
 
 
 class _ManagedPolicySource(Protocol):
@@ -467,6 +492,62 @@ def _split_role_arn(role_arn: str) -> tuple[str, str, str]:
     return parts[1], parts[4], name
 
 
+def _plan_context(plan: _SessionPlan) -> dict[str, ContextValue]:
+    """``aws:RequestTag/*``, ``aws:TagKeys``, ``sts:TransitiveTagKeys``, ``sts:SourceIdentity`` of a plan."""
+    context: dict[str, ContextValue] = {}
+    for key, value in plan.tags.items():
+        context["aws:requesttag/" + key.lower()] = value
+    if plan.tags:
+        context["aws:tagkeys"] = tuple(plan.tags)
+    if plan.transitive:
+        context["sts:transitivetagkeys"] = plan.transitive
+    if plan.source_identity is not None:
+        context["sts:sourceidentity"] = plan.source_identity
+    return context
+
+
+_TAGS_CLAIM = "https://aws.amazon.com/tags"
+_SOURCE_IDENTITY_CLAIM = "https://aws.amazon.com/source_identity"
+
+
+def _web_identity_plan(claims: WebIdentityClaims) -> _SessionPlan:
+    """Session tags and source identity an ID token carries in AWS's claims.
+
+    ``"https://aws.amazon.com/tags": {"principal_tags": {"Key": ["Value"]}, "transitive_tag_keys": [...]}``
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_adding-assume-role-idp
+    ``"https://aws.amazon.com/source_identity": "..."``
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_monitor.html
+    """
+    block = claims.claims.get(_TAGS_CLAIM)
+    tags: list[Tag] = []
+    transitive: list[str] = []
+    if block is not None:
+        principal_tags = block.get("principal_tags") if isinstance(block, dict) else None
+        keys = block.get("transitive_tag_keys", []) if isinstance(block, dict) else None
+        if not isinstance(principal_tags, dict) or not isinstance(keys, list):
+            raise STSError(
+                f"The {_TAGS_CLAIM} claim is malformed", code="InvalidIdentityToken", http_status=400
+            )
+        for key, values in principal_tags.items():
+            if not isinstance(values, list) or len(values) != 1 or not isinstance(values[0], str):
+                raise STSError(
+                    f"Session tag {key!r} must have exactly one string value",
+                    code="InvalidIdentityToken",
+                    http_status=400,
+                )
+            tags.append(Tag(str(key), values[0]))
+        transitive = [str(k) for k in keys]
+    source = claims.claims.get(_SOURCE_IDENTITY_CLAIM)
+    if source is not None and (
+        not isinstance(source, str)
+        or _SOURCE_IDENTITY.fullmatch(source) is None
+        or source.lower().startswith("aws:")
+    ):
+        raise STSError("The source identity claim is malformed", code="InvalidIdentityToken", http_status=400)
+    checked = _check_tags(tags, transitive)
+    return _SessionPlan(checked, tuple(transitive), source, bool(checked))
+
+
 # ---------------------------------------------------------------------- the service
 
 
@@ -497,10 +578,10 @@ class TokenService:
         tokens: SessionTokenService,
         *,
         evaluator: Evaluator | None = None,
-        oidc_providers: Mapping[str, Any] | None = None,
-        oidc_verifier: Any | None = None,
-        saml_verifier: Any | None = None,
-        message_codec: Any | None = None,
+        oidc_providers: Mapping[str, OidcProvider] | None = None,
+        oidc_verifier: WebIdentityVerifier | None = None,
+        saml_verifier: SamlResponseVerifier | None = None,
+        message_codec: MessageCodec | None = None,
         clock: Callable[[], float] = time.time,
         partition: str = "aws",
     ) -> None:
@@ -827,14 +908,7 @@ class TokenService:
         context["sts:rolesessionname"] = session_name
         if external_id is not None:
             context["sts:externalid"] = external_id
-        if plan.source_identity is not None:
-            context["sts:sourceidentity"] = plan.source_identity
-        if plan.tags:
-            for key, value in plan.tags.items():
-                context["aws:requesttag/" + key.lower()] = value
-            context["aws:tagkeys"] = tuple(plan.tags)
-        if plan.transitive:
-            context["sts:transitivetagkeys"] = plan.transitive
+        context.update(_plan_context(plan))
         context["aws:multifactorauthpresent"] = "true" if mfa or caller.mfa_authenticated else "false"
         if mfa and serial is not None:
             context["aws:multifactorauthage"] = "0"
@@ -879,23 +953,21 @@ class TokenService:
         duration = self._role_duration(duration, duration_seconds, role, False)
         policy = _check_policy_text(policy)
         arns = _check_policy_arns(policy_arns, store)
-        packed = _check_packed(packed_policy_size(policy, arns, {}))
         provider_arn, provider = self._oidc_provider(web_identity_token, account)
         if self._oidc_verifier is None:
             raise STSError("No OIDC verifier is configured", code="IDPCommunicationError", http_status=400)
-        from iamguard.sts.oidc import condition_keys as oidc_keys
-
         claims = self._oidc_verifier.verify(web_identity_token, provider)
+        plan = _web_identity_plan(claims)
+        packed = _check_packed(packed_policy_size(policy, arns, plan.tags))
         principal = Principal(provider_arn, account, PrincipalType.FEDERATED_USER, user_id=claims.subject)
-        context = {
+        context: dict[str, ContextValue] = {
             **self._base_context(),
-            **oidc_keys(claims),
+            **oidc_condition_keys(claims),
+            **_plan_context(plan),
             "sts:rolesessionname": role_session_name,
             "aws:federatedprovider": provider_arn,
         }
-        if not self._trust_allows(principal, role, account, "sts:AssumeRoleWithWebIdentity", None, context):
-            raise _denied(principal, "sts:AssumeRoleWithWebIdentity", role.arn)
-        plan = _SessionPlan({}, (), None, False)
+        self._authorize_federated(principal, role, account, "sts:AssumeRoleWithWebIdentity", plan, context)
         credentials, session, role_id, arn = self._issue_role_session(
             role=role,
             account=account,
@@ -916,11 +988,11 @@ class TokenService:
             claims.subject,
             provider.url.split("://", 1)[-1],
             claims.audience,
-            None,
+            plan.source_identity,
             session,
         )
 
-    def _oidc_provider(self, token: str, account: str) -> tuple[str, Any]:
+    def _oidc_provider(self, token: str, account: str) -> tuple[str, OidcProvider]:
         """The registered provider of the token's issuer in the role's account."""
         import jwt
 
@@ -967,30 +1039,19 @@ class TokenService:
             role,
             False,
         )
+        duration = self._saml_session_cap(duration, assertion.session_not_on_or_after)
         tags = dict(assertion.principal_tags)
         packed = _check_packed(packed_policy_size(policy, arns, tags))
         principal = Principal(principal_arn, account, PrincipalType.FEDERATED_USER, user_id=assertion.subject)
+        plan = _SessionPlan(tags, tuple(assertion.transitive_tag_keys), assertion.source_identity, bool(tags))
         context: dict[str, ContextValue] = {
             **self._base_context(),
             **assertion.condition_keys,
+            **_plan_context(plan),
             "sts:rolesessionname": assertion.role_session_name,
             "aws:federatedprovider": principal_arn,
         }
-        plan = _SessionPlan(tags, tuple(assertion.transitive_tag_keys), assertion.source_identity, bool(tags))
-        if tags:
-            for key, value in tags.items():
-                context["aws:requesttag/" + key.lower()] = value
-            context["aws:tagkeys"] = tuple(tags)
-        if assertion.source_identity is not None:
-            context["sts:sourceidentity"] = assertion.source_identity
-        actions = (
-            ["sts:AssumeRoleWithSAML"]
-            + (["sts:TagSession"] if tags else [])
-            + (["sts:SetSourceIdentity"] if assertion.source_identity else [])
-        )
-        for action in actions:
-            if not self._trust_allows(principal, role, account, action, None, context):
-                raise _denied(principal, action, role.arn)
+        self._authorize_federated(principal, role, account, "sts:AssumeRoleWithSAML", plan, context)
         credentials, session, role_id, arn = self._issue_role_session(
             role=role,
             account=account,
@@ -1017,6 +1078,42 @@ class TokenService:
             assertion.source_identity,
             session,
         )
+
+    def _saml_session_cap(self, duration: int, not_on_or_after: float | None) -> int:
+        """ "Your role session lasts for the duration that you specify, or until the time specified in
+        the SAML authentication response's SessionNotOnOrAfter value, whichever is shorter."
+        https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithSAML.html"""
+        if not_on_or_after is None:
+            return duration
+        remaining = int(not_on_or_after - self._clock())
+        if remaining < _ROLE_RANGE[0]:
+            raise STSError(
+                "The SAML assertion's SessionNotOnOrAfter leaves less than the 15-minute minimum session",
+                code="InvalidIdentityToken",
+                http_status=400,
+            )
+        return min(duration, remaining)
+
+    def _authorize_federated(
+        self,
+        principal: Principal,
+        role: Role,
+        account: str,
+        action: str,
+        plan: _SessionPlan,
+        context: Mapping[str, ContextValue],
+    ) -> None:
+        """Only the trust policy decides for an IdP-authenticated caller; tags and a source identity
+        need sts:TagSession / sts:SetSourceIdentity there too.
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_permissions-required"""
+        actions = [action]
+        if plan.tags:
+            actions.append("sts:TagSession")
+        if plan.source_identity is not None:
+            actions.append("sts:SetSourceIdentity")
+        for needed in actions:
+            if not self._trust_allows(principal, role, account, needed, None, context):
+                raise _denied(principal, needed, role.arn)
 
     # -------------------------------------------------------------- sessions for users
 

@@ -482,8 +482,9 @@ def test_federated_user_without_policy_has_no_permissions(
 class StubOidcVerifier:
     """Stands in for OidcVerifier (exercised against a real issuer in test_oidc / test_boto3_endpoint)."""
 
-    def __init__(self, subject: str) -> None:
+    def __init__(self, subject: str, extra: dict[str, Any] | None = None) -> None:
         self.subject = subject
+        self.extra = extra or {}
         self.seen: list[tuple[str, OidcProvider]] = []
 
     def verify(self, token: str, provider: OidcProvider) -> WebIdentityClaims:
@@ -492,7 +493,7 @@ class StubOidcVerifier:
             provider.url,
             self.subject,
             provider.client_ids[0],
-            {"iss": provider.url, "sub": self.subject, "aud": provider.client_ids[0]},
+            {"iss": provider.url, "sub": self.subject, "aud": provider.client_ids[0], **self.extra},
         )
 
 
@@ -645,3 +646,119 @@ def test_packed_policy_size_is_documented_compression() -> None:
     # Spacing in the policy does not change the packed size (it is compacted first).
     assert packed_policy_size(json.dumps(json.loads(policy), indent=4), (), {}) == size
     assert PACKED_POLICY_BUDGET == 2048
+
+
+TAGS_CLAIM = "https://aws.amazon.com/tags"
+
+
+@pytest.mark.parametrize(
+    ("extra", "trust_actions", "outcome"),
+    [
+        (
+            {TAGS_CLAIM: {"principal_tags": {"team": ["red"]}, "transitive_tag_keys": ["team"]}},
+            ["sts:AssumeRoleWithWebIdentity", "sts:TagSession"],
+            {"tags": {"team": "red"}, "transitive": ["team"]},
+        ),
+        (
+            {TAGS_CLAIM: {"principal_tags": {"team": ["red"]}}},
+            ["sts:AssumeRoleWithWebIdentity"],
+            "AccessDenied",
+        ),
+        (
+            {"https://aws.amazon.com/source_identity": "alice"},
+            ["sts:AssumeRoleWithWebIdentity", "sts:SetSourceIdentity"],
+            {"source_identity": "alice"},
+        ),
+        (
+            {"https://aws.amazon.com/source_identity": "alice"},
+            ["sts:AssumeRoleWithWebIdentity"],
+            "AccessDenied",
+        ),
+        (
+            {TAGS_CLAIM: {"principal_tags": {"team": ["red", "blue"]}}},
+            ["sts:AssumeRoleWithWebIdentity", "sts:TagSession"],
+            "InvalidIdentityToken",
+        ),
+        (
+            {TAGS_CLAIM: {"principal_tags": {"team": ["red"]}, "transitive_tag_keys": ["other"]}},
+            ["sts:AssumeRoleWithWebIdentity", "sts:TagSession"],
+            "InvalidParameterValue",
+        ),
+    ],
+)
+def test_web_identity_session_tags_and_source_identity(
+    store: IdentityService, clock: Clock, extra: dict[str, Any], trust_actions: list[str], outcome: Any
+) -> None:
+    """Tags and source identity from the ID token's AWS claims need sts:TagSession / sts:SetSourceIdentity
+    in the trust policy. https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_adding-assume-role-idp"""
+    issuer = "https://idp.example.com"
+    provider_arn = f"arn:aws:iam::{ACCOUNT}:oidc-provider/idp.example.com"
+    store.create_role(
+        "Web",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Federated": provider_arn}, "Action": trust_actions}
+            ],
+        },
+    )
+    service = TokenService(
+        store,
+        SessionTokenService(KeyRing.generate(clock=clock), clock=clock),
+        clock=clock,
+        oidc_providers={provider_arn: OidcProvider(issuer, ("app",))},
+        oidc_verifier=StubOidcVerifier("user-1", extra),
+    )
+    kwargs = {
+        "role_arn": f"arn:aws:iam::{ACCOUNT}:role/Web",
+        "role_session_name": "web",
+        "web_identity_token": _unsigned_jwt(issuer),
+    }
+    if isinstance(outcome, str):
+        with pytest.raises(STSError) as info:
+            service.assume_role_with_web_identity(**kwargs)
+        assert info.value.code == outcome
+        return
+    result = service.assume_role_with_web_identity(**kwargs)
+    if "tags" in outcome:
+        assert dict(result.claims.tags) == outcome["tags"]
+        assert list(result.claims.transitive_tag_keys) == outcome["transitive"]
+    if "source_identity" in outcome:
+        assert result.source_identity == outcome["source_identity"] == result.claims.source_identity
+
+
+def test_saml_session_not_on_or_after_caps_the_session(clock: Clock) -> None:
+    """The session lasts for DurationSeconds or until SessionNotOnOrAfter, whichever is shorter.
+    https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithSAML.html"""
+    from . import test_saml as saml_fixtures
+
+    key = saml_fixtures.make_key()
+    store = build_store("123456789012", clock)
+    store.create_role(
+        "SamlRole",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": saml_fixtures.PROVIDER_ARN},
+                    "Action": "sts:AssumeRoleWithSAML",
+                }
+            ],
+        },
+        max_session_duration=7200,
+    )
+    service = TokenService(
+        store,
+        SessionTokenService(KeyRing.generate(clock=clock), clock=clock),
+        clock=clock,
+        saml_verifier=saml_fixtures.make_verifier(key),
+    )
+    clock.now = T0 + 1000  # the assertion's AuthnStatement says SessionNotOnOrAfter = T0 + 3600
+    result = service.assume_role_with_saml(
+        role_arn=saml_fixtures.ROLE_ARN,
+        principal_arn=saml_fixtures.PROVIDER_ARN,
+        saml_assertion=saml_fixtures.make_response(key),
+        duration_seconds=7200,
+    )
+    assert result.claims.expires_at == T0 + 3600
