@@ -709,7 +709,7 @@ def test_web_identity_session_tags_and_source_identity(
         oidc_providers={provider_arn: OidcProvider(issuer, ("app",))},
         oidc_verifier=StubOidcVerifier("user-1", extra),
     )
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "role_arn": f"arn:aws:iam::{ACCOUNT}:role/Web",
         "role_session_name": "web",
         "web_identity_token": _unsigned_jwt(issuer),
