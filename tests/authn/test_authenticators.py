@@ -1,0 +1,124 @@
+"""Built-in authenticators as generator flows: what they ask the store, what they return."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from enforce.helpers import World, make_world, sign
+from iamguard.authn.authenticators import (
+    ANONYMOUS,
+    AnonymousAuthenticator,
+    BearerAuthenticator,
+    GetAccessKey,
+    SigV4Authenticator,
+)
+from iamguard.authn.context import RequestMeta
+from iamguard.authn.request_view import RequestView
+from iamguard.errors import AuthenticationError, ExpiredCredentialsError, InvalidAccessKeyError
+from iamguard.resolve import ResolvePrincipal
+
+URL = "http://api.example.com/things?x=1"
+
+
+@pytest.fixture()
+def world() -> World:
+    return make_world()
+
+
+def drive(flow: Any, world: World) -> tuple[Any, list[object]]:
+    """Run an authenticator flow against the store, recording the lookups it made."""
+    asked: list[object] = []
+    try:
+        lookup = next(flow)
+        while True:
+            asked.append(lookup)
+            if isinstance(lookup, GetAccessKey):
+                answer: object = world.store.get_access_key(lookup.access_key_id)
+            else:
+                answer = world.store.resolve_principal(lookup.arn)
+            lookup = flow.send(answer)
+    except StopIteration as done:
+        return done.value, asked
+
+
+def view(headers: dict[str, str], url: str = URL, method: str = "GET") -> RequestView:
+    return RequestView.from_url(method, url, list(headers.items()) + [("host", "api.example.com")], b"")
+
+
+def test_long_term_key_asks_for_the_key_then_its_owner(world: World) -> None:
+    headers = sign("GET", URL, world.akid, world.secret, region="eu-west-1")
+    result, asked = drive(SigV4Authenticator().authenticate(view(headers), RequestMeta()), world)
+    assert asked == [GetAccessKey(world.akid), ResolvePrincipal("arn:aws:iam::123456789012:user/alice")]
+    assert result.principal.arn == "arn:aws:iam::123456789012:user/alice"
+    assert result.principal.user_id.startswith("AIDA")
+    assert result.verified.region == "eu-west-1"
+    assert result.method == "sigv4"
+
+
+def test_session_key_asks_the_store_nothing(world: World) -> None:
+    creds = world.role_session()
+    headers = sign("GET", URL, creds.access_key_id, creds.secret_access_key, token=creds.session_token)
+    result, asked = drive(SigV4Authenticator(sessions=world.sessions).authenticate(view(headers), RequestMeta()), world)
+    assert asked == []
+    assert result.claims is not None and result.principal.role_arn.endswith(":role/reader")
+
+
+def test_session_key_without_a_token_service_is_unknown(world: World) -> None:
+    creds = world.role_session()
+    headers = sign("GET", URL, creds.access_key_id, creds.secret_access_key, token=creds.session_token)
+    with pytest.raises(InvalidAccessKeyError):
+        drive(SigV4Authenticator().authenticate(view(headers), RequestMeta()), world)
+
+
+def test_expired_session(world: World) -> None:
+    creds = world.role_session()
+    headers = sign("GET", URL, creds.access_key_id, creds.secret_access_key, token=creds.session_token)
+    from iamguard.authn.session_token import SessionTokenService
+
+    late = SessionTokenService(world.sessions.keyring, clock=lambda: 4_000_000_000.0)
+    with pytest.raises(ExpiredCredentialsError):
+        drive(SigV4Authenticator(sessions=late).authenticate(view(headers), RequestMeta()), world)
+
+
+def test_long_term_key_with_a_security_token_is_refused(world: World) -> None:
+    headers = sign("GET", URL, world.akid, world.secret, token="some-token")
+    with pytest.raises(InvalidAccessKeyError):
+        drive(SigV4Authenticator().authenticate(view(headers), RequestMeta()), world)
+
+
+def test_key_of_a_deleted_user_is_unknown(world: World) -> None:
+    headers = sign("GET", URL, world.akid, world.secret)
+    world.store.delete_user("alice", force=True)
+    with pytest.raises(InvalidAccessKeyError):
+        drive(SigV4Authenticator().authenticate(view(headers), RequestMeta()), world)
+
+
+def test_not_mine(world: World) -> None:
+    for headers in ({}, {"Authorization": "Bearer abc"}, {"Authorization": "Basic dXNlcjpwYXNz"}):
+        result, asked = drive(SigV4Authenticator().authenticate(view(headers), RequestMeta()), world)
+        assert (result, asked) == (None, [])
+
+
+def test_sigv2_is_refused_with_awss_message(world: World) -> None:
+    with pytest.raises(AuthenticationError) as refused:
+        drive(SigV4Authenticator().authenticate(view({"Authorization": "AWS AKID:sig"}), RequestMeta()), world)
+    assert refused.value.code == "InvalidRequest"
+
+
+def test_bearer(world: World) -> None:
+    creds = world.role_session()
+    bearer = BearerAuthenticator(world.sessions)
+    result, asked = drive(bearer.authenticate(view({"Authorization": f"Bearer {creds.session_token}"}), RequestMeta()), world)
+    assert asked == [] and result.method == "bearer"
+    assert result.principal.arn.endswith("assumed-role/reader/s1")
+    assert drive(bearer.authenticate(view({}), RequestMeta()), world)[0] is None
+    with pytest.raises(InvalidAccessKeyError):
+        drive(bearer.authenticate(view({"Authorization": "Bearer " + creds.session_token[:-2]}), RequestMeta()), world)
+
+
+def test_anonymous_only_without_credentials(world: World) -> None:
+    anonymous = AnonymousAuthenticator()
+    assert drive(anonymous.authenticate(view({}), RequestMeta()), world)[0].principal is ANONYMOUS
+    assert drive(anonymous.authenticate(view({"Authorization": "x"}), RequestMeta()), world)[0] is None
