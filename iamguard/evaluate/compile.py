@@ -50,6 +50,10 @@ _CANDIDATE_MEMO_SIZE = 4096
 
 _COMPILE_LOCK = threading.Lock()
 
+#: Read through the enum class, a member costs about 0.1 µs (Python 3.11); compiling reads it
+#: once per statement.
+_DENY = Effect.DENY
+
 
 def _always(value: str) -> bool:
     return True
@@ -174,7 +178,7 @@ class CompiledStatement:
     def __init__(self, statement: Statement, policy_name: str, variables: bool) -> None:
         self.statement = statement
         self.policy_name = policy_name
-        self.is_deny = statement.effect is Effect.DENY
+        self.is_deny = statement.effect is _DENY
         self.variables = variables
         self._body: _StatementBody | None = None
         self._matched: dict[PolicyRole, MatchedStatement] = {}
