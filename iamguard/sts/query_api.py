@@ -500,6 +500,8 @@ class StsEndpoint:
                 claims = tokens.verify(token, access_key_id=access_key_id)
                 found["claims"] = claims
                 return tokens.secret_for(claims)
+            if view.header("x-amz-security-token") or view.query_param("X-Amz-Security-Token"):
+                return None  # a session token with a long-term key: "The security token ... is invalid"
             for store in self.service.stores.values():
                 getter = getattr(store, "get_access_key", None)
                 answer = getter(access_key_id) if callable(getter) else None

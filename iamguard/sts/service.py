@@ -335,6 +335,9 @@ def session_policy_set(claims: SessionClaims, store: _ManagedPolicySource) -> Po
     resolved = store.resolve_principal(governing) if governing else None
     if resolved is None:
         return PolicySet(session=session)
+    if claims.federated and resolved.kind == "root":
+        # The root user is not limited by IAM policies, so the intersection is the session policies.
+        return PolicySet(identity=session or (), session=session, generation=resolved.generation)
     return PolicySet(
         identity=resolved.identity,
         boundary=resolved.boundary,

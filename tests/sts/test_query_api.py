@@ -235,6 +235,7 @@ def test_endpoint_signed_long_term_and_session(service: TokenService, store: Ide
         ("tampered-body", "SignatureDoesNotMatch", 403),
         ("session-key-without-token", "InvalidClientTokenId", 403),
         ("session-key-forged-token", "InvalidClientTokenId", 403),
+        ("long-term-key-with-token", "InvalidClientTokenId", 403),
     ],
 )
 def test_endpoint_authentication_failures(
@@ -254,6 +255,8 @@ def test_endpoint_authentication_failures(
         signed_service = "iam"
     elif mutate == "session-key-without-token":
         akid = "ASIAAAAAAAAAAAAAAAAA"
+    elif mutate == "long-term-key-with-token":
+        token = "eyJhbGciOiJIUzI1NiJ9.e30.c2ln"
     elif mutate == "session-key-forged-token":
         akid, token = "ASIAAAAAAAAAAAAAAAAA", "eyJhbGciOiJIUzI1NiJ9.e30.c2ln"
     view = _signed_view(body, akid, secret, token, signed_service)

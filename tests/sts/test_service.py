@@ -762,3 +762,20 @@ def test_saml_session_not_on_or_after_caps_the_session(clock: Clock) -> None:
         duration_seconds=7200,
     )
     assert result.claims.expires_at == T0 + 3600
+
+
+def test_root_federated_user_gets_the_session_policy(service: TokenService, store: IdentityService) -> None:
+    """Root is not governed by IAM policies: its federated users get exactly the session policy.
+    https://docs.aws.amazon.com/STS/latest/APIReference/API_GetFederationToken.html"""
+    policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+        }
+    )
+    principal, claims = _session(
+        service, service.get_federation_token(caller(store, "root"), name="Ops", policy=policy)
+    )
+    policies = session_policy_set(claims, store)
+    assert evaluate(Request(principal, "s3:GetObject", "arn:aws:s3:::b/k"), policies).allowed
+    assert not evaluate(Request(principal, "s3:PutObject", "arn:aws:s3:::b/k"), policies).allowed
