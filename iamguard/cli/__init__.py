@@ -19,7 +19,7 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1  # the command ran and reports problems (denied, invalid policy, ...)
 EXIT_USAGE = 2  # the command could not run (bad arguments, unreadable input)
 
-_SUBCOMMANDS: tuple[str, ...] = ("validate", "simulate", "serve_credentials")
+_SUBCOMMANDS: tuple[str, ...] = ("validate", "simulate", "serve_credentials", "serve_sts")
 
 
 def build_parser() -> argparse.ArgumentParser:
