@@ -53,6 +53,7 @@ Rules, chosen so that applying a file is predictable and safe:
 from __future__ import annotations
 
 import enum
+import importlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -185,11 +186,13 @@ def _is_yaml(path: Path) -> bool:
 
 
 def _yaml() -> Any:
+    """The ``yaml`` module, imported only when a YAML file is read or written (optional extra)."""
     try:
-        import yaml
+        return importlib.import_module("yaml")
     except ModuleNotFoundError:
-        raise InvalidInputError("YAML account files need pyyaml: pip install 'iamguard[yaml]' (or use JSON)") from None
-    return yaml
+        raise InvalidInputError(
+            "YAML account files need pyyaml: pip install 'iamguard[yaml]' (or use JSON)"
+        ) from None
 
 
 def _yaml_loader() -> Any:
@@ -225,7 +228,9 @@ _TOP = frozenset({"version", "account", "policies", "groups", "users", "roles"})
 _ACCOUNT = frozenset({"alias", "password_policy"})
 _POLICY = frozenset({"name", "document", "path", "description", "tags"})
 _GROUP = frozenset({"name", "path", "inline_policies", "attached_policies"})
-_USER = frozenset({"name", "path", "tags", "groups", "permissions_boundary", "inline_policies", "attached_policies"})
+_USER = frozenset(
+    {"name", "path", "tags", "groups", "permissions_boundary", "inline_policies", "attached_policies"}
+)
 _ROLE = frozenset(
     {"name", "trust_policy", "path", "description", "max_session_duration", "tags", "permissions_boundary",
      "inline_policies", "attached_policies"}
@@ -240,7 +245,9 @@ def spec_from_data(data: Any) -> AccountSpec:
         raise InvalidInputError("an account file holds a mapping (version, account, policies, ...)")
     _unknown(data, _TOP, "", problems)
     if data.get("version", FILE_VERSION) != FILE_VERSION:
-        problems.add("version", f"unsupported version {data.get('version')!r} (this iamguard reads {FILE_VERSION})")
+        problems.add(
+            "version", f"unsupported version {data.get('version')!r} (this iamguard reads {FILE_VERSION})"
+        )
     account = data.get("account") or {}
     alias: str | None | _Keep = KEEP
     password: PasswordPolicy | None | _Keep = KEEP
@@ -267,7 +274,10 @@ def spec_from_data(data: Any) -> AccountSpec:
 def _unknown(data: Mapping[str, Any], known: frozenset[str], where: str, problems: _Problems) -> None:
     for key in data:
         if key not in known:
-            problems.add(f"{where}.{key}" if where else str(key), f"unknown field (expected one of {', '.join(sorted(known))})")
+            problems.add(
+                f"{where}.{key}" if where else str(key),
+                f"unknown field (expected one of {', '.join(sorted(known))})",
+            )
 
 
 def _entities(
@@ -298,7 +308,9 @@ def _entities(
 def _policy_spec(item: Mapping[str, Any], where: str, problems: _Problems) -> PolicySpec:
     return PolicySpec(
         name=item["name"],
-        document=_document(item.get("document"), f"{where}.document", PolicyKind.IDENTITY, problems, required=True),
+        document=_document(
+            item.get("document"), f"{where}.document", PolicyKind.IDENTITY, problems, required=True
+        ),
         path=_field(item, "path", where, problems, _path),
         description=_field(item, "description", where, problems, _str),
         tags=_field(item, "tags", where, problems, _tags),
@@ -329,7 +341,9 @@ def _user_spec(item: Mapping[str, Any], where: str, problems: _Problems) -> User
 def _role_spec(item: Mapping[str, Any], where: str, problems: _Problems) -> RoleSpec:
     trust: str | _Keep = KEEP
     if "trust_policy" in item:
-        trust = _document(item["trust_policy"], f"{where}.trust_policy", PolicyKind.RESOURCE, problems, required=True)
+        trust = _document(
+            item["trust_policy"], f"{where}.trust_policy", PolicyKind.RESOURCE, problems, required=True
+        )
     return RoleSpec(
         name=item["name"],
         trust_policy=trust,
@@ -343,7 +357,9 @@ def _role_spec(item: Mapping[str, Any], where: str, problems: _Problems) -> Role
     )
 
 
-def _field(item: Mapping[str, Any], key: str, where: str, problems: _Problems, convert: Callable[..., Any]) -> Any:
+def _field(
+    item: Mapping[str, Any], key: str, where: str, problems: _Problems, convert: Callable[..., Any]
+) -> Any:
     return convert(item[key], f"{where}.{key}", problems) if key in item else KEEP
 
 
@@ -373,7 +389,9 @@ def _int(value: Any, where: str, problems: _Problems) -> int:
 
 
 def _tags(value: Any, where: str, problems: _Problems) -> Tags:
-    if not isinstance(value, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
         problems.add(where, "must map tag keys to string values")
         return ()
     return tuple(sorted(value.items()))
@@ -450,7 +468,12 @@ class Change:
     steps: tuple[Step, ...]
 
     def to_json(self) -> dict[str, Any]:
-        return {"action": self.action, "kind": self.kind, "name": self.name, "steps": [s.text for s in self.steps]}
+        return {
+            "action": self.action,
+            "kind": self.kind,
+            "name": self.name,
+            "steps": [s.text for s in self.steps],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -492,7 +515,9 @@ class Plan:
             lines.append(f"  {marks[change.action]} {change.action} {change.kind} {change.name}")
             lines += [f"      {step.text}" for step in change.steps]
         if self.unmanaged:
-            lines.append("Not in the file, left alone (apply --prune deletes them): " + ", ".join(self.unmanaged))
+            lines.append(
+                "Not in the file, left alone (apply --prune deletes them): " + ", ".join(self.unmanaged)
+            )
         elif not self.prune:
             lines.append("Nothing is ever deleted without --prune.")
         lines += [f"Warning: {w}" for w in self.warnings]
@@ -611,7 +636,9 @@ class _Planner:
         if isinstance(alias, str) and alias != self.account.alias:
             steps.append(Step(f"set alias {alias}", "create_account_alias", (alias,)))
         elif alias is None and self.account.alias is not None:
-            steps.append(Step(f"remove alias {self.account.alias}", "delete_account_alias", (self.account.alias,)))
+            steps.append(
+                Step(f"remove alias {self.account.alias}", "delete_account_alias", (self.account.alias,))
+            )
         wanted = self.spec.password_policy
         if isinstance(wanted, PasswordPolicy) and wanted != self.account.password_policy:
             steps.append(Step("set the password policy", "update_account_password_policy", (wanted,)))
@@ -630,16 +657,25 @@ class _Planner:
                 "description": spec.description if isinstance(spec.description, str) else "",
                 "tags": dict(spec.tags) if isinstance(spec.tags, tuple) else {},
             }
-            step = Step(_create_text("policy", spec.name, kwargs), "create_policy", (spec.name, spec.document), kwargs)
+            step = Step(
+                _create_text("policy", spec.name, kwargs), "create_policy", (spec.name, spec.document), kwargs
+            )
             self._add("create", "policy", spec.name, [step])
             return
         arn = existing.arn
         if isinstance(spec.path, str) and spec.path != existing.path:
-            self.problems.add(f"{where}.path", f"is {existing.path} in the store; IAM cannot move a policy (delete and recreate it)")
+            self.problems.add(
+                f"{where}.path",
+                f"is {existing.path} in the store; IAM cannot move a policy (delete and recreate it)",
+            )
         if isinstance(spec.description, str) and spec.description != existing.description:
-            self.warnings.append(f"policy {spec.name}: a description is fixed at creation; kept {existing.description!r}")
+            self.warnings.append(
+                f"policy {spec.name}: a description is fixed at creation; kept {existing.description!r}"
+            )
         if isinstance(spec.tags, tuple) and spec.tags != existing.tags:
-            self.warnings.append(f"policy {spec.name}: policy tags are fixed at creation in this store; not changed")
+            self.warnings.append(
+                f"policy {spec.name}: policy tags are fixed at creation in this store; not changed"
+            )
         versions = self.service.list_policy_versions(arn)
         default = next(v for v in versions if v.is_default)
         if _same_document(default.document, spec.document):
@@ -647,13 +683,28 @@ class _Planner:
         steps = []
         if len(versions) >= self.service.quotas.versions_per_policy:
             oldest = next(v for v in versions if not v.is_default)
-            steps.append(Step(f"delete oldest non-default version {oldest.version_id} (at most {len(versions)} versions)", "delete_policy_version", (arn, oldest.version_id)))
-        steps.append(Step("new default version with the file's document", "create_policy_version", (arn, spec.document), {"set_as_default": True}))
+            steps.append(
+                Step(
+                    f"delete oldest non-default version {oldest.version_id} (at most {len(versions)} versions)",
+                    "delete_policy_version",
+                    (arn, oldest.version_id),
+                )
+            )
+        steps.append(
+            Step(
+                "new default version with the file's document",
+                "create_policy_version",
+                (arn, spec.document),
+                {"set_as_default": True},
+            )
+        )
         self._add("update", "policy", spec.name, steps)
 
     # ------------------------------------------------------------ shared owner parts
 
-    def _inline_steps(self, kind: PrincipalKind, name: str, wanted: Inline | _Keep, exists: bool) -> list[Step]:
+    def _inline_steps(
+        self, kind: PrincipalKind, name: str, wanted: Inline | _Keep, exists: bool
+    ) -> list[Step]:
         if not isinstance(wanted, tuple):
             return []
         current: dict[str, tuple[str, str]] = {}
@@ -668,16 +719,30 @@ class _Planner:
         ]  # fmt: skip
         for key, (policy_name, doc) in sorted(desired.items()):
             if key not in current or not _same_document(current[key][1], doc):
-                steps.append(Step(f"put inline policy {policy_name}", "put_inline_policy", (kind, name, policy_name, doc)))
+                steps.append(
+                    Step(
+                        f"put inline policy {policy_name}",
+                        "put_inline_policy",
+                        (kind, name, policy_name, doc),
+                    )
+                )
         return steps
 
-    def _attached_steps(self, kind: PrincipalKind, name: str, wanted: tuple[str, ...] | _Keep, where: str, exists: bool) -> list[Step]:
+    def _attached_steps(
+        self, kind: PrincipalKind, name: str, wanted: tuple[str, ...] | _Keep, where: str, exists: bool
+    ) -> list[Step]:
         if not isinstance(wanted, tuple):
             return []
         desired = self._refs(wanted, where)
         current = [p.arn for p in self.service.list_attached_policies(kind, name)] if exists else []
-        steps = [Step(f"detach {arn}", "detach_policy", (kind, name, arn)) for arn in current if arn not in desired]
-        steps += [Step(f"attach {arn}", "attach_policy", (kind, name, arn)) for arn in dict.fromkeys(desired) if arn not in current]
+        steps = [
+            Step(f"detach {arn}", "detach_policy", (kind, name, arn)) for arn in current if arn not in desired
+        ]
+        steps += [
+            Step(f"attach {arn}", "attach_policy", (kind, name, arn))
+            for arn in dict.fromkeys(desired)
+            if arn not in current
+        ]
         return steps
 
     def _tag_steps(self, kind: PrincipalKind, name: str, wanted: Tags | _Keep, current: Tags) -> list[Step]:
@@ -691,18 +756,30 @@ class _Planner:
         if removed:
             steps.append(Step("untag " + ", ".join(removed), f"untag_{word}", (name, tuple(removed))))
         if changed:
-            steps.append(Step("tag " + ", ".join(f"{k}={v}" for k, v in sorted(changed.items())), f"tag_{word}", (name, changed)))
+            steps.append(
+                Step(
+                    "tag " + ", ".join(f"{k}={v}" for k, v in sorted(changed.items())),
+                    f"tag_{word}",
+                    (name, changed),
+                )
+            )
         return steps
 
-    def _boundary_steps(self, kind: PrincipalKind, name: str, wanted: str | None | _Keep, current: str | None, where: str) -> list[Step]:
+    def _boundary_steps(
+        self, kind: PrincipalKind, name: str, wanted: str | None | _Keep, current: str | None, where: str
+    ) -> list[Step]:
         if wanted is KEEP:
             return []
         arn = None if wanted is None else self._ref(str(wanted), where)
         if arn == current:
             return []
         if arn is None:
-            return [Step("remove the permissions boundary", f"delete_{kind.value}_permissions_boundary", (name,))]
-        return [Step(f"set permissions boundary {arn}", f"put_{kind.value}_permissions_boundary", (name, arn))]
+            return [
+                Step("remove the permissions boundary", f"delete_{kind.value}_permissions_boundary", (name,))
+            ]
+        return [
+            Step(f"set permissions boundary {arn}", f"put_{kind.value}_permissions_boundary", (name, arn))
+        ]
 
     # ------------------------------------------------------------ groups, users, roles
 
@@ -711,12 +788,18 @@ class _Planner:
         steps: list[Step] = []
         if existing is None:
             path = spec.path if isinstance(spec.path, str) else "/"
-            steps.append(Step(f"create group {spec.name} at {path}", "create_group", (spec.name,), {"path": path}))
+            steps.append(
+                Step(f"create group {spec.name} at {path}", "create_group", (spec.name,), {"path": path})
+            )
         elif isinstance(spec.path, str) and spec.path != existing.path:
-            self.problems.add(f"{where}.path", f"is {existing.path} in the store; this store cannot move a group")
+            self.problems.add(
+                f"{where}.path", f"is {existing.path} in the store; this store cannot move a group"
+            )
         kind = PrincipalKind.GROUP
         steps += self._inline_steps(kind, spec.name, spec.inline, existing is not None)
-        steps += self._attached_steps(kind, spec.name, spec.attached, f"{where}.attached_policies", existing is not None)
+        steps += self._attached_steps(
+            kind, spec.name, spec.attached, f"{where}.attached_policies", existing is not None
+        )
         self._add("update" if existing is not None else "create", "group", spec.name, steps)
 
     def _user(self, spec: UserSpec) -> None:
@@ -725,7 +808,11 @@ class _Planner:
         kind = PrincipalKind.USER
         steps: list[Step] = []
         if existing is None:
-            boundary = None if not isinstance(spec.boundary, str) else self._ref(spec.boundary, f"{where}.permissions_boundary")
+            boundary = (
+                None
+                if not isinstance(spec.boundary, str)
+                else self._ref(spec.boundary, f"{where}.permissions_boundary")
+            )
             kwargs = {
                 "path": spec.path if isinstance(spec.path, str) else "/",
                 "tags": dict(spec.tags) if isinstance(spec.tags, tuple) else {},
@@ -734,12 +821,23 @@ class _Planner:
             steps.append(Step(_create_text("user", spec.name, kwargs), "create_user", (spec.name,), kwargs))
         else:
             if isinstance(spec.path, str) and spec.path != existing.path:
-                steps.append(Step(f"move from {existing.path} to {spec.path}", "update_user", (spec.name,), {"new_path": spec.path}))
+                steps.append(
+                    Step(
+                        f"move from {existing.path} to {spec.path}",
+                        "update_user",
+                        (spec.name,),
+                        {"new_path": spec.path},
+                    )
+                )
             steps += self._tag_steps(kind, spec.name, spec.tags, existing.tags)
-            steps += self._boundary_steps(kind, spec.name, spec.boundary, existing.permissions_boundary, f"{where}.permissions_boundary")
+            steps += self._boundary_steps(
+                kind, spec.name, spec.boundary, existing.permissions_boundary, f"{where}.permissions_boundary"
+            )
         steps += self._membership_steps(spec, existing is not None, where)
         steps += self._inline_steps(kind, spec.name, spec.inline, existing is not None)
-        steps += self._attached_steps(kind, spec.name, spec.attached, f"{where}.attached_policies", existing is not None)
+        steps += self._attached_steps(
+            kind, spec.name, spec.attached, f"{where}.attached_policies", existing is not None
+        )
         self._add("update" if existing is not None else "create", "user", spec.name, steps)
 
     def _membership_steps(self, spec: UserSpec, exists: bool, where: str) -> list[Step]:
@@ -751,10 +849,20 @@ class _Planner:
         for group in spec.groups:
             if group.lower() not in known:
                 self.problems.add(f"{where}.groups", f"no group {group!r}")
-        current = {g.name.lower(): g.name for g in self.service.list_groups_for_user(spec.name)} if exists else {}
+        current = (
+            {g.name.lower(): g.name for g in self.service.list_groups_for_user(spec.name)} if exists else {}
+        )
         desired = {g.lower(): g for g in spec.groups}
-        steps = [Step(f"remove from group {n}", "remove_user_from_group", (n, spec.name)) for k, n in sorted(current.items()) if k not in desired]
-        steps += [Step(f"add to group {n}", "add_user_to_group", (n, spec.name)) for k, n in sorted(desired.items()) if k not in current]
+        steps = [
+            Step(f"remove from group {n}", "remove_user_from_group", (n, spec.name))
+            for k, n in sorted(current.items())
+            if k not in desired
+        ]
+        steps += [
+            Step(f"add to group {n}", "add_user_to_group", (n, spec.name))
+            for k, n in sorted(desired.items())
+            if k not in current
+        ]
         return steps
 
     def _role(self, spec: RoleSpec) -> None:
@@ -766,37 +874,71 @@ class _Planner:
             if not isinstance(spec.trust_policy, str):
                 self.problems.add(f"{where}.trust_policy", "is required to create a role")
                 return
-            boundary = None if not isinstance(spec.boundary, str) else self._ref(spec.boundary, f"{where}.permissions_boundary")
+            boundary = (
+                None
+                if not isinstance(spec.boundary, str)
+                else self._ref(spec.boundary, f"{where}.permissions_boundary")
+            )
             kwargs = {
                 "path": spec.path if isinstance(spec.path, str) else "/",
                 "description": spec.description if isinstance(spec.description, str) else "",
-                "max_session_duration": spec.max_session_duration if isinstance(spec.max_session_duration, int) else 3600,
+                "max_session_duration": spec.max_session_duration
+                if isinstance(spec.max_session_duration, int)
+                else 3600,
                 "tags": dict(spec.tags) if isinstance(spec.tags, tuple) else {},
                 "permissions_boundary": boundary,
             }
-            steps.append(Step(_create_text("role", spec.name, kwargs), "create_role", (spec.name, spec.trust_policy), kwargs))
+            steps.append(
+                Step(
+                    _create_text("role", spec.name, kwargs),
+                    "create_role",
+                    (spec.name, spec.trust_policy),
+                    kwargs,
+                )
+            )
         else:
             steps += self._role_update_steps(spec, existing, where)
         steps += self._inline_steps(kind, spec.name, spec.inline, existing is not None)
-        steps += self._attached_steps(kind, spec.name, spec.attached, f"{where}.attached_policies", existing is not None)
+        steps += self._attached_steps(
+            kind, spec.name, spec.attached, f"{where}.attached_policies", existing is not None
+        )
         self._add("update" if existing is not None else "create", "role", spec.name, steps)
 
     def _role_update_steps(self, spec: RoleSpec, existing: Any, where: str) -> list[Step]:
         steps: list[Step] = []
         if isinstance(spec.path, str) and spec.path != existing.path:
-            self.problems.add(f"{where}.path", f"is {existing.path} in the store; IAM cannot move a role (delete and recreate it)")
+            self.problems.add(
+                f"{where}.path",
+                f"is {existing.path} in the store; IAM cannot move a role (delete and recreate it)",
+            )
         changes: dict[str, Any] = {}
         if isinstance(spec.description, str) and spec.description != existing.description:
             changes["description"] = spec.description
-        if isinstance(spec.max_session_duration, int) and spec.max_session_duration != existing.max_session_duration:
+        if (
+            isinstance(spec.max_session_duration, int)
+            and spec.max_session_duration != existing.max_session_duration
+        ):
             changes["max_session_duration"] = spec.max_session_duration
         if changes:
-            steps.append(Step("set " + ", ".join(f"{k}={v!r}" for k, v in changes.items()), "update_role", (spec.name,), changes))
-        if isinstance(spec.trust_policy, str) and not _same_document(spec.trust_policy, existing.assume_role_policy):
-            steps.append(Step("replace the trust policy", "update_assume_role_policy", (spec.name, spec.trust_policy)))
+            steps.append(
+                Step(
+                    "set " + ", ".join(f"{k}={v!r}" for k, v in changes.items()),
+                    "update_role",
+                    (spec.name,),
+                    changes,
+                )
+            )
+        if isinstance(spec.trust_policy, str) and not _same_document(
+            spec.trust_policy, existing.assume_role_policy
+        ):
+            steps.append(
+                Step("replace the trust policy", "update_assume_role_policy", (spec.name, spec.trust_policy))
+            )
         kind = PrincipalKind.ROLE
         steps += self._tag_steps(kind, spec.name, spec.tags, existing.tags)
-        steps += self._boundary_steps(kind, spec.name, spec.boundary, existing.permissions_boundary, f"{where}.permissions_boundary")
+        steps += self._boundary_steps(
+            kind, spec.name, spec.boundary, existing.permissions_boundary, f"{where}.permissions_boundary"
+        )
         return steps
 
     # ------------------------------------------------------------ entities the file leaves out
@@ -840,7 +982,9 @@ def export_account(service: IdentityService) -> dict[str, Any]:
     account = service.account()
     ref = _exporter_ref(service)
     policy = account.password_policy
-    password = None if policy is None else {k: v for k, v in policy.to_json().items() if k != "ExpirePasswords"}
+    password = (
+        None if policy is None else {k: v for k, v in policy.to_json().items() if k != "ExpirePasswords"}
+    )
     policies = []
     for p in sorted(service.list_policies(scope="local"), key=lambda p: p.name.lower()):
         version = service.get_policy_version(p.arn, p.default_version_id)
@@ -892,7 +1036,9 @@ def _exporter_ref(service: IdentityService) -> Callable[[str], str]:
     return lambda arn: names.get(arn, arn)
 
 
-def _owned(service: IdentityService, kind: PrincipalKind, name: str, ref: Callable[[str], str]) -> dict[str, Any]:
+def _owned(
+    service: IdentityService, kind: PrincipalKind, name: str, ref: Callable[[str], str]
+) -> dict[str, Any]:
     inline = {
         n: json.loads(service.get_inline_policy(kind, name, n).document)
         for n in sorted(service.list_inline_policies(kind, name), key=str.lower)

@@ -30,7 +30,10 @@ from iamguard.store.service import IdentityService
 DATA = Path(__file__).resolve().parent / "data" / "declarative"
 INVALID = json.loads((DATA / "invalid_files.json").read_text())["rows"]
 CASES = json.loads((DATA / "plan_cases.json").read_text())["rows"]
-ALLOW = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+ALLOW: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+}
 
 
 def _apply(service: IdentityService, data: Any, *, prune: bool = False) -> None:
@@ -91,7 +94,10 @@ def test_full_file_applies_and_store_matches() -> None:
     assert sorted(g.name for g in service.list_groups_for_user("bob")) == ["auditors", "devs"]
     role = service.get_role("deployer")
     assert (role.path, role.max_session_duration, role.description) == ("/ci/", 7200, "CI deploys")
-    assert {p.name for p in service.list_attached_policies(PrincipalKind.ROLE, "deployer")} == {"S3Read", "ReadOnlyAccess"}
+    assert {p.name for p in service.list_attached_policies(PrincipalKind.ROLE, "deployer")} == {
+        "S3Read",
+        "ReadOnlyAccess",
+    }
     s3read = service.get_policy("arn:aws:iam::123456789012:policy/data/S3Read")
     assert s3read.description == "Read the data bucket" and s3read.tags == (("owner", "platform"),)
     # An unquoted YAML date stays the policy language version string.
@@ -158,9 +164,11 @@ def test_policy_version_rollover_deletes_oldest_non_default() -> None:
     service = open_store("memory://")
     arn = service.create_policy("P", ALLOW).arn
     for action in ("s3:A", "s3:B", "s3:C", "s3:D"):
-        service.create_policy_version(arn, {**ALLOW, "Statement": [{**ALLOW["Statement"][0], "Action": action}]})  # type: ignore[list-item]
+        service.create_policy_version(
+            arn, {**ALLOW, "Statement": [{**ALLOW["Statement"][0], "Action": action}]}
+        )
     service.set_default_policy_version(arn, "v3")
-    wanted = {**ALLOW, "Statement": [{**ALLOW["Statement"][0], "Action": "sqs:*"}]}  # type: ignore[list-item]
+    wanted = {**ALLOW, "Statement": [{**ALLOW["Statement"][0], "Action": "sqs:*"}]}
     _apply(service, {"policies": [{"name": "P", "document": wanted}]})
     versions = service.list_policy_versions(arn)
     assert [v.version_id for v in versions] == ["v2", "v3", "v4", "v5", "v6"]
@@ -219,7 +227,9 @@ _tags = st.dictionaries(st.sampled_from(["team", "env", "cc"]), st.sampled_from(
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    users=st.dictionaries(_names, st.tuples(_tags, st.sets(st.sampled_from(["g1", "g2"])), st.booleans()), max_size=3),
+    users=st.dictionaries(
+        _names, st.tuples(_tags, st.sets(st.sampled_from(["g1", "g2"])), st.booleans()), max_size=3
+    ),
     group_policy=st.booleans(),
 )
 def test_property_any_store_exports_to_a_no_op_plan(

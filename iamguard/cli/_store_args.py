@@ -113,7 +113,7 @@ def read_document(source: str) -> str:
         return sys.stdin.read()
     if source.lstrip().startswith("{"):
         return source
-    path = source[len("file://") :] if source.startswith("file://") else source
+    path = source.removeprefix("file://")
     return Path(path).read_text(encoding="utf-8")
 
 
@@ -195,7 +195,9 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def emit(args: argparse.Namespace, data: Any, headers: Sequence[str] = (), rows: Sequence[Sequence[object]] = ()) -> None:
+def emit(
+    args: argparse.Namespace, data: Any, headers: Sequence[str] = (), rows: Sequence[Sequence[object]] = ()
+) -> None:
     """Print ``data`` as JSON under ``--json``, else the table (or nothing without headers)."""
     if args.json:
         sys.stdout.write(json.dumps(record_json(data), indent=2, sort_keys=False) + "\n")
@@ -228,16 +230,23 @@ def say(args: argparse.Namespace, message: str, data: Any = None) -> None:
 def group_parser(subparsers: Any, name: str, help_text: str, description: str = "") -> Any:
     """A command with its own verbs (``iamguard user create``): returns the verb subparsers."""
     parser = subparsers.add_parser(
-        name, help=help_text, description=description or help_text, formatter_class=argparse.RawDescriptionHelpFormatter
+        name,
+        help=help_text,
+        description=description or help_text,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
     verbs.required = True
     return verbs
 
 
-def verb(verbs: Any, name: str, help_text: str, func: Any, *, epilog: str | None = None) -> argparse.ArgumentParser:
+def verb(
+    verbs: Any, name: str, help_text: str, func: Any, *, epilog: str | None = None
+) -> argparse.ArgumentParser:
     """A leaf command with ``--store``/``--json`` and ``func`` set."""
-    parser: argparse.ArgumentParser = verbs.add_parser(name, help=help_text, description=help_text, epilog=epilog)
+    parser: argparse.ArgumentParser = verbs.add_parser(
+        name, help=help_text, description=help_text, epilog=epilog
+    )
     add_store_args(parser)
     parser.set_defaults(func=func)
     return parser

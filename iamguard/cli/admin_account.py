@@ -36,7 +36,9 @@ def login_url(account: Account, domain: str = DEFAULT_SIGNIN_DOMAIN) -> str:
 def register(subparsers: Any) -> None:
     verbs = group_parser(subparsers, "account", "show the account and manage its alias", __doc__ or "")
     p = verb(verbs, "show", "account id, alias, sign-in URL and security status", _show)
-    p.add_argument("--signin-domain", default=None, help=f"default ${SIGNIN_DOMAIN_ENV} or {DEFAULT_SIGNIN_DOMAIN}")
+    p.add_argument(
+        "--signin-domain", default=None, help=f"default ${SIGNIN_DOMAIN_ENV} or {DEFAULT_SIGNIN_DOMAIN}"
+    )
     p.add_argument("--strict", action="store_true", help="exit 1 when there are security warnings")
     p = verb(verbs, "alias-create", "set the account alias (replaces an existing one)", _alias_create)
     p.add_argument("alias", help="3-63 lowercase letters, digits and single hyphens")
@@ -46,12 +48,16 @@ def register(subparsers: Any) -> None:
 
 def _warnings(service: Any) -> list[str]:
     found: list[str] = list(service.root_warnings())
-    found += [f"user {name} has no policies (it can do nothing)" for name in service.users_without_permissions()]
+    found += [
+        f"user {name} has no policies (it can do nothing)" for name in service.users_without_permissions()
+    ]
     env = os.environ
     if env.get("IAMGUARD_DEV_MASTER_KEY", "").strip() == "1" and not (
         env.get("IAMGUARD_MASTER_KEY") or env.get("IAMGUARD_MASTER_KEY_FILE")
     ):
-        found.append("IAMGUARD_DEV_MASTER_KEY=1: secrets are sealed with a development key (not for production)")
+        found.append(
+            "IAMGUARD_DEV_MASTER_KEY=1: secrets are sealed with a development key (not for production)"
+        )
     return found
 
 

@@ -68,7 +68,9 @@ def _get(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    groups = sorted(open_from_args(args, write=False).list_groups(path_prefix=args.path_prefix), key=lambda g: g.name)
+    groups = sorted(
+        open_from_args(args, write=False).list_groups(path_prefix=args.path_prefix), key=lambda g: g.name
+    )
     rows = [(g.name, g.path, g.group_id, g.create_date) for g in groups]
     emit(args, {"Groups": groups}, ("NAME", "PATH", "GROUP ID", "CREATED"), rows)
     return EXIT_OK

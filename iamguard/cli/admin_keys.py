@@ -49,7 +49,9 @@ def register(subparsers: Any) -> None:
 
 
 def _verb(verbs: Any, name: str, help_text: str, func: Any) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = verbs.add_parser(name, help=help_text, description=help_text, epilog=_EPILOG)
+    parser: argparse.ArgumentParser = verbs.add_parser(
+        name, help=help_text, description=help_text, epilog=_EPILOG
+    )
     add_store_args(parser)
     parser.set_defaults(func=func)
     return parser
@@ -91,7 +93,9 @@ def _warn_if_dev(service: IdentityService) -> None:
 def _list(args: argparse.Namespace) -> int:
     keys = open_from_args(args, write=False).list_access_keys(None if args.root else args.user)
     rows = [(k.access_key_id, k.status, k.create_date, k.last_used_date, k.owner_arn) for k in keys]
-    emit(args, {"AccessKeyMetadata": keys}, ("ACCESS KEY ID", "STATUS", "CREATED", "LAST USED", "OWNER"), rows)
+    emit(
+        args, {"AccessKeyMetadata": keys}, ("ACCESS KEY ID", "STATUS", "CREATED", "LAST USED", "OWNER"), rows
+    )
     return EXIT_OK
 
 
@@ -111,5 +115,9 @@ def _rotate(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=True)
     changed = service.rotate_master_key()
     primary = service.secret_box.primary
-    say(args, f"re-sealed {changed} secret(s) under master key {primary!r}", {"resealed": changed, "primary": primary})
+    say(
+        args,
+        f"re-sealed {changed} secret(s) under master key {primary!r}",
+        {"resealed": changed, "primary": primary},
+    )
     return EXIT_OK

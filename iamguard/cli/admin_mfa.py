@@ -62,7 +62,9 @@ def _serial(service: IdentityService, text: str) -> str:
     """A device's serial number (its ARN) from the ARN itself or the device name."""
     if text.startswith("arn:"):
         return text
-    matches = [d.serial_number for d in service.list_mfa_devices() if d.serial_number.rsplit("/", 1)[-1] == text]
+    matches = [
+        d.serial_number for d in service.list_mfa_devices() if d.serial_number.rsplit("/", 1)[-1] == text
+    ]
     if len(matches) != 1:
         raise NoSuchEntityError(f"no single MFA device named {text!r}; pass its serial number (ARN)")
     return matches[0]
@@ -72,7 +74,9 @@ def _create(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=True)
     created = service.create_virtual_mfa_device(args.name, path=args.path)
     account = service.account()
-    uri = mfa.provisioning_uri(created.base32_seed, account_name=f"{args.name}@{account.alias or account.account_id}")
+    uri = mfa.provisioning_uri(
+        created.base32_seed, account_name=f"{args.name}@{account.alias or account.account_id}"
+    )
     if args.json:
         body = {**record_json(created.device), "base32_string_seed": created.base32_seed, "otpauth_uri": uri}
         sys.stdout.write(json.dumps({"VirtualMFADevice": body}, indent=2) + "\n")
@@ -125,7 +129,12 @@ def _list(args: argparse.Namespace) -> int:
         (d.serial_number, "root" if d.is_root else d.user_name, d.enabled, d.enable_date, d.create_date)
         for d in devices
     ]
-    emit(args, {"MFADevices": devices}, ("SERIAL NUMBER", "ASSIGNED TO", "ENABLED", "ENABLED AT", "CREATED"), rows)
+    emit(
+        args,
+        {"MFADevices": devices},
+        ("SERIAL NUMBER", "ASSIGNED TO", "ENABLED", "ENABLED AT", "CREATED"),
+        rows,
+    )
     return EXIT_OK
 
 

@@ -101,7 +101,9 @@ def read_passwords(args: argparse.Namespace, prompts: tuple[str, ...], *, confir
         values = [sys.stdin.readline().rstrip("\r\n") for _ in prompts]
     else:
         if not sys.stdin.isatty():
-            raise ValueError("standard input is not a terminal: pass --password-stdin to read passwords from it")
+            raise ValueError(
+                "standard input is not a terminal: pass --password-stdin to read passwords from it"
+            )
         values = [getpass.getpass(prompt) for prompt in prompts]
         if confirm_last and not hmac.compare_digest(
             getpass.getpass("Repeat the password: ").encode(), values[-1].encode()
@@ -176,7 +178,9 @@ def _policy_get(args: argparse.Namespace) -> int:
 
 
 def _policy_set(args: argparse.Namespace) -> int:
-    data: dict[str, Any] = {key: getattr(args, key) for _, key, _ in _INT_FIELDS if getattr(args, key) is not None}
+    data: dict[str, Any] = {
+        key: getattr(args, key) for _, key, _ in _INT_FIELDS if getattr(args, key) is not None
+    }
     data.update({key: True for _, key in _BOOL_FIELDS if getattr(args, key)})
     policy = PasswordPolicy.from_json(data)
     open_from_args(args, write=True).update_account_password_policy(policy)

@@ -50,7 +50,9 @@ def register(subparsers: Any) -> None:
     p = verb(verbs, "delete", "delete a customer managed policy", _delete)
     p.add_argument("policy", metavar="POLICY")
     p.add_argument(
-        "--force", action="store_true", help="also detach it and drop its other versions (AWS refuses without)"
+        "--force",
+        action="store_true",
+        help="also detach it and drop its other versions (AWS refuses without)",
     )
     p = verb(verbs, "entities", "list the users, groups and roles a policy is attached to", _entities)
     p.add_argument("policy", metavar="POLICY")
@@ -109,7 +111,11 @@ def _register_inline(verbs: Any) -> None:
 
 def _create(args: argparse.Namespace) -> int:
     policy = open_from_args(args, write=True).create_policy(
-        args.name, read_document(args.document), path=args.path, description=args.description, tags=parse_tags(args.tag)
+        args.name,
+        read_document(args.document),
+        path=args.path,
+        description=args.description,
+        tags=parse_tags(args.tag),
     )
     say(args, f"created policy {policy.name} ({policy.arn})", policy)
     return EXIT_OK
@@ -141,7 +147,9 @@ def _get(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    policies = open_from_args(args, write=False).list_policies(scope=args.scope, only_attached=args.only_attached)
+    policies = open_from_args(args, write=False).list_policies(
+        scope=args.scope, only_attached=args.only_attached
+    )
     policies.sort(key=lambda p: (not p.built_in, p.name))
     rows = [(p.name, p.arn, p.default_version_id, p.attachment_count, p.built_in) for p in policies]
     emit(args, {"Policies": policies}, ("NAME", "ARN", "DEFAULT", "ATTACHED", "BUILT-IN"), rows)
@@ -186,7 +194,12 @@ def _attached(args: argparse.Namespace) -> int:
     kind, name = owner_of(args)
     policies = open_from_args(args, write=False).list_attached_policies(kind, name)
     rows = [(p.name, p.arn) for p in policies]
-    emit(args, {"AttachedPolicies": [{"PolicyName": p.name, "PolicyArn": p.arn} for p in policies]}, ("NAME", "ARN"), rows)
+    emit(
+        args,
+        {"AttachedPolicies": [{"PolicyName": p.name, "PolicyArn": p.arn} for p in policies]},
+        ("NAME", "ARN"),
+        rows,
+    )
     return EXIT_OK
 
 
@@ -245,7 +258,9 @@ def _version_delete(args: argparse.Namespace) -> int:
 
 def _inline_put(args: argparse.Namespace) -> int:
     kind, owner = owner_of(args)
-    policy = open_from_args(args, write=True).put_inline_policy(kind, owner, args.name, read_document(args.document))
+    policy = open_from_args(args, write=True).put_inline_policy(
+        kind, owner, args.name, read_document(args.document)
+    )
     say(args, f"put inline policy {policy.policy_name} on {kind.value} {policy.owner_name}", policy)
     return EXIT_OK
 

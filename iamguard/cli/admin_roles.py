@@ -110,7 +110,9 @@ def _get(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    roles = sorted(open_from_args(args, write=False).list_roles(path_prefix=args.path_prefix), key=lambda r: r.name)
+    roles = sorted(
+        open_from_args(args, write=False).list_roles(path_prefix=args.path_prefix), key=lambda r: r.name
+    )
     rows = [(r.name, r.path, r.role_id, r.max_session_duration, r.description) for r in roles]
     emit(args, {"Roles": roles}, ("NAME", "PATH", "ROLE ID", "MAX SESSION", "DESCRIPTION"), rows)
     return EXIT_OK

@@ -131,7 +131,9 @@ def _row(user: User) -> tuple[object, ...]:
 def _update(args: argparse.Namespace) -> int:
     if args.new_name is None and args.new_path is None:
         raise ValueError("nothing to update: pass --new-name and/or --new-path")
-    user = open_from_args(args, write=True).update_user(args.name, new_name=args.new_name, new_path=args.new_path)
+    user = open_from_args(args, write=True).update_user(
+        args.name, new_name=args.new_name, new_path=args.new_path
+    )
     say(args, f"updated user {user.name} ({user.arn})", user)
     return EXIT_OK
 

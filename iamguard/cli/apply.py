@@ -37,7 +37,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("file", metavar="FILE", help="account file (.yaml/.yml or .json)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
-    parser.add_argument("--check", action="store_true", help="like --dry-run, but exit 1 if there are changes")
+    parser.add_argument(
+        "--check", action="store_true", help="like --dry-run, but exit 1 if there are changes"
+    )
     parser.add_argument(
         "--prune", action="store_true", help="also delete users, groups, roles and policies not in the file"
     )

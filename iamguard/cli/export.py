@@ -32,7 +32,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--output", "-o", metavar="FILE", help="write here instead of standard output")
     parser.add_argument("--format", choices=("yaml", "json"), help="default: from the file extension")
-    parser.add_argument("--store", metavar="URL", default=None, help="identity store URL (as for other commands)")
+    parser.add_argument(
+        "--store", metavar="URL", default=None, help="identity store URL (as for other commands)"
+    )
     parser.set_defaults(func=run)
 
 

@@ -52,7 +52,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("arn", metavar="PRINCIPAL_ARN", help="ARN of a user or role in the store")
     parser.add_argument("--action", "-a", action="append", required=True, help="service:Action (repeatable)")
-    parser.add_argument("--resource", "-r", action="append", default=None, help="resource ARN (repeatable; default *)")
+    parser.add_argument(
+        "--resource", "-r", action="append", default=None, help="resource ARN (repeatable; default *)"
+    )
     parser.add_argument("--context", "-c", action="append", default=[], metavar="KEY=TYPE:VALUE",
                         help="context key (repeatable; same syntax as 'iamguard simulate')")  # fmt: skip
     parser.add_argument("--resource-policy", metavar="FILE", help="resource-based policy file")

@@ -31,14 +31,18 @@ ADMIN_MODULES = (
     "export",
 )
 
-ALLOW_S3_READ = {
+ALLOW_S3_READ: dict[str, Any] = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
 }
-TRUST_ACCOUNT = {
+TRUST_ACCOUNT: dict[str, Any] = {
     "Version": "2012-10-17",
     "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+            "Action": "sts:AssumeRole",
+        }
     ],
 }
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 
+import admin_cli_support as support
 import pytest
-from admin_cli_support import ALLOW_S3_READ, Cli, cli, service, store_url  # noqa: F401
+from admin_cli_support import ALLOW_S3_READ, Cli, service
 
 from iamguard.cli.admin_account import login_url
 from iamguard.store.records import Account
+
+cli = support.cli
+store_url = support.store_url
 
 
 @pytest.mark.parametrize(
@@ -29,7 +33,9 @@ def test_alias_create_show_delete(cli: Cli, store_url: str) -> None:
     created = cli("account", "alias-create", "example-co")
     assert created.code == 0 and "https://example-co.signin.iamguard.local/" in created.out
     shown = cli("account", "show")
-    assert "example-co" in shown.out and "Sign-in URL     https://example-co.signin.iamguard.local/" in shown.out
+    assert (
+        "example-co" in shown.out and "Sign-in URL     https://example-co.signin.iamguard.local/" in shown.out
+    )
     data = cli("account", "show", "--json", "--signin-domain", "login.example.com").json
     assert data["SignInUrl"] == "https://example-co.login.example.com/"
     assert data["AccountId"] == "123456789012" and data["RootArn"] == "arn:aws:iam::123456789012:root"

@@ -5,10 +5,14 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import admin_cli_support as support
 import pytest
-from admin_cli_support import Cli, cli, service, store_url  # noqa: F401
+from admin_cli_support import Cli, service
 
 from iamguard.store.secrets import SecretBox
+
+cli = support.cli
+store_url = support.store_url
 
 
 def _db_text(store_url: str) -> str:
@@ -54,7 +58,10 @@ def test_update_and_delete(cli: Cli, store_url: str) -> None:
     cli("user", "create", "alice")
     key_id = cli("access-key", "create", "--user", "alice", "--json").json["AccessKey"]["access_key_id"]
     assert cli("access-key", "update", key_id, "--status", "Inactive").code == 0
-    assert cli("access-key", "list", "--user", "alice", "--json").json["AccessKeyMetadata"][0]["status"] == "Inactive"
+    assert (
+        cli("access-key", "list", "--user", "alice", "--json").json["AccessKeyMetadata"][0]["status"]
+        == "Inactive"
+    )
     assert cli("access-key", "delete", key_id).code == 0
     assert cli("access-key", "delete", key_id).code == 1
     assert service(store_url).list_access_keys("alice") == []
@@ -69,7 +76,9 @@ def test_root_keys_warn(cli: Cli) -> None:
     assert any("access key" in w for w in shown["Warnings"])
 
 
-def test_without_any_master_key_it_fails_closed(cli: Cli, monkeypatch: pytest.MonkeyPatch, store_url: str) -> None:
+def test_without_any_master_key_it_fails_closed(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, store_url: str
+) -> None:
     cli("user", "create", "alice")
     monkeypatch.delenv("IAMGUARD_DEV_MASTER_KEY")
     result = cli("access-key", "create", "--user", "alice")

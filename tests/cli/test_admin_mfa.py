@@ -8,9 +8,13 @@ from __future__ import annotations
 import time
 from urllib.parse import parse_qs, urlsplit
 
-from admin_cli_support import Cli, cli, service, store_url  # noqa: F401
+import admin_cli_support as support
+from admin_cli_support import Cli, service
 
 from iamguard.store import mfa
+
+cli = support.cli
+store_url = support.store_url
 
 SERIAL = "arn:aws:iam::123456789012:mfa/alice-phone"
 

@@ -5,8 +5,12 @@ Passwords never travel as arguments: ``--password-stdin`` or a no-echo prompt (g
 
 from __future__ import annotations
 
+import admin_cli_support as support
 import pytest
-from admin_cli_support import Cli, cli, service, store_url  # noqa: F401
+from admin_cli_support import Cli, service
+
+cli = support.cli
+store_url = support.store_url
 
 GOOD = "Correct-Horse-9"
 OTHER = "Battery-Staple-7"
@@ -37,7 +41,9 @@ def _prompts(monkeypatch: pytest.MonkeyPatch, answers: list[str]) -> list[str]:
 def test_create_from_stdin_then_sign_in(cli: Cli, store_url: str) -> None:
     """https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateLoginProfile.html"""
     cli("user", "create", "alice")
-    result = cli("login-profile", "create", "alice", "--password-stdin", "--password-reset-required", stdin=GOOD + "\n")
+    result = cli(
+        "login-profile", "create", "alice", "--password-stdin", "--password-reset-required", stdin=GOOD + "\n"
+    )
     assert result.code == 0 and GOOD not in result.out + result.err
     outcome = service(store_url).check_password("alice", GOOD)
     assert outcome.ok and outcome.password_reset_required
@@ -45,7 +51,9 @@ def test_create_from_stdin_then_sign_in(cli: Cli, store_url: str) -> None:
     assert shown["password_reset_required"] is True and "hash" not in str(shown).lower()
 
 
-def test_prompt_asks_twice_and_refuses_a_mismatch(cli: Cli, store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_prompt_asks_twice_and_refuses_a_mismatch(
+    cli: Cli, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cli("user", "create", "alice")
     asked = _prompts(monkeypatch, [GOOD, GOOD + "x"])
     result = cli("login-profile", "create", "alice")

@@ -5,17 +5,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import admin_cli_support as support
 import pytest
-
-from admin_cli_support import ALLOW_S3_READ, Cli, cli, service, store_url, write_json  # noqa: F401
+from admin_cli_support import ALLOW_S3_READ, Cli, service, write_json
 
 from iamguard.store.records import PrincipalKind
+
+cli = support.cli
+store_url = support.store_url
 
 ARN = "arn:aws:iam::123456789012:policy/team/S3Read"
 
 
 def _doc(action: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]})
+    return json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]}
+    )
 
 
 def test_create_get_list(cli: Cli, tmp_path: Path) -> None:
@@ -58,7 +63,9 @@ def test_versions_lifecycle_and_limit(cli: Cli, store_url: str) -> None:
     new = cli("policy", "version", "create", "P", _doc("s3:Seven"), "--set-default", "--json").json
     assert new["version_id"] == "v6" and new["is_default"] is True
     policy = service(store_url).get_policy("arn:aws:iam::123456789012:policy/P")
-    stale = cli("policy", "version", "create", "P", _doc("s3:X"), "--expected-revision", str(policy.revision - 1))
+    stale = cli(
+        "policy", "version", "create", "P", _doc("s3:X"), "--expected-revision", str(policy.revision - 1)
+    )
     assert stale.code == 1 and "ConcurrentModification" in stale.err
 
 
@@ -96,13 +103,20 @@ def test_inline_put_get_list_delete(cli: Cli, store_url: str, tmp_path: Path) ->
     doc = write_json(tmp_path / "inline.json", ALLOW_S3_READ)
     assert cli("policy", "inline", "put", "--user", "alice", "Read", doc).code == 0
     assert cli("policy", "inline", "put", "--user", "alice", "Other", _doc("sqs:SendMessage")).code == 0
-    assert cli("policy", "inline", "list", "--user", "alice", "--json").json == {"PolicyNames": ["Other", "Read"]}
+    assert cli("policy", "inline", "list", "--user", "alice", "--json").json == {
+        "PolicyNames": ["Other", "Read"]
+    }
     assert json.loads(cli("policy", "inline", "get", "--user", "alice", "Read").out) == ALLOW_S3_READ
     got = cli("policy", "inline", "get", "--user", "alice", "Read", "--json").json
     assert got == {"PolicyName": "Read", "PolicyDocument": ALLOW_S3_READ}
     assert cli("policy", "inline", "delete", "--user", "alice", "Read").code == 0
     assert cli("policy", "inline", "get", "--user", "alice", "Read").code == 1
-    big = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:" + "A" * 2100, "Resource": "*"}]})
+    big = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:" + "A" * 2100, "Resource": "*"}],
+        }
+    )
     too_big = cli("policy", "inline", "put", "--user", "alice", "Big", big)
     assert too_big.code == 1  # user inline policies total at most 2048 characters
     assert service(store_url).list_inline_policies(PrincipalKind.USER, "alice") == ["Other"]

@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from admin_cli_support import TRUST_ACCOUNT, Cli, cli, service, store_url, write_json  # noqa: F401
+import admin_cli_support as support
+from admin_cli_support import TRUST_ACCOUNT, Cli, service, write_json
+
+cli = support.cli
+store_url = support.store_url
 
 
 def test_create_with_trust_file_and_show(cli: Cli, store_url: str, tmp_path: Path) -> None:
@@ -30,7 +34,7 @@ def test_inline_json_trust_policy_and_updates(cli: Cli, store_url: str) -> None:
     assert cli("role", "update", "r", "--description", "new", "--max-session-duration", "43200").code == 0
     role = service(store_url).get_role("r")
     assert (role.description, role.max_session_duration) == ("new", 43200)
-    changed = dict(TRUST_ACCOUNT, Statement=[dict(TRUST_ACCOUNT["Statement"][0], Sid="Root")])  # type: ignore[index]
+    changed = dict(TRUST_ACCOUNT, Statement=[dict(TRUST_ACCOUNT["Statement"][0], Sid="Root")])
     assert cli("role", "update-trust-policy", "r", json.dumps(changed)).code == 0
     assert json.loads(service(store_url).get_role("r").assume_role_policy)["Statement"][0]["Sid"] == "Root"
     assert cli("role", "tag", "r", "k=v").code == 0 and cli("role", "untag", "r", "k").code == 0

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import admin_cli_support as support
 import pytest
-from admin_cli_support import ALLOW_S3_READ, Cli, cli, service, store_url, write_json  # noqa: F401
+from admin_cli_support import ALLOW_S3_READ, Cli, service, write_json
 
 from iamguard.store.records import PrincipalKind
+
+cli = support.cli
+store_url = support.store_url
 
 
 def test_create_get_list_round_trip(cli: Cli, store_url: str) -> None:

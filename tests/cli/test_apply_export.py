@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import admin_cli_support as support
 import pytest
-from admin_cli_support import Cli, cli, service, store_url  # noqa: F401
+from admin_cli_support import Cli, service
+
+cli = support.cli
+store_url = support.store_url
 
 FULL = str(Path(__file__).resolve().parent.parent / "data" / "declarative" / "full.yaml")
 
@@ -38,7 +42,9 @@ def test_check_reports_drift_and_json_plan(cli: Cli, store_url: str) -> None:
     assert drift.code == 1
     plan = drift.json
     assert plan["applied"] is False and plan["summary"] == {"create": 0, "update": 1, "delete": 0}
-    assert plan["changes"] == [{"action": "update", "kind": "user", "name": "alice", "steps": ["tag team=data"]}]
+    assert plan["changes"] == [
+        {"action": "update", "kind": "user", "name": "alice", "steps": ["tag team=data"]}
+    ]
     assert dict(service(store_url).get_user("alice").tags)["team"] == "other"  # --check changed nothing
     applied = cli("apply", FULL, "--json")
     assert applied.code == 0 and applied.json["applied"] is True
@@ -92,7 +98,10 @@ def test_failure_during_apply_rolls_back(cli: Cli, store_url: str, tmp_path: Pat
     """The 11th managed policy attached to one user exceeds the quota mid-apply.
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-entities"""
     cli("account", "alias-create", "before")
-    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+    doc = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+    }
     data = {
         "account": {"alias": "after"},
         "policies": [{"name": f"P{i}", "document": doc} for i in range(11)],

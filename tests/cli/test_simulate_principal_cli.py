@@ -8,7 +8,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from admin_cli_support import TRUST_ACCOUNT, Cli, cli, store_url, write_json  # noqa: F401
+import admin_cli_support as support
+from admin_cli_support import TRUST_ACCOUNT, Cli, write_json
+
+cli = support.cli
+store_url = support.store_url
 
 USER = "arn:aws:iam::123456789012:user/eng/alice"
 ROLE = "arn:aws:iam::123456789012:role/ci/deployer"
@@ -16,7 +20,10 @@ ROLE = "arn:aws:iam::123456789012:role/ci/deployer"
 
 def _allow(action: str, resource: str = "*", **extra: object) -> str:
     return json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource, **extra}]}
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource, **extra}],
+        }
     )
 
 
@@ -27,7 +34,9 @@ def _setup(cli: Cli) -> None:
     # Group policy: user policies and their groups' policies both apply.
     cli("policy", "inline", "put", "--group", "devs", "Queue", _allow("sqs:SendMessage"))
     # Tag-based: aws:PrincipalTag comes from the stored user's tags.
-    tagged = _allow("s3:GetObject", "arn:aws:s3:::data/*", Condition={"StringEquals": {"aws:PrincipalTag/team": "data"}})
+    tagged = _allow(
+        "s3:GetObject", "arn:aws:s3:::data/*", Condition={"StringEquals": {"aws:PrincipalTag/team": "data"}}
+    )
     cli("policy", "inline", "put", "--user", "alice", "Tagged", tagged)
     # Per-user path via ${aws:username}.
     cli("policy", "create", "Home", _allow("s3:PutObject", "arn:aws:s3:::home/${aws:username}/*"))
@@ -65,11 +74,17 @@ def test_role_with_context_and_resource_policy(cli: Cli, tmp_path: Path) -> None
     cli("policy", "inline", "put", "--role", "deployer", "Regional", regional)
     args = ("simulate-principal", ROLE, "-a", "s3:GetObject", "-r", "arn:aws:s3:::bucket/k", "--json")
     missing = cli(*args).json[0]
-    assert missing["EvalDecision"] == "implicitDeny" and "aws:RequestedRegion" in missing["MissingContextValues"]
-    assert cli(*args, "--context", "aws:RequestedRegion=string:eu-west-1").json[0]["EvalDecision"] == "allowed"
+    assert (
+        missing["EvalDecision"] == "implicitDeny" and "aws:RequestedRegion" in missing["MissingContextValues"]
+    )
+    assert (
+        cli(*args, "--context", "aws:RequestedRegion=string:eu-west-1").json[0]["EvalDecision"] == "allowed"
+    )
     deny = {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Deny", "Principal": {"AWS": ROLE}, "Action": "s3:GetObject", "Resource": "*"}],
+        "Statement": [
+            {"Effect": "Deny", "Principal": {"AWS": ROLE}, "Action": "s3:GetObject", "Resource": "*"}
+        ],
     }
     policy = write_json(tmp_path / "bucket.json", deny)
     denied = cli(*args, "--context", "aws:RequestedRegion=string:eu-west-1", "--resource-policy", policy)
