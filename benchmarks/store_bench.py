@@ -76,7 +76,9 @@ RESULTS = ROOT / "benchmarks" / "results"
 QUOTAS = Quotas(users=10**7, groups=10**5, roles=10**6, customer_managed_policies=10**7)
 TRUST = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
 }
 
 
@@ -159,7 +161,9 @@ def policy_document(i: int) -> dict[str, Any]:
 def inline_document(owner: str) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": f"arn:aws:sqs:*:{ACCOUNT}:{owner}"}],
+        "Statement": [
+            {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": f"arn:aws:sqs:*:{ACCOUNT}:{owner}"}
+        ],
     }
 
 
@@ -279,14 +283,18 @@ def load_via_api_principals(service: IdentityService, n: Sizes, batch: int = 250
     with service.atomic():
         for g in range(n.groups):
             service.create_group(group_name(g))
-            service.put_inline_policy(PrincipalKind.GROUP, group_name(g), "group-inline", inline_document(group_name(g)))
+            service.put_inline_policy(
+                PrincipalKind.GROUP, group_name(g), "group-inline", inline_document(group_name(g))
+            )
             for p in group_policies(g, n):
                 service.attach_policy(PrincipalKind.GROUP, group_name(g), policy_arn(p))
     for chunk in _batches(range(n.api_roles), batch):
         with service.atomic():
             for r in chunk:
                 service.create_role(role_name(r), TRUST, path=role_path(r))
-                service.put_inline_policy(PrincipalKind.ROLE, role_name(r), "role-inline", inline_document(role_name(r)))
+                service.put_inline_policy(
+                    PrincipalKind.ROLE, role_name(r), "role-inline", inline_document(role_name(r))
+                )
                 for p in role_policies(r, n):
                     service.attach_policy(PrincipalKind.ROLE, role_name(r), policy_arn(p))
     for chunk in _batches(range(n.api_users), batch):
@@ -335,7 +343,9 @@ def load_via_rows_roles(backend: StoreBackend, n: Sizes, batch: int = 1000) -> N
                 )
                 tx.insert("inline_policies", _inline_row("role", key, "role-inline", name))
                 for p in role_policies(r, n):
-                    tx.insert("attachments", {"owner_kind": "role", "owner_key": key, "policy_arn": policy_arn(p)})
+                    tx.insert(
+                        "attachments", {"owner_kind": "role", "owner_key": key, "policy_arn": policy_arn(p)}
+                    )
 
 
 def load_via_rows_users(backend: StoreBackend, n: Sizes, batch: int = 2000) -> None:
@@ -355,7 +365,9 @@ def load_via_rows_users(backend: StoreBackend, n: Sizes, batch: int = 2000) -> N
                 }
                 tx.insert("users", row)
                 for p in user_policies(i, n):
-                    tx.insert("attachments", {"owner_kind": "user", "owner_key": key, "policy_arn": policy_arn(p)})
+                    tx.insert(
+                        "attachments", {"owner_kind": "user", "owner_key": key, "policy_arn": policy_arn(p)}
+                    )
                 for g in user_groups(i, n):
                     tx.insert("group_members", {"group_key": group_name(g).lower(), "user_key": key})
                 if user_has_inline(i):
@@ -412,7 +424,9 @@ def _checked_resolve(service: IdentityService, principal: Principal, expected: i
     policy_set = resolve_policy_set(principal, service)
     elapsed = time.perf_counter_ns() - start
     if len(policy_set.identity) != expected:
-        raise AssertionError(f"{principal.arn}: {len(policy_set.identity)} identity policies, expected {expected}")
+        raise AssertionError(
+            f"{principal.arn}: {len(policy_set.identity)} identity policies, expected {expected}"
+        )
     return elapsed
 
 
@@ -450,7 +464,11 @@ def measure_resolve(service: IdentityService, n: Sizes) -> dict[str, dict[str, f
             _checked_resolve(reread_service, principal, expected)
         reread_service.tag_user(user_name(0), {"bench": "bump"})  # any write moves the generation
         reread = [_checked_resolve(reread_service, principal, expected) for principal, expected in targets]
-        results[kind] = {"cold_us": _median_us(cold), "reread_us": _median_us(reread), "samples": len(targets)}
+        results[kind] = {
+            "cold_us": _median_us(cold),
+            "reread_us": _median_us(reread),
+            "samples": len(targets),
+        }
     for kind, targets in _targets(n, n.warm_principals).items():
         for principal, expected in targets:
             _checked_resolve(service, principal, expected)
@@ -473,7 +491,9 @@ def measure_writes(service: IdentityService, n: Sizes) -> dict[str, dict[str, fl
     names = [f"writer{k:05d}" for k in range(n.writes)]
     ops: dict[str, Callable[[int], object]] = {
         "create_user": lambda k: service.create_user(names[k]),
-        "attach_policy": lambda k: service.attach_policy(PrincipalKind.USER, names[k], policy_arn(k % n.policies)),
+        "attach_policy": lambda k: service.attach_policy(
+            PrincipalKind.USER, names[k], policy_arn(k % n.policies)
+        ),
         "put_inline_policy": lambda k: service.put_inline_policy(
             PrincipalKind.USER, names[k], "writer-inline", inline_document(names[k])
         ),
@@ -519,12 +539,16 @@ def commit_child(url: str) -> int:
     return 0
 
 
-def _noticed_by_feed(service: IdentityService) -> tuple[Callable[[int], int], Callable[[], int], Callable[[], None]]:
+def _noticed_by_feed(
+    service: IdentityService,
+) -> tuple[Callable[[int], int], Callable[[], int], Callable[[], None]]:
     feed = open_change_feed(service)
     return (lambda before: feed.wait_for_change(before, timeout=10.0)), feed.current, feed.close
 
 
-def _noticed_by_polling(service: IdentityService) -> tuple[Callable[[int], int], Callable[[], int], Callable[[], None]]:
+def _noticed_by_polling(
+    service: IdentityService,
+) -> tuple[Callable[[int], int], Callable[[], int], Callable[[], None]]:
     def wait(before: int) -> int:
         deadline = time.monotonic() + 10.0
         while time.monotonic() < deadline:
@@ -552,9 +576,15 @@ def measure_propagation(service: IdentityService, url: str, n: Sizes) -> dict[st
         if child.stdout.readline().strip() != "ready":
             raise RuntimeError("the committing process did not start")
         if "postgres" in type(service.backend).__module__:
-            methods = {"change feed (LISTEN/NOTIFY)": _noticed_by_feed, "generation() every 1 ms": _noticed_by_polling}
+            methods = {
+                "change feed (LISTEN/NOTIFY)": _noticed_by_feed,
+                "generation() every 1 ms": _noticed_by_polling,
+            }
         else:
-            methods = {"change feed (0.2 s poll)": _noticed_by_feed, "generation() every 1 ms": _noticed_by_polling}
+            methods = {
+                "change feed (0.2 s poll)": _noticed_by_feed,
+                "generation() every 1 ms": _noticed_by_polling,
+            }
         for method, make in methods.items():
             wait, current, close = make(service)
             delays, signed, writes = [], [], []
@@ -716,11 +746,13 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines = [
         "# iamguard identity store benchmark",
         "",
-        f"{report['mode']} run, {report['when']}, iamguard at {report['commit']}, Python {report['python']} "
-        f"on {report['machine']}. Data set: {report['sizes']['policies']:,} managed policies, "
-        f"{report['sizes']['groups']:,} groups, {report['sizes']['roles']:,} roles, {report['sizes']['users']:,} users "
-        "(3 policies attached per user, 2 per group, 4 per role; inline policies on every group and role and "
-        "every tenth user; every user in 1-2 groups). Produced by `python benchmarks/store_bench.py`.",
+        (
+            f"{report['mode']} run, {report['when']}, iamguard at {report['commit']}, Python {report['python']} "
+            f"on {report['machine']}. Data set: {report['sizes']['policies']:,} managed policies, "
+            f"{report['sizes']['groups']:,} groups, {report['sizes']['roles']:,} roles, {report['sizes']['users']:,} users "
+            "(3 policies attached per user, 2 per group, 4 per role; inline policies on every group and role and "
+            "every tenth user; every user in 1-2 groups). Produced by `python benchmarks/store_bench.py`."
+        ),
         "",
         "| measurement | " + " | ".join(names) + " |",
         "|---|" + "---|" * len(names),
@@ -730,17 +762,42 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines.append(f"| {label} | " + " | ".join(cell(r) for r in runs) + " |")
 
     row("load, total (s)", lambda r: _fmt(r["load"]["total_s"]))
-    row("load through the IAM API (entities/s)", lambda r: f"{_fmt(r['load']['api_per_s'])} ({r['load']['api_entities']:,.0f} in {_fmt(r['load']['api_s'])} s)")
-    row("load as rows, backend transactions (entities/s)", lambda r: f"{_fmt(r['load']['rows_per_s'])} ({r['load']['rows_entities']:,.0f} in {_fmt(r['load']['rows_s'])} s)")
+    row(
+        "load through the IAM API (entities/s)",
+        lambda r: (
+            f"{_fmt(r['load']['api_per_s'])} ({r['load']['api_entities']:,.0f} in {_fmt(r['load']['api_s'])} s)"
+        ),
+    )
+    row(
+        "load as rows, backend transactions (entities/s)",
+        lambda r: (
+            f"{_fmt(r['load']['rows_per_s'])} ({r['load']['rows_entities']:,.0f} in {_fmt(r['load']['rows_s'])} s)"
+        ),
+    )
     for kind in ("user", "role session"):
-        row(
-            f"resolve {kind}: cold (µs; principals sampled)",
-            lambda r, k=kind: f"{_fmt(r['resolve'][k]['cold_us'])} ({r['resolve'][k]['samples']})",
+        stats = [r["resolve"][kind] for r in runs]
+        lines.append(
+            f"| resolve {kind}: cold (µs; principals sampled) | "
+            + " | ".join(f"{_fmt(s['cold_us'])} ({s['samples']})" for s in stats)
+            + " |"
         )
-        row(f"resolve {kind}: re-read after a write (µs)", lambda r, k=kind: _fmt(r["resolve"][k]["reread_us"]))
-        row(f"resolve {kind}: warm (µs)", lambda r, k=kind: f"{_fmt(r['resolve'][k]['warm_us'])} (p90 {_fmt(r['resolve'][k]['warm_p90_us'])})")
+        lines.append(
+            f"| resolve {kind}: re-read after a write (µs) | "
+            + " | ".join(_fmt(s["reread_us"]) for s in stats)
+            + " |"
+        )
+        lines.append(
+            f"| resolve {kind}: warm (µs) | "
+            + " | ".join(f"{_fmt(s['warm_us'])} (p90 {_fmt(s['warm_p90_us'])})" for s in stats)
+            + " |"
+        )
     for op in ("create_user", "attach_policy", "put_inline_policy"):
-        row(f"{op} (writes/s)", lambda r, o=op: f"{_fmt(r['writes'][o]['per_s'])} (median {_fmt(r['writes'][o]['median_ms'])} ms)")
+        writes = [r["writes"][op] for r in runs]
+        lines.append(
+            f"| {op} (writes/s) | "
+            + " | ".join(f"{_fmt(w['per_s'])} (median {_fmt(w['median_ms'])} ms)" for w in writes)
+            + " |"
+        )
 
     def propagation(r: dict[str, Any], feed: bool) -> str:
         if "propagation" not in r:
@@ -754,13 +811,21 @@ def render_markdown(report: dict[str, Any]) -> str:
         return "–"
 
     row("change seen by another process, change feed (ms from write start)", lambda r: propagation(r, True))
-    row("change seen by another process, generation() every 1 ms (ms from write start)", lambda r: propagation(r, False))
+    row(
+        "change seen by another process, generation() every 1 ms (ms from write start)",
+        lambda r: propagation(r, False),
+    )
     row("RSS growth after load (MiB)", lambda r: _fmt(r["memory"]["load_growth_mb"]))
     row(
         "RSS growth after resolving every principal once (MiB)",
         lambda r: _fmt(r["memory"]["resolve_all_growth_mb"]),
     )
-    row("resolving every principal once (s; principals)", lambda r: f"{_fmt(r['resolve_all']['seconds'])} ({r['resolve_all']['resolved']:,}/{r['resolve_all']['of']:,})")
+    row(
+        "resolving every principal once (s; principals)",
+        lambda r: (
+            f"{_fmt(r['resolve_all']['seconds'])} ({r['resolve_all']['resolved']:,}/{r['resolve_all']['of']:,})"
+        ),
+    )
     row("peak RSS (MiB)", lambda r: _fmt(r["memory"]["peak_rss_mb"]))
     lines += ["", "Notes:", ""]
     lines += [f"- {note}" for note in report["notes"]]
@@ -769,27 +834,37 @@ def render_markdown(report: dict[str, Any]) -> str:
 
 def _notes(report: dict[str, Any]) -> list[str]:
     notes = [
-        "Each backend runs in its own spawned process. SQLite: a file in a temp dir (WAL, synchronous=NORMAL). "
-        "PostgreSQL: its own schema, dropped afterwards; the server is local (same 2 CPUs).",
-        "Load: the API share (the first policies, every group, the first roles and users) goes through "
-        "`IdentityService` (every IAM rule checked) in `atomic()` batches; the rest are inserted as the same rows "
-        "through `backend.write()` batches. The API is quadratic at this scale: `create_user`/`create_role`/"
-        "`create_policy` check the account quota with `len(tx.select(table))`, reading the whole table per create "
-        "(and the memory backend sorts it), so API load slows as the store grows; the writes/s rows show the same "
-        "cost on the loaded store. A `count` on the backend transaction would make it constant.",
-        "Resolve cold: first `resolve_policy_set` through a new `IdentityService` over the same backend (parse "
-        "cache empty: every policy of the principal parsed). Re-read: first resolve after a write moved the "
-        "generation (rows read again, parse cache warm) — what every principal pays once after any write. Warm: "
-        "cached principal, one generation read, `harness.measure` cycling over the sampled principals. The memory "
-        "backend's `select` scans and sorts the whole table per call, so its cold/re-read resolves grow with the store.",
-        "Propagation: a second process commits `detach_policy`/`attach_policy` on one user; this process notices by "
-        "the change feed (`open_change_feed`: 0.2 s poll on SQLite, LISTEN/NOTIFY on PostgreSQL) or by calling "
-        "`generation()` every 1 ms. Reported: wall-clock ms from the writer starting its write to this process's "
-        "notice (median, p90), and how long the write itself took in the writer (so notice − write ≈ propagation). "
-        "The JSON also has the time after the writer's commit call returned, which can be negative: a NOTIFY can "
-        "arrive before the writer's COMMIT round trip ends.",
-        "Memory: RSS from /proc/self/statm; 'every principal' resolves through a fresh service with the default "
-        "caches (4,096 parsed policies, 4,096 principals), so the growth is bounded by the cache sizes, not the store.",
+        (
+            "Each backend runs in its own spawned process. SQLite: a file in a temp dir (WAL, synchronous=NORMAL). "
+            "PostgreSQL: its own schema, dropped afterwards; the server is local (same 2 CPUs)."
+        ),
+        (
+            "Load: the API share (the first policies, every group, the first roles and users) goes through "
+            "`IdentityService` (every IAM rule checked) in `atomic()` batches; the rest are inserted as the same rows "
+            "through `backend.write()` batches. The API is quadratic at this scale: `create_user`/`create_role`/"
+            "`create_policy` check the account quota with `len(tx.select(table))`, reading the whole table per create "
+            "(and the memory backend sorts it), so API load slows as the store grows; the writes/s rows show the same "
+            "cost on the loaded store. A `count` on the backend transaction would make it constant."
+        ),
+        (
+            "Resolve cold: first `resolve_policy_set` through a new `IdentityService` over the same backend (parse "
+            "cache empty: every policy of the principal parsed). Re-read: first resolve after a write moved the "
+            "generation (rows read again, parse cache warm) — what every principal pays once after any write. Warm: "
+            "cached principal, one generation read, `harness.measure` cycling over the sampled principals. The memory "
+            "backend's `select` scans and sorts the whole table per call, so its cold/re-read resolves grow with the store."
+        ),
+        (
+            "Propagation: a second process commits `detach_policy`/`attach_policy` on one user; this process notices by "
+            "the change feed (`open_change_feed`: 0.2 s poll on SQLite, LISTEN/NOTIFY on PostgreSQL) or by calling "
+            "`generation()` every 1 ms. Reported: wall-clock ms from the writer starting its write to this process's "
+            "notice (median, p90), and how long the write itself took in the writer (so notice − write ≈ propagation). "
+            "The JSON also has the time after the writer's commit call returned, which can be negative: a NOTIFY can "
+            "arrive before the writer's COMMIT round trip ends."
+        ),
+        (
+            "Memory: RSS from /proc/self/statm; 'every principal' resolves through a fresh service with the default "
+            "caches (4,096 parsed policies, 4,096 principals), so the growth is bounded by the cache sizes, not the store."
+        ),
     ]
     for run in report["backends"]:
         done = run["resolve_all"]
@@ -804,14 +879,24 @@ def _notes(report: dict[str, Any]) -> list[str]:
 
 def _commit() -> str:
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True)
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
-def run(sizes: Sizes, backends: Sequence[str], pg_base: str, log: Callable[[str], None] = print) -> dict[str, Any]:
+def run(
+    sizes: Sizes, backends: Sequence[str], pg_base: str, log: Callable[[str], None] = print
+) -> dict[str, Any]:
     report: dict[str, Any] = {
         "mode": sizes.label,
         "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

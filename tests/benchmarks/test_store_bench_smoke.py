@@ -69,7 +69,9 @@ def test_data_set_resolves_to_the_attached_policies(tmp_path: Path) -> None:
         names = resolve_policy_set(bench.user_principal(i), store).identity
         assert len(names) == bench.expected_user_policies(i, sizes)
     for r in range(sizes.roles):
-        assert len(resolve_policy_set(bench.role_session(r), store).identity) == bench.expected_role_policies(r, sizes)
+        assert len(resolve_policy_set(bench.role_session(r), store).identity) == bench.expected_role_policies(
+            r, sizes
+        )
     assert len(store.list_users()) == sizes.users
     assert len(store.list_policies(scope="local")) == sizes.policies
     store.backend.close()
@@ -102,5 +104,7 @@ def test_report_renders_every_backend() -> None:
     assert "| measurement | memory |" in text
     assert "resolve role session: warm" in text
     assert not report["skipped"]
-    skipped = bench.run(bench.SMOKE, ["postgres"], "postgresql://nobody@127.0.0.1:1/none", log=lambda _m: None)
+    skipped = bench.run(
+        bench.SMOKE, ["postgres"], "postgresql://nobody@127.0.0.1:1/none", log=lambda _m: None
+    )
     assert skipped["backends"] == [] and skipped["skipped"][0].startswith("PostgreSQL skipped")
