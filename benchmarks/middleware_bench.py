@@ -23,9 +23,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
+from botocore.auth import SigV4Auth  # type: ignore[import-untyped]
+from botocore.awsrequest import AWSRequest  # type: ignore[import-untyped]
+from botocore.credentials import Credentials  # type: ignore[import-untyped]
 
 from iamguard.authn.authenticators import Authenticated
 from iamguard.enforce.asgi import IAMGuardASGIMiddleware
@@ -164,11 +164,15 @@ def _fastapi_apps() -> tuple[Any, Any]:
     from integrations.fastapi_iamguard import require as depends_require
 
     bare = FastAPI()
-    bare.add_api_route("/hello", lambda: PlainTextResponse("hello"))
+
+    async def bare_hello() -> PlainTextResponse:  # async like the guarded one: no threadpool hop
+        return PlainTextResponse("hello")
+
+    bare.add_api_route("/hello", bare_hello)
     guarded = FastAPI()
     needs = depends_require("execute-api:Invoke", resource="arn:aws:execute-api:us-east-1:123456789012:api/GET/hello")
 
-    async def hello(_: Any = Depends(needs)) -> PlainTextResponse:
+    async def hello(_: Any = Depends(needs)) -> PlainTextResponse:  # noqa: B008 - FastAPI's idiom
         return PlainTextResponse("hello")
 
     guarded.add_api_route("/hello", hello)

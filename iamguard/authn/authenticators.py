@@ -31,6 +31,8 @@ from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Protocol
 
+from cachetools import LRUCache
+
 from iamguard.authn.chunked import decode_aws_chunked
 from iamguard.authn.context import RequestMeta
 from iamguard.authn.request_view import RequestView
@@ -149,6 +151,7 @@ class SigV4Authenticator:
         self._service = service
         self._max_skew = max_skew
         self._clock = clock
+        self._keys: LRUCache[str, tuple[object, str, ResolvedPrincipal]] = LRUCache(maxsize=4096)
 
     def authenticate(self, view: RequestView, meta: RequestMeta) -> AuthFlow:
         header = view.header("authorization")
@@ -167,8 +170,7 @@ class SigV4Authenticator:
                 secret = self._sessions.secret_for(claims)
         elif akid and not token:
             # A security token with a long-term key is refused (it is not that key's token).
-            found = yield GetAccessKey(akid)
-            secret, record = yield from self._long_term(found)
+            secret, record = yield from self._long_term_cached(akid)
         verified = verify_sigv4(
             view,
             lambda _akid: secret,
@@ -184,6 +186,23 @@ class SigV4Authenticator:
         else:  # pragma: no cover - verify_sigv4 refuses a request whose secret is unknown
             raise InvalidAccessKeyError("The security token included in the request is invalid.")
         return Authenticated(principal, "sigv4", verified.access_key_id, verified, claims, body)
+
+    def _long_term_cached(self, akid: str) -> Generator[AuthLookup, object, tuple[str | None, ResolvedPrincipal | None]]:
+        """The key's secret and owner, memoized per store generation.
+
+        INVARIANT: an entry is used only while the store generation is the one it was read at,
+        so deactivating or deleting a key (a write, which bumps the generation) applies to the
+        very next request. Unknown keys are not memoized.
+        """
+        generation = yield GetGeneration()
+        cached = self._keys.get(akid)
+        if cached is not None and cached[0] == generation:
+            return cached[1], cached[2]
+        found = yield GetAccessKey(akid)
+        secret, record = yield from self._long_term(found)
+        if secret is not None and record is not None:
+            self._keys[akid] = (generation, secret, record)
+        return secret, record
 
     @staticmethod
     def _long_term(found: object) -> Generator[AuthLookup, object, tuple[str | None, ResolvedPrincipal | None]]:

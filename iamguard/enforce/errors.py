@@ -27,7 +27,7 @@ from xml.sax.saxutils import escape
 from iamguard.decision import Decision
 from iamguard.errors import AccessDeniedError, IAMGuardError
 
-__all__ = ["ErrorResponse", "ErrorStyle", "EncodedAccessDeniedError", "RenderError", "render_error"]
+__all__ = ["EncodedAccessDeniedError", "ErrorResponse", "ErrorStyle", "RenderError", "render_error"]
 
 ErrorStyle = Literal["json", "s3"]
 #: (status, headers, body): what an integration writes back.
@@ -75,7 +75,7 @@ def render_error(error: BaseException, *, style: ErrorStyle = "json", request_id
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
             f"<RequestId>{escape(request_id)}</RequestId></Error>"
-        ).encode("utf-8")
+        ).encode()
         headers = [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)]
     else:
         kind = "Receiver" if status >= 500 else "Sender"

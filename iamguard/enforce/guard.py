@@ -465,10 +465,13 @@ class AsyncGuard(_GuardCore):
             return done.value
 
     def _answer(self, lookup: GuardLookup) -> object | Awaitable[object]:
+        answer: object | Awaitable[object]
         if isinstance(lookup, ResolvePrincipal):
-            return self.source.resolve_principal(lookup.arn)
-        if isinstance(lookup, GetAccessKey):
-            return self.source.get_access_key(lookup.access_key_id)
-        if isinstance(lookup, GetManagedPolicy):
-            return self._managed_policy(lookup.arn)
-        return self.source.generation()
+            answer = self.source.resolve_principal(lookup.arn)
+        elif isinstance(lookup, GetAccessKey):
+            answer = self.source.get_access_key(lookup.access_key_id)
+        elif isinstance(lookup, GetManagedPolicy):
+            answer = self._managed_policy(lookup.arn)
+        else:
+            answer = self.source.generation()
+        return answer

@@ -208,7 +208,7 @@ def require(
 
 
 def _sync_wrapper(requirement: _Requirement) -> Any:
-    @wrapt.decorator  # type: ignore[misc]
+    @wrapt.decorator
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         state, authenticated = requirement.state()
         guard = requirement.guard_for(state)
@@ -230,7 +230,7 @@ def _sync_wrapper(requirement: _Requirement) -> Any:
 
 
 def _async_wrapper(requirement: _Requirement) -> Any:
-    @wrapt.decorator  # type: ignore[misc]
+    @wrapt.decorator
     async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         state, authenticated = requirement.state()
         guard = requirement.guard_for(state)

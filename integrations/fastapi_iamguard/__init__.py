@@ -58,7 +58,9 @@ def _guard(request: Request, explicit: AsyncGuard | None) -> AsyncGuard | Guard:
         return state.guard
     guard = getattr(request.app.state, "iamguard", None)
     if not isinstance(guard, (AsyncGuard, Guard)):
-        raise RuntimeError("no iamguard guard: call fastapi_iamguard.install(app, guard) or pass guard=")
+        raise RuntimeError(  # noqa: TRY004 - a configuration error, not a bad argument
+            "no iamguard guard: call fastapi_iamguard.install(app, guard) or pass guard="
+        )
     return guard
 
 

@@ -17,7 +17,7 @@ from iamguard.authn.authenticators import (
 from iamguard.authn.context import RequestMeta
 from iamguard.authn.request_view import RequestView
 from iamguard.errors import AuthenticationError, ExpiredCredentialsError, InvalidAccessKeyError
-from iamguard.resolve import ResolvePrincipal
+from iamguard.resolve import GetGeneration, ResolvePrincipal
 
 URL = "http://api.example.com/things?x=1"
 
@@ -36,6 +36,8 @@ def drive(flow: Any, world: World) -> tuple[Any, list[object]]:
             asked.append(lookup)
             if isinstance(lookup, GetAccessKey):
                 answer: object = world.store.get_access_key(lookup.access_key_id)
+            elif isinstance(lookup, GetGeneration):
+                answer = world.store.generation()
             else:
                 answer = world.store.resolve_principal(lookup.arn)
             lookup = flow.send(answer)
@@ -50,11 +52,22 @@ def view(headers: dict[str, str], url: str = URL, method: str = "GET") -> Reques
 def test_long_term_key_asks_for_the_key_then_its_owner(world: World) -> None:
     headers = sign("GET", URL, world.akid, world.secret, region="eu-west-1")
     result, asked = drive(SigV4Authenticator().authenticate(view(headers), RequestMeta()), world)
-    assert asked == [GetAccessKey(world.akid), ResolvePrincipal("arn:aws:iam::123456789012:user/alice")]
+    assert asked == [GetGeneration(), GetAccessKey(world.akid), ResolvePrincipal("arn:aws:iam::123456789012:user/alice")]
     assert result.principal.arn == "arn:aws:iam::123456789012:user/alice"
     assert result.principal.user_id.startswith("AIDA")
     assert result.verified.region == "eu-west-1"
     assert result.method == "sigv4"
+
+
+def test_long_term_key_is_memoized_per_generation(world: World) -> None:
+    authenticator = SigV4Authenticator()
+    headers = sign("GET", URL, world.akid, world.secret)
+    drive(authenticator.authenticate(view(headers), RequestMeta()), world)
+    _, asked = drive(authenticator.authenticate(view(headers), RequestMeta()), world)
+    assert asked == [GetGeneration()]
+    world.store.update_access_key(world.akid, "Inactive")  # a write: the generation moves on
+    with pytest.raises(InvalidAccessKeyError):
+        drive(authenticator.authenticate(view(headers), RequestMeta()), world)
 
 
 def test_session_key_asks_the_store_nothing(world: World) -> None:
