@@ -7,6 +7,9 @@ offers: module-level functions bound to default instances (``parse_policy``, ``e
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from iamguard.context import make_context
 from iamguard.decision import Decision, DecisionKind, MatchedStatement
 from iamguard.errors import (
@@ -33,10 +36,53 @@ from iamguard.simulate import simulate_custom_policy
 from iamguard.store import IdentityService, open_store
 from iamguard.store.protocols import IdentityAdmin, PolicySource
 
+if TYPE_CHECKING:
+    from iamguard.credentials.chain import default_credential_chain
+    from iamguard.enforce.asgi import IAMGuardASGIMiddleware
+    from iamguard.enforce.audit import AuditEvent, AuditSink
+    from iamguard.enforce.errors import render_error
+    from iamguard.enforce.guard import AsyncGuard, Guard
+    from iamguard.enforce.require import acting_as, require
+    from iamguard.enforce.wsgi import IAMGuardMiddleware
+    from iamguard.sts.service import TokenService
+
+#: Names whose modules load on first use, so ``import iamguard`` stays cheap for code (and the
+#: CLI) that only evaluates policies.
+_LAZY = {
+    "IAMGuardASGIMiddleware": "iamguard.enforce.asgi",
+    "AuditEvent": "iamguard.enforce.audit",
+    "AuditSink": "iamguard.enforce.audit",
+    "render_error": "iamguard.enforce.errors",
+    "AsyncGuard": "iamguard.enforce.guard",
+    "Guard": "iamguard.enforce.guard",
+    "acting_as": "iamguard.enforce.require",
+    "require": "iamguard.enforce.require",
+    "IAMGuardMiddleware": "iamguard.enforce.wsgi",
+    "TokenService": "iamguard.sts.service",
+    "default_credential_chain": "iamguard.credentials.chain",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'iamguard' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __version__ = "0.1.0"
 
 __all__ = [
     "AccessDeniedError",
+    "AsyncGuard",
+    "AuditEvent",
+    "AuditSink",
     "AuthenticationError",
     "CachedEvaluator",
     "Condition",
@@ -46,7 +92,10 @@ __all__ = [
     "Effect",
     "Evaluator",
     "Finding",
+    "Guard",
+    "IAMGuardASGIMiddleware",
     "IAMGuardError",
+    "IAMGuardMiddleware",
     "IdentityAdmin",
     "IdentityService",
     "MatchedStatement",
@@ -64,10 +113,15 @@ __all__ = [
     "STSError",
     "Statement",
     "StoreError",
+    "TokenService",
+    "acting_as",
+    "default_credential_chain",
     "evaluate",
     "make_context",
     "open_store",
     "parse_policy",
+    "render_error",
+    "require",
     "resolve_policy_set",
     "simulate_custom_policy",
     "validate_policy",
