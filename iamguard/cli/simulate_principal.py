@@ -2,7 +2,8 @@
 
 Like IAM's ``SimulatePrincipalPolicy``: the policies that apply are read from the store through
 stage 3 (``resolve.py``: a user's own and its groups' inline and attached policies, a role's
-policies, each capped by the permissions boundary), then evaluated by the engine for every
+policies, each capped by the permissions boundary; for a group ARN, the group's own policies
+evaluated for a simulated member, ``--caller-arn``), then evaluated by the engine for every
 (action, resource) pair. The principal's tags and unique id feed ``aws:PrincipalTag/*`` and
 ``aws:userid`` as they would on a real request.
 https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html
@@ -31,15 +32,16 @@ from iamguard.context import ContextValue
 from iamguard.decision import Decision
 from iamguard.errors import NoSuchEntityError
 from iamguard.evaluate.engine import Evaluator
-from iamguard.evaluate.inputs import Request
+from iamguard.evaluate.inputs import PolicySet, Request
 from iamguard.policy.arn import parse_arn
 from iamguard.policy.model import PolicyKind
 from iamguard.policy.parse import parse_policy
 from iamguard.principal import Principal
 from iamguard.resolve import resolve_policy_set
+from iamguard.store.records import PrincipalKind
 from iamguard.store.service import IdentityService
 
-__all__ = ["register", "run", "stored_principal"]
+__all__ = ["group_policy_set", "register", "run", "stored_principal"]
 
 _EVALUATOR = Evaluator()
 
@@ -50,7 +52,7 @@ def register(subparsers: Any) -> None:
         help="evaluate actions as a stored user or role (like SimulatePrincipalPolicy)",
         description=(__doc__ or "").split("\n\n")[0],
     )
-    parser.add_argument("arn", metavar="PRINCIPAL_ARN", help="ARN of a user or role in the store")
+    parser.add_argument("arn", metavar="PRINCIPAL_ARN", help="ARN of a user, group or role in the store")
     parser.add_argument("--action", "-a", action="append", required=True, help="service:Action (repeatable)")
     parser.add_argument(
         "--resource", "-r", action="append", default=None, help="resource ARN (repeatable; default *)"
@@ -59,6 +61,9 @@ def register(subparsers: Any) -> None:
                         help="context key (repeatable; same syntax as 'iamguard simulate')")  # fmt: skip
     parser.add_argument("--resource-policy", metavar="FILE", help="resource-based policy file")
     parser.add_argument("--resource-owner", metavar="ACCOUNT", help="account owning the resource")
+    parser.add_argument(
+        "--caller-arn", metavar="ARN", help="for a group: the simulated member (default user/simulated)"
+    )
     add_store_args(parser)
     parser.set_defaults(func=run)
 
@@ -69,17 +74,43 @@ def stored_principal(service: IdentityService, arn: str) -> Principal:
     resource = parsed.resource if parsed is not None else ""
     kind = resource.split("/", 1)[0]
     if parsed is None or parsed.service != "iam" or kind not in ("user", "role"):
-        raise ValueError(f"simulate-principal takes the ARN of an IAM user or role, got {arn!r}")
+        raise ValueError(f"expected the ARN of an IAM user, group or role, got {arn!r}")
     resolved = service.resolve_principal(arn)
     if resolved is None:
         raise NoSuchEntityError(f"no {kind} with ARN {arn} in this store")
     return Principal.from_arn(resolved.arn, tags=dict(resolved.tags), user_id=resolved.unique_id)
 
 
+def group_policy_set(service: IdentityService, arn: str) -> PolicySet:
+    """A group's own inline and attached policies (SimulatePrincipalPolicy on a group ARN)."""
+    name = arn.rsplit("/", 1)[-1]
+    group = service.get_group(name)
+    if group.arn != arn:
+        raise NoSuchEntityError(f"no group with ARN {arn} in this store")
+    identity = [
+        parse_policy(
+            service.get_inline_policy(PrincipalKind.GROUP, name, n).document, name=f"group/{name}/inline/{n}"
+        )
+        for n in service.list_inline_policies(PrincipalKind.GROUP, name)
+    ]
+    for policy in service.list_attached_policies(PrincipalKind.GROUP, name):
+        version = service.get_policy_version(policy.arn, policy.default_version_id)
+        identity.append(parse_policy(version.document, name=policy.arn))
+    return PolicySet(identity=tuple(identity), generation=service.generation())
+
+
 def run(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=False)
-    principal = stored_principal(service, args.arn)
-    policies = resolve_policy_set(principal, service)
+    parsed = parse_arn(args.arn)
+    if parsed is not None and parsed.service == "iam" and parsed.resource.startswith("group/"):
+        policies = group_policy_set(service, args.arn)
+        caller = args.caller_arn or f"arn:{parsed.partition}:iam::{parsed.account}:user/simulated"
+        principal = Principal.from_arn(caller)
+    else:
+        if args.caller_arn:
+            raise ValueError("--caller-arn applies to group simulations only")
+        principal = stored_principal(service, args.arn)
+        policies = resolve_policy_set(principal, service)
     resource_policy = None
     if args.resource_policy:
         text = Path(args.resource_policy).read_text(encoding="utf-8")

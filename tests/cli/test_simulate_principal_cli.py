@@ -97,8 +97,12 @@ def test_unknown_or_unsupported_principal(cli: Cli) -> None:
     assert unknown.code == 1 and "NoSuchEntity" in unknown.err
     wrong_path = cli("simulate-principal", "arn:aws:iam::123456789012:user/alice", "-a", "s3:GetObject")
     assert wrong_path.code == 1  # a user ARN must carry the user's path
-    group = cli("simulate-principal", "arn:aws:iam::123456789012:group/devs", "-a", "s3:GetObject")
-    assert group.code == 2 and "user or role" in group.err
+    policy_arn = cli("simulate-principal", "arn:aws:iam::123456789012:policy/Home", "-a", "s3:GetObject")
+    assert policy_arn.code == 2 and "user, group or role" in policy_arn.err
+    no_group = cli("simulate-principal", "arn:aws:iam::123456789012:group/other/devs", "-a", "s3:GetObject")
+    assert no_group.code == 1 and "NoSuchEntity" in no_group.err
+    caller = cli("simulate-principal", USER, "-a", "s3:GetObject", "--caller-arn", USER)
+    assert caller.code == 2 and "group simulations only" in caller.err
     wildcard = cli("simulate-principal", USER, "-a", "s3:*")
     assert wildcard.code == 2 and "wildcards" in wildcard.err
 
@@ -109,3 +113,18 @@ def test_table_output(cli: Cli) -> None:
     assert result.code == 0
     assert result.out.splitlines()[1].split()[:3] == ["sqs:SendMessage", "*", "allowed"]
     assert "group/devs/inline/Queue[0] Allow" in result.out
+
+
+def test_group_simulates_only_the_groups_policies(cli: Cli) -> None:
+    """SimulatePrincipalPolicy on a group includes the group's policies (not its members').
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html"""
+    _setup(cli)
+    cli("policy", "attach", "Home", "--group", "devs")
+    group = "arn:aws:iam::123456789012:group/devs"
+    args = ("simulate-principal", group, "-a", "sqs:SendMessage", "-a", "s3:GetObject", "--json")
+    decisions = {r["EvalActionName"]: r["EvalDecision"] for r in cli(*args).json}
+    assert decisions == {"sqs:SendMessage": "allowed", "s3:GetObject": "implicitDeny"}
+    home = ("simulate-principal", group, "-a", "s3:PutObject", "-r", "arn:aws:s3:::home/carol/x", "--json")
+    assert cli(*home).json[0]["EvalDecision"] == "implicitDeny"  # aws:username of user/simulated
+    as_carol = cli(*home, "--caller-arn", "arn:aws:iam::123456789012:user/carol").json[0]
+    assert as_carol["EvalDecision"] == "allowed"
