@@ -1,0 +1,62 @@
+"""``examples/demo.py`` (what ``python3 tasks.py demo`` runs) as a user runs it: a subprocess that
+must finish by itself, exit 0, and show each step of the story with its expected outcome."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "examples" / "demo.py"
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IAMGUARD_"))}
+    return subprocess.run(
+        [sys.executable, str(DEMO)], capture_output=True, text=True, timeout=240, env=env,
+        cwd=tmp_path_factory.mktemp("demo-cwd"),  # the demo must not depend on the working directory
+    )
+
+
+def test_demo_exits_zero_by_itself(demo_run: subprocess.CompletedProcess[str]) -> None:
+    assert demo_run.returncode == 0, demo_run.stdout[-3000:] + demo_run.stderr[-3000:]
+    assert "demo finished: every step behaved as expected" in demo_run.stdout
+    assert "client finished: every step behaved as expected" in demo_run.stdout
+    assert "!!" not in demo_run.stdout
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Part 1: the policy engine, offline",
+        "Plan: 4 to create, 1 to update, 0 to delete.",
+        "=== Step 1: alice creates her bucket and attaches a bucket policy",
+        "alice GetObject reports/q3.csv: allowed",
+        "=== Step 4: Explicit deny: the bucket policy's Deny beats alice's own Allow",
+        "with an explicit deny in a resource-based",
+        "=== Step 5: Implicit deny: no policy allows bob to write",
+        "because no identity-based policy allows the",
+        "GET -> 200, b'year,revenue\\n2026,42\\n'",
+        "ok: the SigV2 URL is refused, naming the fix",
+        "GetCallerIdentity: arn:aws:sts::123456789012:assumed-role/analyst/q3-review",
+        "analyst PutObject reports/by-role.csv: AccessDenied (403)",
+        "allowed: False, explicitDeny: True",
+        "matched: DENY statement AuditLogsAreAppendOnly of the resource policy",
+        "=== Servers stopped, temporary store removed",
+    ],
+)
+def test_demo_shows_each_step(demo_run: subprocess.CompletedProcess[str], line: str) -> None:
+    assert line in demo_run.stdout
+
+
+def test_demo_leaves_no_secret_in_its_output(demo_run: subprocess.CompletedProcess[str]) -> None:
+    """Access key ids are shown; secret access keys never are (they travel in a 0600 file)."""
+    secret_shaped = re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+    assert secret_shaped.findall(demo_run.stdout + demo_run.stderr) == []
+    assert re.search(r"alice: AKIA[A-Z0-9]{16}", demo_run.stdout)
