@@ -25,6 +25,26 @@ signature and the derivation at once. Consequences: a leaked token (or a databas
 never saw the secret) is not enough to sign requests, and signing keys alone cannot produce
 secrets either.
 
+Verified-token cache
+--------------------
+An Ed25519 signature check costs a few hundred microseconds, and every request made with session
+credentials would pay it. :class:`SessionTokenService` therefore remembers tokens it has fully
+verified, in a bounded :class:`cachetools.TLRUCache` (a TTL cache with a per-entry lifetime):
+
+* the key is the SHA-256 digest of the token text plus the keyring's
+  :attr:`~iamguard.sts.keys.KeyRing.version` read *before* verifying, never the token itself (a
+  key can end up in a log or a heap dump; a bearer token must not);
+* the value is the claims and the derived secret; only tokens whose signature, claims and times
+  all passed are stored, so a forged token can never be served from the cache;
+* an entry lives ``min(cache_ttl, time left on the token)`` on the injected clock, and every hit
+  re-checks ``nbf``/``iat``/``exp`` (integer compares) and evicts an expired token, so an expired
+  token is refused with ``ExpiredToken`` exactly as without the cache;
+* any keyring change (add, rotate, retire, prune) bumps its version: older entries can never be
+  found again and the cache is cleared when the change is noticed;
+* the ``access_key_id`` binding is compared (in constant time) on every call, hit or miss.
+
+``cache_size=0`` turns the cache off.
+
 Errors are AWS's: a token that is malformed, forged, signed by an unknown or retired key, with a
 mismatched algorithm, not yet valid, or presented with another access key id raises
 :class:`~iamguard.errors.InvalidAccessKeyError` (``InvalidClientTokenId``, "The security token
@@ -42,6 +62,7 @@ import hmac
 import json
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -49,6 +70,7 @@ from types import MappingProxyType
 from typing import Any
 
 import jwt
+from cachetools import TLRUCache
 
 from iamguard.errors import ExpiredCredentialsError, InvalidAccessKeyError, STSError
 from iamguard.principal import Principal, PrincipalType
@@ -112,6 +134,9 @@ class SessionClaims:
     jti: str
     federated: bool
     kid: str = ""  # the key that signed the token; selects the derivation key
+    #: GetFederationToken sessions: the IAM user (or root) whose permissions cap the session.
+    #: ``None`` otherwise, and on tokens issued before the claim existed.
+    parent_arn: str | None = None
 
     @property
     def expiration(self) -> _dt.datetime:
@@ -189,10 +214,42 @@ def _canonical_segments(token: str) -> bool:
     return True
 
 
-class SessionTokenService:
-    """Issues and verifies session tokens under a :class:`KeyRing`."""
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A cache entry: what one genuine token proved, and under which key."""
 
-    __slots__ = ("_clock", "_issuer", "_keyring", "_leeway")
+    claims: SessionClaims
+    secret: str = field(repr=False)
+    key: SigningKey = field(repr=False)
+    not_before: int
+
+
+def _secret_index(claims: SessionClaims, version: int) -> tuple[bytes, int]:
+    """The second cache key of an entry, for :meth:`SessionTokenService.secret_for`.
+
+    INVARIANT: never equal to a token key, whose first part is a 32-byte SHA-256 digest; this one
+    starts with a NUL byte and is longer than 32 bytes (the jti alone is 22 characters).
+    """
+    return b"\x00secret\x00" + claims.kid.encode("utf-8") + b"\x00" + claims.jti.encode("utf-8"), version
+
+
+def _entry_expiry(max_ttl: float, leeway: int) -> Callable[[tuple[bytes, int], _Verified, float], float]:
+    """TLRU time-to-use: ``max_ttl`` from now, but never past the moment the token expires."""
+
+    def expiry(_key: tuple[bytes, int], entry: _Verified, now: float) -> float:
+        return min(now + max_ttl, entry.claims.expires_at + leeway)
+
+    return expiry
+
+
+class SessionTokenService:
+    """Issues and verifies session tokens under a :class:`KeyRing`.
+
+    ``cache_size`` bounds the verified-token cache (0 disables it); ``cache_ttl`` is the longest
+    an entry lives, in seconds of ``clock`` (see the module docstring).
+    """
+
+    __slots__ = ("_cache", "_cache_lock", "_cache_version", "_clock", "_issuer", "_keyring", "_leeway")
 
     def __init__(
         self,
@@ -201,11 +258,23 @@ class SessionTokenService:
         clock: Callable[[], float] = time.time,
         issuer: str = "iamguard-sts",
         leeway: int = 0,
+        cache_size: int = 4096,
+        cache_ttl: float = 300.0,
     ) -> None:
+        if cache_size < 0 or cache_ttl < 0:
+            raise ValueError("cache_size and cache_ttl must not be negative")
         self._keyring = keyring
         self._clock = clock
         self._issuer = issuer
         self._leeway = leeway
+        self._cache_lock = threading.Lock()
+        self._cache_version = keyring.version
+        # Picked once: no cache at all when disabled, rather than a check per call.
+        self._cache: TLRUCache[tuple[bytes, int], _Verified] | None = (
+            TLRUCache(cache_size, _entry_expiry(cache_ttl, leeway), timer=clock)
+            if cache_size > 0 and cache_ttl > 0
+            else None
+        )
 
     @property
     def keyring(self) -> KeyRing:
@@ -232,6 +301,7 @@ class SessionTokenService:
         policy_arns: tuple[str, ...] = (),
         chained: bool = False,
         federated: bool = False,
+        parent_arn: str | None = None,
     ) -> tuple[IssuedCredentials, SessionClaims]:
         """New temporary credentials for a session described by the keyword arguments."""
         if not _MIN_DURATION <= duration_seconds <= _MAX_DURATION:
@@ -264,6 +334,7 @@ class SessionTokenService:
             jti=secrets.token_urlsafe(16),
             federated=federated,
             kid=key.kid,
+            parent_arn=parent_arn,
         )
         assert key.signing_material is not None  # primary() returns only keys that can sign
         token = jwt.encode(
@@ -299,6 +370,7 @@ class SessionTokenService:
             "tags": dict(claims.tags) or None,
             "ttk": list(claims.transitive_tag_keys) or None,
             "parn": list(claims.policy_arns) or None,
+            "prnt": claims.parent_arn,
         }
         payload.update({name: value for name, value in optional.items() if value is not None})
         return payload
@@ -309,8 +381,42 @@ class SessionTokenService:
         """The claims of a genuine, current token; raises AWS's errors otherwise.
 
         INVARIANT: nothing from the token is trusted before the signature checks out under the
-        key its ``kid`` names, with that key's pinned algorithm only.
+        key its ``kid`` names, with that key's pinned algorithm only (or, on a cache hit, before
+        the very same text did so under the current keyring version).
         """
+        return self._verified(session_token, access_key_id).claims
+
+    def verify_with_secret(
+        self, session_token: str, *, access_key_id: str | None = None
+    ) -> tuple[SessionClaims, str]:
+        """:meth:`verify` and :meth:`secret_for` in one call: the request path's entry point, which
+        on a cache hit costs a digest, a lookup and a few integer compares."""
+        entry = self._verified(session_token, access_key_id)
+        return entry.claims, entry.secret
+
+    def _verified(self, session_token: str, access_key_id: str | None) -> _Verified:
+        if not isinstance(session_token, str) or len(session_token) > _MAX_TOKEN_CHARS:
+            raise self._invalid()
+        version = self._keyring.version  # INVARIANT: read before any key is looked up
+        cache_key = (hashlib.sha256(session_token.encode("utf-8")).digest(), version)
+        entry = self._cache_get(cache_key, version)
+        if entry is None:
+            entry = self._verify_signed(session_token)
+            self._cache_put(cache_key, entry)
+        else:
+            try:
+                self._check_times(entry.claims, entry.not_before)
+            except ExpiredCredentialsError:
+                self._cache_evict(cache_key)
+                raise
+        if access_key_id is not None and not hmac.compare_digest(
+            access_key_id.encode("utf-8"), entry.claims.access_key_id.encode("utf-8")
+        ):
+            raise self._invalid()
+        return entry
+
+    def _verify_signed(self, session_token: str) -> _Verified:
+        """Full verification (signature, strict claims, key window, times) of an uncached token."""
         key = self._key_for(session_token)
         try:
             payload = jwt.decode(
@@ -331,12 +437,54 @@ class SessionTokenService:
         claims = _claims_from_payload(payload, key.kid)
         if claims is None or not key.accepts_issue_time(claims.issued_at, self._leeway):
             raise self._invalid()
-        self._check_times(claims, payload)
-        if access_key_id is not None and not hmac.compare_digest(
-            access_key_id.encode("utf-8"), claims.access_key_id.encode("utf-8")
-        ):
-            raise self._invalid()
-        return claims
+        not_before: int = payload["nbf"]  # an int: _claims_from_payload checked it
+        self._check_times(claims, not_before)
+        return _Verified(claims, self._derive(key, claims), key, not_before)
+
+    # ------------------------------------------------------------------ cache
+
+    def _cache_get(self, cache_key: tuple[bytes, int], version: int) -> _Verified | None:
+        cache = self._cache
+        if cache is None:
+            return None
+        with self._cache_lock:
+            if version != self._cache_version:
+                # INVARIANT: entries learnt under another keyring version are never served.
+                if version > self._cache_version:
+                    cache.clear()
+                    self._cache_version = version
+                return None
+            entry = cache.get(cache_key)
+        # Belt and braces: the key that verified the entry must still be the ring's, unretired.
+        if entry is not None and self._keyring.get(entry.claims.kid) is not entry.key:
+            return None
+        return entry
+
+    def _cache_put(self, cache_key: tuple[bytes, int], entry: _Verified) -> None:
+        if self._cache is not None:
+            with self._cache_lock:
+                if cache_key[1] == self._cache_version:
+                    self._cache[cache_key] = entry
+                    self._cache[_secret_index(entry.claims, cache_key[1])] = entry
+
+    def _cache_evict(self, cache_key: tuple[bytes, int]) -> None:
+        if self._cache is not None:
+            with self._cache_lock:
+                self._cache.pop(cache_key, None)
+
+    def clear_cache(self) -> None:
+        """Forget every verified token (e.g. after replacing keys outside :class:`KeyRing`'s methods)."""
+        if self._cache is not None:
+            with self._cache_lock:
+                self._cache.clear()
+
+    @property
+    def cache_info(self) -> tuple[int, int]:
+        """``(entries, maxsize)`` of the verified-token cache; ``(0, 0)`` when it is off."""
+        if self._cache is None:
+            return 0, 0
+        with self._cache_lock:
+            return len(self._cache), int(self._cache.maxsize)
 
     def _key_for(self, token: object) -> SigningKey:
         if not isinstance(token, str) or len(token) > _MAX_TOKEN_CHARS or not _canonical_segments(token):
@@ -352,11 +500,10 @@ class SessionTokenService:
             raise self._invalid()
         return key
 
-    def _check_times(self, claims: SessionClaims, payload: Mapping[str, Any]) -> None:
+    def _check_times(self, claims: SessionClaims, nbf: int) -> None:
         now = self._clock()
         if claims.expires_at <= claims.issued_at:
             raise self._invalid()
-        nbf = payload["nbf"]
         if now + self._leeway < nbf or now + self._leeway < claims.issued_at:
             raise self._invalid()
         if now - self._leeway >= claims.expires_at:
@@ -369,7 +516,15 @@ class SessionTokenService:
     # ------------------------------------------------------------------ secret
 
     def secret_for(self, claims: SessionClaims) -> str:
-        """The secret access key of a verified session (derived; see the module docstring)."""
+        """The secret access key of a verified session (derived; see the module docstring).
+
+        Claims that :meth:`verify` just returned from the cache find their secret there (the
+        very same claims object, under the current keyring version); others are derived.
+        """
+        version = self._keyring.version
+        entry = self._cache_get(_secret_index(claims, version), version)
+        if entry is not None and entry.claims is claims:
+            return entry.secret
         key = self._keyring.get(claims.kid)
         if key is None or key.retired:
             raise self._invalid()
@@ -460,6 +615,7 @@ def _claims_from_payload(payload: Mapping[str, Any], kid: str) -> SessionClaims 
             jti=_str(payload, "jti"),
             federated=_bool(payload, "fed"),
             kid=kid,
+            parent_arn=_opt_str(payload, "prnt"),
         )
         _int(payload.get("nbf"), "nbf")
     except (TypeError, ValueError):

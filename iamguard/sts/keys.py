@@ -242,11 +242,12 @@ class KeyRing:
     ``not_before``. Every non-retired key verifies tokens issued inside its window.
     """
 
-    __slots__ = ("_clock", "_keys", "_lock")
+    __slots__ = ("_clock", "_keys", "_lock", "_version")
 
     def __init__(self, keys: Iterable[SigningKey] = (), *, clock: Callable[[], float] = time.time) -> None:
         self._lock = threading.Lock()
         self._clock = clock
+        self._version = 0
         self._keys: dict[str, SigningKey] = {}
         for key in keys:
             if key.kid in self._keys:
@@ -263,6 +264,12 @@ class KeyRing:
     def generate(cls, *, alg: str = "EdDSA", clock: Callable[[], float] = time.time) -> KeyRing:
         """A ring with one fresh primary key."""
         return cls([SigningKey.generate(alg=alg, now=clock())], clock=clock)
+
+    @property
+    def version(self) -> int:
+        """A counter bumped by every change (add, rotate, retire, prune): caches of verified tokens
+        compare it to drop what they learnt under an older ring."""
+        return self._version
 
     @property
     def keys(self) -> tuple[SigningKey, ...]:
@@ -286,6 +293,7 @@ class KeyRing:
             if key.kid in self._keys:
                 raise KeyRingError(f"duplicate key id {key.kid!r}")
             self._keys = {**self._keys, key.kid: key}
+            self._version += 1
 
     def rotate(self, *, alg: str | None = None, kid: str | None = None) -> SigningKey:
         """Add a new primary and close the current signers for signing; old keys keep verifying."""
@@ -302,6 +310,7 @@ class KeyRing:
                 updated[key.kid] = replace(key, not_after=max(now, key.not_before))
             updated[new.kid] = new
             self._keys = updated
+            self._version += 1
         return new
 
     def retire(self, kid: str) -> None:
@@ -311,6 +320,7 @@ class KeyRing:
             if key is None:
                 raise KeyRingError(f"no key {kid!r} in the keyring")
             self._keys = {**self._keys, kid: replace(key, retired=True)}
+            self._version += 1
 
     def prune(self, *, max_session_seconds: int, now: float | None = None) -> tuple[str, ...]:
         """Drop retired keys and keys closed so long ago that no token they signed is alive."""
@@ -322,6 +332,8 @@ class KeyRing:
                 if key.retired or (key.not_after is not None and key.not_after + max_session_seconds < at)
             )
             self._keys = {kid: key for kid, key in self._keys.items() if kid not in dead}
+            if dead:
+                self._version += 1
         return dead
 
     # ------------------------------------------------------------ serialization
