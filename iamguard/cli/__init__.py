@@ -19,7 +19,23 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1  # the command ran and reports problems (denied, invalid policy, ...)
 EXIT_USAGE = 2  # the command could not run (bad arguments, unreadable input)
 
-_SUBCOMMANDS: tuple[str, ...] = ("validate", "simulate", "serve_credentials", "serve_sts")
+_SUBCOMMANDS: tuple[str, ...] = (
+    "validate",
+    "simulate",
+    "simulate_principal",
+    "admin_account",
+    "admin_users",
+    "admin_groups",
+    "admin_roles",
+    "admin_policies",
+    "admin_keys",
+    "admin_mfa",
+    "admin_passwords",
+    "apply",
+    "export",
+    "serve_sts",
+    "serve_credentials",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
