@@ -28,7 +28,7 @@ ROOT = HERE.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from iamguard.cli import main as iamguard_cli  # noqa: E402
+from iamguard.cli import main as iamguard_cli
 
 POLICIES = HERE / "policies"
 CLIENT_TIMEOUT = 180
@@ -52,20 +52,57 @@ def offline_part() -> int:
     p = {path.stem: os.path.relpath(path) for path in POLICIES.glob("*.json")}
     report = "arn:aws:s3:::example-reports/2026/q3.csv"
     checks = [
-        ("Lint every example policy (errors and Access-Analyzer-style findings)",
-         ["validate", *sorted(p.values())], 0),
-        ("A malformed policy: every problem, each with its location",
-         ["validate", os.path.relpath(POLICIES / "invalid" / "broken-identity-policy.json")], 1),
-        ("Allowed: the read-only policy grants s3:GetObject",
-         ["simulate", p["s3-read-only"], "-a", "s3:GetObject", "-r", report], 0),
-        ("Implicit deny: nothing grants s3:PutObject",
-         ["simulate", p["s3-read-only"], "-a", "s3:PutObject", "-r", report], 1),
-        ("Explicit deny beats allow: a region guard with NotAction and StringNotEquals",
-         ["simulate", p["s3-read-only"], p["deny-outside-regions"], "-a", "s3:GetObject", "-r", report,
-          "-c", "aws:RequestedRegion=string:us-east-1"], 1),
-        ("A permissions boundary caps identity grants (policy variables: ${aws:username})",
-         ["simulate", p["s3-read-only"], "--boundary", p["permissions-boundary"],
-          "--caller-arn", "arn:aws:iam::123456789012:user/alice", "-a", "s3:GetObject", "-r", report], 0),
+        (
+            "Lint every example policy (errors and Access-Analyzer-style findings)",
+            ["validate", *sorted(p.values())],
+            0,
+        ),
+        (
+            "A malformed policy: every problem, each with its location",
+            ["validate", os.path.relpath(POLICIES / "invalid" / "broken-identity-policy.json")],
+            1,
+        ),
+        (
+            "Allowed: the read-only policy grants s3:GetObject",
+            ["simulate", p["s3-read-only"], "-a", "s3:GetObject", "-r", report],
+            0,
+        ),
+        (
+            "Implicit deny: nothing grants s3:PutObject",
+            ["simulate", p["s3-read-only"], "-a", "s3:PutObject", "-r", report],
+            1,
+        ),
+        (
+            "Explicit deny beats allow: a region guard with NotAction and StringNotEquals",
+            [
+                "simulate",
+                p["s3-read-only"],
+                p["deny-outside-regions"],
+                "-a",
+                "s3:GetObject",
+                "-r",
+                report,
+                "-c",
+                "aws:RequestedRegion=string:us-east-1",
+            ],
+            1,
+        ),
+        (
+            "A permissions boundary caps identity grants (policy variables: ${aws:username})",
+            [
+                "simulate",
+                p["s3-read-only"],
+                "--boundary",
+                p["permissions-boundary"],
+                "--caller-arn",
+                "arn:aws:iam::123456789012:user/alice",
+                "-a",
+                "s3:GetObject",
+                "-r",
+                report,
+            ],
+            0,
+        ),
     ]
     failures = 0
     for title, argv, expected in checks:
@@ -89,14 +126,18 @@ def live_part() -> int:
     with tempfile.TemporaryDirectory(prefix="iamguard-demo-") as folder:
         store_url = f"sqlite:///{folder}/iam.db"
         store = open_store(store_url)
-        print(f"\n=== Seeding a fresh store ({store_url}) from {os.path.relpath(SEED)} (declarative apply)",
-              flush=True)
+        print(
+            f"\n=== Seeding a fresh store ({store_url}) from {os.path.relpath(SEED)} (declarative apply)",
+            flush=True,
+        )
         print(seed_store(store, SEED).render(), end="", flush=True)
         config: dict[str, object] = {
             "bucket_policy": str(BUCKET_POLICY),
             "role_arn": f"arn:aws:iam::{store.account().account_id}:role/analyst",
         }
-        print("\n=== Issuing access keys (the secrets go only to the client, through a 0600 file)", flush=True)
+        print(
+            "\n=== Issuing access keys (the secrets go only to the client, through a 0600 file)", flush=True
+        )
         for user in ("alice", "bob"):
             created = store.create_access_key(user)
             config[user] = [created.access_key.access_key_id, created.secret_access_key]
@@ -109,8 +150,11 @@ def live_part() -> int:
             config_path.write_text(json.dumps(config))
             print(f"$ python {os.path.relpath(HERE / 's3_demo_client.py')} {config_path}", flush=True)
             try:
-                result = subprocess.run([sys.executable, str(HERE / "s3_demo_client.py"), str(config_path)],
-                                        timeout=CLIENT_TIMEOUT, check=False)
+                result = subprocess.run(
+                    [sys.executable, str(HERE / "s3_demo_client.py"), str(config_path)],
+                    timeout=CLIENT_TIMEOUT,
+                    check=False,
+                )
                 code = result.returncode
             except subprocess.TimeoutExpired:
                 print(f"!! the client did not finish within {CLIENT_TIMEOUT} s", flush=True)
@@ -125,7 +169,9 @@ def main(argv: list[str]) -> int:
     if live:
         print(f"!! the live part reported {live} unexpected result(s)", flush=True)
     ok = not failures and not live
-    print(f"\ndemo finished: {'every step behaved as expected' if ok else 'some steps misbehaved'}", flush=True)
+    print(
+        f"\ndemo finished: {'every step behaved as expected' if ok else 'some steps misbehaved'}", flush=True
+    )
     return 0 if ok else 1
 
 

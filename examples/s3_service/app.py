@@ -52,17 +52,36 @@ __all__ = ["S3ServiceState", "create_app"]
 SIGV2_PRESIGN_MESSAGE = (
     "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256. "
     "This is a legacy Signature Version 2 presigned URL; boto3 makes those for custom endpoints "
-    "unless the client is created with botocore.config.Config(signature_version=\"s3v4\")."
+    'unless the client is created with botocore.config.Config(signature_version="s3v4").'
 )
 _METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"]
 #: Query parameters that select an ordinary operation (anything else names a subresource).
-_PLAIN_PARAMS = frozenset({
-    "x-id", "list-type", "prefix", "delimiter", "max-keys", "continuation-token", "start-after", "fetch-owner",
-    "encoding-type", "response-content-type", "response-content-language", "response-expires",
-    "response-cache-control", "response-content-disposition", "response-content-encoding",
-    "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
-    "X-Amz-Signature", "X-Amz-Security-Token",
-})
+_PLAIN_PARAMS = frozenset(
+    {
+        "x-id",
+        "list-type",
+        "prefix",
+        "delimiter",
+        "max-keys",
+        "continuation-token",
+        "start-after",
+        "fetch-owner",
+        "encoding-type",
+        "response-content-type",
+        "response-content-language",
+        "response-expires",
+        "response-cache-control",
+        "response-content-disposition",
+        "response-content-encoding",
+        "X-Amz-Algorithm",
+        "X-Amz-Credential",
+        "X-Amz-Date",
+        "X-Amz-Expires",
+        "X-Amz-SignedHeaders",
+        "X-Amz-Signature",
+        "X-Amz-Security-Token",
+    }
+)
 
 
 @dataclass
@@ -138,7 +157,9 @@ def create_app(
     app = Flask("s3_service")
     app.url_map.merge_slashes = False  # keys may hold "//"
     app.config["IAMGUARD_ERROR_STYLE"] = "s3"
-    state = S3ServiceState(ObjectStorage(data), source.account().account_id, region, tuple(virtual_host_domains))
+    state = S3ServiceState(
+        ObjectStorage(data), source.account().account_id, region, tuple(virtual_host_domains)
+    )
     app.extensions["s3_service"] = state
     app.add_url_rule("/", "s3", _dispatch, methods=_METHODS, defaults={"path": ""}, strict_slashes=False)
     app.add_url_rule("/<path:path>", "s3", _dispatch, methods=_METHODS, strict_slashes=False)
@@ -178,45 +199,73 @@ def _dispatch(path: str) -> Response:
     if bucket is None:
         if method == "GET" and not subresources:
             return ops.list_buckets()
-        raise S3Error("MethodNotAllowed", 405, "The specified method is not allowed against this resource.",
-                      Method=method, ResourceType="SERVICE")
+        raise S3Error(
+            "MethodNotAllowed",
+            405,
+            "The specified method is not allowed against this resource.",
+            Method=method,
+            ResourceType="SERVICE",
+        )
     if not key:
         return _bucket_operation(method, bucket, subresources)
     if subresources:
         raise _not_implemented(subresources)
-    handler = {"PUT": ops.put_object, "GET": ops.get_object, "HEAD": ops.head_object,
-               "DELETE": ops.delete_object}.get(method)
+    handler = {
+        "PUT": ops.put_object,
+        "GET": ops.get_object,
+        "HEAD": ops.head_object,
+        "DELETE": ops.delete_object,
+    }.get(method)
     if handler is None:
-        raise S3Error("MethodNotAllowed", 405, "The specified method is not allowed against this resource.",
-                      Method=method, ResourceType="OBJECT")
+        raise S3Error(
+            "MethodNotAllowed",
+            405,
+            "The specified method is not allowed against this resource.",
+            Method=method,
+            ResourceType="OBJECT",
+        )
     return handler(bucket, key)
 
 
 def _bucket_operation(method: str, bucket: str, subresources: set[str]) -> Response:
     if subresources == {"policy"}:
-        handler = {"PUT": ops.put_bucket_policy, "GET": ops.get_bucket_policy,
-                   "DELETE": ops.delete_bucket_policy}.get(method)
+        handler = {
+            "PUT": ops.put_bucket_policy,
+            "GET": ops.get_bucket_policy,
+            "DELETE": ops.delete_bucket_policy,
+        }.get(method)
     elif subresources == {"location"} and method == "GET":
         handler = ops.get_bucket_location
     elif subresources:
         raise _not_implemented(subresources)
     elif method == "GET":
         if request.args.get("list-type") != "2":
-            raise S3Error("NotImplemented", 501,
-                          "Only ListObjectsV2 (list-type=2) is implemented by this example service.")
+            raise S3Error(
+                "NotImplemented",
+                501,
+                "Only ListObjectsV2 (list-type=2) is implemented by this example service.",
+            )
         handler = ops.list_objects_v2
     else:
         handler = {"PUT": ops.create_bucket, "HEAD": ops.head_bucket, "DELETE": ops.delete_bucket}.get(method)
     if handler is None:
-        raise S3Error("MethodNotAllowed", 405, "The specified method is not allowed against this resource.",
-                      Method=method, ResourceType="BUCKET")
+        raise S3Error(
+            "MethodNotAllowed",
+            405,
+            "The specified method is not allowed against this resource.",
+            Method=method,
+            ResourceType="BUCKET",
+        )
     return handler(bucket)
 
 
 def _not_implemented(subresources: Iterable[str]) -> S3Error:
     names = ", ".join(sorted(subresources))
-    return S3Error("NotImplemented", 501,
-                   f"A header or query you provided implies functionality that is not implemented ({names}).")
+    return S3Error(
+        "NotImplemented",
+        501,
+        f"A header or query you provided implies functionality that is not implemented ({names}).",
+    )
 
 
 # ---------------------------------------------------------------- responses
@@ -243,7 +292,9 @@ def _render_storage_error(error: StorageError) -> Response:
 
 
 def _render_http_exception(error: HTTPException) -> Response:
-    return _error_response(S3Error("InvalidRequest", error.code or 400, error.description or "Invalid request"))
+    return _error_response(
+        S3Error("InvalidRequest", error.code or 400, error.description or "Invalid request")
+    )
 
 
 def _common_headers(response: Response) -> Response:
@@ -269,4 +320,5 @@ class _RefuseSigV2Presign:
             status, headers, body = render_error(error, style="s3")
             start_response(f"{status} Bad Request", headers)
             return [body]
-        return self.app(environ, start_response)
+        answer: Iterable[bytes] = self.app(environ, start_response)
+        return answer

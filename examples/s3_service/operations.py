@@ -85,7 +85,10 @@ def _request_keys() -> dict[str, str]:
     (``s3:x-amz-content-sha256`` comes from the header only, never the query).
     """
     presigned = "X-Amz-Signature" in request.args
-    keys = {"s3:signatureversion": "AWS4-HMAC-SHA256", "s3:authType": "REST-QUERY-STRING" if presigned else "REST-HEADER"}
+    keys = {
+        "s3:signatureversion": "AWS4-HMAC-SHA256",
+        "s3:authType": "REST-QUERY-STRING" if presigned else "REST-HEADER",
+    }
     content_sha = request.headers.get("x-amz-content-sha256")
     if content_sha is not None:
         keys["s3:x-amz-content-sha256"] = content_sha
@@ -143,11 +146,16 @@ def create_bucket(bucket: str) -> Response:
     region = _location_constraint(request.get_data()) or state.region
     if region != state.region:
         raise S3Error(
-            "IllegalLocationConstraintException", 400,
+            "IllegalLocationConstraintException",
+            400,
             f"The {region} location constraint is incompatible for the region specific endpoint this request was sent to.",
         )
     current = current_request()
-    owner = current.principal.account if current is not None and current.principal is not None else state.account_id
+    owner = (
+        current.principal.account
+        if current is not None and current.principal is not None
+        else state.account_id
+    )
     state.storage.create_bucket(bucket, owner_account=owner or state.account_id, region=region)
     return _response(Location=f"/{bucket}")
 
@@ -160,7 +168,11 @@ def _location_constraint(body: bytes) -> str | None:
     try:
         root = ET.fromstring(body)
     except ET.ParseError:
-        raise S3Error("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema.") from None
+        raise S3Error(
+            "MalformedXML",
+            400,
+            "The XML you provided was not well-formed or did not validate against our published schema.",
+        ) from None
     for element in root.iter():
         if element.tag.rsplit("}", 1)[-1] == "LocationConstraint" and element.text:
             return element.text.strip()
@@ -199,16 +211,29 @@ def list_objects_v2(bucket: str) -> Response:
 
     Continuation tokens are opaque to clients: here the base64url of the last entry returned.
     """
-    args = {k: request.args[k] for k in ("prefix", "delimiter", "continuation-token", "start-after") if k in request.args}
+    args = {
+        k: request.args[k]
+        for k in ("prefix", "delimiter", "continuation-token", "start-after")
+        if k in request.args
+    }
     encoding = request.args.get("encoding-type")
     if encoding is not None and encoding != "url":
-        raise S3Error("InvalidArgument", 400, "Invalid Encoding Method specified in Request", ArgumentName="encoding-type")
+        raise S3Error(
+            "InvalidArgument",
+            400,
+            "Invalid Encoding Method specified in Request",
+            ArgumentName="encoding-type",
+        )
     max_keys = _max_keys(request.args.get("max-keys"))
     after = args.get("start-after", "")
     if "continuation-token" in args:
         after = max(after, _decode_token(args["continuation-token"]))
     page = _state().storage.list_objects(
-        bucket, prefix=args.get("prefix", ""), delimiter=args.get("delimiter", ""), max_keys=max_keys, after=after
+        bucket,
+        prefix=args.get("prefix", ""),
+        delimiter=args.get("delimiter", ""),
+        max_keys=max_keys,
+        after=after,
     )
     token = _encode_token(page.next_marker) if page.truncated and page.next_marker is not None else None
     body = list_objects_v2_document(
@@ -221,8 +246,13 @@ def _max_keys(text: str | None) -> int:
     if text is None:
         return 1000
     if not text.isdigit():
-        raise S3Error("InvalidArgument", 400, "Provided max-keys not an integer or within integer range",
-                      ArgumentName="max-keys", ArgumentValue=text)
+        raise S3Error(
+            "InvalidArgument",
+            400,
+            "Provided max-keys not an integer or within integer range",
+            ArgumentName="max-keys",
+            ArgumentValue=text,
+        )
     return min(int(text), 1000)
 
 
@@ -238,8 +268,12 @@ def _decode_token(token: str) -> str:
             return after
     except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error):
         pass
-    raise S3Error("InvalidArgument", 400, "The continuation token provided is incorrect",
-                  ArgumentName="continuation-token")
+    raise S3Error(
+        "InvalidArgument",
+        400,
+        "The continuation token provided is incorrect",
+        ArgumentName="continuation-token",
+    )
 
 
 # ---------------------------------------------------------------- bucket policy
@@ -292,8 +326,11 @@ def put_object(bucket: str, key: str) -> Response:
     data = request.get_data()
     _check_content_md5(data)
     echoed = _check_checksum_headers(data)
-    metadata = {name[len("x-amz-meta-"):].lower(): value for name, value in request.headers.items()
-                if name.lower().startswith("x-amz-meta-")}
+    metadata = {
+        name[len("x-amz-meta-") :].lower(): value
+        for name, value in request.headers.items()
+        if name.lower().startswith("x-amz-meta-")
+    }
     content_type = request.headers.get("Content-Type") or "binary/octet-stream"
     meta = _state().storage.put_object(bucket, key, data, content_type=content_type, metadata=metadata)
     response = _response(ETag=meta.etag, content_type="application/xml")
@@ -312,7 +349,9 @@ def _check_content_md5(data: bytes) -> None:
     except (binascii.Error, ValueError):
         digest = b""
     if len(digest) != 16:
-        raise S3Error("InvalidDigest", 400, "The Content-MD5 you specified was invalid.", **{"Content-MD5": declared})
+        raise S3Error(
+            "InvalidDigest", 400, "The Content-MD5 you specified was invalid.", **{"Content-MD5": declared}
+        )
     if not hmac.compare_digest(digest, hashlib.md5(data, usedforsecurity=False).digest()):
         raise S3Error("BadDigest", 400, "The Content-MD5 you specified did not match what we received.")
 
@@ -332,11 +371,15 @@ def _check_checksum_headers(data: bytes) -> dict[str, str]:
             continue
         actual = _checksum(algorithm, data)
         if not hmac.compare_digest(declared.encode(), actual.encode()):
-            raise S3Error("BadDigest", 400, f"The {algorithm.upper()} you specified did not match the calculated checksum.")
+            raise S3Error(
+                "BadDigest",
+                400,
+                f"The {algorithm.upper()} you specified did not match the calculated checksum.",
+            )
         echoed[header] = actual
     trailer = (request.headers.get("x-amz-trailer") or "").strip().lower()
-    if trailer.startswith("x-amz-checksum-") and trailer[len("x-amz-checksum-"):] in _CHECKSUMS:
-        echoed[trailer] = _checksum(trailer[len("x-amz-checksum-"):], data)
+    if trailer.startswith("x-amz-checksum-") and trailer[len("x-amz-checksum-") :] in _CHECKSUMS:
+        echoed[trailer] = _checksum(trailer[len("x-amz-checksum-") :], data)
     return echoed
 
 
@@ -344,7 +387,9 @@ def _checksum(algorithm: str, data: bytes) -> str:
     try:
         return compute_checksum(algorithm, data)
     except IAMGuardError as error:
-        raise S3Error(error.code or "NotImplemented", error.http_status, str(error) or "Checksum not supported") from None
+        raise S3Error(
+            error.code or "NotImplemented", error.http_status, str(error) or "Checksum not supported"
+        ) from None
 
 
 def _object_headers(meta: ObjectMeta) -> dict[str, str]:
@@ -368,12 +413,20 @@ def _check_conditions(meta: ObjectMeta) -> None:
     """
     if_match = request.headers.get("If-Match")
     if if_match is not None and not _etag_in(meta.etag, if_match):
-        raise S3Error("PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold",
-                      Condition="If-Match")
+        raise S3Error(
+            "PreconditionFailed",
+            412,
+            "At least one of the pre-conditions you specified did not hold",
+            Condition="If-Match",
+        )
     unmodified = _http_time(request.headers.get("If-Unmodified-Since"))
     if if_match is None and unmodified is not None and int(meta.last_modified) > unmodified:
-        raise S3Error("PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold",
-                      Condition="If-Unmodified-Since")
+        raise S3Error(
+            "PreconditionFailed",
+            412,
+            "At least one of the pre-conditions you specified did not hold",
+            Condition="If-Unmodified-Since",
+        )
     if_none = request.headers.get("If-None-Match")
     if if_none is not None and _etag_in(meta.etag, if_none):
         raise _NotModified(meta)
@@ -417,16 +470,26 @@ def _range(header: str | None, size: int) -> tuple[int, int] | None:
     if not first_text:  # suffix: the last N bytes
         count = int(last_text)
         if count == 0 or size == 0:
-            raise S3Error("InvalidRange", 416, "The requested range is not satisfiable",
-                          RangeRequested=header, ActualObjectSize=str(size))
+            raise S3Error(
+                "InvalidRange",
+                416,
+                "The requested range is not satisfiable",
+                RangeRequested=header,
+                ActualObjectSize=str(size),
+            )
         return max(0, size - count), size - 1
     first = int(first_text)
     last = int(last_text) if last_text.isdigit() else size - 1
     if last_text and not last_text.isdigit() or last < first:
         return None
     if first >= size:
-        raise S3Error("InvalidRange", 416, "The requested range is not satisfiable",
-                      RangeRequested=header, ActualObjectSize=str(size))
+        raise S3Error(
+            "InvalidRange",
+            416,
+            "The requested range is not satisfiable",
+            RangeRequested=header,
+            ActualObjectSize=str(size),
+        )
     return first, min(last, size - 1)
 
 

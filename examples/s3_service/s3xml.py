@@ -86,7 +86,7 @@ def list_buckets_document(buckets: Iterable[Bucket], owner_id: str, owner_name: 
     return (
         f'{_DECLARATION}<ListAllMyBucketsResult xmlns="{NAMESPACE}">{owner}<Buckets>{items}</Buckets>'
         "</ListAllMyBucketsResult>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def list_objects_v2_document(
@@ -134,7 +134,9 @@ def list_objects_v2_document(
         + "</Contents>"
         for meta in page.contents
     )
-    prefixes = "".join(f"<CommonPrefixes>{_element('Prefix', text(p))}</CommonPrefixes>" for p in page.common_prefixes)
+    prefixes = "".join(
+        f"<CommonPrefixes>{_element('Prefix', text(p))}</CommonPrefixes>" for p in page.common_prefixes
+    )
     return (
         f'{_DECLARATION}<ListBucketResult xmlns="{NAMESPACE}">{"".join(head)}{contents}{prefixes}</ListBucketResult>'
-    ).encode("utf-8")
+    ).encode()

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from typing_extensions import Self
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from iamguard.authn.session_token import SessionTokenService
@@ -75,14 +76,16 @@ class Services:
         for thread in self._threads:
             thread.join(timeout=5)
 
-    def __enter__(self) -> Services:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def _serve(app: Any, host: str, port: int, ssl_context: ssl.SSLContext | None, name: str) -> tuple[BaseWSGIServer, threading.Thread]:
+def _serve(
+    app: Any, host: str, port: int, ssl_context: ssl.SSLContext | None, name: str
+) -> tuple[BaseWSGIServer, threading.Thread]:
     server = make_server(host, port, app, threaded=True, ssl_context=ssl_context)
     thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
@@ -102,7 +105,9 @@ def start_services(
     """Start the S3 app and the STS endpoint over ``store``; objects live in ``data`` (SQLite)."""
     sessions = SessionTokenService(KeyRing.generate())
     codec = AuthorizationMessageCodec(AuthorizationMessageCodec.generate_key())
-    app = create_app(store, data=data, sessions=sessions, messages=codec, virtual_host_domains=virtual_host_domains)
+    app = create_app(
+        store, data=data, sessions=sessions, messages=codec, virtual_host_domains=virtual_host_domains
+    )
     sts = StsWsgiApp(TokenService(store, sessions, message_codec=codec))
     s3_server, s3_thread = _serve(app, host, s3_port, ssl_context, "s3-example")
     sts_server, sts_thread = _serve(sts, host, sts_port, None, "sts-example")
@@ -111,8 +116,12 @@ def start_services(
     return Services(
         f"{scheme}://{shown}:{s3_server.server_port}",
         f"http://{shown}:{sts_server.server_port}",
-        store, sessions, codec, app,
-        [s3_server, sts_server], [s3_thread, sts_thread],
+        store,
+        sessions,
+        codec,
+        app,
+        [s3_server, sts_server],
+        [s3_thread, sts_thread],
     )
 
 

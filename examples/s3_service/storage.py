@@ -23,10 +23,11 @@ import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "Bucket",
@@ -285,8 +286,17 @@ class ObjectStorage:
             db.execute(
                 "INSERT OR REPLACE INTO objects (bucket, key, data, size, etag, crc32, content_type, "
                 "last_modified, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (bucket, key, data, meta.size, meta.etag, meta.crc32, content_type, meta.last_modified,
-                 json.dumps(dict(meta.metadata))),
+                (
+                    bucket,
+                    key,
+                    data,
+                    meta.size,
+                    meta.etag,
+                    meta.crc32,
+                    content_type,
+                    meta.last_modified,
+                    json.dumps(dict(meta.metadata)),
+                ),
             )
         return meta
 
@@ -354,7 +364,7 @@ class ObjectStorage:
             last = entry
         return ListPage(tuple(contents), tuple(prefixes), False, None)
 
-    def _keys_from(self, bucket: str, start: str) -> Iterator[tuple[object, ...]]:
+    def _keys_from(self, bucket: str, start: str) -> Iterator[Sequence[Any]]:
         """Rows with key >= ``start`` in key order, fetched in batches outside the lock."""
         while True:
             with self._lock:
@@ -371,12 +381,13 @@ class ObjectStorage:
 _META_COLUMNS = "bucket, key, size, etag, crc32, content_type, last_modified, metadata"
 
 
-def _meta(row: tuple[object, ...]) -> ObjectMeta:
+def _meta(row: Sequence[Any]) -> ObjectMeta:
+    """An :class:`ObjectMeta` from a row of ``_META_COLUMNS`` (SQLite hands back plain values)."""
     bucket, key, size, etag, crc, content_type, modified, metadata = row
     return ObjectMeta(
-        str(bucket), str(key), int(size), str(etag), str(crc), str(content_type),  # type: ignore[call-overload]
-        float(modified), json.loads(str(metadata)),  # type: ignore[arg-type]
-    )
+        str(bucket), str(key), int(size), str(etag), str(crc), str(content_type), float(modified),
+        json.loads(str(metadata)),
+    )  # fmt: skip
 
 
 def _rolled_up(key: str, prefix: str, delimiter: str) -> str:

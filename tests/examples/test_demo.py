@@ -19,7 +19,12 @@ DEMO = ROOT / "examples" / "demo.py"
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IAMGUARD_"))}
     return subprocess.run(
-        [sys.executable, str(DEMO)], capture_output=True, text=True, timeout=240, env=env,
+        [sys.executable, str(DEMO)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+        check=False,
         cwd=tmp_path_factory.mktemp("demo-cwd"),  # the demo must not depend on the working directory
     )
 
@@ -58,7 +63,10 @@ def test_demo_shows_each_step(demo_run: subprocess.CompletedProcess[str], line: 
 def test_demo_leaves_no_secret_in_its_output(demo_run: subprocess.CompletedProcess[str]) -> None:
     """Access key ids are shown; secret access keys never are (they travel in a 0600 file)."""
     secret_shaped = re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
-    found = [t for t in secret_shaped.findall(demo_run.stdout + demo_run.stderr)
-             if re.search(r"[0-9]", t) and re.search(r"[A-Z]", t) and re.search(r"[a-z]", t)]
+    found = [
+        t
+        for t in secret_shaped.findall(demo_run.stdout + demo_run.stderr)
+        if re.search(r"[0-9]", t) and re.search(r"[A-Z]", t) and re.search(r"[a-z]", t)
+    ]
     assert found == []
     assert re.search(r"alice: AKIA[A-Z0-9]{16}", demo_run.stdout)

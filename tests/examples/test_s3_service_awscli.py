@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from examples.s3_service.serve import BUCKET_POLICY, Services, seed_store, start_services  # noqa: E402
-from iamguard.store import IdentityService, open_store  # noqa: E402
+from examples.s3_service.serve import BUCKET_POLICY, Services, seed_store, start_services
+from iamguard.store import IdentityService, open_store
 
 AWS = shutil.which("aws")
 # Each CLI run starts a Python interpreter (~1 s): the module takes tens of seconds.
@@ -44,8 +44,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Services, 
     profiles = []
     for user in ("alice", "bob"):
         created = store.create_access_key(user)
-        profiles.append(f"[{user}]\naws_access_key_id = {created.access_key.access_key_id}\n"
-                        f"aws_secret_access_key = {created.secret_access_key}\n")
+        profiles.append(
+            f"[{user}]\naws_access_key_id = {created.access_key.access_key_id}\n"
+            f"aws_secret_access_key = {created.secret_access_key}\n"
+        )
     (folder / "credentials").write_text("\n".join(profiles))
     # SigV4 presigning must be asked for: the CLI (like boto3) presigns with SigV2 otherwise.
     (folder / "config").write_text(
@@ -64,23 +66,32 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Services, 
         os.environ["IAMGUARD_DEV_MASTER_KEY"] = old
 
 
-def aws(stack: tuple[Services, Path], profile: str, *args: str, endpoint: str = "s3",
-        extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def aws(
+    stack: tuple[Services, Path],
+    profile: str,
+    *args: str,
+    endpoint: str = "s3",
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run ``aws --profile P --endpoint-url URL ARGS`` with only the test's config files."""
     services, folder = stack
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update({
-        "AWS_CONFIG_FILE": str(folder / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(folder / "credentials"),
-        "AWS_PAGER": "",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    })
+    env.update(
+        {
+            "AWS_CONFIG_FILE": str(folder / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(folder / "credentials"),
+            "AWS_PAGER": "",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
     env.update(extra_env or {})
     url = services.s3_url if endpoint == "s3" else services.sts_url
     command = [str(AWS), "--endpoint-url", url, "--output", "json"]
     if profile:
         command += ["--profile", profile]
-    return subprocess.run(command + list(args), capture_output=True, text=True, env=env, cwd=folder, timeout=60)
+    return subprocess.run(
+        command + list(args), capture_output=True, text=True, env=env, cwd=folder, timeout=60, check=False
+    )
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:
@@ -94,7 +105,11 @@ def bucket(stack: tuple[Services, Path]) -> str:
     # The bucket policy with the explicit Deny, for alice-reports, adapted to this bucket.
     policy = BUCKET_POLICY.read_text().replace("alice-reports", BUCKET)
     (stack[1] / "policy.json").write_text(policy)
-    ok(aws(stack, "alice", "s3api", "put-bucket-policy", "--bucket", BUCKET, "--policy", "file://policy.json"))
+    ok(
+        aws(
+            stack, "alice", "s3api", "put-bucket-policy", "--bucket", BUCKET, "--policy", "file://policy.json"
+        )
+    )
     return BUCKET
 
 
@@ -103,17 +118,63 @@ def test_s3api_object_roundtrip(stack: tuple[Services, Path], bucket: str) -> No
     folder = stack[1]
     body = b"year,revenue\n2026,42\n"
     (folder / "q3.csv").write_bytes(body)
-    put = json.loads(ok(aws(stack, "alice", "s3api", "put-object", "--bucket", bucket, "--key", "reports/q3.csv",
-                            "--body", "q3.csv", "--content-type", "text/csv")))
+    put = json.loads(
+        ok(
+            aws(
+                stack,
+                "alice",
+                "s3api",
+                "put-object",
+                "--bucket",
+                bucket,
+                "--key",
+                "reports/q3.csv",
+                "--body",
+                "q3.csv",
+                "--content-type",
+                "text/csv",
+            )
+        )
+    )
     assert put["ETag"] == '"' + hashlib.md5(body).hexdigest() + '"'
-    head = json.loads(ok(aws(stack, "alice", "s3api", "head-object", "--bucket", bucket, "--key", "reports/q3.csv")))
+    head = json.loads(
+        ok(aws(stack, "alice", "s3api", "head-object", "--bucket", bucket, "--key", "reports/q3.csv"))
+    )
     assert head["ContentLength"] == 21 and head["ETag"] == put["ETag"] and head["ContentType"] == "text/csv"
     assert head["LastModified"]
-    got = json.loads(ok(aws(stack, "alice", "s3api", "get-object", "--bucket", bucket, "--key", "reports/q3.csv",
-                            "out.csv")))
+    got = json.loads(
+        ok(
+            aws(
+                stack,
+                "alice",
+                "s3api",
+                "get-object",
+                "--bucket",
+                bucket,
+                "--key",
+                "reports/q3.csv",
+                "out.csv",
+            )
+        )
+    )
     assert (folder / "out.csv").read_bytes() == body and got["LastModified"]
-    ranged = json.loads(ok(aws(stack, "alice", "s3api", "get-object", "--bucket", bucket, "--key", "reports/q3.csv",
-                               "--range", "bytes=0-3", "part.csv")))
+    ranged = json.loads(
+        ok(
+            aws(
+                stack,
+                "alice",
+                "s3api",
+                "get-object",
+                "--bucket",
+                bucket,
+                "--key",
+                "reports/q3.csv",
+                "--range",
+                "bytes=0-3",
+                "part.csv",
+            )
+        )
+    )
     assert ranged["ContentRange"] == "bytes 0-3/21" and (folder / "part.csv").read_bytes() == b"year"
 
 
@@ -142,8 +203,22 @@ def test_list_objects_v2_with_delimiter(stack: tuple[Services, Path], bucket: st
     (folder / "x").write_text("x")
     for key in ("logs/2026/a", "logs/2026/b", "logs/top"):
         ok(aws(stack, "alice", "s3api", "put-object", "--bucket", bucket, "--key", key, "--body", "x"))
-    listed = json.loads(ok(aws(stack, "bob", "s3api", "list-objects-v2", "--bucket", bucket, "--prefix", "logs/",
-                               "--delimiter", "/")))
+    listed = json.loads(
+        ok(
+            aws(
+                stack,
+                "bob",
+                "s3api",
+                "list-objects-v2",
+                "--bucket",
+                bucket,
+                "--prefix",
+                "logs/",
+                "--delimiter",
+                "/",
+            )
+        )
+    )
     assert [c["Key"] for c in listed["Contents"]] == ["logs/top"]
     assert [p["Prefix"] for p in listed["CommonPrefixes"]] == ["logs/2026/"]
     assert listed["Contents"][0]["LastModified"]
@@ -153,17 +228,38 @@ def test_denials_print_the_s3_message(stack: tuple[Services, Path], bucket: str)
     """Implicit deny (bob writes) and explicit deny (the bucket policy) as the CLI shows them."""
     folder = stack[1]
     (folder / "note.txt").write_text("hi")
-    implicit = aws(stack, "bob", "s3api", "put-object", "--bucket", bucket, "--key", "bob.txt", "--body", "note.txt")
+    implicit = aws(
+        stack, "bob", "s3api", "put-object", "--bucket", bucket, "--key", "bob.txt", "--body", "note.txt"
+    )
     assert implicit.returncode != 0
-    assert "An error occurred (AccessDenied) when calling the PutObject operation: User: " \
-           f"arn:aws:iam::{ACCOUNT}:user/bob is not authorized to perform: s3:PutObject" in implicit.stderr
+    assert (
+        "An error occurred (AccessDenied) when calling the PutObject operation: User: "
+        f"arn:aws:iam::{ACCOUNT}:user/bob is not authorized to perform: s3:PutObject" in implicit.stderr
+    )
     assert "because no identity-based policy allows the s3:PutObject action" in implicit.stderr
-    ok(aws(stack, "alice", "s3api", "put-object", "--bucket", bucket, "--key", "audit/x.log", "--body", "note.txt"))
+    ok(
+        aws(
+            stack,
+            "alice",
+            "s3api",
+            "put-object",
+            "--bucket",
+            bucket,
+            "--key",
+            "audit/x.log",
+            "--body",
+            "note.txt",
+        )
+    )
     explicit = aws(stack, "alice", "s3", "rm", f"s3://{bucket}/audit/x.log")
     assert explicit.returncode != 0
     assert "AccessDenied" in explicit.stderr and "explicit deny in a resource-based policy" in explicit.stderr
     missing = aws(stack, "alice", "s3api", "get-object", "--bucket", bucket, "--key", "nope", "out")
-    assert missing.returncode != 0 and "(NoSuchKey)" in missing.stderr and "The specified key does not exist." in missing.stderr
+    assert (
+        missing.returncode != 0
+        and "(NoSuchKey)" in missing.stderr
+        and "The specified key does not exist." in missing.stderr
+    )
 
 
 def test_presign_sigv4_and_legacy(stack: tuple[Services, Path], bucket: str) -> None:
@@ -190,18 +286,60 @@ def test_bucket_policy_commands(stack: tuple[Services, Path], bucket: str) -> No
 def test_assume_role_with_the_cli(stack: tuple[Services, Path], bucket: str) -> None:
     """``aws sts assume-role`` at iamguard's STS, then the session reads (and cannot write) via the CLI."""
     (stack[1] / "r.txt").write_text("report")
-    ok(aws(stack, "alice", "s3api", "put-object", "--bucket", bucket, "--key", "reports/r.txt", "--body", "r.txt"))
-    assumed = json.loads(ok(aws(stack, "alice", "sts", "assume-role", "--role-arn",
-                                f"arn:aws:iam::{ACCOUNT}:role/analyst", "--role-session-name", "cli",
-                                endpoint="sts")))
+    ok(
+        aws(
+            stack,
+            "alice",
+            "s3api",
+            "put-object",
+            "--bucket",
+            bucket,
+            "--key",
+            "reports/r.txt",
+            "--body",
+            "r.txt",
+        )
+    )
+    assumed = json.loads(
+        ok(
+            aws(
+                stack,
+                "alice",
+                "sts",
+                "assume-role",
+                "--role-arn",
+                f"arn:aws:iam::{ACCOUNT}:role/analyst",
+                "--role-session-name",
+                "cli",
+                endpoint="sts",
+            )
+        )
+    )
     creds = assumed["Credentials"]
-    session_env = {"AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
-                   "AWS_SESSION_TOKEN": creds["SessionToken"], "AWS_DEFAULT_REGION": "us-east-1"}
-    listed = json.loads(ok(aws(stack, "", "s3api", "list-objects-v2", "--bucket", bucket, extra_env=session_env)))
+    session_env = {
+        "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": creds["SessionToken"],
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    listed = json.loads(
+        ok(aws(stack, "", "s3api", "list-objects-v2", "--bucket", bucket, extra_env=session_env))
+    )
     assert "reports/r.txt" in [c["Key"] for c in listed["Contents"]]
     who = json.loads(ok(aws(stack, "", "sts", "get-caller-identity", endpoint="sts", extra_env=session_env)))
     assert who["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/analyst/cli"
     (stack[1] / "w.txt").write_text("w")
-    write = aws(stack, "", "s3api", "put-object", "--bucket", bucket, "--key", "reports/w.txt", "--body", "w.txt",
-                extra_env=session_env)
+    write = aws(
+        stack,
+        "",
+        "s3api",
+        "put-object",
+        "--bucket",
+        bucket,
+        "--key",
+        "reports/w.txt",
+        "--body",
+        "w.txt",
+        extra_env=session_env,
+    )
     assert write.returncode != 0 and "assumed-role/analyst/cli is not authorized" in write.stderr

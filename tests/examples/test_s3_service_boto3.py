@@ -25,12 +25,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
+import boto3  # type: ignore[import-untyped]
 import httpx
 import pytest
-from botocore import UNSIGNED
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore import UNSIGNED  # type: ignore[import-untyped]
+from botocore.config import Config  # type: ignore[import-untyped]
+from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -38,9 +38,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from examples.s3_service.serve import BUCKET_POLICY, Services, seed_store, start_services  # noqa: E402
-from examples.s3_service.storage import ObjectStorage  # noqa: E402
-from iamguard.store import IdentityService, open_store  # noqa: E402
+from examples.s3_service.serve import BUCKET_POLICY, Services, seed_store, start_services
+from examples.s3_service.storage import ObjectStorage
+from iamguard.store import IdentityService, open_store
 
 ACCOUNT = "123456789012"
 BUCKET = "alice-reports"
@@ -88,8 +88,14 @@ def services(store: IdentityService, tmp_path_factory: pytest.TempPathFactory) -
 def s3_client(url: str, creds: tuple[str, ...], config: Config = S3V4, **extra: Any) -> Any:
     access, secret, *token = creds
     return boto3.client(
-        "s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id=access, aws_secret_access_key=secret,
-        aws_session_token=token[0] if token else None, config=config, **extra,
+        "s3",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id=access,
+        aws_secret_access_key=secret,
+        aws_session_token=token[0] if token else None,
+        config=config,
+        **extra,
     )
 
 
@@ -108,14 +114,21 @@ def bob(services: Services, keys: dict[str, tuple[str, str]]) -> Any:
 
 def sts_client(services: Services, creds: tuple[str, str]) -> Any:
     return boto3.client(
-        "sts", endpoint_url=services.sts_url, region_name="us-east-1",
-        aws_access_key_id=creds[0], aws_secret_access_key=creds[1],
+        "sts",
+        endpoint_url=services.sts_url,
+        region_name="us-east-1",
+        aws_access_key_id=creds[0],
+        aws_secret_access_key=creds[1],
     )
 
 
 def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
     response = excinfo.value.response
-    return response["Error"]["Code"], response["Error"].get("Message", ""), response["ResponseMetadata"]["HTTPStatusCode"]
+    return (
+        response["Error"]["Code"],
+        response["Error"].get("Message", ""),
+        response["ResponseMetadata"]["HTTPStatusCode"],
+    )
 
 
 def headers_seen(client: Any) -> list[dict[str, str]]:
@@ -123,8 +136,10 @@ def headers_seen(client: Any) -> list[dict[str, str]]:
     seen: list[dict[str, str]] = []
 
     def record(request: Any, **_: Any) -> None:
-        seen.append({k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items()}
-                    | {":url": request.url})
+        seen.append(
+            {k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items()}
+            | {":url": request.url}
+        )
 
     client.meta.events.register("before-send.s3.*", record)
     return seen
@@ -195,8 +210,9 @@ def test_put_get_head_roundtrip(alice: Any) -> None:
     https://docs.aws.amazon.com/AmazonS3/latest/API/API_Object.html
     """
     body = b"year,revenue\n2026,42\n"
-    put = alice.put_object(Bucket=BUCKET, Key="reports/q3.csv", Body=body, ContentType="text/csv",
-                           Metadata={"owner": "alice"})
+    put = alice.put_object(
+        Bucket=BUCKET, Key="reports/q3.csv", Body=body, ContentType="text/csv", Metadata={"owner": "alice"}
+    )
     assert put["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'
     got = alice.get_object(Bucket=BUCKET, Key="reports/q3.csv")
     assert got["Body"].read() == body
@@ -251,7 +267,9 @@ def test_checksum_mode_returns_crc32_that_botocore_validates(alice: Any) -> None
         ("bytes=abc", 200, None, b"0123456789abcdef"),
     ],
 )
-def test_get_object_range(alice: Any, range_header: str, status: int, content_range: str | None, part: bytes) -> None:
+def test_get_object_range(
+    alice: Any, range_header: str, status: int, content_range: str | None, part: bytes
+) -> None:
     alice.put_object(Bucket=BUCKET, Key="ranges/sixteen", Body=b"0123456789abcdef")
     got = alice.get_object(Bucket=BUCKET, Key="ranges/sixteen", Range=range_header)
     assert got["ResponseMetadata"]["HTTPStatusCode"] == status
@@ -282,7 +300,9 @@ def test_conditional_get(alice: Any) -> None:
 def test_integrity_headers_are_checked(alice: Any) -> None:
     """A Content-MD5 or x-amz-checksum-crc32 that does not match the body → BadDigest (400)."""
     with pytest.raises(ClientError) as excinfo:
-        alice.put_object(Bucket=BUCKET, Key="bad/md5", Body=b"data", ContentMD5=base64.b64encode(b"0" * 16).decode())
+        alice.put_object(
+            Bucket=BUCKET, Key="bad/md5", Body=b"data", ContentMD5=base64.b64encode(b"0" * 16).decode()
+        )
     assert error_of(excinfo)[0::2] == ("BadDigest", 400)
     with pytest.raises(ClientError) as excinfo:
         alice.put_object(Bucket=BUCKET, Key="bad/crc", Body=b"data", ChecksumCRC32="AAAAAA==")
@@ -356,14 +376,18 @@ def test_list_objects_v2_prefix_and_delimiter(alice: Any, listing_bucket: str) -
     assert inside["Prefix"] == "dir/" and inside["Delimiter"] == "/"
 
 
-def test_list_objects_v2_encoding_type_url_on_the_wire(services: Services, alice: Any, listing_bucket: str) -> None:
+def test_list_objects_v2_encoding_type_url_on_the_wire(
+    services: Services, alice: Any, listing_bucket: str
+) -> None:
     """Without botocore's decoding: keys are URL-encoded and EncodingType echoed."""
     client = s3_client(services.s3_url, _creds_of(alice))
-    client.meta.events.unregister("before-parameter-build.s3.ListObjectsV2",
-                                  unique_id="set-list-objects-v2-encoding-type")
+    client.meta.events.unregister(
+        "before-parameter-build.s3.ListObjectsV2", unique_id="set-list-objects-v2-encoding-type"
+    )
     raw: list[bytes] = []
-    client.meta.events.register("after-call.s3.ListObjectsV2",
-                                lambda http_response, **_: raw.append(http_response.content))
+    client.meta.events.register(
+        "after-call.s3.ListObjectsV2", lambda http_response, **_: raw.append(http_response.content)
+    )
     client.list_objects_v2(Bucket=listing_bucket, EncodingType="url", Prefix="z")
     text = raw[-1].decode()
     assert "<EncodingType>url</EncodingType>" in text
@@ -379,11 +403,15 @@ def test_list_objects_v2_pagination(alice: Any, listing_bucket: str) -> None:
     keys = [c["Key"] for p in pages for c in p.get("Contents", [])]
     assert keys == [c["Key"] for c in alice.list_objects_v2(Bucket=listing_bucket)["Contents"]]
     rolled = list(paginator.paginate(Bucket=listing_bucket, Delimiter="/", PaginationConfig={"PageSize": 2}))
-    entries = [e for p in rolled for e in [c["Key"] for c in p.get("Contents", [])]
-               + [c["Prefix"] for c in p.get("CommonPrefixes", [])]]
+    entries = [
+        e
+        for p in rolled
+        for e in [c["Key"] for c in p.get("Contents", [])]
+        + [c["Prefix"] for c in p.get("CommonPrefixes", [])]
+    ]
     assert sorted(entries) == sorted(["a.txt", "dir/", "other/", "z z+%.txt", "ünïcode/", "zz"])
     after = alice.list_objects_v2(Bucket=listing_bucket, StartAfter="dir/two")
-    assert [c["Key"] for c in after["Contents"]][0] == "other/x"
+    assert after["Contents"][0]["Key"] == "other/x"
 
 
 def test_list_objects_v2_bad_arguments(alice: Any, listing_bucket: str) -> None:
@@ -399,7 +427,9 @@ def test_list_objects_v2_bad_arguments(alice: Any, listing_bucket: str) -> None:
     delimiter=st.sampled_from(["", "/", "c"]),
     page=st.integers(min_value=1, max_value=5),
 )
-def test_storage_pagination_matches_a_naive_listing(keys: set[str], prefix: str, delimiter: str, page: int) -> None:
+def test_storage_pagination_matches_a_naive_listing(
+    keys: set[str], prefix: str, delimiter: str, page: int
+) -> None:
     """Paging through ObjectStorage.list_objects yields exactly the naive roll-up, in order, once each."""
     storage = ObjectStorage()
     storage.create_bucket("prop-bucket", owner_account=ACCOUNT)
@@ -416,7 +446,9 @@ def test_storage_pagination_matches_a_naive_listing(keys: set[str], prefix: str,
     seen: list[str] = []
     after = ""
     while True:
-        result = storage.list_objects("prop-bucket", prefix=prefix, delimiter=delimiter, max_keys=page, after=after)
+        result = storage.list_objects(
+            "prop-bucket", prefix=prefix, delimiter=delimiter, max_keys=page, after=after
+        )
         seen += sorted([m.key for m in result.contents] + list(result.common_prefixes))
         assert len(result.contents) + len(result.common_prefixes) <= page
         if not result.truncated:
@@ -456,7 +488,9 @@ def test_explicit_deny_in_bucket_policy_beats_identity_allow(alice: Any, bob: An
         ("get_bucket_policy", {"Bucket": BUCKET}),
     ],
 )
-def test_implicit_deny_for_read_only_bob(alice: Any, bob: Any, operation: str, kwargs: dict[str, Any]) -> None:
+def test_implicit_deny_for_read_only_bob(
+    alice: Any, bob: Any, operation: str, kwargs: dict[str, Any]
+) -> None:
     with pytest.raises(ClientError) as excinfo:
         getattr(bob, operation)(**kwargs)
     code, message, status = error_of(excinfo)
@@ -473,8 +507,15 @@ def test_bucket_policy_lifecycle_and_resource_policy_grant(alice: Any, bob: Any)
     alice.create_bucket(Bucket="alice-dropbox")
     grant = {
         "Version": "2012-10-17",
-        "Statement": [{"Sid": "BobMayDrop", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/bob"},
-                       "Action": "s3:PutObject", "Resource": "arn:aws:s3:::alice-dropbox/inbox/*"}],
+        "Statement": [
+            {
+                "Sid": "BobMayDrop",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/bob"},
+                "Action": "s3:PutObject",
+                "Resource": "arn:aws:s3:::alice-dropbox/inbox/*",
+            }
+        ],
     }
     with pytest.raises(ClientError) as excinfo:
         bob.put_object(Bucket="alice-dropbox", Key="inbox/a", Body=b"hi")
@@ -497,9 +538,22 @@ def test_bucket_policy_lifecycle_and_resource_policy_grant(alice: Any, bob: Any)
     ("policy", "fragment"),
     [
         ("{not json", ""),
-        (json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-                                                           "Resource": "arn:aws:s3:::someone-else/*"}]}),
-         "Policy has invalid resource"),
+        (
+            json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": "*",
+                            "Action": "s3:GetObject",
+                            "Resource": "arn:aws:s3:::someone-else/*",
+                        }
+                    ],
+                }
+            ),
+            "Policy has invalid resource",
+        ),
     ],
 )
 def test_malformed_bucket_policy(alice: Any, policy: str, fragment: str) -> None:
@@ -518,8 +572,15 @@ def test_authentication_failures(services: Services, keys: dict[str, tuple[str, 
     cases = [
         (s3_client(services.s3_url, ("AKIAIOSFODNN7EXAMPLE", "x" * 40)), "InvalidAccessKeyId"),
         (s3_client(services.s3_url, (keys["alice"][0], "y" * 40)), "SignatureDoesNotMatch"),
-        (boto3.client("s3", endpoint_url=services.s3_url, region_name="us-east-1",
-                      config=Config(signature_version=UNSIGNED)), "AccessDenied"),
+        (
+            boto3.client(
+                "s3",
+                endpoint_url=services.s3_url,
+                region_name="us-east-1",
+                config=Config(signature_version=UNSIGNED),
+            ),
+            "AccessDenied",
+        ),
     ]
     for client, code in cases:
         with pytest.raises(ClientError) as excinfo:
@@ -533,8 +594,9 @@ def test_authentication_failures(services: Services, keys: dict[str, tuple[str, 
 
 def test_presigned_get_and_put_with_plain_httpx(alice: Any) -> None:
     """SigV4 query authentication; https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html"""
-    put_url = alice.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "shared/note.txt"},
-                                           ExpiresIn=300)
+    put_url = alice.generate_presigned_url(
+        "put_object", Params={"Bucket": BUCKET, "Key": "shared/note.txt"}, ExpiresIn=300
+    )
     assert "X-Amz-Signature=" in put_url
     assert httpx.put(put_url, content=b"via presigned PUT").status_code == 200
     get_url = alice.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "shared/note.txt"})
@@ -550,8 +612,9 @@ def test_presigned_url_denied_for_bob_and_expired(bob: Any, alice: Any) -> None:
     url = bob.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "confidential/plan.txt"})
     answer = httpx.get(url)
     assert answer.status_code == 403 and b"<Code>AccessDenied</Code>" in answer.content
-    expired = alice.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "shared/note.txt"},
-                                           ExpiresIn=1)
+    expired = alice.generate_presigned_url(
+        "get_object", Params={"Bucket": BUCKET, "Key": "shared/note.txt"}, ExpiresIn=1
+    )
     import time
 
     time.sleep(2.1)
@@ -559,8 +622,9 @@ def test_presigned_url_denied_for_bob_and_expired(bob: Any, alice: Any) -> None:
     assert answer.status_code == 403 and b"Request has expired" in answer.content
 
 
-def test_legacy_sigv2_presigned_url_is_refused_with_the_setting_named(services: Services, alice: Any,
-                                                                     keys: dict[str, tuple[str, str]]) -> None:
+def test_legacy_sigv2_presigned_url_is_refused_with_the_setting_named(
+    services: Services, alice: Any, keys: dict[str, tuple[str, str]]
+) -> None:
     """boto3 presigns with SigV2 for custom endpoints unless ``signature_version="s3v4"``."""
     default = s3_client(services.s3_url, keys["alice"], config=Config())
     url = default.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "reports/q3.csv"})
@@ -588,8 +652,9 @@ def localhost_subdomains(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
 
 
-def test_virtual_hosted_style_with_a_dns_endpoint(services: Services, keys: dict[str, tuple[str, str]], alice: Any,
-                                                 localhost_subdomains: None) -> None:
+def test_virtual_hosted_style_with_a_dns_endpoint(
+    services: Services, keys: dict[str, tuple[str, str]], alice: Any, localhost_subdomains: None
+) -> None:
     """Virtual-hosted style puts the bucket in the Host (``alice-reports.localhost``).
 
     boto3 1.44 sends path-style to any custom endpoint unless ``addressing_style="virtual"``;
@@ -618,7 +683,9 @@ def test_virtual_hosted_style_with_a_dns_endpoint(services: Services, keys: dict
 
 
 @pytest.fixture(scope="module")
-def tls_services(store: IdentityService, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Services, str]]:
+def tls_services(
+    store: IdentityService, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Services, str]]:
     """The services over HTTPS with a throwaway certificate for 127.0.0.1 (boto3 only sends
     aws-chunked STREAMING-UNSIGNED-PAYLOAD-TRAILER uploads over TLS)."""
     from cryptography import x509
@@ -631,24 +698,35 @@ def tls_services(store: IdentityService, tmp_path_factory: pytest.TempPathFactor
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = dt.datetime.now(dt.timezone.utc)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_path, key_path)
     with start_services(store, data=str(folder / "objects.db"), ssl_context=context) as running:
         yield running, str(cert_path)
 
 
-def test_aws_chunked_upload_over_tls(tls_services: tuple[Services, str], keys: dict[str, tuple[str, str]]) -> None:
+def test_aws_chunked_upload_over_tls(
+    tls_services: tuple[Services, str], keys: dict[str, tuple[str, str]]
+) -> None:
     """boto3's default upload over https: aws-chunked, STREAMING-UNSIGNED-PAYLOAD-TRAILER, CRC32
     trailer. https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming-trailers.html"""
     running, cert = tls_services
@@ -668,7 +746,9 @@ def test_aws_chunked_upload_over_tls(tls_services: tuple[Services, str], keys: d
     assert head["ContentLength"] == len(payload) and "ContentEncoding" not in head
 
 
-def test_plain_http_upload_is_not_chunked(services: Services, keys: dict[str, tuple[str, str]], alice: Any) -> None:
+def test_plain_http_upload_is_not_chunked(
+    services: Services, keys: dict[str, tuple[str, str]], alice: Any
+) -> None:
     """Over plain http botocore signs the payload hash and sends the checksum as a header."""
     client = s3_client(services.s3_url, keys["alice"])
     seen = headers_seen(client)
@@ -680,8 +760,9 @@ def test_plain_http_upload_is_not_chunked(services: Services, keys: dict[str, tu
 # ---------------------------------------------------------------- STS: role credentials
 
 
-def test_assume_role_then_use_the_session_against_s3(services: Services, keys: dict[str, tuple[str, str]],
-                                                     alice: Any) -> None:
+def test_assume_role_then_use_the_session_against_s3(
+    services: Services, keys: dict[str, tuple[str, str]], alice: Any
+) -> None:
     """alice → AssumeRole(analyst) at the STS endpoint → the session reads but cannot write."""
     sts = sts_client(services, keys["alice"])
     assumed = sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/analyst", RoleSessionName="q3-review")
@@ -696,21 +777,28 @@ def test_assume_role_then_use_the_session_against_s3(services: Services, keys: d
     code, message, _ = error_of(excinfo)
     assert code == "AccessDenied"
     assert f"arn:aws:sts::{ACCOUNT}:assumed-role/analyst/q3-review is not authorized" in message
-    role_sts = boto3.client("sts", endpoint_url=services.sts_url, region_name="us-east-1",
-                            aws_access_key_id=session[0], aws_secret_access_key=session[1],
-                            aws_session_token=session[2])
+    role_sts = boto3.client(
+        "sts",
+        endpoint_url=services.sts_url,
+        region_name="us-east-1",
+        aws_access_key_id=session[0],
+        aws_secret_access_key=session[1],
+        aws_session_token=session[2],
+    )
     assert role_sts.get_caller_identity()["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/analyst/q3-review"
 
 
 def test_bob_cannot_assume_the_analyst_role(services: Services, keys: dict[str, tuple[str, str]]) -> None:
     with pytest.raises(ClientError) as excinfo:
-        sts_client(services, keys["bob"]).assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/analyst",
-                                                      RoleSessionName="nope")
+        sts_client(services, keys["bob"]).assume_role(
+            RoleArn=f"arn:aws:iam::{ACCOUNT}:role/analyst", RoleSessionName="nope"
+        )
     assert excinfo.value.response["Error"]["Code"] == "AccessDenied"
 
 
-def test_denial_carries_a_message_sts_decodes(services: Services, keys: dict[str, tuple[str, str]],
-                                              alice: Any) -> None:
+def test_denial_carries_a_message_sts_decodes(
+    services: Services, keys: dict[str, tuple[str, str]], alice: Any
+) -> None:
     """The AccessDenied message ends with an encoded authorization message that
     ``DecodeAuthorizationMessage`` opens (iamguard's addition; S3 itself sends none).
     https://docs.aws.amazon.com/STS/latest/APIReference/API_DecodeAuthorizationMessage.html"""
@@ -719,8 +807,11 @@ def test_denial_carries_a_message_sts_decodes(services: Services, keys: dict[str
         alice.delete_object(Bucket=BUCKET, Key="audit/decode.log")
     message = error_of(excinfo)[1]
     encoded = message.split("Encoded authorization failure message: ", 1)[1].strip()
-    decoded = json.loads(sts_client(services, keys["alice"]).decode_authorization_message(
-        EncodedMessage=encoded)["DecodedMessage"])
+    decoded = json.loads(
+        sts_client(services, keys["alice"]).decode_authorization_message(EncodedMessage=encoded)[
+            "DecodedMessage"
+        ]
+    )
     assert decoded["allowed"] is False and decoded["explicitDeny"] is True
     assert decoded["context"]["action"] == "s3:DeleteObject"
     assert decoded["context"]["resource"] == f"arn:aws:s3:::{BUCKET}/audit/decode.log"
