@@ -226,6 +226,22 @@ def test_put_get_head_roundtrip(alice: Any) -> None:
     assert dt.timedelta(seconds=-5) < age < dt.timedelta(minutes=5)
 
 
+@pytest.mark.parametrize(
+    "key",
+    ["folder/", "a//b", "100% sure?.txt", "spaces and+plus=&", "emoji-\U0001f600/ß", "semi;colon,comma:@$", "~tilde"],
+)
+def test_object_keys_with_special_characters(alice: Any, key: str) -> None:
+    """Any UTF-8 key round-trips: the raw request path is percent-decoded exactly once.
+
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html
+    """
+    alice.put_object(Bucket=BUCKET, Key=f"odd/{key}", Body=key.encode())
+    assert alice.get_object(Bucket=BUCKET, Key=f"odd/{key}")["Body"].read() == key.encode()
+    listed = alice.list_objects_v2(Bucket=BUCKET, Prefix=f"odd/{key}")
+    assert [c["Key"] for c in listed["Contents"]] == [f"odd/{key}"]
+    alice.delete_object(Bucket=BUCKET, Key=f"odd/{key}")
+
+
 def test_put_sends_expect_100_continue(alice: Any) -> None:
     """botocore sends ``Expect: 100-continue`` with file-like bodies; the upload still lands."""
     client = s3_client(alice.meta.endpoint_url, _creds_of(alice))
