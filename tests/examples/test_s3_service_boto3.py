@@ -228,7 +228,15 @@ def test_put_get_head_roundtrip(alice: Any) -> None:
 
 @pytest.mark.parametrize(
     "key",
-    ["folder/", "a//b", "100% sure?.txt", "spaces and+plus=&", "emoji-\U0001f600/ß", "semi;colon,comma:@$", "~tilde"],
+    [
+        "folder/",
+        "a//b",
+        "100% sure?.txt",
+        "spaces and+plus=&",
+        "emoji-\U0001f600/ß",
+        "semi;colon,comma:@$",
+        "~tilde",
+    ],
 )
 def test_object_keys_with_special_characters(alice: Any, key: str) -> None:
     """Any UTF-8 key round-trips: the raw request path is percent-decoded exactly once.
