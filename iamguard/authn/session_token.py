@@ -397,23 +397,29 @@ class SessionTokenService:
     def _verified(self, session_token: str, access_key_id: str | None) -> _Verified:
         if not isinstance(session_token, str) or len(session_token) > _MAX_TOKEN_CHARS:
             raise self._invalid()
-        version = self._keyring.version  # INVARIANT: read before any key is looked up
-        cache_key = (hashlib.sha256(session_token.encode("utf-8")).digest(), version)
-        entry = self._cache_get(cache_key, version)
-        if entry is None:
-            entry = self._verify_signed(session_token)
-            self._cache_put(cache_key, entry)
-        else:
-            try:
-                self._check_times(entry.claims, entry.not_before)
-            except ExpiredCredentialsError:
-                self._cache_evict(cache_key)
-                raise
+        entry = self._verify_signed(session_token) if self._cache is None else self._via_cache(session_token)
+        # The token is bound to one access key id; compared on every call, hit or miss.
         if access_key_id is not None and not hmac.compare_digest(
             access_key_id.encode("utf-8"), entry.claims.access_key_id.encode("utf-8")
         ):
             raise self._invalid()
         return entry
+
+    def _via_cache(self, session_token: str) -> _Verified:
+        """A cached entry whose times still hold on the injected clock, else a fresh verification."""
+        version = self._keyring.version  # INVARIANT: read before any key is looked up
+        cache_key = (hashlib.sha256(session_token.encode("utf-8")).digest(), version)
+        cached = self._cache_get(cache_key, version)
+        if cached is None:
+            fresh = self._verify_signed(session_token)
+            self._cache_put(cache_key, fresh)
+            return fresh
+        try:
+            self._check_times(cached.claims, cached.not_before)
+        except ExpiredCredentialsError:
+            self._cache_evict(cache_key, cached)
+            raise
+        return cached
 
     def _verify_signed(self, session_token: str) -> _Verified:
         """Full verification (signature, strict claims, key window, times) of an uncached token."""
@@ -467,10 +473,11 @@ class SessionTokenService:
                     self._cache[cache_key] = entry
                     self._cache[_secret_index(entry.claims, cache_key[1])] = entry
 
-    def _cache_evict(self, cache_key: tuple[bytes, int]) -> None:
+    def _cache_evict(self, cache_key: tuple[bytes, int], entry: _Verified) -> None:
         if self._cache is not None:
             with self._cache_lock:
                 self._cache.pop(cache_key, None)
+                self._cache.pop(_secret_index(entry.claims, cache_key[1]), None)
 
     def clear_cache(self) -> None:
         """Forget every verified token (e.g. after replacing keys outside :class:`KeyRing`'s methods)."""

@@ -42,6 +42,7 @@ from iamguard.evaluate.inputs import PolicySet
 from iamguard.principal import Principal, PrincipalType
 from iamguard.store.records import Role
 from iamguard.sts._errors import constraint, denied
+from iamguard.sts._federation import oidc_provider_for, saml_session_cap
 from iamguard.sts._mfa import verify_mfa
 from iamguard.sts._params import (
     DEFAULT_ROLE_DURATION,
@@ -330,7 +331,9 @@ class TokenService:
         duration = role_duration(duration, duration_seconds, role, False)
         policy = check_policy_text(policy)
         arns = check_policy_arns(policy_arns, store)
-        provider_arn, provider = self._oidc_provider(web_identity_token, account)
+        provider_arn, provider = oidc_provider_for(
+            web_identity_token, account, self._partition, self._oidc_providers
+        )
         if self._oidc_verifier is None:
             raise STSError("No OIDC verifier is configured", code="IDPCommunicationError", http_status=400)
         claims = self._oidc_verifier.verify(web_identity_token, provider)
@@ -369,28 +372,6 @@ class TokenService:
             session,
         )
 
-    def _oidc_provider(self, token: str, account: str) -> tuple[str, OidcProvider]:
-        """The registered provider of the token's issuer in the role's account."""
-        import jwt
-
-        try:
-            issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
-        except jwt.PyJWTError:
-            raise STSError(
-                "The ID token provided is not a valid JWT.", code="InvalidIdentityToken", http_status=400
-            ) from None
-        if isinstance(issuer, str):
-            host = issuer.split("://", 1)[-1]
-            provider_arn = f"arn:{self._partition}:iam::{account}:oidc-provider/{host}"
-            provider = self._oidc_providers.get(provider_arn)
-            if provider is not None and provider.url == issuer:
-                return provider_arn, provider
-        raise STSError(
-            "No OpenIDConnect provider found in your account for the token's issuer",
-            code="InvalidIdentityToken",
-            http_status=400,
-        )
-
     def assume_role_with_saml(
         self,
         *,
@@ -416,7 +397,7 @@ class TokenService:
             role,
             False,
         )
-        duration = self._saml_session_cap(duration, assertion.session_not_on_or_after)
+        duration = saml_session_cap(duration, assertion.session_not_on_or_after, self._clock())
         tags = dict(assertion.principal_tags)
         packed = check_packed(packed_policy_size(policy, arns, tags))
         principal = Principal(principal_arn, account, PrincipalType.FEDERATED_USER, user_id=assertion.subject)
@@ -455,21 +436,6 @@ class TokenService:
             assertion.source_identity,
             session,
         )
-
-    def _saml_session_cap(self, duration: int, not_on_or_after: float | None) -> int:
-        """ "Your role session lasts for the duration that you specify, or until the time specified in
-        the SAML authentication response's SessionNotOnOrAfter value, whichever is shorter."
-        https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithSAML.html"""
-        if not_on_or_after is None:
-            return duration
-        remaining = int(not_on_or_after - self._clock())
-        if remaining < ROLE_RANGE[0]:
-            raise STSError(
-                "The SAML assertion's SessionNotOnOrAfter leaves less than the 15-minute minimum session",
-                code="InvalidIdentityToken",
-                http_status=400,
-            )
-        return min(duration, remaining)
 
     def _authorize_federated(
         self,

@@ -462,6 +462,44 @@ def test_federated_user_gets_the_intersection(service: TokenService, store: Iden
         assert not evaluate(Request(principal, "ec2:RunInstances", "*"), policies).allowed  # user lacks ec2
 
 
+def test_federated_session_names_its_parent_in_parent_arn(
+    service: TokenService, store: IdentityService
+) -> None:
+    """GetFederationToken sessions carry the calling user in ``parent_arn`` (AWS gives federated users
+    no session name); tokens minted before the claim, with the parent in ``session_name``, keep
+    their permissions.
+    https://docs.aws.amazon.com/STS/latest/APIReference/API_GetFederationToken.html"""
+    policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+        }
+    )
+    alice = caller(store, "alice")
+    principal, claims = _session(service, service.get_federation_token(alice, name="Bob", policy=policy))
+    assert claims.federated and claims.parent_arn == alice.arn and claims.session_name is None
+    assert principal.session_name is None
+    request = Request(principal, "s3:GetObject", "arn:aws:s3:::b/k")
+    assert evaluate(request, session_policy_set(claims, store)).allowed
+    legacy_credentials, _ = service.tokens.issue(
+        arn=claims.arn,
+        account=claims.account,
+        principal_type=claims.principal_type,
+        user_id=claims.user_id,
+        duration_seconds=3600,
+        session_name=alice.arn,
+        session_policy=claims.session_policy,
+        federated=True,
+    )
+    legacy = service.tokens.verify(legacy_credentials.session_token)
+    assert legacy.parent_arn is None and legacy.session_name == alice.arn
+    assert evaluate(request, session_policy_set(legacy, store)).allowed
+    carol = caller(store, "carol")  # a parent without s3:GetObject caps the same session policy
+    _, capped = _session(service, service.get_federation_token(carol, name="Bob", policy=policy))
+    assert capped.parent_arn == carol.arn
+    assert not evaluate(request, session_policy_set(capped, store)).allowed
+
+
 def test_federated_user_without_policy_has_no_permissions(
     service: TokenService, store: IdentityService
 ) -> None:
