@@ -16,6 +16,7 @@ The methods here only orchestrate; the steps live beside them:
 * :mod:`~iamguard.sts._trust`: trust-policy evaluation for AssumeRole* (both sides, as AWS does);
 * :mod:`~iamguard.sts._session_policies`: the policies that govern a session (incl. federated users);
 * :mod:`~iamguard.sts._mfa`: SerialNumber + TokenCode checks;
+* :mod:`~iamguard.sts._federation`: the OIDC provider of a token, the SAML session cap;
 * :mod:`~iamguard.sts._results` and :mod:`~iamguard.sts._protocols`: values and seams.
 
 Authorization runs through iamguard's own engine: **AssumeRole** needs the trust policy and the
