@@ -3,6 +3,7 @@ must finish by itself, exit 0, and show each step of the story with its expected
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -70,3 +71,40 @@ def test_demo_leaves_no_secret_in_its_output(demo_run: subprocess.CompletedProce
     ]
     assert found == []
     assert re.search(r"alice: AKIA[A-Z0-9]{16}", demo_run.stdout)
+
+
+def test_client_fails_when_a_step_misbehaves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client's exit status is not decoration: give bob write access and the implicit-deny
+    step (and only the steps that depend on it) must be reported, with a non-zero exit."""
+    monkeypatch.setenv("IAMGUARD_DEV_MASTER_KEY", "1")
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from examples.s3_service.serve import BUCKET_POLICY, seed_store, start_services
+    from iamguard.store import open_store
+    from iamguard.store.records import PrincipalKind
+
+    store = open_store(f"sqlite:///{tmp_path / 'iam.db'}")
+    seed_store(store)
+    too_generous = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}],
+    }
+    store.put_inline_policy(PrincipalKind.USER, "bob", "Oops", too_generous)
+    config: dict[str, object] = {
+        "bucket_policy": str(BUCKET_POLICY),
+        "role_arn": "arn:aws:iam::123456789012:role/analyst",
+    }
+    for user in ("alice", "bob"):
+        created = store.create_access_key(user)
+        config[user] = [created.access_key.access_key_id, created.secret_access_key]
+    with start_services(store, data=str(tmp_path / "objects.db")) as services:
+        config.update(s3_url=services.s3_url, sts_url=services.sts_url)
+        (tmp_path / "client.json").write_text(json.dumps(config))
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "examples" / "s3_demo_client.py"), str(tmp_path / "client.json")],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    assert result.returncode == 1, result.stdout
+    assert "!! UNEXPECTED: bob PutObject reports/bob.csv is denied did not hold" in result.stdout
+    assert result.stdout.count("!! UNEXPECTED") == 1
+    assert "client finished: 1 unexpected result(s)" in result.stdout

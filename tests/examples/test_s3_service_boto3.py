@@ -558,6 +558,42 @@ def test_bucket_policy_lifecycle_and_resource_policy_grant(alice: Any, bob: Any)
     assert error_of(excinfo)[0] == "AccessDenied"
 
 
+def test_condition_keys_reach_bucket_policies(alice: Any) -> None:
+    """S3's own keys (``s3:authType``, ``s3:prefix``) and global ones (``aws:SecureTransport``)
+    are in the request context the bucket policy is evaluated with.
+
+    https://docs.aws.amazon.com/AmazonS3/latest/API/bucket-policy-s3-sigv4-conditions.html
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html#amazons3-policy-keys
+    """
+    bucket = "alice-conditions"
+    alice.create_bucket(Bucket=bucket)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "NoPresignedReads", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+             "Resource": f"arn:aws:s3:::{bucket}/no-presign/*",
+             "Condition": {"StringEquals": {"s3:authType": "REST-QUERY-STRING"}}},
+            {"Sid": "ListOnlyPublic", "Effect": "Deny", "Principal": "*", "Action": "s3:ListBucket",
+             "Resource": f"arn:aws:s3:::{bucket}", "Condition": {"StringLike": {"s3:prefix": "private/*"}}},
+            {"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+             "Resource": f"arn:aws:s3:::{bucket}/tls-only/*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        ],
+    }  # fmt: skip
+    alice.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    alice.put_object(Bucket=bucket, Key="no-presign/x", Body=b"header-signed reads only")
+    assert alice.get_object(Bucket=bucket, Key="no-presign/x")["Body"].read() == b"header-signed reads only"
+    url = alice.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "no-presign/x"})
+    refused = httpx.get(url)
+    assert refused.status_code == 403 and b"explicit deny in a resource-based policy" in refused.content
+    assert alice.list_objects_v2(Bucket=bucket, Prefix="no-presign/")["KeyCount"] == 1
+    with pytest.raises(ClientError) as excinfo:
+        alice.list_objects_v2(Bucket=bucket, Prefix="private/reports")
+    assert error_of(excinfo)[0] == "AccessDenied"
+    with pytest.raises(ClientError) as excinfo:
+        alice.put_object(Bucket=bucket, Key="tls-only/x", Body=b"over plain http")
+    assert "explicit deny" in error_of(excinfo)[1]
+
+
 @pytest.mark.parametrize(
     ("policy", "fragment"),
     [
@@ -756,6 +792,12 @@ def test_aws_chunked_upload_over_tls(
     running, cert = tls_services
     client = s3_client(running.s3_url, keys["alice"], verify=cert)
     client.create_bucket(Bucket="alice-tls")
+    tls_only = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": ["arn:aws:s3:::alice-tls", "arn:aws:s3:::alice-tls/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}  # fmt: skip
+    client.put_bucket_policy(
+        Bucket="alice-tls", Policy=json.dumps(tls_only)
+    )  # HTTPS: aws:SecureTransport true
     seen = headers_seen(client)
     payload = os.urandom(70_000)
     put = client.put_object(Bucket="alice-tls", Key="chunked.bin", Body=payload)
