@@ -137,20 +137,20 @@ def _identity_index(policies: tuple[Policy, ...]) -> _IdentityIndex:
 class _Walk:
     """Per-request scratch state: the lazily built context and what was found so far.
 
-    A plain class with class-level defaults, so creating one sets a single attribute.
-    ``matched`` grows by tuple concatenation: it holds a handful of entries at most, and the
-    Decision takes the tuple as it is.
+    Slotted (no per-request ``__dict__``). ``matched`` grows by tuple concatenation: it holds a
+    handful of entries at most, and the Decision takes the tuple as it is.
     """
 
-    _context: Mapping[str, ContextValue] | None = None
-    matched: tuple[MatchedStatement, ...] = ()
-    missing: set[str] | None = None
-    errors: list[str] | None = None
-    deny: str | None = None  # reason of the first explicit deny
-    has_boundary = False
+    __slots__ = ("_context", "deny", "errors", "has_boundary", "matched", "missing", "request")
 
-    def __init__(self, request: Request) -> None:
+    def __init__(self, request: Request, has_boundary: bool) -> None:
         self.request = request
+        self.has_boundary = has_boundary
+        self._context: Mapping[str, ContextValue] | None = None
+        self.matched: tuple[MatchedStatement, ...] = ()
+        self.missing: set[str] | None = None
+        self.errors: list[str] | None = None
+        self.deny: str | None = None  # reason of the first explicit deny
 
     @property
     def context(self) -> Mapping[str, ContextValue]:
@@ -259,9 +259,7 @@ class Evaluator:
     def evaluate(self, request: Request, policies: PolicySet) -> Decision:
         action = request.action.lower()
         boundary = policies.boundary
-        walk = _Walk(request)
-        if boundary is not None:
-            walk.has_boundary = True
+        walk = _Walk(request, boundary is not None)
 
         identity_allows = False
         index = _identity_indexes.get(id(policies.identity))

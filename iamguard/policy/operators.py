@@ -371,26 +371,55 @@ def _fast_bool(
     return bool_is
 
 
+#: How many context strings each IpAddress/Numeric/Date fast path remembers its verdict for.
+_REMEMBERED_VERDICTS = 256
+
+
+def _remembering(
+    key: str, missing: bool, general: Callable[[Context], bool], verdict_for: Callable[[str], bool]
+) -> Callable[[Context], bool]:
+    """A plain-operator evaluator that remembers its verdict per context string.
+
+    Why: reading an address or a date and comparing it costs several times a dict lookup, and
+    the same values recur (a client's ``aws:SourceIp``, ``aws:CurrentTime`` within a second).
+    # INVARIANT: ``verdict_for`` is pure (policy values are fixed at compile time), so a
+    # remembered verdict is always the one it would compute. Bounded: cleared when full, and
+    # dict operations are atomic, so threads may share it.
+    """
+    verdicts: dict[str, bool] = {}
+
+    def evaluate(context: Context) -> bool:
+        raw = context.get(key)
+        if raw.__class__ is str:
+            verdict = verdicts.get(raw)  # type: ignore[arg-type]
+            if verdict is None:
+                verdict = verdict_for(raw)  # type: ignore[arg-type]
+                if len(verdicts) >= _REMEMBERED_VERDICTS:
+                    verdicts.clear()
+                verdicts[raw] = verdict  # type: ignore[index]
+            return verdict
+        return missing if raw is None else general(context)
+
+    return evaluate
+
+
 def _fast_ip_address(
     key: str, missing: bool, values: Sequence[str], negated: bool, general: Callable[[Context], bool]
 ) -> Callable[[Context], bool]:
     """``IpAddress``/``NotIpAddress`` against networks read once; unreadable addresses fail both."""
     networks = tuple(_read_network(v) for v in values)
 
-    def in_networks(context: Context) -> bool:
-        raw = context.get(key)
-        if raw.__class__ is str:
-            address = _read_ip(raw)
-            if address is None:
-                return False
-            version, number = address
-            for net_version, net, mask in networks:  # type: ignore[misc]
-                if net_version == version and number & mask == net:
-                    return not negated
-            return negated
-        return missing if raw is None else general(context)
+    def verdict_for(text: str) -> bool:
+        address = _read_ip(text)
+        if address is None:
+            return False
+        version, number = address
+        for net_version, net, mask in networks:  # type: ignore[misc]
+            if net_version == version and number & mask == net:
+                return not negated
+        return negated
 
-    return in_networks
+    return _remembering(key, missing, general, verdict_for)
 
 
 def _fast_ordered(reader: Callable[[str], Any], compare: Callable[[Any, Any], bool]) -> _FastPath:
@@ -401,19 +430,16 @@ def _fast_ordered(reader: Callable[[str], Any], compare: Callable[[Any, Any], bo
     ) -> Callable[[Context], bool]:
         bounds = tuple(reader(v) for v in values)
 
-        def compare_any(context: Context) -> bool:
-            raw = context.get(key)
-            if raw.__class__ is str:
-                value = reader(raw)
-                if value is None:
-                    return False
-                for bound in bounds:
-                    if compare(value, bound):
-                        return not negated
-                return negated
-            return missing if raw is None else general(context)
+        def verdict_for(text: str) -> bool:
+            value = reader(text)
+            if value is None:
+                return False
+            for bound in bounds:
+                if compare(value, bound):
+                    return not negated
+            return negated
 
-        return compare_any
+        return _remembering(key, missing, general, verdict_for)
 
     return build
 

@@ -113,7 +113,20 @@ def test_fast_path_agrees_with_general_evaluator(family: str, operator: str, dat
     values = tuple(data.draw(st.lists(st.sampled_from(policy_values), min_size=1, max_size=3), label="values"))
     fast, general = _compiled_pair(operator, values)
     context = data.draw(_contexts(context_strings), label="context")
-    assert fast(context) is general(context)
+    expected = general(context)
+    assert fast(context) is expected
+    assert fast(context) is expected  # again: IpAddress/Numeric/Date answer from their memo now
+
+
+def test_remembered_verdicts_stay_right_past_the_memo_bound() -> None:
+    """More distinct context strings than the memo holds: it is cleared, never wrong."""
+    fast, general = _compiled_pair("NotIpAddress", ("10.0.0.0/8", "192.0.2.0/24"))
+    addresses = [f"{a}.0.{b}.1" for a in (10, 192, 198) for b in range(120)]
+    assert len(addresses) > operators._REMEMBERED_VERDICTS
+    for _ in range(2):
+        for address in addresses:
+            context = {_KEY.lower(): address}
+            assert fast(context) is general(context), address
 
 
 @pytest.mark.parametrize(("family", "operator"), _CASES)
