@@ -391,12 +391,12 @@ def _remembering(
     def evaluate(context: Context) -> bool:
         raw = context.get(key)
         if raw.__class__ is str:
-            verdict = verdicts.get(raw)  # type: ignore[arg-type]
+            verdict = verdicts.get(raw)
             if verdict is None:
-                verdict = verdict_for(raw)  # type: ignore[arg-type]
+                verdict = verdict_for(raw)
                 if len(verdicts) >= _REMEMBERED_VERDICTS:
                     verdicts.clear()
-                verdicts[raw] = verdict  # type: ignore[index]
+                verdicts[raw] = verdict
             return verdict
         return missing if raw is None else general(context)
 
