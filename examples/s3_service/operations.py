@@ -22,6 +22,7 @@ import json
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
+from xml.etree import ElementTree as ET
 
 from flask import Response, current_app, request
 
@@ -163,8 +164,6 @@ def create_bucket(bucket: str) -> Response:
 def _location_constraint(body: bytes) -> str | None:
     if not body.strip():
         return None
-    from xml.etree import ElementTree as ET
-
     try:
         root = ET.fromstring(body)
     except ET.ParseError:

@@ -16,6 +16,7 @@ import hashlib
 import io
 import ipaddress
 import json
+import logging
 import os
 import socket
 import ssl
@@ -180,6 +181,15 @@ def test_create_bucket_refusals(alice: Any, bob: Any, who: str, bucket: str, cod
     assert error_of(excinfo)[0::2] == (code, status)
 
 
+def test_location_constraint_must_match_the_endpoint_region(alice: Any) -> None:
+    """https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html (CreateBucketConfiguration):
+    a constraint naming another region than the endpoint's is IllegalLocationConstraintException."""
+    with pytest.raises(ClientError) as excinfo:
+        alice.create_bucket(Bucket="alice-eu", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    code, message, status = error_of(excinfo)
+    assert (code, status) == ("IllegalLocationConstraintException", 400) and "eu-west-1" in message
+
+
 def test_head_bucket_and_location(alice: Any, bob: Any) -> None:
     """HeadBucket needs s3:ListBucket; GetBucketLocation answers null for us-east-1."""
     assert alice.head_bucket(Bucket=BUCKET)["ResponseMetadata"]["HTTPStatusCode"] == 200
@@ -250,13 +260,16 @@ def test_object_keys_with_special_characters(alice: Any, key: str) -> None:
     alice.delete_object(Bucket=BUCKET, Key=f"odd/{key}")
 
 
-def test_put_sends_expect_100_continue(alice: Any) -> None:
-    """botocore sends ``Expect: 100-continue`` with file-like bodies; the upload still lands."""
+def test_put_sends_expect_100_continue(alice: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """botocore sends ``Expect: 100-continue`` with file-like bodies and waits for the interim
+    ``100 Continue`` before the body (RFC 9110 §10.1.1); the server answers it and the upload lands."""
     client = s3_client(alice.meta.endpoint_url, _creds_of(alice))
     seen = headers_seen(client)
     payload = os.urandom(200_000)
-    client.put_object(Bucket=BUCKET, Key="big/blob.bin", Body=io.BytesIO(payload))
+    with caplog.at_level(logging.DEBUG, logger="botocore.awsrequest"):
+        client.put_object(Bucket=BUCKET, Key="big/blob.bin", Body=io.BytesIO(payload))
     assert seen[-1].get("expect") == "100-continue"
+    assert "100 Continue response seen, now sending request body." in caplog.messages
     assert alice.get_object(Bucket=BUCKET, Key="big/blob.bin")["Body"].read() == payload
 
 
