@@ -27,7 +27,10 @@ if str(ROOT) not in sys.path:
 from examples.s3_service.serve import BUCKET_POLICY, Services, seed_store, start_services
 from iamguard.store import IdentityService, open_store
 
-AWS = shutil.which("aws")
+# The AWS CLI installed with the test extras (awscli, in this interpreter's environment) comes
+# first, so the tests never depend on whatever `aws` the machine happens to carry.
+_VENV_AWS = Path(sys.executable).with_name("aws")
+AWS = str(_VENV_AWS) if _VENV_AWS.exists() else shutil.which("aws")
 # Each CLI run starts a Python interpreter (~1 s): the module takes tens of seconds.
 pytestmark = [pytest.mark.skipif(AWS is None, reason="the AWS CLI (aws) is not installed"), pytest.mark.slow]
 ACCOUNT = "123456789012"
