@@ -180,6 +180,8 @@ class _Walk:
                         continue
                 conditions_hold = body.conditions_hold
                 if conditions_hold is not None:
+                    # ``self._context or``: once built, skip the property call (an empty built
+                    # context just goes through the property again, which returns it).
                     context = self._context or self.context
                     if not context.keys() >= body.condition_key_set:
                         self._note_missing(body, context)
@@ -188,6 +190,7 @@ class _Walk:
                     grant = self._principal_grant(statement, body)
                     if grant is _NONE:
                         continue
+                # INVARIANT: ``context`` was bound above whenever ``conditions_hold`` is set.
                 if conditions_hold is not None and not conditions_hold(context):
                     continue
             except Exception as exc:  # noqa: BLE001 - fail closed on a statement that cannot evaluate
@@ -252,8 +255,9 @@ def _where(policy: CompiledPolicy, statement: CompiledStatement) -> str:
 class Evaluator:
     """Evaluates a :class:`Request` against a :class:`PolicySet` with AWS's logic.
 
-    Stateless apart from the compiled forms cached on each :class:`Policy`, so one instance can
-    be shared by every thread.
+    Stateless apart from the compiled forms cached on each :class:`Policy` and the module's
+    bounded per-identity-tuple action index (both derived from immutable policies, so never
+    stale), so one instance can be shared by every thread.
     """
 
     def evaluate(self, request: Request, policies: PolicySet) -> Decision:
