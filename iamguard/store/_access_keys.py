@@ -25,7 +25,7 @@ class _AccessKeys(_Lookups):
         https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateAccessKey.html"""
         with self._write() as tx:
             user_key = None if user_name is None else self._row(tx, "users", user_name, "user")["name_key"]
-            if len(tx.select("access_keys", {"user_key": user_key})) >= self.quotas.access_keys_per_user:
+            if tx.count("access_keys", {"user_key": user_key}) >= self.quotas.access_keys_per_user:
                 raise LimitExceededError(f"at most {self.quotas.access_keys_per_user} access keys per user")
             access_key_id = new_unique_id("AKIA", length=16)
             secret = generate_secret_access_key()

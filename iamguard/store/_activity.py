@@ -90,11 +90,11 @@ class _Activity(_Base):
     def _activity_write(self) -> Iterator[Transaction]:
         """A write transaction that leaves the generation as it found it.
 
-        A backend may offer ``write_unversioned()``. Otherwise, for the memory and SQLite
-        backends, the bump ``write()`` makes first is undone before commit, inside the same
-        serialized transaction, so no reader or polling feed ever sees it. A backend that
-        announces bumps to other processes (PostgreSQL's NOTIFY) cannot take the bump back, so
-        it gets an ordinary, generation-bumping write: correct, only less cache-friendly.
+        A backend may offer ``write_unversioned()`` (PostgreSQL does: serialized with other
+        writers, no bump, no NOTIFY). Otherwise, for the memory and SQLite backends, the bump
+        ``write()`` makes first is undone before commit, inside the same serialized
+        transaction, so no reader or polling feed ever sees it. Any other backend gets an
+        ordinary, generation-bumping write: correct, only less cache-friendly.
         """
         from iamguard.store.memory import MemoryBackend
         from iamguard.store.sqlite import SQLiteBackend

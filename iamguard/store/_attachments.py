@@ -32,8 +32,8 @@ class _PolicyAttachments(_Lookups):
             link = {"owner_kind": kind.value, "owner_key": owner["name_key"], "policy_arn": policy_arn}
             if tx.get("attachments", link) is not None:
                 return  # attaching twice changes nothing, as in AWS
-            attached = tx.select("attachments", {"owner_kind": kind.value, "owner_key": owner["name_key"]})
-            if len(attached) >= self.quotas.attached_limit(kind):
+            attached = tx.count("attachments", {"owner_kind": kind.value, "owner_key": owner["name_key"]})
+            if attached >= self.quotas.attached_limit(kind):
                 raise LimitExceededError(
                     f"{_ENTITY_WORD[kind]} {name!r} already has {self.quotas.attached_limit(kind)} managed policies attached"
                 )

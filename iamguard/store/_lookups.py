@@ -44,17 +44,15 @@ class _Lookups(_Base):
             raise EntityAlreadyExistsError(f"a {word} named {name!r} already exists (names ignore case)")
 
     def _check_count(self, tx: Transaction, table: str, limit: int, what: str) -> None:
-        if len(tx.select(table)) >= limit:
+        if tx.count(table) >= limit:
             raise LimitExceededError(f"the account already has {limit} {what}")
 
     def _managed(self, tx: Transaction, arn: str) -> ManagedPolicy:
         """The managed policy named by ``arn`` (built-in or customer); ``NoSuchEntityError``."""
         static = built_in.get_built_in(arn)
         if static is not None and arn == static.arn(self._account.partition):
-            attached = len(tx.select("attachments", {"policy_arn": arn}))
-            bounded = len(tx.select("users", {"boundary_arn": arn})) + len(
-                tx.select("roles", {"boundary_arn": arn})
-            )
+            attached = tx.count("attachments", {"policy_arn": arn})
+            bounded = tx.count("users", {"boundary_arn": arn}) + tx.count("roles", {"boundary_arn": arn})
             return static.record(
                 self._account.partition, attachment_count=attached, boundary_usage_count=bounded
             )
@@ -65,9 +63,7 @@ class _Lookups(_Base):
 
     def _policy_record(self, tx: Transaction, row: Row) -> ManagedPolicy:
         arn = str(row["arn"])
-        bounded = len(tx.select("users", {"boundary_arn": arn})) + len(
-            tx.select("roles", {"boundary_arn": arn})
-        )
+        bounded = tx.count("users", {"boundary_arn": arn}) + tx.count("roles", {"boundary_arn": arn})
         return ManagedPolicy(
             name=str(row["name"]),
             policy_id=str(row["policy_id"]),
@@ -77,7 +73,7 @@ class _Lookups(_Base):
             create_date=_dt(row["create_date"]),
             update_date=_dt(row["update_date"]),
             description=str(row["description"]),
-            attachment_count=len(tx.select("attachments", {"policy_arn": arn})),
+            attachment_count=tx.count("attachments", {"policy_arn": arn}),
             boundary_usage_count=bounded,
             revision=int(row["revision"] or 0),
             tags=_tags(row["tags"]),

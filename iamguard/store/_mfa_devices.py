@@ -61,8 +61,8 @@ class _MfaDevices(_Lookups):
             row = self._mfa_row(tx, serial_number)
             if row["user_key"] is not None or row["is_root"]:
                 raise EntityAlreadyExistsError(f"MFA device {serial_number} is already in use")
-            owned = tx.select("mfa_devices", {"user_key": user_key, "is_root": int(user_name is None)})
-            if user_name is not None and len(owned) >= self.quotas.mfa_devices_per_user:
+            owned = tx.count("mfa_devices", {"user_key": user_key, "is_root": int(user_name is None)})
+            if user_name is not None and owned >= self.quotas.mfa_devices_per_user:
                 raise LimitExceededError(f"at most {self.quotas.mfa_devices_per_user} MFA devices per user")
             step = self._consecutive(row, code1, code2)
             tx.update(

@@ -116,7 +116,7 @@ class _ManagedPolicies(_Lookups):
             row = self._customer_policy_row(tx, arn, expected_revision)
             text = self._check_identity_document(document, self.quotas.managed_policy_size, str(row["name"]))
             key = row["name_key"]
-            if len(tx.select("policy_versions", {"policy_key": key})) >= self.quotas.versions_per_policy:
+            if tx.count("policy_versions", {"policy_key": key}) >= self.quotas.versions_per_policy:
                 raise LimitExceededError(
                     f"policy {arn} already has {self.quotas.versions_per_policy} versions; delete one first"
                 )

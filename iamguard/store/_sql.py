@@ -222,6 +222,22 @@ MIGRATIONS = MIGRATIONS + (
     Migration(2, "access activity", tuple(_create_table(t) for t in _ACTIVITY_TABLES)),
 )
 
+# Indexes for the remaining filter columns the service queries by. Every other filter is already
+# served by an index: a key prefix (attachments and inline policies by owner, memberships by
+# group, policy versions by policy, activity by entity), a UNIQUE column (policies by ARN) or
+# migration 1 (attachments by policy ARN, memberships by user, access keys by user).
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        3,
+        "filter indexes",
+        (
+            f"CREATE INDEX {_PREFIX}users_by_boundary ON {_PREFIX}users (boundary_arn)",
+            f"CREATE INDEX {_PREFIX}roles_by_boundary ON {_PREFIX}roles (boundary_arn)",
+            f"CREATE INDEX {_PREFIX}mfa_devices_by_user ON {_PREFIX}mfa_devices (user_key)",
+        ),
+    ),
+)
+
 _MIGRATIONS_TABLE = (
     f"CREATE TABLE IF NOT EXISTS {_PREFIX}migrations "
     "(version BIGINT NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
@@ -367,6 +383,15 @@ class SqlTransaction:
         self._cursor.execute(sql, [where[n] for n in names])
         return [dict(zip(spec.column_names, r)) for r in self._cursor.fetchall()]
 
+    def count(self, table: str, where: Mapping[str, RowValue] | None = None) -> int:
+        spec = TABLES[table]
+        where = dict(where or {})
+        _check_columns(spec, list(where))
+        sql, params = _filtered(f"SELECT COUNT(*) FROM {_PREFIX}{table}", self._dialect.placeholder, where)
+        self._cursor.execute(sql, params)
+        row = self._cursor.fetchone()
+        return int(row[0]) if row else 0
+
     def insert(self, table: str, row: Row) -> None:
         spec = TABLES[table]
         _check_columns(spec, list(row))
@@ -399,6 +424,15 @@ class SqlTransaction:
             if _is_unique_violation(exc):
                 raise EntityAlreadyExistsError("an entity with that key already exists") from None
             raise DeleteConflictError("the change would leave a dangling reference") from None
+
+
+def _filtered(head: str, placeholder: str, where: Mapping[str, RowValue]) -> tuple[str, list[RowValue]]:
+    """``head`` plus a WHERE clause for ``where`` (``None`` values as ``IS NULL``) and its params."""
+    names = sorted(where)
+    if not names:
+        return head, []
+    clause = " AND ".join(f"{n} IS NULL" if where[n] is None else f"{n} = {placeholder}" for n in names)
+    return f"{head} WHERE {clause}", [where[n] for n in names if where[n] is not None]
 
 
 def _is_unique_violation(exc: BaseException) -> bool:

@@ -205,7 +205,7 @@ class _UsersGroups(_Lookups):
             member = {"group_key": group["name_key"], "user_key": user["name_key"]}
             if tx.get("group_members", member) is not None:
                 return  # AWS: adding an existing member succeeds and changes nothing
-            if len(tx.select("group_members", {"user_key": user["name_key"]})) >= self.quotas.groups_per_user:
+            if tx.count("group_members", {"user_key": user["name_key"]}) >= self.quotas.groups_per_user:
                 raise LimitExceededError(
                     f"user {user_name!r} is already in {self.quotas.groups_per_user} groups (GroupsPerUser quota)"
                 )

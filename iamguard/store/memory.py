@@ -1,16 +1,30 @@
-"""In-process storage backend: tables as dicts, copy-on-write transactions.
+"""In-process storage backend: tables as indexed dicts, copy-on-write transactions.
 
 Part of ``store/``. For tests, demos and single-process apps that load identities at start-up.
-A write transaction works on a shallow copy of every table and swaps it in on success, so a
-failure anywhere inside leaves the published state untouched; readers always see one whole
-published state (a snapshot) without taking a lock. Rows are dicts that are never mutated once
-published: updates replace the row.
+Readers always see one whole published state (a snapshot) without taking a lock; a write
+transaction starts from the published state and swaps its draft in on success, so a failure
+anywhere inside leaves the published state untouched.
+
+Why it stays fast at tens of thousands of rows:
+
+* **Copy on first write, per table.** A draft shares every table with the published state and
+  clones a table only when the transaction first changes it; an index bucket is likewise copied
+  only when first changed. A write costs the size of the tables it touches, not of the store.
+* **Rows kept in key order.** Each table keeps its sort keys in a sorted list (maintained with
+  :mod:`bisect`), so a full or key-prefix ``select`` walks rows already in order instead of
+  sorting the table per call.
+* **Secondary indexes** (:data:`_INDEXES`) on the non-key columns the service filters by
+  (attachments by policy ARN, memberships by user, ...): a ``select`` on one of them reads one
+  bucket and sorts only the rows it returns.
+
+Rows are dicts that are never mutated once published: updates replace the row.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from bisect import bisect_left, insort
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 from iamguard.errors import EntityAlreadyExistsError, NoSuchEntityError
@@ -19,60 +33,205 @@ from iamguard.store.protocols import Row, RowValue
 
 __all__ = ["MemoryBackend"]
 
-_State = dict[str, dict[tuple[RowValue, ...], Row]]
+_Key = tuple[RowValue, ...]
+# One column value as it sorts: None first (as SQLite's ORDER BY puts NULL), then by text; the
+# type name only keeps 1 and "1" apart (a column never holds both).
+_SortPart = tuple[int, str, str]
+_SortKey = tuple[_SortPart, ...]
+
+#: Non-key columns ``select``/``count``/``delete`` filter by; a filter on a key prefix needs none.
+_INDEXES: dict[str, tuple[str, ...]] = {
+    "users": ("boundary_arn",),
+    "roles": ("boundary_arn",),
+    "policies": ("arn",),
+    "group_members": ("user_key",),
+    "attachments": ("policy_arn",),
+    "access_keys": ("user_key",),
+    "mfa_devices": ("user_key",),
+}
+
+
+def _sort_part(value: RowValue) -> _SortPart:
+    return (0, "", "") if value is None else (1, str(value), type(value).__name__)
+
+
+def _sort_key(key: _Key) -> _SortKey:
+    return tuple(_sort_part(v) for v in key)
+
+
+class _Table:
+    """One table: rows by key, the keys in order, and the secondary indexes.
+
+    A published ``_Table`` is never changed; :meth:`clone` gives a draft its own copy, whose
+    index buckets stay shared with the original until :meth:`_bucket` copies them.
+    """
+
+    __slots__ = ("name", "key_columns", "rows", "order", "by_sort", "indexes", "_owned_buckets")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.key_columns = TABLES[name].key
+        self.rows: dict[_Key, Row] = {}
+        self.order: list[_SortKey] = []  # INVARIANT: sorted; one entry per row
+        self.by_sort: dict[_SortKey, _Key] = {}
+        self.indexes: dict[str, dict[RowValue, set[_Key]]] = {c: {} for c in _INDEXES.get(name, ())}
+        self._owned_buckets: set[tuple[str, RowValue]] = set()
+
+    def clone(self) -> _Table:
+        copy = _Table.__new__(_Table)
+        copy.name, copy.key_columns = self.name, self.key_columns
+        copy.rows, copy.order, copy.by_sort = dict(self.rows), list(self.order), dict(self.by_sort)
+        copy.indexes = {c: dict(buckets) for c, buckets in self.indexes.items()}
+        copy._owned_buckets = set()
+        return copy
+
+    # ------------------------------------------------------------ reading
+
+    def matching(self, where: Mapping[str, RowValue]) -> Iterator[Row]:
+        """Rows equal to ``where`` on every column, in key order."""
+        if not where:
+            return (self.rows[self.by_sort[s]] for s in self.order)
+        items = list(where.items())
+        if all(c in where for c in self.key_columns):
+            row = self.rows.get(tuple(where[c] for c in self.key_columns))
+            return iter([row] if row is not None and _equal(row, items) else [])
+        buckets = [self.indexes[c].get(v, ()) for c, v in items if c in self.indexes]
+        if buckets:
+            keys = sorted(min(buckets, key=len), key=_sort_key)
+            return (r for r in (self.rows[k] for k in keys) if _equal(r, items))
+        return (r for r in self._prefix_rows(where) if _equal(r, items))
+
+    def _prefix_rows(self, where: Mapping[str, RowValue]) -> Iterator[Row]:
+        """Rows whose leading key columns equal ``where``'s (all rows, in order, if none do)."""
+        prefix: list[_SortPart] = []
+        for column in self.key_columns:
+            if column not in where:
+                break
+            prefix.append(_sort_part(where[column]))
+        start = bisect_left(self.order, tuple(prefix)) if prefix else 0
+        width = len(prefix)
+        for sort_key in self.order[start:] if width == 0 else _takewhile_prefix(self.order, start, width, prefix):
+            yield self.rows[self.by_sort[sort_key]]
+
+    # ------------------------------------------------------------ writing (drafts only)
+
+    def add(self, key: _Key, row: Row) -> None:
+        sort_key = _sort_key(key)
+        self.rows[key] = row
+        self.by_sort[sort_key] = key
+        insort(self.order, sort_key)
+        for column in self.indexes:
+            self._bucket(column, row[column]).add(key)
+
+    def remove(self, key: _Key) -> None:
+        row = self.rows.pop(key)
+        sort_key = _sort_key(key)
+        del self.by_sort[sort_key]
+        del self.order[bisect_left(self.order, sort_key)]
+        for column in self.indexes:
+            bucket = self._bucket(column, row[column])
+            bucket.discard(key)
+            if not bucket:
+                del self.indexes[column][row[column]]
+
+    def replace(self, key: _Key, row: Row) -> None:
+        """Swap in a new version of the row at ``key`` (same key), moving index entries."""
+        old = self.rows[key]
+        self.rows[key] = row
+        for column in self.indexes:
+            if old[column] != row[column]:
+                bucket = self._bucket(column, old[column])
+                bucket.discard(key)
+                if not bucket:
+                    del self.indexes[column][old[column]]
+                self._bucket(column, row[column]).add(key)
+
+    def _bucket(self, column: str, value: RowValue) -> set[_Key]:
+        """The draft's own (writable) bucket of ``column = value``, copied on first change."""
+        buckets = self.indexes[column]
+        if (column, value) not in self._owned_buckets:
+            buckets[value] = set(buckets.get(value, ()))
+            self._owned_buckets.add((column, value))
+        return buckets.setdefault(value, set())
+
+
+def _takewhile_prefix(order: list[_SortKey], start: int, width: int, prefix: list[_SortPart]) -> Iterable[_SortKey]:
+    wanted = tuple(prefix)
+    for index in range(start, len(order)):
+        sort_key = order[index]
+        if sort_key[:width] != wanted:
+            return
+        yield sort_key
+
+
+def _equal(row: Row, items: list[tuple[str, RowValue]]) -> bool:
+    return all(row.get(c) == v for c, v in items)
+
+
+_State = dict[str, _Table]
 
 
 class _MemoryTransaction:
-    __slots__ = ("_state", "_writable")
+    __slots__ = ("_state", "_writable", "_cloned")
 
     def __init__(self, state: _State, *, writable: bool) -> None:
         self._state = state
         self._writable = writable
+        self._cloned: set[str] = set()
 
     def get(self, table: str, key: Mapping[str, RowValue]) -> Row | None:
-        row = self._state[table].get(tuple(key[k] for k in TABLES[table].key))
+        data = self._state[table]
+        row = data.rows.get(tuple(key[k] for k in data.key_columns))
         return dict(row) if row is not None else None
 
     def select(self, table: str, where: Mapping[str, RowValue] | None = None) -> list[Row]:
-        rows = self._state[table]
-        items = list((where or {}).items())
-        return [
-            dict(rows[k]) for k in sorted(rows, key=_sort_key) if all(rows[k].get(c) == v for c, v in items)
-        ]
+        return [dict(r) for r in self._state[table].matching(where or {})]
+
+    def count(self, table: str, where: Mapping[str, RowValue] | None = None) -> int:
+        data = self._state[table]
+        if not where:
+            return len(data.rows)
+        return sum(1 for _ in data.matching(where))
 
     def insert(self, table: str, row: Row) -> None:
-        self._check_writable()
-        spec = TABLES[table]
-        key = tuple(row[k] for k in spec.key)
-        if key in self._state[table]:
+        data = self._draft(table)
+        key = tuple(row[k] for k in data.key_columns)
+        if key in data.rows:
             raise EntityAlreadyExistsError("an entity with that key already exists")
-        self._state[table][key] = {c: row.get(c) for c in spec.column_names}
+        data.add(key, {c: row.get(c) for c in TABLES[table].column_names})
 
     def update(self, table: str, key: Mapping[str, RowValue], changes: Mapping[str, RowValue]) -> None:
-        self._check_writable()
-        spec = TABLES[table]
-        index = tuple(key[k] for k in spec.key)
-        current = self._state[table].get(index)
+        data = self._draft(table)
+        index = tuple(key[k] for k in data.key_columns)
+        current = data.rows.get(index)
         if current is None:
             raise NoSuchEntityError("row vanished during the transaction")
-        self._state[table][index] = {**current, **changes}
+        fresh = {**current, **changes}
+        moved = tuple(fresh[k] for k in data.key_columns)
+        if moved == index:
+            data.replace(index, fresh)
+            return
+        # A change to a key column moves the row, as an SQL UPDATE of the primary key does.
+        if moved in data.rows:
+            raise EntityAlreadyExistsError("an entity with that key already exists")
+        data.remove(index)
+        data.add(moved, fresh)
 
     def delete(self, table: str, where: Mapping[str, RowValue]) -> int:
-        self._check_writable()
-        rows = self._state[table]
-        doomed = [k for k, r in rows.items() if all(r.get(c) == v for c, v in where.items())]
-        for k in doomed:
-            del rows[k]
+        data = self._draft(table)
+        doomed = [tuple(r[k] for k in data.key_columns) for r in data.matching(where)]
+        for key in doomed:
+            data.remove(key)
         return len(doomed)
 
-    def _check_writable(self) -> None:
+    def _draft(self, table: str) -> _Table:
+        """The transaction's own copy of ``table`` (cloned on its first change)."""
         if not self._writable:
             raise RuntimeError("write attempted inside a read-only store transaction")
-
-
-def _sort_key(key: tuple[RowValue, ...]) -> tuple[tuple[int, str], ...]:
-    # None sorts first, as SQL's ORDER BY does in SQLite; everything else by its text.
-    return tuple((0, "") if v is None else (1, str(v)) for v in key)
+        if table not in self._cloned:
+            self._state[table] = self._state[table].clone()
+            self._cloned.add(table)
+        return self._state[table]
 
 
 class MemoryBackend:
@@ -80,25 +239,28 @@ class MemoryBackend:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._state: _State = {name: {} for name in TABLES}
-        self._state["generation"][(1,)] = {"id": 1, "value": 0}
+        self._state: _State = {name: _Table(name) for name in TABLES}
+        self._state["generation"].add((1,), {"id": 1, "value": 0})
 
     @contextmanager
     def write(self) -> Iterator[_MemoryTransaction]:
         with self._lock:
-            draft: _State = {name: dict(rows) for name, rows in self._state.items()}
-            gen = draft["generation"][(1,)]
-            draft["generation"][(1,)] = {**gen, "value": int(gen["value"] or 0) + 1}
-            yield _MemoryTransaction(draft, writable=True)
+            # INVARIANT: the draft shares tables with the published state until it changes them
+            # (_MemoryTransaction._draft clones first), so published tables are never mutated.
+            tx = _MemoryTransaction(dict(self._state), writable=True)
+            gen = tx.get("generation", {"id": 1})
+            assert gen is not None
+            tx.update("generation", {"id": 1}, {"value": int(gen["value"] or 0) + 1})
+            yield tx
             # INVARIANT: reached only when the block did not raise; one assignment publishes.
-            self._state = draft
+            self._state = tx._state
 
     @contextmanager
     def read(self) -> Iterator[_MemoryTransaction]:
         yield _MemoryTransaction(self._state, writable=False)
 
     def generation(self) -> int:
-        return int(self._state["generation"][(1,)]["value"] or 0)
+        return int(self._state["generation"].rows[(1,)]["value"] or 0)
 
     def close(self) -> None:
         """Nothing to release; present for the protocol."""

@@ -75,6 +75,8 @@ _BUMP_AND_NOTIFY = (
     f"SELECT value, pg_notify('{CHANNEL}', current_schema() || ':' || value) FROM bumped"
 )
 
+_LOCK_WRITERS = f"SELECT value FROM {_GENERATION} WHERE id = 1 FOR UPDATE"
+
 
 class PostgresBackend:
     """:class:`~iamguard.store.protocols.StoreBackend` over a PostgreSQL database.
@@ -227,6 +229,25 @@ class PostgresBackend:
                 raise
             except psycopg.Error as exc:
                 raise self._unavailable("cannot bump the generation (is the schema migrated?) on", exc) from None
+            yield _sql.SqlTransaction(cursor, DIALECT)
+
+    @contextmanager
+    def write_unversioned(self) -> Iterator[_sql.SqlTransaction]:
+        """A write transaction that leaves the generation alone and notifies nobody.
+
+        Only for data that changes no decision (access activity, see
+        ``IdentityService.record_access_activity``): bumping the generation there would empty
+        every process's caches on each flush. It still takes the generation row's lock first
+        (``SELECT ... FOR UPDATE``, not an UPDATE), so it runs serialized with every other
+        writer and its read-modify-write of activity counters is never lost.
+        """
+        with self._pooled() as conn, self._transaction(conn, "BEGIN ISOLATION LEVEL READ COMMITTED") as cursor:
+            try:
+                cursor.execute(_LOCK_WRITERS)
+            except psycopg.OperationalError:
+                raise
+            except psycopg.Error as exc:
+                raise self._unavailable("cannot lock the generation row (is the schema migrated?) on", exc) from None
             yield _sql.SqlTransaction(cursor, DIALECT)
 
     @contextmanager

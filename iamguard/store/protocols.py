@@ -75,6 +75,10 @@ class Transaction(Protocol):
         """Rows whose columns equal every ``where`` item, ordered by key."""
         ...
 
+    def count(self, table: str, where: Mapping[str, RowValue] | None = None) -> int:
+        """How many rows :meth:`select` would return, without reading them (quota checks)."""
+        ...
+
     def insert(self, table: str, row: Row) -> None:
         """Add a row; ``EntityAlreadyExistsError`` if its key is taken."""
         ...

@@ -310,3 +310,61 @@ def test_a_killed_connection_mid_transaction_is_store_unavailable(
     # The pool replaces the dead connection; the aborted write changed nothing.
     assert backend.generation() == before
 
+
+
+# ---------------------------------------------------------------- unversioned writes
+
+
+def test_access_activity_writes_neither_bump_nor_notify(pg_backend_factory: Callable[[], PostgresBackend]) -> None:
+    """Activity changes no decision, so recording it must not empty other processes' caches."""
+    import datetime as dt
+
+    from iamguard.store.service import AccessActivity
+
+    backend = pg_backend_factory()
+    store = _service(backend)
+    store.create_user("bob")
+    arn = f"arn:aws:iam::{ACCOUNT}:user/bob"
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    before = store.generation()
+    with backend.open_connection() as listener:
+        listener.execute(f"LISTEN {CHANNEL}")
+        store.record_access_activity([AccessActivity(at, arn, "s3", "s3:GetObject", count=2)])
+        store.record_access_activity([AccessActivity(at - dt.timedelta(days=1), arn, "s3", "s3:Old")])
+        assert [n.payload for n in listener.notifies(timeout=0.3)] == []
+    assert store.generation() == before
+    [entry] = store.get_service_last_accessed(arn)
+    assert (entry.last_action, entry.total_requests, entry.last_authenticated) == ("s3:GetObject", 3, at)
+
+
+def test_unversioned_writes_wait_for_the_writer_lock(pg_backend_factory: Callable[[], PostgresBackend]) -> None:
+    """write_unversioned() queues behind an open write(), so counters are never lost."""
+    holder, other = pg_backend_factory(), pg_backend_factory()
+    done = threading.Event()
+
+    def activity() -> None:
+        with other.write_unversioned() as tx:
+            tx.insert("settings", {"name": "after", "value": "x"})
+        done.set()
+
+    with holder.write() as tx:
+        tx.insert("settings", {"name": "first", "value": "x"})
+        thread = threading.Thread(target=activity)
+        thread.start()
+        assert not done.wait(0.3)  # blocked on the generation row lock
+    thread.join(WAIT)
+    assert done.is_set() and holder.generation() == 1
+    with holder.read() as tx:
+        assert [r["name"] for r in tx.select("settings")] == ["after", "first"]
+
+
+def test_filter_indexes_exist(pg_backend_factory: Callable[[], PostgresBackend]) -> None:
+    backend = pg_backend_factory()
+    with backend.open_connection() as conn:
+        rows = conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexname LIKE %s",
+            ("iamguard_%_by_%",),
+        ).fetchall()
+    assert {"iamguard_users_by_boundary", "iamguard_roles_by_boundary", "iamguard_mfa_devices_by_user"} <= {
+        r[0] for r in rows
+    }
