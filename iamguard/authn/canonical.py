@@ -18,9 +18,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from urllib.parse import unquote_to_bytes
 
@@ -53,6 +54,7 @@ __all__ = [
     "string_to_sign",
     "uri_encode",
     "uses_s3_uri_rules",
+    "view_header_map",
 ]
 
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -67,6 +69,9 @@ S3_SERVICES = frozenset({"s3", "s3-object-lambda", "s3-outposts"})
 
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
 _AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
+#: Text that UriEncode leaves unchanged (with and without ``/``): the common case, no byte loop.
+_PLAIN = re.compile(r"[A-Za-z0-9\-_.~]*")
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9\-_.~/]*")
 
 
 def uses_s3_uri_rules(service: str) -> bool:
@@ -80,7 +85,12 @@ def uri_encode(data: str | bytes, *, keep_slash: bool = False) -> str:
     Stricter than :func:`urllib.parse.quote` defaults on purpose: space is ``%20`` (never ``+``)
     and ``/`` is encoded unless ``keep_slash`` (object key names keep their slashes).
     """
-    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+    if isinstance(data, str):
+        if (_PLAIN_PATH if keep_slash else _PLAIN).fullmatch(data):
+            return data
+        raw = data.encode("utf-8", "surrogateescape")
+    else:
+        raw = data
     out = []
     for byte in raw:
         if byte in _UNRESERVED or (keep_slash and byte == 0x2F):
@@ -164,9 +174,9 @@ def header_map(headers: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     return result
 
 
-def canonical_headers(headers: dict[str, list[str]], names: Sequence[str]) -> str:
+def canonical_headers(headers: Mapping[str, Sequence[str]], names: Sequence[str]) -> str:
     """``name:value\\n`` for each of ``names`` (lower-case, sorted); a missing header is empty."""
-    return "".join(f"{name}:{canonical_header_value(headers.get(name, []))}\n" for name in names)
+    return "".join(f"{name}:{canonical_header_value(headers.get(name, ()))}\n" for name in names)
 
 
 def signed_headers(names: Iterable[str]) -> str:
@@ -210,9 +220,22 @@ def canonical_request_for(
     """
     do_normalize = (not s3) if normalize is None else normalize
     uri = canonical_uri(view.raw_path, normalize=do_normalize, double_encode=not s3)
-    query = canonical_query_string(view.query_string, exclude=exclude_query)
-    block = canonical_headers(header_map(view.headers), signed)
+    query = canonical_query_string(view.query_string, exclude=exclude_query) if view.query_string else ""
+    block = canonical_headers(view_header_map(view), signed)
     return canonical_request(view.method, uri, query, block, ";".join(signed), payload_hash)
+
+
+def view_header_map(view: RequestView) -> Mapping[str, Sequence[str]]:
+    """:func:`header_map` of ``view``'s headers, reusing the view's own index when it agrees.
+
+    The view indexes by ``name.lower()``; the canonical form also strips the name, so a view
+    with a padded header name (never sent by a real client) is mapped afresh.
+    """
+    index = view.header_index()
+    for name in index:
+        if name != name.strip():
+            return header_map(view.headers)
+    return index
 
 
 def format_amz_date(moment: datetime) -> str:
@@ -226,6 +249,15 @@ def parse_amz_date(text: str) -> datetime:
     """Parse ``YYYYMMDDTHHMMSSZ`` strictly (ValueError otherwise) into an aware UTC datetime."""
     if len(text) != 16 or not text.endswith("Z") or text[8] != "T":
         raise ValueError(f"not an ISO 8601 basic timestamp: {text!r}")
+    digits = text[:8] + text[9:15]
+    if digits.isascii() and digits.isdigit():
+        # Fast path, same verdict as strptime for all-digit fields: datetime() rejects what
+        # strptime's ranges reject (month 13, second 60, 30 February, year 0).
+        return datetime(
+            int(text[0:4]), int(text[4:6]), int(text[6:8]),
+            int(text[9:11]), int(text[11:13]), int(text[13:15]),
+            tzinfo=timezone.utc,
+        )
     return datetime.strptime(text, _AMZ_DATE_FORMAT).replace(tzinfo=timezone.utc)
 
 
@@ -241,7 +273,7 @@ def string_to_sign(amz_date: str, scope: str, canonical: str) -> str:
 
 
 def _hmac(key: bytes, message: str) -> bytes:
-    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
+    return hmac.digest(key, message.encode("utf-8"), "sha256")
 
 
 # The signing key is valid for one (secret, day, region, service); deriving it costs four
@@ -254,7 +286,7 @@ _cache_lock = threading.Lock()
 
 
 def _secret_digest(secret: str) -> bytes:
-    return hmac.new(_CACHE_SALT, secret.encode("utf-8"), hashlib.sha256).digest()
+    return hmac.digest(_CACHE_SALT, secret.encode("utf-8"), "sha256")
 
 
 def _derive_signing_key(secret: str, date: str, region: str, service: str) -> bytes:
@@ -288,4 +320,4 @@ def clear_signing_key_cache() -> None:
 
 def signature(key: bytes, to_sign: str) -> str:
     """Hex HMAC-SHA256 of the string to sign under the signing key."""
-    return hmac.new(key, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(key, to_sign.encode("utf-8"), "sha256").hex()

@@ -9,8 +9,9 @@ undecoded query string, and every header line in order with duplicates kept.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from urllib.parse import unquote_to_bytes, urlsplit
 
 __all__ = ["HeaderPairs", "RequestView", "host_from_url", "split_query"]
@@ -32,10 +33,47 @@ class RequestView:
     #: Any sequence of pairs is accepted (a list is the natural literal); stored as a tuple.
     headers: Sequence[tuple[str, str]] = field(default=())
     body: bytes | None = None
+    # Derived once on first use (the verifier reads the same headers and query parameters many
+    # times per request): lower-cased name -> values in wire order, and the decoded query.
+    _index: Mapping[str, tuple[str, ...]] | None = field(
+        default=None, init=False, repr=False, compare=False, hash=False
+    )
+    _params: tuple[tuple[str, str], ...] | None = field(
+        default=None, init=False, repr=False, compare=False, hash=False
+    )
 
     def __post_init__(self) -> None:
         # INVARIANT: headers is a tuple of str pairs, so the view is immutable and hashable.
-        object.__setattr__(self, "headers", tuple((str(n), str(v)) for n, v in self.headers))
+        headers = self.headers
+        if type(headers) is not tuple or not all(
+            type(pair) is tuple and len(pair) == 2 and type(pair[0]) is str and type(pair[1]) is str
+            for pair in headers
+        ):
+            headers = tuple((str(n), str(v)) for n, v in headers)
+        object.__setattr__(self, "headers", headers)
+
+    def _header_index(self) -> Mapping[str, tuple[str, ...]]:
+        index = self._index
+        if index is None:
+            built: dict[str, list[str]] = {}
+            for name, value in self.headers:
+                key = name.lower()
+                values = built.get(key)
+                if values is None:
+                    built[key] = [value]
+                else:
+                    values.append(value)
+            index = MappingProxyType({k: tuple(v) for k, v in built.items()})
+            object.__setattr__(self, "_index", index)
+        return index
+
+    def _query_pairs(self) -> tuple[tuple[str, str], ...]:
+        params = self._params
+        if params is None:
+            query = self.query_string
+            params = tuple((_decode(k), _decode(v)) for k, v in split_query(query)) if query else ()
+            object.__setattr__(self, "_params", params)
+        return params
 
     @classmethod
     def from_url(
@@ -51,25 +89,29 @@ class RequestView:
 
     def header_values(self, name: str) -> list[str]:
         """Every value of header ``name`` (case-insensitive), in wire order."""
-        wanted = name.lower()
-        return [v for n, v in self.headers if n.lower() == wanted]
+        return list(self._header_index().get(name.lower(), ()))
 
     def header(self, name: str) -> str | None:
         """The value of header ``name``; repeated headers are joined with ``,`` (RFC 9110)."""
-        values = self.header_values(name)
-        return ",".join(values) if values else None
+        values = self._header_index().get(name.lower())
+        if values is None:
+            return None
+        return values[0] if len(values) == 1 else ",".join(values)
 
     def has_header(self, name: str) -> bool:
-        wanted = name.lower()
-        return any(n.lower() == wanted for n, _ in self.headers)
+        return name.lower() in self._header_index()
+
+    def header_index(self) -> Mapping[str, tuple[str, ...]]:
+        """Every header as lower-cased name → values in wire order (read-only, built once)."""
+        return self._header_index()
 
     def query_params(self) -> list[tuple[str, str]]:
         """The query as decoded ``(name, value)`` pairs in wire order (``+`` stays a plus)."""
-        return [(_decode(k), _decode(v)) for k, v in split_query(self.query_string)]
+        return list(self._query_pairs())
 
     def query_param(self, name: str) -> str | None:
         """The first value of query parameter ``name`` (exact, case-sensitive), or ``None``."""
-        for key, value in self.query_params():
+        for key, value in self._query_pairs():
             if key == name:
                 return value
         return None

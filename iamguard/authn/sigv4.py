@@ -38,7 +38,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -73,6 +73,7 @@ _SIGV2_MESSAGE = (
     "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
 )
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_CREDENTIAL_DATE = re.compile(r"\d{8}")
 _PRESIGN_PARAMS = (
     "X-Amz-Algorithm",
     "X-Amz-Credential",
@@ -228,7 +229,7 @@ def _split_credential(credential: str, s3: bool, presigned: bool) -> tuple[str, 
             s3,
             presigned,
         )
-    if not re.fullmatch(r"\d{8}", parts[1]):
+    if not _CREDENTIAL_DATE.fullmatch(parts[1]):
         raise _malformed(f"invalid credential date {parts[1]!r}", s3, presigned)
     return parts[0], parts[1], parts[2], parts[3]
 
@@ -446,7 +447,7 @@ def _check_signature(
     presigned: bool,
     normalize_path: bool | None,
 ) -> None:
-    headers = c.header_map(view.headers)
+    headers = c.view_header_map(view)
     for name in claim.signed:
         if name not in headers:
             raise SignatureMismatchError(f"signed header {name!r} is not present in the request")
@@ -490,7 +491,7 @@ def _query_exclusions(view: RequestView, s3: bool, presigned: bool) -> list[tupl
 
 
 def _check_amz_headers_signed(
-    headers: dict[str, list[str]], signed: tuple[str, ...], presigned: bool
+    headers: Mapping[str, Sequence[str]], signed: tuple[str, ...], presigned: bool
 ) -> None:
     """S3 rejects requests carrying ``x-amz-*`` headers that are not signed.
 
