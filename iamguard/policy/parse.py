@@ -26,8 +26,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import replace
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from iamguard.errors import PolicyProblem, PolicySyntaxError, PolicyValidationError
@@ -45,10 +45,9 @@ from iamguard.policy.model import (
     Statement,
 )
 from iamguard.policy.operator_names import split_operator
-
 from iamguard.policy.operators import compile_condition
 
-__all__ = ["parse_policy", "KNOWN_PARTITIONS", "MAX_DOCUMENT_CHARS"]
+__all__ = ["KNOWN_PARTITIONS", "MAX_DOCUMENT_CHARS", "parse_policy"]
 
 #: Hard ceiling on any document, far above every AWS quota (the largest is 20 KB for some
 #: resource policies); keeps a hostile input from costing more than a linear scan.
