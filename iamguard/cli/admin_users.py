@@ -7,6 +7,7 @@ https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateUser.html
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from iamguard.cli import EXIT_OK
@@ -72,6 +73,12 @@ def _create(args: argparse.Namespace) -> int:
         args.name, path=args.path, tags=parse_tags(args.tag), permissions_boundary=boundary
     )
     say(args, f"created user {user.name} ({user.arn})", user)
+    # AWS's console warns at creation too: a new user can do nothing until granted something.
+    print(
+        f"warning: This user has no permissions. Attach a policy or add {user.name} to a group "
+        "(iamguard policy attach --user ..., iamguard group add-user ...).",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 

@@ -122,3 +122,11 @@ def test_group_get_list_remove_and_delete(cli: Cli, store_url: str) -> None:
     assert cli("group", "delete", "devs", "--force").code == 0
     assert service(store_url).list_groups() == []
     assert service(store_url).list_attached_policies(PrincipalKind.USER, "bob") == []
+
+
+def test_create_warns_that_a_new_user_has_no_permissions(cli: Cli, store_url: str) -> None:
+    """AWS's console warns "This user has no permissions" when a user is created bare."""
+    created = cli("user", "create", "dana")
+    assert created.code == 0
+    assert "This user has no permissions" in created.err
+    assert "dana" in created.err
