@@ -215,6 +215,7 @@ class PostgresChangeFeed(_Feed):
         self._conn: Any = None
         self._prefix = ""
         self._listening = threading.Event()
+        self._confirmed_at = float("-inf")  # monotonic time of the last successful poll
         self._connect()
         # INVARIANT: LISTEN is active before this re-read, so a write committed after the first
         # generation() above is either seen here or notified; none falls in between.
@@ -225,6 +226,11 @@ class PostgresChangeFeed(_Feed):
     def listening(self) -> bool:
         """Whether the feed currently holds a connection with ``LISTEN`` active."""
         return self._listening.is_set()
+
+    def confirmed_within(self, seconds: float) -> bool:
+        """Whether the feed is listening and read the generation row itself in the last
+        ``seconds`` (so a connection that died silently soon stops counting as healthy)."""
+        return self._listening.is_set() and time.monotonic() - self._confirmed_at <= seconds
 
     def close(self) -> None:
         super().close()
@@ -293,6 +299,7 @@ class PostgresChangeFeed(_Feed):
 
         with self._conn.cursor() as cursor:
             self._publish(_sql.read_generation(cursor))
+        self._confirmed_at = time.monotonic()
 
     def _reconnect(self) -> bool:
         if self._stop.wait(self._reconnect_delay):

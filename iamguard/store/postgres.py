@@ -43,6 +43,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from iamguard.errors import InvalidInputError, StoreUnavailableError
 from iamguard.store import _sql
+from iamguard.store.feed import PostgresChangeFeed
 
 try:
     import psycopg
@@ -86,6 +87,16 @@ class PostgresBackend:
     bounds the pool; ``connect_timeout`` (seconds) bounds opening a connection and waiting for a
     free one. ``check_connections`` makes the pool test each connection before lending it, so a
     server restart costs no failed request.
+
+    ``generation_from_feed`` (opt-in) serves :meth:`generation` from a
+    :class:`~iamguard.store.feed.PostgresChangeFeed` the backend opens for itself, with no round
+    trip, while that feed is healthy: listening, and its own read of the generation row (repeated
+    every ``feed_staleness / 2`` seconds) no older than ``feed_staleness``; otherwise it queries
+    as usual. This process's own commits count at once, so it always reads its own writes. The
+    trade: another process's write is seen when its NOTIFY arrives (milliseconds) rather than on
+    the very next call, and after at most ``feed_staleness`` seconds even if a notification were
+    lost, which keeps the one-second revocation promise of :mod:`iamguard.store.feed` at the
+    default. The feed holds one extra connection.
     """
 
     def __init__(
@@ -97,6 +108,8 @@ class PostgresBackend:
         max_connections: int = 10,
         connect_timeout: float = 10.0,
         check_connections: bool = True,
+        generation_from_feed: bool = False,
+        feed_staleness: float = 1.0,
     ) -> None:
         conninfo, url_schema, self._password = _split_url(url)
         self.schema = schema if schema is not None else url_schema
@@ -110,8 +123,15 @@ class PostgresBackend:
         self.target = _describe(conninfo, self.schema)
         self._closed = False
         self._lock = threading.Lock()
+        if feed_staleness <= 0:
+            raise InvalidInputError("feed_staleness must be a positive number of seconds")
         self.applied_migrations = self._migrate()
         self._pool = self._open_pool(min_connections, max_connections, check_connections)
+        self._committed = 0  # the newest generation this process's own writes committed
+        self._feed_staleness = feed_staleness
+        self._feed: PostgresChangeFeed | None = None
+        if generation_from_feed:
+            self._feed = PostgresChangeFeed(self, fallback_interval=feed_staleness / 2)
 
     def __repr__(self) -> str:
         return f"PostgresBackend({self.target})"
@@ -225,11 +245,16 @@ class PostgresBackend:
         with self._pooled() as conn, self._transaction(conn, "BEGIN ISOLATION LEVEL READ COMMITTED") as cursor:
             try:
                 cursor.execute(_BUMP_AND_NOTIFY)
+                bumped = cursor.fetchone()
             except psycopg.OperationalError:
                 raise
             except psycopg.Error as exc:
                 raise self._unavailable("cannot bump the generation (is the schema migrated?) on", exc) from None
             yield _sql.SqlTransaction(cursor, DIALECT)
+        # Committed (the block raised otherwise): count it before its NOTIFY comes back.
+        if bumped is not None:
+            with self._lock:
+                self._committed = max(self._committed, int(bumped[0]))
 
     @contextmanager
     def write_unversioned(self) -> Iterator[_sql.SqlTransaction]:
@@ -257,7 +282,19 @@ class PostgresBackend:
             yield _sql.SqlTransaction(cursor, DIALECT)
 
     def generation(self) -> int:
-        """The committed generation (one primary-key read, autocommit)."""
+        """The committed generation: one primary-key read (autocommit), or, with
+        ``generation_from_feed`` and a healthy feed, no I/O at all (see the class doc)."""
+        feed = self._feed
+        if feed is not None and feed.confirmed_within(self._feed_staleness):
+            return max(feed.current(), self._committed)
+        return self._query_generation()
+
+    @property
+    def change_feed(self) -> PostgresChangeFeed | None:
+        """The feed serving :meth:`generation` (``generation_from_feed``), else ``None``."""
+        return self._feed
+
+    def _query_generation(self) -> int:
         with self._pooled() as conn:
             try:
                 with conn.cursor() as cursor:
@@ -271,6 +308,8 @@ class PostgresBackend:
             if self._closed:
                 return
             self._closed = True
+        if self._feed is not None:
+            self._feed.close()
         self._pool.close()
 
 

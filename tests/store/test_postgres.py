@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -19,6 +19,7 @@ import pytest
 from iamguard.errors import ConcurrentModificationError, InvalidInputError, StoreUnavailableError
 from iamguard.store import _sql, open_backend, open_store
 from iamguard.store.postgres import CHANNEL, PostgresBackend
+from iamguard.store.records import PrincipalKind
 from iamguard.store.service import IdentityService
 from store import _pg
 from store._pg import SchemaFactory
@@ -368,3 +369,64 @@ def test_filter_indexes_exist(pg_backend_factory: Callable[[], PostgresBackend])
     assert {"iamguard_users_by_boundary", "iamguard_roles_by_boundary", "iamguard_mfa_devices_by_user"} <= {
         r[0] for r in rows
     }
+
+
+# ---------------------------------------------------------------- generation served by the feed
+
+
+@pytest.fixture
+def feed_backend(pg_url: str) -> Iterator[PostgresBackend]:
+    backend = PostgresBackend(pg_url, max_connections=4, connect_timeout=5, generation_from_feed=True)
+    yield backend
+    backend.close()
+
+
+def _no_queries(backend: PostgresBackend) -> None:
+    def refuse() -> int:
+        raise AssertionError("generation() queried the server while the feed was healthy")
+
+    backend._query_generation = refuse  # type: ignore[method-assign]
+
+
+def test_feed_generation_counts_own_writes_at_once_without_a_query(feed_backend: PostgresBackend) -> None:
+    store = _service(feed_backend)
+    store.create_user("alice")
+    before = feed_backend.generation()
+    _no_queries(feed_backend)
+    store.create_user("bob")  # no waiting for the NOTIFY: this process's own write counts at once
+    assert feed_backend.generation() == before + 1
+    assert store.resolve_principal(f"arn:aws:iam::{ACCOUNT}:user/bob") is not None
+
+
+def test_feed_generation_hears_another_processes_write(
+    feed_backend: PostgresBackend, pg_backend_factory: Callable[[], PostgresBackend]
+) -> None:
+    reader, writer = _service(feed_backend), _service(pg_backend_factory())
+    writer.create_user("alice")
+    policy = writer.create_policy("p", doc())
+    writer.attach_user_policy("alice", policy.arn)
+    arn = f"arn:aws:iam::{ACCOUNT}:user/alice"
+    _wait_until(lambda: feed_backend.generation() == writer.generation(), "the feed saw the setup")
+    resolved = reader.resolve_principal(arn)
+    assert resolved is not None and len(resolved.identity) == 1
+    _no_queries(feed_backend)
+    writer.detach_policy(PrincipalKind.USER, "alice", policy.arn)
+    _wait_until(lambda: len(reader.resolve_principal(arn).identity) == 0, "the detach reached the reader")  # type: ignore[union-attr]
+
+
+def test_feed_generation_queries_when_the_feed_is_not_listening(
+    feed_backend: PostgresBackend, pg_backend_factory: Callable[[], PostgresBackend]
+) -> None:
+    feed = feed_backend.change_feed
+    assert feed is not None and feed.confirmed_within(1.0)
+    feed.close()
+    assert not feed.confirmed_within(1.0)
+    writer = pg_backend_factory()
+    with writer.write() as tx:
+        tx.insert("settings", {"name": "k", "value": "v"})
+    assert feed_backend.generation() == writer.generation()  # read from the row, not the dead feed
+
+
+def test_feed_staleness_must_be_positive(pg_url: str) -> None:
+    with pytest.raises(InvalidInputError):
+        PostgresBackend(pg_url, generation_from_feed=True, feed_staleness=0)
