@@ -151,7 +151,7 @@ class SigV4Authenticator:
         self._service = service
         self._max_skew = max_skew
         self._clock = clock
-        self._keys: LRUCache[str, tuple[object, str, ResolvedPrincipal]] = LRUCache(maxsize=4096)
+        self._keys: LRUCache[str, tuple[object, str, ResolvedPrincipal, Principal]] = LRUCache(maxsize=4096)
 
     def authenticate(self, view: RequestView, meta: RequestMeta) -> AuthFlow:
         header = view.header("authorization")
@@ -163,14 +163,14 @@ class SigV4Authenticator:
         token = view.query_param("X-Amz-Security-Token") or view.header("x-amz-security-token")
         claims: SessionClaims | None = None
         secret: str | None = None
-        record: ResolvedPrincipal | None = None
+        owner: Principal | None = None
         if is_session_access_key_id(akid):
             if self._sessions is not None and token:
                 claims = self._sessions.verify(token, access_key_id=akid)
                 secret = self._sessions.secret_for(claims)
         elif akid and not token:
             # A security token with a long-term key is refused (it is not that key's token).
-            secret, record = yield from self._long_term_cached(akid)
+            secret, owner = yield from self._long_term_cached(akid)
         verified = verify_sigv4(
             view,
             lambda _akid: secret,
@@ -181,14 +181,14 @@ class SigV4Authenticator:
         body = decode_aws_chunked(view, verified).data if verified.payload_hash in STREAMING_PAYLOADS else None
         if claims is not None:
             principal = claims.to_principal(now=self._clock())
-        elif record is not None:
-            principal = principal_from_record(record)
+        elif owner is not None:
+            principal = owner
         else:  # pragma: no cover - verify_sigv4 refuses a request whose secret is unknown
             raise InvalidAccessKeyError("The security token included in the request is invalid.")
         return Authenticated(principal, "sigv4", verified.access_key_id, verified, claims, body)
 
-    def _long_term_cached(self, akid: str) -> Generator[AuthLookup, object, tuple[str | None, ResolvedPrincipal | None]]:
-        """The key's secret and owner, memoized per store generation.
+    def _long_term_cached(self, akid: str) -> Generator[AuthLookup, object, tuple[str | None, Principal | None]]:
+        """The key's secret and owner's principal, memoized per store generation.
 
         INVARIANT: an entry is used only while the store generation is the one it was read at,
         so deactivating or deleting a key (a write, which bumps the generation) applies to the
@@ -197,12 +197,16 @@ class SigV4Authenticator:
         generation = yield GetGeneration()
         cached = self._keys.get(akid)
         if cached is not None and cached[0] == generation:
-            return cached[1], cached[2]
+            return cached[1], cached[3]
         found = yield GetAccessKey(akid)
         secret, record = yield from self._long_term(found)
-        if secret is not None and record is not None:
-            self._keys[akid] = (generation, secret, record)
-        return secret, record
+        if secret is None or record is None:
+            return None, None
+        # The principal is a pure function of the record: built once per generation, and the
+        # same object each request (downstream memos keyed by principal identity then hit).
+        principal = principal_from_record(record)
+        self._keys[akid] = (generation, secret, record, principal)
+        return secret, principal
 
     @staticmethod
     def _long_term(found: object) -> Generator[AuthLookup, object, tuple[str | None, ResolvedPrincipal | None]]:

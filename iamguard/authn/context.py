@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from functools import lru_cache
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -51,6 +52,9 @@ _PRINCIPAL_KEYS = (
     "aws:sourceidentity",
 )
 
+#: Principals whose derived keys are remembered; the memo is dropped whole when full.
+_DERIVED_MAX = 1024
+
 
 @dataclass(frozen=True, slots=True)
 class RequestMeta:
@@ -66,7 +70,13 @@ class RequestMeta:
     request_id: str = ""
 
 
+@lru_cache(maxsize=4096)
 def _parse_ip(text: str) -> _IPAddress | None:
+    """The address in ``text`` (port and brackets dropped), ``None`` if it is not one.
+
+    Memoized (bounded): the same peers and proxies recur on every request, and parsing an
+    address with :mod:`ipaddress` costs more than the rest of the context put together.
+    """
     text = text.strip()
     if text.startswith("[") and "]" in text:  # "[2001:db8::1]:443" (RFC 7239 style)
         text = text[1 : text.index("]")]
@@ -88,6 +98,8 @@ def client_address(
     unparsable hop ends the walk at the trusted proxy that reported it (fail closed: never let
     a client pick an address by writing garbage).
     """
+    if not trusted:
+        return _address_text(remote_addr) if remote_addr else None
     peer = _parse_ip(remote_addr) if remote_addr else None
     if peer is None:
         return None
@@ -105,6 +117,13 @@ def client_address(
     return str(current)
 
 
+@lru_cache(maxsize=4096)
+def _address_text(text: str) -> str | None:
+    """``str(_parse_ip(text))``, memoized: the peer's canonical form when no proxy is trusted."""
+    address = _parse_ip(text)
+    return None if address is None else str(address)
+
+
 def _is_trusted(address: _IPAddress, trusted: tuple[_IPNetwork, ...]) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
@@ -119,7 +138,7 @@ class ContextBuilder:
     Unix seconds (tests freeze it).
     """
 
-    __slots__ = ("_clock", "_last_second", "_last_times", "_trusted")
+    __slots__ = ("_clock", "_derived", "_last_second", "_last_times", "_trusted")
 
     def __init__(
         self, *, trusted_proxies: Iterable[str] = (), clock: Callable[[], float] = time.time
@@ -130,13 +149,20 @@ class ContextBuilder:
         self._clock = clock
         self._last_second = -1
         self._last_times: tuple[str, str] = ("", "")
+        # id(principal) -> (principal, its _PRINCIPAL_KEYS entries). The entry keeps the
+        # principal alive, so its id cannot be reused while the entry exists.
+        self._derived: dict[int, tuple[Principal, tuple[tuple[str, ContextValue], ...]]] = {}
 
     def source_ip(self, view: RequestView, meta: RequestMeta) -> str | None:
+        if not self._trusted:  # X-Forwarded-For is never read: skip collecting it
+            return client_address(meta.remote_addr, (), ())
         return client_address(meta.remote_addr, view.header_values("x-forwarded-for"), self._trusted)
 
     def secure_transport(self, view: RequestView, meta: RequestMeta) -> bool:
+        if not self._trusted:
+            return meta.scheme.lower() == "https"
         peer = _parse_ip(meta.remote_addr) if meta.remote_addr else None
-        if self._trusted and peer is not None and _is_trusted(peer, self._trusted):
+        if peer is not None and _is_trusted(peer, self._trusted):
             forwarded = view.header_values("x-forwarded-proto")
             if forwarded:
                 # The proxy nearest to us appended last; its view of the scheme counts.
@@ -150,6 +176,22 @@ class ContextBuilder:
             self._last_times = (stamp, str(second))
             self._last_second = second
         return self._last_times
+
+    def _principal_keys(self, principal: Principal) -> tuple[tuple[str, ContextValue], ...]:
+        """The principal's share of the context, remembered per principal object (bounded).
+
+        Authenticators hand out the same principal object for every request of a cached key,
+        so this is usually a dict hit instead of rebuilding ``context_keys()``.
+        """
+        entry = self._derived.get(id(principal))
+        if entry is not None and entry[0] is principal:
+            return entry[1]
+        derived = principal.context_keys()
+        pairs = tuple((key, derived[key]) for key in _PRINCIPAL_KEYS if key in derived)
+        if len(self._derived) >= _DERIVED_MAX:
+            self._derived.clear()
+        self._derived[id(principal)] = (principal, pairs)
+        return pairs
 
     def build(
         self,
@@ -178,10 +220,7 @@ class ContextBuilder:
         if verified is not None:
             keys["aws:requestedregion"] = verified.region
         if principal is not None:
-            derived = principal.context_keys()
-            for key in _PRINCIPAL_KEYS:
-                if key in derived:
-                    keys[key] = derived[key]
+            keys.update(self._principal_keys(principal))
         if extra:
             keys.update(make_context(extra))
         return keys

@@ -60,14 +60,36 @@ def _raw_target(environ: dict[str, Any]) -> tuple[str, str]:
     return quote(path, safe=_PATH_SAFE) or "/", environ.get("QUERY_STRING", "")
 
 
-def _headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
+#: environ key -> header name (``None`` for keys that are not headers), bounded: the same keys
+#: recur on every request, and past the bound names are simply computed (no growth from odd clients).
+_HEADER_NAMES: dict[str, str | None] = {}
+_HEADER_NAMES_MAX = 1024
+_UNSEEN = object()  # "not memoized yet" (None is a memoized answer: not a header)
+
+
+def _header_name(key: str) -> str | None:
+    if key.startswith("HTTP_"):
+        return key[5:].replace("_", "-").lower()
+    if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        return key.replace("_", "-").lower()
+    return None
+
+
+def _headers(environ: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     headers = []
+    names = _HEADER_NAMES
     for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            headers.append((key[5:].replace("_", "-").lower(), str(value)))
-        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
-            headers.append((key.replace("_", "-").lower(), str(value)))
-    return headers
+        found = names.get(key, _UNSEEN)
+        if found is _UNSEEN:
+            name = _header_name(key)
+            if len(names) < _HEADER_NAMES_MAX:
+                names[key] = name
+        else:
+            name = found  # type: ignore[assignment]
+        # CONTENT_TYPE / CONTENT_LENGTH count only when set; HTTP_* always.
+        if name is not None and (value or key[0] == "H"):
+            headers.append((name, str(value)))
+    return tuple(headers)
 
 
 def _read_body(environ: dict[str, Any], limit: int) -> bytes:
