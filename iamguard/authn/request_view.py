@@ -55,15 +55,14 @@ class RequestView:
     def _header_index(self) -> Mapping[str, tuple[str, ...]]:
         index = self._index
         if index is None:
-            built: dict[str, list[str]] = {}
+            built: dict[str, tuple[str, ...]] = {}
             for name, value in self.headers:
                 key = name.lower()
-                values = built.get(key)
-                if values is None:
-                    built[key] = [value]
+                if key in built:
+                    built[key] += (value,)  # repeated header: rare, so tuples are fine
                 else:
-                    values.append(value)
-            index = MappingProxyType({k: tuple(v) for k, v in built.items()})
+                    built[key] = (value,)
+            index = MappingProxyType(built)
             object.__setattr__(self, "_index", index)
         return index
 

@@ -38,11 +38,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from iamguard.authn import canonical as c
 from iamguard.authn.request_view import RequestView
@@ -74,6 +74,10 @@ _SIGV2_MESSAGE = (
 )
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _CREDENTIAL_DATE = re.compile(r"\d{8}")
+#: SignedHeaders that are plainly well-formed (lower-case RFC 9110 tokens joined by ';'); other
+#: text takes the general per-name check, which gives the same verdict.
+_PLAIN_SIGNED = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+(?:;[!#$%&'*+\-.^_`|~0-9a-z]+)*")
+_HEADER_FIELDS = frozenset({"Credential", "SignedHeaders", "Signature"})
 _PRESIGN_PARAMS = (
     "X-Amz-Algorithm",
     "X-Amz-Credential",
@@ -82,6 +86,8 @@ _PRESIGN_PARAMS = (
     "X-Amz-SignedHeaders",
     "X-Amz-Signature",
 )
+
+_NO_PARAMS: frozenset[str] = frozenset()
 
 SecretLookup = Callable[[str], "str | None"]
 
@@ -111,9 +117,12 @@ class VerifiedRequest:
         return c.credential_scope(self.amz_date[:8], self.region, self.service)
 
 
-@dataclass(frozen=True, slots=True)
-class _Claim:
-    """The authentication parameters as the request states them, before any check."""
+class _Claim(NamedTuple):
+    """The authentication parameters as the request states them, before any check.
+
+    A NamedTuple rather than a frozen dataclass: built once per request on the hot path, and
+    a tuple is several times cheaper to construct. Private, never handed out.
+    """
 
     access_key_id: str
     date: str
@@ -131,7 +140,7 @@ def auth_form(view: RequestView) -> Literal["header", "query"] | None:
     Raises for SigV2 and for a request carrying both forms (AWS refuses that too).
     """
     header = view.header("authorization")
-    params = {name for name, _ in view.query_params()}
+    params = {name for name, _ in view.query_params()} if view.query_string else _NO_PARAMS
     _refuse_sigv2(header, params)
     if header is not None and "X-Amz-Algorithm" in params:
         raise AuthenticationError(
@@ -147,7 +156,7 @@ def auth_form(view: RequestView) -> Literal["header", "query"] | None:
     return None
 
 
-def _refuse_sigv2(header: str | None, params: set[str]) -> None:
+def _refuse_sigv2(header: str | None, params: Set[str]) -> None:
     """SigV2 (``AWS AKID:sig`` header, or ``AWSAccessKeyId``/``Signature`` query) is refused."""
     legacy_header = header is not None and header.startswith("AWS ")
     legacy_query = {"AWSAccessKeyId", "Signature"} <= params or "SignatureVersion" in params
@@ -236,7 +245,7 @@ def _split_credential(credential: str, s3: bool, presigned: bool) -> tuple[str, 
 
 def _parse_signed_headers(text: str, s3: bool, presigned: bool) -> tuple[str, ...]:
     names = tuple(text.split(";"))
-    if not text or any(not n or n != n.strip().lower() for n in names):
+    if not _PLAIN_SIGNED.fullmatch(text) and (not text or any(not n or n != n.strip().lower() for n in names)):
         raise _malformed(f"SignedHeaders must be lower-case names joined by ';', got {text!r}", s3, presigned)
     if list(names) != sorted(set(names)):
         raise _malformed("SignedHeaders must be sorted and unique", s3, presigned)
@@ -259,7 +268,7 @@ def _check_hex_signature(sig: str, s3: bool, presigned: bool) -> str:
 
 
 def _claim_from_header(view: RequestView, s3: bool) -> _Claim:
-    values = view.header_values("authorization")
+    values = view.header_index().get("authorization", ())
     if len(values) != 1:
         raise _malformed("exactly one Authorization header is allowed", s3, False)
     algorithm, _, rest = values[0].strip().partition(" ")
@@ -272,7 +281,7 @@ def _claim_from_header(view: RequestView, s3: bool) -> _Claim:
             raise _malformed(f"malformed Authorization component {component.strip()!r}", s3, False)
         fields[name] = value.strip()
     s3 = _peek_s3(fields.get("Credential"), s3)
-    if set(fields) != {"Credential", "SignedHeaders", "Signature"}:
+    if fields.keys() != _HEADER_FIELDS:
         raise _malformed("Authorization needs exactly Credential, SignedHeaders and Signature", s3, False)
     akid, date, region, service = _split_credential(fields["Credential"], s3, False)
     s3 = c.uses_s3_uri_rules(service)
@@ -284,7 +293,7 @@ def _claim_from_header(view: RequestView, s3: bool) -> _Claim:
 
 def _header_timestamp(view: RequestView, signed: tuple[str, ...], s3: bool) -> str:
     """X-Amz-Date, else the HTTP Date header; whichever is used must be signed."""
-    amz = view.header_values("x-amz-date")
+    amz = view.header_index().get("x-amz-date")
     if amz:
         if "x-amz-date" not in signed:
             raise _malformed("the x-amz-date header must be signed", s3, False)
