@@ -23,6 +23,7 @@ Inputs mirror the API's parameters:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from iamguard.context import ContextValue, make_context, parse_typed_value
@@ -34,7 +35,13 @@ from iamguard.policy.model import Policy, PolicyKind
 from iamguard.policy.parse import parse_policy
 from iamguard.principal import Principal
 
-__all__ = ["DEFAULT_CALLER_ARN", "PolicyInput", "context_from_entries", "simulate_custom_policy"]
+__all__ = [
+    "DEFAULT_CALLER_ARN",
+    "PolicyInput",
+    "context_from_entries",
+    "simulate_custom_policy",
+    "simulate_policy_set",
+]
 
 #: The caller when none is given: an IAM user in AWS's documentation example account.
 DEFAULT_CALLER_ARN = "arn:aws:iam::123456789012:user/simulated"
@@ -79,16 +86,33 @@ def simulate_custom_policy(
     )
     principal = Principal.from_arn(caller_arn or DEFAULT_CALLER_ARN)
     context = context_from_entries(context_entries)
+    policies = PolicySet(identity=identity, boundary=boundary, resource=resource)
+    return simulate_policy_set(principal, policies, action_names, resource_arns, context, resource_owner)
+
+
+def simulate_policy_set(
+    principal: Principal,
+    policies: PolicySet,
+    action_names: Sequence[str],
+    resource_arns: Sequence[str],
+    context: Mapping[str, ContextValue],
+    resource_owner: str | None = None,
+) -> list[Decision]:
+    """Evaluate ``policies`` for ``principal`` on every (action, resource), in that order.
+
+    The loop ``SimulateCustomPolicy`` and ``SimulatePrincipalPolicy`` share: every action name is
+    checked before anything is evaluated, and when ``policies`` holds a resource policy each
+    resource's owning account is worked out from its ARN, else ``resource_owner``.
+    """
     for action in action_names:
         _check_action(action)
     decisions: list[Decision] = []
     for action in action_names:
         for arn in resource_arns:
-            owner = _resource_account(arn, resource_owner) if resource is not None else None
-            policies = PolicySet(
-                identity=identity, boundary=boundary, resource=resource, resource_account=owner
-            )
-            decisions.append(_EVALUATOR.evaluate(Request(principal, action, arn, context), policies))
+            policy_set = policies
+            if policies.resource is not None:
+                policy_set = replace(policies, resource_account=_resource_account(arn, resource_owner))
+            decisions.append(_EVALUATOR.evaluate(Request(principal, action, arn, context), policy_set))
     return decisions
 
 

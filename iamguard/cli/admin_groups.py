@@ -9,6 +9,7 @@ import argparse
 from typing import Any
 
 from iamguard.cli import EXIT_OK
+from iamguard.cli._principal_verbs import attached_and_inline
 from iamguard.cli._store_args import emit, group_parser, open_from_args, say, show, verb
 from iamguard.store.records import PrincipalKind
 
@@ -47,8 +48,7 @@ def _get(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=False)
     group = service.get_group(args.name)
     members = [u.name for u in service.get_group_members(group.name)]
-    attached = [p.arn for p in service.list_attached_policies(PrincipalKind.GROUP, group.name)]
-    inline = service.list_inline_policies(PrincipalKind.GROUP, group.name)
+    attached, inline = attached_and_inline(service, PrincipalKind.GROUP, group.name)
     data = {"Group": group, "Users": members, "AttachedPolicies": attached, "InlinePolicies": inline}
     show(
         args,

@@ -90,28 +90,30 @@ def _create(args: argparse.Namespace) -> int:
 
 def _enable(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=True)
-    device = service.enable_mfa_device(
-        None if args.root else args.user, _serial(service, args.serial), args.code1, args.code2
-    )
+    device = service.enable_mfa_device(*_user_and_serial(service, args), args.code1, args.code2)
     say(args, f"enabled MFA device {device.serial_number} for {_who(args)}", device)
     return EXIT_OK
 
 
 def _resync(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=True)
-    device = service.resync_mfa_device(
-        None if args.root else args.user, _serial(service, args.serial), args.code1, args.code2
-    )
+    device = service.resync_mfa_device(*_user_and_serial(service, args), args.code1, args.code2)
     say(args, f"resynchronised MFA device {device.serial_number}", device)
     return EXIT_OK
 
 
 def _deactivate(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=True)
-    serial = _serial(service, args.serial)
-    service.deactivate_mfa_device(None if args.root else args.user, serial)
+    user, serial = _user_and_serial(service, args)
+    service.deactivate_mfa_device(user, serial)
     say(args, f"deactivated MFA device {serial} for {_who(args)}")
     return EXIT_OK
+
+
+def _user_and_serial(service: IdentityService, args: argparse.Namespace) -> tuple[str | None, str]:
+    """The device's user (``None``: the root user) and its serial number, from ``--user``/``--root``
+    and ``SERIAL``."""
+    return (None if args.root else args.user), _serial(service, args.serial)
 
 
 def _delete(args: argparse.Namespace) -> int:

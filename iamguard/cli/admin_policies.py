@@ -28,6 +28,8 @@ from iamguard.cli._store_args import (
     show,
     verb,
 )
+from iamguard.store.records import PrincipalKind
+from iamguard.store.service import IdentityService
 
 __all__ = ["register"]
 
@@ -173,21 +175,24 @@ def _entities(args: argparse.Namespace) -> int:
 
 
 def _attach(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=True)
-    kind, name = owner_of(args)
-    arn = policy_arn(service, args.policy)
+    service, kind, name, arn = _attachment(args)
     service.attach_policy(kind, name, arn)
     say(args, f"attached {arn} to {kind.value} {name}")
     return EXIT_OK
 
 
 def _detach(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=True)
-    kind, name = owner_of(args)
-    arn = policy_arn(service, args.policy)
+    service, kind, name, arn = _attachment(args)
     service.detach_policy(kind, name, arn)
     say(args, f"detached {arn} from {kind.value} {name}")
     return EXIT_OK
+
+
+def _attachment(args: argparse.Namespace) -> tuple[IdentityService, PrincipalKind, str, str]:
+    """The writable store, the ``--user``/``--group``/``--role`` owner and the policy's ARN."""
+    service = open_from_args(args, write=True)
+    kind, name = owner_of(args)
+    return service, kind, name, policy_arn(service, args.policy)
 
 
 def _attached(args: argparse.Namespace) -> int:

@@ -10,22 +10,36 @@ import json
 from typing import Any
 
 from iamguard.cli import EXIT_OK
+from iamguard.cli._principal_verbs import (
+    PrincipalOps,
+    add_tag_and_boundary_options,
+    attached_and_inline,
+    boundary_from_args,
+    register_tag_and_boundary_verbs,
+)
 from iamguard.cli._store_args import (
     emit,
     group_parser,
     open_from_args,
     parse_tags,
-    policy_arn,
     read_document,
     say,
     show,
     verb,
 )
 from iamguard.store.records import PrincipalKind
+from iamguard.store.service import IdentityService
 
 __all__ = ["register"]
 
 _DOC_HELP = "trust policy: FILE, file://FILE, - (stdin) or inline JSON"
+_OPS = PrincipalOps(
+    PrincipalKind.ROLE,
+    tag=IdentityService.tag_role,
+    untag=IdentityService.untag_role,
+    put_boundary=IdentityService.put_role_permissions_boundary,
+    delete_boundary=IdentityService.delete_role_permissions_boundary,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -38,8 +52,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--max-session-duration", type=int, default=3600, metavar="SECONDS", help="3600-43200 (default 3600)"
     )
-    p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="tag (repeatable)")
-    p.add_argument("--boundary", metavar="POLICY", help="permissions boundary: managed policy ARN or name")
+    add_tag_and_boundary_options(p)
     p = verb(verbs, "get", "show a role with its trust policy and policies", _get)
     p.add_argument("name")
     p = verb(verbs, "list", "list roles", _list)
@@ -54,22 +67,12 @@ def register(subparsers: Any) -> None:
     p = verb(verbs, "delete", "delete a role", _delete)
     p.add_argument("name")
     p.add_argument("--force", action="store_true", help="also drop its policies (AWS refuses without)")
-    p = verb(verbs, "tag", "add or replace tags", _tag)
-    p.add_argument("name")
-    p.add_argument("tags", nargs="+", metavar="KEY=VALUE")
-    p = verb(verbs, "untag", "remove tags", _untag)
-    p.add_argument("name")
-    p.add_argument("keys", nargs="+", metavar="KEY")
-    p = verb(verbs, "set-boundary", "set the permissions boundary", _set_boundary)
-    p.add_argument("name")
-    p.add_argument("policy", metavar="POLICY", help="managed policy ARN or customer policy name")
-    p = verb(verbs, "delete-boundary", "remove the permissions boundary", _delete_boundary)
-    p.add_argument("name")
+    register_tag_and_boundary_verbs(verbs, _OPS)
 
 
 def _create(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=True)
-    boundary = policy_arn(service, args.boundary) if args.boundary else None
+    boundary = boundary_from_args(service, args)
     role = service.create_role(
         args.name,
         read_document(args.trust_policy),
@@ -86,8 +89,7 @@ def _create(args: argparse.Namespace) -> int:
 def _get(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=False)
     role = service.get_role(args.name)
-    attached = [p.arn for p in service.list_attached_policies(PrincipalKind.ROLE, role.name)]
-    inline = service.list_inline_policies(PrincipalKind.ROLE, role.name)
+    attached, inline = attached_and_inline(service, PrincipalKind.ROLE, role.name)
     data = {"Role": role, "AttachedPolicies": attached, "InlinePolicies": inline}
     pairs: list[tuple[str, object]] = [
         ("Name", role.name),
@@ -137,30 +139,4 @@ def _update_trust(args: argparse.Namespace) -> int:
 def _delete(args: argparse.Namespace) -> int:
     open_from_args(args, write=True).delete_role(args.name, force=args.force)
     say(args, f"deleted role {args.name}")
-    return EXIT_OK
-
-
-def _tag(args: argparse.Namespace) -> int:
-    role = open_from_args(args, write=True).tag_role(args.name, parse_tags(args.tags))
-    say(args, f"tagged role {role.name}: " + ", ".join(f"{k}={v}" for k, v in role.tags), role)
-    return EXIT_OK
-
-
-def _untag(args: argparse.Namespace) -> int:
-    role = open_from_args(args, write=True).untag_role(args.name, args.keys)
-    say(args, f"untagged role {role.name}", role)
-    return EXIT_OK
-
-
-def _set_boundary(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=True)
-    arn = policy_arn(service, args.policy)
-    service.put_role_permissions_boundary(args.name, arn)
-    say(args, f"role {args.name} is now bounded by {arn}")
-    return EXIT_OK
-
-
-def _delete_boundary(args: argparse.Namespace) -> int:
-    open_from_args(args, write=True).delete_role_permissions_boundary(args.name)
-    say(args, f"removed the permissions boundary of role {args.name}")
     return EXIT_OK

@@ -11,22 +11,28 @@ import sys
 from typing import Any
 
 from iamguard.cli import EXIT_OK
-from iamguard.cli._store_args import (
-    emit,
-    group_parser,
-    open_from_args,
-    parse_tags,
-    policy_arn,
-    say,
-    show,
-    verb,
+from iamguard.cli._principal_verbs import (
+    PrincipalOps,
+    add_tag_and_boundary_options,
+    attached_and_inline,
+    boundary_from_args,
+    register_tag_and_boundary_verbs,
 )
+from iamguard.cli._store_args import emit, group_parser, open_from_args, parse_tags, say, show, verb
 from iamguard.errors import NoSuchEntityError
 from iamguard.store.records import PrincipalKind, User
+from iamguard.store.service import IdentityService
 
 __all__ = ["register"]
 
 _LIST_HEADERS = ("NAME", "PATH", "USER ID", "CREATED", "BOUNDARY")
+_OPS = PrincipalOps(
+    PrincipalKind.USER,
+    tag=IdentityService.tag_user,
+    untag=IdentityService.untag_user,
+    put_boundary=IdentityService.put_user_permissions_boundary,
+    delete_boundary=IdentityService.delete_user_permissions_boundary,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -34,8 +40,7 @@ def register(subparsers: Any) -> None:
     p = verb(verbs, "create", "create a user", _create)
     p.add_argument("name")
     p.add_argument("--path", default="/", help="path such as /engineering/ (default /)")
-    p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="tag (repeatable)")
-    p.add_argument("--boundary", metavar="POLICY", help="permissions boundary: managed policy ARN or name")
+    add_tag_and_boundary_options(p)
     p = verb(verbs, "get", "show a user with its groups, policies and credentials", _get)
     p.add_argument("name")
     p = verb(verbs, "list", "list users", _list)
@@ -51,24 +56,14 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="also delete its access keys, login profile, policies and memberships (AWS refuses without)",
     )
-    p = verb(verbs, "tag", "add or replace tags", _tag)
-    p.add_argument("name")
-    p.add_argument("tags", nargs="+", metavar="KEY=VALUE")
-    p = verb(verbs, "untag", "remove tags", _untag)
-    p.add_argument("name")
-    p.add_argument("keys", nargs="+", metavar="KEY")
-    p = verb(verbs, "set-boundary", "set the permissions boundary", _set_boundary)
-    p.add_argument("name")
-    p.add_argument("policy", metavar="POLICY", help="managed policy ARN or customer policy name")
-    p = verb(verbs, "delete-boundary", "remove the permissions boundary", _delete_boundary)
-    p.add_argument("name")
+    register_tag_and_boundary_verbs(verbs, _OPS)
     p = verb(verbs, "groups", "list the groups a user belongs to", _groups)
     p.add_argument("name")
 
 
 def _create(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=True)
-    boundary = policy_arn(service, args.boundary) if args.boundary else None
+    boundary = boundary_from_args(service, args)
     user = service.create_user(
         args.name, path=args.path, tags=parse_tags(args.tag), permissions_boundary=boundary
     )
@@ -86,8 +81,7 @@ def _get(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=False)
     user = service.get_user(args.name)
     groups = [g.name for g in service.list_groups_for_user(user.name)]
-    attached = [p.arn for p in service.list_attached_policies(PrincipalKind.USER, user.name)]
-    inline = service.list_inline_policies(PrincipalKind.USER, user.name)
+    attached, inline = attached_and_inline(service, PrincipalKind.USER, user.name)
     keys = service.list_access_keys(user.name)
     mfa = [d.serial_number for d in service.list_mfa_devices(user.name)]
     try:
@@ -148,32 +142,6 @@ def _update(args: argparse.Namespace) -> int:
 def _delete(args: argparse.Namespace) -> int:
     open_from_args(args, write=True).delete_user(args.name, force=args.force)
     say(args, f"deleted user {args.name}")
-    return EXIT_OK
-
-
-def _tag(args: argparse.Namespace) -> int:
-    user = open_from_args(args, write=True).tag_user(args.name, parse_tags(args.tags))
-    say(args, f"tagged user {user.name}: " + ", ".join(f"{k}={v}" for k, v in user.tags), user)
-    return EXIT_OK
-
-
-def _untag(args: argparse.Namespace) -> int:
-    user = open_from_args(args, write=True).untag_user(args.name, args.keys)
-    say(args, f"untagged user {user.name}", user)
-    return EXIT_OK
-
-
-def _set_boundary(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=True)
-    arn = policy_arn(service, args.policy)
-    service.put_user_permissions_boundary(args.name, arn)
-    say(args, f"user {args.name} is now bounded by {arn}")
-    return EXIT_OK
-
-
-def _delete_boundary(args: argparse.Namespace) -> int:
-    open_from_args(args, write=True).delete_user_permissions_boundary(args.name)
-    say(args, f"removed the permissions boundary of user {args.name}")
     return EXIT_OK
 
 

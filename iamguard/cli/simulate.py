@@ -31,7 +31,7 @@ from iamguard.policy.model import Policy, PolicyKind
 from iamguard.policy.parse import parse_policy
 from iamguard.simulate import simulate_custom_policy
 
-__all__ = ["parse_context_option", "register", "run"]
+__all__ = ["add_request_args", "context_from_options", "parse_context_option", "register", "report", "run"]
 
 _TYPES = {t.value.lower(): t for t in ContextType}
 
@@ -44,18 +44,7 @@ def register(subparsers: Any) -> None:
         description="Evaluate actions on resources against policy files, like IAM's SimulateCustomPolicy.",
     )
     parser.add_argument("policies", nargs="+", metavar="POLICY_FILE", help="identity policy JSON files")
-    parser.add_argument("--action", "-a", action="append", required=True, help="service:Action (repeatable)")
-    parser.add_argument(
-        "--resource", "-r", action="append", default=None, help="resource ARN (repeatable; default *)"
-    )
-    parser.add_argument(
-        "--context",
-        "-c",
-        action="append",
-        default=[],
-        metavar="KEY=TYPE:VALUE",
-        help="context key (repeatable)",
-    )
+    add_request_args(parser, context_help="context key (repeatable)")
     parser.add_argument("--boundary", metavar="FILE", help="permissions boundary policy file")
     parser.add_argument("--resource-policy", metavar="FILE", help="resource-based policy file")
     parser.add_argument("--resource-owner", metavar="ACCOUNT", help="account id (or ARN) owning the resource")
@@ -69,20 +58,42 @@ def run(args: argparse.Namespace) -> int:
     identity = [_read(path, PolicyKind.IDENTITY) for path in args.policies]
     boundary = [_read(args.boundary, PolicyKind.IDENTITY)] if args.boundary else None
     resource_policy = _read(args.resource_policy, PolicyKind.RESOURCE) if args.resource_policy else None
-    context: dict[str, ContextValue] = {}
-    for option in args.context:
-        key, value = parse_context_option(option)
-        context[key.lower()] = value
     decisions = simulate_custom_policy(
         identity,
         args.action,
         args.resource or ["*"],
-        context_entries=context,
+        context_entries=context_from_options(args.context),
         permissions_boundary_policy_input_list=boundary,
         resource_policy=resource_policy,
         resource_owner=args.resource_owner,
         caller_arn=args.caller_arn,
     )
+    return report(args, decisions)
+
+
+def add_request_args(parser: argparse.ArgumentParser, *, context_help: str) -> None:
+    """``--action`` (required), ``--resource`` and ``--context``, as every simulator takes them."""
+    parser.add_argument("--action", "-a", action="append", required=True, help="service:Action (repeatable)")
+    parser.add_argument(
+        "--resource", "-r", action="append", default=None, help="resource ARN (repeatable; default *)"
+    )
+    parser.add_argument(
+        "--context", "-c", action="append", default=[], metavar="KEY=TYPE:VALUE", help=context_help
+    )
+
+
+def context_from_options(options: list[str]) -> dict[str, ContextValue]:
+    """The request context from ``--context`` options (key names lower-cased)."""
+    context: dict[str, ContextValue] = {}
+    for option in options:
+        key, value = parse_context_option(option)
+        context[key.lower()] = value
+    return context
+
+
+def report(args: argparse.Namespace, decisions: list[Decision]) -> int:
+    """Print the decisions (``EvaluationResult`` JSON under ``--json``, else a table); the exit
+    status: 0 when all are allowed, else 1."""
     if args.json:
         print(json.dumps([d.to_evaluation_result() for d in decisions], indent=2))
     else:

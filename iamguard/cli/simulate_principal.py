@@ -21,29 +21,23 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
-from iamguard.cli import EXIT_FINDINGS, EXIT_OK
 from iamguard.cli._store_args import add_store_args, open_from_args
-from iamguard.cli.simulate import _print_table, parse_context_option
-from iamguard.context import ContextValue
-from iamguard.decision import Decision
+from iamguard.cli.simulate import add_request_args, context_from_options, report
 from iamguard.errors import NoSuchEntityError
-from iamguard.evaluate.engine import Evaluator
-from iamguard.evaluate.inputs import PolicySet, Request
+from iamguard.evaluate.inputs import PolicySet
 from iamguard.policy.arn import parse_arn
 from iamguard.policy.model import PolicyKind
 from iamguard.policy.parse import parse_policy
 from iamguard.principal import Principal
 from iamguard.resolve import resolve_policy_set
+from iamguard.simulate import simulate_policy_set
 from iamguard.store.records import PrincipalKind
 from iamguard.store.service import IdentityService
 
 __all__ = ["group_policy_set", "register", "run", "stored_principal"]
-
-_EVALUATOR = Evaluator()
 
 
 def register(subparsers: Any) -> None:
@@ -53,12 +47,7 @@ def register(subparsers: Any) -> None:
         description=(__doc__ or "").split("\n\n")[0],
     )
     parser.add_argument("arn", metavar="PRINCIPAL_ARN", help="ARN of a user, group or role in the store")
-    parser.add_argument("--action", "-a", action="append", required=True, help="service:Action (repeatable)")
-    parser.add_argument(
-        "--resource", "-r", action="append", default=None, help="resource ARN (repeatable; default *)"
-    )
-    parser.add_argument("--context", "-c", action="append", default=[], metavar="KEY=TYPE:VALUE",
-                        help="context key (repeatable; same syntax as 'iamguard simulate')")  # fmt: skip
+    add_request_args(parser, context_help="context key (repeatable; same syntax as 'iamguard simulate')")
     parser.add_argument("--resource-policy", metavar="FILE", help="resource-based policy file")
     parser.add_argument("--resource-owner", metavar="ACCOUNT", help="account owning the resource")
     parser.add_argument(
@@ -111,42 +100,11 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("--caller-arn applies to group simulations only")
         principal = stored_principal(service, args.arn)
         policies = resolve_policy_set(principal, service)
-    resource_policy = None
     if args.resource_policy:
         text = Path(args.resource_policy).read_text(encoding="utf-8")
         resource_policy = parse_policy(text, name=args.resource_policy, kind=PolicyKind.RESOURCE)
-    context: dict[str, ContextValue] = {}
-    for option in args.context:
-        key, value = parse_context_option(option)
-        context[key.lower()] = value
-    decisions: list[Decision] = []
-    for action in args.action:
-        _check_action(action)
-    for action in args.action:
-        for resource in args.resource or ["*"]:
-            policy_set = policies
-            if resource_policy is not None:
-                owner = _owner(resource, args.resource_owner)
-                policy_set = dataclasses.replace(policies, resource=resource_policy, resource_account=owner)
-            decisions.append(_EVALUATOR.evaluate(Request(principal, action, resource, context), policy_set))
-    if args.json:
-        print(json.dumps([d.to_evaluation_result() for d in decisions], indent=2))
-    else:
-        _print_table(decisions)
-    return EXIT_OK if all(d.allowed for d in decisions) else EXIT_FINDINGS
-
-
-def _check_action(action: str) -> None:
-    service, sep, name = action.partition(":")
-    if not sep or not service or not name or "*" in action or "?" in action:
-        raise ValueError(f"action names must be full service:Action names without wildcards: {action!r}")
-
-
-def _owner(resource: str, resource_owner: str | None) -> str | None:
-    arn = parse_arn(resource)
-    if arn is not None and arn.account:
-        return arn.account
-    if resource_owner is None:
-        return None
-    owner = parse_arn(resource_owner)
-    return owner.account if owner is not None else resource_owner
+        policies = dataclasses.replace(policies, resource=resource_policy)
+    context = context_from_options(args.context)
+    resources = args.resource or ["*"]
+    decisions = simulate_policy_set(principal, policies, args.action, resources, context, args.resource_owner)
+    return report(args, decisions)

@@ -1,0 +1,116 @@
+"""The verbs users and roles share: tags and the permissions boundary, plus what ``get`` lists.
+
+AWS gives users and roles the same tag and boundary operations under two names each
+(``TagUser``/``TagRole``, ``PutUserPermissionsBoundary``/``PutRolePermissionsBoundary``...);
+groups have neither. One :class:`PrincipalOps` per kind names the store calls, and
+:func:`register_tag_and_boundary_verbs` adds the four verbs for it, so ``iamguard user tag`` and
+``iamguard role tag`` cannot drift apart.
+https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from iamguard.cli import EXIT_OK
+from iamguard.cli._store_args import open_from_args, parse_tags, policy_arn, say, verb
+from iamguard.store.records import PrincipalKind
+from iamguard.store.service import IdentityService
+
+__all__ = [
+    "PrincipalOps",
+    "add_tag_and_boundary_options",
+    "attached_and_inline",
+    "boundary_from_args",
+    "register_tag_and_boundary_verbs",
+]
+
+
+class _Tagged(Protocol):
+    """A user or role record as the tag verbs print it."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def tags(self) -> Sequence[tuple[str, str]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipalOps:
+    """The store calls behind the shared verbs for one principal kind (``user`` or ``role``)."""
+
+    kind: PrincipalKind
+    tag: Callable[[IdentityService, str, Mapping[str, str]], _Tagged]
+    untag: Callable[[IdentityService, str, Sequence[str]], _Tagged]
+    put_boundary: Callable[[IdentityService, str, str], None]
+    delete_boundary: Callable[[IdentityService, str], None]
+
+
+def add_tag_and_boundary_options(parser: argparse.ArgumentParser) -> None:
+    """``--tag KEY=VALUE`` (repeatable) and ``--boundary POLICY`` on a ``create`` verb."""
+    parser.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="tag (repeatable)")
+    parser.add_argument(
+        "--boundary", metavar="POLICY", help="permissions boundary: managed policy ARN or name"
+    )
+
+
+def boundary_from_args(service: IdentityService, args: argparse.Namespace) -> str | None:
+    """The ARN ``--boundary`` names, or ``None`` when it was not given."""
+    return policy_arn(service, args.boundary) if args.boundary else None
+
+
+def attached_and_inline(
+    service: IdentityService, kind: PrincipalKind, name: str
+) -> tuple[list[str], list[str]]:
+    """The ARNs of the managed policies attached to a user, group or role, and its inline policy names."""
+    attached = [p.arn for p in service.list_attached_policies(kind, name)]
+    return attached, service.list_inline_policies(kind, name)
+
+
+def register_tag_and_boundary_verbs(verbs: Any, ops: PrincipalOps) -> None:
+    """``tag``, ``untag``, ``set-boundary`` and ``delete-boundary`` for ``ops.kind``."""
+    p = verb(verbs, "tag", "add or replace tags", functools.partial(_tag, ops))
+    p.add_argument("name")
+    p.add_argument("tags", nargs="+", metavar="KEY=VALUE")
+    p = verb(verbs, "untag", "remove tags", functools.partial(_untag, ops))
+    p.add_argument("name")
+    p.add_argument("keys", nargs="+", metavar="KEY")
+    p = verb(verbs, "set-boundary", "set the permissions boundary", functools.partial(_set_boundary, ops))
+    p.add_argument("name")
+    p.add_argument("policy", metavar="POLICY", help="managed policy ARN or customer policy name")
+    p = verb(
+        verbs, "delete-boundary", "remove the permissions boundary", functools.partial(_delete_boundary, ops)
+    )
+    p.add_argument("name")
+
+
+def _tag(ops: PrincipalOps, args: argparse.Namespace) -> int:
+    record = ops.tag(open_from_args(args, write=True), args.name, parse_tags(args.tags))
+    tags = ", ".join(f"{k}={v}" for k, v in record.tags)
+    say(args, f"tagged {ops.kind.value} {record.name}: {tags}", record)
+    return EXIT_OK
+
+
+def _untag(ops: PrincipalOps, args: argparse.Namespace) -> int:
+    record = ops.untag(open_from_args(args, write=True), args.name, args.keys)
+    say(args, f"untagged {ops.kind.value} {record.name}", record)
+    return EXIT_OK
+
+
+def _set_boundary(ops: PrincipalOps, args: argparse.Namespace) -> int:
+    service = open_from_args(args, write=True)
+    arn = policy_arn(service, args.policy)
+    ops.put_boundary(service, args.name, arn)
+    say(args, f"{ops.kind.value} {args.name} is now bounded by {arn}")
+    return EXIT_OK
+
+
+def _delete_boundary(ops: PrincipalOps, args: argparse.Namespace) -> int:
+    ops.delete_boundary(open_from_args(args, write=True), args.name)
+    say(args, f"removed the permissions boundary of {ops.kind.value} {args.name}")
+    return EXIT_OK
