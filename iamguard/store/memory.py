@@ -10,9 +10,10 @@ Why it stays fast at tens of thousands of rows:
 * **Copy on first write, per table.** A draft shares every table with the published state and
   clones a table only when the transaction first changes it; an index bucket is likewise copied
   only when first changed. A write costs the size of the tables it touches, not of the store.
-* **Rows kept in key order.** Each table keeps its sort keys in a sorted list (maintained with
-  :mod:`bisect`), so a full or key-prefix ``select`` walks rows already in order instead of
-  sorting the table per call.
+* **Rows kept in key order.** Each table keeps its keys in a list sorted by :func:`_sort_key`
+  (maintained with :mod:`bisect`, which computes sort keys only for the few entries it probes,
+  so no per-row sort key is stored), so a full or key-prefix ``select`` walks rows already in
+  order instead of sorting the table per call.
 * **Secondary indexes** (:data:`_INDEXES`) on the non-key columns the service filters by
   (attachments by policy ARN, memberships by user, ...): a ``select`` on one of them reads one
   bucket and sorts only the rows it returns.
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left, insort
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from iamguard.errors import EntityAlreadyExistsError, NoSuchEntityError
@@ -66,21 +67,20 @@ class _Table:
     index buckets stay shared with the original until :meth:`_bucket` copies them.
     """
 
-    __slots__ = ("name", "key_columns", "rows", "order", "by_sort", "indexes", "_owned_buckets")
+    __slots__ = ("name", "key_columns", "rows", "order", "indexes", "_owned_buckets")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.key_columns = TABLES[name].key
         self.rows: dict[_Key, Row] = {}
-        self.order: list[_SortKey] = []  # INVARIANT: sorted; one entry per row
-        self.by_sort: dict[_SortKey, _Key] = {}
+        self.order: list[_Key] = []  # INVARIANT: sorted by _sort_key; one entry per row
         self.indexes: dict[str, dict[RowValue, set[_Key]]] = {c: {} for c in _INDEXES.get(name, ())}
         self._owned_buckets: set[tuple[str, RowValue]] = set()
 
     def clone(self) -> _Table:
         copy = _Table.__new__(_Table)
         copy.name, copy.key_columns = self.name, self.key_columns
-        copy.rows, copy.order, copy.by_sort = dict(self.rows), list(self.order), dict(self.by_sort)
+        copy.rows, copy.order = dict(self.rows), list(self.order)
         copy.indexes = {c: dict(buckets) for c, buckets in self.indexes.items()}
         copy._owned_buckets = set()
         return copy
@@ -90,7 +90,7 @@ class _Table:
     def matching(self, where: Mapping[str, RowValue]) -> Iterator[Row]:
         """Rows equal to ``where`` on every column, in key order."""
         if not where:
-            return (self.rows[self.by_sort[s]] for s in self.order)
+            return (self.rows[k] for k in self.order)
         items = list(where.items())
         if all(c in where for c in self.key_columns):
             row = self.rows.get(tuple(where[c] for c in self.key_columns))
@@ -108,26 +108,30 @@ class _Table:
             if column not in where:
                 break
             prefix.append(_sort_part(where[column]))
-        start = bisect_left(self.order, tuple(prefix)) if prefix else 0
-        width = len(prefix)
-        for sort_key in self.order[start:] if width == 0 else _takewhile_prefix(self.order, start, width, prefix):
-            yield self.rows[self.by_sort[sort_key]]
+        if not prefix:
+            yield from (self.rows[k] for k in self.order)
+            return
+        wanted, width = tuple(prefix), len(prefix)
+        for index in range(bisect_left(self.order, wanted, key=_sort_key), len(self.order)):
+            key = self.order[index]
+            if _sort_key(key[:width]) != wanted:
+                return
+            yield self.rows[key]
 
     # ------------------------------------------------------------ writing (drafts only)
 
     def add(self, key: _Key, row: Row) -> None:
-        sort_key = _sort_key(key)
         self.rows[key] = row
-        self.by_sort[sort_key] = key
-        insort(self.order, sort_key)
+        insort(self.order, key, key=_sort_key)
         for column in self.indexes:
             self._bucket(column, row[column]).add(key)
 
     def remove(self, key: _Key) -> None:
         row = self.rows.pop(key)
-        sort_key = _sort_key(key)
-        del self.by_sort[sort_key]
-        del self.order[bisect_left(self.order, sort_key)]
+        index = bisect_left(self.order, _sort_key(key), key=_sort_key)
+        # INVARIANT: sort keys are unique per key (the type name parts keep 1 and "1" apart).
+        assert self.order[index] == key
+        del self.order[index]
         for column in self.indexes:
             bucket = self._bucket(column, row[column])
             bucket.discard(key)
@@ -153,15 +157,6 @@ class _Table:
             buckets[value] = set(buckets.get(value, ()))
             self._owned_buckets.add((column, value))
         return buckets.setdefault(value, set())
-
-
-def _takewhile_prefix(order: list[_SortKey], start: int, width: int, prefix: list[_SortPart]) -> Iterable[_SortKey]:
-    wanted = tuple(prefix)
-    for index in range(start, len(order)):
-        sort_key = order[index]
-        if sort_key[:width] != wanted:
-            return
-        yield sort_key
 
 
 def _equal(row: Row, items: list[tuple[str, RowValue]]) -> bool:
