@@ -45,12 +45,14 @@ class RequestView:
     def __post_init__(self) -> None:
         # INVARIANT: headers is a tuple of str pairs, so the view is immutable and hashable.
         headers = self.headers
-        if type(headers) is not tuple or not all(
-            type(pair) is tuple and len(pair) == 2 and type(pair[0]) is str and type(pair[1]) is str
-            for pair in headers
-        ):
-            headers = tuple((str(n), str(v)) for n, v in headers)
-        object.__setattr__(self, "headers", headers)
+        plain = type(headers) is tuple
+        if plain:  # already a tuple of str pairs (what the integrations build): keep it
+            for pair in headers:
+                if type(pair) is not tuple or len(pair) != 2 or type(pair[0]) is not str or type(pair[1]) is not str:
+                    plain = False
+                    break
+        if not plain:
+            object.__setattr__(self, "headers", tuple((str(n), str(v)) for n, v in headers))
 
     def _header_index(self) -> Mapping[str, tuple[str, ...]]:
         index = self._index
@@ -88,11 +90,17 @@ class RequestView:
 
     def header_values(self, name: str) -> list[str]:
         """Every value of header ``name`` (case-insensitive), in wire order."""
-        return list(self._header_index().get(name.lower(), ()))
+        index = self._index
+        if index is None:
+            index = self._header_index()
+        return list(index.get(name.lower(), ()))
 
     def header(self, name: str) -> str | None:
         """The value of header ``name``; repeated headers are joined with ``,`` (RFC 9110)."""
-        values = self._header_index().get(name.lower())
+        index = self._index
+        if index is None:
+            index = self._header_index()
+        values = index.get(name.lower())
         if values is None:
             return None
         return values[0] if len(values) == 1 else ",".join(values)
@@ -110,7 +118,10 @@ class RequestView:
 
     def query_param(self, name: str) -> str | None:
         """The first value of query parameter ``name`` (exact, case-sensitive), or ``None``."""
-        for key, value in self._query_pairs():
+        params = self._params
+        if params is None:
+            params = self._query_pairs()
+        for key, value in params:
             if key == name:
                 return value
         return None

@@ -50,7 +50,7 @@ def view_from_scope(scope: Scope, body: bytes | None) -> tuple[RequestView, Requ
         path = raw_path.decode("latin-1").partition("?")[0]
     else:
         path = quote(scope.get("root_path", "") + scope.get("path", "/"), safe="/-_.~!$&'()*+,;=:@%")
-    headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in scope.get("headers", ())]
+    headers = tuple([(n.decode("latin-1"), v.decode("latin-1")) for n, v in scope.get("headers", ())])
     query = scope.get("query_string", b"").decode("latin-1")
     view = RequestView(scope.get("method", "GET"), path or "/", query, headers, body)
     client = scope.get("client")

@@ -408,6 +408,8 @@ class Guard(_GuardCore):
             return done.value
 
     def _answer(self, lookup: GuardLookup) -> object:
+        if type(lookup) is GetGeneration:  # the most frequent lookup (once per flow), first
+            return self.source.generation()
         if isinstance(lookup, ResolvePrincipal):
             return self.source.resolve_principal(lookup.arn)
         if isinstance(lookup, GetAccessKey):
