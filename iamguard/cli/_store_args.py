@@ -40,6 +40,8 @@ __all__ = [
     "add_output_args",
     "add_owner_args",
     "add_store_args",
+    "add_user_or_root_args",
+    "command_parser",
     "emit",
     "fields_table",
     "group_parser",
@@ -52,6 +54,7 @@ __all__ = [
     "render_table",
     "say",
     "show",
+    "user_or_root",
     "verb",
 ]
 
@@ -135,6 +138,18 @@ def add_owner_args(parser: argparse.ArgumentParser, *, verb: str) -> None:
     owner.add_argument("--user", metavar="NAME", help=f"{verb} a user")
     owner.add_argument("--group", metavar="NAME", help=f"{verb} a group")
     owner.add_argument("--role", metavar="NAME", help=f"{verb} a role")
+
+
+def add_user_or_root_args(parser: argparse.ArgumentParser, *, root_help: str = "the root user") -> None:
+    """``--user NAME | --root``, exactly one: access keys and MFA devices belong to either."""
+    owner = parser.add_mutually_exclusive_group(required=True)
+    owner.add_argument("--user", metavar="NAME", help="the IAM user")
+    owner.add_argument("--root", action="store_true", help=root_help)
+
+
+def user_or_root(args: argparse.Namespace) -> str | None:
+    """The ``--user`` name, or ``None`` for ``--root`` (how the store names the root user)."""
+    return None if args.root else args.user
 
 
 def owner_of(args: argparse.Namespace) -> tuple[PrincipalKind, str]:
@@ -227,14 +242,25 @@ def say(args: argparse.Namespace, message: str, data: Any = None) -> None:
         sys.stdout.write(message + "\n")
 
 
-def group_parser(subparsers: Any, name: str, help_text: str, description: str = "") -> Any:
-    """A command with its own verbs (``iamguard user create``): returns the verb subparsers."""
-    parser = subparsers.add_parser(
+def command_parser(
+    subparsers: Any, name: str, help_text: str, description: str = "", *, epilog: str | None = None
+) -> argparse.ArgumentParser:
+    """A top-level command whose description (often its module's docstring) keeps its line breaks."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
         name,
         help=help_text,
         description=description or help_text,
+        epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    return parser
+
+
+def group_parser(
+    subparsers: Any, name: str, help_text: str, description: str = "", *, epilog: str | None = None
+) -> Any:
+    """A command with its own verbs (``iamguard user create``): returns the verb subparsers."""
+    parser = command_parser(subparsers, name, help_text, description, epilog=epilog)
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
     verbs.required = True
     return verbs

@@ -13,7 +13,17 @@ import sys
 from typing import Any
 
 from iamguard.cli import EXIT_OK
-from iamguard.cli._store_args import KEY_HELP, add_store_args, emit, open_from_args, record_json, say
+from iamguard.cli._store_args import (
+    KEY_HELP,
+    add_user_or_root_args,
+    emit,
+    group_parser,
+    open_from_args,
+    record_json,
+    say,
+    user_or_root,
+    verb,
+)
 from iamguard.store.records import AccessKeyStatus
 from iamguard.store.service import IdentityService
 
@@ -30,12 +40,7 @@ _SECRET_WARNING = (
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "access-key", help="manage access keys", description=__doc__, epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
-    verbs = parser.add_subparsers(dest="verb", metavar="VERB")
-    verbs.required = True
+    verbs = group_parser(subparsers, "access-key", "manage access keys", __doc__ or "", epilog=_EPILOG)
     p = _verb(verbs, "create", "create an access key (prints the secret once)", _create)
     _owner(p)
     p = _verb(verbs, "list", "list a user's (or the root user's) access keys", _list)
@@ -49,23 +54,16 @@ def register(subparsers: Any) -> None:
 
 
 def _verb(verbs: Any, name: str, help_text: str, func: Any) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = verbs.add_parser(
-        name, help=help_text, description=help_text, epilog=_EPILOG
-    )
-    add_store_args(parser)
-    parser.set_defaults(func=func)
-    return parser
+    return verb(verbs, name, help_text, func, epilog=_EPILOG)
 
 
 def _owner(parser: argparse.ArgumentParser) -> None:
-    owner = parser.add_mutually_exclusive_group(required=True)
-    owner.add_argument("--user", metavar="NAME", help="the IAM user")
-    owner.add_argument("--root", action="store_true", help="the root user (AWS advises against root keys)")
+    add_user_or_root_args(parser, root_help="the root user (AWS advises against root keys)")
 
 
 def _create(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=True)
-    created = service.create_access_key(None if args.root else args.user)
+    created = service.create_access_key(user_or_root(args))
     _warn_if_dev(service)
     key = created.access_key
     if args.json:
@@ -91,7 +89,7 @@ def _warn_if_dev(service: IdentityService) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    keys = open_from_args(args, write=False).list_access_keys(None if args.root else args.user)
+    keys = open_from_args(args, write=False).list_access_keys(user_or_root(args))
     rows = [(k.access_key_id, k.status, k.create_date, k.last_used_date, k.owner_arn) for k in keys]
     emit(
         args, {"AccessKeyMetadata": keys}, ("ACCESS KEY ID", "STATUS", "CREATED", "LAST USED", "OWNER"), rows

@@ -14,7 +14,17 @@ import sys
 from typing import Any
 
 from iamguard.cli import EXIT_OK
-from iamguard.cli._store_args import KEY_HELP, emit, group_parser, open_from_args, record_json, say, verb
+from iamguard.cli._store_args import (
+    KEY_HELP,
+    add_user_or_root_args,
+    emit,
+    group_parser,
+    open_from_args,
+    record_json,
+    say,
+    user_or_root,
+    verb,
+)
 from iamguard.errors import NoSuchEntityError
 from iamguard.store import mfa
 from iamguard.store.service import IdentityService
@@ -38,24 +48,18 @@ def register(subparsers: Any) -> None:
     ):
         p = verb(verbs, name, help_text, func)
         p.add_argument("serial", metavar="SERIAL", help="device ARN (or its name)")
-        _owner(p)
+        add_user_or_root_args(p)
         p.add_argument("code1", metavar="CODE1")
         p.add_argument("code2", metavar="CODE2")
     p = verb(verbs, "deactivate", "unassign a device from its user (the device is kept)", _deactivate)
     p.add_argument("serial", metavar="SERIAL")
-    _owner(p)
+    add_user_or_root_args(p)
     p = verb(verbs, "delete", "delete an unassigned virtual device", _delete)
     p.add_argument("serial", metavar="SERIAL")
     p = verb(verbs, "list", "list devices (all, a user's, or the root user's)", _list)
     owner = p.add_mutually_exclusive_group()
     owner.add_argument("--user", metavar="NAME")
     owner.add_argument("--root", action="store_true")
-
-
-def _owner(parser: argparse.ArgumentParser) -> None:
-    owner = parser.add_mutually_exclusive_group(required=True)
-    owner.add_argument("--user", metavar="NAME", help="the IAM user")
-    owner.add_argument("--root", action="store_true", help="the root user")
 
 
 def _serial(service: IdentityService, text: str) -> str:
@@ -113,7 +117,7 @@ def _deactivate(args: argparse.Namespace) -> int:
 def _user_and_serial(service: IdentityService, args: argparse.Namespace) -> tuple[str | None, str]:
     """The device's user (``None``: the root user) and its serial number, from ``--user``/``--root``
     and ``SERIAL``."""
-    return (None if args.root else args.user), _serial(service, args.serial)
+    return user_or_root(args), _serial(service, args.serial)
 
 
 def _delete(args: argparse.Namespace) -> int:

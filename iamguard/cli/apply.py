@@ -19,7 +19,7 @@ import sys
 from typing import Any
 
 from iamguard.cli import EXIT_FINDINGS, EXIT_OK
-from iamguard.cli._store_args import add_store_args, open_from_args
+from iamguard.cli._store_args import add_store_args, command_parser, open_from_args
 from iamguard.declarative import Plan, apply_plan, load_account_file, make_plan
 from iamguard.errors import NoSuchEntityError
 from iamguard.store import open_store
@@ -29,11 +29,11 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = command_parser(
+        subparsers,
         "apply",
-        help="make the store match an account file (users, groups, roles, policies)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "make the store match an account file (users, groups, roles, policies)",
+        __doc__ or "",
     )
     parser.add_argument("file", metavar="FILE", help="account file (.yaml/.yml or .json)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")

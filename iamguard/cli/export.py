@@ -17,18 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from iamguard.cli import EXIT_OK
-from iamguard.cli._store_args import open_from_args
+from iamguard.cli._store_args import command_parser, open_from_args
 from iamguard.declarative import dump_account_file, export_account
 
 __all__ = ["register", "run"]
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "export",
-        help="write the store as an account file for 'iamguard apply'",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = command_parser(
+        subparsers, "export", "write the store as an account file for 'iamguard apply'", __doc__ or ""
     )
     parser.add_argument("--output", "-o", metavar="FILE", help="write here instead of standard output")
     parser.add_argument("--format", choices=("yaml", "json"), help="default: from the file extension")

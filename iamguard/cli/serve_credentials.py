@@ -23,22 +23,19 @@ Every AWS SDK reads this endpoint (https://docs.aws.amazon.com/sdkref/latest/gui
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import re
 import shlex
 import shutil
-import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
 from iamguard.cli import EXIT_OK
+from iamguard.cli._serve import check_bind_address, run_until_signalled, wait_for
 from iamguard.credentials.chain import default_credential_chain
 from iamguard.credentials.config_files import ProfileScope
 from iamguard.credentials.endpoints import resolve_endpoint_url
@@ -47,7 +44,6 @@ from iamguard.credentials.refresh import RefreshableCredentials
 from iamguard.credentials.server import (
     DEFAULT_PATH,
     CredentialsServer,
-    is_loopback_host,
     serving_windows,
     write_token_file,
 )
@@ -92,23 +88,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM, logging accesses to stderr."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
-    stop = threading.Event()
-    with _stop_on_signals(stop):
-        return serve(args, stop=stop)
-
-
-@contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be installed from the main thread
-        return
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    return run_until_signalled(serve, args)
 
 
 def _validate(args: argparse.Namespace) -> None:
@@ -116,10 +96,7 @@ def _validate(args: argparse.Namespace) -> None:
         raise ValueError("--session-name must be 2-64 characters of letters, digits and _+=,.@-")
     if not _MIN_DURATION <= args.duration <= _MAX_DURATION:
         raise ValueError(f"--duration must be between {_MIN_DURATION} and {_MAX_DURATION} seconds")
-    if not 0 <= args.port <= 65535:
-        raise ValueError("--port must be between 0 and 65535")
-    if not args.allow_non_loopback and not is_loopback_host(args.host):
-        raise ValueError(f"--host {args.host} is not a loopback address; add --allow-non-loopback to bind it anyway")
+    check_bind_address(args)
 
 
 def _role_credentials(args: argparse.Namespace) -> RefreshableCredentials:
@@ -166,8 +143,7 @@ def serve(args: argparse.Namespace, *, stop: threading.Event, out: TextIO | None
                   f"{current.expiration:%Y-%m-%dT%H:%M:%SZ}, refreshed ahead of expiry) on {server.url}; "
                   "press Ctrl-C to stop\n")
         err.flush()
-        while not stop.wait(0.5):
-            pass
+        wait_for(stop)
     finally:
         server.shutdown()
         if temp_dir is not None:

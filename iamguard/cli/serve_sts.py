@@ -21,11 +21,8 @@ import base64
 import binascii
 import logging
 import os
-import signal
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any, TextIO
@@ -33,7 +30,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from iamguard.authn.session_token import SessionTokenService
 from iamguard.cli import EXIT_OK
-from iamguard.credentials.server import is_loopback_host
+from iamguard.cli._serve import check_bind_address, run_until_signalled, wait_for
 from iamguard.sts.auth_message import AuthorizationMessageCodec
 from iamguard.sts.keys import ENV_KEYS, ENV_KEYS_FILE, KeyRing
 from iamguard.sts.oidc import OidcProvider, OidcVerifier
@@ -97,23 +94,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
-    stop = threading.Event()
-    with _stop_on_signals(stop):
-        return serve(args, stop=stop)
-
-
-@contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    return run_until_signalled(serve, args)
 
 
 def _keyring(args: argparse.Namespace, err: TextIO) -> KeyRing:
@@ -184,12 +165,7 @@ def serve(
 ) -> int:
     """Run until ``stop`` is set; prints the ``AWS_ENDPOINT_URL_STS`` line to export."""
     out, err = out or sys.stdout, err or sys.stderr
-    if not 0 <= args.port <= 65535:
-        raise ValueError("--port must be between 0 and 65535")
-    if not args.allow_non_loopback and not is_loopback_host(args.host):
-        raise ValueError(
-            f"--host {args.host} is not a loopback address; add --allow-non-loopback to bind it anyway"
-        )
+    check_bind_address(args)
     service = build_token_service(args, err)
     server = make_server(
         args.host,
@@ -208,8 +184,7 @@ def serve(
             f"iamguard STS serving {args.store} on http://{host}:{server.server_port}; press Ctrl-C to stop\n"
         )
         err.flush()
-        while not stop.wait(0.5):
-            pass
+        wait_for(stop)
     finally:
         server.shutdown()
         server.server_close()
