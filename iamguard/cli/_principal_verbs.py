@@ -2,9 +2,8 @@
 
 AWS gives users and roles the same tag and boundary operations under two names each
 (``TagUser``/``TagRole``, ``PutUserPermissionsBoundary``/``PutRolePermissionsBoundary``...);
-groups have neither. One :class:`PrincipalOps` per kind names the store calls, and
-:func:`register_tag_and_boundary_verbs` adds the four verbs for it, so ``iamguard user tag`` and
-``iamguard role tag`` cannot drift apart.
+groups have neither. :func:`register_verbs` adds the four verbs for one kind, so
+``iamguard user tag`` and ``iamguard role tag`` cannot drift apart.
 https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
 """
 
@@ -21,13 +20,7 @@ from iamguard.cli._store_args import open_from_args, parse_tags, policy_arn, say
 from iamguard.store.records import PrincipalKind
 from iamguard.store.service import IdentityService
 
-__all__ = [
-    "PrincipalOps",
-    "add_tag_and_boundary_options",
-    "attached_and_inline",
-    "boundary_from_args",
-    "register_tag_and_boundary_verbs",
-]
+__all__ = ["add_create_options", "boundary_arn", "policies_of", "register_verbs"]
 
 
 class _Tagged(Protocol):
@@ -41,7 +34,7 @@ class _Tagged(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class PrincipalOps:
+class _PrincipalOps:
     """The store calls behind the shared verbs for one principal kind (``user`` or ``role``)."""
 
     kind: PrincipalKind
@@ -50,8 +43,24 @@ class PrincipalOps:
     put_boundary: Callable[[IdentityService, str, str], None]
     delete_boundary: Callable[[IdentityService, str], None]
 
+    @classmethod
+    def of(cls, kind: PrincipalKind) -> _PrincipalOps:
+        """The calls :class:`IdentityService` names after the kind as AWS does (``tag_user`` for
+        ``TagUser``...), looked up once, when the verbs are registered."""
 
-def add_tag_and_boundary_options(parser: argparse.ArgumentParser) -> None:
+        def call(template: str) -> Any:
+            return getattr(IdentityService, template.format(kind=kind.value))
+
+        return cls(
+            kind,
+            tag=call("tag_{kind}"),
+            untag=call("untag_{kind}"),
+            put_boundary=call("put_{kind}_permissions_boundary"),
+            delete_boundary=call("delete_{kind}_permissions_boundary"),
+        )
+
+
+def add_create_options(parser: argparse.ArgumentParser) -> None:
     """``--tag KEY=VALUE`` (repeatable) and ``--boundary POLICY`` on a ``create`` verb."""
     parser.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="tag (repeatable)")
     parser.add_argument(
@@ -59,21 +68,20 @@ def add_tag_and_boundary_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def boundary_from_args(service: IdentityService, args: argparse.Namespace) -> str | None:
+def boundary_arn(service: IdentityService, args: argparse.Namespace) -> str | None:
     """The ARN ``--boundary`` names, or ``None`` when it was not given."""
     return policy_arn(service, args.boundary) if args.boundary else None
 
 
-def attached_and_inline(
-    service: IdentityService, kind: PrincipalKind, name: str
-) -> tuple[list[str], list[str]]:
+def policies_of(service: IdentityService, kind: PrincipalKind, name: str) -> tuple[list[str], list[str]]:
     """The ARNs of the managed policies attached to a user, group or role, and its inline policy names."""
     attached = [p.arn for p in service.list_attached_policies(kind, name)]
     return attached, service.list_inline_policies(kind, name)
 
 
-def register_tag_and_boundary_verbs(verbs: Any, ops: PrincipalOps) -> None:
-    """``tag``, ``untag``, ``set-boundary`` and ``delete-boundary`` for ``ops.kind``."""
+def register_verbs(verbs: Any, kind: PrincipalKind) -> None:
+    """``tag``, ``untag``, ``set-boundary`` and ``delete-boundary`` for users or roles."""
+    ops = _PrincipalOps.of(kind)
     p = verb(verbs, "tag", "add or replace tags", functools.partial(_tag, ops))
     p.add_argument("name")
     p.add_argument("tags", nargs="+", metavar="KEY=VALUE")
@@ -89,20 +97,20 @@ def register_tag_and_boundary_verbs(verbs: Any, ops: PrincipalOps) -> None:
     p.add_argument("name")
 
 
-def _tag(ops: PrincipalOps, args: argparse.Namespace) -> int:
+def _tag(ops: _PrincipalOps, args: argparse.Namespace) -> int:
     record = ops.tag(open_from_args(args, write=True), args.name, parse_tags(args.tags))
     tags = ", ".join(f"{k}={v}" for k, v in record.tags)
     say(args, f"tagged {ops.kind.value} {record.name}: {tags}", record)
     return EXIT_OK
 
 
-def _untag(ops: PrincipalOps, args: argparse.Namespace) -> int:
+def _untag(ops: _PrincipalOps, args: argparse.Namespace) -> int:
     record = ops.untag(open_from_args(args, write=True), args.name, args.keys)
     say(args, f"untagged {ops.kind.value} {record.name}", record)
     return EXIT_OK
 
 
-def _set_boundary(ops: PrincipalOps, args: argparse.Namespace) -> int:
+def _set_boundary(ops: _PrincipalOps, args: argparse.Namespace) -> int:
     service = open_from_args(args, write=True)
     arn = policy_arn(service, args.policy)
     ops.put_boundary(service, args.name, arn)
@@ -110,7 +118,7 @@ def _set_boundary(ops: PrincipalOps, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _delete_boundary(ops: PrincipalOps, args: argparse.Namespace) -> int:
+def _delete_boundary(ops: _PrincipalOps, args: argparse.Namespace) -> int:
     ops.delete_boundary(open_from_args(args, write=True), args.name)
     say(args, f"removed the permissions boundary of {ops.kind.value} {args.name}")
     return EXIT_OK

@@ -28,9 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from iamguard.errors import InvalidInputError, NoSuchEntityError
+from iamguard.errors import NoSuchEntityError
 from iamguard.store import open_store
-from iamguard.store.records import PrincipalKind
 from iamguard.store.service import IdentityService
 
 __all__ = [
@@ -38,15 +37,12 @@ __all__ = [
     "KEY_HELP",
     "STORE_ENV",
     "add_output_args",
-    "add_owner_args",
     "add_store_args",
-    "add_user_or_root_args",
     "command_parser",
     "emit",
     "fields_table",
     "group_parser",
     "open_from_args",
-    "owner_of",
     "parse_tags",
     "policy_arn",
     "read_document",
@@ -54,7 +50,6 @@ __all__ = [
     "render_table",
     "say",
     "show",
-    "user_or_root",
     "verb",
 ]
 
@@ -130,34 +125,6 @@ def policy_arn(service: IdentityService, name_or_arn: str) -> str:
         if policy.name.lower() == wanted:
             return policy.arn
     raise NoSuchEntityError(f"no customer managed policy named {name_or_arn!r} (or pass its ARN)")
-
-
-def add_owner_args(parser: argparse.ArgumentParser, *, verb: str) -> None:
-    """``--user NAME | --group NAME | --role NAME``, exactly one."""
-    owner = parser.add_mutually_exclusive_group(required=True)
-    owner.add_argument("--user", metavar="NAME", help=f"{verb} a user")
-    owner.add_argument("--group", metavar="NAME", help=f"{verb} a group")
-    owner.add_argument("--role", metavar="NAME", help=f"{verb} a role")
-
-
-def add_user_or_root_args(parser: argparse.ArgumentParser, *, root_help: str = "the root user") -> None:
-    """``--user NAME | --root``, exactly one: access keys and MFA devices belong to either."""
-    owner = parser.add_mutually_exclusive_group(required=True)
-    owner.add_argument("--user", metavar="NAME", help="the IAM user")
-    owner.add_argument("--root", action="store_true", help=root_help)
-
-
-def user_or_root(args: argparse.Namespace) -> str | None:
-    """The ``--user`` name, or ``None`` for ``--root`` (how the store names the root user)."""
-    return None if args.root else args.user
-
-
-def owner_of(args: argparse.Namespace) -> tuple[PrincipalKind, str]:
-    for kind in PrincipalKind:
-        name = getattr(args, kind.value, None)
-        if name is not None:
-            return kind, str(name)
-    raise InvalidInputError("one of --user, --group or --role is required")
 
 
 # ---------------------------------------------------------------- output

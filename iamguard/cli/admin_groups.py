@@ -9,7 +9,7 @@ import argparse
 from typing import Any
 
 from iamguard.cli import EXIT_OK
-from iamguard.cli._principal_verbs import attached_and_inline
+from iamguard.cli._principal_verbs import policies_of
 from iamguard.cli._store_args import emit, group_parser, open_from_args, say, show, verb
 from iamguard.store.records import PrincipalKind
 
@@ -48,7 +48,7 @@ def _get(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=False)
     group = service.get_group(args.name)
     members = [u.name for u in service.get_group_members(group.name)]
-    attached, inline = attached_and_inline(service, PrincipalKind.GROUP, group.name)
+    attached, inline = policies_of(service, PrincipalKind.GROUP, group.name)
     data = {"Group": group, "Users": members, "AttachedPolicies": attached, "InlinePolicies": inline}
     show(
         args,

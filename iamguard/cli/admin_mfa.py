@@ -14,17 +14,8 @@ import sys
 from typing import Any
 
 from iamguard.cli import EXIT_OK
-from iamguard.cli._store_args import (
-    KEY_HELP,
-    add_user_or_root_args,
-    emit,
-    group_parser,
-    open_from_args,
-    record_json,
-    say,
-    user_or_root,
-    verb,
-)
+from iamguard.cli._owners import add_user_or_root_args, user_or_root
+from iamguard.cli._store_args import KEY_HELP, emit, group_parser, open_from_args, record_json, say, verb
 from iamguard.errors import NoSuchEntityError
 from iamguard.store import mfa
 from iamguard.store.service import IdentityService

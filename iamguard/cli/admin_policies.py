@@ -15,12 +15,11 @@ import sys
 from typing import Any
 
 from iamguard.cli import EXIT_OK
+from iamguard.cli._owners import add_owner_args, owner_of
 from iamguard.cli._store_args import (
-    add_owner_args,
     emit,
     group_parser,
     open_from_args,
-    owner_of,
     parse_tags,
     policy_arn,
     read_document,

@@ -10,13 +10,7 @@ import json
 from typing import Any
 
 from iamguard.cli import EXIT_OK
-from iamguard.cli._principal_verbs import (
-    PrincipalOps,
-    add_tag_and_boundary_options,
-    attached_and_inline,
-    boundary_from_args,
-    register_tag_and_boundary_verbs,
-)
+from iamguard.cli._principal_verbs import add_create_options, boundary_arn, policies_of, register_verbs
 from iamguard.cli._store_args import (
     emit,
     group_parser,
@@ -28,18 +22,10 @@ from iamguard.cli._store_args import (
     verb,
 )
 from iamguard.store.records import PrincipalKind
-from iamguard.store.service import IdentityService
 
 __all__ = ["register"]
 
 _DOC_HELP = "trust policy: FILE, file://FILE, - (stdin) or inline JSON"
-_OPS = PrincipalOps(
-    PrincipalKind.ROLE,
-    tag=IdentityService.tag_role,
-    untag=IdentityService.untag_role,
-    put_boundary=IdentityService.put_role_permissions_boundary,
-    delete_boundary=IdentityService.delete_role_permissions_boundary,
-)
 
 
 def register(subparsers: Any) -> None:
@@ -52,7 +38,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--max-session-duration", type=int, default=3600, metavar="SECONDS", help="3600-43200 (default 3600)"
     )
-    add_tag_and_boundary_options(p)
+    add_create_options(p)
     p = verb(verbs, "get", "show a role with its trust policy and policies", _get)
     p.add_argument("name")
     p = verb(verbs, "list", "list roles", _list)
@@ -67,12 +53,12 @@ def register(subparsers: Any) -> None:
     p = verb(verbs, "delete", "delete a role", _delete)
     p.add_argument("name")
     p.add_argument("--force", action="store_true", help="also drop its policies (AWS refuses without)")
-    register_tag_and_boundary_verbs(verbs, _OPS)
+    register_verbs(verbs, PrincipalKind.ROLE)
 
 
 def _create(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=True)
-    boundary = boundary_from_args(service, args)
+    boundary = boundary_arn(service, args)
     role = service.create_role(
         args.name,
         read_document(args.trust_policy),
@@ -89,7 +75,7 @@ def _create(args: argparse.Namespace) -> int:
 def _get(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=False)
     role = service.get_role(args.name)
-    attached, inline = attached_and_inline(service, PrincipalKind.ROLE, role.name)
+    attached, inline = policies_of(service, PrincipalKind.ROLE, role.name)
     data = {"Role": role, "AttachedPolicies": attached, "InlinePolicies": inline}
     pairs: list[tuple[str, object]] = [
         ("Name", role.name),

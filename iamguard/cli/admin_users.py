@@ -11,28 +11,14 @@ import sys
 from typing import Any
 
 from iamguard.cli import EXIT_OK
-from iamguard.cli._principal_verbs import (
-    PrincipalOps,
-    add_tag_and_boundary_options,
-    attached_and_inline,
-    boundary_from_args,
-    register_tag_and_boundary_verbs,
-)
+from iamguard.cli._principal_verbs import add_create_options, boundary_arn, policies_of, register_verbs
 from iamguard.cli._store_args import emit, group_parser, open_from_args, parse_tags, say, show, verb
 from iamguard.errors import NoSuchEntityError
 from iamguard.store.records import PrincipalKind, User
-from iamguard.store.service import IdentityService
 
 __all__ = ["register"]
 
 _LIST_HEADERS = ("NAME", "PATH", "USER ID", "CREATED", "BOUNDARY")
-_OPS = PrincipalOps(
-    PrincipalKind.USER,
-    tag=IdentityService.tag_user,
-    untag=IdentityService.untag_user,
-    put_boundary=IdentityService.put_user_permissions_boundary,
-    delete_boundary=IdentityService.delete_user_permissions_boundary,
-)
 
 
 def register(subparsers: Any) -> None:
@@ -40,7 +26,7 @@ def register(subparsers: Any) -> None:
     p = verb(verbs, "create", "create a user", _create)
     p.add_argument("name")
     p.add_argument("--path", default="/", help="path such as /engineering/ (default /)")
-    add_tag_and_boundary_options(p)
+    add_create_options(p)
     p = verb(verbs, "get", "show a user with its groups, policies and credentials", _get)
     p.add_argument("name")
     p = verb(verbs, "list", "list users", _list)
@@ -56,14 +42,14 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="also delete its access keys, login profile, policies and memberships (AWS refuses without)",
     )
-    register_tag_and_boundary_verbs(verbs, _OPS)
+    register_verbs(verbs, PrincipalKind.USER)
     p = verb(verbs, "groups", "list the groups a user belongs to", _groups)
     p.add_argument("name")
 
 
 def _create(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=True)
-    boundary = boundary_from_args(service, args)
+    boundary = boundary_arn(service, args)
     user = service.create_user(
         args.name, path=args.path, tags=parse_tags(args.tag), permissions_boundary=boundary
     )
@@ -81,7 +67,7 @@ def _get(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=False)
     user = service.get_user(args.name)
     groups = [g.name for g in service.list_groups_for_user(user.name)]
-    attached, inline = attached_and_inline(service, PrincipalKind.USER, user.name)
+    attached, inline = policies_of(service, PrincipalKind.USER, user.name)
     keys = service.list_access_keys(user.name)
     mfa = [d.serial_number for d in service.list_mfa_devices(user.name)]
     try:
