@@ -67,7 +67,7 @@ class _Table:
     index buckets stay shared with the original until :meth:`_bucket` copies them.
     """
 
-    __slots__ = ("name", "key_columns", "rows", "order", "indexes", "_owned_buckets")
+    __slots__ = ("_owned_buckets", "indexes", "key_columns", "name", "order", "rows")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -167,7 +167,7 @@ _State = dict[str, _Table]
 
 
 class _MemoryTransaction:
-    __slots__ = ("_state", "_writable", "_cloned")
+    __slots__ = ("_cloned", "_state", "_writable")
 
     def __init__(self, state: _State, *, writable: bool) -> None:
         self._state = state

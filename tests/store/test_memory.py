@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iamguard.errors import EntityAlreadyExistsError
-
 from iamguard.store import open_backend, open_store
 from iamguard.store.memory import MemoryBackend
 from iamguard.store.service import IdentityService
@@ -49,10 +48,17 @@ def test_read_transactions_refuse_writes() -> None:
 _OWNERS = ("a", "b", "B", "c")
 _ARNS = ("arn:1", "arn:2", "arn:10")
 _ROW = st.fixed_dictionaries(
-    {"owner_kind": st.sampled_from(("user", "role")), "owner_key": st.sampled_from(_OWNERS), "policy_arn": st.sampled_from(_ARNS)}
+    {
+        "owner_kind": st.sampled_from(("user", "role")),
+        "owner_key": st.sampled_from(_OWNERS),
+        "policy_arn": st.sampled_from(_ARNS),
+    }
 )
 _KEY_ROW = st.fixed_dictionaries(
-    {"access_key_id": st.sampled_from(("K1", "K2", "K3", "K10")), "user_key": st.sampled_from((None, *_OWNERS))}
+    {
+        "access_key_id": st.sampled_from(("K1", "K2", "K3", "K10")),
+        "user_key": st.sampled_from((None, *_OWNERS)),
+    }
 )
 _OP = st.one_of(
     st.tuples(st.just("insert"), st.just("attachments"), _ROW),
@@ -62,6 +68,8 @@ _OP = st.one_of(
     st.tuples(st.just("delete"), st.just("attachments"), _ROW),
     st.tuples(st.just("delete"), st.just("access_keys"), _KEY_ROW),
 )
+
+
 def _wheres(table: str) -> list[dict[str, Any]]:
     if table == "attachments":
         return (
@@ -104,9 +112,15 @@ def test_select_and_count_match_a_plain_scan(ops: list[tuple[tuple[str, str, dic
                         tx.insert(table, row)
                         draft[table][key] = row
                 elif op == "delete":
-                    where = {c: row[c] for c in _KEYS[table][:2]} if table == "attachments" else {"user_key": row["user_key"]}
+                    where = (
+                        {c: row[c] for c in _KEYS[table][:2]}
+                        if table == "attachments"
+                        else {"user_key": row["user_key"]}
+                    )
                     assert tx.delete(table, where) == len(_reference(draft[table], where))
-                    draft[table] = {k: r for k, r in draft[table].items() if not all(r[c] == v for c, v in where.items())}
+                    draft[table] = {
+                        k: r for k, r in draft[table].items() if not all(r[c] == v for c, v in where.items())
+                    }
                 else:  # move the first row to row's values (a key change for attachments)
                     first = next(iter(_reference(draft[table], {})), None)
                     if first is not None:
