@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from functools import lru_cache
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from iamguard.authn.request_view import RequestView
 from iamguard.authn.sigv4 import VerifiedRequest

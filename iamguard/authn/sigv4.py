@@ -38,7 +38,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -156,7 +157,7 @@ def auth_form(view: RequestView) -> Literal["header", "query"] | None:
     return None
 
 
-def _refuse_sigv2(header: str | None, params: Set[str]) -> None:
+def _refuse_sigv2(header: str | None, params: AbstractSet[str]) -> None:
     """SigV2 (``AWS AKID:sig`` header, or ``AWSAccessKeyId``/``Signature`` query) is refused."""
     legacy_header = header is not None and header.startswith("AWS ")
     legacy_query = {"AWSAccessKeyId", "Signature"} <= params or "SignatureVersion" in params
