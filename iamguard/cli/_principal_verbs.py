@@ -20,7 +20,7 @@ from iamguard.cli._store_args import open_from_args, parse_tags, policy_arn, say
 from iamguard.store.records import PrincipalKind
 from iamguard.store.service import IdentityService
 
-__all__ = ["add_create_options", "boundary_arn", "policies_of", "register_verbs"]
+__all__ = ["add_create_options", "create_options", "policies_of", "register_verbs"]
 
 
 class _Tagged(Protocol):
@@ -68,9 +68,10 @@ def add_create_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def boundary_arn(service: IdentityService, args: argparse.Namespace) -> str | None:
-    """The ARN ``--boundary`` names, or ``None`` when it was not given."""
-    return policy_arn(service, args.boundary) if args.boundary else None
+def create_options(service: IdentityService, args: argparse.Namespace) -> tuple[dict[str, str], str | None]:
+    """The ``--tag`` mapping and the ARN ``--boundary`` names (``None`` when it was not given)."""
+    boundary = policy_arn(service, args.boundary) if args.boundary else None
+    return parse_tags(args.tag), boundary
 
 
 def policies_of(service: IdentityService, kind: PrincipalKind, name: str) -> tuple[list[str], list[str]]:

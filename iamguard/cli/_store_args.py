@@ -50,6 +50,7 @@ __all__ = [
     "render_table",
     "say",
     "show",
+    "show_secret_once",
     "verb",
 ]
 
@@ -199,6 +200,25 @@ def show(args: argparse.Namespace, data: Any, pairs: Sequence[tuple[str, object]
         sys.stdout.write(json.dumps(record_json(data), indent=2) + "\n")
     else:
         sys.stdout.write(fields_table(pairs))
+
+
+def show_secret_once(
+    args: argparse.Namespace,
+    key: str,
+    record: Any,
+    secrets: Mapping[str, str],
+    pairs: Sequence[tuple[str, object]],
+    warning: str,
+) -> None:
+    """A record created with a secret the store never shows again (an access key, an MFA seed):
+    JSON ``{key: record + secrets}`` under ``--json``, else a field/value view; then ``warning``
+    on stderr."""
+    if args.json:
+        body = {**record_json(record), **secrets}
+        sys.stdout.write(json.dumps({key: body}, indent=2) + "\n")
+    else:
+        sys.stdout.write(fields_table(pairs))
+    print(warning, file=sys.stderr)
 
 
 def say(args: argparse.Namespace, message: str, data: Any = None) -> None:

@@ -30,12 +30,13 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--force", action="store_true", help="also remove its members and policies (AWS refuses without)"
     )
-    p = verb(verbs, "add-user", "add a user to a group", _add_user)
-    p.add_argument("name", metavar="GROUP")
-    p.add_argument("user", metavar="USER")
-    p = verb(verbs, "remove-user", "remove a user from a group", _remove_user)
-    p.add_argument("name", metavar="GROUP")
-    p.add_argument("user", metavar="USER")
+    for name, help_text, func in (
+        ("add-user", "add a user to a group", _add_user),
+        ("remove-user", "remove a user from a group", _remove_user),
+    ):
+        p = verb(verbs, name, help_text, func)
+        p.add_argument("name", metavar="GROUP")
+        p.add_argument("user", metavar="USER")
 
 
 def _create(args: argparse.Namespace) -> int:

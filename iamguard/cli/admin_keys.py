@@ -8,13 +8,12 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 from iamguard.cli import EXIT_OK
 from iamguard.cli._owners import add_user_or_root_args, user_or_root
-from iamguard.cli._store_args import KEY_HELP, emit, group_parser, open_from_args, record_json, say, verb
+from iamguard.cli._store_args import KEY_HELP, emit, group_parser, open_from_args, say, show_secret_once, verb
 from iamguard.store.records import AccessKeyStatus
 from iamguard.store.service import IdentityService
 
@@ -56,15 +55,9 @@ def _create(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=True)
     created = service.create_access_key(user_or_root(args))
     _warn_if_dev(service)
-    key = created.access_key
-    if args.json:
-        body = {**record_json(key), "secret_access_key": created.secret_access_key}
-        sys.stdout.write(json.dumps({"AccessKey": body}, indent=2) + "\n")
-    else:
-        sys.stdout.write(f"AccessKeyId      {key.access_key_id}\n")
-        sys.stdout.write(f"SecretAccessKey  {created.secret_access_key}\n")
-        sys.stdout.write(f"Owner            {key.owner_arn}\n")
-    print(_SECRET_WARNING, file=sys.stderr)
+    key, secret = created.access_key, created.secret_access_key
+    pairs = [("AccessKeyId", key.access_key_id), ("SecretAccessKey", secret), ("Owner", key.owner_arn)]
+    show_secret_once(args, "AccessKey", key, {"secret_access_key": secret}, pairs, _SECRET_WARNING)
     if args.root:
         print("WARNING: root user access keys are discouraged; use IAM users or roles.", file=sys.stderr)
     return EXIT_OK

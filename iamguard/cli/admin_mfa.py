@@ -9,13 +9,11 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa_enable_virtu
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import Any
 
 from iamguard.cli import EXIT_OK
 from iamguard.cli._owners import add_user_or_root_args, user_or_root
-from iamguard.cli._store_args import KEY_HELP, emit, group_parser, open_from_args, record_json, say, verb
+from iamguard.cli._store_args import KEY_HELP, emit, group_parser, open_from_args, say, show_secret_once, verb
 from iamguard.errors import NoSuchEntityError
 from iamguard.store import mfa
 from iamguard.store.service import IdentityService
@@ -72,14 +70,13 @@ def _create(args: argparse.Namespace) -> int:
     uri = mfa.provisioning_uri(
         created.base32_seed, account_name=f"{args.name}@{account.alias or account.account_id}"
     )
-    if args.json:
-        body = {**record_json(created.device), "base32_string_seed": created.base32_seed, "otpauth_uri": uri}
-        sys.stdout.write(json.dumps({"VirtualMFADevice": body}, indent=2) + "\n")
-    else:
-        sys.stdout.write(f"SerialNumber  {created.device.serial_number}\n")
-        sys.stdout.write(f"Base32Seed    {created.base32_seed}\n")
-        sys.stdout.write(f"OtpauthURI    {uri}\n")
-    print(_SEED_WARNING, file=sys.stderr)
+    secrets = {"base32_string_seed": created.base32_seed, "otpauth_uri": uri}
+    pairs = [
+        ("SerialNumber", created.device.serial_number),
+        ("Base32Seed", created.base32_seed),
+        ("OtpauthURI", uri),
+    ]
+    show_secret_once(args, "VirtualMFADevice", created.device, secrets, pairs, _SEED_WARNING)
     return EXIT_OK
 
 

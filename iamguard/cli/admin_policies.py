@@ -78,15 +78,14 @@ def _register_versions(verbs: Any) -> None:
     p.add_argument("--expected-revision", type=int, help="refuse if the policy changed since this revision")
     p = verb(sub, "list", "list versions", _version_list)
     p.add_argument("policy", metavar="POLICY")
-    p = verb(sub, "get", "print one version's document", _version_get)
-    p.add_argument("policy", metavar="POLICY")
-    p.add_argument("version_id", metavar="VERSION_ID")
-    p = verb(sub, "set-default", "make a version the one in force", _version_set_default)
-    p.add_argument("policy", metavar="POLICY")
-    p.add_argument("version_id", metavar="VERSION_ID")
-    p = verb(sub, "delete", "delete a non-default version", _version_delete)
-    p.add_argument("policy", metavar="POLICY")
-    p.add_argument("version_id", metavar="VERSION_ID")
+    for name, help_text, func in (
+        ("get", "print one version's document", _version_get),
+        ("set-default", "make a version the one in force", _version_set_default),
+        ("delete", "delete a non-default version", _version_delete),
+    ):
+        p = verb(sub, name, help_text, func)
+        p.add_argument("policy", metavar="POLICY")
+        p.add_argument("version_id", metavar="VERSION_ID")
 
 
 def _register_inline(verbs: Any) -> None:
@@ -158,8 +157,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _delete(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=True)
-    arn = policy_arn(service, args.policy)
+    service, arn = _open_policy(args, write=True)
     service.delete_policy(arn, force=args.force)
     say(args, f"deleted policy {arn}")
     return EXIT_OK
@@ -192,6 +190,12 @@ def _attachment(args: argparse.Namespace) -> tuple[IdentityService, PrincipalKin
     service = open_from_args(args, write=True)
     kind, name = owner_of(args)
     return service, kind, name, policy_arn(service, args.policy)
+
+
+def _open_policy(args: argparse.Namespace, *, write: bool) -> tuple[IdentityService, str]:
+    """The store and the ARN of the managed policy ``POLICY`` names (an ARN or a customer policy's name)."""
+    service = open_from_args(args, write=write)
+    return service, policy_arn(service, args.policy)
 
 
 def _attached(args: argparse.Namespace) -> int:
@@ -242,16 +246,14 @@ def _version_get(args: argparse.Namespace) -> int:
 
 
 def _version_set_default(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=True)
-    arn = policy_arn(service, args.policy)
+    service, arn = _open_policy(args, write=True)
     service.set_default_policy_version(arn, args.version_id)
     say(args, f"{args.version_id} is now the default version of {arn}")
     return EXIT_OK
 
 
 def _version_delete(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=True)
-    arn = policy_arn(service, args.policy)
+    service, arn = _open_policy(args, write=True)
     service.delete_policy_version(arn, args.version_id)
     say(args, f"deleted version {args.version_id} of {arn}")
     return EXIT_OK

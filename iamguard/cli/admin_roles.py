@@ -10,17 +10,8 @@ import json
 from typing import Any
 
 from iamguard.cli import EXIT_OK
-from iamguard.cli._principal_verbs import add_create_options, boundary_arn, policies_of, register_verbs
-from iamguard.cli._store_args import (
-    emit,
-    group_parser,
-    open_from_args,
-    parse_tags,
-    read_document,
-    say,
-    show,
-    verb,
-)
+from iamguard.cli._principal_verbs import add_create_options, create_options, policies_of, register_verbs
+from iamguard.cli._store_args import emit, group_parser, open_from_args, read_document, say, show, verb
 from iamguard.store.records import PrincipalKind
 
 __all__ = ["register"]
@@ -58,14 +49,14 @@ def register(subparsers: Any) -> None:
 
 def _create(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=True)
-    boundary = boundary_arn(service, args)
+    tags, boundary = create_options(service, args)
     role = service.create_role(
         args.name,
         read_document(args.trust_policy),
         path=args.path,
         description=args.description,
         max_session_duration=args.max_session_duration,
-        tags=parse_tags(args.tag),
+        tags=tags,
         permissions_boundary=boundary,
     )
     say(args, f"created role {role.name} ({role.arn})", role)

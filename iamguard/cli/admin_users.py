@@ -11,8 +11,8 @@ import sys
 from typing import Any
 
 from iamguard.cli import EXIT_OK
-from iamguard.cli._principal_verbs import add_create_options, boundary_arn, policies_of, register_verbs
-from iamguard.cli._store_args import emit, group_parser, open_from_args, parse_tags, say, show, verb
+from iamguard.cli._principal_verbs import add_create_options, create_options, policies_of, register_verbs
+from iamguard.cli._store_args import emit, group_parser, open_from_args, say, show, verb
 from iamguard.errors import NoSuchEntityError
 from iamguard.store.records import PrincipalKind, User
 
@@ -49,10 +49,8 @@ def register(subparsers: Any) -> None:
 
 def _create(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=True)
-    boundary = boundary_arn(service, args)
-    user = service.create_user(
-        args.name, path=args.path, tags=parse_tags(args.tag), permissions_boundary=boundary
-    )
+    tags, boundary = create_options(service, args)
+    user = service.create_user(args.name, path=args.path, tags=tags, permissions_boundary=boundary)
     say(args, f"created user {user.name} ({user.arn})", user)
     # AWS's console warns at creation too: a new user can do nothing until granted something.
     print(
