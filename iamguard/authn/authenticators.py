@@ -119,11 +119,12 @@ def principal_from_record(record: ResolvedPrincipal, partition: str = "aws") -> 
 _AWS_SCHEMES = ("AWS4-", "AWS ")
 
 
-def _claimed_access_key_id(view: RequestView) -> str | None:
-    """The access key id the request names (header or query), before any verification."""
-    credential = view.query_param("X-Amz-Credential")
+def _claimed_access_key_id(view: RequestView, authorization: str | None) -> str | None:
+    """The access key id the request names (query, else the ``authorization`` header value),
+    before any verification."""
+    credential = view.query_param("X-Amz-Credential") if view.query_string else None
     if credential is None:
-        header = view.header("authorization") or ""
+        header = authorization or ""
         _, found, rest = header.partition("Credential=")
         credential = rest.split(",", 1)[0].strip() if found else None
     if not credential:
@@ -159,8 +160,10 @@ class SigV4Authenticator:
             return None  # another scheme (Bearer, Basic): not ours
         if auth_form(view) is None:
             return None
-        akid = _claimed_access_key_id(view) or ""
-        token = view.query_param("X-Amz-Security-Token") or view.header("x-amz-security-token")
+        akid = _claimed_access_key_id(view, header) or ""
+        token = (view.query_param("X-Amz-Security-Token") if view.query_string else None) or view.header(
+            "x-amz-security-token"
+        )
         claims: SessionClaims | None = None
         secret: str | None = None
         owner: Principal | None = None

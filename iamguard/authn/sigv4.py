@@ -218,6 +218,8 @@ def verify_sigv4(
 def _utc(now: datetime | None) -> datetime:
     if now is None:
         return datetime.now(timezone.utc)
+    if now.tzinfo is timezone.utc:
+        return now
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     return now.astimezone(timezone.utc)
@@ -428,7 +430,7 @@ def _payload_hash(view: RequestView, s3: bool, presigned: bool) -> str:
             )
         if view.body is None:
             raise SignatureMismatchError("the request body is needed to verify the payload hash")
-        return c.hash_payload(view.body)
+        return c.hash_payload(view.body) if view.body else c.EMPTY_SHA256
     declared = declared.strip()
     if declared == c.UNSIGNED_PAYLOAD or declared in STREAMING_PAYLOADS:
         return declared
