@@ -1,9 +1,11 @@
-"""The verbs users and roles share: tags and the permissions boundary, plus what ``get`` lists.
+"""The verbs users, groups and roles share (delete, tags, the permissions boundary) and what
+``get`` lists.
 
-AWS gives users and roles the same tag and boundary operations under two names each
-(``TagUser``/``TagRole``, ``PutUserPermissionsBoundary``/``PutRolePermissionsBoundary``...);
-groups have neither. :func:`register_verbs` adds the four verbs for one kind, so
-``iamguard user tag`` and ``iamguard role tag`` cannot drift apart.
+All three are deleted alike (``DeleteUser``/``DeleteGroup``/``DeleteRole``, refused while anything
+is still attached unless ``--force``); users and roles also share the tag and boundary operations
+under two names each (``TagUser``/``TagRole``, ``PutUserPermissionsBoundary``/
+``PutRolePermissionsBoundary``...), which groups do not have. :func:`register_verbs` adds them for
+one kind, so ``iamguard user tag`` and ``iamguard role tag`` cannot drift apart.
 https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
 """
 
@@ -80,8 +82,15 @@ def policies_of(service: IdentityService, kind: PrincipalKind, name: str) -> tup
     return attached, service.list_inline_policies(kind, name)
 
 
-def register_verbs(verbs: Any, kind: PrincipalKind) -> None:
-    """``tag``, ``untag``, ``set-boundary`` and ``delete-boundary`` for users or roles."""
+def register_verbs(verbs: Any, kind: PrincipalKind, *, force_help: str) -> None:
+    """``delete`` (``force_help`` says what ``--force`` also removes), then, for users and roles,
+    ``tag``, ``untag``, ``set-boundary`` and ``delete-boundary``."""
+    delete: Callable[..., None] = getattr(IdentityService, f"delete_{kind.value}")
+    p = verb(verbs, "delete", f"delete a {kind.value}", functools.partial(_delete, kind, delete))
+    p.add_argument("name")
+    p.add_argument("--force", action="store_true", help=force_help)
+    if kind is PrincipalKind.GROUP:
+        return  # IAM groups cannot be tagged and take no permissions boundary
     ops = _PrincipalOps.of(kind)
     p = verb(verbs, "tag", "add or replace tags", functools.partial(_tag, ops))
     p.add_argument("name")
@@ -96,6 +105,12 @@ def register_verbs(verbs: Any, kind: PrincipalKind) -> None:
         verbs, "delete-boundary", "remove the permissions boundary", functools.partial(_delete_boundary, ops)
     )
     p.add_argument("name")
+
+
+def _delete(kind: PrincipalKind, delete: Callable[..., None], args: argparse.Namespace) -> int:
+    delete(open_from_args(args, write=True), args.name, force=args.force)
+    say(args, f"deleted {kind.value} {args.name}")
+    return EXIT_OK
 
 
 def _tag(ops: _PrincipalOps, args: argparse.Namespace) -> int:

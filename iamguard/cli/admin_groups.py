@@ -9,7 +9,7 @@ import argparse
 from typing import Any
 
 from iamguard.cli import EXIT_OK
-from iamguard.cli._principal_verbs import policies_of
+from iamguard.cli._principal_verbs import policies_of, register_verbs
 from iamguard.cli._store_args import emit, group_parser, open_from_args, say, show, verb
 from iamguard.store.records import PrincipalKind
 
@@ -25,10 +25,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("name")
     p = verb(verbs, "list", "list groups", _list)
     p.add_argument("--path-prefix", default="/")
-    p = verb(verbs, "delete", "delete a group", _delete)
-    p.add_argument("name")
-    p.add_argument(
-        "--force", action="store_true", help="also remove its members and policies (AWS refuses without)"
+    register_verbs(
+        verbs, PrincipalKind.GROUP, force_help="also remove its members and policies (AWS refuses without)"
     )
     for name, help_text, func in (
         ("add-user", "add a user to a group", _add_user),
@@ -74,12 +72,6 @@ def _list(args: argparse.Namespace) -> int:
     )
     rows = [(g.name, g.path, g.group_id, g.create_date) for g in groups]
     emit(args, {"Groups": groups}, ("NAME", "PATH", "GROUP ID", "CREATED"), rows)
-    return EXIT_OK
-
-
-def _delete(args: argparse.Namespace) -> int:
-    open_from_args(args, write=True).delete_group(args.name, force=args.force)
-    say(args, f"deleted group {args.name}")
     return EXIT_OK
 
 

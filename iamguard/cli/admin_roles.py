@@ -41,10 +41,7 @@ def register(subparsers: Any) -> None:
     p = verb(verbs, "update-trust-policy", "replace the trust (assume role) policy", _update_trust)
     p.add_argument("name")
     p.add_argument("document", metavar="DOCUMENT", help=_DOC_HELP)
-    p = verb(verbs, "delete", "delete a role", _delete)
-    p.add_argument("name")
-    p.add_argument("--force", action="store_true", help="also drop its policies (AWS refuses without)")
-    register_verbs(verbs, PrincipalKind.ROLE)
+    register_verbs(verbs, PrincipalKind.ROLE, force_help="also drop its policies (AWS refuses without)")
 
 
 def _create(args: argparse.Namespace) -> int:
@@ -110,10 +107,4 @@ def _update(args: argparse.Namespace) -> int:
 def _update_trust(args: argparse.Namespace) -> int:
     role = open_from_args(args, write=True).update_assume_role_policy(args.name, read_document(args.document))
     say(args, f"replaced the trust policy of role {role.name}", role)
-    return EXIT_OK
-
-
-def _delete(args: argparse.Namespace) -> int:
-    open_from_args(args, write=True).delete_role(args.name, force=args.force)
-    say(args, f"deleted role {args.name}")
     return EXIT_OK

@@ -35,14 +35,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("name")
     p.add_argument("--new-name")
     p.add_argument("--new-path")
-    p = verb(verbs, "delete", "delete a user", _delete)
-    p.add_argument("name")
-    p.add_argument(
-        "--force",
-        action="store_true",
-        help="also delete its access keys, login profile, policies and memberships (AWS refuses without)",
+    register_verbs(
+        verbs,
+        PrincipalKind.USER,
+        force_help="also delete its access keys, login profile, policies and memberships (AWS refuses without)",
     )
-    register_verbs(verbs, PrincipalKind.USER)
     p = verb(verbs, "groups", "list the groups a user belongs to", _groups)
     p.add_argument("name")
 
@@ -120,12 +117,6 @@ def _update(args: argparse.Namespace) -> int:
         args.name, new_name=args.new_name, new_path=args.new_path
     )
     say(args, f"updated user {user.name} ({user.arn})", user)
-    return EXIT_OK
-
-
-def _delete(args: argparse.Namespace) -> int:
-    open_from_args(args, write=True).delete_user(args.name, force=args.force)
-    say(args, f"deleted user {args.name}")
     return EXIT_OK
 
 
