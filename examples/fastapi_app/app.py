@@ -30,7 +30,7 @@ STS endpoint's ``DecodeAuthorizationMessage`` opens.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Response
 from pydantic import BaseModel, Field
@@ -54,6 +54,8 @@ from .documents import ARN_PREFIX, Document, DocumentStore, make_document
 __all__ = ["DocsState", "DocumentIn", "create_app"]
 
 SERVICE = "docs"
+#: The authenticated caller, injected: ``principal: Caller``.
+Caller = Annotated[Principal, Depends(current_principal)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +100,10 @@ def document_context(request: Request) -> dict[str, object]:
 
 
 def _guarded(action: str) -> Any:
-    """``Depends(require(action))`` on the path's document, with its policy and context."""
+    """``Depends(require(action))`` on the path's document, with its policy and context.
+
+    Used as ``Annotated[Decision, _guarded("GetDocument")]``.
+    """
     return Depends(
         require(
             f"{SERVICE}:{action}",
@@ -110,19 +115,26 @@ def _guarded(action: str) -> Any:
 
 
 def _not_found(doc_id: str) -> IAMGuardError:
-    return IAMGuardError(f"Document {doc_id} does not exist", code="ResourceNotFoundException", http_status=404)
+    return IAMGuardError(
+        f"Document {doc_id} does not exist", code="ResourceNotFoundException", http_status=404
+    )
 
 
 def _add_routes(app: FastAPI) -> None:
     @app.get("/whoami")
-    async def whoami(request: Request, principal: Principal = Depends(current_principal)) -> dict[str, Any]:
+    async def whoami(request: Request, principal: Caller) -> dict[str, Any]:
         """Who is calling. Needs no permission, as ``sts:GetCallerIdentity`` needs none.
 
         https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
         """
         state: RequestState = request.scope["iamguard"]
         method = state.authenticated.method if state.authenticated is not None else ""
-        return {"Arn": principal.arn, "Account": principal.account, "UserId": principal.user_id, "Authentication": method}
+        return {
+            "Arn": principal.arn,
+            "Account": principal.account,
+            "UserId": principal.user_id,
+            "Authentication": method,
+        }
 
     @app.get("/docs", dependencies=[Depends(require(f"{SERVICE}:ListDocuments", resource=ARN_PREFIX + "*"))])
     async def list_documents(request: Request) -> dict[str, Any]:
@@ -144,7 +156,9 @@ def _add_routes(app: FastAPI) -> None:
         return {"Documents": readable}
 
     @app.get("/docs/{doc_id}")
-    async def get_document(doc_id: str, request: Request, _: Decision = _guarded("GetDocument")) -> dict[str, Any]:
+    async def get_document(
+        doc_id: str, request: Request, _: Annotated[Decision, _guarded("GetDocument")]
+    ) -> dict[str, Any]:
         document = _state(request).documents.get(doc_id)
         if document is None:
             raise _not_found(doc_id)
@@ -156,21 +170,27 @@ def _add_routes(app: FastAPI) -> None:
         payload: DocumentIn,
         request: Request,
         response: Response,
-        principal: Principal = Depends(current_principal),
-        _: Decision = _guarded("PutDocument"),
+        principal: Caller,
+        _: Annotated[Decision, _guarded("PutDocument")],
     ) -> dict[str, Any]:
         """Create or replace a document; a new one belongs to the caller, a replaced one keeps its owner."""
         documents = _state(request).documents
         existing = documents.get(doc_id)
         owner = existing.owner if existing is not None else principal.arn
         document = make_document(
-            doc_id, owner=owner, classification=payload.classification, body=payload.body, readers=payload.readers
+            doc_id,
+            owner=owner,
+            classification=payload.classification,
+            body=payload.body,
+            readers=payload.readers,
         )
         response.status_code = 201 if documents.put(document) else 200
         return document.to_json()
 
     @app.delete("/docs/{doc_id}", status_code=204)
-    async def delete_document(doc_id: str, request: Request, _: Decision = _guarded("DeleteDocument")) -> Response:
+    async def delete_document(
+        doc_id: str, request: Request, _: Annotated[Decision, _guarded("DeleteDocument")]
+    ) -> Response:
         if not _state(request).documents.delete(doc_id):
             raise _not_found(doc_id)
         return Response(status_code=204)
@@ -191,7 +211,11 @@ def create_app(
     that STS ``DecodeAuthorizationMessage`` opens. Both are generated when not given.
     """
     sessions = sessions if sessions is not None else SessionTokenService(KeyRing.generate())
-    messages = messages if messages is not None else AuthorizationMessageCodec(AuthorizationMessageCodec.generate_key())
+    messages = (
+        messages
+        if messages is not None
+        else AuthorizationMessageCodec(AuthorizationMessageCodec.generate_key())
+    )
     guard = AsyncGuard(store, sessions=sessions, bearer=True, service=SERVICE, messages=messages, audit=audit)
     tokens = TokenService(store, sessions, message_codec=messages)
     # /docs is the API itself, so FastAPI's interactive docs move to /swagger.

@@ -37,7 +37,9 @@ CLASSIFICATIONS = ("public", "internal", "secret")
 #: Document ids: what fits in a URL path segment and an ARN without escaping or wildcards.
 _DOC_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 #: A principal a document may be shared with: an IAM user or role, or a role session.
-_PRINCIPAL = re.compile(r"arn:aws:(iam::\d{12}:(user|role)/[\w+=,.@/-]+|sts::\d{12}:assumed-role/[\w+=,.@-]+/[\w+=,.@-]+)")
+_PRINCIPAL = re.compile(
+    r"arn:aws:(iam::\d{12}:(user|role)/[\w+=,.@/-]+|sts::\d{12}:assumed-role/[\w+=,.@-]+/[\w+=,.@-]+)"
+)
 
 
 def document_arn(doc_id: str) -> str:
@@ -94,17 +96,25 @@ def policy_document(doc_id: str, owner: str, readers: Sequence[str]) -> dict[str
     return {"Version": "2012-10-17", "Id": document_arn(doc_id), "Statement": statements}
 
 
-def make_document(doc_id: str, *, owner: str, classification: str, body: str, readers: Sequence[str]) -> Document:
+def make_document(
+    doc_id: str, *, owner: str, classification: str, body: str, readers: Sequence[str]
+) -> Document:
     """A validated document with its parsed policy; ``ValidationError`` (400) for bad input."""
     if not _DOC_ID.fullmatch(doc_id):
-        raise _invalid(f"Value '{doc_id}' at 'docId' failed to satisfy constraint: Member must match {_DOC_ID.pattern}")
+        raise _invalid(
+            f"Value '{doc_id}' at 'docId' failed to satisfy constraint: Member must match {_DOC_ID.pattern}"
+        )
     if classification not in CLASSIFICATIONS:
-        raise _invalid(f"Value '{classification}' at 'classification' must be one of {', '.join(CLASSIFICATIONS)}")
+        raise _invalid(
+            f"Value '{classification}' at 'classification' must be one of {', '.join(CLASSIFICATIONS)}"
+        )
     for reader in readers:
         if not _PRINCIPAL.fullmatch(reader):
             raise _invalid(f"Value '{reader}' at 'readers' is not an IAM user, role or role session ARN")
     try:
-        policy = parse_policy(policy_document(doc_id, owner, readers), name=document_arn(doc_id), kind=PolicyKind.RESOURCE)
+        policy = parse_policy(
+            policy_document(doc_id, owner, readers), name=document_arn(doc_id), kind=PolicyKind.RESOURCE
+        )
     except PolicyError as error:  # fail closed: a document without a valid policy is not stored
         raise IAMGuardError(str(error), code="MalformedPolicyDocument", http_status=400) from error
     return Document(doc_id, owner, classification, body, tuple(dict.fromkeys(readers)), policy)

@@ -39,12 +39,17 @@ def seed_store(store: IdentityService, path: str | Path = SEED) -> Plan:
     return plan
 
 
-def demo_keys(store: IdentityService, path: str | Path, users: Sequence[str] = DEMO_USERS) -> dict[str, dict[str, str]]:
+def demo_keys(
+    store: IdentityService, path: str | Path, users: Sequence[str] = DEMO_USERS
+) -> dict[str, dict[str, str]]:
     """Create one access key per user and write ``{user: {AccessKeyId, SecretAccessKey}}`` to ``path`` (0600)."""
     keys: dict[str, dict[str, str]] = {}
     for user in users:
         created = store.create_access_key(user)
-        keys[user] = {"AccessKeyId": created.access_key.access_key_id, "SecretAccessKey": created.secret_access_key}
+        keys[user] = {
+            "AccessKeyId": created.access_key.access_key_id,
+            "SecretAccessKey": created.secret_access_key,
+        }
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         json.dump(keys, handle, indent=2)
@@ -59,9 +64,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--no-seed", action="store_true", help="do not apply seed.yaml to the store")
-    parser.add_argument("--keys-file", help="create demo access keys for alice, bob and carol and write them here")
+    parser.add_argument(
+        "--keys-file", help="create demo access keys for alice, bob and carol and write them here"
+    )
     args = parser.parse_args(argv)
-    store = open_store(args.store, account_id="123456789012") if args.store == "memory://" else open_store(args.store)
+    store = (
+        open_store(args.store, account_id="123456789012")
+        if args.store == "memory://"
+        else open_store(args.store)
+    )
     if not args.no_seed:
         sys.stdout.write(seed_store(store).render())
     if args.keys_file:

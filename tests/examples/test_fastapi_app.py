@@ -58,10 +58,17 @@ class Demo:
     def sigv4(self, user: str, service: str = "docs") -> SigV4Auth:
         return SigV4Auth(self.users[user], region="us-east-1", service=service)
 
-    async def assume(self, user: str, role: str, session_name: str, duration: int = 3600) -> StaticCredentials:
+    async def assume(
+        self, user: str, role: str, session_name: str, duration: int = 3600
+    ) -> StaticCredentials:
         """AssumeRole through the mounted STS endpoint (a SigV4-signed Query POST)."""
-        params = {"Action": "AssumeRole", "Version": "2011-06-15", "RoleArn": ROLE + role,
-                  "RoleSessionName": session_name, "DurationSeconds": str(duration)}
+        params = {
+            "Action": "AssumeRole",
+            "Version": "2011-06-15",
+            "RoleArn": ROLE + role,
+            "RoleSessionName": session_name,
+            "DurationSeconds": str(duration),
+        }
         response = await self.client.post(
             "/sts/",
             data=params,
@@ -118,7 +125,14 @@ MATRIX: list[tuple[str, str, str, str, int, str]] = [
     ("editor", "bearer", "GET", "/docs/plan", 200, "identity policy of the editor role allows"),
     ("editor", "sigv4-session", "GET", "/docs/plan", 200, "same session, signed with its credentials"),
     ("reader", "bearer", "GET", "/docs/plan", 200, "identity policy of the reader role allows"),
-    ("reader", "bearer", "GET", "/docs/salaries", 403, "explicit:identity Deny on docs:Classification=secret"),
+    (
+        "reader",
+        "bearer",
+        "GET",
+        "/docs/salaries",
+        403,
+        "explicit:identity Deny on docs:Classification=secret",
+    ),
     ("reader", "bearer", "PUT", "/docs/plan", 403, "implicit: reader has no PutDocument"),
     ("reader", "bearer", "DELETE", "/docs/plan", 403, "implicit: not the owner, no identity grant"),
     ("reader", "bearer", "GET", "/docs/missing", 404, "allowed to read any document: learns it is absent"),
@@ -126,14 +140,30 @@ MATRIX: list[tuple[str, str, str, str, int, str]] = [
     ("carol", "sigv4", "GET", "/docs/plan", 403, "implicit: carol has no identity policy, not shared"),
     ("carol", "sigv4", "GET", "/docs/missing", 403, "implicit: absence is not revealed to the unauthorized"),
     ("carol", "sigv4", "GET", "/docs", 403, "implicit: carol may not ListDocuments"),
-    ("alice", "sigv4", "DELETE", "/docs/plan", 403, "implicit: the owner is alice's editor session, not alice"),
+    (
+        "alice",
+        "sigv4",
+        "DELETE",
+        "/docs/plan",
+        403,
+        "implicit: the owner is alice's editor session, not alice",
+    ),
     ("editor", "bearer", "DELETE", "/docs/plan", 204, "resource policy: the owner session has docs:*"),
 ]
 
 
-@pytest.mark.parametrize(("caller", "auth", "method", "path", "status", "why"), MATRIX, ids=[row[5] for row in MATRIX])
+@pytest.mark.parametrize(
+    ("caller", "auth", "method", "path", "status", "why"), MATRIX, ids=[row[5] for row in MATRIX]
+)
 async def test_authorization_matrix(
-    demo: Demo, sessions: dict[str, StaticCredentials], caller: str, auth: str, method: str, path: str, status: int, why: str
+    demo: Demo,
+    sessions: dict[str, StaticCredentials],
+    caller: str,
+    auth: str,
+    method: str,
+    path: str,
+    status: int,
+    why: str,
 ) -> None:
     options: dict[str, Any] = {}
     if auth == "bearer":
@@ -149,24 +179,41 @@ async def test_authorization_matrix(
     if status != 403:
         return
     error = response.json()["Error"]
-    assert (error["Code"], error["Type"], response.headers["x-amzn-ErrorType"]) == ("AccessDenied", "Sender", "AccessDenied")
+    assert (error["Code"], error["Type"], response.headers["x-amzn-ErrorType"]) == (
+        "AccessDenied",
+        "Sender",
+        "AccessDenied",
+    )
     decoded = demo.codec.decode(error["Message"].split(ENCODED)[1])
     explicit = why.startswith("explicit")
     assert decoded["explicitDeny"] is explicit
-    action = "docs:ListDocuments" if path == "/docs" else {"GET": "docs:GetDocument", "PUT": "docs:PutDocument", "DELETE": "docs:DeleteDocument"}[method]
+    action = (
+        "docs:ListDocuments"
+        if path == "/docs"
+        else {"GET": "docs:GetDocument", "PUT": "docs:PutDocument", "DELETE": "docs:DeleteDocument"}[method]
+    )
     assert decoded["context"]["action"] == action
     # https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html#access_denied_error_messages
-    wording = "with an explicit deny in an identity-based policy" if explicit else "because no identity-based policy allows"
+    wording = (
+        "with an explicit deny in an identity-based policy"
+        if explicit
+        else "because no identity-based policy allows"
+    )
     assert wording in error["Message"]
 
 
-async def test_bearer_session_identity_and_sigv4_user(demo: Demo, sessions: dict[str, StaticCredentials]) -> None:
+async def test_bearer_session_identity_and_sigv4_user(
+    demo: Demo, sessions: dict[str, StaticCredentials]
+) -> None:
     who = await demo.client.get("/whoami", headers=bearer(sessions["reader"]))
     assert who.status_code == 200
     assert who.json()["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/reader/bob"
     assert who.json()["Authentication"] == "bearer"
     signed = await demo.client.get("/whoami", auth=demo.sigv4("carol"))
-    assert (signed.json()["Arn"], signed.json()["Authentication"]) == (f"arn:aws:iam::{ACCOUNT}:user/carol", "sigv4")
+    assert (signed.json()["Arn"], signed.json()["Authentication"]) == (
+        f"arn:aws:iam::{ACCOUNT}:user/carol",
+        "sigv4",
+    )
 
 
 async def test_document_owner_and_policy(demo: Demo, sessions: dict[str, StaticCredentials]) -> None:
@@ -175,7 +222,9 @@ async def test_document_owner_and_policy(demo: Demo, sessions: dict[str, StaticC
     assert doc["Owner"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/editor/alice"
     assert doc["Readers"] == [f"arn:aws:iam::{ACCOUNT}:user/carol"]
     other_editor = await demo.assume("alice", "editor", "alice-2")
-    replaced = await demo.client.put("/docs/salaries", json={"body": "v2", "classification": "secret"}, headers=bearer(other_editor))
+    replaced = await demo.client.put(
+        "/docs/salaries", json={"body": "v2", "classification": "secret"}, headers=bearer(other_editor)
+    )
     assert replaced.status_code == 200
     assert replaced.json()["Owner"] == doc["Owner"]
     # The second session is not the owner: no resource grant, and the role has no DeleteDocument.
@@ -189,7 +238,9 @@ async def test_document_owner_and_policy(demo: Demo, sessions: dict[str, StaticC
     assert (await demo.client.put("/docs/notes", json=shared, auth=demo.sigv4("carol"))).status_code == 403
 
 
-async def test_listing_shows_only_readable_documents(demo: Demo, sessions: dict[str, StaticCredentials]) -> None:
+async def test_listing_shows_only_readable_documents(
+    demo: Demo, sessions: dict[str, StaticCredentials]
+) -> None:
     listed = await demo.client.get("/docs", headers=bearer(sessions["reader"]))
     assert [d["DocId"] for d in listed.json()["Documents"]] == ["plan"]  # salaries is secret
     listed = await demo.client.get("/docs", headers=bearer(sessions["editor"]))
@@ -205,7 +256,10 @@ async def test_expired_session_token(demo: Demo) -> None:
     session = await demo.assume("bob", "reader", "bob", duration=900)  # AssumeRole's minimum
     assert (await demo.client.get("/docs", headers=bearer(session))).status_code == 200
     demo.clock[0] += 900
-    for options in ({"headers": bearer(session)}, {"auth": SigV4Auth(session, region="us-east-1", service="docs")}):
+    for options in (
+        {"headers": bearer(session)},
+        {"auth": SigV4Auth(session, region="us-east-1", service="docs")},
+    ):
         response = await demo.client.get("/docs", **options)
         assert response.status_code == 400
         assert response.json()["Error"]["Code"] == "ExpiredToken"
@@ -219,7 +273,9 @@ async def test_tampered_session_token(demo: Demo, where: str) -> None:
     parts = token.split(".")
     index = {"header": 0, "payload": 1, "signature": 2}[where]
     middle = len(parts[index]) // 2
-    parts[index] = parts[index][:middle] + ("A" if parts[index][middle] != "A" else "B") + parts[index][middle + 1 :]
+    parts[index] = (
+        parts[index][:middle] + ("A" if parts[index][middle] != "A" else "B") + parts[index][middle + 1 :]
+    )
     response = await demo.client.get("/docs/plan", headers={"Authorization": "Bearer " + ".".join(parts)})
     assert response.status_code == 403
     assert response.json()["Error"]["Code"] == "InvalidClientTokenId"
@@ -228,10 +284,17 @@ async def test_tampered_session_token(demo: Demo, where: str) -> None:
 async def test_token_from_another_keyring_is_invalid(demo: Demo) -> None:
     foreign = SessionTokenService(KeyRing.generate())
     credentials, _ = foreign.issue(
-        arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/editor/x", account=ACCOUNT, principal_type="AssumedRole",
-        user_id="AROAEXAMPLE:x", duration_seconds=900, role_arn=ROLE + "editor", session_name="x",
+        arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/editor/x",
+        account=ACCOUNT,
+        principal_type="AssumedRole",
+        user_id="AROAEXAMPLE:x",
+        duration_seconds=900,
+        role_arn=ROLE + "editor",
+        session_name="x",
     )
-    response = await demo.client.get("/whoami", headers={"Authorization": f"Bearer {credentials.session_token}"})
+    response = await demo.client.get(
+        "/whoami", headers={"Authorization": f"Bearer {credentials.session_token}"}
+    )
     assert (response.status_code, response.json()["Error"]["Code"]) == (403, "InvalidClientTokenId")
 
 
@@ -244,8 +307,15 @@ async def test_token_from_another_keyring_is_invalid(demo: Demo) -> None:
     ],
     ids=["no credentials", "empty bearer", "garbage bearer"],
 )
-async def test_missing_or_malformed_credentials(demo: Demo, headers: dict[str, str], status: int, code: str) -> None:
-    for method, path in (("GET", "/docs/plan"), ("GET", "/docs"), ("DELETE", "/docs/plan"), ("GET", "/whoami")):
+async def test_missing_or_malformed_credentials(
+    demo: Demo, headers: dict[str, str], status: int, code: str
+) -> None:
+    for method, path in (
+        ("GET", "/docs/plan"),
+        ("GET", "/docs"),
+        ("DELETE", "/docs/plan"),
+        ("GET", "/whoami"),
+    ):
         response = await demo.client.request(method, path, headers=headers)
         assert (response.status_code, response.json()["Error"]["Code"]) == (status, code), (method, path)
 
@@ -259,14 +329,18 @@ async def test_signature_for_another_service_is_refused(demo: Demo) -> None:
     assert "Credential should be scoped to correct service: 'docs'" in error["Message"]
 
 
-async def test_revoking_the_role_policy_denies_the_live_session(demo: Demo, sessions: dict[str, StaticCredentials]) -> None:
+async def test_revoking_the_role_policy_denies_the_live_session(
+    demo: Demo, sessions: dict[str, StaticCredentials]
+) -> None:
     """Sessions keep no copy of permissions: the role's policies are read per request."""
     assert (await demo.client.get("/docs/plan", headers=bearer(sessions["reader"]))).status_code == 200
     demo.store.delete_inline_policy(PrincipalKind.ROLE, "reader", "ReadDocuments")
     assert (await demo.client.get("/docs/plan", headers=bearer(sessions["reader"]))).status_code == 403
 
 
-async def test_decode_the_encoded_message_through_sts(demo: Demo, sessions: dict[str, StaticCredentials]) -> None:
+async def test_decode_the_encoded_message_through_sts(
+    demo: Demo, sessions: dict[str, StaticCredentials]
+) -> None:
     """alice (who holds sts:DecodeAuthorizationMessage) opens bob's denial at the STS endpoint."""
     denied = await demo.client.get("/docs/salaries", headers=bearer(sessions["reader"]))
     encoded = denied.json()["Error"]["Message"].split(ENCODED)[1]
@@ -276,7 +350,9 @@ async def test_decode_the_encoded_message_through_sts(demo: Demo, sessions: dict
         auth=demo.sigv4("alice", "sts"),
     )
     assert response.status_code == 200, response.text
-    text = ET.fromstring(response.content).findtext(f"{STS_NS}DecodeAuthorizationMessageResult/{STS_NS}DecodedMessage")
+    text = ET.fromstring(response.content).findtext(
+        f"{STS_NS}DecodeAuthorizationMessageResult/{STS_NS}DecodedMessage"
+    )
     assert text is not None
     message = json.loads(text)
     assert message["explicitDeny"] is True
@@ -293,7 +369,9 @@ async def test_decode_the_encoded_message_through_sts(demo: Demo, sessions: dict
     ],
     ids=["unknown classification", "reader not an ARN", "wildcard reader"],
 )
-async def test_invalid_documents_are_refused(demo: Demo, sessions: dict[str, StaticCredentials], body: dict[str, Any], code: str) -> None:
+async def test_invalid_documents_are_refused(
+    demo: Demo, sessions: dict[str, StaticCredentials], body: dict[str, Any], code: str
+) -> None:
     response = await demo.client.put("/docs/new", json=body, headers=bearer(sessions["editor"]))
     assert (response.status_code, response.json()["Error"]["Code"]) == (400, code)
     assert (await demo.client.get("/docs/new", headers=bearer(sessions["editor"]))).status_code == 404
