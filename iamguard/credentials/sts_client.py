@@ -20,7 +20,7 @@ from iamguard.credentials.config_files import ProfileScope, SharedConfig
 from iamguard.credentials.endpoints import resolve_endpoint_url
 from iamguard.credentials.provider import Credentials, parse_expiration
 from iamguard.credentials.signer import SigningCredentials, sign_url
-from iamguard.credentials.sources._http import Flow, HttpRequest, HttpResponse, HttpSettings, run_sync
+from iamguard.credentials._http import Flow, HttpRequest, HttpResponse, HttpSettings, run_sync
 from iamguard.errors import STSError
 
 __all__ = ["STS_VERSION", "StsClient", "build_sts_request", "parse_sts_credentials", "sts_client_for", "sts_endpoint"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from iamguard.credentials.sources._http import HttpSettings
+from iamguard.credentials._http import HttpSettings
 from iamguard.credentials.sources.container import ContainerProvider, container_url_allowed
 from iamguard.errors import CredentialsError
 

@@ -12,7 +12,7 @@ import pytest
 from iamguard.authn.request_view import RequestView
 from iamguard.authn.sigv4 import verify_sigv4
 from iamguard.credentials.provider import Credentials
-from iamguard.credentials.sources._http import HttpResponse
+from iamguard.credentials._http import HttpResponse
 from iamguard.credentials.sts_client import StsClient, build_sts_request, parse_sts_credentials, sts_endpoint
 from iamguard.errors import STSError
 

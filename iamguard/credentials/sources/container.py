@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from iamguard.credentials.provider import Credentials, parse_expiration
-from iamguard.credentials.sources._http import (
+from iamguard.credentials._http import (
     EndpointUnavailable,
     Flow,
     HttpRequest,

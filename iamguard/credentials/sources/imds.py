@@ -23,7 +23,7 @@ import httpx
 
 from iamguard.credentials.config_files import ProfileScope, env_flag
 from iamguard.credentials.provider import Credentials, parse_expiration
-from iamguard.credentials.sources._http import (
+from iamguard.credentials._http import (
     EndpointUnavailable,
     Flow,
     HttpRequest,
