@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -207,7 +208,7 @@ def test_long_running_client_refreshes_once_per_advisory_window(
     assert [key for key, _ in issued] == used
     assert len(issued) >= 3 * 3600 // LIFETIME + 1
     # each refresh happened inside the advisory window of the credentials it replaced: once per window
-    for (_, before), (_, at) in zip(issued, issued[1:], strict=False):
+    for (_, before), (_, at) in pairwise(issued):
         expires = before + LIFETIME
         assert expires - windows.advisory * 1.1 <= at < expires - windows.mandatory
     assert verified == set(used)
