@@ -73,6 +73,9 @@ _DENY_ALL = parse_policy(
     kind=PolicyKind.IDENTITY,
 )
 
+#: Canonical PolicySet objects a guard remembers before dropping them all (see _canonical).
+_SETS_MAX = 4096
+
 _ROLE_WORDS = {
     PolicyRole.IDENTITY: "an identity-based policy",
     PolicyRole.RESOURCE: "a resource-based policy",
@@ -175,8 +178,9 @@ class _GuardCore:
         self.messages = messages
         self._session_texts: LRUCache[str, Policy] = LRUCache(maxsize=1024)
         self._managed: LRUCache[tuple[str, str, str], Policy] = LRUCache(maxsize=1024)
-        # Canonical PolicySet objects, so the evaluator's per-set memo hits (see _canonical).
-        self._sets: LRUCache[tuple[Any, ...], PolicySet] = LRUCache(maxsize=4096)
+        # Canonical PolicySet objects, so the evaluator's per-set memo hits (see _canonical). A
+        # plain dict dropped whole when full: a hit is one dict lookup (no LRU bookkeeping).
+        self._sets: dict[tuple[Any, ...], PolicySet] = {}
 
     # ------------------------------------------------------------ authentication
 
@@ -204,25 +208,41 @@ class _GuardCore:
 
     # ------------------------------------------------------------ authorization
 
-    def _authorize_flow(
+    def _policies_flow(self, authenticated: Authenticated) -> Generator[GuardLookup, object, PolicySet]:
+        """The principal's :class:`PolicySet`, session policies included, through store lookups.
+
+        A caller without session policies (every long-term key) gets :func:`resolve_flow`
+        itself: one generator layer instead of three on the hot path.
+        """
+        claims = authenticated.claims
+        if claims is None or (claims.session_policy is None and not claims.policy_arns):
+            return resolve_flow(authenticated.principal)
+        return self._session_flow(authenticated.principal, claims)
+
+    def _session_flow(self, principal: Principal, claims: SessionClaims) -> Generator[GuardLookup, object, PolicySet]:
+        session = yield from self._session_policies(claims)
+        policies: PolicySet = yield from resolve_flow(principal, session_policies=session)
+        return policies
+
+    def _decide(
         self,
         authenticated: Authenticated,
         action: str,
         resource: str,
         extra: Mapping[str, object] | None,
+        policies: PolicySet,
         resource_policy: Policy | None,
         resource_account: str | None,
-    ) -> _Flow:
-        principal = authenticated.principal
-        session = yield from self._session_policies(authenticated.claims)
-        policies: PolicySet = yield from resolve_flow(principal, session_policies=session)
+    ) -> tuple[Decision, Request, PolicySet]:
+        """Evaluate (cached) and record one action once the policies are known (no I/O)."""
         policies = self._canonical(policies, resource_policy, resource_account)
         context: Mapping[str, ContextValue] = authenticated.context
         if extra:
             context = {**context, **make_context(extra)}
-        request = Request(principal, action, resource, context)
+        request = Request(authenticated.principal, action, resource, context)
         decision = self.evaluator.evaluate(request, policies)
-        self._record(authenticated, decision)
+        if self.audit is not None or self.tracker is not None:
+            self._record(authenticated, decision)
         return decision, request, policies
 
     def _session_policies(self, claims: SessionClaims | None) -> Generator[GuardLookup, object, list[Policy] | None]:
@@ -263,10 +283,13 @@ class _GuardCore:
             resource_account,
             policies.generation,
         )
-        found = self._sets.get(key)
+        sets = self._sets
+        found = sets.get(key)
         if found is None:
             found = replace(policies, resource=resource_policy, resource_account=resource_account)
-            self._sets[key] = found
+            if len(sets) >= _SETS_MAX:
+                sets.clear()
+            sets[key] = found
         return found
 
     def _managed_policy(self, arn: str) -> Policy | None:
@@ -373,11 +396,9 @@ class Guard(_GuardCore):
         resource_account: str | None = None,
     ) -> Decision:
         """The decision for ``authenticated`` doing ``action`` on ``resource`` (audited)."""
-        flow = self._authorize_flow(
-            authenticated, action, resource, context, self._resource_args(resource_policy), resource_account
-        )
-        decision: Decision = self._drive(flow)[0]
-        return decision
+        policy = self._resource_args(resource_policy)
+        policies: PolicySet = self._drive(self._policies_flow(authenticated))
+        return self._decide(authenticated, action, resource, context, policies, policy, resource_account)[0]
 
     def check(
         self,
@@ -390,13 +411,14 @@ class Guard(_GuardCore):
         resource_account: str | None = None,
     ) -> Decision:
         """Like :meth:`authorize`, but raise :class:`EncodedAccessDeniedError` unless allowed."""
-        flow = self._authorize_flow(
-            authenticated, action, resource, context, self._resource_args(resource_policy), resource_account
+        policy = self._resource_args(resource_policy)
+        found: PolicySet = self._drive(self._policies_flow(authenticated))
+        decision, request, policies = self._decide(
+            authenticated, action, resource, context, found, policy, resource_account
         )
-        decision, request, policies = self._drive(flow)
         if not decision.allowed:
             raise self._denied(authenticated, decision, request, policies)
-        return decision  # type: ignore[no-any-return]
+        return decision
 
     def _drive(self, flow: _Flow) -> Any:
         """Answer each lookup of ``flow`` from the sync store until it returns."""
@@ -408,7 +430,10 @@ class Guard(_GuardCore):
             return done.value
 
     def _answer(self, lookup: GuardLookup) -> object:
-        if type(lookup) is GetGeneration:  # the most frequent lookup (once per flow), first
+        kind = type(lookup)  # the two lookups of every request first, by exact type
+        if kind is ResolvePrincipal:
+            return self.source.resolve_principal(lookup.arn)  # type: ignore[union-attr]
+        if kind is GetGeneration:
             return self.source.generation()
         if isinstance(lookup, ResolvePrincipal):
             return self.source.resolve_principal(lookup.arn)
@@ -450,11 +475,9 @@ class AsyncGuard(_GuardCore):
         resource_policy: Policy | str | Mapping[str, Any] | None = None,
         resource_account: str | None = None,
     ) -> Decision:
-        flow = self._authorize_flow(
-            authenticated, action, resource, context, self._resource_args(resource_policy), resource_account
-        )
-        decision: Decision = (await self._drive(flow))[0]
-        return decision
+        policy = self._resource_args(resource_policy)
+        policies: PolicySet = await self._drive(self._policies_flow(authenticated))
+        return self._decide(authenticated, action, resource, context, policies, policy, resource_account)[0]
 
     async def check(
         self,
@@ -466,13 +489,14 @@ class AsyncGuard(_GuardCore):
         resource_policy: Policy | str | Mapping[str, Any] | None = None,
         resource_account: str | None = None,
     ) -> Decision:
-        flow = self._authorize_flow(
-            authenticated, action, resource, context, self._resource_args(resource_policy), resource_account
+        policy = self._resource_args(resource_policy)
+        found: PolicySet = await self._drive(self._policies_flow(authenticated))
+        decision, request, policies = self._decide(
+            authenticated, action, resource, context, found, policy, resource_account
         )
-        decision, request, policies = await self._drive(flow)
         if not decision.allowed:
             raise self._denied(authenticated, decision, request, policies)
-        return decision  # type: ignore[no-any-return]
+        return decision
 
     async def _drive(self, flow: _Flow) -> Any:
         """Answer each lookup of ``flow`` by awaiting the store (or inline for a sync store)."""
