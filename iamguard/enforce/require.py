@@ -208,16 +208,30 @@ def require(
 
 
 def _sync_wrapper(requirement: _Requirement) -> Any:
+    actions = requirement.actions
+    needs_args = requirement.needs_args
+    # No template fields and no hooks: the resource is a constant and there are no options.
+    fixed = None if needs_args else requirement.resource({})
+
     @wrapt.decorator
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         state, authenticated = requirement.state()
-        guard = requirement.guard_for(state)
+        guard = requirement.guard if requirement.guard is not None else state.guard
         if not isinstance(guard, Guard):
             raise TypeError("a sync function needs a sync Guard; use an async function with AsyncGuard")
+        decisions = state.decisions
+        if fixed is not None:
+            for action in actions:
+                try:
+                    decisions.append(guard.check(authenticated, action, fixed))
+                except AccessDeniedError as denied:
+                    decisions.append(denied.decision)
+                    raise
+            return wrapped(*args, **kwargs)
         values = requirement.arguments(state, instance, args, kwargs)
         resource = requirement.resource(values)
-        options = requirement.options(values) if requirement.needs_args else {}
-        for action in requirement.actions:
+        options = requirement.options(values)
+        for action in actions:
             try:
                 decision = guard.check(authenticated, action, resource, **options)
             except AccessDeniedError as denied:
@@ -230,14 +244,21 @@ def _sync_wrapper(requirement: _Requirement) -> Any:
 
 
 def _async_wrapper(requirement: _Requirement) -> Any:
+    actions = requirement.actions
+    fixed = None if requirement.needs_args else requirement.resource({})
+
     @wrapt.decorator
     async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         state, authenticated = requirement.state()
-        guard = requirement.guard_for(state)
-        values = requirement.arguments(state, instance, args, kwargs)
-        resource = requirement.resource(values)
-        options = requirement.options(values) if requirement.needs_args else {}
-        for action in requirement.actions:
+        guard = requirement.guard if requirement.guard is not None else state.guard
+        if fixed is not None:
+            resource = fixed
+            options: dict[str, Any] = {}
+        else:
+            values = requirement.arguments(state, instance, args, kwargs)
+            resource = requirement.resource(values)
+            options = requirement.options(values)
+        for action in actions:
             try:
                 if isinstance(guard, AsyncGuard):
                     decision = await guard.check(authenticated, action, resource, **options)
