@@ -103,13 +103,20 @@ def require(
     if not names:
         raise ValueError("require() needs at least one action")
     template = ResourceTemplate(resource) if isinstance(resource, str) else None
+    # A template without fields is a constant: no query parsing, no rendering per request.
+    fixed = template.text if template is not None and not template.fields else None
 
     async def dependency(request: Request) -> Decision:
-        state = await _state(request, guard)
+        scope = request.scope
+        state = scope.get("iamguard")
+        if not isinstance(state, RequestState):
+            state = await _state(request, guard)
         authenticated = _authenticated(state)
-        if template is not None:
+        if fixed is not None:
+            target = fixed
+        elif template is not None:
             values = {**state.params, **request.query_params, **request.path_params}
-            target = template.render(values) if template.fields else template.text
+            target = template.render(values)
         else:
             assert callable(resource)
             target = resource(request)
@@ -118,7 +125,8 @@ def require(
             options["context"] = context(request)
         if resource_policy is not None:
             options["resource_policy"], options["resource_account"] = resource_policy(request)
-        checker = _guard(request, guard)
+        checker = guard if guard is not None else state.guard
+        decisions = state.decisions
         decision: Decision | None = None
         for action in names:
             try:
@@ -127,9 +135,9 @@ def require(
                 else:
                     decision = checker.check(authenticated, action, target, **options)
             except AccessDeniedError as denied:
-                state.decisions.append(denied.decision)
+                decisions.append(denied.decision)
                 raise
-            state.decisions.append(decision)
+            decisions.append(decision)
         assert decision is not None
         return decision
 
