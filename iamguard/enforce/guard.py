@@ -456,13 +456,15 @@ class AsyncGuard(_GuardCore):
         self._async_source = inspect.iscoroutinefunction(getattr(source, "resolve_principal", None))
 
     async def authenticate(self, view: RequestView, meta: RequestMeta | None = None) -> Authenticated:
-        result: Authenticated = await self._drive(self._authenticate_flow(view, meta or RequestMeta(), False))
+        flow = self._authenticate_flow(view, meta or RequestMeta(), False)
+        result: Authenticated = await self._drive(flow) if self._async_source else self._drive_inline(flow)
         return result
 
     async def authenticate_optional(
         self, view: RequestView, meta: RequestMeta | None = None
     ) -> Authenticated | None:
-        result: Authenticated | None = await self._drive(self._authenticate_flow(view, meta or RequestMeta(), True))
+        flow = self._authenticate_flow(view, meta or RequestMeta(), True)
+        result: Authenticated | None = await self._drive(flow) if self._async_source else self._drive_inline(flow)
         return result
 
     async def authorize(
@@ -476,7 +478,8 @@ class AsyncGuard(_GuardCore):
         resource_account: str | None = None,
     ) -> Decision:
         policy = self._resource_args(resource_policy)
-        policies: PolicySet = await self._drive(self._policies_flow(authenticated))
+        flow = self._policies_flow(authenticated)
+        policies: PolicySet = await self._drive(flow) if self._async_source else self._drive_inline(flow)
         return self._decide(authenticated, action, resource, context, policies, policy, resource_account)[0]
 
     async def check(
@@ -490,7 +493,8 @@ class AsyncGuard(_GuardCore):
         resource_account: str | None = None,
     ) -> Decision:
         policy = self._resource_args(resource_policy)
-        found: PolicySet = await self._drive(self._policies_flow(authenticated))
+        flow = self._policies_flow(authenticated)
+        found: PolicySet = await self._drive(flow) if self._async_source else self._drive_inline(flow)
         decision, request, policies = self._decide(
             authenticated, action, resource, context, found, policy, resource_account
         )
@@ -507,6 +511,15 @@ class AsyncGuard(_GuardCore):
                 if self._async_source and inspect.isawaitable(answer):
                     answer = await answer
                 lookup = flow.send(answer)
+        except StopIteration as done:
+            return done.value
+
+    def _drive_inline(self, flow: _Flow) -> Any:
+        """Answer each lookup of ``flow`` inline from a sync store (no coroutine per request)."""
+        try:
+            lookup = next(flow)
+            while True:
+                lookup = flow.send(self._answer(lookup))
         except StopIteration as done:
             return done.value
 
