@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Protocol
@@ -97,6 +97,46 @@ class Authenticated:
     @property
     def service(self) -> str | None:
         return None if self.verified is None else self.verified.service
+
+
+_FIELDS = ("principal", "method", "access_key_id", "verified", "claims", "body", "context", "request_id", "started")
+if tuple(f.name for f in fields(Authenticated)) != _FIELDS:  # pragma: no cover - caught at import
+    raise AssertionError("Authenticated's fields changed: update _FIELDS and new_authenticated")
+#: Slot setters of :class:`Authenticated`, in field order (see :func:`new_authenticated`).
+_SETTERS = tuple(getattr(Authenticated, name).__set__ for name in _FIELDS)
+
+
+def new_authenticated(
+    principal: Principal,
+    method: str,
+    access_key_id: str | None,
+    verified: VerifiedRequest | None,
+    claims: SessionClaims | None,
+    body: bytes | None,
+    context: Mapping[str, ContextValue],
+    request_id: str,
+    started: float,
+) -> Authenticated:
+    """``Authenticated(...)`` with every field given, built on the hot path.
+
+    A frozen dataclass's ``__init__`` goes through ``object.__setattr__`` once per field
+    (about twice the cost); this fills the slots directly. The result is the same frozen value
+    (equal to the one ``__init__`` builds; a test checks it).
+
+    INVARIANT: names every field of :class:`Authenticated`, in order.
+    """
+    obj: Authenticated = object.__new__(Authenticated)
+    set_principal, set_method, set_key, set_verified, set_claims, set_body, set_context, set_id, set_started = _SETTERS
+    set_principal(obj, principal)
+    set_method(obj, method)
+    set_key(obj, access_key_id)
+    set_verified(obj, verified)
+    set_claims(obj, claims)
+    set_body(obj, body)
+    set_context(obj, context)
+    set_id(obj, request_id)
+    set_started(obj, started)
+    return obj
 
 
 class Authenticator(Protocol):
@@ -188,7 +228,9 @@ class SigV4Authenticator:
             principal = owner
         else:  # pragma: no cover - verify_sigv4 refuses a request whose secret is unknown
             raise InvalidAccessKeyError("The security token included in the request is invalid.")
-        return Authenticated(principal, "sigv4", verified.access_key_id, verified, claims, body)
+        return new_authenticated(
+            principal, "sigv4", verified.access_key_id, verified, claims, body, _EMPTY_CONTEXT, "", 0.0
+        )
 
     def _long_term_cached(self, akid: str) -> Generator[AuthLookup, object, tuple[str | None, Principal | None]]:
         """The key's secret and owner's principal, memoized per store generation.

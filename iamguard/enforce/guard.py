@@ -34,6 +34,7 @@ from iamguard.authn.authenticators import (
     BearerAuthenticator,
     GetAccessKey,
     SigV4Authenticator,
+    new_authenticated,
 )
 from iamguard.authn.context import ContextBuilder, RequestMeta
 from iamguard.authn.request_view import RequestView
@@ -126,7 +127,7 @@ def _with_request(
 
     INVARIANT: names every field of :class:`Authenticated` (a test compares with ``replace``).
     """
-    return Authenticated(
+    return new_authenticated(
         found.principal,
         found.method,
         found.access_key_id,
