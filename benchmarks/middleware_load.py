@@ -52,6 +52,8 @@ if str(ROOT) not in sys.path:
 
 import httpx
 
+from benchmarks.sigv4_bench import git_head
+
 RESULTS = ROOT / "benchmarks" / "results"
 HOST = "127.0.0.1"  # INVARIANT: the only address this benchmark ever talks to
 SERVERS = ("flask-bare", "flask-guarded", "fastapi-bare", "fastapi-guarded")
@@ -293,7 +295,7 @@ class Settings:
     warmup: int  # requests per server before measuring (fills every cache)
 
 
-FULL = Settings(requests=2000, clients=(1, 8), rounds=4, cap_s=20.0, warmup=300)
+FULL = Settings(requests=6000, clients=(1, 4, 8), rounds=6, cap_s=20.0, warmup=300)
 QUICK = Settings(requests=400, clients=(1, 4), rounds=2, cap_s=10.0, warmup=100)
 
 
@@ -346,6 +348,7 @@ def run(settings: Settings, frameworks: Sequence[str] = ("flask", "fastapi")) ->
                 server.stop()
     return {
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "commit": git_head(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
@@ -374,7 +377,7 @@ def to_markdown(result: dict[str, Any]) -> str:
         "# Hello-world under load: bare vs guarded by iamguard",
         "",
         (
-            f"Generated {result['generated']} by `benchmarks/middleware_load.py` — Python {result['python']}, "
+            f"Generated {result['generated']} by `benchmarks/middleware_load.py` at {result['commit']} — Python {result['python']}, "
             f"{result['cpus']} CPUs, {result['platform']}. Flask {v['flask']} on werkzeug {v['werkzeug']} "
             f"(threaded `make_server`); FastAPI {v['fastapi']} on uvicorn {v['uvicorn']} (h11 {v['h11']}, "
             f"asyncio); load from httpx {v['httpx']} keep-alive clients in another process, loopback only. "

@@ -279,6 +279,7 @@ def run(settings: harness.Settings, cases: tuple[Callable[[], Case], ...] = CASE
         }
     return {
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "commit": git_head(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "botocore": botocore.__version__,
@@ -291,6 +292,24 @@ def run(settings: harness.Settings, cases: tuple[Callable[[], Case], ...] = CASE
     }
 
 
+def git_head() -> str:
+    """The commit measured (the hot path is being optimized: results name what they measured)."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=10, check=False
+        )
+        return done.stdout.strip()
+
+    try:
+        head = git("rev-parse", "--short", "HEAD") or "unknown"
+        dirty = git("status", "--porcelain", "--untracked-files=no", "iamguard", "integrations")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + (" (+ uncommitted changes)" if dirty else "")
+
+
 def to_markdown(result: dict[str, Any]) -> str:
     def us(row: dict[str, Any], name: str) -> str:
         return f"{row['stats'][name]['median_us']:.2f}"
@@ -299,7 +318,7 @@ def to_markdown(result: dict[str, Any]) -> str:
         "# SigV4 verification cost",
         "",
         (
-            f"Generated {result['generated']} by `benchmarks/sigv4_bench.py` — Python {result['python']}, "
+            f"Generated {result['generated']} by `benchmarks/sigv4_bench.py` at {result['commit']} — Python {result['python']}, "
             f"botocore {result['botocore']}, {result['platform']}. Median µs per call over interleaved "
             "batches (`benchmarks/harness.py`); p90 and batch sizes in `sigv4_latest.json`."
         ),
