@@ -182,6 +182,8 @@ class _GuardCore:
         # Canonical PolicySet objects, so the evaluator's per-set memo hits (see _canonical). A
         # plain dict dropped whole when full: a hit is one dict lookup (no LRU bookkeeping).
         self._sets: dict[tuple[Any, ...], PolicySet] = {}
+        # Stored principal ARN -> its PolicySet at the generation it names (see _stored_flow).
+        self._resolved: dict[str, PolicySet] = {}
 
     # ------------------------------------------------------------ authentication
 
@@ -217,8 +219,30 @@ class _GuardCore:
         """
         claims = authenticated.claims
         if claims is None or (claims.session_policy is None and not claims.policy_arns):
-            return resolve_flow(authenticated.principal)
+            arn = store_arn(authenticated.principal)
+            if arn is None:
+                return resolve_flow(authenticated.principal)
+            return self._stored_flow(authenticated.principal, arn)
         return self._session_flow(authenticated.principal, claims)
+
+    def _stored_flow(self, principal: Principal, arn: str) -> Generator[GuardLookup, object, PolicySet]:
+        """:func:`resolve_flow` for a stored principal, memoized per store generation.
+
+        INVARIANT: an entry is used only while the store generation is the one its PolicySet
+        was resolved at (asked first, every call), so a write (a detached policy, a deleted
+        user) applies to the very next request. It holds policies, never a decision.
+        """
+        generation = yield GetGeneration()
+        resolved = self._resolved
+        hit = resolved.get(arn)
+        if hit is not None and hit.generation == generation:
+            return hit
+        policies: PolicySet = yield from resolve_flow(principal)
+        if policies.generation == generation:
+            if len(resolved) >= _SETS_MAX:
+                resolved.clear()
+            resolved[arn] = policies
+        return policies
 
     def _session_flow(self, principal: Principal, claims: SessionClaims) -> Generator[GuardLookup, object, PolicySet]:
         session = yield from self._session_policies(claims)
