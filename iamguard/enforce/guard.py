@@ -455,10 +455,7 @@ class Guard(_GuardCore):
             return done.value
 
     def _answer(self, lookup: GuardLookup) -> object:
-        kind = type(lookup)  # the two lookups of every request first, by exact type
-        if kind is ResolvePrincipal:
-            return self.source.resolve_principal(lookup.arn)  # type: ignore[union-attr]
-        if kind is GetGeneration:
+        if type(lookup) is GetGeneration:  # asked by every authenticate and every check: first
             return self.source.generation()
         if isinstance(lookup, ResolvePrincipal):
             return self.source.resolve_principal(lookup.arn)
@@ -550,7 +547,9 @@ class AsyncGuard(_GuardCore):
 
     def _answer(self, lookup: GuardLookup) -> object | Awaitable[object]:
         answer: object | Awaitable[object]
-        if isinstance(lookup, ResolvePrincipal):
+        if type(lookup) is GetGeneration:  # asked by every authenticate and every check: first
+            answer = self.source.generation()
+        elif isinstance(lookup, ResolvePrincipal):
             answer = self.source.resolve_principal(lookup.arn)
         elif isinstance(lookup, GetAccessKey):
             answer = self.source.get_access_key(lookup.access_key_id)
