@@ -209,8 +209,7 @@ class SigV4Authenticator:
         owner: Principal | None = None
         if is_session_access_key_id(akid):
             if self._sessions is not None and token:
-                claims = self._sessions.verify(token, access_key_id=akid)
-                secret = self._sessions.secret_for(claims)
+                claims, secret = self._sessions.verify_with_secret(token, access_key_id=akid)
         elif akid and not token:
             # A security token with a long-term key is refused (it is not that key's token).
             secret, owner = yield from self._long_term_cached(akid)

@@ -497,9 +497,9 @@ class StsEndpoint:
                 token = view.header("x-amz-security-token") or view.query_param("X-Amz-Security-Token")
                 if not token:
                     return None
-                claims = tokens.verify(token, access_key_id=access_key_id)
+                claims, secret = tokens.verify_with_secret(token, access_key_id=access_key_id)
                 found["claims"] = claims
-                return tokens.secret_for(claims)
+                return secret
             if view.header("x-amz-security-token") or view.query_param("X-Amz-Security-Token"):
                 return None  # a session token with a long-term key: "The security token ... is invalid"
             for store in self.service.stores.values():
