@@ -26,18 +26,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Protocol
 
 from cachetools import LRUCache
 
+from iamguard._frozen import slot_builder
 from iamguard.authn.chunked import decode_aws_chunked
 from iamguard.authn.context import RequestMeta
 from iamguard.authn.request_view import RequestView
 from iamguard.authn.session_token import SessionClaims, SessionTokenService, is_session_access_key_id
-from iamguard.authn.sigv4 import STREAMING_PAYLOADS, VerifiedRequest, auth_form, verify_sigv4
+from iamguard.authn.sigv4 import STREAMING_PAYLOADS, VerifiedRequest, parse_sigv4, verify_claim
 from iamguard.context import ContextValue
 from iamguard.errors import InvalidAccessKeyError
 from iamguard.principal import Principal, PrincipalType
@@ -99,44 +100,9 @@ class Authenticated:
         return None if self.verified is None else self.verified.service
 
 
-_FIELDS = ("principal", "method", "access_key_id", "verified", "claims", "body", "context", "request_id", "started")
-if tuple(f.name for f in fields(Authenticated)) != _FIELDS:  # pragma: no cover - caught at import
-    raise AssertionError("Authenticated's fields changed: update _FIELDS and new_authenticated")
-#: Slot setters of :class:`Authenticated`, in field order (see :func:`new_authenticated`).
-_SETTERS = tuple(getattr(Authenticated, name).__set__ for name in _FIELDS)
-
-
-def new_authenticated(
-    principal: Principal,
-    method: str,
-    access_key_id: str | None,
-    verified: VerifiedRequest | None,
-    claims: SessionClaims | None,
-    body: bytes | None,
-    context: Mapping[str, ContextValue],
-    request_id: str,
-    started: float,
-) -> Authenticated:
-    """``Authenticated(...)`` with every field given, built on the hot path.
-
-    A frozen dataclass's ``__init__`` goes through ``object.__setattr__`` once per field
-    (about twice the cost); this fills the slots directly. The result is the same frozen value
-    (equal to the one ``__init__`` builds; a test checks it).
-
-    INVARIANT: names every field of :class:`Authenticated`, in order.
-    """
-    obj: Authenticated = object.__new__(Authenticated)
-    set_principal, set_method, set_key, set_verified, set_claims, set_body, set_context, set_id, set_started = _SETTERS
-    set_principal(obj, principal)
-    set_method(obj, method)
-    set_key(obj, access_key_id)
-    set_verified(obj, verified)
-    set_claims(obj, claims)
-    set_body(obj, body)
-    set_context(obj, context)
-    set_id(obj, request_id)
-    set_started(obj, started)
-    return obj
+#: ``Authenticated(...)`` with every field given positionally, in field order: built on the hot
+#: path without the frozen dataclass's per-field ``object.__setattr__`` (see iamguard._frozen).
+new_authenticated = slot_builder(Authenticated)
 
 
 class Authenticator(Protocol):
@@ -157,19 +123,6 @@ def principal_from_record(record: ResolvedPrincipal, partition: str = "aws") -> 
 
 #: Authorization schemes SigV4 answers for (SigV2's "AWS " is refused with AWS's own error).
 _AWS_SCHEMES = ("AWS4-", "AWS ")
-
-
-def _claimed_access_key_id(view: RequestView, authorization: str | None) -> str | None:
-    """The access key id the request names (query, else the ``authorization`` header value),
-    before any verification."""
-    credential = view.query_param("X-Amz-Credential") if view.query_string else None
-    if credential is None:
-        header = authorization or ""
-        _, found, rest = header.partition("Credential=")
-        credential = rest.split(",", 1)[0].strip() if found else None
-    if not credential:
-        return None
-    return credential.split("/", 1)[0] or None
 
 
 class SigV4Authenticator:
@@ -198,9 +151,10 @@ class SigV4Authenticator:
         header = view.header("authorization")
         if header is not None and not header.startswith(_AWS_SCHEMES):
             return None  # another scheme (Bearer, Basic): not ours
-        if auth_form(view) is None:
+        claim = parse_sigv4(view, service_hint=self._service)  # one parse; raises when malformed
+        if claim is None:
             return None
-        akid = _claimed_access_key_id(view, header) or ""
+        akid = claim.access_key_id
         token = (view.query_param("X-Amz-Security-Token") if view.query_string else None) or view.header(
             "x-amz-security-token"
         )
@@ -210,11 +164,12 @@ class SigV4Authenticator:
         if is_session_access_key_id(akid):
             if self._sessions is not None and token:
                 claims, secret = self._sessions.verify_with_secret(token, access_key_id=akid)
-        elif akid and not token:
+        elif not token:
             # A security token with a long-term key is refused (it is not that key's token).
             secret, owner = yield from self._long_term_cached(akid)
-        verified = verify_sigv4(
+        verified = verify_claim(
             view,
+            claim,
             lambda _akid: secret,
             now=datetime.fromtimestamp(self._clock(), timezone.utc),
             service_hint=self._service,
@@ -225,7 +180,7 @@ class SigV4Authenticator:
             principal = claims.to_principal(now=self._clock())
         elif owner is not None:
             principal = owner
-        else:  # pragma: no cover - verify_sigv4 refuses a request whose secret is unknown
+        else:  # pragma: no cover - verify_claim refuses a request whose secret is unknown
             raise InvalidAccessKeyError("The security token included in the request is invalid.")
         return new_authenticated(
             principal, "sigv4", verified.access_key_id, verified, claims, body, _EMPTY_CONTEXT, "", 0.0

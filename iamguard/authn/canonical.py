@@ -222,16 +222,18 @@ def canonical_request_for(
     s3: bool,
     normalize: bool | None = None,
     exclude_query: Iterable[str] = (),
+    headers: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """The canonical request of ``view`` signing header names ``signed`` (lower-case, sorted).
 
     ``s3`` picks the S3 URI rule; ``normalize`` overrides path normalization alone (``None``:
     normalize unless S3), for services that sign an unnormalized but double-encoded path.
+    ``headers`` is :func:`view_header_map` of ``view`` when the caller already has it.
     """
     do_normalize = (not s3) if normalize is None else normalize
     uri = canonical_uri(view.raw_path, normalize=do_normalize, double_encode=not s3)
     query = canonical_query_string(view.query_string, exclude=exclude_query) if view.query_string else ""
-    block = canonical_headers(view_header_map(view), signed)
+    block = canonical_headers(view_header_map(view) if headers is None else headers, signed)
     return canonical_request(view.method, uri, query, block, ";".join(signed), payload_hash)
 
 

@@ -45,6 +45,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Literal, NamedTuple
 
+from iamguard._frozen import slot_builder
 from iamguard.authn import canonical as c
 from iamguard.authn.request_view import RequestView
 from iamguard.errors import (
@@ -58,8 +59,11 @@ from iamguard.errors import (
 __all__ = [
     "MAX_PRESIGNED_EXPIRES",
     "STREAMING_PAYLOADS",
+    "SigV4Claim",
     "VerifiedRequest",
     "auth_form",
+    "parse_sigv4",
+    "verify_claim",
     "verify_sigv4",
 ]
 
@@ -79,6 +83,14 @@ _CREDENTIAL_DATE = re.compile(r"\d{8}")
 #: text takes the general per-name check, which gives the same verdict.
 _PLAIN_SIGNED = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+(?:;[!#$%&'*+\-.^_`|~0-9a-z]+)*")
 _HEADER_FIELDS = frozenset({"Credential", "SignedHeaders", "Signature"})
+_TOKEN = r"[!#$%&'*+\-.^_`|~0-9a-z]+"
+#: The Authorization header exactly as the SDKs write it (fields in their order, plain values):
+#: parsed by one match. Anything else takes the general parser, which gives the same claim or
+#: names what is wrong.
+_SDK_AUTHORIZATION = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=([^/,=\s]+)/([0-9]{8})/([^/,=\s]+)/([^/,=\s]+)/aws4_request,"
+    r" ?SignedHeaders=(" + _TOKEN + r"(?:;" + _TOKEN + r")*), ?Signature=([0-9a-f]{64})"
+)
 _PRESIGN_PARAMS = (
     "X-Amz-Algorithm",
     "X-Amz-Credential",
@@ -118,11 +130,17 @@ class VerifiedRequest:
         return c.credential_scope(self.amz_date[:8], self.region, self.service)
 
 
-class _Claim(NamedTuple):
-    """The authentication parameters as the request states them, before any check.
+#: ``VerifiedRequest(...)`` positionally, without the frozen dataclass's per-field setattr.
+_new_verified = slot_builder(VerifiedRequest)
 
+
+class SigV4Claim(NamedTuple):
+    """The authentication parameters as the request states them, well-formed but not yet checked.
+
+    :func:`parse_sigv4` returns it so an authenticator can look up the secret of
+    ``access_key_id`` before :func:`verify_claim` checks scope, time, payload and signature.
     A NamedTuple rather than a frozen dataclass: built once per request on the hot path, and
-    a tuple is several times cheaper to construct. Private, never handed out.
+    a tuple is several times cheaper to construct.
     """
 
     access_key_id: str
@@ -182,13 +200,50 @@ def verify_sigv4(
     ``normalize_path`` overrides the URI normalization rule (``None``: normalize unless S3;
     ``False`` for a non-S3 service that signs raw paths, as aws-c-auth's ``normalize=false``).
     """
-    current = _utc(now)
+    claim = parse_sigv4(view, service_hint=service_hint)
+    if claim is None:
+        raise _missing_auth(service_hint is not None and c.uses_s3_uri_rules(service_hint))
+    return verify_claim(
+        view,
+        claim,
+        lookup_secret,
+        now=now,
+        service_hint=service_hint,
+        max_skew=max_skew,
+        normalize_path=normalize_path,
+    )
+
+
+def parse_sigv4(view: RequestView, *, service_hint: str | None = None) -> SigV4Claim | None:
+    """The request's SigV4 parameters (header or presigned), ``None`` when it carries none.
+
+    Raises for SigV2, for both forms at once and for malformed parameters, with AWS's codes.
+    Nothing is verified yet: that is :func:`verify_claim`'s job.
+    """
     form = auth_form(view)
-    s3 = service_hint is not None and c.uses_s3_uri_rules(service_hint)
     if form is None:
-        raise _missing_auth(s3)
-    presigned = form == "query"
-    claim = _claim_from_query(view, s3) if presigned else _claim_from_header(view, s3)
+        return None
+    s3 = service_hint is not None and c.uses_s3_uri_rules(service_hint)
+    return _claim_from_query(view, s3) if form == "query" else _claim_from_header(view, s3)
+
+
+def verify_claim(
+    view: RequestView,
+    claim: SigV4Claim,
+    lookup_secret: SecretLookup,
+    *,
+    now: datetime | None = None,
+    service_hint: str | None = None,
+    max_skew: timedelta = timedelta(minutes=15),
+    normalize_path: bool | None = None,
+) -> VerifiedRequest:
+    """Check ``claim`` (from :func:`parse_sigv4` of ``view``): scope, time, payload, signature.
+
+    Same options as :func:`verify_sigv4`; the secret is looked up only once the request is
+    known to be current and well-formed.
+    """
+    current = _utc(now)
+    presigned = claim.expires is not None
     s3 = c.uses_s3_uri_rules(claim.service)
     _check_scope(claim, service_hint, s3, presigned)
     signed_at = _check_time(claim, view, current, max_skew, s3, presigned)
@@ -198,17 +253,17 @@ def verify_sigv4(
         raise _unknown_key(s3)
     key = c.signing_key(secret, claim.date, claim.region, claim.service)
     _check_signature(view, claim, key, payload_hash, s3, presigned, normalize_path)
-    return VerifiedRequest(
-        access_key_id=claim.access_key_id,
-        region=claim.region,
-        service=claim.service,
-        signed_at=signed_at,
-        session_token=_session_token(view, presigned),
-        signed_headers=claim.signed,
-        payload_hash=payload_hash,
-        presigned=presigned,
-        signature=claim.signature,
-        seed_signing_key=key,
+    return _new_verified(
+        claim.access_key_id,
+        claim.region,
+        claim.service,
+        signed_at,
+        _session_token(view, presigned),
+        claim.signed,
+        payload_hash,
+        presigned,
+        claim.signature,
+        key,
     )
 
 
@@ -270,8 +325,22 @@ def _check_hex_signature(sig: str, s3: bool, presigned: bool) -> str:
     return sig
 
 
-def _claim_from_header(view: RequestView, s3: bool) -> _Claim:
+def _claim_from_header(view: RequestView, s3: bool) -> SigV4Claim:
     values = view.header_index().get("authorization", ())
+    if len(values) == 1:
+        match = _SDK_AUTHORIZATION.fullmatch(values[0])
+        if match is not None:
+            akid, date, region, service, signed_text, sig = match.groups()
+            signed = tuple(signed_text.split(";"))
+            # What _parse_signed_headers checks beyond the pattern: sorted, unique, host signed.
+            if "host" in signed and all(a < b for a, b in zip(signed, signed[1:])):
+                amz_date = _header_timestamp(view, signed, c.uses_s3_uri_rules(service))
+                return SigV4Claim(akid, date, region, service, signed, sig, amz_date, None)
+    return _claim_from_any_header(values, view, s3)
+
+
+def _claim_from_any_header(values: tuple[str, ...], view: RequestView, s3: bool) -> SigV4Claim:
+    """The general Authorization parser: any field order and spacing, precise errors."""
     if len(values) != 1:
         raise _malformed("exactly one Authorization header is allowed", s3, False)
     algorithm, _, rest = values[0].strip().partition(" ")
@@ -291,7 +360,7 @@ def _claim_from_header(view: RequestView, s3: bool) -> _Claim:
     signed = _parse_signed_headers(fields["SignedHeaders"], s3, False)
     amz_date = _header_timestamp(view, signed, s3)
     sig = _check_hex_signature(fields["Signature"], s3, False)
-    return _Claim(akid, date, region, service, signed, sig, amz_date, None)
+    return SigV4Claim(akid, date, region, service, signed, sig, amz_date, None)
 
 
 def _header_timestamp(view: RequestView, signed: tuple[str, ...], s3: bool) -> str:
@@ -312,7 +381,7 @@ def _header_timestamp(view: RequestView, signed: tuple[str, ...], s3: bool) -> s
         raise _malformed(f"invalid Date header {date!r}", s3, False) from None
 
 
-def _claim_from_query(view: RequestView, s3: bool) -> _Claim:
+def _claim_from_query(view: RequestView, s3: bool) -> SigV4Claim:
     params: dict[str, str] = {}
     for name, value in view.query_params():
         if name in _PRESIGN_PARAMS and name in params:
@@ -328,7 +397,7 @@ def _claim_from_query(view: RequestView, s3: bool) -> _Claim:
     s3 = c.uses_s3_uri_rules(service)
     signed = _parse_signed_headers(params["X-Amz-SignedHeaders"], s3, True)
     sig = _check_hex_signature(params["X-Amz-Signature"], s3, True)
-    return _Claim(akid, date, region, service, signed, sig, params["X-Amz-Date"], _expires(params, s3))
+    return SigV4Claim(akid, date, region, service, signed, sig, params["X-Amz-Date"], _expires(params, s3))
 
 
 def _expires(params: dict[str, str], s3: bool) -> int:
@@ -344,7 +413,7 @@ def _expires(params: dict[str, str], s3: bool) -> int:
 # ---------------------------------------------------------------- checks
 
 
-def _check_scope(claim: _Claim, service_hint: str | None, s3: bool, presigned: bool) -> None:
+def _check_scope(claim: SigV4Claim, service_hint: str | None, s3: bool, presigned: bool) -> None:
     if service_hint is not None and claim.service != service_hint:
         # Answer as the service that was called, not as the one the client named.
         hinted_s3 = c.uses_s3_uri_rules(service_hint)
@@ -358,7 +427,7 @@ def _check_scope(claim: _Claim, service_hint: str | None, s3: bool, presigned: b
 
 
 def _check_time(
-    claim: _Claim, view: RequestView, now: datetime, max_skew: timedelta, s3: bool, presigned: bool
+    claim: SigV4Claim, view: RequestView, now: datetime, max_skew: timedelta, s3: bool, presigned: bool
 ) -> datetime:
     try:
         signed_at = c.parse_amz_date(claim.amz_date)
@@ -452,7 +521,7 @@ def _payload_hash(view: RequestView, s3: bool, presigned: bool) -> str:
 
 def _check_signature(
     view: RequestView,
-    claim: _Claim,
+    claim: SigV4Claim,
     key: bytes,
     payload_hash: str,
     s3: bool,
@@ -475,10 +544,12 @@ def _check_signature(
             s3=s3,
             normalize=normalize_path,
             exclude_query=excluded,
+            headers=headers,
         )
         expected = c.signature(key, c.string_to_sign(claim.amz_date, scope, canonical))
-        # INVARIANT: a provided signature is only ever compared in constant time.
-        matched |= hmac.compare_digest(expected.encode(), claim.signature.encode())
+        # INVARIANT: a provided signature is only ever compared in constant time (both are
+        # ASCII hex here: the claim's was checked to be 64 lower-case hex characters).
+        matched |= hmac.compare_digest(expected, claim.signature)
     if not matched:
         raise SignatureMismatchError(
             "The request signature we calculated does not match the signature you provided. "
@@ -486,7 +557,10 @@ def _check_signature(
         )
 
 
-def _query_exclusions(view: RequestView, s3: bool, presigned: bool) -> list[tuple[str, ...]]:
+_ONE_READING: tuple[tuple[str, ...], ...] = ((),)
+
+
+def _query_exclusions(view: RequestView, s3: bool, presigned: bool) -> Sequence[tuple[str, ...]]:
     """Which query parameters the canonical query string may leave out.
 
     Presigned URLs always drop ``X-Amz-Signature``. Some non-S3 services let the client append
@@ -495,7 +569,7 @@ def _query_exclusions(view: RequestView, s3: bool, presigned: bool) -> list[tupl
     to the access key by the STS layer. S3 requires the token to be signed.
     """
     if not presigned:
-        return [()]
+        return _ONE_READING
     readings: list[tuple[str, ...]] = [("X-Amz-Signature",)]
     if not s3 and view.query_param("X-Amz-Security-Token") is not None:
         readings.append(("X-Amz-Signature", "X-Amz-Security-Token"))

@@ -26,9 +26,9 @@ closed: an erroring Allow does not allow, an erroring Deny denies.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
+from iamguard._frozen import slot_builder
 from iamguard.context import ContextValue
 from iamguard.decision import Decision, DecisionKind, MatchedStatement, PolicyRole
 from iamguard.evaluate.compile import CompiledPolicy, CompiledStatement, _StatementBody, compiled
@@ -375,60 +375,9 @@ def _decision(walk: _Walk, kind: DecisionKind, reason: str) -> Decision:
     )
 
 
-def _decision_builder() -> Callable[..., Decision]:
-    """A constructor for Decision that fills its slots directly.
-
-    Why: a frozen dataclass's ``__init__`` goes through ``object.__setattr__`` once per field,
-    about a microsecond per decision on the request path (setting the slot descriptors one by
-    one through ``__set__`` still costs half of that). Instead the fields are stored on a
-    mutable twin class with the very same slots -- plain attribute stores -- and the object then
-    becomes a Decision by ``__class__`` assignment, which Python allows between classes of
-    identical layout. The result is an ordinary, frozen Decision (a test pins equality, repr and
-    type). If Decision ever stops being slotted in field order, or the layouts stop being
-    compatible, the plain constructor is used.
-    """
-    names = tuple(f.name for f in dataclasses.fields(Decision))
-    if names != _DECISION_FIELDS or getattr(Decision, "__slots__", None) != names:
-        return Decision
-
-    class _UnfrozenDecision:
-        # INVARIANT: same base (object) and same __slots__ as Decision, so the layouts match
-        # and ``__class__ = Decision`` is allowed; instances never escape this module.
-        __slots__ = names
-
-    def build(
-        kind: DecisionKind,
-        action: str,
-        resource: str,
-        matched: tuple[MatchedStatement, ...],
-        missing: tuple[str, ...],
-        reason: str,
-        errors: tuple[str, ...],
-    ) -> Decision:
-        decision = _UnfrozenDecision()
-        decision.kind = kind  # type: ignore[attr-defined]
-        decision.action = action  # type: ignore[attr-defined]
-        decision.resource = resource  # type: ignore[attr-defined]
-        decision.matched = matched  # type: ignore[attr-defined]
-        decision.missing_context_keys = missing  # type: ignore[attr-defined]
-        decision.reason = reason  # type: ignore[attr-defined]
-        decision.errors = errors  # type: ignore[attr-defined]
-        decision.__class__ = Decision  # type: ignore[assignment]
-        return decision  # type: ignore[return-value]
-
-    try:
-        sample = build(DecisionKind.ALLOWED, "a", "r", (), ("k",), "why", ())
-    except TypeError:  # layouts differ after all: build through the dataclass
-        return Decision
-    if sample != Decision(DecisionKind.ALLOWED, "a", "r", (), ("k",), "why", ()):
-        return Decision
-    return build
-
-
-_DECISION_FIELDS = ("kind", "action", "resource", "matched", "missing_context_keys", "reason", "errors")
-
-
-_new_decision = _decision_builder()
+#: ``Decision(...)`` without the frozen dataclass's per-field ``object.__setattr__`` (a decision
+#: is built per evaluation; see iamguard._frozen).
+_new_decision = slot_builder(Decision)
 
 
 #: The default instance behind :func:`evaluate`.
