@@ -8,7 +8,8 @@ and the same app behind iamguard, per request, on a warm decision cache:
 * ``authorize``: the authorization step alone (``@require`` / ``Depends(require)`` under an
   already-authenticated principal), i.e. what every guarded view adds after authentication.
 
-Reports the median of several rounds in µs per request and the overhead over the bare app.
+Reports the median of several interleaved rounds in µs per request and the median per-round
+overhead over the bare app.
 Run: ``python -m benchmarks.middleware_bench [--requests N] [--rounds R]``.
 """
 
@@ -58,17 +59,33 @@ def _signed_headers(akid: str, secret: str) -> dict[str, str]:
     return {k: str(v) for k, v in request.headers.items()}
 
 
-def _time(call: Callable[[], object], requests: int, rounds: int) -> float:
-    """Median µs per call over ``rounds`` rounds of ``requests`` calls (after a warm-up)."""
-    for _ in range(min(requests, 200)):
-        call()
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(requests):
+def _interleaved(calls: dict[str, Callable[[], object]], requests: int, rounds: int) -> dict[str, float]:
+    """Median µs per call of each mode, the modes timed in turn within every round.
+
+    Interleaving keeps the comparison fair on a shared machine: a slow stretch hits every mode
+    of that round alike instead of whichever mode happened to run during it. The ``added``
+    figures printed later are medians of the per-round differences, for the same reason.
+    """
+    for call in calls.values():
+        for _ in range(min(requests, 200)):
             call()
-        samples.append((time.perf_counter() - start) / requests * 1e6)
-    return statistics.median(samples)
+    samples: dict[str, list[float]] = {mode: [] for mode in calls}
+    for _ in range(rounds):
+        for mode, call in calls.items():
+            start = time.perf_counter()
+            for _ in range(requests):
+                call()
+            samples[mode].append((time.perf_counter() - start) / requests * 1e6)
+    return _summary(samples)
+
+
+def _summary(samples: dict[str, list[float]]) -> dict[str, float]:
+    """``mode`` -> median µs, and ``mode+`` -> median of its per-round excess over ``bare``."""
+    result = {mode: statistics.median(values) for mode, values in samples.items()}
+    for mode, values in samples.items():
+        if mode != "bare":
+            result[mode + "+"] = statistics.median(v - b for v, b in zip(values, samples["bare"]))
+    return result
 
 
 # ---------------------------------------------------------------- Flask / WSGI
@@ -146,12 +163,12 @@ def bench_flask(requests: int, rounds: int) -> dict[str, float]:
         finally:
             leave_request(token)
 
-    results = {
-        "bare": _time(_wsgi_call(bare.wsgi_app, environ), requests, rounds),
-        "sigv4": _time(_wsgi_call(signed, environ), requests, rounds),
-        "authorize": _time(authorize_only, requests, rounds),
+    calls = {
+        "bare": _wsgi_call(bare.wsgi_app, environ),
+        "sigv4": _wsgi_call(signed, environ),
+        "authorize": authorize_only,
     }
-    return results
+    return _interleaved(calls, requests, rounds)
 
 
 # ---------------------------------------------------------------- FastAPI / ASGI
@@ -197,15 +214,15 @@ def _scope(headers: dict[str, str]) -> dict[str, Any]:
     }
 
 
-async def _asgi_loop(app: Any, template: dict[str, Any], requests: int, rounds: int, state: RequestState | None) -> float:
+def _asgi_call(app: Any, template: dict[str, Any], state: RequestState | None) -> Callable[[], Any]:
+    """One request through ``app`` as a coroutine factory (status checked: 200 only)."""
+
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    statuses: list[int] = []
-
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
-            statuses.append(message["status"])
+            assert message["status"] == 200, message["status"]
 
     async def one() -> None:
         scope = dict(template)
@@ -213,16 +230,22 @@ async def _asgi_loop(app: Any, template: dict[str, Any], requests: int, rounds: 
             scope["iamguard"] = state
         await app(scope, receive, send)
 
-    for _ in range(min(requests, 200)):
-        await one()
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(requests):
+    return one
+
+
+async def _asgi_interleaved(calls: dict[str, Callable[[], Any]], requests: int, rounds: int) -> dict[str, float]:
+    """:func:`_interleaved` for coroutine factories, on one event loop."""
+    for one in calls.values():
+        for _ in range(min(requests, 200)):
             await one()
-        samples.append((time.perf_counter() - start) / requests * 1e6)
-    assert set(statuses) == {200}, set(statuses)
-    return statistics.median(samples)
+    samples: dict[str, list[float]] = {mode: [] for mode in calls}
+    for _ in range(rounds):
+        for mode, one in calls.items():
+            start = time.perf_counter()
+            for _ in range(requests):
+                await one()
+            samples[mode].append((time.perf_counter() - start) / requests * 1e6)
+    return _summary(samples)
 
 
 def bench_fastapi(requests: int, rounds: int) -> dict[str, float]:
@@ -234,23 +257,26 @@ def bench_fastapi(requests: int, rounds: int) -> dict[str, float]:
     scope = _scope(_signed_headers(akid, secret))
     principal = Principal.from_arn(f"arn:aws:iam::{ACCOUNT}:user/bench")
     state = RequestState(guard, Authenticated(principal))
-    return {
-        "bare": asyncio.run(_asgi_loop(bare, scope, requests, rounds, None)),
-        "sigv4": asyncio.run(_asgi_loop(signed, scope, requests, rounds, None)),
-        "authorize": asyncio.run(_asgi_loop(guarded, scope, requests, rounds, state)),
+    calls = {
+        "bare": _asgi_call(bare, scope, None),
+        "sigv4": _asgi_call(signed, scope, None),
+        "authorize": _asgi_call(guarded, scope, state),
     }
+    return asyncio.run(_asgi_interleaved(calls, requests, rounds))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--requests", type=int, default=2000, help="requests per round")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=9)
     args = parser.parse_args(argv)
     print(f"{'app':<10}{'mode':<12}{'µs/request':>12}{'added µs':>12}")
     for name, bench in (("flask", bench_flask), ("fastapi", bench_fastapi)):
         results = bench(args.requests, args.rounds)
         for mode, micros in results.items():
-            added = "" if mode == "bare" else f"{micros - results['bare']:.1f}"
+            if mode.endswith("+"):
+                continue
+            added = "" if mode == "bare" else f"{results[mode + '+']:.1f}"
             print(f"{name:<10}{mode:<12}{micros:>12.1f}{added:>12}")
     return 0
 

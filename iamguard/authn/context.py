@@ -33,12 +33,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 
+from iamguard._frozen import slot_builder
 from iamguard.authn.request_view import RequestView
 from iamguard.authn.sigv4 import VerifiedRequest
 from iamguard.context import ContextValue, make_context
 from iamguard.principal import Principal
 
-__all__ = ["ContextBuilder", "RequestMeta", "client_address"]
+__all__ = ["ContextBuilder", "RequestMeta", "client_address", "new_request_meta"]
 
 _IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -68,6 +69,11 @@ class RequestMeta:
     remote_addr: str | None = None
     scheme: str = "http"
     request_id: str = ""
+
+
+#: ``RequestMeta(remote_addr, scheme, request_id)`` positionally, built per request by the
+#: integrations without the frozen dataclass's per-field setattr (see iamguard._frozen).
+new_request_meta = slot_builder(RequestMeta)
 
 
 @lru_cache(maxsize=4096)

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from urllib.parse import unquote_to_bytes, urlsplit
 
-__all__ = ["HeaderPairs", "RequestView", "host_from_url", "split_query"]
+from iamguard._frozen import slot_builder
+
+__all__ = ["HeaderPairs", "RequestView", "host_from_url", "split_query", "wire_view"]
 
 HeaderPairs = tuple[tuple[str, str], ...]
 
@@ -134,6 +136,18 @@ class RequestView:
 
     def with_query(self, query_string: str) -> RequestView:
         return replace(self, query_string=query_string)
+
+
+_new_view = slot_builder(RequestView)
+
+
+def wire_view(method: str, raw_path: str, query_string: str, headers: HeaderPairs, body: bytes | None) -> RequestView:
+    """``RequestView(...)`` for integrations whose ``headers`` already is a tuple of ``(str, str)``
+    tuples (what the WSGI and ASGI adapters build): skips the normalizing ``__post_init__``.
+
+    INVARIANT: callers pass exactly that shape; anything else must go through ``RequestView``.
+    """
+    return _new_view(method, raw_path, query_string, headers, body, None, None)
 
 
 def split_query(query_string: str) -> list[tuple[str, str]]:

@@ -19,16 +19,16 @@ starting its response) are rendered by one injectable function.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import quote
 
 from iamguard.authn.authenticators import Authenticated
-from iamguard.authn.context import RequestMeta
-from iamguard.authn.request_view import RequestView
+from iamguard.authn.context import RequestMeta, new_request_meta
+from iamguard.authn.request_view import RequestView, wire_view
 from iamguard.enforce.errors import ErrorStyle, RenderError, render_error
 from iamguard.enforce.guard import AsyncGuard, RequestState
+from iamguard.enforce.request_id import new_request_id
 from iamguard.enforce.require import enter_request, leave_request
 from iamguard.errors import IAMGuardError
 
@@ -52,9 +52,9 @@ def view_from_scope(scope: Scope, body: bytes | None) -> tuple[RequestView, Requ
         path = quote(scope.get("root_path", "") + scope.get("path", "/"), safe="/-_.~!$&'()*+,;=:@%")
     headers = tuple([(n.decode("latin-1"), v.decode("latin-1")) for n, v in scope.get("headers", ())])
     query = scope.get("query_string", b"").decode("latin-1")
-    view = RequestView(scope.get("method", "GET"), path or "/", query, headers, body)
+    view = wire_view(scope.get("method", "GET"), path or "/", query, headers, body)
     client = scope.get("client")
-    meta = RequestMeta(client[0] if client else None, scope.get("scheme", "http"), secrets.token_hex(8).upper())
+    meta = new_request_meta(client[0] if client else None, scope.get("scheme", "http"), new_request_id())
     return view, meta
 
 

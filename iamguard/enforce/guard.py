@@ -27,6 +27,7 @@ from typing import Any
 
 from cachetools import LRUCache
 
+from iamguard._frozen import slot_builder
 from iamguard.authn.authenticators import (
     AnonymousAuthenticator,
     Authenticated,
@@ -76,6 +77,10 @@ _DENY_ALL = parse_policy(
 
 #: Canonical PolicySet objects a guard remembers before dropping them all (see _canonical).
 _SETS_MAX = 4096
+
+#: ``Request(principal, action, resource, context)`` without the frozen dataclass's per-field
+#: setattr: one is built per check (see iamguard._frozen).
+_new_request = slot_builder(Request)
 
 _ROLE_WORDS = {
     PolicyRole.IDENTITY: "an identity-based policy",
@@ -225,6 +230,19 @@ class _GuardCore:
             return self._stored_flow(authenticated.principal, arn)
         return self._session_flow(authenticated.principal, claims)
 
+    def _memoized_policies(self, authenticated: Authenticated, generation: object) -> PolicySet | None:
+        """The memoized PolicySet of a stored principal without session policies, when it was
+        resolved at ``generation`` (the store's current one); ``None`` otherwise.
+
+        The sync drivers' shortcut past :meth:`_stored_flow` (same memo, same INVARIANT).
+        """
+        claims = authenticated.claims
+        if claims is not None and (claims.session_policy is not None or claims.policy_arns):
+            return None
+        arn = store_arn(authenticated.principal)
+        hit = None if arn is None else self._resolved.get(arn)
+        return hit if hit is not None and hit.generation == generation else None
+
     def _stored_flow(self, principal: Principal, arn: str) -> Generator[GuardLookup, object, PolicySet]:
         """:func:`resolve_flow` for a stored principal, memoized per store generation.
 
@@ -264,7 +282,7 @@ class _GuardCore:
         context: Mapping[str, ContextValue] = authenticated.context
         if extra:
             context = {**context, **make_context(extra)}
-        request = Request(authenticated.principal, action, resource, context)
+        request = _new_request(authenticated.principal, action, resource, context)
         decision = self.evaluator.evaluate(request, policies)
         if self.audit is not None or self.tracker is not None:
             self._record(authenticated, decision)
@@ -422,7 +440,7 @@ class Guard(_GuardCore):
     ) -> Decision:
         """The decision for ``authenticated`` doing ``action`` on ``resource`` (audited)."""
         policy = self._resource_args(resource_policy)
-        policies: PolicySet = self._drive(self._policies_flow(authenticated))
+        policies = self._policies(authenticated)
         return self._decide(authenticated, action, resource, context, policies, policy, resource_account)[0]
 
     def check(
@@ -437,13 +455,19 @@ class Guard(_GuardCore):
     ) -> Decision:
         """Like :meth:`authorize`, but raise :class:`EncodedAccessDeniedError` unless allowed."""
         policy = self._resource_args(resource_policy)
-        found: PolicySet = self._drive(self._policies_flow(authenticated))
+        found = self._policies(authenticated)
         decision, request, policies = self._decide(
             authenticated, action, resource, context, found, policy, resource_account
         )
         if not decision.allowed:
             raise self._denied(authenticated, decision, request, policies)
         return decision
+
+    def _policies(self, authenticated: Authenticated) -> PolicySet:
+        found = self._memoized_policies(authenticated, self.source.generation())
+        if found is None:
+            found = self._drive(self._policies_flow(authenticated))
+        return found
 
     def _drive(self, flow: _Flow) -> Any:
         """Answer each lookup of ``flow`` from the sync store until it returns."""
@@ -500,8 +524,7 @@ class AsyncGuard(_GuardCore):
         resource_account: str | None = None,
     ) -> Decision:
         policy = self._resource_args(resource_policy)
-        flow = self._policies_flow(authenticated)
-        policies: PolicySet = await self._drive(flow) if self._async_source else self._drive_inline(flow)
+        policies = await self._policies(authenticated)
         return self._decide(authenticated, action, resource, context, policies, policy, resource_account)[0]
 
     async def check(
@@ -515,14 +538,22 @@ class AsyncGuard(_GuardCore):
         resource_account: str | None = None,
     ) -> Decision:
         policy = self._resource_args(resource_policy)
-        flow = self._policies_flow(authenticated)
-        found: PolicySet = await self._drive(flow) if self._async_source else self._drive_inline(flow)
+        found = await self._policies(authenticated)
         decision, request, policies = self._decide(
             authenticated, action, resource, context, found, policy, resource_account
         )
         if not decision.allowed:
             raise self._denied(authenticated, decision, request, policies)
         return decision
+
+    async def _policies(self, authenticated: Authenticated) -> PolicySet:
+        if not self._async_source:  # a sync store answers its generation inline
+            found = self._memoized_policies(authenticated, self.source.generation())
+            if found is None:
+                found = self._drive_inline(self._policies_flow(authenticated))
+            return found
+        policies: PolicySet = await self._drive(self._policies_flow(authenticated))
+        return policies
 
     async def _drive(self, flow: _Flow) -> Any:
         """Answer each lookup of ``flow`` by awaiting the store (or inline for a sync store)."""

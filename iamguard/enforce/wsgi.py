@@ -20,17 +20,17 @@ it starts its response (a ``@require`` denial), are rendered by one injectable f
 from __future__ import annotations
 
 import io
-import secrets
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
 from iamguard.authn.authenticators import Authenticated
-from iamguard.authn.context import RequestMeta
-from iamguard.authn.request_view import RequestView
+from iamguard.authn.context import new_request_meta
+from iamguard.authn.request_view import HeaderPairs, wire_view
 from iamguard.enforce.errors import ErrorStyle, RenderError, render_error
 from iamguard.enforce.guard import Guard, RequestState
+from iamguard.enforce.request_id import new_request_id
 from iamguard.enforce.require import enter_request, leave_request
 from iamguard.errors import IAMGuardError
 
@@ -60,35 +60,27 @@ def _raw_target(environ: dict[str, Any]) -> tuple[str, str]:
     return quote(path, safe=_PATH_SAFE) or "/", environ.get("QUERY_STRING", "")
 
 
-#: environ key -> header name (``None`` for keys that are not headers), bounded: the same keys
-#: recur on every request, and past the bound names are simply computed (no growth from odd clients).
-_HEADER_NAMES: dict[str, str | None] = {}
+#: environ key -> header name, for the HTTP_* keys seen so far. Bounded: the same keys recur on
+#: every request, and past the bound names are simply computed (no growth from odd clients).
+_HEADER_NAMES: dict[str, str] = {}
 _HEADER_NAMES_MAX = 1024
-_UNSEEN = object()  # "not memoized yet" (None is a memoized answer: not a header)
 
 
-def _header_name(key: str) -> str | None:
-    if key.startswith("HTTP_"):
-        return key[5:].replace("_", "-").lower()
-    if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-        return key.replace("_", "-").lower()
-    return None
-
-
-def _headers(environ: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+def _headers(environ: dict[str, Any]) -> HeaderPairs:
+    """The request's headers as (lower-case name, value) pairs, from the ``HTTP_*`` keys and a
+    non-empty ``CONTENT_TYPE`` / ``CONTENT_LENGTH`` (PEP 3333 moves those two out of HTTP_*)."""
     headers = []
     names = _HEADER_NAMES
     for key, value in environ.items():
-        found = names.get(key, _UNSEEN)
-        if found is _UNSEEN:
-            name = _header_name(key)
-            if len(names) < _HEADER_NAMES_MAX:
-                names[key] = name
-        else:
-            name = found  # type: ignore[assignment]
-        # CONTENT_TYPE / CONTENT_LENGTH count only when set; HTTP_* always.
-        if name is not None and (value or key[0] == "H"):
-            headers.append((name, str(value)))
+        if key[:5] == "HTTP_":
+            name = names.get(key)
+            if name is None:
+                name = key[5:].replace("_", "-").lower()
+                if len(names) < _HEADER_NAMES_MAX:
+                    names[key] = name
+            headers.append((name, value if type(value) is str else str(value)))
+        elif (key == "CONTENT_TYPE" or key == "CONTENT_LENGTH") and value:
+            headers.append((key.replace("_", "-").lower(), str(value)))
     return tuple(headers)
 
 
@@ -137,7 +129,7 @@ class IAMGuardMiddleware:
         self.max_body_size = max_body_size
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        request_id = secrets.token_hex(8).upper()
+        request_id = new_request_id()
         try:
             authenticated = self._authenticate(environ, request_id)
         except IAMGuardError as error:
@@ -164,8 +156,8 @@ class IAMGuardMiddleware:
     def _authenticate(self, environ: dict[str, Any], request_id: str) -> Authenticated | None:
         body = _read_body(environ, self.max_body_size)
         path, query = _raw_target(environ)
-        view = RequestView(environ.get("REQUEST_METHOD", "GET"), path, query, _headers(environ), body)
-        meta = RequestMeta(environ.get("REMOTE_ADDR"), environ.get("wsgi.url_scheme", "http"), request_id)
+        view = wire_view(environ.get("REQUEST_METHOD", "GET"), path, query, _headers(environ), body)
+        meta = new_request_meta(environ.get("REMOTE_ADDR"), environ.get("wsgi.url_scheme", "http"), request_id)
         authenticated = (
             self.guard.authenticate(view, meta) if self.required else self.guard.authenticate_optional(view, meta)
         )
