@@ -52,6 +52,8 @@ __all__ = [
     "signature",
     "signed_headers",
     "signing_key",
+    "signing_key_for",
+    "SigningKey",
     "string_to_sign",
     "uri_encode",
     "uses_s3_uri_rules",
@@ -293,13 +295,36 @@ def _hmac(key: bytes, message: str) -> bytes:
     return hmac.digest(key, message.encode("utf-8"), "sha256")
 
 
+class SigningKey:
+    """The signing key of one (secret, day, region, service) and its ready HMAC.
+
+    ``sign`` copies an HMAC-SHA256 whose key schedule was computed once, instead of keying a
+    new one per request (about half the cost of :func:`hmac.digest` for a string to sign).
+    """
+
+    __slots__ = ("_mac", "key")
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+        self._mac = hmac.new(key, digestmod=hashlib.sha256)
+
+    def sign(self, to_sign: str) -> str:
+        """Hex HMAC-SHA256 of ``to_sign`` under the key: :func:`signature` (key, to_sign)."""
+        mac = self._mac.copy()
+        mac.update(to_sign.encode("utf-8"))
+        return mac.hexdigest()
+
+    def __repr__(self) -> str:
+        return "SigningKey(<redacted>)"
+
+
 # The signing key is valid for one (secret, day, region, service); deriving it costs four
 # HMACs, so keep a small LRU. INVARIANT: no plaintext secret is ever part of a cache key: the
 # secret is replaced by a MAC under a per-process random key (keyed BLAKE2b: a PRF like HMAC,
 # at a third of its per-call cost), useless outside this process.
 _CACHE_MAX = 512
 _CACHE_SALT = os.urandom(32)
-_cache: OrderedDict[tuple[bytes, str, str, str], bytes] = OrderedDict()
+_cache: OrderedDict[tuple[bytes, str, str, str], SigningKey] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
@@ -316,6 +341,11 @@ def _derive_signing_key(secret: str, date: str, region: str, service: str) -> by
 
 def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
     """``HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request")``, cached."""
+    return signing_key_for(secret, date, region, service).key
+
+
+def signing_key_for(secret: str, date: str, region: str, service: str) -> SigningKey:
+    """:func:`signing_key` with its ready HMAC (cached per secret, day, region and service)."""
     key = (_secret_digest(secret), date, region, service)
     # Hit path without the lock: OrderedDict's get/move_to_end are single C calls (atomic under
     # the GIL); a concurrent eviction between the two only costs the recency update.
@@ -326,7 +356,7 @@ def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
         except KeyError:
             pass
         return cached
-    derived = _derive_signing_key(secret, date, region, service)
+    derived = SigningKey(_derive_signing_key(secret, date, region, service))
     with _cache_lock:
         _cache[key] = derived
         while len(_cache) > _CACHE_MAX:

@@ -251,7 +251,7 @@ def verify_claim(
     secret = lookup_secret(claim.access_key_id)
     if secret is None:
         raise _unknown_key(s3)
-    key = c.signing_key(secret, claim.date, claim.region, claim.service)
+    key = c.signing_key_for(secret, claim.date, claim.region, claim.service)
     _check_signature(view, claim, key, payload_hash, s3, presigned, normalize_path)
     return _new_verified(
         claim.access_key_id,
@@ -263,7 +263,7 @@ def verify_claim(
         payload_hash,
         presigned,
         claim.signature,
-        key,
+        key.key,
     )
 
 
@@ -522,7 +522,7 @@ def _payload_hash(view: RequestView, s3: bool, presigned: bool) -> str:
 def _check_signature(
     view: RequestView,
     claim: SigV4Claim,
-    key: bytes,
+    key: c.SigningKey,
     payload_hash: str,
     s3: bool,
     presigned: bool,
@@ -546,7 +546,7 @@ def _check_signature(
             exclude_query=excluded,
             headers=headers,
         )
-        expected = c.signature(key, c.string_to_sign(claim.amz_date, scope, canonical))
+        expected = key.sign(c.string_to_sign(claim.amz_date, scope, canonical))
         # INVARIANT: a provided signature is only ever compared in constant time (both are
         # ASCII hex here: the claim's was checked to be 64 lower-case hex characters).
         matched |= hmac.compare_digest(expected, claim.signature)

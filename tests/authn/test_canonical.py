@@ -8,6 +8,8 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-re
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from authn.vectors import Vector, all_vectors
 from iamguard.authn import canonical as c
@@ -143,3 +145,14 @@ def test_amz_date_round_trip_and_strictness() -> None:
     for bad in ("2015-08-30T12:36:00Z", "20150830T123600", "20151330T123600Z"):
         with pytest.raises(ValueError):
             c.parse_amz_date(bad)
+
+
+@settings(max_examples=200, deadline=None)
+@given(secret=st.text(min_size=1, max_size=60), to_sign=st.text(max_size=400))
+def test_signing_key_for_signs_like_a_fresh_hmac(secret: str, to_sign: str) -> None:
+    """The cached key's ready HMAC gives what a fresh HMAC under the derived key gives."""
+    prepared = c.signing_key_for(secret, "20261129", "us-east-1", "s3")
+    assert prepared.key == c.signing_key(secret, "20261129", "us-east-1", "s3")
+    assert prepared.sign(to_sign) == c.signature(prepared.key, to_sign)
+    assert prepared.sign(to_sign) == prepared.sign(to_sign)  # the prepared state is never consumed
+    assert secret not in repr(prepared)
