@@ -18,7 +18,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import re
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -147,7 +149,8 @@ def _wsgi_call(app: Any, template: dict[str, Any]) -> Callable[[], object]:
     return call
 
 
-def bench_flask(requests: int, rounds: int) -> dict[str, float]:
+def flask_calls() -> dict[str, Callable[[], object]]:
+    """One request per call: the bare app, the full SigV4 path, the authorization step alone."""
     store, akid, secret = _store()
     bare, guarded = _flask_apps(store)
     guard = Guard(store)
@@ -163,18 +166,21 @@ def bench_flask(requests: int, rounds: int) -> dict[str, float]:
         finally:
             leave_request(token)
 
-    calls = {
+    return {
         "bare": _wsgi_call(bare.wsgi_app, environ),
         "sigv4": _wsgi_call(signed, environ),
         "authorize": authorize_only,
     }
-    return _interleaved(calls, requests, rounds)
+
+
+def bench_flask(requests: int, rounds: int) -> dict[str, float]:
+    return _interleaved(flask_calls(), requests, rounds)
 
 
 # ---------------------------------------------------------------- FastAPI / ASGI
 
 
-def _fastapi_apps() -> tuple[Any, Any]:
+def _fastapi_apps() -> tuple[Any, Any, Any]:
     from fastapi import Depends, FastAPI
     from fastapi.responses import PlainTextResponse
 
@@ -193,7 +199,17 @@ def _fastapi_apps() -> tuple[Any, Any]:
         return PlainTextResponse("hello")
 
     guarded.add_api_route("/hello", hello)
-    return bare, guarded
+
+    async def nothing() -> None:
+        return None
+
+    with_dependency = FastAPI()
+
+    async def hello_with_dependency(_: Any = Depends(nothing)) -> PlainTextResponse:  # noqa: B008
+        return PlainTextResponse("hello")
+
+    with_dependency.add_api_route("/hello", hello_with_dependency)
+    return bare, guarded, with_dependency
 
 
 def _scope(headers: dict[str, str]) -> dict[str, Any]:
@@ -248,28 +264,96 @@ async def _asgi_interleaved(calls: dict[str, Callable[[], Any]], requests: int, 
     return _summary(samples)
 
 
-def bench_fastapi(requests: int, rounds: int) -> dict[str, float]:
+def fastapi_calls() -> dict[str, Callable[[], Any]]:
+    """Coroutine factories, one request each: as :func:`flask_calls`, plus ``no-op dep`` (the
+    bare app with a dependency that does nothing: FastAPI's own price of ``Depends``)."""
     store, akid, secret = _store()
-    bare, guarded = _fastapi_apps()
+    bare, guarded, with_dependency = _fastapi_apps()
     guard = AsyncGuard(store)
     guarded.state.iamguard = guard
     signed = IAMGuardASGIMiddleware(guarded, guard)
     scope = _scope(_signed_headers(akid, secret))
     principal = Principal.from_arn(f"arn:aws:iam::{ACCOUNT}:user/bench")
     state = RequestState(guard, Authenticated(principal))
-    calls = {
+    return {
         "bare": _asgi_call(bare, scope, None),
+        "no-op dep": _asgi_call(with_dependency, scope, None),
         "sigv4": _asgi_call(signed, scope, None),
         "authorize": _asgi_call(guarded, scope, state),
     }
-    return asyncio.run(_asgi_interleaved(calls, requests, rounds))
+
+
+def bench_fastapi(requests: int, rounds: int) -> dict[str, float]:
+    return asyncio.run(_asgi_interleaved(fastapi_calls(), requests, rounds))
+
+
+def run_only(target: str, count: int) -> None:
+    """Set up ``app:mode`` and run exactly ``count`` requests after the usual warm-up."""
+    app, _, mode = target.partition(":")
+    if app == "flask":
+        call = flask_calls()[mode]
+        for _ in range(200 + count):
+            call()
+        return
+
+    async def loop() -> None:
+        one = fastapi_calls()[mode]
+        for _ in range(200 + count):
+            await one()
+
+    asyncio.run(loop())
+
+
+_MODES = {"flask": ("bare", "sigv4", "authorize"), "fastapi": ("bare", "no-op dep", "sigv4", "authorize")}
+
+
+def count_instructions(low: int, high: int) -> dict[str, dict[str, float]]:
+    """Instructions per request of every app and mode, counted by valgrind's callgrind.
+
+    Instruction counts do not drift with the machine's load as times do: each configuration
+    runs twice in a fresh process (``low`` and ``high`` requests) and the difference divided by
+    ``high - low`` is what one request costs, start-up and warm-up cancelled out.
+    """
+    results: dict[str, dict[str, float]] = {}
+    for app, modes in _MODES.items():
+        for mode in modes:
+            totals = [_callgrind_total(f"{app}:{mode}", n) for n in (low, high)]
+            results.setdefault(app, {})[mode] = (totals[1] - totals[0]) / (high - low)
+    return results
+
+
+def _callgrind_total(target: str, count: int) -> int:
+    command = [
+        "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+        sys.executable, "-m", "benchmarks.middleware_bench", "--only", target, "--count", str(count),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:
+        raise RuntimeError(f"no callgrind total for {target}: {done.stderr[-500:]}")
+    return int(found.group(1))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--requests", type=int, default=2000, help="requests per round")
     parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--instructions", action="store_true", help="count instructions with callgrind instead")
+    parser.add_argument("--only", help=argparse.SUPPRESS)  # app:mode, for the callgrind runs
+    parser.add_argument("--count", type=int, default=1000, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.only:
+        run_only(args.only, args.count)
+        return 0
+    if args.instructions:
+        counted = count_instructions(200, 200 + args.count)
+        print(f"{'app':<10}{'mode':<12}{'instr/request':>15}{'added':>12}{'× bare':>8}")
+        for app, modes in counted.items():
+            for mode, instructions in modes.items():
+                added = instructions - modes["bare"]
+                extra = "" if mode == "bare" else f"{added:>12,.0f}{instructions / modes['bare']:>8.2f}"
+                print(f"{app:<10}{mode:<12}{instructions:>15,.0f}{extra}")
+        return 0
     print(f"{'app':<10}{'mode':<12}{'µs/request':>12}{'added µs':>12}")
     for name, bench in (("flask", bench_flask), ("fastapi", bench_fastapi)):
         results = bench(args.requests, args.rounds)
