@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
+from types import MappingProxyType
 
 from iamguard._frozen import slot_builder
 from iamguard.authn.request_view import RequestView
@@ -55,6 +56,8 @@ _PRINCIPAL_KEYS = (
 
 #: Principals whose derived keys are remembered; the memo is dropped whole when full.
 _DERIVED_MAX = 1024
+#: Request contexts remembered by :meth:`ContextBuilder.for_request` (dropped whole when full).
+_CONTEXTS_MAX = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +147,7 @@ class ContextBuilder:
     Unix seconds (tests freeze it).
     """
 
-    __slots__ = ("_clock", "_derived", "_last_second", "_last_times", "_trusted")
+    __slots__ = ("_clock", "_contexts", "_derived", "_last_second", "_last_times", "_trusted")
 
     def __init__(
         self, *, trusted_proxies: Iterable[str] = (), clock: Callable[[], float] = time.time
@@ -158,6 +161,8 @@ class ContextBuilder:
         # id(principal) -> (principal, its _PRINCIPAL_KEYS entries). The entry keeps the
         # principal alive, so its id cannot be reused while the entry exists.
         self._derived: dict[int, tuple[Principal, tuple[tuple[str, ContextValue], ...]]] = {}
+        # (id(principal), the second, connection, headers read) -> (principal, frozen context).
+        self._contexts: dict[tuple[object, ...], tuple[Principal | None, Mapping[str, ContextValue]]] = {}
 
     def source_ip(self, view: RequestView, meta: RequestMeta) -> str | None:
         if not self._trusted:  # X-Forwarded-For is never read: skip collecting it
@@ -209,7 +214,60 @@ class ContextBuilder:
         extra: Mapping[str, object] | None = None,
     ) -> dict[str, ContextValue]:
         """The request context (lower-cased keys); ``extra`` keys are added last and win."""
-        current_time, epoch = self._times()
+        keys = self._build(view, meta, principal, verified, self._times())
+        if extra:
+            keys.update(make_context(extra))
+        return keys
+
+    def for_request(
+        self,
+        view: RequestView,
+        meta: RequestMeta,
+        principal: Principal | None,
+        verified: VerifiedRequest | None,
+    ) -> Mapping[str, ContextValue]:
+        """:meth:`build` as a read-only mapping, shared by requests that would build the same one.
+
+        Everything the context is made of is in the memo key: the principal (by identity, kept
+        alive by the entry), the clock's second, the connection (peer, scheme), the headers read
+        (User-Agent, Referer and, behind trusted proxies, X-Forwarded-For/-Proto) and the
+        signed region. So a hit returns exactly what :meth:`build` would. The memo is bounded
+        (dropped whole when full).
+        """
+        times = self._times()
+        forwarded = (
+            (tuple(view.header_values("x-forwarded-for")), tuple(view.header_values("x-forwarded-proto")))
+            if self._trusted
+            else None
+        )
+        key = (
+            id(principal),
+            times,
+            meta.remote_addr,
+            meta.scheme,
+            view.header("user-agent"),
+            view.header("referer"),
+            None if verified is None else verified.region,
+            forwarded,
+        )
+        entry = self._contexts.get(key)
+        if entry is not None and entry[0] is principal:
+            return entry[1]
+        frozen: Mapping[str, ContextValue] = MappingProxyType(self._build(view, meta, principal, verified, times))
+        if len(self._contexts) >= _CONTEXTS_MAX:
+            self._contexts.clear()
+        self._contexts[key] = (principal, frozen)
+        return frozen
+
+    def _build(
+        self,
+        view: RequestView,
+        meta: RequestMeta,
+        principal: Principal | None,
+        verified: VerifiedRequest | None,
+        times: tuple[str, str],
+    ) -> dict[str, ContextValue]:
+        current_time, epoch = times
         keys: dict[str, ContextValue] = {
             "aws:currenttime": current_time,
             "aws:epochtime": epoch,
@@ -227,6 +285,4 @@ class ContextBuilder:
             keys["aws:requestedregion"] = verified.region
         if principal is not None:
             keys.update(self._principal_keys(principal))
-        if extra:
-            keys.update(make_context(extra))
         return keys

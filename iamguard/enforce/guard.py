@@ -197,7 +197,7 @@ class _GuardCore:
         for authenticator in self.authenticators:
             found = yield from authenticator.authenticate(view, meta)
             if found is not None:
-                context = self.context.build(view, meta, principal=found.principal, verified=found.verified)
+                context = self.context.for_request(view, meta, found.principal, found.verified)
                 return _with_request(found, context, meta.request_id, started)
         if optional:
             return None

@@ -79,3 +79,57 @@ def test_session_principal_keys() -> None:
     assert keys["aws:sourceidentity"] == "alice"
     user = Principal.from_arn("arn:aws:iam::123456789012:user/alice")
     assert "aws:multifactorauthpresent" not in ContextBuilder().build(RequestView("GET", "/"), RequestMeta(), principal=user)
+
+
+_VIEW_HEADERS = st.lists(
+    st.tuples(
+        st.sampled_from(["User-Agent", "Referer", "X-Forwarded-For", "X-Forwarded-Proto", "X-Other"]),
+        st.sampled_from(["a", "b", "203.0.113.9", "https", "http", "10.0.0.2, 198.51.100.4"]),
+    ),
+    max_size=4,
+)
+
+
+@given(
+    requests=st.lists(
+        st.tuples(
+            _VIEW_HEADERS,
+            st.sampled_from(["10.0.0.1", "198.51.100.1", "192.0.2.7"]),
+            st.sampled_from(["http", "https"]),
+            st.sampled_from([0, 1, 2]),  # which principal
+            st.sampled_from([FROZEN, FROZEN + 0.5, FROZEN + 1]),  # clock
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    trusted=st.sampled_from([(), ("10.0.0.0/8",)]),
+)
+def test_for_request_is_build_memoized(
+    requests: list[tuple[list[tuple[str, str]], str, str, int, float]], trusted: tuple[str, ...]
+) -> None:
+    """Whatever sequence of requests arrives, the memoized context equals a fresh build."""
+    now = [FROZEN]
+    builder = ContextBuilder(trusted_proxies=trusted, clock=lambda: now[0])
+    fresh = ContextBuilder(trusted_proxies=trusted, clock=lambda: now[0])
+    principals = [
+        Principal.from_arn("arn:aws:iam::111122223333:user/alice"),
+        Principal.from_arn("arn:aws:iam::111122223333:user/bob", tags={"team": "red"}),
+        Principal(arn="*", account="", type=PrincipalType.ANONYMOUS),
+    ]
+    for headers, peer, scheme, who, clock in requests:
+        now[0] = clock
+        view = RequestView("GET", "/", headers=headers)
+        meta = RequestMeta(peer, scheme)
+        got = builder.for_request(view, meta, principals[who], None)
+        assert dict(got) == fresh.build(view, meta, principal=principals[who])
+
+
+def test_for_request_shares_one_read_only_context() -> None:
+    builder = ContextBuilder(clock=lambda: FROZEN)
+    alice = Principal.from_arn("arn:aws:iam::111122223333:user/alice")
+    view = RequestView("GET", "/", headers=[("User-Agent", "boto3")])
+    first = builder.for_request(view, RequestMeta("192.0.2.1"), alice, None)
+    assert builder.for_request(view, RequestMeta("192.0.2.1"), alice, None) is first
+    assert builder.for_request(view, RequestMeta("192.0.2.2"), alice, None)["aws:sourceip"] == "192.0.2.2"
+    with pytest.raises(TypeError):
+        first["aws:sourceip"] = "203.0.113.1"  # type: ignore[index]
