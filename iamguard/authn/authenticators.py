@@ -31,8 +31,6 @@ from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Protocol
 
-from cachetools import LRUCache
-
 from iamguard._frozen import slot_builder
 from iamguard.authn.chunked import decode_aws_chunked
 from iamguard.authn.context import RequestMeta
@@ -121,6 +119,9 @@ def principal_from_record(record: ResolvedPrincipal, partition: str = "aws") -> 
     return Principal.from_arn(record.arn, tags=tags, user_id=record.unique_id)
 
 
+#: Long-term keys whose secret and owner an authenticator remembers (per store generation).
+_KEYS_MAX = 4096
+
 #: Authorization schemes SigV4 answers for (SigV2's "AWS " is refused with AWS's own error).
 _AWS_SCHEMES = ("AWS4-", "AWS ")
 
@@ -145,7 +146,9 @@ class SigV4Authenticator:
         self._service = service
         self._max_skew = max_skew
         self._clock = clock
-        self._keys: LRUCache[str, tuple[object, str, ResolvedPrincipal, Principal]] = LRUCache(maxsize=4096)
+        # access key id -> (store generation, secret, owner record, owner principal). A plain
+        # dict dropped whole when full: a hit is one dict lookup (no LRU bookkeeping).
+        self._keys: dict[str, tuple[object, str, ResolvedPrincipal, Principal]] = {}
 
     def authenticate(self, view: RequestView, meta: RequestMeta) -> AuthFlow:
         header = view.header("authorization")
@@ -204,6 +207,8 @@ class SigV4Authenticator:
         # The principal is a pure function of the record: built once per generation, and the
         # same object each request (downstream memos keyed by principal identity then hit).
         principal = principal_from_record(record)
+        if len(self._keys) >= _KEYS_MAX:
+            self._keys.clear()
         self._keys[akid] = (generation, secret, record, principal)
         return secret, principal
 

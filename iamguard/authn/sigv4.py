@@ -153,6 +153,10 @@ class SigV4Claim(NamedTuple):
     expires: int | None  # presigned only
 
 
+#: ``SigV4Claim`` from a tuple of its fields, without the generated keyword ``__new__``.
+_new_claim = SigV4Claim._make
+
+
 def auth_form(view: RequestView) -> Literal["header", "query"] | None:
     """Which SigV4 form ``view`` uses, or ``None`` when it carries no authentication.
 
@@ -333,10 +337,19 @@ def _claim_from_header(view: RequestView, s3: bool) -> SigV4Claim:
             akid, date, region, service, signed_text, sig = match.groups()
             signed = tuple(signed_text.split(";"))
             # What _parse_signed_headers checks beyond the pattern: sorted, unique, host signed.
-            if "host" in signed and all(a < b for a, b in zip(signed, signed[1:])):
-                amz_date = _header_timestamp(view, signed, c.uses_s3_uri_rules(service))
-                return SigV4Claim(akid, date, region, service, signed, sig, amz_date, None)
+            if "host" in signed and _strictly_ascending(signed):
+                amz_date = _header_timestamp(view, signed, service in c.S3_SERVICES)
+                return _new_claim((akid, date, region, service, signed, sig, amz_date, None))
     return _claim_from_any_header(values, view, s3)
+
+
+def _strictly_ascending(names: tuple[str, ...]) -> bool:
+    previous = ""
+    for name in names:
+        if name <= previous:
+            return False
+        previous = name
+    return True
 
 
 def _claim_from_any_header(values: tuple[str, ...], view: RequestView, s3: bool) -> SigV4Claim:
