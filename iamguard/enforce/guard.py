@@ -524,7 +524,7 @@ class AsyncGuard(_GuardCore):
         resource_account: str | None = None,
     ) -> Decision:
         policy = self._resource_args(resource_policy)
-        policies = await self._policies(authenticated)
+        policies = self._policies_inline(authenticated) if not self._async_source else await self._policies(authenticated)
         return self._decide(authenticated, action, resource, context, policies, policy, resource_account)[0]
 
     async def check(
@@ -538,7 +538,7 @@ class AsyncGuard(_GuardCore):
         resource_account: str | None = None,
     ) -> Decision:
         policy = self._resource_args(resource_policy)
-        found = await self._policies(authenticated)
+        found = self._policies_inline(authenticated) if not self._async_source else await self._policies(authenticated)
         decision, request, policies = self._decide(
             authenticated, action, resource, context, found, policy, resource_account
         )
@@ -547,13 +547,17 @@ class AsyncGuard(_GuardCore):
         return decision
 
     async def _policies(self, authenticated: Authenticated) -> PolicySet:
-        if not self._async_source:  # a sync store answers its generation inline
-            found = self._memoized_policies(authenticated, self.source.generation())
-            if found is None:
-                found = self._drive_inline(self._policies_flow(authenticated))
-            return found
+        if not self._async_source:
+            return self._policies_inline(authenticated)
         policies: PolicySet = await self._drive(self._policies_flow(authenticated))
         return policies
+
+    def _policies_inline(self, authenticated: Authenticated) -> PolicySet:
+        """The PolicySet from a sync store, answered inline (no coroutine)."""
+        found = self._memoized_policies(authenticated, self.source.generation())
+        if found is None:
+            found = self._drive_inline(self._policies_flow(authenticated))
+        return found
 
     async def _drive(self, flow: _Flow) -> Any:
         """Answer each lookup of ``flow`` by awaiting the store (or inline for a sync store)."""
