@@ -344,8 +344,29 @@ def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
     return signing_key_for(secret, date, region, service).key
 
 
+#: Front memo of :func:`signing_key_for` by the secret's *identity*: a request of a remembered
+#: key passes the very same ``str`` object each time, so one dict lookup replaces hashing the
+#: secret. INVARIANT: keyed by ``id(secret)``, never by its content; each entry holds the secret
+#: object itself, so its id cannot be reused while the entry exists, and a hit is confirmed
+#: with ``is``. Bounded: dropped whole when full.
+_by_identity: dict[tuple[int, str, str, str], tuple[str, SigningKey]] = {}
+_BY_IDENTITY_MAX = 1024
+
+
 def signing_key_for(secret: str, date: str, region: str, service: str) -> SigningKey:
     """:func:`signing_key` with its ready HMAC (cached per secret, day, region and service)."""
+    front = (id(secret), date, region, service)
+    entry = _by_identity.get(front)
+    if entry is not None and entry[0] is secret:
+        return entry[1]
+    found = _signing_key_cached(secret, date, region, service)
+    if len(_by_identity) >= _BY_IDENTITY_MAX:
+        _by_identity.clear()
+    _by_identity[front] = (secret, found)
+    return found
+
+
+def _signing_key_cached(secret: str, date: str, region: str, service: str) -> SigningKey:
     key = (_secret_digest(secret), date, region, service)
     # Hit path without the lock: OrderedDict's get/move_to_end are single C calls (atomic under
     # the GIL); a concurrent eviction between the two only costs the recency update.
@@ -368,6 +389,7 @@ def clear_signing_key_cache() -> None:
     """Forget every cached signing key (e.g. after a key rotation)."""
     with _cache_lock:
         _cache.clear()
+        _by_identity.clear()
 
 
 def signature(key: bytes, to_sign: str) -> str:

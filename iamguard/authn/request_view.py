@@ -141,13 +141,22 @@ class RequestView:
 _new_view = slot_builder(RequestView)
 
 
-def wire_view(method: str, raw_path: str, query_string: str, headers: HeaderPairs, body: bytes | None) -> RequestView:
+def wire_view(
+    method: str,
+    raw_path: str,
+    query_string: str,
+    headers: HeaderPairs,
+    body: bytes | None,
+    index: dict[str, tuple[str, ...]] | None = None,
+) -> RequestView:
     """``RequestView(...)`` for integrations whose ``headers`` already is a tuple of ``(str, str)``
     tuples (what the WSGI and ASGI adapters build): skips the normalizing ``__post_init__``.
 
-    INVARIANT: callers pass exactly that shape; anything else must go through ``RequestView``.
+    ``index`` may hand over the header index built in the same pass (lower-cased name → values
+    in wire order, exactly what :meth:`RequestView.header_index` builds); it is kept read-only.
+    INVARIANT: callers pass exactly those shapes; anything else must go through ``RequestView``.
     """
-    return _new_view(method, raw_path, query_string, headers, body, None, None)
+    return _new_view(method, raw_path, query_string, headers, body, None if index is None else MappingProxyType(index), None)
 
 
 def split_query(query_string: str) -> list[tuple[str, str]]:

@@ -50,9 +50,15 @@ def view_from_scope(scope: Scope, body: bytes | None) -> tuple[RequestView, Requ
         path = raw_path.decode("latin-1").partition("?")[0]
     else:
         path = quote(scope.get("root_path", "") + scope.get("path", "/"), safe="/-_.~!$&'()*+,;=:@%")
-    headers = tuple([(n.decode("latin-1"), v.decode("latin-1")) for n, v in scope.get("headers", ())])
+    pairs = []
+    index: dict[str, tuple[str, ...]] = {}  # built in the same pass: what the view would build
+    for raw_name, raw_value in scope.get("headers", ()):
+        name = raw_name.decode("latin-1").lower()  # ASGI says lower-case already; be sure
+        value = raw_value.decode("latin-1")
+        pairs.append((name, value))
+        index[name] = (*index[name], value) if name in index else (value,)
     query = scope.get("query_string", b"").decode("latin-1")
-    view = wire_view(scope.get("method", "GET"), path or "/", query, headers, body)
+    view = wire_view(scope.get("method", "GET"), path or "/", query, tuple(pairs), body, index)
     client = scope.get("client")
     meta = new_request_meta(client[0] if client else None, scope.get("scheme", "http"), new_request_id())
     return view, meta

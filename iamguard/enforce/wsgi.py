@@ -66,10 +66,12 @@ _HEADER_NAMES: dict[str, str] = {}
 _HEADER_NAMES_MAX = 1024
 
 
-def _headers(environ: dict[str, Any]) -> HeaderPairs:
+def _headers(environ: dict[str, Any]) -> tuple[HeaderPairs, dict[str, tuple[str, ...]]]:
     """The request's headers as (lower-case name, value) pairs, from the ``HTTP_*`` keys and a
-    non-empty ``CONTENT_TYPE`` / ``CONTENT_LENGTH`` (PEP 3333 moves those two out of HTTP_*)."""
+    non-empty ``CONTENT_TYPE`` / ``CONTENT_LENGTH`` (PEP 3333 moves those two out of HTTP_*),
+    and the same headers indexed by name (what :meth:`RequestView.header_index` would build)."""
     headers = []
+    index: dict[str, tuple[str, ...]] = {}
     names = _HEADER_NAMES
     for key, value in environ.items():
         if key[:5] == "HTTP_":
@@ -78,10 +80,14 @@ def _headers(environ: dict[str, Any]) -> HeaderPairs:
                 name = key[5:].replace("_", "-").lower()
                 if len(names) < _HEADER_NAMES_MAX:
                     names[key] = name
-            headers.append((name, value if type(value) is str else str(value)))
         elif (key == "CONTENT_TYPE" or key == "CONTENT_LENGTH") and value:
-            headers.append((key.replace("_", "-").lower(), str(value)))
-    return tuple(headers)
+            name = key.replace("_", "-").lower()
+        else:
+            continue
+        text = value if type(value) is str else str(value)
+        headers.append((name, text))
+        index[name] = (*index[name], text) if name in index else (text,)
+    return tuple(headers), index
 
 
 def _read_body(environ: dict[str, Any], limit: int) -> bytes:
@@ -156,7 +162,8 @@ class IAMGuardMiddleware:
     def _authenticate(self, environ: dict[str, Any], request_id: str) -> Authenticated | None:
         body = _read_body(environ, self.max_body_size)
         path, query = _raw_target(environ)
-        view = wire_view(environ.get("REQUEST_METHOD", "GET"), path, query, _headers(environ), body)
+        headers, index = _headers(environ)
+        view = wire_view(environ.get("REQUEST_METHOD", "GET"), path, query, headers, body, index)
         meta = new_request_meta(environ.get("REMOTE_ADDR"), environ.get("wsgi.url_scheme", "http"), request_id)
         authenticated = (
             self.guard.authenticate(view, meta) if self.required else self.guard.authenticate_optional(view, meta)

@@ -138,6 +138,21 @@ def test_signing_key_cache_never_keys_on_plaintext_secret() -> None:
     cached_keys = list(c._cache)
     assert cached_keys and all("super-secret-value" not in repr(k) for k in cached_keys)
     assert all(k[0] != b"super-secret-value" for k in cached_keys)
+    assert all("super-secret-value" not in repr(k) for k in c._by_identity)  # keyed by id only
+
+
+def test_identity_memo_never_confuses_equal_ids() -> None:
+    """A different secret object (even one that reuses a freed id) gets its own key."""
+    c.clear_signing_key_cache()
+    first = "".join(["secret-", "one"])
+    key_one = c.signing_key_for(first, "20150830", "us-east-1", "iam")
+    assert c.signing_key_for(first, "20150830", "us-east-1", "iam") is key_one
+    other = "".join(["secret-", "two"])
+    assert c.signing_key_for(other, "20150830", "us-east-1", "iam").key == c._derive_signing_key(
+        other, "20150830", "us-east-1", "iam"
+    )
+    equal_copy = "".join(["secret-", "one"])  # equal content, another object: same derived key
+    assert c.signing_key_for(equal_copy, "20150830", "us-east-1", "iam").key == key_one.key
 
 
 def test_amz_date_round_trip_and_strictness() -> None:
