@@ -610,7 +610,7 @@ def _check_amz_headers_signed(
 
 def _session_token(view: RequestView, presigned: bool) -> str | None:
     """X-Amz-Security-Token from the query (presigned) or the header; returned for STS to judge."""
-    from_query = view.query_param("X-Amz-Security-Token")
+    from_query = view.query_param("X-Amz-Security-Token") if view.query_string else None
     from_header = view.header("x-amz-security-token")
     if from_query is not None and from_header is not None and from_query != from_header:
         raise AuthenticationError(
