@@ -353,6 +353,27 @@ class _GuardCore:
         except IAMGuardError:
             return None
 
+    # ------------------------------------------------------------ the sync driver
+
+    def _answer(self, lookup: GuardLookup) -> object:
+        raise NotImplementedError
+
+    def _drive_inline(self, flow: _Flow) -> Any:
+        """Answer each lookup of ``flow`` inline from a sync store until it returns."""
+        try:
+            lookup = next(flow)
+            while True:
+                lookup = flow.send(self._answer(lookup))
+        except StopIteration as done:
+            return done.value
+
+    def _policies_inline(self, authenticated: Authenticated) -> PolicySet:
+        """The principal's PolicySet from a sync store: the memo when current, else the flow."""
+        found = self._memoized_policies(authenticated, self.source.generation())
+        if found is None:
+            found = self._drive_inline(self._policies_flow(authenticated))
+        return found
+
     # ------------------------------------------------------------ denial, audit
 
     def _denied(self, authenticated: Authenticated, decision: Decision, request: Request, policies: PolicySet) -> EncodedAccessDeniedError:
@@ -417,7 +438,7 @@ class Guard(_GuardCore):
 
     def authenticate(self, view: RequestView, meta: RequestMeta | None = None) -> Authenticated:
         """Who sent ``view``; raises :class:`~iamguard.errors.AuthenticationError` otherwise."""
-        result: Authenticated = self._drive(self._authenticate_flow(view, meta or RequestMeta(), False))
+        result: Authenticated = self._drive_inline(self._authenticate_flow(view, meta or RequestMeta(), False))
         return result
 
     def authenticate_optional(self, view: RequestView, meta: RequestMeta | None = None) -> Authenticated | None:
@@ -425,7 +446,7 @@ class Guard(_GuardCore):
 
         Credentials that are present but wrong still raise (fail closed).
         """
-        result: Authenticated | None = self._drive(self._authenticate_flow(view, meta or RequestMeta(), True))
+        result: Authenticated | None = self._drive_inline(self._authenticate_flow(view, meta or RequestMeta(), True))
         return result
 
     def authorize(
@@ -440,7 +461,7 @@ class Guard(_GuardCore):
     ) -> Decision:
         """The decision for ``authenticated`` doing ``action`` on ``resource`` (audited)."""
         policy = self._resource_args(resource_policy)
-        policies = self._policies(authenticated)
+        policies = self._policies_inline(authenticated)
         return self._decide(authenticated, action, resource, context, policies, policy, resource_account)[0]
 
     def check(
@@ -455,28 +476,13 @@ class Guard(_GuardCore):
     ) -> Decision:
         """Like :meth:`authorize`, but raise :class:`EncodedAccessDeniedError` unless allowed."""
         policy = self._resource_args(resource_policy)
-        found = self._policies(authenticated)
+        found = self._policies_inline(authenticated)
         decision, request, policies = self._decide(
             authenticated, action, resource, context, found, policy, resource_account
         )
         if not decision.allowed:
             raise self._denied(authenticated, decision, request, policies)
         return decision
-
-    def _policies(self, authenticated: Authenticated) -> PolicySet:
-        found = self._memoized_policies(authenticated, self.source.generation())
-        if found is None:
-            found = self._drive(self._policies_flow(authenticated))
-        return found
-
-    def _drive(self, flow: _Flow) -> Any:
-        """Answer each lookup of ``flow`` from the sync store until it returns."""
-        try:
-            lookup = next(flow)
-            while True:
-                lookup = flow.send(self._answer(lookup))
-        except StopIteration as done:
-            return done.value
 
     def _answer(self, lookup: GuardLookup) -> object:
         if type(lookup) is GetGeneration:  # asked by every authenticate and every check: first
@@ -547,17 +553,9 @@ class AsyncGuard(_GuardCore):
         return decision
 
     async def _policies(self, authenticated: Authenticated) -> PolicySet:
-        if not self._async_source:
-            return self._policies_inline(authenticated)
+        """The PolicySet from an async store (a sync one is answered by ``_policies_inline``)."""
         policies: PolicySet = await self._drive(self._policies_flow(authenticated))
         return policies
-
-    def _policies_inline(self, authenticated: Authenticated) -> PolicySet:
-        """The PolicySet from a sync store, answered inline (no coroutine)."""
-        found = self._memoized_policies(authenticated, self.source.generation())
-        if found is None:
-            found = self._drive_inline(self._policies_flow(authenticated))
-        return found
 
     async def _drive(self, flow: _Flow) -> Any:
         """Answer each lookup of ``flow`` by awaiting the store (or inline for a sync store)."""
@@ -568,15 +566,6 @@ class AsyncGuard(_GuardCore):
                 if self._async_source and inspect.isawaitable(answer):
                     answer = await answer
                 lookup = flow.send(answer)
-        except StopIteration as done:
-            return done.value
-
-    def _drive_inline(self, flow: _Flow) -> Any:
-        """Answer each lookup of ``flow`` inline from a sync store (no coroutine per request)."""
-        try:
-            lookup = next(flow)
-            while True:
-                lookup = flow.send(self._answer(lookup))
         except StopIteration as done:
             return done.value
 
