@@ -18,12 +18,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import os
 import re
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from botocore.auth import SigV4Auth  # type: ignore[import-untyped]
@@ -334,34 +336,95 @@ def _callgrind_total(target: str, count: int) -> int:
     return int(found.group(1))
 
 
+def _print_times(times: dict[str, dict[str, float]]) -> None:
+    print(f"{'app':<10}{'mode':<12}{'µs/request':>12}{'added µs':>12}")
+    for app, results in times.items():
+        for mode, micros in results.items():
+            if mode.endswith("+"):
+                continue
+            added = "" if mode == "bare" else f"{results[mode + '+']:.1f}"
+            print(f"{app:<10}{mode:<12}{micros:>12.1f}{added:>12}")
+
+
+def _print_instructions(counted: dict[str, dict[str, float]]) -> None:
+    print(f"{'app':<10}{'mode':<12}{'instr/request':>15}{'added':>12}{'× bare':>8}")
+    for app, modes in counted.items():
+        for mode, instructions in modes.items():
+            added = instructions - modes["bare"]
+            extra = "" if mode == "bare" else f"{added:>12,.0f}{instructions / modes['bare']:>8.2f}"
+            print(f"{app:<10}{mode:<12}{instructions:>15,.0f}{extra}")
+
+
+def markdown(times: dict[str, dict[str, float]], counted: dict[str, dict[str, float]] | None, args: Any) -> str:
+    """The results page: both measures side by side, with what was measured and how."""
+    import platform
+    from datetime import datetime, timezone
+
+    from importlib.metadata import version
+
+    from benchmarks.sigv4_bench import git_head
+
+    lines = [
+        "# Middleware overhead in process: bare hello-world vs guarded by iamguard",
+        "",
+        f"Generated {datetime.now(timezone.utc).isoformat(timespec='seconds')} by `benchmarks/middleware_bench.py` "
+        f"at {git_head()} — Python {platform.python_version()}, {os.cpu_count()} CPUs, Flask {version('flask')} "
+        f"(direct WSGI call), FastAPI {version('fastapi')} (direct ASGI call). {args.rounds} interleaved rounds of "
+        f"{args.requests} requests per mode.",
+        "",
+        "| app | mode | µs/request (median) | added µs (median of per-round differences) |"
+        + (" instructions/request | added instructions | × bare |" if counted else ""),
+        "|---|---|---:|---:|" + ("---:|---:|---:|" if counted else ""),
+    ]
+    for app, results in times.items():
+        for mode, micros in results.items():
+            if mode.endswith("+"):
+                continue
+            added = "" if mode == "bare" else f"{results[mode + '+']:.1f}"
+            row = f"| {app} | {mode} | {micros:.1f} | {added} |"
+            if counted:
+                instructions = counted[app][mode]
+                bare = counted[app]["bare"]
+                more = "" if mode == "bare" else f"{instructions - bare:,.0f}"
+                ratio = "" if mode == "bare" else f"{instructions / bare:.2f}"
+                row += f" {instructions:,.0f} | {more} | {ratio} |"
+            lines.append(row)
+    lines += [
+        "",
+        "* **sigv4**: a request signed by botocore's `SigV4Auth` with a store key, through the whole path: "
+        "WSGI/ASGI middleware, signature verification, principal, request context, `@require` / "
+        "`Depends(require(...))` and a cached Allow. **authorize**: the authorization step alone (the "
+        "request already authenticated). **no-op dep**: the bare FastAPI app with a dependency that does "
+        "nothing — FastAPI's own price of `Depends`, which every guarded FastAPI route pays.",
+        "* Times drift with the machine's load (this 2-core machine is shared): the modes are timed in turn "
+        "within each round, and *added* is the median of the per-round differences.",
+        "* Instructions (valgrind's callgrind, when run with `--instructions`) do not drift: each configuration "
+        "runs in a fresh process twice and the difference is divided by the extra request count. Added "
+        "instructions ÷ bare instructions is the overhead as a share of the bare request, whatever the load.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--requests", type=int, default=2000, help="requests per round")
     parser.add_argument("--rounds", type=int, default=9)
-    parser.add_argument("--instructions", action="store_true", help="count instructions with callgrind instead")
+    parser.add_argument("--instructions", action="store_true", help="also count instructions with callgrind")
+    parser.add_argument("--markdown", type=Path, help="write the results page here")
     parser.add_argument("--only", help=argparse.SUPPRESS)  # app:mode, for the callgrind runs
     parser.add_argument("--count", type=int, default=1000, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.only:
         run_only(args.only, args.count)
         return 0
+    times = {"flask": bench_flask(args.requests, args.rounds), "fastapi": bench_fastapi(args.requests, args.rounds)}
+    _print_times(times)
+    counted = None
     if args.instructions:
         counted = count_instructions(200, 200 + args.count)
-        print(f"{'app':<10}{'mode':<12}{'instr/request':>15}{'added':>12}{'× bare':>8}")
-        for app, modes in counted.items():
-            for mode, instructions in modes.items():
-                added = instructions - modes["bare"]
-                extra = "" if mode == "bare" else f"{added:>12,.0f}{instructions / modes['bare']:>8.2f}"
-                print(f"{app:<10}{mode:<12}{instructions:>15,.0f}{extra}")
-        return 0
-    print(f"{'app':<10}{'mode':<12}{'µs/request':>12}{'added µs':>12}")
-    for name, bench in (("flask", bench_flask), ("fastapi", bench_fastapi)):
-        results = bench(args.requests, args.rounds)
-        for mode, micros in results.items():
-            if mode.endswith("+"):
-                continue
-            added = "" if mode == "bare" else f"{results[mode + '+']:.1f}"
-            print(f"{name:<10}{mode:<12}{micros:>12.1f}{added:>12}")
+        _print_instructions(counted)
+    if args.markdown:
+        args.markdown.write_text(markdown(times, counted, args), encoding="utf-8")
     return 0
 
 

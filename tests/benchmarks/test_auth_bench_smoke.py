@@ -107,3 +107,27 @@ def test_guarded_server_refuses_unsigned_and_stops() -> None:
     finally:
         server.stop()
     assert not server.process.is_alive()
+
+
+def test_middleware_bench_runs_every_mode_and_writes_its_page(tmp_path: Path) -> None:
+    from benchmarks import middleware_bench as mb
+
+    page = tmp_path / "middleware.md"
+    assert mb.main(["--requests", "20", "--rounds", "2", "--markdown", str(page)]) == 0
+    text = page.read_text()
+    for app, modes in mb._MODES.items():
+        for mode in modes:
+            assert f"| {app} | {mode} |" in text
+    # Every mode answers 200 (the calls assert it) and times are positive.
+    times = mb.bench_flask(10, 2)
+    assert all(_positive(times[m]) for m in ("bare", "sigv4", "authorize"))
+
+
+def test_callgrind_counts_instructions_of_one_mode() -> None:
+    import shutil
+
+    from benchmarks import middleware_bench as mb
+
+    if shutil.which("valgrind") is None:
+        pytest.fail("valgrind is needed for the instruction counts (apt-get install valgrind)")
+    assert mb._callgrind_total("flask:bare", 1) > 1_000_000
