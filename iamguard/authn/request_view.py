@@ -112,7 +112,8 @@ class RequestView:
 
     def header_index(self) -> Mapping[str, tuple[str, ...]]:
         """Every header as lower-cased name → values in wire order (read-only, built once)."""
-        return self._header_index()
+        index = self._index
+        return index if index is not None else self._header_index()
 
     def query_params(self) -> list[tuple[str, str]]:
         """The query as decoded ``(name, value)`` pairs in wire order (``+`` stays a plus)."""

@@ -246,10 +246,11 @@ def verify_claim(
     Same options as :func:`verify_sigv4`; the secret is looked up only once the request is
     known to be current and well-formed.
     """
-    current = _utc(now)
+    current = now if now is not None and now.tzinfo is timezone.utc else _utc(now)
     presigned = claim.expires is not None
-    s3 = c.uses_s3_uri_rules(claim.service)
-    _check_scope(claim, service_hint, s3, presigned)
+    s3 = claim.service in c.S3_SERVICES
+    if (service_hint is not None and claim.service != service_hint) or claim.amz_date[:8] != claim.date:
+        _check_scope(claim, service_hint, s3, presigned)  # raises with AWS's wording
     signed_at = _check_time(claim, view, current, max_skew, s3, presigned)
     payload_hash = _payload_hash(view, s3, presigned)
     secret = lookup_secret(claim.access_key_id)
@@ -448,8 +449,8 @@ def _check_time(
         raise _malformed(f"invalid X-Amz-Date {claim.amz_date!r}", s3, presigned) from None
     if presigned:
         _check_presigned_window(signed_at, claim.expires or 0, now, max_skew, s3)
-    else:
-        _check_skew(signed_at, now, max_skew, s3)
+    elif abs(now - signed_at) > max_skew:
+        _check_skew(signed_at, now, max_skew, s3)  # raises with AWS's wording
     return signed_at
 
 
@@ -547,9 +548,9 @@ def _check_signature(
             raise SignatureMismatchError(f"signed header {name!r} is not present in the request")
     if s3:
         _check_amz_headers_signed(headers, claim.signed, presigned)
-    scope = c.credential_scope(claim.date, claim.region, claim.service)
+    scope = f"{claim.date}/{claim.region}/{claim.service}/aws4_request"  # c.credential_scope
     matched = False
-    for excluded in _query_exclusions(view, s3, presigned):
+    for excluded in _query_exclusions(view, s3, presigned) if presigned else _ONE_READING:
         canonical = c.canonical_request_for(
             view,
             signed=claim.signed,

@@ -171,3 +171,12 @@ def test_signing_key_for_signs_like_a_fresh_hmac(secret: str, to_sign: str) -> N
     assert prepared.sign(to_sign) == c.signature(prepared.key, to_sign)
     assert prepared.sign(to_sign) == prepared.sign(to_sign)  # the prepared state is never consumed
     assert repr(prepared) == "SigningKey(<redacted>)"
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=st.binary(max_size=130), to_sign=st.text(max_size=300))
+def test_signing_key_sign_is_hmac_sha256_for_any_key(key: bytes, to_sign: str) -> None:
+    """RFC 2104 edge cases included: empty keys, keys of exactly one block, longer keys."""
+    import hmac as stdlib_hmac
+
+    assert c.SigningKey(key).sign(to_sign) == stdlib_hmac.digest(key, to_sign.encode(), "sha256").hex()
