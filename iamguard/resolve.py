@@ -35,6 +35,7 @@ from iamguard.store.records import ResolvedPrincipal
 
 __all__ = [
     "AsyncPolicySource",
+    "GET_GENERATION",
     "GetGeneration",
     "Lookup",
     "ResolvePrincipal",
@@ -57,6 +58,9 @@ class ResolvePrincipal:
 class GetGeneration:
     """Ask the store for its current generation."""
 
+
+#: The one GetGeneration flows yield (it has no fields: every request asks it, none builds it).
+GET_GENERATION = GetGeneration()
 
 Lookup = ResolvePrincipal | GetGeneration
 ResolveFlow = Generator[Lookup, object, PolicySet]
@@ -92,11 +96,11 @@ def resolve_flow(principal: Principal, *, session_policies: Sequence[Policy] | N
     session = None if session_policies is None else tuple(session_policies)
     arn = store_arn(principal)
     if arn is None:
-        generation = yield GetGeneration()
+        generation = yield GET_GENERATION
         return PolicySet(session=session, generation=_int(generation))
     answer = yield ResolvePrincipal(arn)
     if answer is None:
-        generation = yield GetGeneration()
+        generation = yield GET_GENERATION
         return PolicySet(session=session, generation=_int(generation))
     if not isinstance(answer, ResolvedPrincipal):
         raise TypeError(f"ResolvePrincipal answered with {type(answer).__name__}")

@@ -40,7 +40,7 @@ from iamguard.authn.sigv4 import STREAMING_PAYLOADS, VerifiedRequest, parse_sigv
 from iamguard.context import ContextValue
 from iamguard.errors import InvalidAccessKeyError
 from iamguard.principal import Principal, PrincipalType
-from iamguard.resolve import GetGeneration, ResolvePrincipal
+from iamguard.resolve import GET_GENERATION, GetGeneration, ResolvePrincipal
 from iamguard.store.records import AccessKey, ResolvedPrincipal
 
 __all__ = [
@@ -196,7 +196,7 @@ class SigV4Authenticator:
         so deactivating or deleting a key (a write, which bumps the generation) applies to the
         very next request. Unknown keys are not memoized.
         """
-        generation = yield GetGeneration()
+        generation = yield GET_GENERATION
         cached = self._keys.get(akid)
         if cached is not None and cached[0] == generation:
             return cached[1], cached[3]

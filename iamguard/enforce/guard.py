@@ -50,7 +50,7 @@ from iamguard.evaluate.inputs import PolicySet, Request
 from iamguard.policy.model import Policy, PolicyKind
 from iamguard.policy.parse import parse_policy
 from iamguard.principal import Principal, PrincipalType
-from iamguard.resolve import GetGeneration, ResolvePrincipal, resolve_flow, store_arn
+from iamguard.resolve import GET_GENERATION, GetGeneration, ResolvePrincipal, resolve_flow, store_arn
 from iamguard.store.protocols import PolicySource
 from iamguard.sts.auth_message import AuthorizationMessageCodec, build_message
 
@@ -250,7 +250,7 @@ class _GuardCore:
         was resolved at (asked first, every call), so a write (a detached policy, a deleted
         user) applies to the very next request. It holds policies, never a decision.
         """
-        generation = yield GetGeneration()
+        generation = yield GET_GENERATION
         resolved = self._resolved
         hit = resolved.get(arn)
         if hit is not None and hit.generation == generation:

@@ -63,13 +63,11 @@ def acting_as(who: Principal | Authenticated, *, guard: Guard | AsyncGuard) -> I
         _current.reset(token)
 
 
-def enter_request(state: RequestState) -> contextvars.Token[RequestState | None]:
-    """Make ``state`` current (integrations; pair with :func:`leave_request`)."""
-    return _current.set(state)
-
-
-def leave_request(token: contextvars.Token[RequestState | None]) -> None:
-    _current.reset(token)
+#: ``enter_request(state)`` makes ``state`` current and returns the token that
+#: ``leave_request(token)`` takes to restore the previous one (integrations, once per request).
+#: The context variable's own methods: no Python frame on the request path.
+enter_request: Callable[[RequestState], contextvars.Token[RequestState | None]] = _current.set
+leave_request: Callable[[contextvars.Token[RequestState | None]], None] = _current.reset
 
 
 class ResourceTemplate:
