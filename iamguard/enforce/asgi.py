@@ -23,7 +23,6 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import quote
 
-from iamguard.authn.authenticators import Authenticated
 from iamguard.authn.context import RequestMeta, new_request_meta
 from iamguard.authn.request_view import RequestView, wire_view
 from iamguard.enforce.errors import ErrorStyle, RenderError, render_error
@@ -129,7 +128,9 @@ class IAMGuardASGIMiddleware:
             body = await read_body(receive, self.max_body_size)
             view, meta = view_from_scope(scope, body)
             request_id = meta.request_id
-            authenticated = await self._authenticate(view, meta)
+            guard = self.guard
+            authenticate = guard.authenticate if self.required else guard.authenticate_optional
+            authenticated = await authenticate(view, meta)
         except IAMGuardError as error:
             await self._error(error, request_id, send)
             return
@@ -154,11 +155,6 @@ class IAMGuardASGIMiddleware:
             await self._error(error, request_id, send)
         finally:
             leave_request(token)
-
-    async def _authenticate(self, view: RequestView, meta: RequestMeta) -> Authenticated | None:
-        if self.required:
-            return await self.guard.authenticate(view, meta)
-        return await self.guard.authenticate_optional(view, meta)
 
     async def _error(self, error: BaseException, request_id: str, send: Send) -> None:
         status, headers, body = self.render_error(error, style=self.error_style, request_id=request_id)
