@@ -331,7 +331,8 @@ def _callgrind_total(target: str, count: int) -> int:
     ]
     # A fixed hash seed: the same dict layouts (and probe counts) in every run.
     environment = {**os.environ, "PYTHONHASHSEED": "0"}
-    done = subprocess.run(command, capture_output=True, text=True, check=True, env=environment)
+    root = Path(__file__).resolve().parents[1]  # ``-m benchmarks.…`` resolves from the checkout
+    done = subprocess.run(command, capture_output=True, text=True, check=True, env=environment, cwd=root)
     found = re.search(r"Collected : (\d+)", done.stderr)
     if found is None:
         raise RuntimeError(f"no callgrind total for {target}: {done.stderr[-500:]}")
