@@ -169,7 +169,16 @@ class SigV4Authenticator:
                 claims, secret = self._sessions.verify_with_secret(token, access_key_id=akid)
         elif not token:
             # A security token with a long-term key is refused (it is not that key's token).
-            secret, owner = yield from self._long_term_cached(akid)
+            # The key's secret and owner, memoized per store generation. INVARIANT: an entry is
+            # used only while the store generation is the one it was read at, so deactivating or
+            # deleting a key (a write, which bumps the generation) applies to the very next
+            # request. The hit is checked here, without a generator of its own.
+            generation = yield GET_GENERATION
+            cached = self._keys.get(akid)
+            if cached is not None and cached[0] == generation:
+                secret, owner = cached[1], cached[3]
+            else:
+                secret, owner = yield from self._long_term_lookup(akid, generation)
         verified = verify_claim(
             view,
             claim,
@@ -189,17 +198,11 @@ class SigV4Authenticator:
             principal, "sigv4", verified.access_key_id, verified, claims, body, _EMPTY_CONTEXT, "", 0.0
         )
 
-    def _long_term_cached(self, akid: str) -> Generator[AuthLookup, object, tuple[str | None, Principal | None]]:
-        """The key's secret and owner's principal, memoized per store generation.
-
-        INVARIANT: an entry is used only while the store generation is the one it was read at,
-        so deactivating or deleting a key (a write, which bumps the generation) applies to the
-        very next request. Unknown keys are not memoized.
-        """
-        generation = yield GET_GENERATION
-        cached = self._keys.get(akid)
-        if cached is not None and cached[0] == generation:
-            return cached[1], cached[3]
+    def _long_term_lookup(
+        self, akid: str, generation: object
+    ) -> Generator[AuthLookup, object, tuple[str | None, Principal | None]]:
+        """The key's secret and owner's principal from the store, memoized under ``generation``
+        (read just before). Unknown keys are not memoized."""
         found = yield GetAccessKey(akid)
         secret, record = yield from self._long_term(found)
         if secret is None or record is None:

@@ -187,6 +187,9 @@ class _GuardCore:
         # Canonical PolicySet objects, so the evaluator's per-set memo hits (see _canonical). A
         # plain dict dropped whole when full: a hit is one dict lookup (no LRU bookkeeping).
         self._sets: dict[tuple[Any, ...], PolicySet] = {}
+        # id(PolicySet) -> (that PolicySet, its canonical twin) for checks without a resource
+        # policy: the content key of _canonical is built once per resolved object.
+        self._plain_sets: dict[int, tuple[PolicySet, PolicySet]] = {}
         # Stored principal ARN -> its PolicySet at the generation it names (see _stored_flow).
         self._resolved: dict[str, PolicySet] = {}
 
@@ -318,6 +321,11 @@ class _GuardCore:
         INVARIANT: the key holds the ids of objects the stored PolicySet keeps alive, so an id
         can never be reused by another object while its entry exists.
         """
+        plain = resource_policy is None and resource_account is None
+        if plain:  # the common case: the same resolved object, request after request
+            seen = self._plain_sets.get(id(policies))
+            if seen is not None and seen[0] is policies:
+                return seen[1]
         key = (
             tuple(map(id, policies.identity)),
             id(policies.boundary),
@@ -333,6 +341,12 @@ class _GuardCore:
             if len(sets) >= _SETS_MAX:
                 sets.clear()
             sets[key] = found
+        if plain:
+            # INVARIANT: the entry holds ``policies`` itself, so its id cannot be reused while
+            # the entry exists; a hit is confirmed with ``is``.
+            if len(self._plain_sets) >= _SETS_MAX:
+                self._plain_sets.clear()
+            self._plain_sets[id(policies)] = (policies, found)
         return found
 
     def _managed_policy(self, arn: str) -> Policy | None:
