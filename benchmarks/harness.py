@@ -12,10 +12,13 @@ the median (and 90th percentile) of the per-decision time of the batches.
 from __future__ import annotations
 
 import gc
+import json
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -111,3 +114,13 @@ def time_once(func: Callable[[], object]) -> tuple[float, object]:
     start = time.perf_counter_ns()
     result = func()
     return (time.perf_counter_ns() - start) / 1e9, result
+
+
+def write_results(data: Any, markdown: str, json_path: Path | None, markdown_path: Path | None) -> None:
+    """Write a benchmark's results page and its JSON (each only when a path is given), then
+    print the page: the one way every benchmark script reports."""
+    for path, text in ((json_path, json.dumps(data, indent=2) + "\n"), (markdown_path, markdown)):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    print(markdown)

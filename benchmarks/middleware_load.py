@@ -29,7 +29,6 @@ Run: ``python benchmarks/middleware_load.py [--quick] [--requests N] [--clients 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import multiprocessing
 import os
@@ -52,6 +51,7 @@ if str(ROOT) not in sys.path:
 
 import httpx
 
+from benchmarks import harness
 from benchmarks.sigv4_bench import git_head
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -451,11 +451,7 @@ def main(argv: list[str] | None = None) -> int:
         warmup=base.warmup,
     )
     result = run(settings, tuple(args.frameworks.split(",")))
-    markdown = to_markdown(result)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n")
-    args.markdown.write_text(markdown)
-    print(markdown)
+    harness.write_results(result, to_markdown(result), args.json, args.markdown)
     return 0
 
 

@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import hmac
-import json
 import platform
 import sys
 from collections.abc import Callable
@@ -374,11 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, default=RESULTS / "sigv4_latest.md")
     args = parser.parse_args(argv)
     result = run(harness.QUICK if args.quick else harness.FULL)
-    markdown = to_markdown(result)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n")
-    args.markdown.write_text(markdown)
-    print(markdown)
+    harness.write_results(result, to_markdown(result), args.json, args.markdown)
     return 0
 
 

@@ -948,12 +948,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = QUICK if args.quick else FULL
     pg_base = os.environ.get(PG_ENV, PG_DEFAULT)
     report = run(sizes, backends, pg_base)
-    text = render_markdown(report)
-    print(text)
-    if args.json is not None:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-    if args.markdown is not None:
-        args.markdown.write_text(text)
+    harness.write_results(report, render_markdown(report), args.json, args.markdown)
     return 0
 
 
