@@ -249,8 +249,7 @@ def verify_claim(
     current = now if now is not None and now.tzinfo is timezone.utc else _utc(now)
     presigned = claim.expires is not None
     s3 = claim.service in c.S3_SERVICES
-    if (service_hint is not None and claim.service != service_hint) or claim.amz_date[:8] != claim.date:
-        _check_scope(claim, service_hint, s3, presigned)  # raises with AWS's wording
+    _check_scope(claim, service_hint, s3, presigned)
     signed_at = _check_time(claim, view, current, max_skew, s3, presigned)
     payload_hash = _payload_hash(view, s3, presigned)
     secret = lookup_secret(claim.access_key_id)
@@ -310,7 +309,7 @@ def _parse_signed_headers(text: str, s3: bool, presigned: bool) -> tuple[str, ..
     names = tuple(text.split(";"))
     if not _PLAIN_SIGNED.fullmatch(text) and (not text or any(not n or n != n.strip().lower() for n in names)):
         raise _malformed(f"SignedHeaders must be lower-case names joined by ';', got {text!r}", s3, presigned)
-    if list(names) != sorted(set(names)):
+    if not _strictly_ascending(names):
         raise _malformed("SignedHeaders must be sorted and unique", s3, presigned)
     if "host" not in names:
         # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
@@ -345,6 +344,7 @@ def _claim_from_header(view: RequestView, s3: bool) -> SigV4Claim:
 
 
 def _strictly_ascending(names: tuple[str, ...]) -> bool:
+    """Sorted and unique (SigV4's rule for SignedHeaders)."""
     previous = ""
     for name in names:
         if name <= previous:
@@ -450,18 +450,16 @@ def _check_time(
     if presigned:
         _check_presigned_window(signed_at, claim.expires or 0, now, max_skew, s3)
     elif abs(now - signed_at) > max_skew:
-        _check_skew(signed_at, now, max_skew, s3)  # raises with AWS's wording
+        raise _skew_error(signed_at, now, max_skew, s3)
     return signed_at
 
 
-def _check_skew(signed_at: datetime, now: datetime, max_skew: timedelta, s3: bool) -> None:
-    """Header auth: the request time must be within ``max_skew`` (15 min) of the server's clock.
+def _skew_error(signed_at: datetime, now: datetime, max_skew: timedelta, s3: bool) -> RequestTimeSkewedError:
+    """The error for a request time more than ``max_skew`` (15 min) from the server's clock.
 
     https://docs.aws.amazon.com/IAM/latest/UserGuide/signing-elements.html ("the request
     timestamp … must be within five/fifteen minutes"); S3 answers RequestTimeTooSkewed.
     """
-    if abs(now - signed_at) <= max_skew:
-        return
     stamp, server = c.format_amz_date(signed_at), c.format_amz_date(now)
     minutes = int(max_skew.total_seconds() // 60)
     if signed_at < now:
@@ -469,9 +467,8 @@ def _check_skew(signed_at: datetime, now: datetime, max_skew: timedelta, s3: boo
     else:
         message = f"Signature not yet current: {stamp} is still later than {c.format_amz_date(now + max_skew)} ({server} + {minutes} min.)"
     if s3:
-        message = "The difference between the request time and the current time is too large."
-        raise RequestTimeSkewedError(message)
-    raise RequestTimeSkewedError(message, code="SignatureDoesNotMatch")
+        return RequestTimeSkewedError("The difference between the request time and the current time is too large.")
+    return RequestTimeSkewedError(message, code="SignatureDoesNotMatch")
 
 
 def _check_presigned_window(
@@ -486,7 +483,7 @@ def _check_presigned_window(
     if now >= signed_at + timedelta(seconds=expires):
         raise ExpiredCredentialsError("Request has expired", code="AccessDenied", http_status=403)
     if signed_at - now > max_skew:
-        _check_skew(signed_at, now, max_skew, s3)
+        raise _skew_error(signed_at, now, max_skew, s3)
 
 
 def _payload_hash(view: RequestView, s3: bool, presigned: bool) -> str:
@@ -550,7 +547,7 @@ def _check_signature(
         _check_amz_headers_signed(headers, claim.signed, presigned)
     scope = f"{claim.date}/{claim.region}/{claim.service}/aws4_request"  # c.credential_scope
     matched = False
-    for excluded in _query_exclusions(view, s3, presigned) if presigned else _ONE_READING:
+    for excluded in _query_exclusions(view, s3, presigned):
         canonical = c.canonical_request_for(
             view,
             signed=claim.signed,

@@ -109,6 +109,11 @@ class RequestState:
         return None if self.authenticated is None else self.authenticated.principal
 
 
+def _has_session_policies(claims: SessionClaims | None) -> bool:
+    """Whether the caller's session was given session policies (inline or managed ARNs)."""
+    return claims is not None and (claims.session_policy is not None or bool(claims.policy_arns))
+
+
 def denial_message(principal: Principal, decision: Decision) -> str:
     """AWS's access-denied wording.
 
@@ -187,9 +192,6 @@ class _GuardCore:
         # Canonical PolicySet objects, so the evaluator's per-set memo hits (see _canonical). A
         # plain dict dropped whole when full: a hit is one dict lookup (no LRU bookkeeping).
         self._sets: dict[tuple[Any, ...], PolicySet] = {}
-        # id(PolicySet) -> (that PolicySet, its canonical twin) for checks without a resource
-        # policy: the content key of _canonical is built once per resolved object.
-        self._plain_sets: dict[int, tuple[PolicySet, PolicySet]] = {}
         # Stored principal ARN -> its PolicySet at the generation it names (see _stored_flow).
         self._resolved: dict[str, PolicySet] = {}
 
@@ -226,11 +228,12 @@ class _GuardCore:
         itself: one generator layer instead of three on the hot path.
         """
         claims = authenticated.claims
-        if claims is None or (claims.session_policy is None and not claims.policy_arns):
+        if not _has_session_policies(claims):
             arn = store_arn(authenticated.principal)
             if arn is None:
                 return resolve_flow(authenticated.principal)
             return self._stored_flow(authenticated.principal, arn)
+        assert claims is not None  # _has_session_policies said so
         return self._session_flow(authenticated.principal, claims)
 
     def _memoized_policies(self, authenticated: Authenticated, generation: object) -> PolicySet | None:
@@ -239,11 +242,14 @@ class _GuardCore:
 
         The sync drivers' shortcut past :meth:`_stored_flow` (same memo, same INVARIANT).
         """
-        claims = authenticated.claims
-        if claims is not None and (claims.session_policy is not None or claims.policy_arns):
+        if _has_session_policies(authenticated.claims):
             return None
         arn = store_arn(authenticated.principal)
-        hit = None if arn is None else self._resolved.get(arn)
+        return None if arn is None else self._resolved_at(arn, generation)
+
+    def _resolved_at(self, arn: str, generation: object) -> PolicySet | None:
+        """The memoized PolicySet of stored principal ``arn`` if it was resolved at ``generation``."""
+        hit = self._resolved.get(arn)
         return hit if hit is not None and hit.generation == generation else None
 
     def _stored_flow(self, principal: Principal, arn: str) -> Generator[GuardLookup, object, PolicySet]:
@@ -254,12 +260,12 @@ class _GuardCore:
         user) applies to the very next request. It holds policies, never a decision.
         """
         generation = yield GET_GENERATION
-        resolved = self._resolved
-        hit = resolved.get(arn)
-        if hit is not None and hit.generation == generation:
+        hit = self._resolved_at(arn, generation)
+        if hit is not None:
             return hit
         policies: PolicySet = yield from resolve_flow(principal)
         if policies.generation == generation:
+            resolved = self._resolved
             if len(resolved) >= _SETS_MAX:
                 resolved.clear()
             resolved[arn] = policies
@@ -293,7 +299,7 @@ class _GuardCore:
 
     def _session_policies(self, claims: SessionClaims | None) -> Generator[GuardLookup, object, list[Policy] | None]:
         """The session's policies (inline JSON + managed ARNs), ``None`` when none were passed."""
-        if claims is None or (claims.session_policy is None and not claims.policy_arns):
+        if claims is None or not _has_session_policies(claims):
             return None
         found: list[Policy] = []
         if claims.session_policy is not None:
@@ -321,11 +327,6 @@ class _GuardCore:
         INVARIANT: the key holds the ids of objects the stored PolicySet keeps alive, so an id
         can never be reused by another object while its entry exists.
         """
-        plain = resource_policy is None and resource_account is None
-        if plain:  # the common case: the same resolved object, request after request
-            seen = self._plain_sets.get(id(policies))
-            if seen is not None and seen[0] is policies:
-                return seen[1]
         key = (
             tuple(map(id, policies.identity)),
             id(policies.boundary),
@@ -341,12 +342,6 @@ class _GuardCore:
             if len(sets) >= _SETS_MAX:
                 sets.clear()
             sets[key] = found
-        if plain:
-            # INVARIANT: the entry holds ``policies`` itself, so its id cannot be reused while
-            # the entry exists; a hit is confirmed with ``is``.
-            if len(self._plain_sets) >= _SETS_MAX:
-                self._plain_sets.clear()
-            self._plain_sets[id(policies)] = (policies, found)
         return found
 
     def _managed_policy(self, arn: str) -> Policy | None:
