@@ -27,7 +27,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from types import MappingProxyType
 from typing import Protocol
 
@@ -36,7 +36,7 @@ from iamguard.authn.chunked import decode_aws_chunked
 from iamguard.authn.context import RequestMeta
 from iamguard.authn.request_view import RequestView
 from iamguard.authn.session_token import SessionClaims, SessionTokenService, is_session_access_key_id
-from iamguard.authn.sigv4 import STREAMING_PAYLOADS, VerifiedRequest, parse_sigv4, verify_claim
+from iamguard.authn.sigv4 import STREAMING_PAYLOADS, SigV4Claim, VerifiedRequest, parse_sigv4, verify_claim
 from iamguard.context import ContextValue
 from iamguard.errors import InvalidAccessKeyError
 from iamguard.principal import Principal, PrincipalType
@@ -45,6 +45,7 @@ from iamguard.store.records import AccessKey, ResolvedPrincipal
 
 __all__ = [
     "ANONYMOUS",
+    "EMPTY_CONTEXT",
     "AnonymousAuthenticator",
     "AuthFlow",
     "Authenticated",
@@ -55,7 +56,8 @@ __all__ = [
     "principal_from_record",
 ]
 
-_EMPTY_CONTEXT: Mapping[str, ContextValue] = MappingProxyType({})
+#: The request context of an :class:`Authenticated` made without one: read-only and shared.
+EMPTY_CONTEXT: Mapping[str, ContextValue] = MappingProxyType({})
 
 #: The caller of an unsigned request. https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-anonymous
 ANONYMOUS = Principal(arn="*", account="", type=PrincipalType.ANONYMOUS)
@@ -89,7 +91,7 @@ class Authenticated:
     claims: SessionClaims | None = field(default=None, repr=False)
     body: bytes | None = field(default=None, repr=False)
     #: The request's global condition keys (aws:SourceIp, aws:CurrentTime, ...), set by the guard.
-    context: Mapping[str, ContextValue] = field(default_factory=lambda: _EMPTY_CONTEXT, repr=False)
+    context: Mapping[str, ContextValue] = field(default_factory=lambda: EMPTY_CONTEXT, repr=False)
     request_id: str = ""
     started: float = 0.0  # time.perf_counter() when the request arrived (audit latency)
 
@@ -118,6 +120,10 @@ def principal_from_record(record: ResolvedPrincipal, partition: str = "aws") -> 
     tags = dict(record.tags)
     return Principal.from_arn(record.arn, tags=tags, user_id=record.unique_id)
 
+
+#: What a verified SigV4 request proves: (principal, verified request, session claims or ``None``,
+#: de-chunked body or ``None`` when the body is unchanged).
+Proven = tuple[Principal, VerifiedRequest, "SessionClaims | None", "bytes | None"]
 
 #: Long-term keys whose secret and owner an authenticator remembers (per store generation).
 _KEYS_MAX = 4096
@@ -151,39 +157,86 @@ class SigV4Authenticator:
         self._keys: dict[str, tuple[object, str, ResolvedPrincipal, Principal]] = {}
 
     def authenticate(self, view: RequestView, meta: RequestMeta) -> AuthFlow:
-        header = view.header("authorization")
-        if header is not None and not header.startswith(_AWS_SCHEMES):
-            return None  # another scheme (Bearer, Basic): not ours
-        claim = parse_sigv4(view, service_hint=self._service)  # one parse; raises when malformed
-        if claim is None:
-            return None
+        found = self._claim(view)
+        if found is None:
+            return None  # not a SigV4 request: another authenticator's
+        claim, token = found
         akid = claim.access_key_id
-        token = (view.query_param("X-Amz-Security-Token") if view.query_string else None) or view.header(
-            "x-amz-security-token"
-        )
-        claims: SessionClaims | None = None
-        secret: str | None = None
         owner: Principal | None = None
-        if is_session_access_key_id(akid):
-            if self._sessions is not None and token:
-                claims, secret = self._sessions.verify_with_secret(token, access_key_id=akid)
-        elif not token:
-            # A security token with a long-term key is refused (it is not that key's token).
+        if is_session_access_key_id(akid) or token:
+            # Session keys are judged by their token alone (no store); a security token with a
+            # long-term key is refused below (it is not that key's token).
+            claims, secret = self._session_secret(akid, token)
+        else:
             # The key's secret and owner, memoized per store generation. INVARIANT: an entry is
             # used only while the store generation is the one it was read at, so deactivating or
             # deleting a key (a write, which bumps the generation) applies to the very next
             # request. The hit is checked here, without a generator of its own.
+            claims = None
             generation = yield GET_GENERATION
             cached = self._keys.get(akid)
             if cached is not None and cached[0] == generation:
                 secret, owner = cached[1], cached[3]
             else:
                 secret, owner = yield from self._long_term_lookup(akid, generation)
+        principal, verified, claims, body = self._prove(view, claim, secret, claims, owner)
+        return new_authenticated(principal, "sigv4", akid, verified, claims, body, EMPTY_CONTEXT, "", 0.0)
+
+    def remembered(self, view: RequestView, generation: Callable[[], object]) -> Proven | None:
+        """:meth:`authenticate` without the flow, for a guard with a sync store: what the
+        request proves, or ``None`` when the flow must decide (not a SigV4 request, or a
+        long-term key not remembered at the store's current generation, read by calling
+        ``generation``). Raises exactly what the flow would raise.
+
+        Session keys need no store, so they are always decided here.
+        """
+        found = self._claim(view)
+        if found is None:
+            return None
+        claim, token = found
+        akid = claim.access_key_id
+        if is_session_access_key_id(akid) or token:
+            claims, secret = self._session_secret(akid, token)
+            return self._prove(view, claim, secret, claims, None)
+        cached = self._keys.get(akid)
+        if cached is None or cached[0] != generation():
+            return None
+        return self._prove(view, claim, cached[1], None, cached[3])
+
+    def _claim(self, view: RequestView) -> tuple[SigV4Claim, str | None] | None:
+        """The request's SigV4 claim and security token; ``None`` when it is not SigV4."""
+        header = view.header("authorization")
+        if header is not None and not header.startswith(_AWS_SCHEMES):
+            return None  # another scheme (Bearer, Basic): not ours
+        claim = parse_sigv4(view, service_hint=self._service)  # one parse; raises when malformed
+        if claim is None:
+            return None
+        token = (view.query_param("X-Amz-Security-Token") if view.query_string else None) or view.header(
+            "x-amz-security-token"
+        )
+        return claim, token
+
+    def _session_secret(self, akid: str, token: str | None) -> tuple[SessionClaims | None, str | None]:
+        """The claims and secret of a temporary key from its token; ``(None, None)`` for a
+        long-term key sent with a token, or a session key this authenticator cannot judge."""
+        if self._sessions is not None and token and is_session_access_key_id(akid):
+            return self._sessions.verify_with_secret(token, access_key_id=akid)
+        return None, None
+
+    def _prove(
+        self,
+        view: RequestView,
+        claim: SigV4Claim,
+        secret: str | None,
+        claims: SessionClaims | None,
+        owner: Principal | None,
+    ) -> Proven:
+        """Verify ``claim`` with ``secret`` (``None``: unknown key) and name the caller."""
         verified = verify_claim(
             view,
             claim,
             lambda _akid: secret,
-            now=datetime.fromtimestamp(self._clock(), timezone.utc),
+            now=float(self._clock()),
             service_hint=self._service,
             max_skew=self._max_skew,
         )
@@ -194,9 +247,7 @@ class SigV4Authenticator:
             principal = owner
         else:  # pragma: no cover - verify_claim refuses a request whose secret is unknown
             raise InvalidAccessKeyError("The security token included in the request is invalid.")
-        return new_authenticated(
-            principal, "sigv4", verified.access_key_id, verified, claims, body, _EMPTY_CONTEXT, "", 0.0
-        )
+        return principal, verified, claims, body
 
     def _long_term_lookup(
         self, akid: str, generation: object

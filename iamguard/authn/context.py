@@ -147,7 +147,7 @@ class ContextBuilder:
     Unix seconds (tests freeze it).
     """
 
-    __slots__ = ("_clock", "_contexts", "_derived", "_last_second", "_last_times", "_trusted")
+    __slots__ = ("_clock", "_contexts", "_derived", "_frozen", "_last_second", "_last_times", "_trusted")
 
     def __init__(
         self, *, trusted_proxies: Iterable[str] = (), clock: Callable[[], float] = time.time
@@ -163,6 +163,8 @@ class ContextBuilder:
         self._derived: dict[int, tuple[Principal, tuple[tuple[str, ContextValue], ...]]] = {}
         # (id(principal), the second, connection, headers read) -> (principal, frozen context).
         self._contexts: dict[tuple[object, ...], tuple[Principal | None, Mapping[str, ContextValue]]] = {}
+        # id(context) -> context, for every context for_request handed out and still remembers.
+        self._frozen: dict[int, Mapping[str, ContextValue]] = {}
 
     def source_ip(self, view: RequestView, meta: RequestMeta) -> str | None:
         if not self._trusted:  # X-Forwarded-For is never read: skip collecting it
@@ -256,8 +258,16 @@ class ContextBuilder:
         frozen: Mapping[str, ContextValue] = MappingProxyType(self._build(view, meta, principal, verified, times))
         if len(self._contexts) >= _CONTEXTS_MAX:
             self._contexts.clear()
+            self._frozen.clear()
         self._contexts[key] = (principal, frozen)
+        self._frozen[id(frozen)] = frozen
         return frozen
+
+    def made(self, context: Mapping[str, ContextValue]) -> bool:
+        """Whether ``context`` is one :meth:`for_request` built (and still remembers): a
+        read-only view of a dict nobody else holds, so it never changes. INVARIANT: the
+        memo holds the object, so its id cannot be reused while the entry exists."""
+        return self._frozen.get(id(context)) is context
 
     def _build(
         self,

@@ -103,7 +103,7 @@ def generate_access_key_id() -> str:
 
 
 def is_session_access_key_id(access_key_id: str) -> bool:
-    return _ACCESS_KEY_ID.fullmatch(access_key_id) is not None
+    return access_key_id[:4] == "ASIA" and _ACCESS_KEY_ID.fullmatch(access_key_id) is not None
 
 
 def _iso(epoch: int) -> str:

@@ -38,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -101,6 +102,8 @@ _PRESIGN_PARAMS = (
 )
 
 _NO_PARAMS: frozenset[str] = frozenset()
+#: Query parameters that together mark SigV2's presigned form.
+_SIGV2_QUERY = frozenset({"AWSAccessKeyId", "Signature"})
 
 SecretLookup = Callable[[str], "str | None"]
 
@@ -182,7 +185,7 @@ def auth_form(view: RequestView) -> Literal["header", "query"] | None:
 def _refuse_sigv2(header: str | None, params: AbstractSet[str]) -> None:
     """SigV2 (``AWS AKID:sig`` header, or ``AWSAccessKeyId``/``Signature`` query) is refused."""
     legacy_header = header is not None and header.startswith("AWS ")
-    legacy_query = {"AWSAccessKeyId", "Signature"} <= params or "SignatureVersion" in params
+    legacy_query = bool(params) and (_SIGV2_QUERY <= params or "SignatureVersion" in params)
     if legacy_header or legacy_query:
         raise AuthenticationError(_SIGV2_MESSAGE, code="InvalidRequest", http_status=400)
 
@@ -224,6 +227,14 @@ def parse_sigv4(view: RequestView, *, service_hint: str | None = None) -> SigV4C
     Raises for SigV2, for both forms at once and for malformed parameters, with AWS's codes.
     Nothing is verified yet: that is :func:`verify_claim`'s job.
     """
+    if not view.query_string:
+        # No query: nothing can conflict with the header or be SigV2's query form, so an
+        # SDK-shaped header is read in one match (the general parser gives the same claim).
+        values = view.header_index().get("authorization")
+        if values is not None and len(values) == 1:
+            claim = _sdk_claim(values[0], view)
+            if claim is not None:
+                return claim
     form = auth_form(view)
     if form is None:
         return None
@@ -236,21 +247,22 @@ def verify_claim(
     claim: SigV4Claim,
     lookup_secret: SecretLookup,
     *,
-    now: datetime | None = None,
+    now: datetime | float | None = None,
     service_hint: str | None = None,
     max_skew: timedelta = timedelta(minutes=15),
     normalize_path: bool | None = None,
 ) -> VerifiedRequest:
     """Check ``claim`` (from :func:`parse_sigv4` of ``view``): scope, time, payload, signature.
 
-    Same options as :func:`verify_sigv4`; the secret is looked up only once the request is
-    known to be current and well-formed.
+    Same options as :func:`verify_sigv4`, and ``now`` may also be given in Unix seconds (what
+    a clock returns, with no datetime to build); the secret is looked up only once the
+    request is known to be current and well-formed.
     """
-    current = now if now is not None and now.tzinfo is timezone.utc else _utc(now)
+    current = now if type(now) is float else _seconds(now)
     presigned = claim.expires is not None
     s3 = claim.service in c.S3_SERVICES
     _check_scope(claim, service_hint, s3, presigned)
-    signed_at = _check_time(claim, view, current, max_skew, s3, presigned)
+    signed_at = _check_time(claim, current, max_skew.total_seconds(), s3, presigned)
     payload_hash = _payload_hash(view, s3, presigned)
     secret = lookup_secret(claim.access_key_id)
     if secret is None:
@@ -274,14 +286,15 @@ def verify_claim(
 # ---------------------------------------------------------------- parsing the claim
 
 
-def _utc(now: datetime | None) -> datetime:
+def _seconds(now: datetime | float | None) -> float:
+    """``now`` in Unix seconds: the current time for ``None``, an aware datetime converted."""
     if now is None:
-        return datetime.now(timezone.utc)
-    if now.tzinfo is timezone.utc:
-        return now
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    return now.astimezone(timezone.utc)
+        return time.time()
+    if isinstance(now, datetime):
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        return now.timestamp()
+    return float(now)
 
 
 def _malformed(message: str, s3: bool, presigned: bool) -> AuthenticationError:
@@ -332,15 +345,25 @@ def _check_hex_signature(sig: str, s3: bool, presigned: bool) -> str:
 def _claim_from_header(view: RequestView, s3: bool) -> SigV4Claim:
     values = view.header_index().get("authorization", ())
     if len(values) == 1:
-        match = _SDK_AUTHORIZATION.fullmatch(values[0])
-        if match is not None:
-            akid, date, region, service, signed_text, sig = match.groups()
-            signed = tuple(signed_text.split(";"))
-            # What _parse_signed_headers checks beyond the pattern: sorted, unique, host signed.
-            if "host" in signed and _strictly_ascending(signed):
-                amz_date = _header_timestamp(view, signed, service in c.S3_SERVICES)
-                return _new_claim((akid, date, region, service, signed, sig, amz_date, None))
+        claim = _sdk_claim(values[0], view)
+        if claim is not None:
+            return claim
     return _claim_from_any_header(values, view, s3)
+
+
+def _sdk_claim(header: str, view: RequestView) -> SigV4Claim | None:
+    """The claim of an Authorization header written exactly as the SDKs write it, ``None`` for
+    any other text (the general parser then answers, with the same claim or a precise error)."""
+    match = _SDK_AUTHORIZATION.fullmatch(header)
+    if match is None:
+        return None
+    akid, date, region, service, signed_text, sig = match.groups()
+    signed = tuple(signed_text.split(";"))
+    # What _parse_signed_headers checks beyond the pattern: sorted, unique, host signed.
+    if "host" not in signed or not _strictly_ascending(signed):
+        return None
+    amz_date = _header_timestamp(view, signed, service in c.S3_SERVICES)
+    return _new_claim((akid, date, region, service, signed, sig, amz_date, None))
 
 
 def _strictly_ascending(names: tuple[str, ...]) -> bool:
@@ -440,49 +463,49 @@ def _check_scope(claim: SigV4Claim, service_hint: str | None, s3: bool, presigne
         )
 
 
-def _check_time(
-    claim: SigV4Claim, view: RequestView, now: datetime, max_skew: timedelta, s3: bool, presigned: bool
-) -> datetime:
+def _check_time(claim: SigV4Claim, now: float, max_skew: float, s3: bool, presigned: bool) -> datetime:
+    """The request time, checked against ``now`` (Unix seconds) give or take ``max_skew`` seconds."""
     try:
-        signed_at = c.parse_amz_date(claim.amz_date)
+        signed_at, signed = c.amz_date_seconds(claim.amz_date)
     except ValueError:
         raise _malformed(f"invalid X-Amz-Date {claim.amz_date!r}", s3, presigned) from None
     if presigned:
-        _check_presigned_window(signed_at, claim.expires or 0, now, max_skew, s3)
-    elif abs(now - signed_at) > max_skew:
+        _check_presigned_window(signed_at, signed, claim.expires or 0, now, max_skew, s3)
+    elif abs(now - signed) > max_skew:
         raise _skew_error(signed_at, now, max_skew, s3)
     return signed_at
 
 
-def _skew_error(signed_at: datetime, now: datetime, max_skew: timedelta, s3: bool) -> RequestTimeSkewedError:
-    """The error for a request time more than ``max_skew`` (15 min) from the server's clock.
+def _skew_error(signed_at: datetime, now: float, max_skew: float, s3: bool) -> RequestTimeSkewedError:
+    """The error for a request time more than ``max_skew`` seconds (15 min) from the server's clock.
 
     https://docs.aws.amazon.com/IAM/latest/UserGuide/signing-elements.html ("the request
     timestamp … must be within five/fifteen minutes"); S3 answers RequestTimeTooSkewed.
     """
-    stamp, server = c.format_amz_date(signed_at), c.format_amz_date(now)
-    minutes = int(max_skew.total_seconds() // 60)
-    if signed_at < now:
-        message = f"Signature expired: {stamp} is now earlier than {c.format_amz_date(now - max_skew)} ({server} - {minutes} min.)"
-    else:
-        message = f"Signature not yet current: {stamp} is still later than {c.format_amz_date(now + max_skew)} ({server} + {minutes} min.)"
     if s3:
         return RequestTimeSkewedError("The difference between the request time and the current time is too large.")
+    moment, skew = datetime.fromtimestamp(now, timezone.utc), timedelta(seconds=max_skew)
+    stamp, server = c.format_amz_date(signed_at), c.format_amz_date(moment)
+    minutes = int(max_skew // 60)
+    if signed_at < moment:
+        message = f"Signature expired: {stamp} is now earlier than {c.format_amz_date(moment - skew)} ({server} - {minutes} min.)"
+    else:
+        message = f"Signature not yet current: {stamp} is still later than {c.format_amz_date(moment + skew)} ({server} + {minutes} min.)"
     return RequestTimeSkewedError(message, code="SignatureDoesNotMatch")
 
 
 def _check_presigned_window(
-    signed_at: datetime, expires: int, now: datetime, max_skew: timedelta, s3: bool
+    signed_at: datetime, signed: int, expires: int, now: float, max_skew: float, s3: bool
 ) -> None:
-    """Presigned: valid for ``signed_at <= now < signed_at + expires``.
+    """Presigned: valid for ``signed <= now < signed + expires`` (Unix seconds).
 
     A URL dated in the future is tolerated up to ``max_skew`` (the signer's clock may run
     ahead, as for header auth); past that it is a skew error. S3 answers an expired URL with
     ``AccessDenied`` / "Request has expired" (403).
     """
-    if now >= signed_at + timedelta(seconds=expires):
+    if now >= signed + expires:
         raise ExpiredCredentialsError("Request has expired", code="AccessDenied", http_status=403)
-    if signed_at - now > max_skew:
+    if signed - now > max_skew:
         raise _skew_error(signed_at, now, max_skew, s3)
 
 

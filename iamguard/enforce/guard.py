@@ -29,6 +29,7 @@ from cachetools import LRUCache
 
 from iamguard._frozen import slot_builder
 from iamguard.authn.authenticators import (
+    EMPTY_CONTEXT,
     AnonymousAuthenticator,
     Authenticated,
     Authenticator,
@@ -182,6 +183,11 @@ class _GuardCore:
                 chain.append(AnonymousAuthenticator())
             authenticators = chain
         self.authenticators: tuple[Authenticator, ...] = tuple(authenticators)
+        # The built-in SigV4 authenticator when it comes first: sync drivers ask it directly
+        # before running the flow (see _authenticate_inline). Exact type, so a subclass that
+        # overrides authenticate() is always driven through its flow.
+        first = self.authenticators[0] if self.authenticators else None
+        self._sigv4_first = first if type(first) is SigV4Authenticator else None
         self.evaluator = evaluator if evaluator is not None else CachedEvaluator()
         self.context = context if context is not None else ContextBuilder(trusted_proxies=trusted_proxies, clock=clock)
         self.audit = audit
@@ -194,6 +200,9 @@ class _GuardCore:
         self._sets: dict[tuple[Any, ...], PolicySet] = {}
         # Stored principal ARN -> its PolicySet at the generation it names (see _stored_flow).
         self._resolved: dict[str, PolicySet] = {}
+        # Allows already decided (see _decide_inline): (id(principal), id(context), action,
+        # resource, generation) -> (principal, context, decision).
+        self._allowed: dict[tuple[object, ...], tuple[Principal, Mapping[str, ContextValue], Decision]] = {}
 
     # ------------------------------------------------------------ authentication
 
@@ -376,12 +385,85 @@ class _GuardCore:
         except StopIteration as done:
             return done.value
 
-    def _policies_inline(self, authenticated: Authenticated) -> PolicySet:
-        """The principal's PolicySet from a sync store: the memo when current, else the flow."""
-        found = self._memoized_policies(authenticated, self.source.generation())
+    def _authenticate_inline(self, view: RequestView, meta: RequestMeta, optional: bool) -> Authenticated | None:
+        """The authentication flow answered from a sync store, a remembered key's shortcut first.
+
+        When SigV4 is the first authenticator and decides the request without the store (a key
+        remembered at the current generation, or a session key), its answer is the flow's
+        answer; otherwise the flow runs. Same result, same errors, without generators.
+        """
+        sigv4 = self._sigv4_first
+        if sigv4 is not None:
+            started = time.perf_counter()
+            proven = sigv4.remembered(view, self.source.generation)
+            if proven is not None:
+                principal, verified, claims, body = proven
+                context = self.context.for_request(view, meta, principal, verified)
+                return new_authenticated(
+                    principal, "sigv4", verified.access_key_id, verified, claims, body, context, meta.request_id, started
+                )
+        found: Authenticated | None = self._drive_inline(self._authenticate_flow(view, meta, optional))
+        return found
+
+    def _decide_inline(
+        self,
+        authenticated: Authenticated,
+        action: str,
+        resource: str,
+        extra: Mapping[str, object] | None,
+        resource_policy: Policy | str | Mapping[str, Any] | None,
+        resource_account: str | None,
+    ) -> tuple[Decision, Request | None, PolicySet | None]:
+        """:meth:`_decide` against a sync store, an Allow remembered from an earlier request first.
+
+        The request and policies come back ``None`` only with a remembered Allow. INVARIANT: an
+        Allow is remembered only for a caller without session policies, no per-check inputs
+        (context, resource policy or account) and a request context that cannot change: one
+        built by the guard's :class:`ContextBuilder` (read-only, carrying the clock's second, so
+        an entry serves at most one second of requests) or the shared empty one of a principal
+        named in code (``acting_as``); it is keyed by the principal and context objects (held by
+        the entry, so their ids stay theirs), the action, the resource and the store generation
+        read first, every check. Same inputs, same policies: the evaluator's own answer.
+        """
+        generation = self.source.generation()
+        plain = extra is None and resource_policy is None and resource_account is None and authenticated.claims is None
+        if plain:
+            principal, context = authenticated.principal, authenticated.context
+            key = (id(principal), id(context), action, resource, generation)
+            entry = self._allowed.get(key)
+            if entry is not None and entry[0] is principal and entry[1] is context:
+                decision = entry[2]
+                if self.audit is not None or self.tracker is not None:
+                    self._record(authenticated, decision)
+                return decision, None, None
+        policy = self._resource_args(resource_policy)
+        found = self._memoized_policies(authenticated, generation)
         if found is None:
             found = self._drive_inline(self._policies_flow(authenticated))
-        return found
+        decision, request, policies = self._decide(authenticated, action, resource, extra, found, policy, resource_account)
+        if plain and decision.allowed and (context is EMPTY_CONTEXT or self.context.made(context)):
+            if len(self._allowed) >= _SETS_MAX:
+                self._allowed.clear()
+            self._allowed[key] = (principal, context, decision)
+        return decision, request, policies
+
+    def _check_inline(
+        self,
+        authenticated: Authenticated,
+        action: str,
+        resource: str,
+        extra: Mapping[str, object] | None,
+        resource_policy: Policy | str | Mapping[str, Any] | None,
+        resource_account: str | None,
+    ) -> Decision:
+        """:meth:`_decide_inline`, raising :class:`EncodedAccessDeniedError` unless allowed."""
+        decision, request, policies = self._decide_inline(
+            authenticated, action, resource, extra, resource_policy, resource_account
+        )
+        if not decision.allowed:
+            assert request is not None and policies is not None  # denials are never remembered
+            raise self._denied(authenticated, decision, request, policies)
+        return decision
 
     # ------------------------------------------------------------ denial, audit
 
@@ -447,16 +529,17 @@ class Guard(_GuardCore):
 
     def authenticate(self, view: RequestView, meta: RequestMeta | None = None) -> Authenticated:
         """Who sent ``view``; raises :class:`~iamguard.errors.AuthenticationError` otherwise."""
-        result: Authenticated = self._drive_inline(self._authenticate_flow(view, meta or RequestMeta(), False))
-        return result
+        found = self._authenticate_inline(view, meta or RequestMeta(), False)
+        if found is None:  # never: without optional the flow raises instead (fail closed anyway)
+            raise self._missing_authentication()
+        return found
 
     def authenticate_optional(self, view: RequestView, meta: RequestMeta | None = None) -> Authenticated | None:
         """Like :meth:`authenticate`, but ``None`` for a request carrying no credentials at all.
 
         Credentials that are present but wrong still raise (fail closed).
         """
-        result: Authenticated | None = self._drive_inline(self._authenticate_flow(view, meta or RequestMeta(), True))
-        return result
+        return self._authenticate_inline(view, meta or RequestMeta(), True)
 
     def authorize(
         self,
@@ -469,9 +552,7 @@ class Guard(_GuardCore):
         resource_account: str | None = None,
     ) -> Decision:
         """The decision for ``authenticated`` doing ``action`` on ``resource`` (audited)."""
-        policy = self._resource_args(resource_policy)
-        policies = self._policies_inline(authenticated)
-        return self._decide(authenticated, action, resource, context, policies, policy, resource_account)[0]
+        return self._decide_inline(authenticated, action, resource, context, resource_policy, resource_account)[0]
 
     def check(
         self,
@@ -484,14 +565,7 @@ class Guard(_GuardCore):
         resource_account: str | None = None,
     ) -> Decision:
         """Like :meth:`authorize`, but raise :class:`EncodedAccessDeniedError` unless allowed."""
-        policy = self._resource_args(resource_policy)
-        found = self._policies_inline(authenticated)
-        decision, request, policies = self._decide(
-            authenticated, action, resource, context, found, policy, resource_account
-        )
-        if not decision.allowed:
-            raise self._denied(authenticated, decision, request, policies)
-        return decision
+        return self._check_inline(authenticated, action, resource, context, resource_policy, resource_account)
 
     def _answer(self, lookup: GuardLookup) -> object:
         if type(lookup) is GetGeneration:  # asked by every authenticate and every check: first
@@ -517,15 +591,22 @@ class AsyncGuard(_GuardCore):
         self._async_source = inspect.iscoroutinefunction(getattr(source, "resolve_principal", None))
 
     async def authenticate(self, view: RequestView, meta: RequestMeta | None = None) -> Authenticated:
-        flow = self._authenticate_flow(view, meta or RequestMeta(), False)
-        result: Authenticated = await self._drive(flow) if self._async_source else self._drive_inline(flow)
+        meta = meta or RequestMeta()
+        if not self._async_source:
+            found = self._authenticate_inline(view, meta, False)
+            if found is None:  # never: without optional the flow raises instead (fail closed anyway)
+                raise self._missing_authentication()
+            return found
+        result: Authenticated = await self._drive(self._authenticate_flow(view, meta, False))
         return result
 
     async def authenticate_optional(
         self, view: RequestView, meta: RequestMeta | None = None
     ) -> Authenticated | None:
-        flow = self._authenticate_flow(view, meta or RequestMeta(), True)
-        result: Authenticated | None = await self._drive(flow) if self._async_source else self._drive_inline(flow)
+        meta = meta or RequestMeta()
+        if not self._async_source:
+            return self._authenticate_inline(view, meta, True)
+        result: Authenticated | None = await self._drive(self._authenticate_flow(view, meta, True))
         return result
 
     async def authorize(
@@ -538,8 +619,10 @@ class AsyncGuard(_GuardCore):
         resource_policy: Policy | str | Mapping[str, Any] | None = None,
         resource_account: str | None = None,
     ) -> Decision:
+        if not self._async_source:
+            return self._decide_inline(authenticated, action, resource, context, resource_policy, resource_account)[0]
         policy = self._resource_args(resource_policy)
-        policies = self._policies_inline(authenticated) if not self._async_source else await self._policies(authenticated)
+        policies = await self._policies(authenticated)
         return self._decide(authenticated, action, resource, context, policies, policy, resource_account)[0]
 
     async def check(
@@ -552,8 +635,10 @@ class AsyncGuard(_GuardCore):
         resource_policy: Policy | str | Mapping[str, Any] | None = None,
         resource_account: str | None = None,
     ) -> Decision:
+        if not self._async_source:
+            return self._check_inline(authenticated, action, resource, context, resource_policy, resource_account)
         policy = self._resource_args(resource_policy)
-        found = self._policies_inline(authenticated) if not self._async_source else await self._policies(authenticated)
+        found = await self._policies(authenticated)
         decision, request, policies = self._decide(
             authenticated, action, resource, context, found, policy, resource_account
         )
@@ -562,7 +647,7 @@ class AsyncGuard(_GuardCore):
         return decision
 
     async def _policies(self, authenticated: Authenticated) -> PolicySet:
-        """The PolicySet from an async store (a sync one is answered by ``_policies_inline``)."""
+        """The PolicySet from an async store (a sync one is answered by ``_decide_inline``)."""
         policies: PolicySet = await self._drive(self._policies_flow(authenticated))
         return policies
 

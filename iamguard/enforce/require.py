@@ -205,13 +205,26 @@ def require(
     return decorate
 
 
+class _RequireWrapper(wrapt.FunctionWrapper):  # type: ignore[misc]
+    """wrapt's function proxy with ``__code__`` found on the class.
+
+    Frameworks read it on every request (Flask's ``ensure_sync`` asks
+    ``inspect.iscoroutinefunction``); on a plain proxy each read first misses on the proxy
+    itself, and wrapt's C ``getattr`` pays for a formatted ``AttributeError`` before forwarding.
+    """
+
+    @property
+    def __code__(self) -> Any:
+        return self.__wrapped__.__code__
+
+
 def _sync_wrapper(requirement: _Requirement) -> Any:
     actions = requirement.actions
     needs_args = requirement.needs_args
     # No template fields and no hooks: the resource is a constant and there are no options.
     fixed = None if needs_args else requirement.resource({})
 
-    @wrapt.decorator
+    @wrapt.decorator(proxy=_RequireWrapper)
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         state, authenticated = requirement.state()
         guard = requirement.guard if requirement.guard is not None else state.guard
@@ -245,7 +258,7 @@ def _async_wrapper(requirement: _Requirement) -> Any:
     actions = requirement.actions
     fixed = None if requirement.needs_args else requirement.resource({})
 
-    @wrapt.decorator
+    @wrapt.decorator(proxy=_RequireWrapper)
     async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         state, authenticated = requirement.state()
         guard = requirement.guard if requirement.guard is not None else state.guard

@@ -60,29 +60,41 @@ def _raw_target(environ: dict[str, Any]) -> tuple[str, str]:
     return quote(path, safe=_PATH_SAFE) or "/", environ.get("QUERY_STRING", "")
 
 
-#: environ key -> header name, for the HTTP_* keys seen so far. Bounded: the same keys recur on
-#: every request, and past the bound names are simply computed (no growth from odd clients).
+#: environ key -> the header it carries, or _NOT_A_HEADER for a key that carries none, for the keys seen
+#: so far: one dict lookup per key instead of slicing and comparing each. Bounded: servers
+#: use the same keys on every request, and past the bound names are simply computed (no
+#: growth from odd clients).
 _HEADER_NAMES: dict[str, str] = {}
 _HEADER_NAMES_MAX = 1024
+_CONTENT_KEYS = ("CONTENT_TYPE", "CONTENT_LENGTH")
+#: No header name is "_": every "_" of an environ key becomes "-" in the name.
+_NOT_A_HEADER = "_"
+
+
+def _header_name(key: str) -> str:
+    """The header an environ key carries: ``HTTP_*`` and (PEP 3333 moves those two out of
+    ``HTTP_*``) ``CONTENT_TYPE`` / ``CONTENT_LENGTH``; ``_NOT_A_HEADER`` for every other key."""
+    if key[:5] == "HTTP_":
+        return key[5:].replace("_", "-").lower()
+    if key in _CONTENT_KEYS:
+        return key.replace("_", "-").lower()
+    return _NOT_A_HEADER
 
 
 def _headers(environ: dict[str, Any]) -> tuple[HeaderPairs, dict[str, tuple[str, ...]]]:
     """The request's headers as (lower-case name, value) pairs, from the ``HTTP_*`` keys and a
-    non-empty ``CONTENT_TYPE`` / ``CONTENT_LENGTH`` (PEP 3333 moves those two out of HTTP_*),
-    and the same headers indexed by name (what :meth:`RequestView.header_index` would build)."""
+    non-empty ``CONTENT_TYPE`` / ``CONTENT_LENGTH``, and the same headers indexed by name (what
+    :meth:`RequestView.header_index` would build)."""
     headers = []
     index: dict[str, tuple[str, ...]] = {}
     names = _HEADER_NAMES
     for key, value in environ.items():
-        if key[:5] == "HTTP_":
-            name = names.get(key)
-            if name is None:
-                name = key[5:].replace("_", "-").lower()
-                if len(names) < _HEADER_NAMES_MAX:
-                    names[key] = name
-        elif (key == "CONTENT_TYPE" or key == "CONTENT_LENGTH") and value:
-            name = key.replace("_", "-").lower()
-        else:
+        name = names.get(key)
+        if name is None:
+            name = _header_name(key)
+            if len(names) < _HEADER_NAMES_MAX:
+                names[key] = name
+        if name is _NOT_A_HEADER or (not value and key in _CONTENT_KEYS):  # PEP 3333: empty means absent
             continue
         text = value if type(value) is str else str(value)
         headers.append((name, text))
