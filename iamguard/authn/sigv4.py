@@ -79,6 +79,8 @@ _SIGV2_MESSAGE = (
     "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
 )
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+#: A raw path with nothing to encode or decode (canonical.canonical_uri's own shortcut).
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9\-_.~/]*")
 _CREDENTIAL_DATE = re.compile(r"\d{8}")
 #: SignedHeaders that are plainly well-formed (lower-case RFC 9110 tokens joined by ';'); other
 #: text takes the general per-name check, which gives the same verdict.
@@ -260,6 +262,10 @@ def verify_claim(
     """
     current = now if type(now) is float else _seconds(now)
     presigned = claim.expires is not None
+    if not presigned and normalize_path is None and not view.query_string:
+        verified = _verify_plain_header(view, claim, lookup_secret, current, max_skew.total_seconds(), service_hint)
+        if verified is not None:
+            return verified
     s3 = claim.service in c.S3_SERVICES
     _check_scope(claim, service_hint, s3, presigned)
     signed_at = _check_time(claim, current, max_skew.total_seconds(), s3, presigned)
@@ -278,6 +284,71 @@ def verify_claim(
         claim.signed,
         payload_hash,
         presigned,
+        claim.signature,
+        key.key,
+    )
+
+
+def _verify_plain_header(
+    view: RequestView,
+    claim: SigV4Claim,
+    lookup_secret: SecretLookup,
+    now: float,
+    max_skew: float,
+    service_hint: str | None,
+) -> VerifiedRequest | None:
+    """:func:`verify_claim` for the shape nearly every request has (Authorization header, no
+    query string, default path rule), in one frame; ``None`` hands the request back.
+
+    Accept-only: every check that fails here returns ``None`` and the general path, which
+    makes the same checks in the same order, names the failure. The rules themselves (payload
+    hash, S3's unsigned ``x-amz-*`` headers, the session token) are the general path's own
+    helpers; what is written out here is the canonical request's layout, which a property
+    test holds equal to :func:`~iamguard.authn.canonical.canonical_request_for` and
+    :func:`~iamguard.authn.canonical.string_to_sign`, and so the signature to the general path's.
+    """
+    service = claim.service
+    if (service_hint is not None and service != service_hint) or claim.amz_date[:8] != claim.date:
+        return None
+    try:
+        signed_at, signed_seconds = c.amz_date_seconds(claim.amz_date)
+    except ValueError:
+        return None
+    if abs(now - signed_seconds) > max_skew:
+        return None
+    s3 = service in c.S3_SERVICES
+    payload_hash = _payload_hash(view, s3, False)
+    secret = lookup_secret(claim.access_key_id)
+    if secret is None:
+        return None
+    key = c.signing_key_for(secret, claim.date, claim.region, service)
+    headers = c.view_header_map(view)
+    lines = []
+    for name in claim.signed:
+        values = headers.get(name)
+        if not values:
+            return None
+        lines.append(f"{name}:{' '.join(values[0].split())}\n" if len(values) == 1 else f"{name}:{c.canonical_header_value(values)}\n")
+    if s3:
+        _check_amz_headers_signed(headers, claim.signed, False)
+    path = view.raw_path or "/"
+    if not (_PLAIN_PATH.fullmatch(path) and (s3 or (path[:1] == "/" and "//" not in path and "/." not in path))):
+        path = c.canonical_uri(path, normalize=not s3, double_encode=not s3)
+    canonical = f"{view.method}\n{path}\n\n{''.join(lines)}\n{';'.join(claim.signed)}\n{payload_hash}"
+    digest = hashlib.sha256(canonical.encode("utf-8", "surrogateescape")).hexdigest()
+    to_sign = f"{c.ALGORITHM}\n{claim.amz_date}\n{claim.date}/{claim.region}/{service}/aws4_request\n{digest}"
+    # INVARIANT: a provided signature is only ever compared in constant time.
+    if not hmac.compare_digest(key.sign(to_sign), claim.signature):
+        return None
+    return _new_verified(
+        claim.access_key_id,
+        claim.region,
+        service,
+        signed_at,
+        _session_token(view, False),
+        claim.signed,
+        payload_hash,
+        False,
         claim.signature,
         key.key,
     )

@@ -21,7 +21,7 @@ import inspect
 import string
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import wrapt
 
@@ -205,7 +205,13 @@ def require(
     return decorate
 
 
-class _RequireWrapper(wrapt.FunctionWrapper):  # type: ignore[misc]
+if TYPE_CHECKING:
+    _FunctionProxy = wrapt.FunctionWrapper[Any, Any]
+else:  # generic only in wrapt's stubs and newer releases
+    _FunctionProxy = wrapt.FunctionWrapper
+
+
+class _RequireWrapper(_FunctionProxy):
     """wrapt's function proxy with ``__code__`` found on the class.
 
     Frameworks read it on every request (Flask's ``ensure_sync`` asks
