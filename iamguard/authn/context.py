@@ -242,13 +242,14 @@ class ContextBuilder:
             if self._trusted
             else None
         )
+        index = view.header_index()
         key = (
             id(principal),
             times,
             meta.remote_addr,
             meta.scheme,
-            view.header("user-agent"),
-            view.header("referer"),
+            index.get("user-agent"),  # every value of the header: what view.header() joins
+            index.get("referer"),
             None if verified is None else verified.region,
             forwarded,
         )

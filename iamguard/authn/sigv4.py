@@ -44,6 +44,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from functools import partial
 from typing import Literal, NamedTuple
 
 from iamguard._frozen import slot_builder
@@ -94,6 +95,11 @@ _SDK_AUTHORIZATION = re.compile(
     r"AWS4-HMAC-SHA256 Credential=([^/,=\s]+)/([0-9]{8})/([^/,=\s]+)/([^/,=\s]+)/aws4_request,"
     r" ?SignedHeaders=(" + _TOKEN + r"(?:;" + _TOKEN + r")*), ?Signature=([0-9a-f]{64})"
 )
+#: SDK-shaped Authorization headers read so far: the text before the signature -> (access
+#: key id, date, region, service, signed headers), each checked as _sdk_claim checks them.
+#: Bounded (dropped whole when full); a pure function of its key, so never stale.
+_SDK_PREFIXES: dict[str, tuple[str, str, str, str, tuple[str, ...]]] = {}
+_SDK_PREFIXES_MAX = 1024
 _PRESIGN_PARAMS = (
     "X-Amz-Algorithm",
     "X-Amz-Credential",
@@ -158,8 +164,9 @@ class SigV4Claim(NamedTuple):
     expires: int | None  # presigned only
 
 
-#: ``SigV4Claim`` from a tuple of its fields, without the generated keyword ``__new__``.
-_new_claim = SigV4Claim._make
+#: ``SigV4Claim`` from a tuple of its fields, without the generated keyword ``__new__`` (and
+#: without ``_make``'s Python frame: the NamedTuple's own ``tuple.__new__``, bound in C).
+_new_claim: Callable[[tuple[object, ...]], SigV4Claim] = partial(tuple.__new__, SigV4Claim)
 
 
 def auth_form(view: RequestView) -> Literal["header", "query"] | None:
@@ -425,14 +432,25 @@ def _claim_from_header(view: RequestView, s3: bool) -> SigV4Claim:
 def _sdk_claim(header: str, view: RequestView) -> SigV4Claim | None:
     """The claim of an Authorization header written exactly as the SDKs write it, ``None`` for
     any other text (the general parser then answers, with the same claim or a precise error)."""
-    match = _SDK_AUTHORIZATION.fullmatch(header)
-    if match is None:
-        return None
-    akid, date, region, service, signed_text, sig = match.groups()
-    signed = tuple(signed_text.split(";"))
-    # What _parse_signed_headers checks beyond the pattern: sorted, unique, host signed.
-    if "host" not in signed or not _strictly_ascending(signed):
-        return None
+    # Everything before the 64-hex signature repeats on every request of a client that day:
+    # read once, then only the signature is checked (the pattern ends with it, so the header
+    # matches exactly when its prefix did and the signature is 64 lower-case hex characters).
+    prefix, sig = header[:-64], header[-64:]
+    fields = _SDK_PREFIXES.get(prefix)
+    if fields is None or not _HEX64.fullmatch(sig):
+        match = _SDK_AUTHORIZATION.fullmatch(header)
+        if match is None:
+            return None
+        akid, date, region, service, signed_text, sig = match.groups()
+        signed = tuple(signed_text.split(";"))
+        # What _parse_signed_headers checks beyond the pattern: sorted, unique, host signed.
+        if "host" not in signed or not _strictly_ascending(signed):
+            return None
+        fields = (akid, date, region, service, signed)
+        if len(_SDK_PREFIXES) >= _SDK_PREFIXES_MAX:
+            _SDK_PREFIXES.clear()
+        _SDK_PREFIXES[prefix] = fields
+    akid, date, region, service, signed = fields
     amz_date = _header_timestamp(view, signed, service in c.S3_SERVICES)
     return _new_claim((akid, date, region, service, signed, sig, amz_date, None))
 

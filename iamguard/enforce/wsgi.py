@@ -189,7 +189,11 @@ class IAMGuardMiddleware:
                 environ["HTTP_CONTENT_ENCODING"] = remaining
             else:
                 environ.pop("HTTP_CONTENT_ENCODING", None)
-        environ["wsgi.input"] = io.BytesIO(body)
+            environ["wsgi.input"] = io.BytesIO(body)
+        elif body:
+            # The bytes read above, for the app to read again. An empty body left the stream
+            # as it was: nothing was read from it, or it was already at its end.
+            environ["wsgi.input"] = io.BytesIO(body)
         return authenticated
 
     def _error(self, error: BaseException, request_id: str, start_response: Callable[..., Any]) -> list[bytes]:
