@@ -182,7 +182,7 @@ def bench_flask(requests: int, rounds: int) -> dict[str, float]:
 # ---------------------------------------------------------------- FastAPI / ASGI
 
 
-def _fastapi_apps() -> tuple[Any, Any, Any]:
+def _fastapi_apps() -> tuple[Any, Any, Any, Any]:
     from fastapi import Depends, FastAPI
     from fastapi.responses import PlainTextResponse
 
@@ -211,7 +211,14 @@ def _fastapi_apps() -> tuple[Any, Any, Any]:
         return PlainTextResponse("hello")
 
     with_dependency.add_api_route("/hello", hello_with_dependency)
-    return bare, guarded, with_dependency
+    decorated = FastAPI()
+
+    @require("execute-api:Invoke", resource="arn:aws:execute-api:us-east-1:123456789012:api/GET/hello")
+    async def hello_decorated() -> PlainTextResponse:
+        return PlainTextResponse("hello")
+
+    decorated.add_api_route("/hello", hello_decorated)
+    return bare, guarded, with_dependency, decorated
 
 
 def _scope(headers: dict[str, str]) -> dict[str, Any]:
@@ -270,10 +277,11 @@ def fastapi_calls() -> dict[str, Callable[[], Any]]:
     """Coroutine factories, one request each: as :func:`flask_calls`, plus ``no-op dep`` (the
     bare app with a dependency that does nothing: FastAPI's own price of ``Depends``)."""
     store, akid, secret = _store()
-    bare, guarded, with_dependency = _fastapi_apps()
+    bare, guarded, with_dependency, decorated = _fastapi_apps()
     guard = AsyncGuard(store)
     guarded.state.iamguard = guard
     signed = IAMGuardASGIMiddleware(guarded, guard)
+    signed_decorated = IAMGuardASGIMiddleware(decorated, guard)
     scope = _scope(_signed_headers(akid, secret))
     principal = Principal.from_arn(f"arn:aws:iam::{ACCOUNT}:user/bench")
     state = RequestState(guard, Authenticated(principal))
@@ -282,6 +290,7 @@ def fastapi_calls() -> dict[str, Callable[[], Any]]:
         "no-op dep": _asgi_call(with_dependency, scope, None),
         "sigv4": _asgi_call(signed, scope, None),
         "authorize": _asgi_call(guarded, scope, state),
+        "sigv4 @require": _asgi_call(signed_decorated, scope, None),
     }
 
 
@@ -306,7 +315,7 @@ def run_only(target: str, count: int) -> None:
     asyncio.run(loop())
 
 
-_MODES = {"flask": ("bare", "sigv4", "authorize"), "fastapi": ("bare", "no-op dep", "sigv4", "authorize")}
+_MODES = {"flask": ("bare", "sigv4", "authorize"), "fastapi": ("bare", "no-op dep", "sigv4", "authorize", "sigv4 @require")}
 
 
 def count_instructions(low: int, high: int) -> dict[str, dict[str, float]]:
@@ -340,22 +349,22 @@ def _callgrind_total(target: str, count: int) -> int:
 
 
 def _print_times(times: dict[str, dict[str, float]]) -> None:
-    print(f"{'app':<10}{'mode':<12}{'µs/request':>12}{'added µs':>12}")
+    print(f"{'app':<10}{'mode':<16}{'µs/request':>12}{'added µs':>12}")
     for app, results in times.items():
         for mode, micros in results.items():
             if mode.endswith("+"):
                 continue
             added = "" if mode == "bare" else f"{results[mode + '+']:.1f}"
-            print(f"{app:<10}{mode:<12}{micros:>12.1f}{added:>12}")
+            print(f"{app:<10}{mode:<16}{micros:>12.1f}{added:>12}")
 
 
 def _print_instructions(counted: dict[str, dict[str, float]]) -> None:
-    print(f"{'app':<10}{'mode':<12}{'instr/request':>15}{'added':>12}{'× bare':>8}")
+    print(f"{'app':<10}{'mode':<16}{'instr/request':>15}{'added':>12}{'× bare':>8}")
     for app, modes in counted.items():
         for mode, instructions in modes.items():
             added = instructions - modes["bare"]
             extra = "" if mode == "bare" else f"{added:>12,.0f}{instructions / modes['bare']:>8.2f}"
-            print(f"{app:<10}{mode:<12}{instructions:>15,.0f}{extra}")
+            print(f"{app:<10}{mode:<16}{instructions:>15,.0f}{extra}")
 
 
 def markdown(times: dict[str, dict[str, float]], counted: dict[str, dict[str, float]] | None, args: Any) -> str:
@@ -398,7 +407,9 @@ def markdown(times: dict[str, dict[str, float]], counted: dict[str, dict[str, fl
         "WSGI/ASGI middleware, signature verification, principal, request context, `@require` / "
         "`Depends(require(...))` and a cached Allow. **authorize**: the authorization step alone (the "
         "request already authenticated). **no-op dep**: the bare FastAPI app with a dependency that does "
-        "nothing — FastAPI's own price of `Depends`, which every guarded FastAPI route pays.",
+        "nothing — FastAPI's own price of `Depends`, which every route guarded with `Depends(require(...))` pays. "
+        "**sigv4 @require**: the same SigV4 path with `@require` decorating the FastAPI endpoint itself "
+        "(the ASGI middleware authenticates; no `Depends`).",
         "* Times drift with the machine's load (this 2-core machine is shared): the modes are timed in turn "
         "within each round, and *added* is the median of the per-round differences.",
         "* Instructions (valgrind's callgrind, when run with `--instructions`) do not drift: each configuration "

@@ -81,7 +81,7 @@ def _build_app(kind: str) -> tuple[Any, str, str]:
     from iamguard.enforce.guard import AsyncGuard
     from integrations.fastapi_iamguard import install
 
-    bare, guarded, _ = mb._fastapi_apps()
+    bare, guarded, _, _ = mb._fastapi_apps()
     if kind == "fastapi-bare":
         return bare, akid, secret
     guard = AsyncGuard(store)

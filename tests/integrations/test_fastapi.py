@@ -116,3 +116,28 @@ def test_request_state_is_shared_with_the_middleware(world: World) -> None:
     client = TestClient(IAMGuardASGIMiddleware(app, guard))
     assert client.get("/x", headers=sign("GET", f"{HOST}/x", world.akid, world.secret)).status_code == 200
     assert [d.action for d in seen[0].decisions] == ["execute-api:Invoke"]
+
+
+def test_require_decorating_an_endpoint_behind_the_middleware(world: World) -> None:
+    """``@require`` on the endpoint itself (no ``Depends``): FastAPI still sees the endpoint's own
+    signature through the wrapt proxy, and the principal comes from the middleware's request."""
+    from iamguard.enforce.require import require as require_here
+
+    app = FastAPI()
+    guard = AsyncGuard(world.counting, messages=world.codec, service="s3")
+    install(app, guard, error_style="json")
+
+    @app.get("/objects/{bucket}/{key:path}")
+    @require_here("s3:GetObject", resource="arn:aws:s3:::{bucket}/{key}")
+    async def get_object(bucket: str, key: str, request: Request) -> dict[str, Any]:
+        state: RequestState = request.scope["iamguard"]
+        return {"key": key, "decisions": [d.kind.value for d in state.decisions]}
+
+    client = TestClient(IAMGuardASGIMiddleware(app, guard))
+    ok = client.get("/objects/b/k.txt", headers=sign("GET", f"{HOST}/objects/b/k.txt", world.akid, world.secret, service="s3"))
+    assert ok.status_code == 200, ok.text
+    assert ok.json() == {"key": "k.txt", "decisions": ["allowed"]}
+    url = f"{HOST}/objects/secret/k"
+    denied = client.get("/objects/secret/k", headers=sign("GET", url, world.akid, world.secret, service="s3"))
+    assert denied.status_code == 403
+    assert denied.json()["Error"]["Code"] == "AccessDenied"
