@@ -164,8 +164,8 @@ class SigV4Authenticator:
         akid = claim.access_key_id
         owner: Principal | None = None
         if is_session_access_key_id(akid) or token:
-            # Session keys are judged by their token alone (no store); a security token with a
-            # long-term key is refused below (it is not that key's token).
+            # Session keys are judged by their token alone (no store). A security token with a
+            # long-term key leaves no secret, so _prove refuses it (it is not that key's token).
             claims, secret = self._session_secret(akid, token)
         else:
             # The key's secret and owner, memoized per store generation. INVARIANT: an entry is
