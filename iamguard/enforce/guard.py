@@ -47,6 +47,7 @@ from iamguard.enforce.audit import AccessTracker, AuditEvent, AuditSink
 from iamguard.enforce.errors import EncodedAccessDeniedError
 from iamguard.errors import AuthenticationError, IAMGuardError
 from iamguard.evaluate.cached import CachedEvaluator
+from iamguard.evaluate.engine import Evaluator
 from iamguard.evaluate.inputs import PolicySet, Request
 from iamguard.policy.model import Policy, PolicyKind
 from iamguard.policy.parse import parse_policy
@@ -189,6 +190,9 @@ class _GuardCore:
         first = self.authenticators[0] if self.authenticators else None
         self._sigv4_first = first if type(first) is SigV4Authenticator else None
         self.evaluator = evaluator if evaluator is not None else CachedEvaluator()
+        # Allows are remembered (see _decide_inline) only when decisions are the built-in
+        # evaluator's: a pure function of the request and its policies.
+        self._remember_allows = type(self.evaluator) is CachedEvaluator and type(self.evaluator.evaluator) is Evaluator
         self.context = context if context is not None else ContextBuilder(trusted_proxies=trusted_proxies, clock=clock)
         self.audit = audit
         self.tracker = tracker
@@ -423,10 +427,18 @@ class _GuardCore:
         an entry serves at most one second of requests) or the shared empty one of a principal
         named in code (``acting_as``); it is keyed by the principal and context objects (held by
         the entry, so their ids stay theirs), the action, the resource and the store generation
-        read first, every check. Same inputs, same policies: the evaluator's own answer.
+        read first, every check; and only while the guard's evaluator is the built-in one (a
+        custom evaluator may consult more than its inputs). Same inputs, same policies: the
+        evaluator's own answer.
         """
         generation = self.source.generation()
-        plain = extra is None and resource_policy is None and resource_account is None and authenticated.claims is None
+        plain = (
+            self._remember_allows
+            and extra is None
+            and resource_policy is None
+            and resource_account is None
+            and authenticated.claims is None
+        )
         if plain:
             principal, context = authenticated.principal, authenticated.context
             key = (id(principal), id(context), action, resource, generation)

@@ -106,6 +106,11 @@ class CachedEvaluator:
         self._lock = threading.Lock()
         self._sets: dict[int, _SetInfo] = {}
 
+    @property
+    def evaluator(self) -> Evaluator:
+        """The evaluator whose decisions are cached."""
+        return self._evaluator
+
     def evaluate(self, request: Request, policies: PolicySet) -> Decision:
         """The cached decision for this request, evaluating (and storing) it on a miss."""
         info = self._sets.get(id(policies))

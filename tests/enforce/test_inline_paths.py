@@ -28,6 +28,7 @@ from iamguard.enforce.errors import EncodedAccessDeniedError
 from iamguard.enforce.guard import Guard
 from iamguard.enforce.require import require
 from iamguard.errors import IAMGuardError
+from iamguard.evaluate.cached import CachedEvaluator
 from iamguard.evaluate.engine import Evaluator
 from iamguard.evaluate.inputs import Request
 from iamguard.principal import Principal
@@ -168,6 +169,18 @@ def test_a_context_the_caller_can_change_is_never_remembered(world: World) -> No
     assert guard.authorize(caller, "sqs:SendMessage").allowed
     context["aws:sourceip"] = "203.0.113.5"
     assert not guard.authorize(caller, "sqs:SendMessage").allowed
+    assert guard._allowed == {}
+
+
+class _Custom(Evaluator):
+    """An evaluator of the app's own: it may consult more than the request and its policies."""
+
+
+def test_allows_of_a_custom_evaluator_are_not_remembered(world: World) -> None:
+    guard = Guard(world.store, evaluator=CachedEvaluator(_Custom()))
+    caller = guard.authenticate(_view(sign("GET", URL, world.akid, world.secret)), META)
+    for _ in range(2):
+        assert guard.check(caller, "s3:GetObject", "arn:aws:s3:::photos/a.jpg").allowed
     assert guard._allowed == {}
 
 
