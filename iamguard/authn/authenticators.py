@@ -163,10 +163,9 @@ class SigV4Authenticator:
         claim, token = found
         akid = claim.access_key_id
         owner: Principal | None = None
-        if is_session_access_key_id(akid) or token:
-            # Session keys are judged by their token alone (no store). A security token with a
-            # long-term key leaves no secret, so _prove refuses it (it is not that key's token).
-            claims, secret = self._session_secret(akid, token)
+        storeless = self._storeless(akid, token)
+        if storeless is not None:
+            claims, secret = storeless
         else:
             # The key's secret and owner, memoized per store generation. INVARIANT: an entry is
             # used only while the store generation is the one it was read at, so deactivating or
@@ -194,11 +193,10 @@ class SigV4Authenticator:
         if found is None:
             return None
         claim, token = found
-        akid = claim.access_key_id
-        if is_session_access_key_id(akid) or token:
-            claims, secret = self._session_secret(akid, token)
-            return self._prove(view, claim, secret, claims, None)
-        cached = self._keys.get(akid)
+        storeless = self._storeless(claim.access_key_id, token)
+        if storeless is not None:
+            return self._prove(view, claim, storeless[1], storeless[0], None)
+        cached = self._keys.get(claim.access_key_id)
         if cached is None or cached[0] != generation():
             return None
         return self._prove(view, claim, cached[1], None, cached[3])
@@ -216,12 +214,19 @@ class SigV4Authenticator:
         )
         return claim, token
 
-    def _session_secret(self, akid: str, token: str | None) -> tuple[SessionClaims | None, str | None]:
-        """The claims and secret of a temporary key from its token; ``(None, None)`` for a
-        long-term key sent with a token, or a session key this authenticator cannot judge."""
-        if self._sessions is not None and token and is_session_access_key_id(akid):
-            return self._sessions.verify_with_secret(token, access_key_id=akid)
-        return None, None
+    def _storeless(self, akid: str, token: str | None) -> tuple[SessionClaims | None, str | None] | None:
+        """The claims and secret of a key decided without the store; ``None`` when the store
+        must answer (a long-term key sent without a token).
+
+        A session key is judged by its token alone (no secret without a token or a token
+        service); a long-term key sent with a token gets no secret, so :meth:`_prove` refuses
+        it (the token is not that key's).
+        """
+        if is_session_access_key_id(akid):
+            if self._sessions is not None and token:
+                return self._sessions.verify_with_secret(token, access_key_id=akid)
+            return None, None
+        return (None, None) if token else None
 
     def _prove(
         self,

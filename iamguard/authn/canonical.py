@@ -260,13 +260,8 @@ def format_amz_date(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime(_AMZ_DATE_FORMAT)
 
 
-@lru_cache(maxsize=256)
 def parse_amz_date(text: str) -> datetime:
-    """Parse ``YYYYMMDDTHHMMSSZ`` strictly (ValueError otherwise) into an aware UTC datetime.
-
-    Memoized (bounded; datetimes are immutable, failures are not cached): every request signed
-    within the same second carries the same text. Callers still compare it with their clock.
-    """
+    """Parse ``YYYYMMDDTHHMMSSZ`` strictly (ValueError otherwise) into an aware UTC datetime."""
     if len(text) != 16 or not text.endswith("Z") or text[8] != "T":
         raise ValueError(f"not an ISO 8601 basic timestamp: {text!r}")
     digits = text[:8] + text[9:15]
@@ -283,8 +278,11 @@ def parse_amz_date(text: str) -> datetime:
 
 @lru_cache(maxsize=256)
 def amz_date_seconds(text: str) -> tuple[datetime, int]:
-    """:func:`parse_amz_date` and the same moment in Unix seconds, memoized the same way: the
-    verifier compares request times as numbers (a datetime subtraction per request costs more)."""
+    """:func:`parse_amz_date` and the same moment in Unix seconds, as the verifier compares them.
+
+    Memoized (bounded; datetimes are immutable, failures are not cached): every request signed
+    within the same second carries the same text. Callers still compare it with their clock.
+    """
     moment = parse_amz_date(text)
     return moment, int(moment.timestamp())
 

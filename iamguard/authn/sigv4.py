@@ -80,8 +80,6 @@ _SIGV2_MESSAGE = (
     "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
 )
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-#: A raw path with nothing to encode or decode (canonical.canonical_uri's own shortcut).
-_PLAIN_PATH = re.compile(r"[A-Za-z0-9\-_.~/]*")
 _CREDENTIAL_DATE = re.compile(r"\d{8}")
 #: SignedHeaders that are plainly well-formed (lower-case RFC 9110 tokens joined by ';'); other
 #: text takes the general per-name check, which gives the same verdict.
@@ -268,14 +266,15 @@ def verify_claim(
     request is known to be current and well-formed.
     """
     current = now if type(now) is float else _seconds(now)
+    skew = max_skew.total_seconds()
     presigned = claim.expires is not None
     if not presigned and normalize_path is None and not view.query_string:
-        verified = _verify_plain_header(view, claim, lookup_secret, current, max_skew.total_seconds(), service_hint)
+        verified = _verify_plain_header(view, claim, lookup_secret, current, skew, service_hint)
         if verified is not None:
             return verified
     s3 = claim.service in c.S3_SERVICES
     _check_scope(claim, service_hint, s3, presigned)
-    signed_at = _check_time(claim, current, max_skew.total_seconds(), s3, presigned)
+    signed_at = _check_time(claim, current, skew, s3, presigned)
     payload_hash = _payload_hash(view, s3, presigned)
     secret = lookup_secret(claim.access_key_id)
     if secret is None:
@@ -308,11 +307,10 @@ def _verify_plain_header(
     query string, default path rule), in one frame; ``None`` hands the request back.
 
     Accept-only: every check that fails here returns ``None`` and the general path, which
-    makes the same checks in the same order, names the failure. The rules themselves (payload
-    hash, S3's unsigned ``x-amz-*`` headers, the session token) are the general path's own
-    helpers; what is written out here is the canonical request's layout, which a property
-    test holds equal to :func:`~iamguard.authn.canonical.canonical_request_for` and
-    :func:`~iamguard.authn.canonical.string_to_sign`, and so the signature to the general path's.
+    makes the same checks in the same order, names the failure. Every rule is the general
+    path's own (its helpers, and :mod:`~iamguard.authn.canonical` for the canonical request);
+    what the lane saves is the general path's frames and its query-reading loop. A property
+    test holds the two outcomes equal.
     """
     service = claim.service
     if (service_hint is not None and service != service_hint) or claim.amz_date[:8] != claim.date:
@@ -330,20 +328,20 @@ def _verify_plain_header(
         return None
     key = c.signing_key_for(secret, claim.date, claim.region, service)
     headers = c.view_header_map(view)
-    lines = []
     for name in claim.signed:
-        values = headers.get(name)
-        if not values:
+        if name not in headers:
             return None
-        lines.append(f"{name}:{' '.join(values[0].split())}\n" if len(values) == 1 else f"{name}:{c.canonical_header_value(values)}\n")
     if s3:
         _check_amz_headers_signed(headers, claim.signed, False)
-    path = view.raw_path or "/"
-    if not (_PLAIN_PATH.fullmatch(path) and (s3 or (path[:1] == "/" and "//" not in path and "/." not in path))):
-        path = c.canonical_uri(path, normalize=not s3, double_encode=not s3)
-    canonical = f"{view.method}\n{path}\n\n{''.join(lines)}\n{';'.join(claim.signed)}\n{payload_hash}"
-    digest = hashlib.sha256(canonical.encode("utf-8", "surrogateescape")).hexdigest()
-    to_sign = f"{c.ALGORITHM}\n{claim.amz_date}\n{claim.date}/{claim.region}/{service}/aws4_request\n{digest}"
+    canonical = c.canonical_request(
+        view.method,
+        c.canonical_uri(view.raw_path, normalize=not s3, double_encode=not s3),
+        "",
+        c.canonical_headers(headers, claim.signed),
+        ";".join(claim.signed),
+        payload_hash,
+    )
+    to_sign = c.string_to_sign(claim.amz_date, c.credential_scope(claim.date, claim.region, service), canonical)
     # INVARIANT: a provided signature is only ever compared in constant time.
     if not hmac.compare_digest(key.sign(to_sign), claim.signature):
         return None
@@ -657,7 +655,7 @@ def _check_signature(
             raise SignatureMismatchError(f"signed header {name!r} is not present in the request")
     if s3:
         _check_amz_headers_signed(headers, claim.signed, presigned)
-    scope = f"{claim.date}/{claim.region}/{claim.service}/aws4_request"  # c.credential_scope
+    scope = c.credential_scope(claim.date, claim.region, claim.service)
     matched = False
     for excluded in _query_exclusions(view, s3, presigned):
         canonical = c.canonical_request_for(

@@ -409,6 +409,13 @@ class _GuardCore:
         found: Authenticated | None = self._drive_inline(self._authenticate_flow(view, meta, optional))
         return found
 
+    def _authenticate_required(self, view: RequestView, meta: RequestMeta) -> Authenticated:
+        """:meth:`_authenticate_inline` of a request that must carry credentials."""
+        found = self._authenticate_inline(view, meta, False)
+        if found is None:  # never: without optional the flow raises instead (fail closed anyway)
+            raise self._missing_authentication()
+        return found
+
     def _decide_inline(
         self,
         authenticated: Authenticated,
@@ -459,19 +466,12 @@ class _GuardCore:
             self._allowed[key] = (principal, context, decision)
         return decision, request, policies
 
-    def _check_inline(
-        self,
-        authenticated: Authenticated,
-        action: str,
-        resource: str,
-        extra: Mapping[str, object] | None,
-        resource_policy: Policy | str | Mapping[str, Any] | None,
-        resource_account: str | None,
+    def _allowed_or_raise(
+        self, authenticated: Authenticated, outcome: tuple[Decision, Request | None, PolicySet | None]
     ) -> Decision:
-        """:meth:`_decide_inline`, raising :class:`EncodedAccessDeniedError` unless allowed."""
-        decision, request, policies = self._decide_inline(
-            authenticated, action, resource, extra, resource_policy, resource_account
-        )
+        """The decision of ``outcome`` (from :meth:`_decide` or :meth:`_decide_inline`); raise
+        :class:`EncodedAccessDeniedError` unless it allows."""
+        decision, request, policies = outcome
         if not decision.allowed:
             assert request is not None and policies is not None  # denials are never remembered
             raise self._denied(authenticated, decision, request, policies)
@@ -541,10 +541,7 @@ class Guard(_GuardCore):
 
     def authenticate(self, view: RequestView, meta: RequestMeta | None = None) -> Authenticated:
         """Who sent ``view``; raises :class:`~iamguard.errors.AuthenticationError` otherwise."""
-        found = self._authenticate_inline(view, meta or RequestMeta(), False)
-        if found is None:  # never: without optional the flow raises instead (fail closed anyway)
-            raise self._missing_authentication()
-        return found
+        return self._authenticate_required(view, meta or RequestMeta())
 
     def authenticate_optional(self, view: RequestView, meta: RequestMeta | None = None) -> Authenticated | None:
         """Like :meth:`authenticate`, but ``None`` for a request carrying no credentials at all.
@@ -577,7 +574,9 @@ class Guard(_GuardCore):
         resource_account: str | None = None,
     ) -> Decision:
         """Like :meth:`authorize`, but raise :class:`EncodedAccessDeniedError` unless allowed."""
-        return self._check_inline(authenticated, action, resource, context, resource_policy, resource_account)
+        return self._allowed_or_raise(
+            authenticated, self._decide_inline(authenticated, action, resource, context, resource_policy, resource_account)
+        )
 
     def _answer(self, lookup: GuardLookup) -> object:
         if type(lookup) is GetGeneration:  # asked by every authenticate and every check: first
@@ -605,10 +604,7 @@ class AsyncGuard(_GuardCore):
     async def authenticate(self, view: RequestView, meta: RequestMeta | None = None) -> Authenticated:
         meta = meta or RequestMeta()
         if not self._async_source:
-            found = self._authenticate_inline(view, meta, False)
-            if found is None:  # never: without optional the flow raises instead (fail closed anyway)
-                raise self._missing_authentication()
-            return found
+            return self._authenticate_required(view, meta)
         result: Authenticated = await self._drive(self._authenticate_flow(view, meta, False))
         return result
 
@@ -648,15 +644,14 @@ class AsyncGuard(_GuardCore):
         resource_account: str | None = None,
     ) -> Decision:
         if not self._async_source:
-            return self._check_inline(authenticated, action, resource, context, resource_policy, resource_account)
+            return self._allowed_or_raise(
+            authenticated, self._decide_inline(authenticated, action, resource, context, resource_policy, resource_account)
+        )
         policy = self._resource_args(resource_policy)
         found = await self._policies(authenticated)
-        decision, request, policies = self._decide(
-            authenticated, action, resource, context, found, policy, resource_account
+        return self._allowed_or_raise(
+            authenticated, self._decide(authenticated, action, resource, context, found, policy, resource_account)
         )
-        if not decision.allowed:
-            raise self._denied(authenticated, decision, request, policies)
-        return decision
 
     async def _policies(self, authenticated: Authenticated) -> PolicySet:
         """The PolicySet from an async store (a sync one is answered by ``_decide_inline``)."""
