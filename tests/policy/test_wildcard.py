@@ -134,3 +134,148 @@ def test_ignore_case_agrees_with_reference_on_lowercased(pattern: str, value: st
 def test_literal_text_matches_itself(text: str) -> None:
     if not has_wildcard(text):
         assert compile_wildcard(text)(text)
+
+
+# ---------------------------------------------------------------- escapes, unicode, ignore_case
+# The reference works on tokens, so escapes are decided once, independently of the matcher's
+# own tokenizer: ("*",) any run, ("?",) one character, ("=", c) the literal character c.
+
+
+def _reference_tokens(pattern: str, escaped: bool) -> list[tuple[str, ...]]:
+    tokens: list[tuple[str, ...]] = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if escaped and char == "\\" and i + 1 < len(pattern):
+            tokens.append(("=", pattern[i + 1]))
+            i += 2
+            continue
+        tokens.append((char,) if char in "*?" else ("=", char))
+        i += 1
+    return tokens
+
+
+def reference_match_tokens(pattern: str, value: str, *, escaped: bool = False) -> bool:
+    tokens = _reference_tokens(pattern, escaped)
+
+    @functools.cache
+    def match(i: int, j: int) -> bool:
+        if i == len(tokens):
+            return j == len(value)
+        token = tokens[i]
+        if token == ("*",):
+            return match(i + 1, j) or (j < len(value) and match(i, j + 1))
+        if j == len(value):
+            return False
+        return (token == ("?",) or token[1] == value[j]) and match(i + 1, j + 1)
+
+    return match(0, 0)
+
+
+# Few distinct characters so that matches (and near misses) are common; "é"/"ß"/"İ" and an
+# astral character for unicode, "\\" for escapes.
+_PATTERN_CHARS = "ab/*?\\é𝔸"
+_VALUE_CHARS = "ab/*?\\é𝔸"
+
+
+@given(st.text(alphabet=_PATTERN_CHARS, max_size=12), st.text(alphabet=_VALUE_CHARS, max_size=24), st.booleans())
+def test_agrees_with_reference_escapes_and_unicode(pattern: str, value: str, escaped: bool) -> None:
+    assert compile_wildcard(pattern, escaped=escaped)(value) is reference_match_tokens(pattern, value, escaped=escaped)
+
+
+@given(st.text(alphabet="aAßİé*?\\", max_size=10), st.text(alphabet="aAßİéI", max_size=16), st.booleans())
+def test_ignore_case_agrees_with_reference(pattern: str, value: str, escaped: bool) -> None:
+    """Both sides lower-cased first (``"İ".lower()`` is two characters: still consistent)."""
+    expected = reference_match_tokens(pattern.lower(), value.lower(), escaped=escaped)
+    assert compile_wildcard(pattern, ignore_case=True, escaped=escaped)(value) is expected
+
+
+@given(
+    st.lists(st.text(alphabet="ab?", min_size=1, max_size=6), min_size=1, max_size=5),
+    st.text(alphabet="ab", max_size=40),
+    st.booleans(),
+    st.booleans(),
+)
+def test_glob_shapes_agree_with_reference(parts: list[str], value: str, lead: bool, trail: bool) -> None:
+    """Several stars between ``?``-bearing segments over long, repetitive values: the shapes
+    that took the old regex exponential time and that push a segment past its verification
+    budget into the shift-and scan."""
+    pattern = ("*" if lead else "") + "*".join(parts) + ("*" if trail else "")
+    assert compile_wildcard(pattern)(value) is reference_match(pattern, value)
+
+
+@pytest.mark.parametrize("budget", [1, 2])
+@given(st.text(alphabet="ab?*", max_size=10), st.text(alphabet="ab", max_size=30))
+def test_shift_and_scan_agrees_with_reference(budget: int, pattern: str, value: str) -> None:
+    """With a tiny verification budget every ``?`` segment is found by the shift-and scan."""
+    import iamguard.policy.wildcard as wildcard
+
+    saved = wildcard._VERIFY_BUDGET
+    wildcard._VERIFY_BUDGET = budget
+    try:
+        assert compile_wildcard(pattern)(value) is reference_match(pattern, value)
+    finally:
+        wildcard._VERIFY_BUDGET = saved
+
+
+# ---------------------------------------------------------------- no backtracking (ReDoS)
+
+
+class _CountingStr(str):
+    """A str that counts the operations a matcher performs on it."""
+
+    calls = 0
+
+    def find(self, *args: object) -> int:  # type: ignore[override]
+        _CountingStr.calls += 1
+        return super().find(*args)  # type: ignore[arg-type]
+
+    def startswith(self, *args: object) -> bool:  # type: ignore[override]
+        _CountingStr.calls += 1
+        return super().startswith(*args)  # type: ignore[arg-type]
+
+    def endswith(self, *args: object) -> bool:  # type: ignore[override]
+        _CountingStr.calls += 1
+        return super().endswith(*args)  # type: ignore[arg-type]
+
+    def __getitem__(self, key: object) -> str:  # type: ignore[override]
+        _CountingStr.calls += 1
+        return super().__getitem__(key)  # type: ignore[index]
+
+
+def reference_match_iterative(pattern: str, value: str) -> bool:
+    """The same recursion as :func:`reference_match`, bottom-up (no recursion limit)."""
+    row = [True] + [False] * len(value)  # row[j]: pattern[:i] matches value[:j]
+    for char in pattern:
+        new = [row[0] and char == "*"] + [False] * len(value)
+        for j in range(1, len(value) + 1):
+            if char == "*":
+                new[j] = row[j] or new[j - 1]
+            else:
+                new[j] = row[j - 1] and (char == "?" or char == value[j - 1])
+        row = new
+    return row[-1]
+
+
+REDOS_CASES = [
+    # (pattern, value, most str operations allowed) -- shapes that took a backtracking regex
+    # 12 s to minutes (security regression: any caller can put one in its own session policy).
+    ("arn:aws:s3:::*/*/*/*.csv", "arn:aws:s3:::" + "a/" * 400, 20),
+    ("*a*a*a*a*a*a*a*b", "a" * 1600, 20),
+    ("*a*b*c*d*e*", "x" * 400, 20),
+    ("*?a?a?a?b*", "a" * 1600, 1700),  # anchor hits everywhere: budget, then one linear scan
+    ("*" + "?a" * 200 + "?b*", "a" * 1600, 1700 + 8 * 200),
+]
+
+
+@pytest.mark.parametrize(("pattern", "value", "bound"), REDOS_CASES)
+def test_worst_case_patterns_do_bounded_work(pattern: str, value: str, bound: int) -> None:
+    """The matcher's work is counted, not timed (speed lives in benchmarks/wildcard_bench.py).
+
+    Zero operations would mean the value went to an opaque engine (a regex) whose work this
+    test cannot bound: that is what made these patterns take minutes, so it fails too.
+    """
+    matcher = compile_wildcard(pattern)
+    _CountingStr.calls = 0
+    assert matcher(_CountingStr(value)) is reference_match_iterative(pattern, value)
+    assert 0 < _CountingStr.calls <= bound
