@@ -207,8 +207,9 @@ class _Segment:
         wild = self._wild
         high = 1 << (self.length - 1)
         state = 0
-        for index in range(start, end):
-            state = ((state << 1) | 1) & masks.get(value[index], wild)
+        get = masks.get
+        for index, char in enumerate(value[start:end], start):
+            state = ((state << 1) | 1) & get(char, wild)
             if state & high:
                 return index - self.length + 1
         return -1
