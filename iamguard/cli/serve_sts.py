@@ -130,7 +130,7 @@ def _oidc_providers(specs: list[str], account: str) -> dict[str, OidcProvider]:
     return providers
 
 
-def _saml_verifier(specs: list[str]) -> Any | None:
+def _saml_verifier(specs: list[str], store: Any) -> Any | None:
     if not specs:
         return None
     from iamguard.sts.saml import SamlProvider, SamlVerifier
@@ -141,7 +141,7 @@ def _saml_verifier(specs: list[str]) -> Any | None:
         if not sep:
             raise ValueError(f"--saml-provider {spec!r}: expected ARN=METADATA_FILE")
         providers[arn] = SamlProvider(arn, Path(path).read_text(encoding="utf-8"))
-    return SamlVerifier(providers)
+    return SamlVerifier(providers, replay_store=store)  # replays refused by every process on the store
 
 
 def build_token_service(args: argparse.Namespace, err: TextIO) -> TokenService:
@@ -155,7 +155,7 @@ def build_token_service(args: argparse.Namespace, err: TextIO) -> TokenService:
         SessionTokenService(_keyring(args, err)),
         oidc_providers=_oidc_providers(args.oidc_provider, account),
         oidc_verifier=OidcVerifier(),
-        saml_verifier=_saml_verifier(args.saml_provider),
+        saml_verifier=_saml_verifier(args.saml_provider, store),
         message_codec=_message_codec(),
     )
 

@@ -12,6 +12,7 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import datetime
 
 from iamguard.errors import EntityAlreadyExistsError, InvalidInputError, NoSuchEntityError
 from iamguard.store import passwords
@@ -125,43 +126,66 @@ class _Passwords(_Lookups):
         Failures are counted (and reset by a success) so repeated guessing locks the user
         for ``lockout.lockout_seconds``. Unknown users and users without a login profile get
         the same plain refusal as a wrong password.
+
+        The counter is shared by every process on the store, and the attempt is counted *before*
+        the password is checked, in the write transaction that read the counter
+        (:meth:`_reserve_attempt`); a success then clears it. So concurrent attempts, in one
+        process or many, get at most ``lockout.max_failures`` password checks between lockouts,
+        and no failure is lost to a read-modify-write race.
         """
         now = self._now()
-        with self._read() as tx:
+        with self._read() as tx:  # cheap refusals without a write (no generation bump)
             user = tx.get("users", {"name_key": _key(user_name)})
             row = None if user is None else tx.get("login_profiles", {"user_key": user["name_key"]})
         if user is None or row is None:
             passwords.verify_password(_dummy_hash(), password)  # same work as a real check
             return LoginOutcome(ok=False)
-        failures = int(row["failed_attempts"] or 0)
-        locked, remaining = passwords.lockout_state(
-            failures, _opt_dt(row["last_failure_at"]), self.lockout, now
-        )
+        locked, remaining = self._lockout(row, now)
         if locked:
             return LoginOutcome(ok=False, locked=True, retry_after=remaining)
+        reserved = self._reserve_attempt(user, now)
+        if isinstance(reserved, LoginOutcome):
+            return reserved
+        row, failures = reserved
         if not passwords.verify_password(str(row["password_hash"]), password):
-            with self._write() as tx:
-                tx.update(
-                    "login_profiles",
-                    {"user_key": user["name_key"]},
-                    {"failed_attempts": failures + 1, "last_failure_at": _ts(now)},
-                )
-            locked, remaining = passwords.lockout_state(failures + 1, now, self.lockout, now)
+            locked, remaining = passwords.lockout_state(failures, now, self.lockout, now)
             return LoginOutcome(ok=False, locked=locked, retry_after=remaining)
         policy = self.effective_password_policy()
         changed = _opt_dt(row["password_changed"]) or _dt(row["create_date"])
         expired = passwords.password_expired(changed, policy, now)
-        if failures or passwords.needs_rehash(str(row["password_hash"])):
-            with self._write() as tx:
-                changes: Row = {"failed_attempts": 0, "last_failure_at": None}
-                if passwords.needs_rehash(str(row["password_hash"])):
-                    changes["password_hash"] = passwords.hash_password(password)
-                tx.update("login_profiles", {"user_key": user["name_key"]}, changes)
+        with self._write() as tx:
+            changes: Row = {"failed_attempts": 0, "last_failure_at": None}
+            if passwords.needs_rehash(str(row["password_hash"])):
+                changes["password_hash"] = passwords.hash_password(password)
+            tx.update("login_profiles", {"user_key": user["name_key"]}, changes)
         if expired and policy.hard_expiry:
             return LoginOutcome(ok=False, password_expired=True)
         return LoginOutcome(
             ok=True, password_expired=expired, password_reset_required=bool(row["password_reset_required"])
         )
+
+    def _lockout(self, row: Row, now: datetime) -> tuple[bool, int]:
+        failures = int(row["failed_attempts"] or 0)
+        return passwords.lockout_state(failures, _opt_dt(row["last_failure_at"]), self.lockout, now)
+
+    def _reserve_attempt(self, user: Row, now: datetime) -> tuple[Row, int] | LoginOutcome:
+        """Count this attempt as a failure (a success clears it), unless the user is locked.
+
+        INVARIANT: the lockout check reads the counter in the same write transaction that raises
+        it; writers are serialized (SQLite ``BEGIN IMMEDIATE``, PostgreSQL's generation-row lock,
+        the memory backend's lock), so two processes never both read the same count.
+        """
+        key = {"user_key": user["name_key"]}
+        with self._write() as tx:
+            row = tx.get("login_profiles", key)
+            if row is None:  # deleted since the read above
+                return LoginOutcome(ok=False)
+            locked, remaining = self._lockout(row, now)
+            if locked:
+                return LoginOutcome(ok=False, locked=True, retry_after=remaining)
+            failures = int(row["failed_attempts"] or 0) + 1
+            tx.update("login_profiles", key, {"failed_attempts": failures, "last_failure_at": _ts(now)})
+            return row, failures
 
     def _check_password(self, password: str, user_name: str, history: Sequence[str]) -> None:
         problems = passwords.check_password_policy(

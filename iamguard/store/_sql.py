@@ -238,6 +238,26 @@ MIGRATIONS = MIGRATIONS + (
     ),
 )
 
+# One-time-use records (SAML assertion IDs and the like): a row per (namespace, key) consumed,
+# kept until ``expires_at`` (Unix seconds), so every process sharing the store refuses a second
+# use. The primary key is the arbiter: see ``iamguard/store/_replay.py``.
+_ONE_TIME_USE = _t(
+    "one_time_use",
+    ("namespace", "record_key"),
+    "namespace TEXT NOT NULL, record_key TEXT NOT NULL, expires_at BIGINT NOT NULL",
+)
+TABLES[_ONE_TIME_USE.name] = _ONE_TIME_USE
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        4,
+        "one time use records",
+        (
+            _create_table(_ONE_TIME_USE),
+            f"CREATE INDEX {_PREFIX}one_time_use_by_expiry ON {_PREFIX}one_time_use (expires_at)",
+        ),
+    ),
+)
+
 _MIGRATIONS_TABLE = (
     f"CREATE TABLE IF NOT EXISTS {_PREFIX}migrations "
     "(version BIGINT NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"

@@ -254,6 +254,16 @@ class MemoryBackend:
     def read(self) -> Iterator[_MemoryTransaction]:
         yield _MemoryTransaction(self._state, writable=False)
 
+    def consume_once(self, namespace: str, key: str, expires_at: int, now: int) -> bool:
+        """A one-time-use record under the writer lock, generation untouched (``_replay.py``)."""
+        from iamguard.store._replay import consume_rows  # _replay imports the service base
+
+        with self._lock:
+            tx = _MemoryTransaction(dict(self._state), writable=True)
+            consumed = consume_rows(tx, namespace, key, expires_at, now)
+            self._state = tx._state  # INVARIANT: one assignment publishes (as write() does)
+            return consumed
+
     def generation(self) -> int:
         return int(self._state["generation"].rows[(1,)]["value"] or 0)
 

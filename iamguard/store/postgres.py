@@ -42,7 +42,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from iamguard.errors import InvalidInputError, StoreUnavailableError
-from iamguard.store import _sql
+from iamguard.store import _replay, _sql
 from iamguard.store.feed import PostgresChangeFeed
 
 try:
@@ -280,6 +280,18 @@ class PostgresBackend:
         """A read-only snapshot: every read in the block sees one committed state."""
         with self._pooled() as conn, self._transaction(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") as cursor:
             yield _sql.SqlTransaction(cursor, DIALECT)
+
+    def consume_once(self, namespace: str, key: str, expires_at: int, now: int) -> bool:
+        """A one-time-use record (``_replay.py``). It needs no writer lock and leaves the generation
+        alone: the unique index makes a second inserter of the same key wait for the first's commit,
+        then find its row."""
+        with self._pooled() as conn, self._transaction(conn, "BEGIN ISOLATION LEVEL READ COMMITTED") as cursor:
+            try:
+                return _replay.consume_sql(cursor, DIALECT, namespace, key, expires_at, now, skip_locked=True)
+            except psycopg.OperationalError:
+                raise
+            except psycopg.Error as exc:
+                raise self._unavailable("cannot record a one-time use (is the schema migrated?) on", exc) from None
 
     def generation(self) -> int:
         """The committed generation: one primary-key read (autocommit), or, with

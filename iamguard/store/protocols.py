@@ -24,7 +24,16 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from iamguard.store.records import AccessKey, AccessKeyCreated, ManagedPolicy, ResolvedPrincipal, User
 
-__all__ = ["IdentityAdmin", "PolicySource", "Row", "RowValue", "StoreBackend", "Transaction"]
+__all__ = [
+    "IdentityAdmin",
+    "OneTimeUse",
+    "OneTimeUseBackend",
+    "PolicySource",
+    "Row",
+    "RowValue",
+    "StoreBackend",
+    "Transaction",
+]
 
 RowValue = str | int | None
 Row = dict[str, RowValue]
@@ -107,3 +116,21 @@ class StoreBackend(Protocol):
     def generation(self) -> int: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class OneTimeUse(Protocol):
+    """Shared one-time-use records (``IdentityService`` conforms; see ``store/_replay.py``):
+    what a verifier needs so a single-use token is refused by every process after its first use."""
+
+    def consume_once(self, namespace: str, key: str, expires_at: float, *, now: float | None = None) -> bool:
+        """True for the first use of ``key`` until ``expires_at`` (Unix seconds), else False."""
+        ...
+
+
+@runtime_checkable
+class OneTimeUseBackend(Protocol):
+    """A backend's native, atomic one-time-use insert (memory, SQLite and PostgreSQL have one);
+    a backend without it gets a generic, generation-bumping write transaction instead."""
+
+    def consume_once(self, namespace: str, key: str, expires_at: int, now: int) -> bool: ...

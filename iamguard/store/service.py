@@ -28,6 +28,8 @@ This module only composes the service; each IAM area is a mixin in its own modul
 ``_access_keys.py``       access keys and master-key rotation
 ``_passwords.py``         password policy, login profiles and sign-in checks
 ``_mfa_devices.py``       virtual MFA devices and code verification
+``_replay.py``            one-time-use records shared by every process (SAML assertion IDs)
+``_sessions.py``          revoking a role's older sessions (``AWSRevokeOlderSessions``)
 ========================  ==================================================================
 
 IAM API reference: https://docs.aws.amazon.com/IAM/latest/APIReference/API_Operations.html
@@ -44,7 +46,9 @@ from iamguard.store._mfa_devices import _MfaDevices
 from iamguard.store._passwords import _Passwords
 from iamguard.store._policies import _ManagedPolicies
 from iamguard.store._read_path import _ReadPath
+from iamguard.store._replay import _OneTimeUse
 from iamguard.store._roles import _Roles
+from iamguard.store._sessions import _RoleSessions
 from iamguard.store._rules import (
     DEFAULT_ACCOUNT_ID,
     Quotas,
@@ -80,10 +84,12 @@ class IdentityService(
     _UsersGroups,
     _Roles,
     _ManagedPolicies,
+    _RoleSessions,
     _PolicyAttachments,
     _AccessKeys,
     _Passwords,
     _MfaDevices,
+    _OneTimeUse,
 ):
     """The identity store: the IAM API over a backend, plus the read path.
 

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from iamguard.errors import StoreUnavailableError
-from iamguard.store import _sql
+from iamguard.store import _replay, _sql
 
 __all__ = ["DIALECT", "SQLiteBackend"]
 
@@ -109,6 +109,11 @@ class SQLiteBackend:
         # A deferred transaction holds one WAL snapshot for all the reads inside it.
         with self._transaction(self._conn(), "BEGIN DEFERRED") as cursor:
             yield _sql.SqlTransaction(cursor, DIALECT)
+
+    def consume_once(self, namespace: str, key: str, expires_at: int, now: int) -> bool:
+        """A one-time-use record, serialized with every writer, generation untouched (``_replay.py``)."""
+        with self._transaction(self._conn(), "BEGIN IMMEDIATE") as cursor:
+            return _replay.consume_sql(cursor, DIALECT, namespace, key, expires_at, now)
 
     def generation(self) -> int:
         cursor = self._conn().cursor()

@@ -17,8 +17,10 @@ https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithSAML.html)
   ``AudienceRestriction`` names the audience (``https://signin.aws.amazon.com/saml``);
 * exactly one ``SubjectConfirmation`` whose ``SubjectConfirmationData`` has ``Recipient`` (one of the
   accepted sign-in URLs) and an unexpired ``NotOnOrAfter``;
-* the assertion ID has not been used before (a bounded replay cache, kept until the assertion
-  expires);
+* the assertion ID has not been used before: recorded until the assertion expires in the
+  ``replay_store`` (the identity store's one-time-use records, shared by every process and host
+  using that store), or, when none is given, in a bounded in-process cache, which protects a
+  single process only;
 * the ``Role`` attribute holds the requested ``role_arn,provider_arn`` pair (either order),
   ``RoleSessionName`` is present and well-formed, ``SessionDuration`` (optional) is 900–43200,
   ``PrincipalTag:*``, ``TransitiveTagKeys`` and ``SourceIdentity`` are well-formed.
@@ -43,7 +45,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from cryptography import x509
 from lxml import etree  # type: ignore[import-untyped,unused-ignore]
@@ -52,6 +54,9 @@ from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
 from iamguard.context import ContextValue
 from iamguard.errors import InvalidInputError, STSError
+
+if TYPE_CHECKING:
+    from iamguard.store.protocols import OneTimeUse
 
 __all__ = [
     "AWS_SAML_AUDIENCE",
@@ -310,6 +315,12 @@ class _ReplayCache:
             heapq.heappush(self._heap, (expires_at, key))
             return True
 
+    def seen(self, key: tuple[str, str], now: float) -> bool:
+        """Whether ``key`` is recorded and unexpired (records nothing)."""
+        with self._lock:
+            self._drop_expired(now)
+            return key in self._seen
+
     def _drop_expired(self, now: float) -> None:
         while self._heap and self._heap[0][0] <= now:
             _, key = heapq.heappop(self._heap)
@@ -317,6 +328,15 @@ class _ReplayCache:
 
     def __len__(self) -> int:
         return len(self._seen)
+
+
+#: The store namespace of consumed assertion IDs; keys are SHA-256 of issuer and ID (a fixed
+#: length, whatever the IdP's entity ID and assertion ID look like).
+_REPLAY_NAMESPACE = "saml-assertion"
+
+
+def _replay_key(issuer: str, assertion_id: str) -> str:
+    return hashlib.sha256(f"{len(issuer)}:{issuer}{assertion_id}".encode()).hexdigest()
 
 
 # ---------------------------------------------------------------------- verifier
@@ -329,6 +349,13 @@ class SamlVerifier:
 
     ``audience`` and ``recipient`` accept one URL or several (AWS accepts its regional sign-in
     endpoints, ``https://<region>.signin.aws.amazon.com/saml``, as well as the global one).
+
+    ``replay_store`` (an ``IdentityService``, or anything with ``consume_once``) decides whether
+    an assertion ID is new, for every process sharing that store; the in-process cache then only
+    remembers IDs already seen, to refuse their replays without a round trip, and is never the
+    authority for accepting one. Without a store the in-process cache decides alone: correct for
+    a single process, not for several behind one endpoint. A store that cannot answer fails the
+    request (``StoreUnavailableError``), never accepts the assertion.
     """
 
     def __init__(
@@ -340,6 +367,7 @@ class SamlVerifier:
         clock: Callable[[], float] = time.time,
         max_clock_skew: float = 300,
         replay_cache_size: int = 10000,
+        replay_store: OneTimeUse | None = None,
     ) -> None:
         self._lookup: Callable[[str], SamlProvider | None] = (
             providers.get if isinstance(providers, Mapping) else providers
@@ -351,6 +379,7 @@ class SamlVerifier:
         self.clock = clock
         self.max_clock_skew = max_clock_skew
         self._replays = _ReplayCache(replay_cache_size)
+        self._replay_store = replay_store
 
     def verify(self, saml_response_b64: str, provider_arn: str, role_arn: str) -> SamlAssertion:
         """Check everything, then consume the assertion ID; return the verified assertion."""
@@ -365,11 +394,22 @@ class SamlVerifier:
         attributes = _attributes(assertion)
         _check_role(attributes, role_arn, provider_arn)
         result = _build_assertion(assertion, attributes, provider, issuer, conditions)
-        if not self._replays.add(
-            (issuer, result.assertion_id), conditions.expires_at + self.max_clock_skew, now
-        ):
+        if not self._first_use(issuer, result.assertion_id, conditions.expires_at + self.max_clock_skew, now):
             raise _invalid("The SAML assertion has already been used")
         return result
+
+    def _first_use(self, issuer: str, assertion_id: str, expires_at: float, now: float) -> bool:
+        """Consume the assertion ID: the store decides when there is one (see the class doc)."""
+        key = (issuer, assertion_id)
+        if self._replay_store is None:
+            return self._replays.add(key, expires_at, now)
+        if self._replays.seen(key, now):
+            return False
+        first = self._replay_store.consume_once(
+            _REPLAY_NAMESPACE, _replay_key(issuer, assertion_id), expires_at, now=now
+        )
+        self._replays.add(key, expires_at, now)
+        return first
 
     def _check_conditions(self, assertion: Any, now: float) -> _Conditions:
         skew = self.max_clock_skew
