@@ -20,6 +20,7 @@
     │   ├─ ConcurrentModificationError
     │   ├─ InvalidInputError
     │   └─ StoreUnavailableError
+    │       └─ NoSuchStoreError
     ├─ STSError               AssumeRole & co. refused; .code as AWS returns it
     └─ CredentialsError       client side
         ├─ NoCredentialsError
@@ -53,6 +54,7 @@ __all__ = [
     "LimitExceededError",
     "NoCredentialsError",
     "NoSuchEntityError",
+    "NoSuchStoreError",
     "PartialCredentialsError",
     "PolicyError",
     "PolicyProblem",
@@ -217,6 +219,10 @@ class InvalidInputError(StoreError):
 class StoreUnavailableError(StoreError):
     code = "ServiceUnavailable"
     http_status = 503
+
+
+class NoSuchStoreError(StoreUnavailableError):
+    """No store where the URL points (never created, or removed): only ``create=True`` makes one."""
 
 
 # ---------------------------------------------------------------- STS

@@ -20,6 +20,8 @@ EXIT_FINDINGS = 1  # the command ran and reports problems (denied, invalid polic
 EXIT_USAGE = 2  # the command could not run (bad arguments, unreadable input)
 
 _SUBCOMMANDS: tuple[str, ...] = (
+    "init",
+    "keys",
     "validate",
     "simulate",
     "simulate_principal",

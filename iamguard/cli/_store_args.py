@@ -4,8 +4,9 @@
   ``postgresql://...``); without it ``$IAMGUARD_STORE``; without that ``sqlite:///iamguard.db``,
   a SQLite file in the **working directory**. A project-local default was chosen over a per-user
   one (``~/.local/share``) because an iamguard store belongs to the application it protects, as
-  an app's SQLite database does; commands that only read refuse to create that file, so running
-  ``iamguard user list`` in the wrong directory says so instead of making an empty store.
+  an app's SQLite database does. No command but ``iamguard init`` (and ``apply --create``)
+  creates a store, so running ``iamguard user create`` in the wrong directory says so instead
+  of making an empty store there.
 * ``--json`` prints machine-readable output: top-level keys named as the IAM API names its
   response members (``Users``, ``AccessKeyMetadata``, ``PasswordPolicy``...), each record with
   the field names of :mod:`iamguard.store.records`; the default is a human table.
@@ -78,17 +79,21 @@ def store_url(args: argparse.Namespace) -> str:
     return str(args.store or os.environ.get(STORE_ENV) or DEFAULT_STORE_URL)
 
 
-def open_from_args(args: argparse.Namespace, *, write: bool) -> IdentityService:
-    """The store ``args`` names. Reading from a SQLite file that does not exist is refused rather
-    than creating an empty store (a typo in a path would otherwise look like an empty account)."""
+def open_from_args(args: argparse.Namespace, *, write: bool = False, create: bool = False) -> IdentityService:
+    """The store ``args`` names, its master key checked. A missing store is refused, by reads
+    and writes alike (a typo in a path would otherwise look like an empty account, or scatter
+    users over stray files); only ``create=True`` (``iamguard init``, ``apply --create``) makes
+    one. ``write`` is kept for callers' clarity: opening is the same either way."""
+    del write
     url = store_url(args)
-    if not write and url.lower().startswith("sqlite:///"):
+    if not create and url.lower().startswith("sqlite:///"):
         path = Path(unquote(url[len("sqlite:///") :]))
         if not path.exists():
             raise NoSuchEntityError(
-                f"no store at {path} (pass --store URL or set {STORE_ENV}; write commands create it)"
+                f"no store at {path} (pass --store URL or set {STORE_ENV}; "
+                f"`iamguard init --store {url}` creates one)"
             )
-    return open_store(url)
+    return open_store(url, create=create)
 
 
 # ---------------------------------------------------------------- input helpers

@@ -3,7 +3,8 @@
 The plan (what will be created, updated, deleted) is printed first, then applied in one store
 transaction, so a failure leaves nothing half-applied. ``--dry-run`` prints the plan only;
 ``--check`` exits 1 when the store differs from the file (drift detection in CI). Entities the
-file does not mention are never deleted unless ``--prune`` is given. File format: see
+file does not mention are never deleted unless ``--prune`` is given. A store that does not exist
+yet is created only with ``--create`` (a preview plans against an empty one). File format: see
 :mod:`iamguard.declarative`; YAML needs pyyaml (``pip install 'iamguard[yaml]'``), JSON works
 without it.
 
@@ -21,7 +22,7 @@ from typing import Any
 from iamguard.cli import EXIT_FINDINGS, EXIT_OK
 from iamguard.cli._store_args import add_store_args, command_parser, open_from_args
 from iamguard.declarative import Plan, apply_plan, load_account_file, make_plan
-from iamguard.errors import NoSuchEntityError
+from iamguard.errors import NoSuchEntityError, NoSuchStoreError
 from iamguard.store import open_store
 from iamguard.store.service import IdentityService
 
@@ -42,6 +43,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--prune", action="store_true", help="also delete users, groups, roles and policies not in the file"
+    )
+    parser.add_argument(
+        "--create", action="store_true", help="create the store first if it does not exist (as `iamguard init`)"
     )
     add_store_args(parser)
     parser.set_defaults(func=run)
@@ -66,12 +70,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _open(args: argparse.Namespace, preview: bool) -> IdentityService:
-    """The store; a preview of a store that does not exist yet plans against an empty one."""
+    """The store; a preview of a store that does not exist yet plans against an empty one.
+    Applying to a missing store needs ``--create``."""
+    if not preview:
+        return open_from_args(args, write=True, create=args.create)
     try:
-        return open_from_args(args, write=not preview)
-    except NoSuchEntityError as exc:
+        return open_from_args(args, write=False)
+    except (NoSuchEntityError, NoSuchStoreError) as exc:
         print(f"iamguard apply: {exc}; planning against an empty store", file=sys.stderr)
         return open_store("memory://")
+
 
 
 def _print(args: argparse.Namespace, plan: Plan, *, applied: bool) -> None:

@@ -9,6 +9,9 @@ delete conflicts, sealed secrets, passwords, MFA) over a pluggable storage backe
   ``sqlite:///relative.db`` is relative to the working directory, ``sqlite:////abs.db`` absolute)
 * ``postgresql://...``     ``iamguard.store.postgres`` (imported only when asked for)
 
+Only ``create=True`` makes a new SQLite file or PostgreSQL schema; anything else refuses a
+missing store with an error naming where it looked.
+
 The service conforms to :class:`~iamguard.store.protocols.PolicySource` (the read path) and
 :class:`~iamguard.store.protocols.IdentityAdmin`. Every write bumps the store generation in the
 same transaction, which is how evaluation caches learn that something changed.
@@ -27,8 +30,13 @@ from iamguard.store.service import IdentityService
 __all__ = ["IdentityService", "open_backend", "open_store"]
 
 
-def open_backend(url: str) -> StoreBackend:
-    """The storage backend a store URL names (no IAM rules; see :func:`open_store`)."""
+def open_backend(url: str, *, create: bool = False) -> StoreBackend:
+    """The storage backend a store URL names (no IAM rules; see :func:`open_store`).
+
+    ``create=True`` makes a SQLite file or PostgreSQL schema (and iamguard's tables) that does
+    not exist yet; otherwise a missing store raises :class:`StoreUnavailableError` naming where
+    it looked. ``memory://`` is always new.
+    """
     scheme = urlsplit(url).scheme.lower()
     if scheme == "memory":
         from iamguard.store.memory import MemoryBackend
@@ -40,7 +48,7 @@ def open_backend(url: str) -> StoreBackend:
         path = unquote(url[len("sqlite:///") :]) if url.lower().startswith("sqlite:///") else ""
         if not path:
             raise InvalidInputError("a SQLite store URL is sqlite:///path/to/file.db")
-        return SQLiteBackend(path)
+        return SQLiteBackend(path, create=create)
     if scheme in ("postgresql", "postgres"):
         try:
             postgres = importlib.import_module("iamguard.store.postgres")
@@ -50,14 +58,24 @@ def open_backend(url: str) -> StoreBackend:
             raise StoreUnavailableError(
                 "PostgreSQL stores need iamguard.store.postgres, which this installation lacks"
             ) from None
-        backend: StoreBackend = postgres.PostgresBackend(url)
+        backend: StoreBackend = postgres.PostgresBackend(url, create=create)
         return backend
     raise InvalidInputError(
         f"unknown store URL scheme {scheme!r} (memory://, sqlite:///path, postgresql://...)"
     )
 
 
-def open_store(url: str = "memory://", **options: Any) -> IdentityService:
+def open_store(url: str = "memory://", *, create: bool = False, **options: Any) -> IdentityService:
     """An identity store for ``url``; ``options`` go to :class:`IdentityService`
-    (``account_id``, ``secret_box``, ``quotas``, ``lockout``, ``clock``, ...)."""
-    return IdentityService(open_backend(url), **options)
+    (``account_id``, ``secret_box``, ``quotas``, ``lockout``, ``clock``, ...).
+
+    Creating a store is explicit (``create=True``, ``iamguard init``, ``iamguard apply --create``):
+    a mistyped path or an unset variable must fail at start, not serve an empty account. Opening
+    also checks the master key against the store's key-check value (see ``_key_check.py``).
+    """
+    backend = open_backend(url, create=create)
+    try:
+        return IdentityService(backend, **options)
+    except BaseException:
+        backend.close()
+        raise

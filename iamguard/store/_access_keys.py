@@ -35,7 +35,7 @@ class _AccessKeys(_Lookups):
                     "access_key_id": access_key_id,
                     "user_key": user_key,
                     "status": AccessKeyStatus.ACTIVE.value,
-                    "sealed_secret": self.secret_box.seal(secret, context=access_key_id),
+                    "sealed_secret": self._sealing_box(tx).seal(secret, context=access_key_id),
                     "create_date": _ts(self._now()),
                     "last_used_date": None,
                 },
@@ -67,6 +67,7 @@ class _AccessKeys(_Lookups):
         Idempotent, so an interrupted run can simply be repeated (see ``secrets.py``)."""
         changed = 0
         with self._write() as tx:
+            self._sealing_box(tx)  # the new primary's check value, recorded with the rotation
             for row in tx.select("access_keys"):
                 sealed = str(row["sealed_secret"])
                 if self.secret_box.needs_rotation(sealed):

@@ -19,9 +19,9 @@ from datetime import datetime, timezone
 
 from cachetools import LRUCache
 
-from iamguard.errors import InvalidInputError
+from iamguard.errors import InvalidInputError, StoreError
 from iamguard.policy.model import Policy
-from iamguard.store import passwords
+from iamguard.store import _key_check, passwords
 from iamguard.store._rows import _ts
 from iamguard.store._rules import DEFAULT_ACCOUNT_ID, Quotas
 from iamguard.store.protocols import Row, StoreBackend, Transaction
@@ -56,6 +56,7 @@ class _Base:
         self._parsed: LRUCache[tuple[str, ...], Policy] = LRUCache(maxsize=cache_size)
         self._resolved: LRUCache[str, ResolvedPrincipal] = LRUCache(maxsize=cache_size)
         self._account = self._init_account(account_id, partition)
+        self._check_master_key()
 
     def _init_account(self, account_id: str | None, partition: str) -> Account:
         with self.backend.read() as tx:
@@ -90,6 +91,44 @@ class _Base:
         if self._box is None:
             self._box = SecretBox.from_env(dev_key=self._dev_key())
         return self._box
+
+    def _check_master_key(self) -> None:
+        """Fail now unless the configured master key is this store's (see ``_key_check.py``)."""
+        with self.backend.read() as tx:
+            checks = _key_check.recorded(tx)
+            sample = None if checks else _key_check.sample_secret(tx)
+            dev_row = tx.get("settings", {"name": _DEV_KEY_SETTING})
+        if not checks and sample is None:
+            return  # nothing sealed yet: the first secret sealed records the check
+        where = repr(self.backend)
+        box = self._box
+        if box is None:
+            dev_key = None if dev_row is None else base64.b64decode(str(dev_row["value"]))
+            try:
+                box = SecretBox.from_env(dev_key=dev_key)
+            except StoreError as exc:
+                raise StoreError(f"the store at {where} holds sealed secrets: {exc}") from None
+        if checks:
+            _key_check.verify(box, checks, where)
+        else:
+            assert sample is not None
+            kid = _key_check.verify_sample(box, sample[0], sample[1], where)
+            with self._write() as tx:  # a store from before key checks: record it now
+                _key_check.record(tx, box, kid)
+        self._box = box
+
+    def record_master_key(self) -> str:
+        """Record the configured master key's check value now (sealing the first secret does it
+        too); its key id. Later opens with another key fail at once."""
+        with self._write() as tx:
+            box = self._sealing_box(tx)
+        return box.primary
+
+    def _sealing_box(self, tx: Transaction) -> SecretBox:
+        """The box to seal with inside write ``tx``, its primary key's check recorded there."""
+        box = self.secret_box
+        _key_check.record(tx, box, box.primary)
+        return box
 
     def _dev_key(self) -> bytes | None:
         """The store's own development master key, made on first use, when (and only when) the

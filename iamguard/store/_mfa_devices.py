@@ -43,7 +43,7 @@ class _MfaDevices(_Lookups):
                     "serial_number": serial,
                     "user_key": None,
                     "is_root": 0,
-                    "sealed_seed": self.secret_box.seal(seed, context=serial),
+                    "sealed_seed": self._sealing_box(tx).seal(seed, context=serial),
                     "create_date": _ts(self._now()),
                     "enable_date": None,
                     "last_used_step": None,

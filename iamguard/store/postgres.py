@@ -24,7 +24,7 @@ their writes serial, their reads consistent and their start-up safe:
   https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
 
 ``schema=`` (a query parameter of the URL, or the keyword) puts iamguard's tables in their own
-schema, created on first use, by pointing the connections' ``search_path`` at it: test runs and
+schema (created by ``create=True`` only), by pointing the connections' ``search_path`` at it: test runs and
 tenants can share one database. Connections come from a ``psycopg_pool.ConnectionPool`` in
 autocommit mode (transactions are opened explicitly with ``BEGIN``). Connection failures become
 :class:`~iamguard.errors.StoreUnavailableError` whose message names host, port, database and
@@ -41,7 +41,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from iamguard.errors import InvalidInputError, StoreUnavailableError
+from iamguard.errors import InvalidInputError, NoSuchStoreError, StoreUnavailableError
 from iamguard.store import _replay, _sql
 from iamguard.store.feed import PostgresChangeFeed
 
@@ -83,7 +83,9 @@ class PostgresBackend:
     """:class:`~iamguard.store.protocols.StoreBackend` over a PostgreSQL database.
 
     ``url`` is a libpq URL (``postgresql://`` or ``postgres://``); a ``schema`` query parameter
-    or keyword selects (and creates) the schema holding iamguard's tables. ``max_connections``
+    or keyword selects the schema holding iamguard's tables. ``create=True`` creates the schema
+    and the tables when missing; otherwise a schema without iamguard's tables is a missing store
+    (:class:`StoreUnavailableError` naming the server and schema), never silently filled. ``max_connections``
     bounds the pool; ``connect_timeout`` (seconds) bounds opening a connection and waiting for a
     free one. ``check_connections`` makes the pool test each connection before lending it, so a
     server restart costs no failed request.
@@ -104,6 +106,7 @@ class PostgresBackend:
         url: str,
         *,
         schema: str | None = None,
+        create: bool = False,
         min_connections: int = 1,
         max_connections: int = 10,
         connect_timeout: float = 10.0,
@@ -125,7 +128,7 @@ class PostgresBackend:
         self._lock = threading.Lock()
         if feed_staleness <= 0:
             raise InvalidInputError("feed_staleness must be a positive number of seconds")
-        self.applied_migrations = self._migrate()
+        self.applied_migrations = self._migrate(create)
         self._pool = self._open_pool(min_connections, max_connections, check_connections)
         self._committed = 0  # the newest generation this process's own writes committed
         self._feed_staleness = feed_staleness
@@ -197,7 +200,7 @@ class PostgresBackend:
 
     # ------------------------------------------------------------ transactions
 
-    def _migrate(self) -> list[int]:
+    def _migrate(self, create: bool) -> list[int]:
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         conn = self.open_connection()
         try:
@@ -208,7 +211,16 @@ class PostgresBackend:
                     "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
                     (_LOCK_CLASS, self.schema if self.schema is not None else "<search_path>"),
                 )
-                if self.schema is not None:
+                if not create:
+                    # to_regclass follows search_path (the schema); NULL when the table is absent.
+                    cursor.execute("SELECT to_regclass(%s)", (_sql.table_name("generation"),))
+                    row = cursor.fetchone()
+                    if row is None or row[0] is None:
+                        raise NoSuchStoreError(
+                            f"no iamguard store in PostgreSQL at {self.target} (no iamguard tables); "
+                            "create one with `iamguard init --store URL` or open_store(url, create=True)"
+                        )
+                elif self.schema is not None:
                     cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
                 return _sql.migrate(cursor, DIALECT, now=now)
         finally:

@@ -167,14 +167,15 @@ class SecretBox:
 
     # ------------------------------------------------------------ sealing
 
-    def seal(self, secret: str, *, context: str) -> str:
-        """``secret`` encrypted under the primary key, bound to ``context``."""
+    def seal(self, secret: str, *, context: str, kid: str | None = None) -> str:
+        """``secret`` encrypted under the primary key (or the key ``kid``), bound to ``context``."""
+        kid = self._primary if kid is None else kid
+        if kid not in self._aead:
+            raise StoreError(f"no master key {kid!r} is configured")
         nonce = os.urandom(_NONCE_BYTES)
-        body = self._aead[self._primary].encrypt(
-            nonce, secret.encode("utf-8"), _associated_data(self._primary, context)
-        )
+        body = self._aead[kid].encrypt(nonce, secret.encode("utf-8"), _associated_data(kid, context))
         encoded = base64.urlsafe_b64encode(nonce + body).rstrip(b"=").decode("ascii")
-        return f"{_VERSION}:{self._primary}:{encoded}"
+        return f"{_VERSION}:{kid}:{encoded}"
 
     def open(self, sealed: str, *, context: str) -> str:
         """The secret inside ``sealed``; :class:`StoreError` if it was altered, sealed for another

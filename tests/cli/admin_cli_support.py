@@ -63,7 +63,10 @@ Cli = Callable[..., Result]
 
 @pytest.fixture
 def store_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/s.db"
+    """A new, empty store (creating one is explicit: ``iamguard init`` / ``create=True``)."""
+    url = f"sqlite:///{tmp_path}/s.db"
+    open_store(url, create=True).backend.close()
+    return url
 
 
 @pytest.fixture

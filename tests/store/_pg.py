@@ -111,7 +111,7 @@ def pg_backend_factory(pg_url: str) -> Iterator[Callable[[], PostgresBackend]]:
     opened: list[PostgresBackend] = []
 
     def make() -> PostgresBackend:
-        backend = PostgresBackend(pg_url, max_connections=4, connect_timeout=5)
+        backend = PostgresBackend(pg_url, create=True, max_connections=4, connect_timeout=5)
         opened.append(backend)
         return backend
 

@@ -68,13 +68,13 @@ def _write(backend: Any) -> None:
 
 @pytest.fixture
 def sqlite_backend(tmp_path: Path) -> Iterator[SQLiteBackend]:
-    backend = SQLiteBackend(tmp_path / "feed.db")
+    backend = SQLiteBackend(tmp_path / "feed.db", create=True)
     yield backend
     backend.close()
 
 
 def test_polling_feed_reports_a_write_from_another_connection(tmp_path: Path) -> None:
-    reader, writer = SQLiteBackend(tmp_path / "s.db"), SQLiteBackend(tmp_path / "s.db")
+    reader, writer = SQLiteBackend(tmp_path / "s.db", create=True), SQLiteBackend(tmp_path / "s.db")
     feed = PollingChangeFeed(reader, interval=0.02)
     try:
         start = feed.current()
@@ -171,7 +171,7 @@ def test_polling_feed_rejects_a_non_positive_interval() -> None:
 
 
 def test_open_change_feed_polls_memory_and_sqlite_stores(tmp_path: Path) -> None:
-    for backend in (MemoryBackend(), SQLiteBackend(tmp_path / "o.db")):
+    for backend in (MemoryBackend(), SQLiteBackend(tmp_path / "o.db", create=True)):
         store = IdentityService(backend, secret_box=_box())
         feed = open_change_feed(store, interval=0.02)
         try:
@@ -205,7 +205,7 @@ def test_postgres_feed_hears_commits_and_ignores_rollbacks(
 @pytest.mark.postgres
 def test_postgres_feed_ignores_other_schemas(pg_schemas: SchemaFactory) -> None:
     mine_url, theirs_url = pg_schemas.url_for(pg_schemas.new()), pg_schemas.url_for(pg_schemas.new())
-    mine, theirs = PostgresBackend(mine_url), PostgresBackend(theirs_url)
+    mine, theirs = PostgresBackend(mine_url, create=True), PostgresBackend(theirs_url, create=True)
     feed = PostgresChangeFeed(mine)
     heard: queue.Queue[int] = queue.Queue()
     try:
@@ -271,7 +271,7 @@ TRUST_ALICE = {
 
 def _prepare(url: str) -> str:
     """Alice may read b/*, holds an active key and is trusted by role reader; the key's id."""
-    store = open_store(url, account_id=ACCOUNT, secret_box=_box())
+    store = open_store(url, create=True, account_id=ACCOUNT, secret_box=_box())
     try:
         store.create_user("alice")
         policy = store.create_policy("read-b", READ_B)

@@ -70,7 +70,7 @@ def test_stale_expected_revision_loses_to_a_concurrent_writer(
     ConcurrentModificationError -- neither update is lost, neither is applied twice."""
     first_backend = pg_backend_factory()
     racer_name = f"racer_{first_backend.schema}"[:63]
-    racer_backend = PostgresBackend(f"{pg_url}&application_name={racer_name}", max_connections=2)
+    racer_backend = PostgresBackend(f"{pg_url}&application_name={racer_name}", create=True, max_connections=2)
     try:
         _race(_service(first_backend), _service(racer_backend), racer_name)
     finally:
@@ -159,7 +159,7 @@ def test_two_backends_opening_one_new_schema_at_once_migrate_it_once(pg_url: str
     def opener() -> None:
         try:
             barrier.wait(WAIT)
-            opened.append(PostgresBackend(pg_url, max_connections=2))
+            opened.append(PostgresBackend(pg_url, create=True, max_connections=2))
         except BaseException as exc:  # noqa: BLE001 - surfaced below
             errors.append(exc)
 
@@ -240,7 +240,7 @@ def test_writes_see_what_earlier_writers_committed(pg_backend_factory: Callable[
 
 
 def test_open_store_with_a_schema_url(pg_url: str) -> None:
-    store = open_store(pg_url, account_id=ACCOUNT, secret_box=BOX)
+    store = open_store(pg_url, create=True, account_id=ACCOUNT, secret_box=BOX)
     try:
         assert isinstance(store.backend, PostgresBackend)
         assert store.backend.schema == pg_url.rsplit("schema=", 1)[1]
@@ -256,7 +256,7 @@ def test_open_store_with_a_schema_url(pg_url: str) -> None:
 
 def test_the_schema_keyword_overrides_the_url(pg_schemas: SchemaFactory) -> None:
     name = pg_schemas.new()
-    backend = PostgresBackend(pg_schemas.url_for("ignored_schema"), schema=name)
+    backend = PostgresBackend(pg_schemas.url_for("ignored_schema"), schema=name, create=True)
     try:
         assert backend.schema == name
         with backend.open_connection() as conn:
@@ -276,7 +276,7 @@ def test_bad_schema_names_are_refused(schema: str) -> None:
 def test_unreachable_server_is_store_unavailable_without_the_password() -> None:
     url = "postgresql://alice:s3cr3t-pw@127.0.0.1:1/iam?schema=tenant"
     with pytest.raises(StoreUnavailableError) as caught:
-        PostgresBackend(url, connect_timeout=2)
+        PostgresBackend(url, create=True, connect_timeout=2)
     message = str(caught.value)
     assert "s3cr3t-pw" not in message and "s3cr3t-pw" not in repr(caught.value.__cause__)
     assert "alice@127.0.0.1:1/iam" in message and "tenant" in message
@@ -285,7 +285,7 @@ def test_unreachable_server_is_store_unavailable_without_the_password() -> None:
 def test_unknown_database_is_store_unavailable(pg_schemas: SchemaFactory) -> None:
     url = pg_schemas.url.rsplit("/", 1)[0] + "/iamguard_no_such_database"
     with pytest.raises(StoreUnavailableError, match="iamguard_no_such_database"):
-        PostgresBackend(url)
+        PostgresBackend(url, create=True)
 
 
 def test_closed_backend_is_store_unavailable(pg_backend_factory: Callable[[], PostgresBackend]) -> None:
@@ -376,7 +376,7 @@ def test_filter_indexes_exist(pg_backend_factory: Callable[[], PostgresBackend])
 
 @pytest.fixture
 def feed_backend(pg_url: str) -> Iterator[PostgresBackend]:
-    backend = PostgresBackend(pg_url, max_connections=4, connect_timeout=5, generation_from_feed=True)
+    backend = PostgresBackend(pg_url, create=True, max_connections=4, connect_timeout=5, generation_from_feed=True)
     yield backend
     backend.close()
 
@@ -429,4 +429,4 @@ def test_feed_generation_queries_when_the_feed_is_not_listening(
 
 def test_feed_staleness_must_be_positive(pg_url: str) -> None:
     with pytest.raises(InvalidInputError):
-        PostgresBackend(pg_url, generation_from_feed=True, feed_staleness=0)
+        PostgresBackend(pg_url, create=True, generation_from_feed=True, feed_staleness=0)

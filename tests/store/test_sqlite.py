@@ -33,7 +33,7 @@ from store.contract import ACCOUNT, BOX, TRUST, StoreContract, doc
 class TestSQLiteStore(StoreContract):
     @pytest.fixture
     def backend(self, tmp_path: Path) -> Iterator[SQLiteBackend]:
-        backend = SQLiteBackend(tmp_path / "iam.db")
+        backend = SQLiteBackend(tmp_path / "iam.db", create=True)
         yield backend
         backend.close()
 
@@ -44,11 +44,11 @@ def path(tmp_path: Path) -> Path:
 
 
 def _service(path: Path) -> IdentityService:
-    return IdentityService(SQLiteBackend(path), account_id=ACCOUNT, secret_box=BOX)
+    return IdentityService(SQLiteBackend(path, create=True), account_id=ACCOUNT, secret_box=BOX)
 
 
 def test_open_store_sqlite_url(path: Path) -> None:
-    store = open_store(f"sqlite:///{path}", account_id=ACCOUNT, secret_box=BOX)
+    store = open_store(f"sqlite:///{path}", create=True, account_id=ACCOUNT, secret_box=BOX)
     assert isinstance(store.backend, SQLiteBackend) and store.backend.path == str(path)
     with pytest.raises(InvalidInputError):
         open_backend("sqlite://")
@@ -81,7 +81,7 @@ def test_data_survives_reopening(path: Path) -> None:
 
 
 def test_migrations_are_recorded_and_applied_once(path: Path) -> None:
-    first = SQLiteBackend(path)
+    first = SQLiteBackend(path, create=True)
     assert first.applied_migrations == [m.version for m in _sql.MIGRATIONS]
     first.close()
     second = SQLiteBackend(path)
@@ -93,7 +93,7 @@ def test_migrations_are_recorded_and_applied_once(path: Path) -> None:
 
 
 def test_newer_schema_is_refused(path: Path) -> None:
-    SQLiteBackend(path).close()
+    SQLiteBackend(path, create=True).close()
     with sqlite3.connect(path) as conn:
         conn.execute("INSERT INTO iamguard_migrations VALUES (999, 'from the future', 'x')")
     with pytest.raises(StoreUnavailableError, match="newer"):
@@ -101,7 +101,7 @@ def test_newer_schema_is_refused(path: Path) -> None:
 
 
 def test_wal_and_foreign_keys(path: Path) -> None:
-    backend = SQLiteBackend(path)
+    backend = SQLiteBackend(path, create=True)
     assert backend.journal_mode() == "wal"
     with pytest.raises(DeleteConflictError), backend.write() as tx:  # a member that does not exist
         tx.insert("group_members", {"group_key": "nobody", "user_key": "nobody"})
@@ -161,7 +161,7 @@ def test_writers_in_threads_serialize(path: Path) -> None:
 def test_no_master_key_fails_closed(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("IAMGUARD_MASTER_KEY", "IAMGUARD_MASTER_KEY_FILE", "IAMGUARD_DEV_MASTER_KEY"):
         monkeypatch.delenv(name, raising=False)
-    store = IdentityService(SQLiteBackend(path), account_id=ACCOUNT)
+    store = IdentityService(SQLiteBackend(path, create=True), account_id=ACCOUNT)
     store.create_user("u")
     with pytest.raises(StoreError, match="no master key"):
         store.create_access_key("u")
@@ -173,7 +173,7 @@ def test_dev_master_key_is_kept_with_the_store(path: Path, monkeypatch: pytest.M
     for name in ("IAMGUARD_MASTER_KEY", "IAMGUARD_MASTER_KEY_FILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("IAMGUARD_DEV_MASTER_KEY", "1")
-    first = IdentityService(SQLiteBackend(path), account_id=ACCOUNT)
+    first = IdentityService(SQLiteBackend(path, create=True), account_id=ACCOUNT)
     first.create_user("u")
     created = first.create_access_key("u")
     assert first.secret_box.is_dev
@@ -234,7 +234,7 @@ def _observe(store: IdentityService) -> tuple[object, ...]:
 @given(st.lists(_OPS, max_size=25))
 def test_sqlite_and_memory_agree(ops: list[tuple[Any, ...]]) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        on_disk = IdentityService(SQLiteBackend(Path(folder) / "d.db"), account_id=ACCOUNT, secret_box=BOX)
+        on_disk = IdentityService(SQLiteBackend(Path(folder) / "d.db", create=True), account_id=ACCOUNT, secret_box=BOX)
         in_memory = IdentityService(MemoryBackend(), account_id=ACCOUNT, secret_box=BOX)
         try:
             for op in ops:
