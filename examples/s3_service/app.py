@@ -22,6 +22,7 @@ generates for custom endpoints unless the client is configured with
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -36,11 +37,14 @@ from iamguard.authn.session_token import SessionTokenService
 from iamguard.enforce.audit import AuditSink
 from iamguard.enforce.errors import render_error
 from iamguard.enforce.guard import Guard, RequestState
+from iamguard.enforce.request_id import REQUEST_ID_KEY, new_request_id
 from iamguard.errors import IAMGuardError, PolicyError
 from iamguard.policy.model import Policy, PolicyKind
 from iamguard.policy.parse import parse_policy
 from iamguard.store import IdentityService, open_store
 from iamguard.sts.auth_message import AuthorizationMessageCodec
+from iamguard.sts.keyring_source import keyring_from_env
+from iamguard.sts.keys import ENV_KEYS, ENV_KEYS_FILE
 from integrations.flask_iamguard import IAMGuard
 
 from . import operations as ops
@@ -149,11 +153,17 @@ def create_app(
     """The S3 example app over the identity ``store`` (URL or store) and object storage ``data``.
 
     ``sessions`` verifies temporary credentials issued by iamguard's STS (use the same keyring);
+    without it the keyring comes from ``IAMGUARD_STS_KEYS`` / ``IAMGUARD_STS_KEYS_FILE`` when set
+    (what ``iamguard keys generate`` prints), so a separate ``iamguard serve-sts`` given the same
+    keyring issues credentials this app accepts. ``store`` as a URL must name an existing store
+    (never created here) whose master key check passes: a misconfiguration fails now, at start.
     ``messages`` encodes the authorization failure message carried by ``AccessDenied`` errors
     (use the STS's codec so ``DecodeAuthorizationMessage`` opens it). Real S3 returns no encoded
     message; this example adds one so a denial can be explained.
     """
     source = open_store(store) if isinstance(store, str) else store
+    if sessions is None and (os.environ.get(ENV_KEYS) or os.environ.get(ENV_KEYS_FILE)):
+        sessions = SessionTokenService(keyring_from_env())
     app = Flask("s3_service")
     app.url_map.merge_slashes = False  # keys may hold "//"
     app.config["IAMGUARD_ERROR_STYLE"] = "s3"
@@ -167,7 +177,7 @@ def create_app(
     app.register_error_handler(StorageError, _render_storage_error)
     app.register_error_handler(HTTPException, _render_http_exception)
     app.after_request(_common_headers)
-    guard = Guard(source, sessions=sessions, service="s3", messages=messages, audit=audit)
+    guard = Guard(source, sessions=sessions, service="s3", region=region, messages=messages, audit=audit)
     IAMGuard(app, guard=guard)
     app.wsgi_app.max_body_size = max_body_size  # type: ignore[attr-defined]
     app.wsgi_app = _RefuseSigV2Presign(app.wsgi_app)  # type: ignore[method-assign]
@@ -273,9 +283,9 @@ def _not_implemented(subresources: Iterable[str]) -> S3Error:
 
 def _request_id() -> str:
     state = request.environ.get("iamguard")
-    if isinstance(state, RequestState) and state.authenticated is not None:
+    if isinstance(state, RequestState) and state.authenticated is not None and state.authenticated.request_id:
         return state.authenticated.request_id
-    return ""
+    return str(request.environ.get(REQUEST_ID_KEY, ""))  # unauthenticated: the middleware's id
 
 
 def _error_response(error: S3Error) -> Response:
@@ -317,7 +327,7 @@ class _RefuseSigV2Presign:
         names = {name for name, _ in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)}
         if {"AWSAccessKeyId", "Signature"} <= names:
             error = IAMGuardError(SIGV2_PRESIGN_MESSAGE, code="InvalidRequest", http_status=400)
-            status, headers, body = render_error(error, style="s3")
+            status, headers, body = render_error(error, style="s3", request_id=new_request_id())
             start_response(f"{status} Bad Request", headers)
             return [body]
         answer: Iterable[bytes] = self.app(environ, start_response)

@@ -25,20 +25,26 @@ Built-ins:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
 from typing import Protocol
 
 from iamguard._frozen import slot_builder
+from iamguard.authn import canonical as c
 from iamguard.authn.chunked import decode_aws_chunked
 from iamguard.authn.context import RequestMeta
 from iamguard.authn.request_view import RequestView
 from iamguard.authn.session_token import SessionClaims, SessionTokenService, is_session_access_key_id
 from iamguard.authn.sigv4 import STREAMING_PAYLOADS, SigV4Claim, VerifiedRequest, parse_sigv4, verify_claim
 from iamguard.context import ContextValue
-from iamguard.errors import InvalidAccessKeyError
+from iamguard.errors import (
+    AuthenticationError,
+    ExpiredCredentialsError,
+    IAMGuardError,
+    InvalidAccessKeyError,
+)
 from iamguard.principal import Principal, PrincipalType
 from iamguard.resolve import GET_GENERATION, GetGeneration, ResolvePrincipal
 from iamguard.store.records import AccessKey, ResolvedPrincipal
@@ -52,6 +58,7 @@ __all__ = [
     "Authenticator",
     "BearerAuthenticator",
     "GetAccessKey",
+    "PayloadRequiredError",
     "SigV4Authenticator",
     "principal_from_record",
 ]
@@ -132,12 +139,54 @@ _KEYS_MAX = 4096
 _AWS_SCHEMES = ("AWS4-", "AWS ")
 
 
+class PayloadRequiredError(IAMGuardError):
+    """An aws-chunked upload whose headers verified, judged from a view without its body.
+
+    Its chunk signatures cannot be checked without the body, so the request is not
+    authenticated. The WSGI/ASGI middlewares catch it, read the body (now that the seed
+    signature proved who sent it) and authenticate again with it; an integration that never
+    buffers bodies answers 501 (fail closed: the undecoded, unverified chunks never reach an app).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "aws-chunked uploads need the request body to verify their chunk signatures",
+            code="NotImplemented",
+            http_status=501,
+        )
+
+
+def _s3_token_error(error: AuthenticationError) -> AuthenticationError:
+    """S3's answer to a session token that does not verify: ``ExpiredToken`` / ``InvalidToken``,
+    both 400, where STS and the other services answer ``ExpiredToken`` / ``InvalidClientTokenId``.
+
+    https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList
+    """
+    if isinstance(error, ExpiredCredentialsError):
+        return ExpiredCredentialsError("The provided token has expired.", code="ExpiredToken", http_status=400)
+    return AuthenticationError(
+        "The provided token is malformed or otherwise invalid.", code="InvalidToken", http_status=400
+    )
+
+
+def _region_set(regions: str | Iterable[str] | None) -> frozenset[str] | None:
+    if regions is None:
+        return None
+    found = frozenset((regions,) if isinstance(regions, str) else regions)
+    if not found or any(not r or r == "*" for r in found):
+        raise ValueError(f"regions must name one or more regions, got {regions!r}")
+    return found
+
+
 class SigV4Authenticator:
     """AWS SigV4, header or presigned; long-term keys from the store, session keys from tokens.
 
     ``sessions`` verifies ``X-Amz-Security-Token`` for ``ASIA…`` keys (without it such keys are
     unknown). ``service`` pins the service the credential scope must name (``"s3"``) and picks
-    S3's error codes. ``max_skew`` is AWS's 15 minutes. ``clock`` returns Unix seconds.
+    S3's error codes. ``regions`` (one region or several) are the regions the credential scope
+    may name, as a regional AWS endpoint accepts only its own; ``None`` accepts any well-formed
+    region (a building block; :class:`~iamguard.enforce.guard.Guard` always passes its regions).
+    ``max_skew`` is AWS's 15 minutes. ``clock`` returns Unix seconds.
     """
 
     def __init__(
@@ -145,11 +194,13 @@ class SigV4Authenticator:
         *,
         sessions: SessionTokenService | None = None,
         service: str | None = None,
+        regions: str | Iterable[str] | None = None,
         max_skew: timedelta = timedelta(minutes=15),
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._sessions = sessions
         self._service = service
+        self._regions = _region_set(regions)
         self._max_skew = max_skew
         self._clock = clock
         # access key id -> (store generation, secret, owner record, owner principal). A plain
@@ -224,7 +275,12 @@ class SigV4Authenticator:
         """
         if is_session_access_key_id(akid):
             if self._sessions is not None and token:
-                return self._sessions.verify_with_secret(token, access_key_id=akid)
+                try:
+                    return self._sessions.verify_with_secret(token, access_key_id=akid)
+                except AuthenticationError as error:
+                    if self._service is not None and c.uses_s3_uri_rules(self._service):
+                        raise _s3_token_error(error) from None
+                    raise
             return None, None
         return (None, None) if token else None
 
@@ -243,9 +299,14 @@ class SigV4Authenticator:
             lambda _akid: secret,
             now=float(self._clock()),
             service_hint=self._service,
+            regions=self._regions,
             max_skew=self._max_skew,
         )
-        body = decode_aws_chunked(view, verified).data if verified.payload_hash in STREAMING_PAYLOADS else None
+        body = None
+        if verified.payload_hash in STREAMING_PAYLOADS:
+            if view.body is None:
+                raise PayloadRequiredError()
+            body = decode_aws_chunked(view, verified).data
         if claims is not None:
             principal = claims.to_principal(now=self._clock())
         elif owner is not None:

@@ -265,15 +265,15 @@ def parse_amz_date(text: str) -> datetime:
     if len(text) != 16 or not text.endswith("Z") or text[8] != "T":
         raise ValueError(f"not an ISO 8601 basic timestamp: {text!r}")
     digits = text[:8] + text[9:15]
-    if digits.isascii() and digits.isdigit():
-        # Fast path, same verdict as strptime for all-digit fields: datetime() rejects what
-        # strptime's ranges reject (month 13, second 60, 30 February, year 0).
-        return datetime(
-            int(text[0:4]), int(text[4:6]), int(text[6:8]),
-            int(text[9:11]), int(text[11:13]), int(text[13:15]),
-            tzinfo=timezone.utc,
-        )
-    return datetime.strptime(text, _AMZ_DATE_FORMAT).replace(tzinfo=timezone.utc)
+    if not (digits.isascii() and digits.isdigit()):
+        # ASCII digits only: strptime (and int()) would also read "٢٠١٥" or a space-padded day.
+        raise ValueError(f"not an ISO 8601 basic timestamp: {text!r}")
+    # datetime() rejects what strptime's ranges reject (month 13, second 60, 30 February, year 0).
+    return datetime(
+        int(text[0:4]), int(text[4:6]), int(text[6:8]),
+        int(text[9:11]), int(text[11:13]), int(text[13:15]),
+        tzinfo=timezone.utc,
+    )
 
 
 @lru_cache(maxsize=256)

@@ -29,6 +29,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from iamguard._wire import parse_decimal
 from iamguard.authn import canonical as c
 from iamguard.authn.request_view import RequestView
 from iamguard.authn.sigv4 import VerifiedRequest
@@ -268,9 +269,7 @@ def _check_trailer_signature(
 
 def _check_decoded_length(view: RequestView, payload: bytes) -> None:
     declared = view.header("x-amz-decoded-content-length")
-    if declared is not None and (
-        not (declared.strip().isascii() and declared.strip().isdigit()) or int(declared) != len(payload)
-    ):
+    if declared is not None and parse_decimal(declared.strip(), 19) != len(payload):
         raise _body_error("x-amz-decoded-content-length does not match the decoded body length")
 
 

@@ -48,6 +48,7 @@ from functools import partial
 from typing import Literal, NamedTuple
 
 from iamguard._frozen import slot_builder
+from iamguard._wire import parse_decimal
 from iamguard.authn import canonical as c
 from iamguard.authn.request_view import RequestView
 from iamguard.errors import (
@@ -63,8 +64,10 @@ __all__ = [
     "STREAMING_PAYLOADS",
     "SigV4Claim",
     "VerifiedRequest",
+    "WrongRegionError",
     "auth_form",
     "parse_sigv4",
+    "payload_is_signed",
     "verify_claim",
     "verify_sigv4",
 ]
@@ -80,7 +83,14 @@ _SIGV2_MESSAGE = (
     "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
 )
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_CREDENTIAL_DATE = re.compile(r"\d{8}")
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+_CREDENTIAL_DATE = re.compile(r"[0-9]{8}", re.ASCII)
+#: One part of a credential scope (key id, region, service): printable ASCII, bounded. Anything
+#: else (a percent-decoded 0xFF, a space, a thousand characters) is malformed, refused before
+#: it reaches a store lookup or an HMAC key derivation.
+_SCOPE_PART = re.compile(r"[!-.0-~]{1,128}", re.ASCII)
+#: X-Amz-Expires: at most 604800, so more than 7 digits (after leading zeros) is out of range.
+_MAX_EXPIRES_DIGITS = 32
 #: SignedHeaders that are plainly well-formed (lower-case RFC 9110 tokens joined by ';'); other
 #: text takes the general per-name check, which gives the same verdict.
 _PLAIN_SIGNED = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+(?:;[!#$%&'*+\-.^_`|~0-9a-z]+)*")
@@ -90,7 +100,7 @@ _TOKEN = r"[!#$%&'*+\-.^_`|~0-9a-z]+"
 #: parsed by one match. Anything else takes the general parser, which gives the same claim or
 #: names what is wrong.
 _SDK_AUTHORIZATION = re.compile(
-    r"AWS4-HMAC-SHA256 Credential=([^/,=\s]+)/([0-9]{8})/([^/,=\s]+)/([^/,=\s]+)/aws4_request,"
+    r"AWS4-HMAC-SHA256 Credential=([^/,=\s]{1,128})/([0-9]{8})/([^/,=\s]{1,128})/([^/,=\s]{1,128})/aws4_request,"
     r" ?SignedHeaders=(" + _TOKEN + r"(?:;" + _TOKEN + r")*), ?Signature=([0-9a-f]{64})"
 )
 #: SDK-shaped Authorization headers read so far: the text before the signature -> (access
@@ -98,6 +108,7 @@ _SDK_AUTHORIZATION = re.compile(
 #: Bounded (dropped whole when full); a pure function of its key, so never stale.
 _SDK_PREFIXES: dict[str, tuple[str, str, str, str, tuple[str, ...]]] = {}
 _SDK_PREFIXES_MAX = 1024
+_MAX_SDK_HEADER = 4096
 _PRESIGN_PARAMS = (
     "X-Amz-Algorithm",
     "X-Amz-Credential",
@@ -108,10 +119,44 @@ _PRESIGN_PARAMS = (
 )
 
 _NO_PARAMS: frozenset[str] = frozenset()
+_PRESIGN_MARKERS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature")
 #: Query parameters that together mark SigV2's presigned form.
 _SIGV2_QUERY = frozenset({"AWSAccessKeyId", "Signature"})
 
 SecretLookup = Callable[[str], "str | None"]
+
+
+class WrongRegionError(AuthenticationError):
+    """A credential scope naming a region this endpoint does not serve.
+
+    S3 answers 400 ``AuthorizationHeaderMalformed`` (``AuthorizationQueryParametersError`` for a
+    presigned URL) naming the region it expected, with a ``<Region>`` element; every other
+    service answers 403 ``SignatureDoesNotMatch`` "Credential should be scoped to a valid
+    region, not 'X'. ". Responses as captured from AWS in
+    https://github.com/minio/minio-go/issues/677 (S3) and
+    https://github.com/aws/aws-sdk-java/issues/1097 (SES; STS answers the same,
+    https://github.com/cognitect-labs/aws-api/issues/27).
+    """
+
+    def __init__(self, region: str, expected: AbstractSet[str], s3: bool, presigned: bool) -> None:
+        self.region = region
+        self.expected = min(expected)
+        #: Extra elements of S3's error document.
+        self.details: tuple[tuple[str, str], ...] = ()
+        if not s3:
+            super().__init__(
+                f"Credential should be scoped to a valid region, not '{region}'. ",
+                code="SignatureDoesNotMatch",
+                http_status=403,
+            )
+            return
+        wrong = f"the region '{region}' is wrong; expecting '{self.expected}'"
+        if presigned:
+            message, code = f"Error parsing the X-Amz-Credential parameter; {wrong}", "AuthorizationQueryParametersError"
+        else:
+            message, code = f"The authorization header is malformed; {wrong}", "AuthorizationHeaderMalformed"
+        super().__init__(message, code=code, http_status=400)
+        self.details = (("Region", self.expected),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +234,29 @@ def auth_form(view: RequestView) -> Literal["header", "query"] | None:
     return None
 
 
+def payload_is_signed(view: RequestView, service_hint: str | None = None) -> bool:
+    """Whether ``view`` carries SigV4 credentials whose signature covers the SHA-256 of its
+    body, so the body must be read before the request can be authenticated.
+
+    ``False`` for everything else: no credentials (or another scheme), ``UNSIGNED-PAYLOAD``, the
+    streaming forms (their seed signature is checked first; the chunks after), and S3 requests
+    without ``x-amz-content-sha256`` (presigned: unsigned payload; header: refused anyway).
+    An integration reads the body of those only once authentication has succeeded.
+    """
+    header = view.header("authorization")
+    if header is not None:
+        if not header.startswith("AWS4-"):
+            return False
+        declared = view.header("x-amz-content-sha256")
+    elif view.query_string and any(view.query_param(p) is not None for p in _PRESIGN_MARKERS):
+        declared = view.query_param("X-Amz-Content-Sha256") or view.header("x-amz-content-sha256")
+    else:
+        return False
+    if declared is None:
+        return service_hint is None or not c.uses_s3_uri_rules(service_hint)
+    return _HEX64.fullmatch(declared.strip()) is not None
+
+
 def _refuse_sigv2(header: str | None, params: AbstractSet[str]) -> None:
     """SigV2 (``AWS AKID:sig`` header, or ``AWSAccessKeyId``/``Signature`` query) is refused."""
     legacy_header = header is not None and header.startswith("AWS ")
@@ -203,6 +271,7 @@ def verify_sigv4(
     *,
     now: datetime | None = None,
     service_hint: str | None = None,
+    regions: AbstractSet[str] | None = None,
     max_skew: timedelta = timedelta(minutes=15),
     normalize_path: bool | None = None,
 ) -> VerifiedRequest:
@@ -210,7 +279,8 @@ def verify_sigv4(
 
     ``lookup_secret(access_key_id)`` returns the secret access key or ``None`` if unknown.
     ``service_hint`` (e.g. ``"s3"``) pins the service the credential scope must name and picks
-    error codes before the scope is parsed. ``now`` defaults to the current UTC time.
+    error codes before the scope is parsed. ``regions`` are the regions the scope may name
+    (``None``: any; see :class:`WrongRegionError`). ``now`` defaults to the current UTC time.
     ``normalize_path`` overrides the URI normalization rule (``None``: normalize unless S3;
     ``False`` for a non-S3 service that signs raw paths, as aws-c-auth's ``normalize=false``).
     """
@@ -223,6 +293,7 @@ def verify_sigv4(
         lookup_secret,
         now=now,
         service_hint=service_hint,
+        regions=regions,
         max_skew=max_skew,
         normalize_path=normalize_path,
     )
@@ -256,6 +327,7 @@ def verify_claim(
     *,
     now: datetime | float | None = None,
     service_hint: str | None = None,
+    regions: AbstractSet[str] | None = None,
     max_skew: timedelta = timedelta(minutes=15),
     normalize_path: bool | None = None,
 ) -> VerifiedRequest:
@@ -268,12 +340,12 @@ def verify_claim(
     current = now if type(now) is float else _seconds(now)
     skew = max_skew.total_seconds()
     presigned = claim.expires is not None
-    if not presigned and normalize_path is None and not view.query_string:
+    if not presigned and normalize_path is None and not view.query_string and (regions is None or claim.region in regions):
         verified = _verify_plain_header(view, claim, lookup_secret, current, skew, service_hint)
         if verified is not None:
             return verified
     s3 = claim.service in c.S3_SERVICES
-    _check_scope(claim, service_hint, s3, presigned)
+    _check_scope(claim, service_hint, regions, s3, presigned)
     signed_at = _check_time(claim, current, skew, s3, presigned)
     payload_hash = _payload_hash(view, s3, presigned)
     secret = lookup_secret(claim.access_key_id)
@@ -389,6 +461,12 @@ def _split_credential(credential: str, s3: bool, presigned: bool) -> tuple[str, 
             s3,
             presigned,
         )
+    if not all(_SCOPE_PART.fullmatch(part) for part in parts[:4]):
+        raise _malformed(
+            "the Credential parameter must be <key>/<date>/<region>/<service>/aws4_request in printable ASCII",
+            s3,
+            presigned,
+        )
     if not _CREDENTIAL_DATE.fullmatch(parts[1]):
         raise _malformed(f"invalid credential date {parts[1]!r}", s3, presigned)
     return parts[0], parts[1], parts[2], parts[3]
@@ -436,6 +514,8 @@ def _sdk_claim(header: str, view: RequestView) -> SigV4Claim | None:
     prefix, sig = header[:-64], header[-64:]
     fields = _SDK_PREFIXES.get(prefix)
     if fields is None or not _HEX64.fullmatch(sig):
+        if not header.isascii() or len(header) > _MAX_SDK_HEADER:
+            return None  # the general parser names what is wrong
         match = _SDK_AUTHORIZATION.fullmatch(header)
         if match is None:
             return None
@@ -526,9 +606,11 @@ def _claim_from_query(view: RequestView, s3: bool) -> SigV4Claim:
 
 def _expires(params: dict[str, str], s3: bool) -> int:
     text = params["X-Amz-Expires"]
-    if not (text.isascii() and text.isdigit()):
+    expires = parse_decimal(text, _MAX_EXPIRES_DIGITS)
+    if expires is None and _DIGITS.fullmatch(text):
+        expires = MAX_PRESIGNED_EXPIRES + 1  # all digits, just too many of them: out of range
+    if expires is None:
         raise _malformed("X-Amz-Expires should be a number", s3, True)
-    expires = int(text)
     if expires > MAX_PRESIGNED_EXPIRES:
         raise _malformed("X-Amz-Expires must be less than a week (in seconds) that is 604800", s3, True)
     return expires
@@ -537,13 +619,17 @@ def _expires(params: dict[str, str], s3: bool) -> int:
 # ---------------------------------------------------------------- checks
 
 
-def _check_scope(claim: SigV4Claim, service_hint: str | None, s3: bool, presigned: bool) -> None:
+def _check_scope(
+    claim: SigV4Claim, service_hint: str | None, regions: AbstractSet[str] | None, s3: bool, presigned: bool
+) -> None:
     if service_hint is not None and claim.service != service_hint:
         # Answer as the service that was called, not as the one the client named.
         hinted_s3 = c.uses_s3_uri_rules(service_hint)
         raise _malformed(
             f"Credential should be scoped to correct service: '{service_hint}'", hinted_s3, presigned
         )
+    if regions is not None and claim.region not in regions:
+        raise WrongRegionError(claim.region, regions, s3, presigned)
     if claim.amz_date[:8] != claim.date:
         raise _malformed(
             "Date in Credential scope does not match YYYYMMDD of the request date", s3, presigned

@@ -20,14 +20,18 @@ starting its response) are rendered by one injectable function.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import replace as _replace
 from typing import Any
 from urllib.parse import quote
 
+from iamguard._wire import parse_content_length, receive_body
+from iamguard.authn.authenticators import Authenticated, PayloadRequiredError
 from iamguard.authn.context import RequestMeta, new_request_meta
 from iamguard.authn.request_view import RequestView, wire_view
-from iamguard.enforce.errors import ErrorStyle, RenderError, render_error
+from iamguard.authn.sigv4 import payload_is_signed
+from iamguard.enforce.errors import ErrorStyle, RenderError, log_server_error, render_error
 from iamguard.enforce.guard import AsyncGuard, RequestState
-from iamguard.enforce.request_id import new_request_id
+from iamguard.enforce.request_id import REQUEST_ID_KEY, new_request_id
 from iamguard.enforce.require import enter_request, leave_request
 from iamguard.errors import IAMGuardError
 
@@ -39,10 +43,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-_TOO_LARGE = "Your proposed upload exceeds the maximum allowed size"
-
-
-def view_from_scope(scope: Scope, body: bytes | None) -> tuple[RequestView, RequestMeta]:
+def view_from_scope(
+    scope: Scope, body: bytes | None, request_id: str | None = None
+) -> tuple[RequestView, RequestMeta]:
     """The request view and connection meta of an ASGI HTTP scope."""
     raw_path = scope.get("raw_path")
     if raw_path:
@@ -59,26 +62,9 @@ def view_from_scope(scope: Scope, body: bytes | None) -> tuple[RequestView, Requ
     query = scope.get("query_string", b"").decode("latin-1")
     view = wire_view(scope.get("method", "GET"), path or "/", query, tuple(pairs), body, index)
     client = scope.get("client")
-    meta = new_request_meta(client[0] if client else None, scope.get("scheme", "http"), new_request_id())
+    request_id = new_request_id() if request_id is None else request_id
+    meta = new_request_meta(client[0] if client else None, scope.get("scheme", "http"), request_id)
     return view, meta
-
-
-async def read_body(receive: Receive, limit: int) -> bytes:
-    """The whole request body (raises ``EntityTooLarge`` past ``limit`` bytes)."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise IAMGuardError(_TOO_LARGE, code="EntityTooLarge", http_status=400)
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 def replay(body: bytes, receive: Receive) -> Receive:
@@ -123,15 +109,11 @@ class IAMGuardASGIMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = ""
+        request_id = new_request_id()
+        scope[REQUEST_ID_KEY] = request_id
         try:
-            body = await read_body(receive, self.max_body_size)
-            view, meta = view_from_scope(scope, body)
-            request_id = meta.request_id
-            guard = self.guard
-            authenticate = guard.authenticate if self.required else guard.authenticate_optional
-            authenticated = await authenticate(view, meta)
-        except IAMGuardError as error:
+            body, authenticated = await self._authenticate(scope, receive, request_id)
+        except Exception as error:  # noqa: BLE001 - IAMGuardErrors as AWS errors; others logged, 500
             await self._error(error, request_id, send)
             return
         if authenticated is not None and authenticated.body is not None:
@@ -156,8 +138,33 @@ class IAMGuardASGIMiddleware:
         finally:
             leave_request(token)
 
+    async def _authenticate(
+        self, scope: Scope, receive: Receive, request_id: str
+    ) -> tuple[bytes, Authenticated | None]:
+        """Authenticate, reading the body only when it must be: before, when the signature
+        covers its hash; after, for everything else (never for a refused request)."""
+        view, meta = view_from_scope(scope, None, request_id)
+        declared = parse_content_length(view.header("content-length"))
+        body: bytes | None = None
+        if payload_is_signed(view, self.guard.service):
+            body = await receive_body(receive, self.max_body_size, declared)
+            view = _replace(view, body=body)
+        guard = self.guard
+        authenticate = guard.authenticate if self.required else guard.authenticate_optional
+        try:
+            authenticated = await authenticate(view, meta)
+        except PayloadRequiredError:
+            # An aws-chunked upload whose seed signature verified: read it and verify its chunks.
+            body = await receive_body(receive, self.max_body_size, declared)
+            authenticated = await authenticate(_replace(view, body=body), meta)
+        if body is None:
+            body = await receive_body(receive, self.max_body_size, declared)
+        return body, authenticated
+
     async def _error(self, error: BaseException, request_id: str, send: Send) -> None:
         status, headers, body = self.render_error(error, style=self.error_style, request_id=request_id)
+        if status >= 500:
+            log_server_error(error, request_id, status)
         await send(
             {
                 "type": "http.response.start",

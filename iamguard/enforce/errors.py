@@ -21,13 +21,23 @@ STS's ``DecodeAuthorizationMessage`` opens, as EC2 does
 from __future__ import annotations
 
 import json
+import logging
 from typing import Literal, Protocol
 from xml.sax.saxutils import escape
 
 from iamguard.decision import Decision
 from iamguard.errors import AccessDeniedError, IAMGuardError
 
-__all__ = ["EncodedAccessDeniedError", "ErrorResponse", "ErrorStyle", "RenderError", "render_error"]
+__all__ = [
+    "EncodedAccessDeniedError",
+    "ErrorResponse",
+    "ErrorStyle",
+    "RenderError",
+    "log_server_error",
+    "render_error",
+]
+
+_log = logging.getLogger("iamguard.enforce")
 
 ErrorStyle = Literal["json", "s3"]
 #: (status, headers, body): what an integration writes back.
@@ -67,13 +77,32 @@ def _code_status_message(error: BaseException) -> tuple[str, int, str]:
     return error.code or "InternalFailure", status, message
 
 
+def log_server_error(error: BaseException, request_id: str, status: int, logger: logging.Logger = _log) -> None:
+    """Log a 5xx answer server-side (the client saw only ``InternalFailure`` and the request id).
+
+    The exception is logged with its traceback for the operator; exceptions never carry
+    secrets (STYLE.md §4) and nothing from the request's headers is logged here.
+    """
+    logger.error(
+        "request %s answered %d: %s: %s",
+        request_id,
+        status,
+        type(error).__name__,
+        getattr(error, "code", "") or "unexpected error",
+        exc_info=(type(error), error, error.__traceback__),
+    )
+
+
 def render_error(error: BaseException, *, style: ErrorStyle = "json", request_id: str = "") -> ErrorResponse:
     """``error`` as an AWS-shaped response: status, headers and body bytes."""
     code, status, message = _code_status_message(error)
     if style == "s3":
+        # Extra elements some S3 errors carry (AuthorizationHeaderMalformed's <Region>).
+        details = getattr(error, "details", ()) if isinstance(error, IAMGuardError) else ()
+        extra = "".join(f"<{name}>{escape(value)}</{name}>" for name, value in details)
         body = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
-            f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
+            f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>{extra}"
             f"<RequestId>{escape(request_id)}</RequestId></Error>"
         ).encode()
         headers = [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)]

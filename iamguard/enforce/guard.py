@@ -161,6 +161,7 @@ class _GuardCore:
         *,
         sessions: SessionTokenService | None = None,
         service: str | None = None,
+        region: str | Iterable[str] | None = "us-east-1",
         bearer: bool = False,
         anonymous: bool = False,
         authenticators: Sequence[Authenticator] | None = None,
@@ -175,7 +176,9 @@ class _GuardCore:
         self.source = source
         self.service = service
         if authenticators is None:
-            chain: list[Authenticator] = [SigV4Authenticator(sessions=sessions, service=service, clock=clock)]
+            chain: list[Authenticator] = [
+                SigV4Authenticator(sessions=sessions, service=service, regions=region, clock=clock)
+            ]
             if bearer:
                 if sessions is None:
                     raise ValueError("bearer authentication needs a SessionTokenService (sessions=...)")
@@ -531,7 +534,9 @@ class Guard(_GuardCore):
     """Runs authentication and authorization against a sync :class:`PolicySource`.
 
     ``sessions`` verifies session tokens (``ASIA…`` keys and, with ``bearer=True``, bearer
-    tokens); ``service`` pins the SigV4 scope service and S3-style codes; ``anonymous=True``
+    tokens); ``service`` pins the SigV4 scope service and S3-style codes; ``region`` (one or
+    several; default ``"us-east-1"``, ``None`` for any) is what the scope's region must be, as an
+    AWS endpoint serves its own region only; ``anonymous=True``
     admits unsigned requests as the anonymous principal; ``messages`` encodes authorization
     failure messages; ``audit`` and ``tracker`` receive each decision.
     """

@@ -12,7 +12,11 @@ from __future__ import annotations
 import itertools
 import os
 
-__all__ = ["new_request_id"]
+__all__ = ["REQUEST_ID_KEY", "new_request_id"]
+
+#: The environ / scope key under which the middlewares leave the request's id, for the app's
+#: own error bodies (set for every request, authenticated or not).
+REQUEST_ID_KEY = "iamguard.request_id"
 
 _prefix = ""
 _counter = itertools.count(1)

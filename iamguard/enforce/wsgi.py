@@ -25,12 +25,14 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
-from iamguard.authn.authenticators import Authenticated
-from iamguard.authn.context import new_request_meta
-from iamguard.authn.request_view import HeaderPairs, wire_view
-from iamguard.enforce.errors import ErrorStyle, RenderError, render_error
+from iamguard._wire import parse_content_length, read_body
+from iamguard.authn.authenticators import Authenticated, PayloadRequiredError
+from iamguard.authn.context import RequestMeta, new_request_meta
+from iamguard.authn.request_view import HeaderPairs, RequestView, wire_view
+from iamguard.authn.sigv4 import payload_is_signed
+from iamguard.enforce.errors import ErrorStyle, RenderError, log_server_error, render_error
 from iamguard.enforce.guard import Guard, RequestState
-from iamguard.enforce.request_id import new_request_id
+from iamguard.enforce.request_id import REQUEST_ID_KEY, new_request_id
 from iamguard.enforce.require import enter_request, leave_request
 from iamguard.errors import IAMGuardError
 
@@ -103,21 +105,13 @@ def _headers(environ: dict[str, Any]) -> tuple[HeaderPairs, dict[str, tuple[str,
 
 
 def _read_body(environ: dict[str, Any], limit: int) -> bytes:
+    """The request body, read in bounded pieces (see :mod:`iamguard._wire`); empty when the
+    request declares none (no ``Content-Length`` and no self-terminating stream)."""
     stream = environ.get("wsgi.input")
-    if stream is None:
+    length = parse_content_length(environ.get("CONTENT_LENGTH"))
+    if stream is None or length == 0 or (length is None and not environ.get("wsgi.input_terminated")):
         return b""
-    length_text = environ.get("CONTENT_LENGTH") or ""
-    if length_text.strip().isdigit():
-        length = int(length_text)
-        if length > limit:
-            raise IAMGuardError("Your proposed upload exceeds the maximum allowed size", code="EntityTooLarge", http_status=400)
-        return bytes(stream.read(length)) if length else b""
-    if environ.get("wsgi.input_terminated"):
-        data = bytes(stream.read(limit + 1))
-        if len(data) > limit:
-            raise IAMGuardError("Your proposed upload exceeds the maximum allowed size", code="EntityTooLarge", http_status=400)
-        return data
-    return b""
+    return read_body(stream, length, limit)
 
 
 class IAMGuardMiddleware:
@@ -148,9 +142,12 @@ class IAMGuardMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request_id = new_request_id()
+        environ[REQUEST_ID_KEY] = request_id  # for the app's own error bodies
         try:
             authenticated = self._authenticate(environ, request_id)
         except IAMGuardError as error:
+            return self._error(error, request_id, start_response)
+        except Exception as error:  # noqa: BLE001 - a store or bug: logged, never shown
             return self._error(error, request_id, start_response)
         state = RequestState(self.guard, authenticated)
         environ["iamguard"] = state
@@ -172,14 +169,25 @@ class IAMGuardMiddleware:
             leave_request(token)
 
     def _authenticate(self, environ: dict[str, Any], request_id: str) -> Authenticated | None:
-        body = _read_body(environ, self.max_body_size)
+        """Authenticate, reading the body only when it must be: before, when the signature
+        covers its hash; after, for everything else (never for a refused request)."""
         path, query = _raw_target(environ)
         headers, index = _headers(environ)
-        view = wire_view(environ.get("REQUEST_METHOD", "GET"), path, query, headers, body, index)
+        method = environ.get("REQUEST_METHOD", "GET")
+        view = wire_view(method, path, query, headers, None, index)
         meta = new_request_meta(environ.get("REMOTE_ADDR"), environ.get("wsgi.url_scheme", "http"), request_id)
-        authenticated = (
-            self.guard.authenticate(view, meta) if self.required else self.guard.authenticate_optional(view, meta)
-        )
+        body: bytes | None = None
+        if payload_is_signed(view, self.guard.service):
+            body = _read_body(environ, self.max_body_size)
+            view = wire_view(method, path, query, headers, body, index)
+        try:
+            authenticated = self._run_guard(view, meta)
+        except PayloadRequiredError:
+            # An aws-chunked upload whose seed signature verified: read it and verify its chunks.
+            body = _read_body(environ, self.max_body_size)
+            authenticated = self._run_guard(wire_view(method, path, query, headers, body, index), meta)
+        if body is None:
+            body = _read_body(environ, self.max_body_size)
         if authenticated is not None and authenticated.body is not None:
             body = authenticated.body
             environ["CONTENT_LENGTH"] = str(len(body))
@@ -190,13 +198,20 @@ class IAMGuardMiddleware:
             else:
                 environ.pop("HTTP_CONTENT_ENCODING", None)
             environ["wsgi.input"] = io.BytesIO(body)
-        elif body:
-            # The bytes read above, for the app to read again. An empty body left the stream
-            # as it was: nothing was read from it, or it was already at its end.
+        else:
+            # The bytes read above, for the app to read again (from a stream that cannot
+            # misbehave), with the length they really have.
             environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
         return authenticated
+
+    def _run_guard(self, view: RequestView, meta: RequestMeta) -> Authenticated | None:
+        guard = self.guard
+        return guard.authenticate(view, meta) if self.required else guard.authenticate_optional(view, meta)
 
     def _error(self, error: BaseException, request_id: str, start_response: Callable[..., Any]) -> list[bytes]:
         status, headers, body = self.render_error(error, style=self.error_style, request_id=request_id)
+        if status >= 500:
+            log_server_error(error, request_id, status)
         start_response(_reason(status), headers)
         return [body]

@@ -13,7 +13,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from dataclasses import replace
+
+from iamguard._wire import BodyReadError, BodyTooLargeError, parse_content_length, receive_body
 from iamguard.authn.request_view import RequestView
+from iamguard.errors import IAMGuardError, STSError
 from iamguard.sts.query_api import Response, StsEndpoint
 from iamguard.sts.service import TokenService
 
@@ -40,26 +44,21 @@ class StsAsgiApp:
             return
         if scope["type"] != "http":
             return  # websockets and other protocols are not STS
-        body = await self._read_body(receive)
-        if body is None:
-            await _send(send, self.endpoint.too_large())
-            return
-        await _send(send, self.endpoint.handle(_view(scope, body)))
-
-    async def _read_body(self, receive: Receive) -> bytes | None:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return b"".join(chunks)
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.endpoint.max_body_bytes:
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
+        try:
+            view = _view(scope, b"")
+            declared = parse_content_length(view.header("content-length"))
+            body = await receive_body(receive, self.endpoint.max_body_bytes, declared)
+            response = self.endpoint.handle(replace(view, body=body))
+        except BodyTooLargeError:
+            response = self.endpoint.too_large()
+        except BodyReadError as error:
+            # The body is the query string: an unreadable one is a malformed query string.
+            response = self.endpoint.error(STSError(str(error), code="MalformedQueryString", http_status=400))
+        except IAMGuardError as error:
+            response = self.endpoint.error(error)
+        except Exception as error:  # noqa: BLE001 - logged with its request id, never shown
+            response = self.endpoint.failure(error)
+        await _send(send, response)
 
 
 def _view(scope: Scope, body: bytes) -> RequestView:

@@ -23,7 +23,7 @@ import datetime as _dt
 import logging
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -427,9 +427,13 @@ class StsEndpoint:
         *,
         clock: Callable[[], _dt.datetime] | None = None,
         max_body_bytes: int = 512 * 1024,
+        regions: str | Iterable[str] = ("us-east-1",),
     ) -> None:
         self.service = service
         self.max_body_bytes = max_body_bytes
+        #: Regions a signature's scope may name; STS's global endpoint takes us-east-1 only
+        #: (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html).
+        self.regions = frozenset((regions,) if isinstance(regions, str) else regions)
         self._now = clock or (lambda: _dt.datetime.now(_dt.timezone.utc))
 
     def handle(self, view: RequestView) -> Response:
@@ -439,16 +443,30 @@ class StsEndpoint:
             body = render_result(action, result, request_id)
             return self._response(200, body, request_id)
         except IAMGuardError as error:
-            return self._response(error.http_status, render_error(error, request_id), request_id)
-        except Exception:  # noqa: BLE001 - the client never sees a traceback
-            _log.exception("STS request %s failed", request_id)
-            failure = IAMGuardError("An internal error occurred.", code="InternalFailure", http_status=500)
-            return self._response(500, render_error(failure, request_id), request_id)
+            return self.error(error, request_id)
+        except Exception as error:  # noqa: BLE001 - the client never sees a traceback
+            return self.failure(error, request_id)
 
     def too_large(self) -> Response:
-        request_id = str(uuid.uuid4())
         error = STSError("Request body too large", code="RequestEntityTooLarge", http_status=413)
-        return self._response(413, render_error(error, request_id), request_id)
+        return self.error(error)
+
+    def error(self, error: IAMGuardError, request_id: str | None = None) -> Response:
+        """``error`` as AWS's error document, with a request id; 5xx are logged."""
+        request_id = request_id or str(uuid.uuid4())
+        status = error.http_status if 400 <= error.http_status <= 599 else 500
+        if status >= 500:
+            _log.error("STS request %s answered %d: %s", request_id, status, error.code, exc_info=error)
+        return self._response(status, render_error(error, request_id), request_id)
+
+    @staticmethod
+    def failure(error: BaseException, request_id: str | None = None) -> Response:
+        """A bare ``InternalFailure`` 500 for the client; the cause and the request id are
+        logged at ERROR (``iamguard.sts``), never sent."""
+        request_id = request_id or str(uuid.uuid4())
+        _log.error("STS request %s failed: %s", request_id, type(error).__name__, exc_info=error)
+        failure = IAMGuardError("An internal error occurred.", code="InternalFailure", http_status=500)
+        return StsEndpoint._response(500, render_error(failure, request_id), request_id)
 
     @staticmethod
     def _response(status: int, body: bytes, request_id: str) -> Response:
@@ -513,7 +531,7 @@ class StsEndpoint:
                     return str(secret)
             return None
 
-        verify_sigv4(view, lookup_secret, now=self._now(), service_hint="sts")
+        verify_sigv4(view, lookup_secret, now=self._now(), service_hint="sts", regions=self.regions)
         claims = found.get("claims")
         if claims is not None:
             return claims.to_principal(now=self._now().timestamp()), claims

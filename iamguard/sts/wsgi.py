@@ -13,7 +13,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
+from iamguard._wire import BodyReadError, BodyTooLargeError, parse_content_length, read_body
 from iamguard.authn.request_view import RequestView
+from iamguard.errors import IAMGuardError, STSError
 from iamguard.sts.query_api import StsEndpoint, status_line
 from iamguard.sts.service import TokenService
 
@@ -58,30 +60,34 @@ class StsWsgiApp:
         )
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        body = self._read_body(environ)
-        if body is None:
-            response = self.endpoint.too_large()
-        else:
+        try:
+            body = self._read_body(environ)
             response = self.endpoint.handle(request_view_from_environ(environ, body))
+        except RequestTooLarge:
+            response = self.endpoint.too_large()
+        except IAMGuardError as error:
+            response = self.endpoint.error(error)
+        except Exception as error:  # noqa: BLE001 - logged with its request id, never shown
+            response = self.endpoint.failure(error)
         start_response(status_line(response.status), list(response.headers))
         return [response.body]
 
-    def _read_body(self, environ: dict[str, Any]) -> bytes | None:
-        """The raw body (``None`` when larger than allowed); a missing length means empty."""
+    def _read_body(self, environ: dict[str, Any]) -> bytes:
+        """The raw body, read in bounded pieces; a missing length (and no chunked stream) means
+        empty. Raises :class:`RequestTooLarge` past the limit, an STS error for a malformed one."""
         try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length < 0 or length > self.endpoint.max_body_bytes:
-            return None
-        stream = environ.get("wsgi.input")
-        if stream is None or length == 0:
-            return b""
-        chunks, remaining = [], length
-        while remaining > 0:
-            chunk = stream.read(remaining)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        return b"".join(chunks)
+            length = parse_content_length(environ.get("CONTENT_LENGTH"))
+            stream = environ.get("wsgi.input")
+            if stream is None or length == 0 or (length is None and not environ.get("wsgi.input_terminated")):
+                return b""
+            return read_body(stream, length, self.endpoint.max_body_bytes)
+        except BodyTooLargeError:
+            raise RequestTooLarge() from None
+        except BodyReadError as error:
+            # The body is the query string: an unreadable one is a malformed query string.
+            # https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html
+            raise STSError(str(error), code="MalformedQueryString", http_status=400) from None
+
+
+class RequestTooLarge(Exception):
+    """The body is larger than the endpoint accepts (answered 413 ``RequestEntityTooLarge``)."""

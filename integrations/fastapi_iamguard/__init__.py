@@ -23,15 +23,20 @@ from fastapi.responses import Response
 
 from iamguard.authn.authenticators import Authenticated
 from iamguard.decision import Decision
+from iamguard._wire import receive_body
 from iamguard.enforce.asgi import view_from_scope
-from iamguard.enforce.errors import ErrorStyle, render_error
+from iamguard.enforce.errors import ErrorStyle, log_server_error, render_error
 from iamguard.enforce.guard import AsyncGuard, Guard, RequestState
+from iamguard.enforce.request_id import REQUEST_ID_KEY, new_request_id
 from iamguard.enforce.require import ResourceTemplate
 from iamguard.errors import AccessDeniedError, AuthenticationError, IAMGuardError
 from iamguard.policy.model import Policy
 from iamguard.principal import Principal
 
 __all__ = ["current_principal", "install", "require"]
+
+#: Largest body a dependency buffers when no middleware did (the middleware's default).
+MAX_BODY_SIZE = 64 * 1024 * 1024
 
 ResourcePolicyHook = Callable[[Request], "tuple[Policy | str | Mapping[str, Any] | None, str | None]"]
 
@@ -41,13 +46,34 @@ def install(app: FastAPI, guard: AsyncGuard, *, error_style: ErrorStyle = "json"
     app.state.iamguard = guard
 
     async def handler(request: Request, error: Exception) -> Response:
-        state = request.scope.get("iamguard")
-        authenticated = state.authenticated if isinstance(state, RequestState) else None
-        request_id = authenticated.request_id if authenticated is not None else ""
-        status, headers, body = render_error(error, style=error_style, request_id=request_id)
+        status, headers, body = render_error(error, style=error_style, request_id=_request_id(request))
+        if status >= 500:
+            log_server_error(error, _request_id(request), status)
         return Response(body, status_code=status, headers=dict(headers))
 
     app.add_exception_handler(IAMGuardError, handler)
+
+
+def _request_id(request: Request) -> str:
+    """The request's id: the authenticated one, the middleware's, or a new one kept in the scope."""
+    state = request.scope.get("iamguard")
+    if isinstance(state, RequestState) and state.authenticated is not None and state.authenticated.request_id:
+        return state.authenticated.request_id
+    found = request.scope.get(REQUEST_ID_KEY)
+    if not isinstance(found, str) or not found:
+        found = request.scope[REQUEST_ID_KEY] = new_request_id()
+    return found
+
+
+async def _bounded_body(request: Request) -> bytes:
+    """``await request.body()`` with a size bound: the body is read once here, message by
+    message, and left where Starlette's ``Request.body()`` finds it for the endpoint."""
+    cached = getattr(request, "_body", None)
+    if isinstance(cached, bytes):
+        return cached
+    body = await receive_body(request.receive, MAX_BODY_SIZE)
+    request._body = body  # Starlette's own cache of the read body (Request.body() returns it)
+    return body
 
 
 def _guard(request: Request, explicit: AsyncGuard | None) -> AsyncGuard | Guard:
@@ -70,7 +96,7 @@ async def _state(request: Request, explicit: AsyncGuard | None = None) -> Reques
     if isinstance(state, RequestState):
         return state
     guard = _guard(request, explicit)
-    view, meta = view_from_scope(request.scope, await request.body())
+    view, meta = view_from_scope(request.scope, await _bounded_body(request), _request_id(request))
     authenticated = await guard.authenticate(view, meta) if isinstance(guard, AsyncGuard) else guard.authenticate(view, meta)
     state = RequestState(guard, authenticated)
     request.scope["iamguard"] = state

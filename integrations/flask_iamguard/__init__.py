@@ -12,6 +12,7 @@ Configuration keys:
 ``IAMGUARD_STORE``              store URL (``sqlite:///iam.db``) or a store object (required
                                 unless a ``guard`` is passed)
 ``IAMGUARD_SERVICE``            SigV4 service the scope must name (``"s3"``), default any
+``IAMGUARD_REGION``             region(s) the scope must name (default ``"us-east-1"``)
 ``IAMGUARD_REQUIRED``           refuse requests without credentials (default ``True``)
 ``IAMGUARD_ERROR_STYLE``        ``"json"`` (default) or ``"s3"``
 ``IAMGUARD_TRUSTED_PROXIES``    addresses/CIDRs whose X-Forwarded-For is believed
@@ -30,8 +31,9 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
-from iamguard.enforce.errors import ErrorStyle, render_error
+from iamguard.enforce.errors import ErrorStyle, log_server_error, render_error
 from iamguard.enforce.guard import Guard, RequestState
+from iamguard.enforce.request_id import REQUEST_ID_KEY
 from iamguard.enforce.require import require
 from iamguard.enforce.wsgi import IAMGuardMiddleware
 from iamguard.errors import IAMGuardError
@@ -84,6 +86,7 @@ def _guard_from_config(config: Any) -> Guard:
         source,
         sessions=config.get("IAMGUARD_SESSIONS"),
         service=config.get("IAMGUARD_SERVICE"),
+        region=config.get("IAMGUARD_REGION", "us-east-1"),
         bearer=bool(config.get("IAMGUARD_BEARER", False)),
         anonymous=bool(config.get("IAMGUARD_ANONYMOUS", False)),
         trusted_proxies=tuple(config.get("IAMGUARD_TRUSTED_PROXIES", ())),
@@ -104,5 +107,8 @@ def _render(error: IAMGuardError) -> Response:
     state = request.environ.get("iamguard")
     authenticated = state.authenticated if isinstance(state, RequestState) else None
     request_id = authenticated.request_id if authenticated is not None else ""
+    request_id = request_id or str(request.environ.get(REQUEST_ID_KEY, ""))
     status, headers, body = render_error(error, style=app_state.error_style, request_id=request_id)
+    if status >= 500:
+        log_server_error(error, request_id, status)
     return Response(body, status=status, headers=headers)

@@ -48,10 +48,13 @@ def test_valid_amz_date_round_trips(year: int, month: int, day: int, hour: int, 
     assert c.parse_amz_date(text) == moment
 
 
-def test_non_digit_amz_date_still_follows_strptime() -> None:
-    # strptime's %d accepts a space-padded day; the fast path leaves such text to strptime.
-    for text in ("201508 1T123600Z", "2015083xT123600Z", "20150830T12360+Z", "2015083\u0660T123600Z"):
-        assert _parse(text) == _strptime(text), text
+def test_amz_date_fields_are_ascii_digits_only() -> None:
+    # strptime's %d accepts a space-padded day and its \\d any Unicode digit (int() reads
+    # "٠" as 0); a SigV4 timestamp is ASCII digits, so those are refused where strptime is not.
+    for text in ("201508 1T123600Z", "20150830T1\u06623600Z", "\u0662\u0660\u0661\u06650830T123600Z"):
+        assert _strptime(text) is not None and _parse(text) is None, text
+    for text in ("2015083xT123600Z", "20150830T12360+Z"):
+        assert _parse(text) is None and _strptime(text) is None, text
 
 
 def _uri_encode_reference(data: str, keep_slash: bool) -> str:
