@@ -9,7 +9,8 @@ Defaults come from the environment: ``IAMGUARD_EXAMPLE_URL``, ``IAMGUARD_EXAMPLE
 ``AWS_REGION``/``AWS_DEFAULT_REGION``, ``AWS_PROFILE``. The script prints which credential source
 won (and why the others were skipped), then signs the request with
 :class:`iamguard.credentials.auth.SigV4Auth`. ``--dry-run`` signs without sending and prints the
-signed headers (the session token is redacted); with no credentials configured it signs with
+signed headers (the session token is redacted); it contacts nothing, not even the credential
+sources that live on the network (roles, container endpoint, IMDS); with no local credentials it signs with
 AWS's documented example keys so the output can still be inspected. To try it against a role,
 run ``iamguard serve-credentials --role-arn ...`` in another shell and export the two lines it
 prints: the chain's container provider then supplies the role's credentials.
@@ -62,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     if args.data is None and args.url == STS_URL:
         args.data = STS_BODY
-    chain = default_credential_chain(profile=args.profile)
+    # A dry run sends nothing at all: the chain skips the sources that would call the network
+    # (STS for roles, the container endpoint, the instance metadata service at 169.254.169.254).
+    chain = default_credential_chain(profile=args.profile, offline=args.dry_run)
     explanation = chain.explain()
     print(explanation)
     source: object = chain

@@ -57,6 +57,7 @@ __all__ = [
     "ROLES_FIRST_ORDER",
     "Attempt",
     "ChainExplanation",
+    "NETWORK_PROVIDERS",
     "ChainSettings",
     "CredentialChain",
     "ProviderFactory",
@@ -140,6 +141,26 @@ BOTOCORE_ORDER: tuple[ProviderFactory, ...] = (
     # boto2 legacy files (/etc/boto.cfg, ~/.boto) are not supported: no provider here.
     _container, _imds,
 )
+
+
+#: Providers that call the network to find credentials (STS, the container endpoint, IMDS):
+#: an offline chain (a dry run) names them in its explanation but never calls them.
+NETWORK_PROVIDERS: frozenset[ProviderFactory] = frozenset({_web_identity, _assume_role, _container, _imds})
+
+
+class _NotContacted:
+    """Stands in for a network provider in an offline chain: listed, skipped, never called."""
+
+    role = False
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def load(self) -> Credentials | None:
+        return None
+
+    def load_or_reason(self) -> str:
+        return "not contacted (offline: it would call the network)"
 
 
 def roles_first_order() -> tuple[ProviderFactory, ...]:
@@ -295,9 +316,18 @@ def default_credential_chain(
     order: Iterable[ProviderFactory] = ROLES_FIRST_ORDER,
     clock: Clock | None = None,
     windows: RefreshWindows | None = None,
+    offline: bool = False,
 ) -> CredentialChain:
-    """The roles-first chain (or ``order=botocore_order()``) for ``env`` (default ``os.environ``)."""
+    """The roles-first chain (or ``order=botocore_order()``) for ``env`` (default ``os.environ``).
+
+    ``offline=True`` (a dry run) keeps to local sources: the providers in
+    :data:`NETWORK_PROVIDERS` are listed as not contacted and never send anything.
+    """
     settings = ChainSettings(env=env, profile=profile, config=config, access_key_id=access_key_id,
                              secret_access_key=secret_access_key, session_token=session_token, mfa_code=mfa_code)
-    providers = [p for p in (factory(settings) for factory in order) if p is not None]
+    providers: list[CredentialProvider] = []
+    for factory in order:
+        provider = factory(settings)
+        if provider is not None:
+            providers.append(_NotContacted(provider.name) if offline and factory in NETWORK_PROVIDERS else provider)
     return CredentialChain(providers, clock=clock, windows=windows)
