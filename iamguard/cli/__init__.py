@@ -33,6 +33,7 @@ _SUBCOMMANDS: tuple[str, ...] = (
     "admin_keys",
     "admin_mfa",
     "admin_passwords",
+    "admin_sessions",
     "apply",
     "export",
     "serve_sts",
