@@ -95,17 +95,26 @@ class _CompiledCondition:
 # ---------------------------------------------------------------- value readers
 # Each reader turns IAM's string form into a comparable value, or None when it cannot.
 
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_INTEGER = re.compile(r"[+-]?\d+")
-_EPOCH = re.compile(r"-?\d+(?:\.\d+)?")
+# re.ASCII: ``\d`` would otherwise accept any Unicode digit ("١٢٣" read as 123).
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
+_EPOCH = re.compile(r"-?\d+(?:\.\d+)?", re.ASCII)
 _ISO_DATE = re.compile(
     r"(\d{4})(?:-(\d{2})(?:-(\d{2})"
-    r"(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?)?)?)?"
+    r"(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?)?)?)?",
+    re.ASCII,
 )
 _UTC = _dt.timezone.utc
 
+#: Longest number text read. Why: ``int()`` refuses more than 4,300 digits (a ``ValueError``
+#: that escaped the parser), and no real quantity needs a thousand; a longer policy value is
+#: "not a valid number", a longer context value is unreadable (fails positive and negated tests).
+_MAX_NUMBER_CHARS = 1000
+
 
 def _read_number(text: str) -> int | float | None:
+    if len(text) > _MAX_NUMBER_CHARS:
+        return None
     if _INTEGER.fullmatch(text):
         return int(text)
     if _NUMBER.fullmatch(text):
@@ -185,7 +194,8 @@ class _Invalid(ValueError):
 
 def _need(value: Any, text: str, what: str) -> Any:
     if value is None:
-        raise _Invalid(f"{text!r} is not a valid {what}")
+        shown = repr(text) if len(text) <= 60 else f"{text[:40]!r}... ({len(text)} characters)"
+        raise _Invalid(f"{shown} is not a valid {what}")
     return value
 
 

@@ -165,6 +165,25 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+class _LongNumber:
+    """A JSON integer too long for ``int()`` (Python's 4,300-digit limit), kept as text so the
+    reader can say where it is instead of the decoder failing without a location."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+#: Python refuses ``int()`` of more digits than this (``sys.get_int_max_str_digits()``, 4300
+#: by default); a condition value far shorter is already absurd.
+_MAX_INT_CHARS = 4000
+
+
+def _read_int(text: str) -> int | _LongNumber:
+    return int(text) if len(text) <= _MAX_INT_CHARS else _LongNumber(text)
+
+
 def _load_json(text: str) -> Any:
     repeated: list[_Object] = []  # objects with a repeated key; usually none, then no walk is needed
 
@@ -175,13 +194,15 @@ def _load_json(text: str) -> Any:
         return obj
 
     try:
-        value = json.loads(text, object_pairs_hook=object_pairs, parse_constant=_reject_constant)
+        value = json.loads(
+            text, object_pairs_hook=object_pairs, parse_constant=_reject_constant, parse_int=_read_int
+        )
     except json.JSONDecodeError as error:
         location = f"line {error.lineno} column {error.colno}"
         raise PolicySyntaxError(PolicyProblem(location, f"not valid JSON: {error.msg}")) from None
     except RecursionError:
         raise PolicySyntaxError(PolicyProblem("", "JSON nested too deeply")) from None
-    except ValueError as error:  # NaN/Infinity, or an integer too long to convert
+    except ValueError as error:  # NaN/Infinity
         raise PolicySyntaxError(PolicyProblem("", f"not valid JSON: {error}")) from None
     if repeated:  # locate every duplicate (the walk visits the whole document)
         raise PolicySyntaxError(_duplicate_keys(value))
@@ -486,6 +507,9 @@ class _Reader:
             except ValueError:  # more digits than Python will print
                 self.add(loc, "number is too long")
                 return None
+        if isinstance(value, _LongNumber):
+            self.add(loc, f"number is too long ({len(value.text)} characters)")
+            return None
         if isinstance(value, float):
             if not math.isfinite(value):
                 self.add(loc, "number is not finite")
@@ -588,7 +612,7 @@ def _show(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float, _LongNumber)):
         return "a number"
     if isinstance(value, str):
         return repr(value) if len(value) <= 60 else repr(value[:57] + "...")
