@@ -701,7 +701,7 @@ def run_backend(name: str, sizes: Sizes, pg_base: str) -> dict[str, Any]:
     result: dict[str, Any] = {"backend": name}
     rss_start = _rss_mb()
     try:
-        service = IdentityService(open_backend(url), account_id=ACCOUNT, quotas=QUOTAS)
+        service = IdentityService(open_backend(url, create=True), account_id=ACCOUNT, quotas=QUOTAS)
         rss_open = _rss_mb()
         result["load"] = populate(service, sizes)
         rss_loaded = _rss_mb()

@@ -125,7 +125,7 @@ def live_part() -> int:
 
     with tempfile.TemporaryDirectory(prefix="iamguard-demo-") as folder:
         store_url = f"sqlite:///{folder}/iam.db"
-        store = open_store(store_url)
+        store = open_store(store_url, create=True)
         print(
             f"\n=== Seeding a fresh store ({store_url}) from {os.path.relpath(SEED)} (declarative apply)",
             flush=True,

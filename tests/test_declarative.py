@@ -150,7 +150,7 @@ def test_a_failing_step_leaves_nothing_half_applied() -> None:
 
 
 def test_a_store_changed_since_the_plan_is_refused(tmp_path: Path) -> None:
-    service = open_store(f"sqlite:///{tmp_path}/s.db")
+    service = open_store(f"sqlite:///{tmp_path}/s.db", create=True)
     spec = spec_from_data({"users": [{"name": "alice", "tags": {"a": "1"}}]})
     plan = make_plan(service, spec)
     open_store(f"sqlite:///{tmp_path}/s.db").create_user("alice")  # someone else, meanwhile

@@ -29,7 +29,7 @@ def test_flask_example_serves_a_botocore_signed_request(tmp_path: Path, monkeypa
     monkeypatch.chdir(tmp_path)
     from iamguard import open_store
 
-    store = open_store(f"sqlite:///{tmp_path}/iam.db")
+    store = open_store(f"sqlite:///{tmp_path}/iam.db", create=True)
     store.create_user("alice")
     store.put_inline_policy(
         store_kind_user(),

@@ -20,6 +20,7 @@ Run it by hand (``IAMGUARD_DEV_MASTER_KEY=1`` is for local trials only)::
 from __future__ import annotations
 
 import argparse
+import os
 import ssl
 import sys
 import threading
@@ -35,7 +36,8 @@ from iamguard.authn.session_token import SessionTokenService
 from iamguard.declarative import Plan, apply_plan, load_account_file, make_plan
 from iamguard.store import IdentityService, open_store
 from iamguard.sts.auth_message import AuthorizationMessageCodec
-from iamguard.sts.keys import KeyRing
+from iamguard.sts.keyring_source import keyring_from_env
+from iamguard.sts.keys import ENV_KEYS, ENV_KEYS_FILE, KeyRing
 from iamguard.sts.service import TokenService
 from iamguard.sts.wsgi import StsWsgiApp
 
@@ -92,6 +94,14 @@ def _serve(
     return server, thread
 
 
+def _keyring() -> KeyRing:
+    """The deployment's keyring (``IAMGUARD_STS_KEYS`` / ``_FILE``, as ``iamguard keys generate``
+    prints) so other processes' sessions verify here; else one for this process only."""
+    if os.environ.get(ENV_KEYS) or os.environ.get(ENV_KEYS_FILE):
+        return keyring_from_env()
+    return KeyRing.generate()
+
+
 def start_services(
     store: IdentityService,
     *,
@@ -103,7 +113,7 @@ def start_services(
     virtual_host_domains: Sequence[str] = ("localhost",),
 ) -> Services:
     """Start the S3 app and the STS endpoint over ``store``; objects live in ``data`` (SQLite)."""
-    sessions = SessionTokenService(KeyRing.generate())
+    sessions = SessionTokenService(_keyring())
     codec = AuthorizationMessageCodec(AuthorizationMessageCodec.generate_key())
     app = create_app(
         store, data=data, sessions=sessions, messages=codec, virtual_host_domains=virtual_host_domains

@@ -119,7 +119,7 @@ def test_sqlite_activity_write_keeps_the_generation(tmp_path: Path) -> None:
     from iamguard.store import open_store
     from iamguard.store.service import AccessActivity
 
-    store = open_store(f"sqlite:///{tmp_path / 's.db'}", account_id=ACCOUNT, secret_box=BOX)
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}", create=True, account_id=ACCOUNT, secret_box=BOX)
     store.create_user("bob")
     before = store.generation()
     at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)

@@ -83,7 +83,7 @@ def test_client_fails_when_a_step_misbehaves(tmp_path: Path, monkeypatch: pytest
     from iamguard.store import open_store
     from iamguard.store.records import PrincipalKind
 
-    store = open_store(f"sqlite:///{tmp_path / 'iam.db'}")
+    store = open_store(f"sqlite:///{tmp_path / 'iam.db'}", create=True)
     seed_store(store)
     too_generous = {
         "Version": "2012-10-17",

@@ -58,7 +58,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     folder = tmp_path_factory.mktemp("s3-client-chain")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("IAMGUARD_DEV_MASTER_KEY", "1")  # the store's development master key
-        store = open_store(f"sqlite:///{folder / 'iam.db'}")
+        store = open_store(f"sqlite:///{folder / 'iam.db'}", create=True)
         seed_store(store)
         keys = {}
         for user in ("alice", "bob"):

@@ -42,7 +42,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Services, 
     old = os.environ.get("IAMGUARD_DEV_MASTER_KEY")
     os.environ["IAMGUARD_DEV_MASTER_KEY"] = "1"
     folder = tmp_path_factory.mktemp("awscli")
-    store: IdentityService = open_store(f"sqlite:///{folder / 'iam.db'}")
+    store: IdentityService = open_store(f"sqlite:///{folder / 'iam.db'}", create=True)
     seed_store(store)
     profiles = []
     for user in ("alice", "bob"):

@@ -65,7 +65,7 @@ def dev_master_key() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def store(dev_master_key: None, tmp_path_factory: pytest.TempPathFactory) -> IdentityService:
     path = tmp_path_factory.mktemp("iam") / "iam.db"
-    service = open_store(f"sqlite:///{path}")
+    service = open_store(f"sqlite:///{path}", create=True)
     seed_store(service)
     return service
 

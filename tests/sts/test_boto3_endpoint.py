@@ -533,7 +533,7 @@ def test_serve_sts_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     keyring = KeyRing.generate()
     keyring.save(tmp_path / "keys.json")
     url = f"sqlite:///{tmp_path / 'iam.db'}"
-    store = open_store(url, account_id=ACCOUNT)
+    store = open_store(url, create=True, account_id=ACCOUNT)
     store.create_user("erin")
     key = store.create_access_key("erin")
     store.backend.close()
