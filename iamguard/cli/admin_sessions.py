@@ -43,6 +43,10 @@ def _timestamp(text: str) -> datetime:
 def _revoke(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=True)
     policy = service.revoke_role_sessions(args.role, before=args.before)
-    say(args, f"revoked sessions of role {policy.owner_name} issued before the time in policy "
-              f"{policy.policy_name}: {policy.document}", policy)
+    say(
+        args,
+        f"revoked sessions of role {policy.owner_name} issued before the time in policy "
+        f"{policy.policy_name}: {policy.document}",
+        policy,
+    )
     return EXIT_OK

@@ -48,7 +48,6 @@ from iamguard.store._policies import _ManagedPolicies
 from iamguard.store._read_path import _ReadPath
 from iamguard.store._replay import _OneTimeUse
 from iamguard.store._roles import _Roles
-from iamguard.store._sessions import _RoleSessions
 from iamguard.store._rules import (
     DEFAULT_ACCOUNT_ID,
     Quotas,
@@ -59,6 +58,7 @@ from iamguard.store._rules import (
     new_unique_id,
     valid_account_alias,
 )
+from iamguard.store._sessions import _RoleSessions
 from iamguard.store._users_groups import _UsersGroups
 
 __all__ = [

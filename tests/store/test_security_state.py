@@ -27,16 +27,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sts.test_saml import ATTR, ENTITY_ID, PROVIDER_ARN, ROLE_ARN, T0, make_key, make_response, metadata
 
 from iamguard.errors import InvalidInputError, NoSuchEntityError
-from iamguard.store import open_backend, open_store
 from iamguard.store import mfa as totp
+from iamguard.store import open_backend, open_store
 from iamguard.store._sessions import REVOKE_POLICY_NAME
 from iamguard.store.records import PrincipalKind
 from iamguard.store.secrets import SecretBox
 from iamguard.store.service import IdentityService
 from store import _pg
-from sts.test_saml import ATTR, ENTITY_ID, PROVIDER_ARN, ROLE_ARN, T0, make_key, make_response, metadata
 
 PROCS = Path(__file__).resolve().parent / "procs"
 pg_schemas, pg_url = _pg.pg_schemas, _pg.pg_url

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from iamguard.errors import STSError, StoreUnavailableError
+from iamguard.errors import StoreUnavailableError, STSError
 from iamguard.store import open_store
 from iamguard.sts.saml import SamlVerifier
 
