@@ -18,7 +18,8 @@ The store is never created by accident: ``create=False`` (the default) opens the
 Every checkout ``stat``\\ s the path (one system call) and compares it with the file the pool's
 connections have open: a store deleted under a running server answers
 :class:`~iamguard.errors.StoreUnavailableError` (HTTP 503) instead of writing on into an
-unlinked inode; a file replaced at the path (a restore) makes the pool reconnect to the new one.
+unlinked inode, and a file replaced at the path answers the same until the process restarts
+(its data would mix with the old file's WAL).
 """
 
 from __future__ import annotations
@@ -124,11 +125,13 @@ class SQLiteBackend:
             return
         if self._closed:
             raise StoreUnavailableError("the SQLite store is closed")
-        current = self._file_id()
-        if current != self._file:
-            # A new file at the path (restored from a backup): drop connections to the old one.
-            self._file = current
-            self._pool.renew()
+        if self._file_id() != self._file:
+            # INVARIANT: never follow a file swapped in at the path. Its data would be mixed with
+            # the old file's -wal (SQLite replays a WAL it finds beside the file), which could bring
+            # back a deleted access key; a restore is done with the process stopped.
+            raise StoreUnavailableError(
+                f"the SQLite store file {self.path!r} was replaced while open; restart the process to use the new file"
+            )
         conn = self._pool.get()
         self._local.conn = conn
         try:
@@ -223,20 +226,15 @@ def _rollback_quietly(conn: sqlite3.Connection) -> None:
 
 
 class _Pool:
-    """At most ``limit`` connections, made on demand, lent to one transaction at a time.
-
-    ``renew`` retires every connection made so far (idle ones close now, lent ones when they
-    come back), which is how the backend follows a file replaced at its path.
-    """
+    """At most ``limit`` connections, made on demand, lent to one transaction at a time; a
+    connection returned broken (still inside a transaction) is closed, not reused."""
 
     def __init__(self, connect: Callable[[], sqlite3.Connection], limit: int, timeout: float) -> None:
         self._connect = connect
         self._timeout = timeout
         self._slots = threading.BoundedSemaphore(limit)
-        self._idle: queue.LifoQueue[tuple[int, sqlite3.Connection]] = queue.LifoQueue()
+        self._idle: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
         self._lock = threading.Lock()
-        self._epoch = 0
-        self._lent: dict[int, int] = {}  # id(connection) -> epoch it was made in
         self._count = 0
         self._closed = False
 
@@ -244,60 +242,38 @@ class _Pool:
         if not self._slots.acquire(timeout=self._timeout):
             raise StoreUnavailableError(f"no SQLite connection became free within {self._timeout:g}s")
         try:
+            if self._closed:
+                raise StoreUnavailableError("the SQLite store is closed")
+            try:
+                return self._idle.get_nowait()
+            except queue.Empty:
+                conn = self._connect()
             with self._lock:
-                if self._closed:
-                    raise StoreUnavailableError("the SQLite store is closed")
-                epoch = self._epoch
-            while True:
-                try:
-                    made, conn = self._idle.get_nowait()
-                except queue.Empty:
-                    conn = self._connect()
-                    with self._lock:
-                        self._count += 1
-                    made = epoch
-                    break
-                if made == epoch:
-                    break
-                self._discard(conn)
-            with self._lock:
-                self._lent[id(conn)] = made
+                self._count += 1
             return conn
         except BaseException:
             self._slots.release()
             raise
 
     def put(self, conn: sqlite3.Connection, *, healthy: bool) -> None:
-        with self._lock:
-            made = self._lent.pop(id(conn), -1)
-            keep = healthy and not self._closed and made == self._epoch
-        if keep:
-            self._idle.put((made, conn))
+        if healthy and not self._closed:
+            self._idle.put(conn)
         else:
             self._discard(conn)
         self._slots.release()
 
-    def renew(self) -> None:
-        with self._lock:
-            self._epoch += 1
-        self._drain()
-
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-        self._drain()
+        self._closed = True
+        while True:
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            self._discard(conn)
 
     def size(self) -> int:
         with self._lock:
             return self._count
-
-    def _drain(self) -> None:
-        while True:
-            try:
-                _, conn = self._idle.get_nowait()
-            except queue.Empty:
-                return
-            self._discard(conn)
 
     def _discard(self, conn: sqlite3.Connection) -> None:
         conn.close()
