@@ -32,6 +32,7 @@ from iamguard.authn.session_token import SessionTokenService
 from iamguard.cli import EXIT_OK
 from iamguard.cli._serve import check_bind_address, run_until_signalled, wait_for
 from iamguard.sts.auth_message import AuthorizationMessageCodec
+from iamguard.sts.keyring_source import FollowingKeyRing, keyring_from_env
 from iamguard.sts.keys import ENV_KEYS, ENV_KEYS_FILE, KeyRing
 from iamguard.sts.oidc import OidcProvider, OidcVerifier
 from iamguard.sts.service import TokenService
@@ -98,10 +99,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _keyring(args: argparse.Namespace, err: TextIO) -> KeyRing:
+    # A keyring file is followed (re-read at most once a second): rotations reach a running server.
     if args.keys_file:
-        return KeyRing.load(args.keys_file)
+        return FollowingKeyRing(args.keys_file)
     if os.environ.get(ENV_KEYS) or os.environ.get(ENV_KEYS_FILE):
-        return KeyRing.from_env()
+        return keyring_from_env()
     err.write(
         f"serve-sts: no keyring configured (${ENV_KEYS} / ${ENV_KEYS_FILE} / --keys-file); "
         "using a new one for this process only: its tokens stop working when it exits\n"

@@ -175,8 +175,11 @@ class FollowingKeyRing(KeyRing):
                 return KeyRing.from_json(text, clock=self._clock)
             except KeyRingError as exc:
                 problem = str(exc)
-        _log.error("STS keyring %s is unusable (%s): refusing every session token until it is fixed",
-                   os.fspath(self._path), problem)
+        _log.error(
+            "STS keyring %s is unusable (%s): refusing every session token until it is fixed",
+            os.fspath(self._path),
+            problem,
+        )
         return KeyRing((), clock=self._clock)
 
 
@@ -217,7 +220,9 @@ def update_keyring_file(
     return result
 
 
-def keyring_from_env(environ: Mapping[str, str] | None = None, *, interval: float = DEFAULT_INTERVAL) -> KeyRing:
+def keyring_from_env(
+    environ: Mapping[str, str] | None = None, *, interval: float = DEFAULT_INTERVAL
+) -> KeyRing:
     """The configured keyring: a :class:`FollowingKeyRing` for ``IAMGUARD_STS_KEYS_FILE``, the
     fixed ring of ``IAMGUARD_STS_KEYS`` otherwise (errors as :meth:`KeyRing.from_env`)."""
     env = os.environ if environ is None else environ

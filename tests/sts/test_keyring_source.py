@@ -293,3 +293,27 @@ def test_repr_names_key_ids_only(path: Path) -> None:
     text = repr(ring)
     assert ring.primary().kid in text
     assert "derivation" not in text and "private" not in text
+
+
+@pytest.mark.parametrize("via", ["--keys-file", ENV_KEYS_FILE])
+def test_serve_sts_follows_its_keyring_file(path: Path, via: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+    import io
+
+    from iamguard.cli.serve_sts import build_token_service
+
+    monkeypatch.delenv(ENV_KEYS, raising=False)
+    monkeypatch.setenv("IAMGUARD_DEV_MASTER_KEY", "1")
+    if via == ENV_KEYS_FILE:
+        monkeypatch.setenv(ENV_KEYS_FILE, str(path))
+    args = argparse.Namespace(
+        store="memory://",
+        keys_file=str(path) if via == "--keys-file" else None,
+        oidc_provider=[],
+        saml_provider=[],
+    )
+    ring = build_token_service(args, io.StringIO()).tokens.keyring
+    assert isinstance(ring, FollowingKeyRing)
+    new = update_keyring_file(path, lambda r: r.rotate())
+    ring.reload()
+    assert ring.primary().kid == new.kid
