@@ -17,6 +17,11 @@ Addressing (https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting
 Legacy SigV2 presigned URLs (``?AWSAccessKeyId=…&Signature=…&Expires=…``), which boto3 still
 generates for custom endpoints unless the client is configured with
 ``Config(signature_version="s3v4")``, are refused with an S3 ``InvalidRequest`` that says so.
+
+Serving: anything reachable from another machine runs under gunicorn, e.g.
+``gunicorn --workers 4 --worker-class gthread --bind 0.0.0.0:9000
+'examples.s3_service.app:create_app("sqlite:///iam.db", data="s3.db")'``. Werkzeug's development
+server (``serve.py``, ``app.run()``) is for local tries on 127.0.0.1 only.
 """
 
 from __future__ import annotations
