@@ -8,6 +8,7 @@ https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateAccessKey.html
 from __future__ import annotations
 
 from iamguard.errors import LimitExceededError, NoSuchEntityError
+from iamguard.store import _key_check
 from iamguard.store._lookups import _Lookups
 from iamguard.store._rows import _ts
 from iamguard.store._rules import new_unique_id
@@ -67,7 +68,7 @@ class _AccessKeys(_Lookups):
         Idempotent, so an interrupted run can simply be repeated (see ``secrets.py``)."""
         changed = 0
         with self._write() as tx:
-            self._sealing_box(tx)  # the new primary's check value, recorded with the rotation
+            box = self._sealing_box(tx)  # the new primary's check value, recorded with the rotation
             for row in tx.select("access_keys"):
                 sealed = str(row["sealed_secret"])
                 if self.secret_box.needs_rotation(sealed):
@@ -80,6 +81,7 @@ class _AccessKeys(_Lookups):
                     new = self.secret_box.reseal(sealed, context=str(row["serial_number"]))
                     tx.update("mfa_devices", {"serial_number": row["serial_number"]}, {"sealed_seed": new})
                     changed += 1
+            _key_check.retain_only(tx, box.primary)  # nothing is sealed under another key now
         return changed
 
     def _access_key_row(self, tx: Transaction, access_key_id: str) -> Row:

@@ -13,6 +13,8 @@ secrets written under a key the server cannot open.
 * Stores from before key checks (sealed secrets, no check yet) are checked by opening one sealed
   secret instead; the key id that opened it is recorded then, on that first open.
 * A store that holds no sealed secret and no check needs no key (nothing to protect yet).
+* ``rotate-master-key`` re-seals everything under the primary and then keeps only the primary's
+  check, so the retired key alone no longer opens the store.
 
 The ``settings`` table (migration 1) already is the store's key/value table, so no migration.
 """
@@ -25,7 +27,7 @@ from iamguard.errors import StoreError
 from iamguard.store.protocols import Transaction
 from iamguard.store.secrets import SecretBox
 
-__all__ = ["KEY_ADVICE", "recorded", "record", "sample_secret", "verify"]
+__all__ = ["KEY_ADVICE", "record", "recorded", "retain_only", "sample_secret", "verify", "verify_sample"]
 
 _PREFIX = "key_check:"
 _CONTEXT = "iamguard-store:key-check"
@@ -51,6 +53,14 @@ def record(tx: Transaction, box: SecretBox, kid: str) -> None:
     name = _PREFIX + kid
     if tx.get("settings", {"name": name}) is None:
         tx.insert("settings", {"name": name, "value": box.seal(_LABEL, context=_CONTEXT, kid=kid)})
+
+
+def retain_only(tx: Transaction, kid: str) -> None:
+    """Forget every check but ``kid``'s: after a rotation nothing is sealed under the others, so
+    a process configured with only an old key must fail at start, not on every request."""
+    for other in recorded(tx):
+        if other != kid:
+            tx.delete("settings", {"name": _PREFIX + other})
 
 
 def sample_secret(tx: Transaction) -> tuple[str, str] | None:
