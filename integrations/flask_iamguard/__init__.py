@@ -10,7 +10,8 @@ Configuration keys:
 
 ==============================  =============================================================
 ``IAMGUARD_STORE``              store URL (``sqlite:///iam.db``) or a store object (required
-                                unless a ``guard`` is passed)
+                                unless a ``guard`` is passed); a URL must name an existing
+                                store whose master key check passes, else ``init_app`` raises
 ``IAMGUARD_SERVICE``            SigV4 service the scope must name (``"s3"``), default any
 ``IAMGUARD_REGION``             region(s) the scope must name (default ``"us-east-1"``)
 ``IAMGUARD_REQUIRED``           refuse requests without credentials (default ``True``)
