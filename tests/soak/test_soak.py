@@ -14,8 +14,6 @@ from store import _pg
 
 from soak.check import LATENCY_WINDOW, TOLERANCE, check
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
 COMMIT = 100.0
 REVOCATION = {
     "kind": "detach_policy",
@@ -116,6 +114,8 @@ def test_the_checker_counts_connection_errors_at_the_kill_apart() -> None:
     assert (report.connection_errors, report.connection_errors_at_kill) == (2, 1)
 
 
+@pytest.mark.postgres
+@pytest.mark.slow
 def test_a_soak_run_on_postgres_allows_nothing_revoked(tmp_path: Path) -> None:
     from soak import soak
 
