@@ -112,8 +112,12 @@ class RequestState:
 
 
 def _has_session_policies(claims: SessionClaims | None) -> bool:
-    """Whether the caller's session was given session policies (inline or managed ARNs)."""
-    return claims is not None and (claims.session_policy is not None or bool(claims.policy_arns))
+    """Whether the caller's session is capped by session policies (inline or managed ARNs). A
+    federated user's always is: given none, its set is empty and allows nothing (see
+    ``iamguard.sts._session_policies.session_policies``)."""
+    return claims is not None and (
+        claims.federated or claims.session_policy is not None or bool(claims.policy_arns)
+    )
 
 
 def denial_message(principal: Principal, decision: Decision) -> str:

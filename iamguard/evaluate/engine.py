@@ -10,6 +10,15 @@ AWS's evaluation logic, in order
 2. Otherwise, with IA = an identity policy allows, B = no boundary or the boundary allows,
    S = no session policies or one allows, RA = the resource policy allows the caller:
 
+   * the account root user has IA without any Allow: "all requests are implicitly denied with
+     the exception of the AWS account root user, which has full access" (deny-allow page);
+   * an anonymous caller (unsigned) is never cross-account: a resource policy whose Allow names
+     ``"*"`` grants it, as it grants everyone (principal element page, "anonymous");
+   * a session given an empty session policy set (GetFederationToken without a policy) has
+     no S: "if you do not pass a policy ... the resulting temporary security credentials have no
+     permissions", though a resource policy naming the session itself still grants.
+     https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_getfederationtoken.html
+
    * same account: allowed when IA and B and S; or when the resource policy's Allow names the
      caller itself (user, role-session or federated-user ARN, or ``*``), uncapped; or names the
      session's role ARN, capped by B and S. Naming the account only delegates to IAM.
@@ -35,7 +44,7 @@ from iamguard.evaluate.compile import CompiledPolicy, CompiledStatement, _Statem
 from iamguard.evaluate.inputs import PolicySet, Request
 from iamguard.evaluate.principal_match import PrincipalMatch
 from iamguard.policy.model import Policy
-from iamguard.principal import Principal
+from iamguard.principal import Principal, PrincipalType
 
 __all__ = ["Evaluator", "evaluate", "principal_context_keys"]
 
@@ -52,6 +61,12 @@ _DIRECT = PrincipalMatch.DIRECT
 _ALLOWED = DecisionKind.ALLOWED
 _EXPLICIT_DENY = DecisionKind.EXPLICIT_DENY
 _IMPLICIT_DENY = DecisionKind.IMPLICIT_DENY
+_ROOT = PrincipalType.ACCOUNT
+_ANONYMOUS = PrincipalType.ANONYMOUS
+
+#: The reason of an implicit deny for a session given an empty session policy set (a federated
+#: user from GetFederationToken without any policy): the evaluation logic denies it, no statement.
+_NO_SESSION_POLICY = "implicit deny: the session was given no session policy, so nothing is allowed"
 
 
 #: Principal-derived context keys per Principal object (``Principal.context_keys`` costs about a
@@ -297,13 +312,24 @@ class Evaluator:
         if walk.deny is not None:
             return _decision(walk, _EXPLICIT_DENY, walk.deny)
         principal = request.principal
+        kind_of_caller = principal.type
+        if kind_of_caller is _ROOT:
+            # The root user needs no Allow in its own account (and, calling another account,
+            # brings its own account's consent: only the resource policy's grant is missing).
+            identity_allows = True
         cross_account = (
-            policies.resource_account is not None and policies.resource_account != principal.account
+            policies.resource_account is not None
+            and policies.resource_account != principal.account
+            and kind_of_caller is not _ANONYMOUS  # anonymous has no account to be cross from
         )
         capped_identity = identity_allows and boundary_allows and session_allows
         kind, reason = _allow_logic(
             cross_account, identity_allows, boundary_allows, session_allows, capped_identity, resource_grant
         )
+        if kind is _IMPLICIT_DENY and policies.session == ():
+            reason = _NO_SESSION_POLICY if resource_grant is _NONE else reason
+        elif kind is _ALLOWED and kind_of_caller is _ROOT and not cross_account and not resource_grant >= _ANY:
+            reason = "allowed: the account root user has full access in its own account"
         return _decision(walk, kind, reason)
 
     __call__ = evaluate

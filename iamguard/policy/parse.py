@@ -385,19 +385,22 @@ class _Reader:
 
     @staticmethod
     def check_resource(resource: str) -> tuple[str, ...]:
-        """``*`` or an ARN with its six components and a known partition.
-        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
+        """``*`` or an ARN with its six components and a known partition; fewer components when
+        the last one ends in ``*``, which "can expand to match beyond the colon boundaries"
+        (``arn:aws:sqs:*``, ``arn:*``).
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html#reference_policies_elements_resource_wildcards
         https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html"""
         if resource == "*":
             return ()
         parts = resource.split(":", 5)
-        if len(parts) != 6 or parts[0] != "arn":
+        short = 1 < len(parts) < 6 and resource.endswith("*")  # the * stands for the rest
+        if parts[0] != "arn" or (len(parts) != 6 and not short):
             return (f"resource {resource!r} must be '*' or an ARN (arn:partition:service:region:account:resource)",)
-        partition, service = parts[1], parts[2]
+        partition = parts[1]
         problems: tuple[str, ...] = ()
         if partition not in KNOWN_PARTITIONS and not _is_pattern(partition):
             problems += (f"partition {partition!r} is not valid for resource {resource!r}",)
-        if service == "":
+        if len(parts) > 2 and parts[2] == "":
             problems += (f"resource ARN {resource!r} is missing its service component",)
         return problems
 

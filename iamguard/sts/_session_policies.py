@@ -79,9 +79,14 @@ def _managed_policy(store: ManagedPolicySource, arn: str) -> Policy:
 
 
 def session_policies(claims: SessionClaims, store: ManagedPolicySource) -> tuple[Policy, ...] | None:
-    """The session policies a session is capped by (``None``: it was given none)."""
+    """The session policies a session is capped by (``None``: it was given none, so nothing caps
+    it). A federated user's session is always capped: given no policy, its set is empty, which
+    allows nothing ("if you do not pass a policy with the GetFederationToken API call, the
+    resulting temporary security credentials have no permissions").
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_getfederationtoken.html
+    """
     if claims.session_policy is None and not claims.policy_arns:
-        return None
+        return () if claims.federated else None
     found: list[Policy] = []
     if claims.session_policy is not None:
         found.append(parse_session_policy(claims.session_policy))

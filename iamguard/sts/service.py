@@ -531,9 +531,10 @@ class TokenService:
             )
             if caller.type is not PrincipalType.ACCOUNT and not decision.allowed:
                 raise denied(caller, "sts:TagSession", federated_arn)
-        # No session policy at all: an empty policy set denies everything (AWS: "no permissions").
-        deny_all = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}'
-        effective = policy if (policy is not None or arns) else deny_all
+        # No session policy at all: the token carries none, and a federated session without one
+        # has an empty session policy set, which the evaluation logic itself denies (AWS: "no
+        # permissions"; a resource policy naming the session still grants). See
+        # sts/_session_policies.session_policies.
         user_id = f"{caller.account}:{name}"
         credentials, claims = self.tokens.issue(
             arn=federated_arn,
@@ -543,7 +544,7 @@ class TokenService:
             duration_seconds=duration,
             parent_arn=caller.arn,
             tags=session_tags,
-            session_policy=effective,
+            session_policy=policy,
             policy_arns=arns,
             federated=True,
         )

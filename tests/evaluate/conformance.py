@@ -11,7 +11,7 @@ from iamguard.context import make_context
 from iamguard.evaluate.inputs import PolicySet, Request
 from iamguard.policy.model import PolicyKind
 from iamguard.policy.parse import parse_policy
-from iamguard.principal import Principal
+from iamguard.principal import Principal, PrincipalType
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "evaluation"
 
@@ -27,6 +27,8 @@ def load_cases() -> list[Case]:
 
 
 def principal_of(spec: dict[str, Any]) -> Principal:
+    if spec["arn"] == "*":  # an unsigned (anonymous) request, as the authenticators build it
+        return Principal(arn="*", account="", type=PrincipalType.ANONYMOUS)
     principal = Principal.from_arn(spec["arn"], tags=spec.get("tags"))
     extra = {k: v for k, v in spec.items() if k not in ("arn", "tags")}
     return dataclasses.replace(principal, **extra) if extra else principal

@@ -192,8 +192,15 @@ def reference_evaluate(request: Request, policies: PolicySet) -> str:
                 grants.append(how)
     if explicit_deny:
         return EXPLICIT_DENY
-    identity_side = any(identity) and boundary and (session is None or any(session))
-    cross_account = policies.resource_account is not None and policies.resource_account != principal.account
+    # The root user needs no Allow (deny-allow page: "with the exception of the AWS account root
+    # user, which has full access"); an anonymous caller has no account to be cross-account from.
+    root = principal.type is PrincipalType.ACCOUNT
+    identity_side = (root or any(identity)) and boundary and (session is None or any(session))
+    cross_account = (
+        policies.resource_account is not None
+        and policies.resource_account != principal.account
+        and principal.type is not PrincipalType.ANONYMOUS
+    )
     if cross_account:
         return ALLOWED if identity_side and grants else IMPLICIT_DENY
     if identity_side:

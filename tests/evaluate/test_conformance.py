@@ -32,6 +32,8 @@ def test_engine_follows_aws_rule(case: Case) -> None:
     assert decision.kind.value == case["expected"], f"{case['rule']} ({case['doc']}): {decision.reason}"
     assert decision.action == case["action"] and decision.resource == case["resource"]
     assert not decision.errors
+    if "reason_contains" in case:
+        assert case["reason_contains"] in decision.reason, decision.reason
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c['file']}: {c['name']}" for c in CASES])

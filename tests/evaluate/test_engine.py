@@ -340,3 +340,30 @@ def test_missing_keys_of_resource_policy_statements_for_other_principals_are_rep
     decision = evaluate(request(), PolicySet(resource=resource))
     assert decision.kind is DecisionKind.IMPLICIT_DENY and decision.matched == ()
     assert decision.missing_context_keys == ("aws:SourceVpce",)
+
+
+@pytest.mark.parametrize("slot", ["identity", "boundary", "session", "resource", "resource-cross-account"])
+def test_policy_without_statements_grants_nothing(slot: str) -> None:
+    """A policy whose Statement list is empty grants nothing and evaluates without errors.
+
+    parse_policy refuses ``"Statement": []`` (IAM Access Analyzer's "Missing statement" check,
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html;
+    the grammar requires the element: reference_policies_elements_statement.html), so such a
+    Policy only exists when built directly; the engine must still answer for it.
+    """
+    empty = Policy(statements=(), name="empty")
+    everything = parse_policy(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+        kind=PolicyKind.IDENTITY,
+    )
+    sets = {
+        "identity": PolicySet(identity=(empty,)),
+        "boundary": PolicySet(identity=(everything,), boundary=empty),
+        "session": PolicySet(identity=(everything,), session=(empty,)),
+        "resource": PolicySet(resource=empty),
+        "resource-cross-account": PolicySet(identity=(everything,), resource=empty, resource_account="444455556666"),
+    }
+    alice = Principal.from_arn("arn:aws:iam::111122223333:user/alice")
+    decision = Evaluator().evaluate(Request(alice, "s3:GetObject", "arn:aws:s3:::b/k"), sets[slot])
+    assert decision.kind is DecisionKind.IMPLICIT_DENY
+    assert decision.errors == ()

@@ -288,7 +288,7 @@ def mutated(draw: st.DrawFn, kind: PolicyKind) -> Any:
     document = draw(valid_shaped(kind))
     paths = list(_subtrees(document))
     path = draw(st.sampled_from(paths))
-    replacement = draw(st.one_of(JSON_VALUES, st.integers(1, 3000).map(_nested), st.just([]), st.just({})))
+    replacement: Any = draw(st.one_of(JSON_VALUES, st.integers(1, 3000).map(_nested), st.just([]), st.just({})))
     return _replace(document, path, replacement)
 
 
