@@ -255,6 +255,21 @@ class RefreshError(CredentialsError):
     code = "CredentialRefreshError"
 
 
+#: What a client is told of a server-side fault: its cause (a store path, a driver's message)
+#: is for the operator's log, never for the wire.
+_SERVER_FAULT_MESSAGES = {
+    503: "Service is unavailable. Please try again later.",
+}
+INTERNAL_FAULT_MESSAGE = "We encountered an internal error. Please try again."
+
+
+def client_message(error: IAMGuardError) -> str:
+    """The message a client may see for ``error``: its own text for 4xx, a fixed one for 5xx."""
+    if error.http_status >= 500 or error.http_status < 400:
+        return _SERVER_FAULT_MESSAGES.get(error.http_status, INTERNAL_FAULT_MESSAGE)
+    return str(error).strip() or error.code
+
+
 def error_body(error: IAMGuardError) -> dict[str, Any]:
     """The AWS-shaped JSON body for an error: ``{"Error": {"Code", "Message"}}``."""
-    return {"Error": {"Code": error.code, "Message": str(error) or error.code}}
+    return {"Error": {"Code": error.code, "Message": client_message(error)}}

@@ -26,7 +26,7 @@ from typing import Literal, Protocol
 from xml.sax.saxutils import escape
 
 from iamguard.decision import Decision
-from iamguard.errors import AccessDeniedError, IAMGuardError
+from iamguard.errors import INTERNAL_FAULT_MESSAGE, AccessDeniedError, IAMGuardError, client_message
 
 __all__ = [
     "EncodedAccessDeniedError",
@@ -43,7 +43,6 @@ ErrorStyle = Literal["json", "s3"]
 #: (status, headers, body): what an integration writes back.
 ErrorResponse = tuple[int, list[tuple[str, str]], bytes]
 
-_INTERNAL_MESSAGE = "We encountered an internal error. Please try again."
 
 
 class EncodedAccessDeniedError(AccessDeniedError):
@@ -69,12 +68,9 @@ class RenderError(Protocol):
 
 def _code_status_message(error: BaseException) -> tuple[str, int, str]:
     if not isinstance(error, IAMGuardError):
-        return "InternalFailure", 500, _INTERNAL_MESSAGE
+        return "InternalFailure", 500, INTERNAL_FAULT_MESSAGE
     status = error.http_status if 400 <= error.http_status <= 599 else 500
-    message = str(error).strip() or error.code or "Error"
-    if status >= 500 and error.code in ("InternalFailure", "ServiceFailure"):
-        message = _INTERNAL_MESSAGE  # server faults say nothing about internals
-    return error.code or "InternalFailure", status, message
+    return error.code or "InternalFailure", status, client_message(error)
 
 
 def log_server_error(error: BaseException, request_id: str, status: int, logger: logging.Logger = _log) -> None:

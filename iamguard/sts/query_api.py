@@ -32,7 +32,7 @@ from xml.etree import ElementTree as ET
 from iamguard.authn.request_view import RequestView
 from iamguard.authn.session_token import IssuedCredentials, SessionClaims, is_session_access_key_id
 from iamguard.authn.sigv4 import verify_sigv4
-from iamguard.errors import IAMGuardError, InvalidAccessKeyError, STSError
+from iamguard.errors import IAMGuardError, InvalidAccessKeyError, STSError, client_message
 from iamguard.principal import Principal
 from iamguard.sts.service import (
     AssumeRoleResult,
@@ -386,7 +386,7 @@ def render_error(error: IAMGuardError, request_id: str) -> bytes:
     node = ET.SubElement(root, "Error")
     _add(node, "Type", "Sender" if error.http_status < 500 else "Receiver")
     _add(node, "Code", error.code)
-    _add(node, "Message", str(error) or error.code)
+    _add(node, "Message", client_message(error))
     _add(root, "RequestId", request_id)
     return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=False))
 

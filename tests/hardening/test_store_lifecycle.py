@@ -71,7 +71,9 @@ def _signed(credentials: Credentials) -> dict[str, str]:
     return dict(request.headers.items())
 
 
-def test_store_deleted_under_a_running_server_is_503_and_never_recreated(tmp_path: Path) -> None:
+def test_store_deleted_under_a_running_server_is_503_and_never_recreated(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "iam.db"
     store = open_store(f"sqlite:///{path}", create=True, account_id="123456789012", secret_box=BOX)
     store.create_user("alice")
@@ -86,6 +88,8 @@ def test_store_deleted_under_a_running_server_is_503_and_never_recreated(tmp_pat
         assert response.status_code == 503, response.get_data(as_text=True)
         body = response.get_data(as_text=True)
         assert "ServiceUnavailable" in body and "Traceback" not in body
+        assert str(tmp_path) not in body  # the cause (the store's path) is for the log only
+    assert str(tmp_path) in caplog.text  # ... where the operator finds it
     assert _files(tmp_path) == []  # no empty database appeared at the path
     with pytest.raises(StoreUnavailableError):
         store.create_user("bob")  # writes refuse too (they went into the unlinked file before)
