@@ -87,14 +87,22 @@ def store_arn(principal: Principal) -> str | None:
     return None
 
 
-def resolve_flow(principal: Principal, *, session_policies: Sequence[Policy] | None = None) -> ResolveFlow:
+def resolve_flow(
+    principal: Principal,
+    *,
+    session_policies: Sequence[Policy] | None = None,
+    federation_parent: str | None = None,
+) -> ResolveFlow:
     """The :class:`PolicySet` for ``principal``, asking the store through yielded lookups.
 
     ``session_policies`` (from the principal's session, ``None`` when none were passed) are
     kept as given: a session with policies is capped by them, one without is not.
+    ``federation_parent`` is a federated user's parent (from its session token): its policies
+    govern the session, intersected with the session policies (GetFederationToken).
+    https://docs.aws.amazon.com/STS/latest/APIReference/API_GetFederationToken.html
     """
     session = None if session_policies is None else tuple(session_policies)
-    arn = store_arn(principal)
+    arn = federation_parent if principal.type is PrincipalType.FEDERATED_USER else store_arn(principal)
     if arn is None:
         generation = yield GET_GENERATION
         return PolicySet(session=session, generation=_int(generation))
@@ -104,6 +112,9 @@ def resolve_flow(principal: Principal, *, session_policies: Sequence[Policy] | N
         return PolicySet(session=session, generation=_int(generation))
     if not isinstance(answer, ResolvedPrincipal):
         raise TypeError(f"ResolvePrincipal answered with {type(answer).__name__}")
+    if principal.type is PrincipalType.FEDERATED_USER and answer.kind == "root":
+        # The root user is not limited by IAM policies: the session policies alone decide.
+        return PolicySet(identity=session or (), session=session, generation=answer.generation)
     return PolicySet(
         identity=answer.identity,
         boundary=answer.boundary,

@@ -139,6 +139,15 @@ class SessionClaims:
     parent_arn: str | None = None
 
     @property
+    def federation_parent(self) -> str | None:
+        """A GetFederationToken session's parent (the IAM user or root whose policies cap it);
+        ``None`` for other sessions. Tokens issued before ``parent_arn`` existed carried the
+        parent's ARN in ``session_name`` (AWS has no session name for federated users)."""
+        if not self.federated:
+            return None
+        return self.parent_arn if self.parent_arn is not None else self.session_name
+
+    @property
     def expiration(self) -> _dt.datetime:
         return _dt.datetime.fromtimestamp(self.expires_at, _dt.timezone.utc)
 

@@ -293,7 +293,9 @@ class _GuardCore:
 
     def _session_flow(self, principal: Principal, claims: SessionClaims) -> Generator[GuardLookup, object, PolicySet]:
         session = yield from self._session_policies(claims)
-        policies: PolicySet = yield from resolve_flow(principal, session_policies=session)
+        policies: PolicySet = yield from resolve_flow(
+            principal, session_policies=session, federation_parent=claims.federation_parent
+        )
         return policies
 
     def _decide(

@@ -102,8 +102,7 @@ def session_policy_set(claims: SessionClaims, store: ManagedPolicySource) -> Pol
     """
     session = session_policies(claims, store)
     if claims.federated:
-        # The parent IAM user; older tokens kept it in session_name (see the module docstring).
-        governing = claims.parent_arn if claims.parent_arn is not None else claims.session_name
+        governing = claims.federation_parent
     elif claims.role_arn is not None:
         governing = claims.role_arn
     else:

@@ -11,8 +11,10 @@ import json
 
 import pytest
 
+from iamguard.authn.authenticators import Authenticated
 from iamguard.authn.session_token import SessionTokenService
 from iamguard.decision import DecisionKind
+from iamguard.enforce.guard import Guard
 from iamguard.evaluate.engine import evaluate
 from iamguard.evaluate.inputs import PolicySet, Request
 from iamguard.policy.model import PolicyKind
@@ -86,3 +88,51 @@ def test_with_a_session_policy_the_intersection_applies(service: TokenService, s
     policies = session_policy_set(claims, store)
     assert evaluate(Request(principal, "s3:GetObject", OBJECT), policies).allowed
     assert not evaluate(Request(principal, "s3:PutObject", OBJECT), policies).allowed
+
+
+# Through the guard (the request path), a federated session is governed by its parent's policies
+# intersected with its session policies, exactly as on the STS side above. At a29b1b2 the guard
+# looked up no parent, so a federated user was allowed only by a resource policy naming it.
+# https://docs.aws.amazon.com/STS/latest/APIReference/API_GetFederationToken.html
+
+
+def _guarded(service: TokenService, store: IdentityService, parent_arn: str, policy: str | None) -> tuple[Guard, Authenticated]:
+    resolved = store.resolve_principal(parent_arn)
+    assert resolved is not None
+    result = service.get_federation_token(principal_for(resolved), name="bob", policy=policy)
+    claims = service.tokens.verify(result.credentials.session_token)
+    guard = Guard(store, sessions=service.tokens, clock=_clock)
+    who = Authenticated(claims.to_principal(now=T0), "sigv4", claims.access_key_id, claims=claims)
+    return guard, who
+
+
+@pytest.mark.parametrize(
+    ("session_action", "action", "allowed"),
+    [
+        ("s3:*", "s3:GetObject", True),  # both allow
+        ("s3:GetObject", "s3:PutObject", False),  # the session policy caps it
+        (None, "s3:GetObject", False),  # no session policy: no permissions
+    ],
+)
+def test_guard_intersects_parent_user_and_session_policies(
+    service: TokenService, store: IdentityService, session_action: str | None, action: str, allowed: bool
+) -> None:
+    narrow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": OBJECT}]}
+    store.create_user("carol")
+    store.put_inline_policy(PrincipalKind.USER, "carol", "objects", json.dumps(narrow))
+    policy = None if session_action is None else json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": session_action, "Resource": "*"}]}
+    )
+    guard, who = _guarded(service, store, f"arn:aws:iam::{ACCOUNT}:user/carol", policy)
+    assert guard.authorize(who, action, OBJECT).allowed is allowed
+    # The parent's own policies cap the session too: nothing outside them, whatever the session says.
+    assert not guard.authorize(who, "s3:GetObject", "arn:aws:s3:::other/key").allowed
+
+
+def test_guard_federated_user_of_root_is_capped_by_the_session_policy_alone(
+    service: TokenService, store: IdentityService
+) -> None:
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+    guard, who = _guarded(service, store, f"arn:aws:iam::{ACCOUNT}:root", policy)
+    assert guard.authorize(who, "s3:GetObject", OBJECT).allowed
+    assert not guard.authorize(who, "s3:PutObject", OBJECT).allowed
