@@ -7,8 +7,7 @@ https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccessKeyLastUsed.htm
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -58,13 +57,13 @@ class _Activity(_Base):
         Activity changes no decision, so this write leaves the generation alone: bumping it
         would empty every decision cache on each flush. Keys that no longer exist are skipped;
         times only ever move forward. Backends that cannot write without announcing a new
-        generation (see :meth:`_activity_write`) fall back to an ordinary write.
+        generation (see :meth:`_unversioned_write`) fall back to an ordinary write.
         https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccessKeyLastUsed.html
         """
         items = list(batch)
         if not items:
             return
-        with self._activity_write() as tx:
+        with self._unversioned_write() as tx:
             for item in items:
                 if item.access_key_id is not None:
                     self._record_key_use(tx, item)
@@ -85,34 +84,6 @@ class _Activity(_Base):
             )
             for r in rows
         ]
-
-    @contextmanager
-    def _activity_write(self) -> Iterator[Transaction]:
-        """A write transaction that leaves the generation as it found it.
-
-        A backend may offer ``write_unversioned()`` (PostgreSQL does: serialized with other
-        writers, no bump, no NOTIFY). Otherwise, for the memory and SQLite backends, the bump
-        ``write()`` makes first is undone before commit, inside the same serialized
-        transaction, so no reader or polling feed ever sees it. Any other backend gets an
-        ordinary, generation-bumping write: correct, only less cache-friendly.
-        """
-        from iamguard.store.memory import MemoryBackend
-        from iamguard.store.sqlite import SQLiteBackend
-
-        unversioned = getattr(self.backend, "write_unversioned", None)
-        if callable(unversioned):
-            with unversioned() as tx:
-                yield tx
-            return
-        if not isinstance(self.backend, (MemoryBackend, SQLiteBackend)):
-            with self.backend.write() as tx:
-                yield tx
-            return
-        with self.backend.write() as tx:
-            row = tx.get("generation", {"id": 1})
-            yield tx
-            if row is not None:
-                tx.update("generation", {"id": 1}, {"value": int(row["value"] or 0) - 1})
 
     def _record_key_use(self, tx: Transaction, item: AccessActivity) -> None:
         assert item.access_key_id is not None

@@ -174,6 +174,36 @@ class _Base:
         self._account = self._reload_account()
 
     @contextmanager
+    def _unversioned_write(self) -> Iterator[Transaction]:
+        """A write transaction that leaves the generation as it found it: for data that changes
+        no cached decision (access activity, sign-in failure counters), where a bump would
+        empty every process's caches on each write.
+
+        A backend may offer ``write_unversioned()`` (PostgreSQL does: serialized with other
+        writers, no bump, no NOTIFY). Otherwise, for the memory and SQLite backends, the bump
+        ``write()`` makes first is undone before commit, inside the same serialized
+        transaction, so no reader or polling feed ever sees it. Any other backend gets an
+        ordinary, generation-bumping write: correct, only less cache-friendly.
+        """
+        from iamguard.store.memory import MemoryBackend
+        from iamguard.store.sqlite import SQLiteBackend
+
+        unversioned = getattr(self.backend, "write_unversioned", None)
+        if callable(unversioned):
+            with unversioned() as tx:
+                yield tx
+            return
+        if not isinstance(self.backend, (MemoryBackend, SQLiteBackend)):
+            with self.backend.write() as tx:
+                yield tx
+            return
+        with self.backend.write() as tx:
+            row = tx.get("generation", {"id": 1})
+            yield tx
+            if row is not None:
+                tx.update("generation", {"id": 1}, {"value": int(row["value"] or 0) - 1})
+
+    @contextmanager
     def _read(self) -> Iterator[Transaction]:
         current: Transaction | None = getattr(self._local, "tx", None)
         if current is not None:

@@ -134,7 +134,7 @@ class _Passwords(_Lookups):
         and no failure is lost to a read-modify-write race.
         """
         now = self._now()
-        with self._read() as tx:  # cheap refusals without a write (no generation bump)
+        with self._read() as tx:  # cheap refusals without a write
             user = tx.get("users", {"name_key": _key(user_name)})
             row = None if user is None else tx.get("login_profiles", {"user_key": user["name_key"]})
         if user is None or row is None:
@@ -153,7 +153,7 @@ class _Passwords(_Lookups):
         policy = self.effective_password_policy()
         changed = _opt_dt(row["password_changed"]) or _dt(row["create_date"])
         expired = passwords.password_expired(changed, policy, now)
-        with self._write() as tx:
+        with self._unversioned_write() as tx:
             changes: Row = {"failed_attempts": 0, "last_failure_at": None}
             if passwords.needs_rehash(str(row["password_hash"])):
                 changes["password_hash"] = passwords.hash_password(password)
@@ -176,7 +176,7 @@ class _Passwords(_Lookups):
         the memory backend's lock), so two processes never both read the same count.
         """
         key = {"user_key": user["name_key"]}
-        with self._write() as tx:
+        with self._unversioned_write() as tx:  # a counter changes no cached decision: no bump
             row = tx.get("login_profiles", key)
             if row is None:  # deleted since the read above
                 return LoginOutcome(ok=False)

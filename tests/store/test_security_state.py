@@ -12,7 +12,6 @@ The in-process contract of ``consume_once`` runs on the memory backend too.
 from __future__ import annotations
 
 import base64
-import inspect
 import json
 import os
 import queue
@@ -31,7 +30,7 @@ from sts.test_saml import ATTR, ENTITY_ID, PROVIDER_ARN, ROLE_ARN, T0, make_key,
 
 from iamguard.errors import InvalidInputError, NoSuchEntityError
 from iamguard.store import mfa as totp
-from iamguard.store import open_backend, open_store
+from iamguard.store import open_store
 from iamguard.store._sessions import REVOKE_POLICY_NAME
 from iamguard.store.records import PrincipalKind
 from iamguard.store.secrets import SecretBox
@@ -52,10 +51,8 @@ def _box() -> SecretBox:
 
 
 def _open(url: str, **options: Any) -> IdentityService:
-    """A store at ``url``, created if missing (``create=True`` where ``open_store`` asks for it)."""
-    if "create" in inspect.signature(open_backend).parameters:
-        options["create"] = True
-    return open_store(url, account_id=ACCOUNT, secret_box=_box(), **options)
+    """A store at ``url``, created if missing."""
+    return open_store(url, account_id=ACCOUNT, secret_box=_box(), create=True, **options)
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -300,6 +297,24 @@ def test_sign_in_failures_from_two_processes_lock_at_the_shared_threshold(
         assert worker.ask(op="login", user="u", password=GOOD_PASSWORD, n=1)["outcomes"] == [
             {"ok": False, "locked": True}
         ]
+
+
+def test_sign_in_attempts_leave_the_store_generation_alone(any_url: str) -> None:
+    """A failure counter changes no cached decision: counting it (or clearing it on a success)
+    must not bump the generation, which would empty every serving process's caches on each
+    attempt -- a flood of wrong passwords would otherwise cost the whole fleet its caches."""
+    store = _open(any_url)
+    try:
+        store.create_user("u")
+        store.create_login_profile("u", GOOD_PASSWORD)
+        before = store.generation()
+        assert not store.check_password("u", "wrong-Guess-1").ok
+        assert store.get_login_profile("u").failed_attempts == 1
+        assert store.check_password("u", GOOD_PASSWORD).ok
+        assert store.get_login_profile("u").failed_attempts == 0
+        assert store.generation() == before
+    finally:
+        store.backend.close()
 
 
 READ_B = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
