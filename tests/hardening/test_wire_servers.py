@@ -83,19 +83,25 @@ def _run(server: Server, method: str, target: str, cases: list, app_answers: boo
             raise AssertionError(f"case {name}: {error}") from None
 
 
-@pytest.fixture(params=["werkzeug", "gunicorn-sync", "gunicorn-gthread"])
+SERVER_KINDS = ["werkzeug", "gunicorn-sync", "gunicorn-gthread"]
+
+
+def _serve(service: str, kind: str) -> Server:
+    """``service`` ("s3" or "sts") under the server ``kind`` names."""
+    return werkzeug(service) if kind == "werkzeug" else gunicorn(f"{service}_app", kind.split("-")[1])
+
+
+@pytest.fixture(params=SERVER_KINDS)
 def s3_server(request: pytest.FixtureRequest) -> Iterator[tuple[str, Server]]:
-    kind = request.param
-    server = werkzeug("s3") if kind == "werkzeug" else gunicorn("s3_app", kind.split("-")[1])
-    yield kind, server
+    server = _serve("s3", request.param)
+    yield request.param, server
     server.stop()
 
 
-@pytest.fixture(params=["werkzeug", "gunicorn-sync", "gunicorn-gthread"])
+@pytest.fixture(params=SERVER_KINDS)
 def sts_server(request: pytest.FixtureRequest) -> Iterator[tuple[str, Server]]:
-    kind = request.param
-    server = werkzeug("sts") if kind == "werkzeug" else gunicorn("sts_app", kind.split("-")[1])
-    yield kind, server
+    server = _serve("sts", request.param)
+    yield request.param, server
     server.stop()
 
 
