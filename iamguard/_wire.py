@@ -18,7 +18,7 @@ import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from iamguard.errors import IAMGuardError
+from iamguard.errors import BodyReadError, BodyTooLargeError, IAMGuardError
 
 __all__ = [
     "PIECE",
@@ -33,22 +33,6 @@ __all__ = [
 #: Bytes asked of a stream at a time.
 PIECE = 64 * 1024
 _DECIMAL = re.compile(r"[0-9]+", re.ASCII)
-
-
-class BodyReadError(IAMGuardError):
-    """The request body could not be read as framed (short, malformed chunking, stream error)."""
-
-    def __init__(self, message: str, *, code: str = "IncompleteBody", http_status: int = 400) -> None:
-        super().__init__(message, code=code, http_status=http_status)
-
-
-class BodyTooLargeError(IAMGuardError):
-    """The body is larger than the configured limit."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "Your proposed upload exceeds the maximum allowed size", code="EntityTooLarge", http_status=400
-        )
 
 
 def parse_decimal(text: str, max_digits: int) -> int | None:

@@ -3,6 +3,7 @@
 ::
 
     IAMGuardError
+    ├─ InvalidParameterError  the calling code passed a value iamguard cannot use (also a ValueError)
     ├─ PolicyError            the policy author must fix something (.problems carry locations)
     │   ├─ PolicySyntaxError          not JSON / not an object
     │   └─ PolicyValidationError      JSON, but not a valid IAM policy (lists every problem)
@@ -10,8 +11,14 @@
     │   ├─ SignatureMismatchError      "SignatureDoesNotMatch"
     │   ├─ InvalidAccessKeyError       "InvalidClientTokenId"
     │   ├─ ExpiredCredentialsError     "ExpiredToken"
-    │   └─ RequestTimeSkewedError      "RequestTimeTooSkewed"
+    │   ├─ RequestTimeSkewedError      "RequestTimeTooSkewed"
+    │   └─ WrongRegionError            (iamguard.authn) a credential scope naming another region
+    ├─ BodyReadError          the request body is short, badly framed or unreadable → 400
+    ├─ BodyTooLargeError      the request body is over the configured limit → 400
+    ├─ PayloadRequiredError   an aws-chunked upload judged without its body → 501
     ├─ AccessDeniedError      raised by enforce/ only; carries the Decision
+    │   └─ EncodedAccessDeniedError   with AWS's encoded authorization failure message
+    ├─ KeyRingError           the STS keyring configuration is unusable; the operator must act
     ├─ StoreError             the operator must act
     │   ├─ NoSuchEntityError
     │   ├─ EntityAlreadyExistsError
@@ -25,11 +32,16 @@
     └─ CredentialsError       client side
         ├─ NoCredentialsError
         ├─ PartialCredentialsError
-        └─ RefreshError
+        ├─ RefreshError
+        └─ EndpointUnavailable         a metadata/STS endpoint did not answer after every attempt
 
 Every class carries ``code`` (the AWS error code) and ``http_status``. Messages are built from
 what the caller passed and never include secrets. Evaluation never raises for a deny: it returns
 a :class:`~iamguard.decision.Decision`; only enforcement raises :class:`AccessDeniedError`.
+
+A value the library refuses at a call (a negative size, a naive datetime, a malformed ARN
+string) raises :class:`InvalidParameterError`, which is also a :class:`ValueError`, so code that
+caught ``ValueError`` keeps working.
 """
 
 from __future__ import annotations
@@ -43,19 +55,26 @@ if TYPE_CHECKING:
 __all__ = [
     "AccessDeniedError",
     "AuthenticationError",
+    "BodyReadError",
+    "BodyTooLargeError",
     "ConcurrentModificationError",
     "CredentialsError",
     "DeleteConflictError",
+    "EncodedAccessDeniedError",
+    "EndpointUnavailable",
     "EntityAlreadyExistsError",
     "ExpiredCredentialsError",
     "IAMGuardError",
     "InvalidAccessKeyError",
     "InvalidInputError",
+    "InvalidParameterError",
+    "KeyRingError",
     "LimitExceededError",
     "NoCredentialsError",
     "NoSuchEntityError",
     "NoSuchStoreError",
     "PartialCredentialsError",
+    "PayloadRequiredError",
     "PolicyError",
     "PolicyProblem",
     "PolicySyntaxError",
@@ -66,6 +85,8 @@ __all__ = [
     "SignatureMismatchError",
     "StoreError",
     "StoreUnavailableError",
+    "client_message",
+    "error_body",
 ]
 
 
@@ -85,6 +106,15 @@ class IAMGuardError(Exception):
 
     def __str__(self) -> str:
         return self.message or self.code
+
+
+class InvalidParameterError(IAMGuardError, ValueError):
+    """A value passed to iamguard cannot be used: the calling code (or the operator, for a
+    command-line option) must fix it. Also a :class:`ValueError`, which such mistakes were before
+    the library had its own class for them."""
+
+    code = "InvalidParameterValue"
+    http_status = 400
 
 
 # ---------------------------------------------------------------- policies
@@ -162,6 +192,42 @@ class RequestTimeSkewedError(AuthenticationError):
     http_status = 403
 
 
+class PayloadRequiredError(IAMGuardError):
+    """An aws-chunked upload whose headers verified, judged from a view without its body.
+
+    Its chunk signatures cannot be checked without the body, so the request is not
+    authenticated. The WSGI/ASGI middlewares catch it, read the body (now that the seed
+    signature proved who sent it) and authenticate again with it; an integration that never
+    buffers bodies answers 501 (fail closed: the undecoded, unverified chunks never reach an app).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "aws-chunked uploads need the request body to verify their chunk signatures",
+            code="NotImplemented",
+            http_status=501,
+        )
+
+
+# ---------------------------------------------------------------- request bodies
+
+
+class BodyReadError(IAMGuardError):
+    """The request body could not be read as framed (short, malformed chunking, stream error)."""
+
+    def __init__(self, message: str, *, code: str = "IncompleteBody", http_status: int = 400) -> None:
+        super().__init__(message, code=code, http_status=http_status)
+
+
+class BodyTooLargeError(IAMGuardError):
+    """The body is larger than the configured limit."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Your proposed upload exceeds the maximum allowed size", code="EntityTooLarge", http_status=400
+        )
+
+
 # ---------------------------------------------------------------- enforcement
 
 
@@ -174,6 +240,29 @@ class AccessDeniedError(IAMGuardError):
     def __init__(self, decision: Decision, message: str | None = None) -> None:
         self.decision = decision
         super().__init__(message or decision.message())
+
+
+class EncodedAccessDeniedError(AccessDeniedError):
+    """An access denial that also carries AWS's encoded authorization failure message.
+
+    ``encoded_message`` is ``None`` when the guard has no message codec configured.
+    """
+
+    def __init__(self, decision: Decision, message: str, *, encoded_message: str | None = None) -> None:
+        self.encoded_message = encoded_message
+        if encoded_message is not None:
+            message = f"{message}. Encoded authorization failure message: {encoded_message}"
+        super().__init__(decision, message)
+
+
+# ---------------------------------------------------------------- STS keyring
+
+
+class KeyRingError(IAMGuardError):
+    """The keyring configuration is unusable; the operator must fix it (never names secrets)."""
+
+    code = "InvalidKeyRing"
+    http_status = 500
 
 
 # ---------------------------------------------------------------- store
@@ -253,6 +342,28 @@ class PartialCredentialsError(CredentialsError):
 
 class RefreshError(CredentialsError):
     code = "CredentialRefreshError"
+
+
+class EndpointUnavailable(CredentialsError):
+    """An HTTP endpoint (IMDS, container credentials, STS) could not be reached after every
+    attempt; it carries no response. ``timed_out`` tells a timeout (IMDSv2 token: fall back to
+    IMDSv1, as botocore does) from a refused connection."""
+
+    code = "EndpointUnavailable"
+    http_status = 503
+
+    def __init__(self, url: str, cause: BaseException) -> None:
+        super().__init__(f"{url} unreachable: {type(cause).__name__}")
+        self.url = url
+        self.timed_out = _is_timeout(cause)
+
+
+def _is_timeout(cause: BaseException) -> bool:
+    if isinstance(cause, TimeoutError):
+        return True
+    import httpx  # only an HTTP failure gets here, so httpx is already imported
+
+    return isinstance(cause, httpx.TimeoutException)
 
 
 #: What a client is told of a server-side fault: its cause (a store path, a driver's message)

@@ -42,8 +42,9 @@ from iamguard.context import ContextValue
 from iamguard.errors import (
     AuthenticationError,
     ExpiredCredentialsError,
-    IAMGuardError,
     InvalidAccessKeyError,
+    InvalidParameterError,
+    PayloadRequiredError,
 )
 from iamguard.principal import Principal, PrincipalType
 from iamguard.resolve import GET_GENERATION, GetGeneration, ResolvePrincipal
@@ -139,23 +140,6 @@ _KEYS_MAX = 4096
 _AWS_SCHEMES = ("AWS4-", "AWS ")
 
 
-class PayloadRequiredError(IAMGuardError):
-    """An aws-chunked upload whose headers verified, judged from a view without its body.
-
-    Its chunk signatures cannot be checked without the body, so the request is not
-    authenticated. The WSGI/ASGI middlewares catch it, read the body (now that the seed
-    signature proved who sent it) and authenticate again with it; an integration that never
-    buffers bodies answers 501 (fail closed: the undecoded, unverified chunks never reach an app).
-    """
-
-    def __init__(self) -> None:
-        super().__init__(
-            "aws-chunked uploads need the request body to verify their chunk signatures",
-            code="NotImplemented",
-            http_status=501,
-        )
-
-
 def _s3_token_error(error: AuthenticationError) -> AuthenticationError:
     """S3's answer to a session token that does not verify: ``ExpiredToken`` / ``InvalidToken``,
     both 400, where STS and the other services answer ``ExpiredToken`` / ``InvalidClientTokenId``.
@@ -174,7 +158,7 @@ def _region_set(regions: str | Iterable[str] | None) -> frozenset[str] | None:
         return None
     found = frozenset((regions,) if isinstance(regions, str) else regions)
     if not found or any(not r or r == "*" for r in found):
-        raise ValueError(f"regions must name one or more regions, got {regions!r}")
+        raise InvalidParameterError(f"regions must name one or more regions, got {regions!r}")
     return found
 
 

@@ -7,7 +7,7 @@ access key with an ``X-Amz-Security-Token``, calls :meth:`SessionTokenService.ve
 Temporary credentials are ``AccessKeyId`` (``ASIA`` + 16 characters), ``SecretAccessKey`` (40
 characters), ``SessionToken`` and ``Expiration``
 (https://docs.aws.amazon.com/STS/latest/APIReference/API_Credentials.html). The session token is
-a JWT signed with the primary key of a :class:`~iamguard.sts.keys.KeyRing`; it carries the whole
+a JWT signed with the primary key of a :class:`~iamguard.keyring.KeyRing`; it carries the whole
 session (ARN, role, tags, MFA, session policies, ...), so verification needs no database.
 
 Where the secret access key comes from
@@ -32,7 +32,7 @@ credentials would pay it. :class:`SessionTokenService` therefore remembers token
 verified, in a bounded :class:`cachetools.TLRUCache` (a TTL cache with a per-entry lifetime):
 
 * the key is the SHA-256 digest of the token text plus the keyring's
-  :attr:`~iamguard.sts.keys.KeyRing.version` read *before* verifying, never the token itself (a
+  :attr:`~iamguard.keyring.KeyRing.version` read *before* verifying, never the token itself (a
   key can end up in a log or a heap dump; a bearer token must not);
 * the value is the claims and the derived secret; only tokens whose signature, claims and times
   all passed are stored, so a forged token can never be served from the cache;
@@ -74,7 +74,7 @@ from cachetools import TLRUCache
 
 from iamguard.errors import ExpiredCredentialsError, InvalidAccessKeyError, STSError
 from iamguard.principal import Principal, PrincipalType
-from iamguard.sts.keys import KeyRing, SigningKey
+from iamguard.keyring import KeyRing, SigningKey
 
 __all__ = [
     "IssuedCredentials",

@@ -26,7 +26,7 @@ from typing import Any
 from iamguard.cli import EXIT_OK
 from iamguard.cli._store_args import command_parser
 from iamguard.store.secrets import SecretBox
-from iamguard.sts.keys import ENV_KEYS, ENV_KEYS_FILE, SUPPORTED_ALGORITHMS, KeyRing
+from iamguard.keyring import ENV_KEYS, ENV_KEYS_FILE, SUPPORTED_ALGORITHMS, KeyRing
 
 __all__ = ["register"]
 

@@ -33,7 +33,7 @@ from iamguard.cli import EXIT_OK
 from iamguard.cli._serve import check_bind_address, run_until_signalled, wait_for
 from iamguard.sts.auth_message import AuthorizationMessageCodec
 from iamguard.sts.keyring_source import FollowingKeyRing, keyring_from_env
-from iamguard.sts.keys import ENV_KEYS, ENV_KEYS_FILE, KeyRing
+from iamguard.keyring import ENV_KEYS, ENV_KEYS_FILE, KeyRing
 from iamguard.sts.oidc import OidcProvider, OidcVerifier
 from iamguard.sts.service import TokenService
 from iamguard.sts.wsgi import StsWsgiApp

@@ -15,6 +15,8 @@ from typing import TypeVar
 
 import httpx
 
+from iamguard.errors import EndpointUnavailable
+
 __all__ = ["EndpointUnavailable", "Flow", "HttpRequest", "HttpResponse", "HttpSettings", "run_async", "run_sync"]
 
 T = TypeVar("T")
@@ -48,15 +50,6 @@ class HttpSettings:
 
     def timeout(self) -> httpx.Timeout:
         return httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
-
-
-class EndpointUnavailable(Exception):
-    """The endpoint could not be reached after every attempt (carries no response)."""
-
-    def __init__(self, url: str, cause: BaseException) -> None:
-        super().__init__(f"{url} unreachable: {type(cause).__name__}")
-        self.url = url
-        self.timed_out = isinstance(cause, httpx.TimeoutException)
 
 
 Flow = Generator[HttpRequest, HttpResponse, T]

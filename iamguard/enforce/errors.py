@@ -25,8 +25,7 @@ import logging
 from typing import Literal, Protocol
 from xml.sax.saxutils import escape
 
-from iamguard.decision import Decision
-from iamguard.errors import INTERNAL_FAULT_MESSAGE, AccessDeniedError, IAMGuardError, client_message
+from iamguard.errors import INTERNAL_FAULT_MESSAGE, EncodedAccessDeniedError, IAMGuardError, client_message
 
 __all__ = [
     "EncodedAccessDeniedError",
@@ -43,19 +42,6 @@ ErrorStyle = Literal["json", "s3"]
 #: (status, headers, body): what an integration writes back.
 ErrorResponse = tuple[int, list[tuple[str, str]], bytes]
 
-
-
-class EncodedAccessDeniedError(AccessDeniedError):
-    """An access denial that also carries AWS's encoded authorization failure message.
-
-    ``encoded_message`` is ``None`` when the guard has no message codec configured.
-    """
-
-    def __init__(self, decision: Decision, message: str, *, encoded_message: str | None = None) -> None:
-        self.encoded_message = encoded_message
-        if encoded_message is not None:
-            message = f"{message}. Encoded authorization failure message: {encoded_message}"
-        super().__init__(decision, message)
 
 
 class RenderError(Protocol):

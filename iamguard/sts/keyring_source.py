@@ -14,7 +14,7 @@ token of a just-retired key is not served from it either.
 
 Fail closed: a file that turns unreadable or invalid leaves a ring with **no keys** (it verifies
 nothing and signs nothing), logged once, retried every ``interval``; at construction it raises
-:class:`~iamguard.sts.keys.KeyRingError`, so a misconfigured process never starts.
+:class:`~iamguard.errors.KeyRingError`, so a misconfigured process never starts.
 
 Writers use :func:`write_keyring_file` (temporary file in the same directory, ``fsync``, then
 ``os.replace``): readers see the old bytes or the new, never a torn file. :func:`update_keyring_file`
@@ -36,7 +36,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TypeVar
 
-from iamguard.sts.keys import ENV_KEYS, ENV_KEYS_FILE, KeyRing, KeyRingError, SigningKey
+from iamguard.errors import KeyRingError
+from iamguard.keyring import ENV_KEYS, ENV_KEYS_FILE, KeyRing, SigningKey
 
 __all__ = [
     "DEFAULT_INTERVAL",
