@@ -5,7 +5,8 @@ authenticate → principal → **resolve policies** → evaluate → decide → 
 Written once as a generator flow (STYLE.md §5): :func:`resolve_flow` yields a
 :class:`Lookup` whenever it needs the store and receives the answer; :func:`run_sync` answers
 from a :class:`~iamguard.store.protocols.PolicySource`, :func:`run_async` from an
-:class:`AsyncPolicySource`. No I/O happens here.
+:class:`AsyncPolicySource`, both through the package's one driver pair
+(:func:`iamguard._flow.drive` / :func:`~iamguard._flow.adrive`). No I/O happens here.
 
 What applies (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html):
 
@@ -24,14 +25,19 @@ What applies (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policie
 from __future__ import annotations
 
 from collections.abc import Awaitable, Generator, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from iamguard._flow import adrive, drive
 
 from iamguard.evaluate.inputs import PolicySet
+from iamguard.lookups import GET_GENERATION, GetGeneration, ResolvedPrincipal, ResolvePrincipal
 from iamguard.policy.model import Policy
 from iamguard.principal import Principal, PrincipalType
 from iamguard.store.protocols import PolicySource
-from iamguard.store.records import ResolvedPrincipal
+
+if TYPE_CHECKING:
+    from iamguard.lookups import AccessKey
+    from iamguard.store.records import ManagedPolicy, PolicyVersion
 
 __all__ = [
     "AsyncPolicySource",
@@ -47,31 +53,38 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class ResolvePrincipal:
-    """Ask the store for ``PolicySource.resolve_principal(arn)``."""
-
-    arn: str
-
-
-@dataclass(frozen=True, slots=True)
-class GetGeneration:
-    """Ask the store for its current generation."""
-
-
-#: The one GetGeneration flows yield (it has no fields: every request asks it, none builds it).
-GET_GENERATION = GetGeneration()
-
 Lookup = ResolvePrincipal | GetGeneration
 ResolveFlow = Generator[Lookup, object, PolicySet]
 
 
 class AsyncPolicySource(Protocol):
-    """The async twin of :class:`~iamguard.store.protocols.PolicySource` (read side)."""
+    """The async twin of :class:`~iamguard.store.protocols.PolicySource`: every read the
+    request path makes (:class:`~iamguard.enforce.guard.AsyncGuard` awaits each of them).
 
-    async def resolve_principal(self, arn: str) -> ResolvedPrincipal | None: ...
+    ``get_policy``/``get_policy_version`` load the managed policies a session names
+    (``PolicyArns``); they raise :class:`~iamguard.errors.NoSuchEntityError` for one that is gone
+    (the session is then denied everything, fail closed).
+    """
 
-    async def generation(self) -> int: ...
+    async def resolve_principal(self, arn: str) -> ResolvedPrincipal | None:
+        """The stored user/role/root named by ``arn`` with its policies parsed, or ``None``."""
+        ...
+
+    async def get_access_key(self, access_key_id: str) -> tuple[AccessKey, str] | None:
+        """The key's metadata and its plaintext secret, or ``None``."""
+        ...
+
+    async def generation(self) -> int:
+        """A number that increases with every committed write; a cache key component."""
+        ...
+
+    async def get_policy(self, arn: str) -> ManagedPolicy:
+        """Managed policy ``arn``'s metadata (its ``default_version_id``)."""
+        ...
+
+    async def get_policy_version(self, arn: str, version_id: str) -> PolicyVersion:
+        """One version of managed policy ``arn`` (its ``document``)."""
+        ...
 
 
 def store_arn(principal: Principal) -> str | None:
@@ -131,34 +144,24 @@ def _int(value: object) -> int:
 
 def run_sync(flow: ResolveFlow, source: PolicySource) -> PolicySet:
     """Drive ``flow`` to completion, answering each lookup from ``source``."""
-    try:
-        lookup = next(flow)
-        while True:
-            answer: object = (
-                source.resolve_principal(lookup.arn)
-                if isinstance(lookup, ResolvePrincipal)
-                else source.generation()
-            )
-            lookup = flow.send(answer)
-    except StopIteration as done:
-        result: PolicySet = done.value
-        return result
+
+    def answer(lookup: Lookup) -> object:
+        if isinstance(lookup, ResolvePrincipal):
+            return source.resolve_principal(lookup.arn)
+        return source.generation()
+
+    return drive(flow, answer)
 
 
 async def run_async(flow: ResolveFlow, source: AsyncPolicySource) -> PolicySet:
     """The async twin of :func:`run_sync`."""
-    try:
-        lookup = next(flow)
-        while True:
-            pending: Awaitable[object] = (
-                source.resolve_principal(lookup.arn)
-                if isinstance(lookup, ResolvePrincipal)
-                else source.generation()
-            )
-            lookup = flow.send(await pending)
-    except StopIteration as done:
-        result: PolicySet = done.value
-        return result
+
+    def answer(lookup: Lookup) -> Awaitable[object]:
+        if isinstance(lookup, ResolvePrincipal):
+            return source.resolve_principal(lookup.arn)
+        return source.generation()
+
+    return await adrive(flow, answer)
 
 
 def resolve_policy_set(

@@ -4,7 +4,7 @@ authenticate → principal → resolve policies → evaluate → decide → enfo
 
 An :class:`Authenticator` is a generator flow (STYLE.md §5): it inspects a
 :class:`~iamguard.authn.request_view.RequestView`, yields a lookup when it needs the store
-(:class:`GetAccessKey`, :class:`~iamguard.resolve.ResolvePrincipal`) and returns an
+(:class:`~iamguard.lookups.GetAccessKey`, :class:`~iamguard.lookups.ResolvePrincipal`) and returns an
 :class:`Authenticated` — or ``None`` when the request is not its kind ("try the next one", as
 starlette's ``AuthenticationBackend``), or raises an
 :class:`~iamguard.errors.AuthenticationError` when it is its kind but does not check out.
@@ -46,9 +46,15 @@ from iamguard.errors import (
     InvalidParameterError,
     PayloadRequiredError,
 )
+from iamguard.lookups import (
+    GET_GENERATION,
+    AccessKey,
+    GetAccessKey,
+    GetGeneration,
+    ResolvedPrincipal,
+    ResolvePrincipal,
+)
 from iamguard.principal import Principal, PrincipalType
-from iamguard.resolve import GET_GENERATION, GetGeneration, ResolvePrincipal
-from iamguard.store.records import AccessKey, ResolvedPrincipal
 
 __all__ = [
     "ANONYMOUS",
@@ -69,13 +75,6 @@ EMPTY_CONTEXT: Mapping[str, ContextValue] = MappingProxyType({})
 
 #: The caller of an unsigned request. https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-anonymous
 ANONYMOUS = Principal(arn="*", account="", type=PrincipalType.ANONYMOUS)
-
-
-@dataclass(frozen=True, slots=True)
-class GetAccessKey:
-    """Ask the store for ``PolicySource.get_access_key(access_key_id)``."""
-
-    access_key_id: str
 
 
 AuthLookup = GetAccessKey | ResolvePrincipal | GetGeneration

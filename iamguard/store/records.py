@@ -1,6 +1,8 @@
 """The identity store's values: what the store hands out, frozen and slotted.
 
-Part of ``store/`` (the identity data behind stage 3, ``resolve.py``). Records are snapshots:
+Part of ``store/`` (the identity data behind stage 3, ``resolve.py``); the read path's answers
+(:class:`AccessKey`, :class:`ResolvedPrincipal`) live in :mod:`iamguard.lookups`, below ``authn/``,
+and are re-exported here. Records are snapshots:
 changing an entity goes through :class:`~iamguard.store.service.IdentityService`, which returns a
 new record. Secrets never appear in a record except :class:`AccessKeyCreated`, the one-time
 view of a new access key (its ``repr`` hides the secret anyway).
@@ -15,7 +17,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from iamguard.policy.model import Policy
+from iamguard.lookups import AccessKey, AccessKeyStatus, ResolvedPrincipal, Tags
 from iamguard.store.passwords import PasswordPolicy
 
 __all__ = [
@@ -39,23 +41,12 @@ __all__ = [
     "User",
 ]
 
-#: Tags as (key, value) pairs in key order; a tuple keeps records hashable and frozen.
-Tags = tuple[tuple[str, str], ...]
-
-
 class PrincipalKind(str, enum.Enum):
     """What a policy can be attached to (and what ``InlinePolicy.owner_kind`` names)."""
 
     USER = "user"
     GROUP = "group"
     ROLE = "role"
-
-
-class AccessKeyStatus(str, enum.Enum):
-    """``Active`` keys sign requests; ``Inactive`` keys are kept but refused."""
-
-    ACTIVE = "Active"
-    INACTIVE = "Inactive"
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,25 +153,6 @@ class InlinePolicy:
 
 
 @dataclass(frozen=True, slots=True)
-class AccessKey:
-    """An access key's metadata. The secret is never part of it (see :class:`AccessKeyCreated`).
-
-    ``user_name`` is ``None`` for the root user's keys.
-    """
-
-    access_key_id: str
-    user_name: str | None
-    status: AccessKeyStatus
-    create_date: datetime
-    last_used_date: datetime | None = None
-    owner_arn: str = ""  # the user's ARN, or the account's root ARN
-
-    @property
-    def active(self) -> bool:
-        return self.status is AccessKeyStatus.ACTIVE
-
-
-@dataclass(frozen=True, slots=True)
 class AccessKeyCreated:
     """The one view of a new access key that includes its secret (``CreateAccessKey``'s answer).
 
@@ -248,25 +220,3 @@ class MfaDeviceCreated:
 
     device: MfaDevice
     base32_seed: str = field(repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class ResolvedPrincipal:
-    """Everything evaluation needs about one stored principal, policies already parsed.
-
-    ``identity`` is in AWS's reading order (own inline, own attached, then each group's inline
-    and attached); order never changes a decision but keeps explanations stable. ``boundary`` is
-    the parsed permissions boundary or ``None``. ``generation`` is the store generation the
-    answer was read at, so a cache keyed on it is invalidated by any later write.
-    """
-
-    arn: str
-    kind: str  # "user" | "role" | "root"
-    name: str
-    unique_id: str
-    account_id: str
-    identity: tuple[Policy, ...]
-    boundary: Policy | None
-    generation: int
-    tags: Tags = ()
-    group_names: tuple[str, ...] = ()
