@@ -2,7 +2,8 @@
 
 A flow is a generator that yields :class:`HttpRequest` and receives :class:`HttpResponse`
 (the shape of httpx's ``Auth.auth_flow``); :func:`run_sync` drives it with ``httpx.Client``,
-:func:`run_async` with ``httpx.AsyncClient``. Transport failures are retried a bounded number
+:func:`run_async` with ``httpx.AsyncClient``, through the package's one driver pair
+(:mod:`iamguard._flow`). Transport failures are retried a bounded number
 of times, then thrown *into* the flow as :class:`EndpointUnavailable` so each source decides
 what "unreachable" means (IMDS: not on EC2, try the next provider; container: an error).
 """
@@ -15,6 +16,7 @@ from typing import TypeVar
 
 import httpx
 
+from iamguard._flow import adrive, drive
 from iamguard.errors import EndpointUnavailable
 
 __all__ = ["EndpointUnavailable", "Flow", "HttpRequest", "HttpResponse", "HttpSettings", "run_async", "run_sync"]
@@ -54,6 +56,9 @@ class HttpSettings:
 
 Flow = Generator[HttpRequest, HttpResponse, T]
 
+#: Thrown into the flow rather than out of the driver: the source decides what it means.
+_THROWN: tuple[type[BaseException], ...] = (EndpointUnavailable,)
+
 
 def _send_sync(client: httpx.Client, request: HttpRequest, settings: HttpSettings) -> HttpResponse:
     last: BaseException | None = None
@@ -84,16 +89,7 @@ def run_sync(flow: Flow[T], settings: HttpSettings, client: httpx.Client | None 
     owned = client is None
     http = client or httpx.Client(trust_env=False)
     try:
-        request = next(flow)
-        while True:
-            try:
-                response = _send_sync(http, request, settings)
-            except EndpointUnavailable as exc:
-                request = flow.throw(exc)
-            else:
-                request = flow.send(response)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return drive(flow, lambda request: _send_sync(http, request, settings), throws=_THROWN)
     finally:
         if owned:
             http.close()
@@ -104,16 +100,7 @@ async def run_async(flow: Flow[T], settings: HttpSettings, client: httpx.AsyncCl
     owned = client is None
     http = client or httpx.AsyncClient(trust_env=False)
     try:
-        request = next(flow)
-        while True:
-            try:
-                response = await _send_async(http, request, settings)
-            except EndpointUnavailable as exc:
-                request = flow.throw(exc)
-            else:
-                request = flow.send(response)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return await adrive(flow, lambda request: _send_async(http, request, settings), throws=_THROWN)
     finally:
         if owned:
             await http.aclose()

@@ -4,8 +4,12 @@ authenticate → principal → resolve policies → evaluate → decide → **en
 
 Written once as generator flows (STYLE.md §5): authentication (each
 :class:`~iamguard.authn.authenticators.Authenticator`) and authorization (session policies,
-:func:`~iamguard.resolve.resolve_flow`, evaluation) yield store lookups; the two guards differ
-only in the ~15-line driver that answers them from a sync or an async store.
+:func:`~iamguard.resolve.resolve_flow`, evaluation) yield store lookups, run by the package's one
+driver pair (:func:`iamguard._flow.drive` / :func:`~iamguard._flow.adrive`). The guards differ
+only in how a lookup is answered: :meth:`_GuardCore._answer` reads a sync
+:class:`~iamguard.store.protocols.PolicySource` inline, :meth:`AsyncGuard._aanswer` awaits an
+:class:`~iamguard.resolve.AsyncPolicySource`. :class:`AsyncGuard` picks which one its store
+needs once, when it is built.
 
 Per request: :meth:`Guard.authenticate` once (signature, principal, the request's global
 condition keys), then :meth:`Guard.authorize` for each action (a
@@ -23,10 +27,11 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 from cachetools import LRUCache
 
+from iamguard._flow import adrive, drive
 from iamguard._frozen import slot_builder
 from iamguard.authn.authenticators import (
     EMPTY_CONTEXT,
@@ -52,21 +57,37 @@ from iamguard.evaluate.inputs import PolicySet, Request
 from iamguard.policy.model import Policy, PolicyKind
 from iamguard.policy.parse import parse_policy
 from iamguard.principal import Principal, PrincipalType
-from iamguard.resolve import GET_GENERATION, GetGeneration, ResolvePrincipal, resolve_flow, store_arn
+from iamguard.resolve import (
+    GET_GENERATION,
+    AsyncPolicySource,
+    GetGeneration,
+    ResolvePrincipal,
+    resolve_flow,
+    store_arn,
+)
 from iamguard.store.protocols import PolicySource
+from iamguard.store.records import ManagedPolicy, PolicyVersion
 from iamguard.sts.auth_message import AuthorizationMessageCodec, build_message
 
-__all__ = ["AsyncGuard", "GetManagedPolicy", "Guard", "RequestState"]
+__all__ = ["AsyncGuard", "GetManagedPolicy", "GetPolicyVersion", "Guard", "RequestState"]
 
 
 @dataclass(frozen=True, slots=True)
 class GetManagedPolicy:
-    """Ask the store for the parsed default version of managed policy ``arn`` (``None``: gone)."""
+    """Ask the store for managed policy ``arn``'s record (``get_policy``; ``None``: gone)."""
 
     arn: str
 
 
-GuardLookup = GetAccessKey | ResolvePrincipal | GetGeneration | GetManagedPolicy
+@dataclass(frozen=True, slots=True)
+class GetPolicyVersion:
+    """Ask the store for version ``version_id`` of managed policy ``arn`` (``None``: gone)."""
+
+    arn: str
+    version_id: str
+
+
+GuardLookup = GetAccessKey | ResolvePrincipal | GetGeneration | GetManagedPolicy | GetPolicyVersion
 _Flow = Generator[GuardLookup, object, Any]
 
 #: What a session managed policy that cannot be loaded becomes: deny everything (fail closed,
@@ -327,8 +348,7 @@ class _GuardCore:
         if claims.session_policy is not None:
             found.append(self._parse_session_text(claims.session_policy))
         for arn in claims.policy_arns:
-            policy = yield GetManagedPolicy(arn)
-            found.append(policy if isinstance(policy, Policy) else _DENY_ALL)
+            found.append((yield from self._managed_flow(arn)))
         return found
 
     def _parse_session_text(self, text: str) -> Policy:
@@ -366,37 +386,49 @@ class _GuardCore:
             sets[key] = found
         return found
 
-    def _managed_policy(self, arn: str) -> Policy | None:
-        """Answer :class:`GetManagedPolicy` from a store with ``get_policy``/``get_policy_version``."""
-        get_policy = getattr(self.source, "get_policy", None)
-        get_version = getattr(self.source, "get_policy_version", None)
-        if get_policy is None or get_version is None:
-            return None
-        try:
-            record = get_policy(arn)
-            key = (arn, str(record.policy_id), str(record.default_version_id))
-            policy = self._managed.get(key)
-            if policy is None:
-                document = get_version(arn, record.default_version_id).document
-                policy = parse_policy(document, name=arn, kind=PolicyKind.IDENTITY)
-                self._managed[key] = policy
-            return policy
-        except IAMGuardError:
-            return None
+    def _managed_flow(self, arn: str) -> Generator[GuardLookup, object, Policy]:
+        """Session managed policy ``arn``'s parsed default version, through store lookups.
+
+        One that cannot be read (gone, unreadable, no longer parses) becomes :data:`_DENY_ALL`:
+        fail closed, since the missing policy might have held a Deny.
+        """
+        record = yield GetManagedPolicy(arn)
+        if not isinstance(record, ManagedPolicy):
+            return _DENY_ALL
+        key = (arn, str(record.policy_id), str(record.default_version_id))
+        policy = self._managed.get(key)
+        if policy is None:
+            version = yield GetPolicyVersion(arn, record.default_version_id)
+            if not isinstance(version, PolicyVersion):
+                return _DENY_ALL
+            try:
+                policy = parse_policy(version.document, name=arn, kind=PolicyKind.IDENTITY)
+            except IAMGuardError:
+                return _DENY_ALL
+            self._managed[key] = policy
+        return policy
 
     # ------------------------------------------------------------ the sync driver
 
     def _answer(self, lookup: GuardLookup) -> object:
-        raise NotImplementedError
+        """Answer ``lookup`` from a sync store, inline (:class:`Guard`, and :class:`AsyncGuard`
+        over a sync store)."""
+        source = self.source
+        if type(lookup) is GetGeneration:  # asked by every authenticate and every check: first
+            return source.generation()
+        if isinstance(lookup, ResolvePrincipal):
+            return source.resolve_principal(lookup.arn)
+        if isinstance(lookup, GetAccessKey):
+            return source.get_access_key(lookup.access_key_id)
+        if isinstance(lookup, GetManagedPolicy):
+            return _read_or_none(getattr(source, "get_policy", None), lookup.arn)
+        if isinstance(lookup, GetPolicyVersion):
+            return _read_or_none(getattr(source, "get_policy_version", None), lookup.arn, lookup.version_id)
+        raise TypeError(f"no store read answers {type(lookup).__name__}")
 
     def _drive_inline(self, flow: _Flow) -> Any:
         """Answer each lookup of ``flow`` inline from a sync store until it returns."""
-        try:
-            lookup = next(flow)
-            while True:
-                lookup = flow.send(self._answer(lookup))
-        except StopIteration as done:
-            return done.value
+        return drive(flow, self._answer)
 
     def _authenticate_inline(self, view: RequestView, meta: RequestMeta, optional: bool) -> Authenticated | None:
         """The authentication flow answered from a sync store, a remembered key's shortcut first.
@@ -589,44 +621,40 @@ class Guard(_GuardCore):
             authenticated, self._decide_inline(authenticated, action, resource, context, resource_policy, resource_account)
         )
 
-    def _answer(self, lookup: GuardLookup) -> object:
-        if type(lookup) is GetGeneration:  # asked by every authenticate and every check: first
-            return self.source.generation()
-        if isinstance(lookup, ResolvePrincipal):
-            return self.source.resolve_principal(lookup.arn)
-        if isinstance(lookup, GetAccessKey):
-            return self.source.get_access_key(lookup.access_key_id)
-        if isinstance(lookup, GetManagedPolicy):
-            return self._managed_policy(lookup.arn)
-        return self.source.generation()
-
 
 class AsyncGuard(_GuardCore):
-    """The async twin of :class:`Guard`: the same flows, answered by awaiting the store.
+    """The async twin of :class:`Guard`: the same flows and the same decisions.
 
-    ``source`` may be async (coroutine ``resolve_principal``/``get_access_key``/``generation``)
-    or a sync :class:`PolicySource` whose reads are fast (memory, SQLite), answered inline.
+    ``source`` is an :class:`~iamguard.resolve.AsyncPolicySource` (coroutine reads, each
+    awaited) or a sync :class:`PolicySource` whose reads are fast (memory, SQLite), answered
+    inline by the sync guard's paths. Which of the two is decided here, once
+    (:func:`_awaited_store`); a store whose reads are part sync, part async is refused.
     """
 
-    def __init__(self, source: Any, **options: Any) -> None:
+    def __init__(self, source: PolicySource | AsyncPolicySource, **options: Any) -> None:
         super().__init__(source, **options)
-        self._async_source = inspect.iscoroutinefunction(getattr(source, "resolve_principal", None))
+        awaited = _awaited_store(source)
+        #: How lookups are answered by awaiting an async store; ``None`` for a sync store, whose
+        #: requests take the inline paths (no coroutine per lookup).
+        self._aanswer = None if awaited is None else _AwaitedAnswers(awaited)
 
     async def authenticate(self, view: RequestView, meta: RequestMeta | None = None) -> Authenticated:
         meta = meta or RequestMeta()
-        if not self._async_source:
+        if self._aanswer is None:
             return self._authenticate_required(view, meta)
-        result: Authenticated = await self._drive(self._authenticate_flow(view, meta, False))
-        return result
+        found: Authenticated | None = await adrive(self._authenticate_flow(view, meta, False), self._aanswer)
+        if found is None:  # never: without optional the flow raises instead (fail closed anyway)
+            raise self._missing_authentication()
+        return found
 
     async def authenticate_optional(
         self, view: RequestView, meta: RequestMeta | None = None
     ) -> Authenticated | None:
         meta = meta or RequestMeta()
-        if not self._async_source:
+        if self._aanswer is None:
             return self._authenticate_inline(view, meta, True)
-        result: Authenticated | None = await self._drive(self._authenticate_flow(view, meta, True))
-        return result
+        found: Authenticated | None = await adrive(self._authenticate_flow(view, meta, True), self._aanswer)
+        return found
 
     async def authorize(
         self,
@@ -638,11 +666,12 @@ class AsyncGuard(_GuardCore):
         resource_policy: Policy | str | Mapping[str, Any] | None = None,
         resource_account: str | None = None,
     ) -> Decision:
-        if not self._async_source:
+        if self._aanswer is None:
             return self._decide_inline(authenticated, action, resource, context, resource_policy, resource_account)[0]
-        policy = self._resource_args(resource_policy)
-        policies = await self._policies(authenticated)
-        return self._decide(authenticated, action, resource, context, policies, policy, resource_account)[0]
+        outcome = await self._decide_awaited(
+            self._aanswer, authenticated, action, resource, context, resource_policy, resource_account
+        )
+        return outcome[0]
 
     async def check(
         self,
@@ -654,43 +683,94 @@ class AsyncGuard(_GuardCore):
         resource_policy: Policy | str | Mapping[str, Any] | None = None,
         resource_account: str | None = None,
     ) -> Decision:
-        if not self._async_source:
-            return self._allowed_or_raise(
-            authenticated, self._decide_inline(authenticated, action, resource, context, resource_policy, resource_account)
-        )
-        policy = self._resource_args(resource_policy)
-        found = await self._policies(authenticated)
-        return self._allowed_or_raise(
-            authenticated, self._decide(authenticated, action, resource, context, found, policy, resource_account)
-        )
-
-    async def _policies(self, authenticated: Authenticated) -> PolicySet:
-        """The PolicySet from an async store (a sync one is answered by ``_decide_inline``)."""
-        policies: PolicySet = await self._drive(self._policies_flow(authenticated))
-        return policies
-
-    async def _drive(self, flow: _Flow) -> Any:
-        """Answer each lookup of ``flow`` by awaiting the store (or inline for a sync store)."""
-        try:
-            lookup = next(flow)
-            while True:
-                answer = self._answer(lookup)
-                if self._async_source and inspect.isawaitable(answer):
-                    answer = await answer
-                lookup = flow.send(answer)
-        except StopIteration as done:
-            return done.value
-
-    def _answer(self, lookup: GuardLookup) -> object | Awaitable[object]:
-        answer: object | Awaitable[object]
-        if type(lookup) is GetGeneration:  # asked by every authenticate and every check: first
-            answer = self.source.generation()
-        elif isinstance(lookup, ResolvePrincipal):
-            answer = self.source.resolve_principal(lookup.arn)
-        elif isinstance(lookup, GetAccessKey):
-            answer = self.source.get_access_key(lookup.access_key_id)
-        elif isinstance(lookup, GetManagedPolicy):
-            answer = self._managed_policy(lookup.arn)
+        if self._aanswer is None:
+            outcome = self._decide_inline(authenticated, action, resource, context, resource_policy, resource_account)
         else:
-            answer = self.source.generation()
-        return answer
+            outcome = await self._decide_awaited(
+                self._aanswer, authenticated, action, resource, context, resource_policy, resource_account
+            )
+        return self._allowed_or_raise(authenticated, outcome)
+
+    async def _decide_awaited(
+        self,
+        answer: _AwaitedAnswers,
+        authenticated: Authenticated,
+        action: str,
+        resource: str,
+        extra: Mapping[str, object] | None,
+        resource_policy: Policy | str | Mapping[str, Any] | None,
+        resource_account: str | None,
+    ) -> tuple[Decision, Request, PolicySet]:
+        """:meth:`_decide` once the policies are read by awaiting the async store."""
+        policy = self._resource_args(resource_policy)
+        policies: PolicySet = await adrive(self._policies_flow(authenticated), answer)
+        return self._decide(authenticated, action, resource, extra, policies, policy, resource_account)
+
+
+#: The reads a store must offer; all sync or all async.
+_REQUIRED_READS = ("resolve_principal", "get_access_key", "generation")
+#: The reads only sessions naming managed policies need: without them such a session is denied.
+_OPTIONAL_READS = ("get_policy", "get_policy_version")
+
+
+def _awaited_store(source: object) -> AsyncPolicySource | None:
+    """``source`` when its reads are coroutine functions (an :class:`AsyncPolicySource`),
+    ``None`` when they are plain functions (a sync :class:`PolicySource`).
+
+    Raises ``TypeError`` for a store whose reads are part sync, part async: answered either way,
+    some lookups would get a coroutine (or a value awaited) in place of the answer.
+    """
+    kinds = {
+        name: inspect.iscoroutinefunction(read)
+        for name in _REQUIRED_READS + _OPTIONAL_READS
+        if (read := getattr(source, name, None)) is not None
+    }
+    if len(set(kinds.values())) > 1:
+        awaited = sorted(name for name, is_async in kinds.items() if is_async)
+        raise TypeError(f"a store's reads must be all sync or all async; only {', '.join(awaited)} are async")
+    return cast("AsyncPolicySource", source) if any(kinds.values()) else None
+
+
+def _read_or_none(read: Callable[..., object] | None, *args: str) -> object:
+    """``read(*args)``, or ``None`` when the store lacks the read or it raised (a managed
+    policy that cannot be read: the session flow then fails closed)."""
+    if read is None:
+        return None
+    try:
+        return read(*args)
+    except IAMGuardError:
+        return None
+
+
+async def _aread_or_none(read: Callable[..., Awaitable[object]] | None, *args: str) -> object:
+    """The async twin of :func:`_read_or_none`."""
+    if read is None:
+        return None
+    try:
+        return await read(*args)
+    except IAMGuardError:
+        return None
+
+
+class _AwaitedAnswers:
+    """Answers the guard's lookups by awaiting an :class:`AsyncPolicySource` (the async twin
+    of :meth:`_GuardCore._answer`)."""
+
+    __slots__ = ("_source",)
+
+    def __init__(self, source: AsyncPolicySource) -> None:
+        self._source = source
+
+    async def __call__(self, lookup: GuardLookup) -> object:
+        source = self._source
+        if type(lookup) is GetGeneration:  # asked by every authenticate and every check: first
+            return await source.generation()
+        if isinstance(lookup, ResolvePrincipal):
+            return await source.resolve_principal(lookup.arn)
+        if isinstance(lookup, GetAccessKey):
+            return await source.get_access_key(lookup.access_key_id)
+        if isinstance(lookup, GetManagedPolicy):
+            return await _aread_or_none(getattr(source, "get_policy", None), lookup.arn)
+        if isinstance(lookup, GetPolicyVersion):
+            return await _aread_or_none(getattr(source, "get_policy_version", None), lookup.arn, lookup.version_id)
+        raise TypeError(f"no store read answers {type(lookup).__name__}")

@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Generator, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -44,6 +44,7 @@ from urllib.parse import urlsplit
 import httpx
 import jwt
 
+from iamguard._flow import adrive, drive
 from iamguard.context import ContextValue
 from iamguard.errors import STSError
 
@@ -419,14 +420,10 @@ class OidcVerifier:
 
     def verify(self, token: str, provider: OidcProvider) -> WebIdentityClaims:
         """The claims of a genuine token for ``provider``; raises :class:`STSError` otherwise."""
-        flow = self._core.flow(token, provider)
-        try:
-            request = next(flow)
-            while True:
-                request = flow.send(self._get(request.url))
-        except StopIteration as done:
-            result: WebIdentityClaims = done.value
-            return result
+        return drive(self._core.flow(token, provider), self._fetch)
+
+    def _fetch(self, request: _Fetch) -> bytes:
+        return self._get(request.url)
 
     def _get(self, url: str) -> bytes:
         for _ in range(self._attempts):
@@ -474,14 +471,10 @@ class AsyncOidcVerifier:
         self._core = _OidcCore(clock, cache_ttl, refetch_interval, leeway)
 
     async def verify(self, token: str, provider: OidcProvider) -> WebIdentityClaims:
-        flow = self._core.flow(token, provider)
-        try:
-            request = next(flow)
-            while True:
-                request = flow.send(await self._get(request.url))
-        except StopIteration as done:
-            result: WebIdentityClaims = done.value
-            return result
+        return await adrive(self._core.flow(token, provider), self._fetch)
+
+    def _fetch(self, request: _Fetch) -> Awaitable[bytes]:
+        return self._get(request.url)
 
     async def _get(self, url: str) -> bytes:
         for _ in range(self._attempts):
