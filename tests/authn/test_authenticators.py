@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from enforce.helpers import World, make_world, sign
 from iamguard.authn.authenticators import (
     ANONYMOUS,
     AnonymousAuthenticator,
@@ -18,6 +17,8 @@ from iamguard.authn.context import RequestMeta
 from iamguard.authn.request_view import RequestView
 from iamguard.errors import AuthenticationError, ExpiredCredentialsError, InvalidAccessKeyError
 from iamguard.resolve import GetGeneration, ResolvePrincipal
+
+from ..enforce.helpers import World, make_world, sign
 
 URL = "http://api.example.com/things?x=1"
 

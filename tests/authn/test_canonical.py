@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from authn.vectors import Vector, all_vectors
 from iamguard.authn import canonical as c
 from iamguard.authn.request_view import RequestView
+
+from .vectors import Vector, all_vectors
 
 VECTORS = all_vectors()
 

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from authn.vectors import DATA, Vector, extra
 from iamguard.authn import canonical as c
 from iamguard.authn.chunked import (
     chunk_string_to_sign,
@@ -28,6 +27,8 @@ from iamguard.authn.request_view import RequestView
 from iamguard.authn.sigv4 import VerifiedRequest, verify_sigv4
 from iamguard.credentials.signer import StaticCredentials, sign_url
 from iamguard.errors import IAMGuardError, SignatureMismatchError
+
+from .vectors import DATA, Vector, extra
 
 DOC = json.loads((DATA / "aws-docs-chunked" / "put-object-chunked.json").read_text())
 DOC_TIME = datetime(2013, 5, 24, tzinfo=timezone.utc)

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from authn.vectors import AKID, SECRET, Vector, all_vectors, raw_sreq
 from iamguard.authn import canonical as c
 from iamguard.authn.request_view import RequestView
 from iamguard.authn.sigv4 import VerifiedRequest, auth_form, verify_sigv4
@@ -24,6 +23,8 @@ from iamguard.errors import (
     RequestTimeSkewedError,
     SignatureMismatchError,
 )
+
+from .vectors import AKID, SECRET, Vector, all_vectors, raw_sreq
 
 VECTORS = all_vectors()
 NOW = datetime(2015, 8, 30, 12, 36, tzinfo=timezone.utc)

@@ -6,16 +6,9 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-l
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-pytestmark = pytest.mark.filterwarnings("ignore:keys will default to True:DeprecationWarning")
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from benchmarks import harness, run
 from benchmarks.peers.base import DENIED, Adapter, Unsupported
@@ -28,6 +21,8 @@ from benchmarks.workloads import (
     all_workloads,
     curve_workload,
 )
+
+pytestmark = pytest.mark.filterwarnings("ignore:keys will default to True:DeprecationWarning")
 
 #: Small curve sizes keep the slow peers (casbin, moto) fast enough for a unit test.
 SMOKE_SIZES = (100, 1_000)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
-import admin_cli_support as support
 import pytest
-from admin_cli_support import ALLOW_S3_READ, Cli, service
 
 from iamguard.cli.admin_account import login_url
 from iamguard.store.records import Account
+
+from . import admin_cli_support as support
+from .admin_cli_support import ALLOW_S3_READ, Cli, service
 
 cli = support.cli
 store_url = support.store_url

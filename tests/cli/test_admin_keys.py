@@ -5,11 +5,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import admin_cli_support as support
 import pytest
-from admin_cli_support import Cli, service
 
 from iamguard.store.secrets import SecretBox
+
+from . import admin_cli_support as support
+from .admin_cli_support import Cli, service
 
 cli = support.cli
 store_url = support.store_url

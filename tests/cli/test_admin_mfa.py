@@ -8,10 +8,10 @@ from __future__ import annotations
 import time
 from urllib.parse import parse_qs, urlsplit
 
-import admin_cli_support as support
-from admin_cli_support import Cli, service
-
 from iamguard.store import mfa
+
+from . import admin_cli_support as support
+from .admin_cli_support import Cli, service
 
 cli = support.cli
 store_url = support.store_url

@@ -5,9 +5,10 @@ Passwords never travel as arguments: ``--password-stdin`` or a no-echo prompt (g
 
 from __future__ import annotations
 
-import admin_cli_support as support
 import pytest
-from admin_cli_support import Cli, service
+
+from . import admin_cli_support as support
+from .admin_cli_support import Cli, service
 
 cli = support.cli
 store_url = support.store_url

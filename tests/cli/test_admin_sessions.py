@@ -9,12 +9,13 @@ import json
 import time
 from datetime import datetime
 
-import admin_cli_support as support
 import pytest
-from admin_cli_support import TRUST_ACCOUNT, Cli, service
 
 import iamguard.cli
 from iamguard.store.records import PrincipalKind
+
+from . import admin_cli_support as support
+from .admin_cli_support import TRUST_ACCOUNT, Cli, service
 
 cli = support.cli
 store_url = support.store_url

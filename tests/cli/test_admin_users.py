@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import admin_cli_support as support
 import pytest
-from admin_cli_support import ALLOW_S3_READ, Cli, service, write_json
 
 from iamguard.store.records import PrincipalKind
+
+from . import admin_cli_support as support
+from .admin_cli_support import ALLOW_S3_READ, Cli, service, write_json
 
 cli = support.cli
 store_url = support.store_url

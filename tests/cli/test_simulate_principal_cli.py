@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import admin_cli_support as support
-from admin_cli_support import TRUST_ACCOUNT, Cli, write_json
+from . import admin_cli_support as support
+from .admin_cli_support import TRUST_ACCOUNT, Cli, write_json
 
 cli = support.cli
 store_url = support.store_url

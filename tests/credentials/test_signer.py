@@ -7,17 +7,12 @@ outside world (AWS suites, botocore) so a shared bug cannot hide behind the roun
 from __future__ import annotations
 
 import datetime as dt
-import sys
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # share tests/authn/vectors.py
-from authn.vectors import Vector, all_vectors
 
 from iamguard.authn import canonical as c
 from iamguard.authn.request_view import RequestView, host_from_url
@@ -29,6 +24,8 @@ from iamguard.credentials.signer import (
     sign_request,
     sign_url,
 )
+
+from ..authn.vectors import Vector, all_vectors
 
 VECTORS = [v for v in all_vectors() if v.unsigned is not None]
 
@@ -86,8 +83,8 @@ def test_signer_reproduces_vector(vector: Vector) -> None:
 # ---------------------------------------------------------------- against real botocore
 
 botocore_auth = pytest.importorskip("botocore.auth")
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
+from botocore.awsrequest import AWSRequest  # noqa: E402
+from botocore.credentials import Credentials  # noqa: E402
 
 AKID, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE//////////wEaCXVzLWVhc3QtMSJH+with/slash+plus=="

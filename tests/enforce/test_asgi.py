@@ -12,13 +12,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from enforce.helpers import World, make_world, sign, unsigned_trailer_upload
 from iamguard.enforce.asgi import IAMGuardASGIMiddleware
 from iamguard.enforce.errors import render_error
-from iamguard.errors import IAMGuardError
 from iamguard.enforce.guard import AsyncGuard, RequestState
 from iamguard.enforce.require import require
+from iamguard.errors import IAMGuardError
 from iamguard.store.records import PrincipalKind
+
+from .helpers import World, make_world, sign, unsigned_trailer_upload
 
 HOST = "http://testserver"
 

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from enforce.helpers import ACCOUNT, BOX, make_world
 from iamguard.authn.authenticators import Authenticated
 from iamguard.enforce.audit import AccessTracker, AuditEvent, JsonLinesAuditSink, LoggingAuditSink
 from iamguard.enforce.guard import Guard
 from iamguard.principal import Principal
+
+from .helpers import ACCOUNT, BOX, make_world
 
 ALICE = Principal.from_arn(f"arn:aws:iam::{ACCOUNT}:user/alice")
 

@@ -18,7 +18,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from enforce.helpers import ACCOUNT, World, make_world, sign
 from iamguard.authn.authenticators import Authenticated, AuthFlow, SigV4Authenticator
 from iamguard.authn.context import ContextBuilder, RequestMeta
 from iamguard.authn.request_view import RequestView
@@ -32,6 +31,8 @@ from iamguard.evaluate.cached import CachedEvaluator
 from iamguard.evaluate.engine import Evaluator
 from iamguard.evaluate.inputs import Request
 from iamguard.principal import Principal
+
+from .helpers import ACCOUNT, World, make_world, sign
 
 URL = "http://api.example.com/things"
 META = RequestMeta("192.0.2.7", "https", "REQ1")

@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 
-from enforce.helpers import ACCOUNT, World, make_world
 from iamguard.authn.authenticators import Authenticated
 from iamguard.enforce.errors import EncodedAccessDeniedError
 from iamguard.enforce.guard import AsyncGuard, Guard
 from iamguard.enforce.require import ResourceTemplate, acting_as, current_request, require
 from iamguard.errors import AuthenticationError
 from iamguard.principal import Principal
+
+from .helpers import ACCOUNT, World, make_world
 
 ALICE = Principal.from_arn(f"arn:aws:iam::{ACCOUNT}:user/alice")
 

@@ -12,11 +12,12 @@ import pytest
 from botocore import auth as botocore_auth
 from werkzeug.test import Client
 
-from enforce.helpers import World, make_world, sign, skewed, unsigned_trailer_upload
 from iamguard.enforce.guard import Guard, RequestState
 from iamguard.enforce.require import require
 from iamguard.enforce.wsgi import IAMGuardMiddleware
 from iamguard.store.records import PrincipalKind
+
+from .helpers import World, make_world, sign, skewed, unsigned_trailer_upload
 
 HOST = "http://localhost"
 

@@ -77,8 +77,6 @@ def test_client_fails_when_a_step_misbehaves(tmp_path: Path, monkeypatch: pytest
     """The client's exit status is not decoration: give bob write access and the implicit-deny
     step (and only the steps that depend on it) must be reported, with a non-zero exit."""
     monkeypatch.setenv("IAMGUARD_DEV_MASTER_KEY", "1")
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
     from examples.s3_service.serve import BUCKET_POLICY, seed_store, start_services
     from iamguard.store import open_store
     from iamguard.store.records import PrincipalKind

@@ -28,13 +28,11 @@ import boto3  # type: ignore[import-untyped]
 import pytest
 from botocore.config import Config  # type: ignore[import-untyped]
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
 from examples.s3_service.serve import Services, seed_store, start_services
 from iamguard.credentials.chain import botocore_order, default_credential_chain
 from iamguard.store import open_store
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = ROOT / "examples" / "s3_client_chain.py"
 ACCOUNT = "123456789012"

@@ -20,10 +20,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
 from examples.s3_service.serve import BUCKET_POLICY, Services, seed_store, start_services
 from iamguard.store import IdentityService, open_store
 

@@ -20,10 +20,8 @@ import logging
 import os
 import socket
 import ssl
-import sys
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3  # type: ignore[import-untyped]
@@ -34,10 +32,6 @@ from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from examples.s3_service.serve import BUCKET_POLICY, Services, seed_store, start_services
 from examples.s3_service.storage import ObjectStorage

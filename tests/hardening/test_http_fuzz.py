@@ -21,11 +21,9 @@ import io
 import os
 import random
 import re
-import sys
 import threading
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -35,12 +33,9 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from werkzeug.serving import DechunkedInput, make_server
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # enforce.helpers
-
-from _raw_http import exchange  # noqa: E402
-from enforce.helpers import sign, unsigned_trailer_upload  # noqa: E402
-from wire_world import S3_URL, STS_URL, Reply, WireWorld, call, environ, make_wire_world  # noqa: E402
+from ..enforce.helpers import sign, unsigned_trailer_upload
+from ._raw_http import exchange
+from .wire_world import S3_URL, STS_URL, Reply, WireWorld, call, environ, make_wire_world
 
 SEED = 20260607
 CI_INPUTS = int(os.environ.get("IAMGUARD_FUZZ_CI_INPUTS", "10000"))

@@ -26,8 +26,9 @@ from iamguard.store.secrets import SecretBox
 from iamguard.sts.keys import KeyRing
 from iamguard.sts.service import TokenService
 from iamguard.sts.wsgi import StsWsgiApp
-from store import _pg
-from store._pg import SchemaFactory
+
+from ..store import _pg
+from ..store._pg import SchemaFactory
 
 pg_schemas, pg_url = _pg.pg_schemas, _pg.pg_url
 BOX = SecretBox({"t": bytes(range(32))}, "t")

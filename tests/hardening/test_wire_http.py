@@ -12,23 +12,18 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sys
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # enforce.helpers
+from iamguard.authn.session_token import SessionTokenService
+from iamguard.enforce.guard import Guard
+from iamguard.enforce.wsgi import IAMGuardMiddleware
 
-from enforce.helpers import sign, unsigned_trailer_upload  # noqa: E402
-from wire_world import S3_URL, STS_URL, Reply, WireWorld, call, environ, make_wire_world  # noqa: E402
-
-from iamguard.authn.session_token import SessionTokenService  # noqa: E402
-from iamguard.enforce.guard import Guard  # noqa: E402
-from iamguard.enforce.wsgi import IAMGuardMiddleware  # noqa: E402
+from ..enforce.helpers import sign, unsigned_trailer_upload
+from .wire_world import S3_URL, STS_URL, Reply, WireWorld, call, environ, make_wire_world
 
 BUCKET = "alice-reports"
 STS_FORM = "Action=GetCallerIdentity&Version=2011-06-15"

@@ -16,15 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import http.client
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _raw_http import Answer, Server, exchange, gunicorn, request, uvicorn, werkzeug  # noqa: E402
+from ._raw_http import Answer, Server, exchange, gunicorn, request, uvicorn, werkzeug
 
 #: A SigV4 header for a key nobody has, over a real payload hash: the body must be read (and
 #: hashed) before the key is even looked up, so body framing is judged first.

@@ -6,17 +6,12 @@ from __future__ import annotations
 
 import io
 import os
-import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 os.environ.setdefault("IAMGUARD_DEV_MASTER_KEY", "1")
 
 from examples.s3_service.app import create_app  # noqa: E402

@@ -8,13 +8,14 @@ import pytest
 from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
 
-from enforce.helpers import World, make_world, sign
 from iamguard.decision import Decision
 from iamguard.enforce.asgi import IAMGuardASGIMiddleware
 from iamguard.enforce.guard import AsyncGuard, RequestState
 from iamguard.principal import Principal
 from iamguard.store.records import PrincipalKind
 from integrations.fastapi_iamguard import current_principal, install, require
+
+from ..enforce.helpers import World, make_world, sign
 
 HOST = "http://testserver"
 

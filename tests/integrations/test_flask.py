@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from flask import Flask, g, jsonify
 
-from enforce.helpers import World, make_world, sign
 from iamguard.enforce.guard import Guard
 from integrations.flask_iamguard import IAMGuard, current_principal, require
+
+from ..enforce.helpers import World, make_world, sign
 
 HOST = "http://localhost"
 

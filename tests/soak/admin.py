@@ -1,6 +1,6 @@
 """The soak test's admin process: revokes on a schedule and says when each change committed.
 
-Run as ``python -m soak.admin PLAN_JSON`` by the driver (tests/soak/soak.py), with the run's
+Run as ``python -m tests.soak.admin PLAN_JSON`` by the driver (tests/soak/soak.py), with the run's
 ``IAMGUARD_MASTER_KEY`` and ``IAMGUARD_STS_KEYS_FILE``. It mints role sessions (AssumeRole
 through iamguard's :class:`~iamguard.sts.service.TokenService`, signed with the keyring file's
 primary), prints ``ready``, waits for a line on stdin (the go signal), then runs the plan:

@@ -46,10 +46,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
-TESTS = ROOT / "tests"
-for entry in (str(ROOT), str(TESTS)):
-    if entry not in sys.path:
-        sys.path.insert(0, entry)
+if str(ROOT) not in sys.path:  # run as a script: make ``tests.soak`` and ``examples`` importable
+    sys.path.insert(0, str(ROOT))
 
 import psycopg
 from botocore.auth import S3SigV4Auth
@@ -61,8 +59,8 @@ from iamguard.store import open_store
 from iamguard.store.records import PrincipalKind
 from iamguard.sts.keyring_source import write_keyring_file
 from iamguard.sts.keys import ENV_KEYS_FILE, KeyRing
-from soak.admin import STAGE_LEAD
-from soak.check import LATENCY_WINDOW, TOLERANCE, Report, check, refused
+from tests.soak.admin import STAGE_LEAD
+from tests.soak.check import LATENCY_WINDOW, TOLERANCE, Report, check, refused
 
 HOST = "127.0.0.1"  # INVARIANT: the only address this test ever talks to
 BUCKET = "soak-bucket"
@@ -329,7 +327,7 @@ def run(args: argparse.Namespace, work: Path) -> tuple[Report, dict[str, Any]]:
         ENV_KEYS_FILE: str(keyring),
         "SOAK_DATA": str(work / "objects.db"),
         "SOAK_LOG_DIR": str(logs),
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS)]),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]),
     }
     os.environ["IAMGUARD_MASTER_KEY"] = env["IAMGUARD_MASTER_KEY"]
     with schema(base_url) as url:
@@ -366,7 +364,7 @@ def _serve_and_load(
             "3",
             "--error-logfile",
             str(work / "gunicorn.log"),
-            "soak.app:application",
+            "tests.soak.app:application",
         ],
         env=env,
         cwd=str(ROOT),
@@ -374,7 +372,7 @@ def _serve_and_load(
         stderr=subprocess.STDOUT,
     )
     admin = subprocess.Popen(
-        [sys.executable, "-m", "soak.admin", str(work / "plan.json")],
+        [sys.executable, "-m", "tests.soak.admin", str(work / "plan.json")],
         env=env,
         cwd=str(ROOT),
         stdin=subprocess.PIPE,

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from store import _pg
 
-from soak.check import LATENCY_WINDOW, TOLERANCE, check
+from ..store import _pg
+from .check import LATENCY_WINDOW, TOLERANCE, check
 
 COMMIT = 100.0
 REVOCATION = {
@@ -117,7 +117,7 @@ def test_the_checker_counts_connection_errors_at_the_kill_apart() -> None:
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_a_soak_run_on_postgres_allows_nothing_revoked(tmp_path: Path) -> None:
-    from soak import soak
+    from . import soak
 
     args = argparse.Namespace(
         duration=40.0,

@@ -40,8 +40,9 @@ from iamguard.store.postgres import PostgresBackend
 from iamguard.store.secrets import SecretBox
 from iamguard.store.service import IdentityService
 from iamguard.store.sqlite import SQLiteBackend
-from store import _pg
-from store._pg import SchemaFactory
+
+from . import _pg
+from ._pg import SchemaFactory
 
 PROCS = Path(__file__).resolve().parent / "procs"
 # The PostgreSQL fixtures of tests/store/_pg.py, registered in this module.

@@ -13,7 +13,8 @@ from iamguard.errors import EntityAlreadyExistsError
 from iamguard.store import open_backend, open_store
 from iamguard.store.memory import MemoryBackend
 from iamguard.store.service import IdentityService
-from store.contract import ACCOUNT, BOX, StoreContract
+
+from .contract import ACCOUNT, BOX, StoreContract
 
 
 class TestMemoryStore(StoreContract):

@@ -21,9 +21,10 @@ from iamguard.store import _sql, open_backend, open_store
 from iamguard.store.postgres import CHANNEL, PostgresBackend
 from iamguard.store.records import PrincipalKind
 from iamguard.store.service import IdentityService
-from store import _pg
-from store._pg import SchemaFactory
-from store.contract import ACCOUNT, BOX, StoreContract, doc
+
+from . import _pg
+from ._pg import SchemaFactory
+from .contract import ACCOUNT, BOX, StoreContract, doc
 
 pytestmark = pytest.mark.postgres
 # The PostgreSQL fixtures of tests/store/_pg.py, registered in this module.

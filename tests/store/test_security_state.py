@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sts.test_saml import ATTR, ENTITY_ID, PROVIDER_ARN, ROLE_ARN, T0, make_key, make_response, metadata
 
 from iamguard.errors import InvalidInputError, NoSuchEntityError
 from iamguard.store import mfa as totp
@@ -35,7 +34,9 @@ from iamguard.store._sessions import REVOKE_POLICY_NAME
 from iamguard.store.records import PrincipalKind
 from iamguard.store.secrets import SecretBox
 from iamguard.store.service import IdentityService
-from store import _pg
+
+from ..sts.test_saml import ATTR, ENTITY_ID, PROVIDER_ARN, ROLE_ARN, T0, make_key, make_response, metadata
+from . import _pg
 
 PROCS = Path(__file__).resolve().parent / "procs"
 pg_schemas, pg_url = _pg.pg_schemas, _pg.pg_url

@@ -27,7 +27,8 @@ from iamguard.store.memory import MemoryBackend
 from iamguard.store.records import PrincipalKind
 from iamguard.store.service import IdentityService
 from iamguard.store.sqlite import SQLiteBackend
-from store.contract import ACCOUNT, BOX, TRUST, StoreContract, doc
+
+from .contract import ACCOUNT, BOX, TRUST, StoreContract, doc
 
 
 class TestSQLiteStore(StoreContract):
