@@ -6,13 +6,16 @@ import asyncio
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from iamguard.enforce.asgi import IAMGuardASGIMiddleware
+from iamguard.authn.request_view import RequestView
+from iamguard.enforce.asgi import IAMGuardASGIMiddleware, view_from_scope
 from iamguard.enforce.errors import render_error
 from iamguard.enforce.guard import AsyncGuard, RequestState
 from iamguard.enforce.require import require
@@ -129,3 +132,21 @@ def test_non_http_scopes_pass_through(world: World) -> None:
 
     asyncio.run(run())
     assert seen == ["lifespan", "websocket"]
+
+
+# ---------------------------------------------------------------- fast path = general path
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([b"host", b"x-amz-date", b"X-Dup", b"x-dup", b"accept"]), st.sampled_from([b"", b"v", b"\xe9"])),
+        max_size=6,
+    )
+)
+def test_scope_view_index_matches_the_views_own(pairs: list[tuple[bytes, bytes]]) -> None:
+    """The header index built while reading the scope is the one the view would build itself."""
+    scope = {"type": "http", "method": "GET", "raw_path": b"/", "query_string": b"", "headers": pairs}
+    view, _ = view_from_scope(scope, b"")
+    rebuilt = RequestView("GET", "/", "", [(n.decode("latin-1"), v.decode("latin-1")) for n, v in pairs])
+    assert dict(view.header_index()) == dict(rebuilt.header_index())
+    assert view.header("x-dup") == rebuilt.header("x-dup")

@@ -165,3 +165,19 @@ def test_template_fields_are_plain_names(bad: str) -> None:
 def test_missing_template_value_fails_closed() -> None:
     with pytest.raises(LookupError):
         ResourceTemplate("arn:aws:s3:::{bucket}").render({})
+
+
+def test_require_wrappers_answer_code_as_the_function() -> None:
+    """The proxy wrapper reports the wrapped function's code and kind (sync stays sync)."""
+
+    def plain() -> str:
+        return "x"
+
+    async def coroutine() -> str:
+        return "x"
+
+    wrapped_plain = require("s3:GetObject")(plain)
+    wrapped_coroutine = require("s3:GetObject")(coroutine)
+    assert wrapped_plain.__code__ is plain.__code__
+    assert not inspect.iscoroutinefunction(wrapped_plain)
+    assert inspect.iscoroutinefunction(wrapped_coroutine)

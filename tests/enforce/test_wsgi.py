@@ -10,11 +10,14 @@ from unittest import mock
 
 import pytest
 from botocore import auth as botocore_auth
+from hypothesis import given
+from hypothesis import strategies as st
 from werkzeug.test import Client
 
+from iamguard.authn.request_view import RequestView
 from iamguard.enforce.guard import Guard, RequestState
 from iamguard.enforce.require import require
-from iamguard.enforce.wsgi import IAMGuardMiddleware
+from iamguard.enforce.wsgi import IAMGuardMiddleware, _headers
 from iamguard.store.records import PrincipalKind
 
 from .helpers import World, make_world, sign, skewed, unsigned_trailer_upload
@@ -240,3 +243,35 @@ def test_presigned_url(world: World) -> None:
     target = request.url[len(HOST):]
     response = client(world, service="s3").get(target)
     assert response.status_code == 200, response.data
+
+
+# ---------------------------------------------------------------- fast path = general path
+# The middleware reads headers from the environ through a memo of environ key -> header name and
+# hands the view a ready header index; both must be what the plain PEP 3333 reading gives.
+
+
+def _reference_headers(environ: dict[str, str]) -> list[tuple[str, str]]:
+    headers = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            headers.append((key[5:].replace("_", "-").lower(), str(value)))
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            headers.append((key.replace("_", "-").lower(), str(value)))
+    return headers
+
+
+_ENVIRON_KEYS = st.sampled_from(
+    [
+        "HTTP_HOST", "HTTP_X_AMZ_DATE", "HTTP_", "CONTENT_TYPE", "CONTENT_LENGTH", "HTTP_CONTENT_TYPE",
+        "HTTP_X-AMZ-DATE", "REQUEST_METHOD", "wsgi.input", "", "H",
+    ]
+)
+
+
+@given(st.dictionaries(_ENVIRON_KEYS, st.sampled_from(["", "v", "1"])))
+def test_environ_headers_match_the_plain_reading(environ: dict[str, str]) -> None:
+    for _ in range(2):  # the second time from the name memo
+        headers, index = _headers(environ)
+        assert list(headers) == _reference_headers(environ)
+        # The index handed to the view is the one the view would build from those headers.
+        assert index == dict(RequestView("GET", "/", "", headers).header_index())

@@ -1,4 +1,4 @@
-"""The sync guards' shortcuts answer exactly as the flows they skip.
+"""Guard: each shortcut answers exactly as the general path it skips (fast path = general path).
 
 * ``Guard.authenticate`` asks the built-in SigV4 authenticator directly when it can decide
   without the store (a key remembered at the current generation, a session key); the answer
@@ -10,8 +10,8 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
+from dataclasses import fields, replace
 from typing import Any
 
 import pytest
@@ -24,8 +24,7 @@ from iamguard.authn.request_view import RequestView
 from iamguard.decision import Decision
 from iamguard.enforce.audit import AuditEvent
 from iamguard.enforce.errors import EncodedAccessDeniedError
-from iamguard.enforce.guard import Guard
-from iamguard.enforce.require import require
+from iamguard.enforce.guard import Guard, _with_request
 from iamguard.errors import IAMGuardError
 from iamguard.evaluate.cached import CachedEvaluator
 from iamguard.evaluate.engine import Evaluator
@@ -212,18 +211,14 @@ def test_remembered_decisions_equal_the_evaluators(checks: list[tuple[str, str]]
         assert (decision.kind, decision.action, decision.resource) == (expected.kind, expected.action, expected.resource)
 
 
-# ---------------------------------------------------------------- @require's proxy
+# ---------------------------------------------------------------- the authenticated value
 
 
-def test_require_wrappers_answer_code_as_the_function() -> None:
-    def plain() -> str:
-        return "x"
-
-    async def coroutine() -> str:
-        return "x"
-
-    wrapped_plain = require("s3:GetObject")(plain)
-    wrapped_coroutine = require("s3:GetObject")(coroutine)
-    assert wrapped_plain.__code__ is plain.__code__
-    assert not inspect.iscoroutinefunction(wrapped_plain)
-    assert inspect.iscoroutinefunction(wrapped_coroutine)
+def test_with_request_is_replace() -> None:
+    # _with_request spells out every field: a field added to Authenticated must be added there.
+    assert [f.name for f in fields(Authenticated)] == [
+        "principal", "method", "access_key_id", "verified", "claims", "body", "context", "request_id", "started",
+    ]
+    found = Authenticated(Principal.from_arn("arn:aws:iam::123456789012:user/a"), "sigv4", "AKIDEXAMPLE", body=b"x")
+    context = {"aws:sourceip": "192.0.2.1"}
+    assert _with_request(found, context, "REQ", 1.5) == replace(found, context=context, request_id="REQ", started=1.5)
