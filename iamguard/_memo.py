@@ -28,6 +28,8 @@ from typing import Generic, TypeVar
 
 from cachetools import FIFOCache
 
+from iamguard.errors import InvalidParameterError
+
 __all__ = ["Memo", "memo_sizes"]
 
 K = TypeVar("K", bound=Hashable)
@@ -60,7 +62,7 @@ class Memo(Generic[K, V]):
 
     def __init__(self, name: str, maxsize: int) -> None:
         if maxsize < 1:
-            raise ValueError("maxsize must be at least 1")
+            raise InvalidParameterError("maxsize must be at least 1")
         self.name = name
         self.maxsize = maxsize
         self._mirror: dict[object, object] = {}

@@ -16,6 +16,8 @@ import enum
 from collections.abc import Iterable, Mapping
 from typing import Union
 
+from iamguard.errors import InvalidParameterError
+
 ContextValue = Union[str, tuple[str, ...]]
 Context = Mapping[str, ContextValue]
 
@@ -77,5 +79,5 @@ def parse_typed_value(key: str, type_name: str, raw_values: list[str]) -> Contex
     if context_type.is_list:
         return tuple(raw_values)
     if len(raw_values) != 1:
-        raise ValueError(f"context key {key!r} of type {type_name} takes exactly one value")
+        raise InvalidParameterError(f"context key {key!r} of type {type_name} takes exactly one value")
     return raw_values[0]

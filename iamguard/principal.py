@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from iamguard.context import ContextValue
+from iamguard.errors import InvalidParameterError
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -70,7 +71,7 @@ class Principal:
         """
         parts = arn.split(":", 5)
         if len(parts) != 6 or parts[0] != "arn":
-            raise ValueError(f"not an ARN: {arn!r}")
+            raise InvalidParameterError(f"not an ARN: {arn!r}")
         partition, service, account, resource = parts[1], parts[2], parts[4], parts[5]
         frozen_tags: Mapping[str, str] = MappingProxyType(dict(tags or {}))
         if service == "iam" and resource == "root":
@@ -96,7 +97,7 @@ class Principal:
         if service == "iam" and resource.startswith("role/"):
             # Simulating "as the role" (SimulatePrincipalPolicy on a role ARN).
             return cls(arn, account, PrincipalType.ASSUMED_ROLE, user_id=user_id, tags=frozen_tags, role_arn=arn)
-        raise ValueError(f"not a principal ARN: {arn!r}")
+        raise InvalidParameterError(f"not a principal ARN: {arn!r}")
 
     def context_keys(self) -> dict[str, ContextValue]:
         """Global condition keys the principal determines, with lower-cased names."""

@@ -28,6 +28,7 @@ from typing import Any
 
 from iamguard.context import ContextValue, make_context, parse_typed_value
 from iamguard.decision import Decision
+from iamguard.errors import InvalidParameterError
 from iamguard.evaluate.engine import Evaluator
 from iamguard.evaluate.inputs import PolicySet, Request
 from iamguard.policy.arn import parse_arn
@@ -73,7 +74,7 @@ def simulate_custom_policy(
     )
     boundaries = list(permissions_boundary_policy_input_list or ())
     if len(boundaries) > 1:
-        raise ValueError("PermissionsBoundaryPolicyInputList takes at most one policy")
+        raise InvalidParameterError("PermissionsBoundaryPolicyInputList takes at most one policy")
     boundary = (
         _policy(boundaries[0], "PermissionsBoundaryPolicyInputList.1", PolicyKind.IDENTITY)
         if boundaries
@@ -128,7 +129,7 @@ def context_from_entries(entries: ContextEntries | None) -> dict[str, ContextVal
             name = str(entry["ContextKeyName"])
             values = [str(v) for v in entry["ContextKeyValues"]]
         except (KeyError, TypeError) as exc:
-            raise ValueError(f"context entry needs ContextKeyName and ContextKeyValues: {entry!r}") from exc
+            raise InvalidParameterError(f"context entry needs ContextKeyName and ContextKeyValues: {entry!r}") from exc
         context[name.lower()] = parse_typed_value(name, str(entry.get("ContextKeyType", "string")), values)
     return context
 
@@ -142,7 +143,7 @@ def _policy(document: PolicyInput, name: str, kind: PolicyKind) -> Policy:
 def _check_action(action: str) -> None:
     service, sep, name = action.partition(":")
     if not sep or not service or not name or "*" in action or "?" in action:
-        raise ValueError(f"action names must be full service:Action names without wildcards: {action!r}")
+        raise InvalidParameterError(f"action names must be full service:Action names without wildcards: {action!r}")
 
 
 def _resource_account(resource_arn: str, resource_owner: str | None) -> str | None:

@@ -33,7 +33,7 @@ from iamguard._wire import parse_decimal
 from iamguard.authn import canonical as c
 from iamguard.authn.request_view import RequestView
 from iamguard.authn.sigv4 import VerifiedRequest
-from iamguard.errors import IAMGuardError, SignatureMismatchError
+from iamguard.errors import IAMGuardError, InvalidParameterError, SignatureMismatchError
 
 __all__ = [
     "CHECKSUM_TRAILERS",
@@ -226,9 +226,9 @@ def decode_aws_chunked(view: RequestView, verified: VerifiedRequest) -> DecodedP
         c.STREAMING_SIGNED_PAYLOAD_TRAILER,
         c.STREAMING_UNSIGNED_PAYLOAD_TRAILER,
     ):
-        raise ValueError(f"not an aws-chunked payload: {mode!r}")
+        raise InvalidParameterError(f"not an aws-chunked payload: {mode!r}")
     if view.body is None:
-        raise ValueError("decode_aws_chunked needs the buffered body")
+        raise InvalidParameterError("decode_aws_chunked needs the buffered body")
     signed = mode != c.STREAMING_UNSIGNED_PAYLOAD_TRAILER
     reader = _Reader(view.body)
     previous = verified.signature

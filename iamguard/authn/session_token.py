@@ -72,9 +72,9 @@ from typing import Any
 import jwt
 from cachetools import TLRUCache
 
-from iamguard.errors import ExpiredCredentialsError, InvalidAccessKeyError, STSError
-from iamguard.principal import Principal, PrincipalType
+from iamguard.errors import ExpiredCredentialsError, InvalidAccessKeyError, InvalidParameterError, STSError
 from iamguard.keyring import KeyRing, SigningKey
+from iamguard.principal import Principal, PrincipalType
 
 __all__ = [
     "IssuedCredentials",
@@ -271,7 +271,7 @@ class SessionTokenService:
         cache_ttl: float = 300.0,
     ) -> None:
         if cache_size < 0 or cache_ttl < 0:
-            raise ValueError("cache_size and cache_ttl must not be negative")
+            raise InvalidParameterError("cache_size and cache_ttl must not be negative")
         self._keyring = keyring
         self._clock = clock
         self._issuer = issuer

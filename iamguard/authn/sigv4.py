@@ -55,6 +55,7 @@ from iamguard.errors import (
     AuthenticationError,
     ExpiredCredentialsError,
     InvalidAccessKeyError,
+    InvalidParameterError,
     RequestTimeSkewedError,
     SignatureMismatchError,
 )
@@ -440,7 +441,7 @@ def _seconds(now: datetime | float | None) -> float:
         return time.time()
     if isinstance(now, datetime):
         if now.tzinfo is None:
-            raise ValueError("now must be timezone-aware")
+            raise InvalidParameterError("now must be timezone-aware")
         return now.timestamp()
     return float(now)
 

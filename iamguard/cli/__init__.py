@@ -55,12 +55,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
+    except (OSError, ValueError) as exc:
+        # Before IAMGuardError: an InvalidParameterError (a bad option value) is a usage error.
+        print(f"iamguard {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except IAMGuardError as exc:
         print(f"iamguard {args.command}: {exc.code}: {exc}", file=sys.stderr)
         return EXIT_FINDINGS if exc.http_status < 500 else EXIT_USAGE
-    except (OSError, ValueError) as exc:
-        print(f"iamguard {args.command}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from iamguard.credentials.server import is_loopback_host
+from iamguard.errors import InvalidParameterError
 
 __all__ = ["check_bind_address", "run_until_signalled", "stop_on_signals", "wait_for"]
 
@@ -48,9 +49,9 @@ def check_bind_address(args: argparse.Namespace) -> None:
     """Refuse a ``--port`` out of range, or a non-loopback ``--host`` without ``--allow-non-loopback``
     (what is served travels unencrypted)."""
     if not 0 <= args.port <= 65535:
-        raise ValueError("--port must be between 0 and 65535")
+        raise InvalidParameterError("--port must be between 0 and 65535")
     if not args.allow_non_loopback and not is_loopback_host(args.host):
-        raise ValueError(
+        raise InvalidParameterError(
             f"--host {args.host} is not a loopback address; add --allow-non-loopback to bind it anyway"
         )
 

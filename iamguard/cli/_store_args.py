@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from iamguard.errors import NoSuchEntityError
+from iamguard.errors import InvalidParameterError, NoSuchEntityError
 from iamguard.store import open_store
 from iamguard.store.service import IdentityService
 
@@ -105,7 +105,7 @@ def parse_tags(pairs: Iterable[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise ValueError(f"tags are KEY=VALUE, got {pair!r}")
+            raise InvalidParameterError(f"tags are KEY=VALUE, got {pair!r}")
         tags[key] = value
     return tags
 

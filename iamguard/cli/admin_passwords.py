@@ -19,6 +19,7 @@ from typing import Any
 
 from iamguard.cli import EXIT_OK
 from iamguard.cli._store_args import emit, group_parser, open_from_args, say, show, verb
+from iamguard.errors import InvalidParameterError
 from iamguard.store.passwords import PasswordPolicy
 
 __all__ = ["register"]
@@ -101,16 +102,16 @@ def read_passwords(args: argparse.Namespace, prompts: tuple[str, ...], *, confir
         values = [sys.stdin.readline().rstrip("\r\n") for _ in prompts]
     else:
         if not sys.stdin.isatty():
-            raise ValueError(
+            raise InvalidParameterError(
                 "standard input is not a terminal: pass --password-stdin to read passwords from it"
             )
         values = [getpass.getpass(prompt) for prompt in prompts]
         if confirm_last and not hmac.compare_digest(
             getpass.getpass("Repeat the password: ").encode(), values[-1].encode()
         ):
-            raise ValueError("the passwords do not match")
+            raise InvalidParameterError("the passwords do not match")
     if any(not v for v in values):
-        raise ValueError("empty password")
+        raise InvalidParameterError("empty password")
     return values
 
 
@@ -145,7 +146,7 @@ def _update(args: argparse.Namespace) -> int:
     if args.set_password or args.password_stdin:
         (password,) = read_passwords(args, ("New password: ",), confirm_last=True)
     elif args.reset is None:
-        raise ValueError("nothing to update: pass --set-password and/or --[no-]password-reset-required")
+        raise InvalidParameterError("nothing to update: pass --set-password and/or --[no-]password-reset-required")
     profile = open_from_args(args, write=True).update_login_profile(
         args.user, password=password, password_reset_required=args.reset
     )

@@ -12,6 +12,7 @@ from typing import Any
 from iamguard.cli import EXIT_OK
 from iamguard.cli._principal_verbs import add_create_options, create_options, policies_of, register_verbs
 from iamguard.cli._store_args import emit, group_parser, open_from_args, read_document, say, show, verb
+from iamguard.errors import InvalidParameterError
 from iamguard.store.records import PrincipalKind
 
 __all__ = ["register"]
@@ -96,7 +97,7 @@ def _list(args: argparse.Namespace) -> int:
 
 def _update(args: argparse.Namespace) -> int:
     if args.description is None and args.max_session_duration is None:
-        raise ValueError("nothing to update: pass --description and/or --max-session-duration")
+        raise InvalidParameterError("nothing to update: pass --description and/or --max-session-duration")
     role = open_from_args(args, write=True).update_role(
         args.name, description=args.description, max_session_duration=args.max_session_duration
     )

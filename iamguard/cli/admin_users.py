@@ -13,7 +13,7 @@ from typing import Any
 from iamguard.cli import EXIT_OK
 from iamguard.cli._principal_verbs import add_create_options, create_options, policies_of, register_verbs
 from iamguard.cli._store_args import emit, group_parser, open_from_args, say, show, verb
-from iamguard.errors import NoSuchEntityError
+from iamguard.errors import InvalidParameterError, NoSuchEntityError
 from iamguard.store.records import PrincipalKind, User
 
 __all__ = ["register"]
@@ -112,7 +112,7 @@ def _row(user: User) -> tuple[object, ...]:
 
 def _update(args: argparse.Namespace) -> int:
     if args.new_name is None and args.new_path is None:
-        raise ValueError("nothing to update: pass --new-name and/or --new-path")
+        raise InvalidParameterError("nothing to update: pass --new-name and/or --new-path")
     user = open_from_args(args, write=True).update_user(
         args.name, new_name=args.new_name, new_path=args.new_path
     )

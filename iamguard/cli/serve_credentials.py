@@ -48,6 +48,7 @@ from iamguard.credentials.server import (
     write_token_file,
 )
 from iamguard.credentials.sts_client import StsClient
+from iamguard.errors import InvalidParameterError
 
 __all__ = ["COMMAND", "register", "run", "serve"]
 
@@ -93,9 +94,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> None:
     if not _SESSION_NAME.fullmatch(args.session_name):
-        raise ValueError("--session-name must be 2-64 characters of letters, digits and _+=,.@-")
+        raise InvalidParameterError("--session-name must be 2-64 characters of letters, digits and _+=,.@-")
     if not _MIN_DURATION <= args.duration <= _MAX_DURATION:
-        raise ValueError(f"--duration must be between {_MIN_DURATION} and {_MAX_DURATION} seconds")
+        raise InvalidParameterError(f"--duration must be between {_MIN_DURATION} and {_MAX_DURATION} seconds")
     check_bind_address(args)
 
 

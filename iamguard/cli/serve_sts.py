@@ -31,9 +31,10 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from iamguard.authn.session_token import SessionTokenService
 from iamguard.cli import EXIT_OK
 from iamguard.cli._serve import check_bind_address, run_until_signalled, wait_for
+from iamguard.errors import InvalidParameterError
+from iamguard.keyring import ENV_KEYS, ENV_KEYS_FILE, KeyRing
 from iamguard.sts.auth_message import AuthorizationMessageCodec
 from iamguard.sts.keyring_source import FollowingKeyRing, keyring_from_env
-from iamguard.keyring import ENV_KEYS, ENV_KEYS_FILE, KeyRing
 from iamguard.sts.oidc import OidcProvider, OidcVerifier
 from iamguard.sts.service import TokenService
 from iamguard.sts.wsgi import StsWsgiApp
@@ -118,7 +119,7 @@ def _message_codec() -> AuthorizationMessageCodec:
     try:
         return AuthorizationMessageCodec(base64.b64decode(text, validate=True))
     except (binascii.Error, ValueError):
-        raise ValueError(f"${ENV_MESSAGE_KEY} must be a base64 32-byte key") from None
+        raise InvalidParameterError(f"${ENV_MESSAGE_KEY} must be a base64 32-byte key") from None
 
 
 def _oidc_providers(specs: list[str], account: str) -> dict[str, OidcProvider]:
@@ -126,7 +127,7 @@ def _oidc_providers(specs: list[str], account: str) -> dict[str, OidcProvider]:
     for spec in specs:
         url, sep, ids = spec.partition("=")
         if not sep or not ids:
-            raise ValueError(f"--oidc-provider {spec!r}: expected URL=CLIENT_ID[,CLIENT_ID...]")
+            raise InvalidParameterError(f"--oidc-provider {spec!r}: expected URL=CLIENT_ID[,CLIENT_ID...]")
         provider = OidcProvider(url, tuple(i for i in ids.split(",") if i))
         providers[f"arn:aws:iam::{account}:oidc-provider/{provider.condition_prefix}"] = provider
     return providers
@@ -141,7 +142,7 @@ def _saml_verifier(specs: list[str], store: Any) -> Any | None:
     for spec in specs:
         arn, sep, path = spec.partition("=")
         if not sep:
-            raise ValueError(f"--saml-provider {spec!r}: expected ARN=METADATA_FILE")
+            raise InvalidParameterError(f"--saml-provider {spec!r}: expected ARN=METADATA_FILE")
         providers[arn] = SamlProvider(arn, Path(path).read_text(encoding="utf-8"))
     return SamlVerifier(providers, replay_store=store)  # replays refused by every process on the store
 

@@ -27,6 +27,7 @@ from typing import Any
 from iamguard.cli import EXIT_FINDINGS, EXIT_OK
 from iamguard.context import ContextType, ContextValue, parse_typed_value
 from iamguard.decision import Decision
+from iamguard.errors import InvalidParameterError
 from iamguard.policy.model import Policy, PolicyKind
 from iamguard.policy.parse import parse_policy
 from iamguard.simulate import simulate_custom_policy
@@ -105,7 +106,7 @@ def parse_context_option(option: str) -> tuple[str, ContextValue]:
     """``KEY=TYPE:VALUE`` → ``(KEY, value)``; list types split VALUE on commas."""
     key, sep, rest = option.partition("=")
     if not sep or not key:
-        raise ValueError(f"--context expects KEY=TYPE:VALUE, got {option!r}")
+        raise InvalidParameterError(f"--context expects KEY=TYPE:VALUE, got {option!r}")
     type_name, colon, raw = rest.partition(":")
     context_type = _TYPES.get(type_name.lower()) if colon else None
     if context_type is None:

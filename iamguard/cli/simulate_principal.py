@@ -26,7 +26,7 @@ from typing import Any
 
 from iamguard.cli._store_args import add_store_args, open_from_args
 from iamguard.cli.simulate import add_request_args, context_from_options, report
-from iamguard.errors import NoSuchEntityError
+from iamguard.errors import InvalidParameterError, NoSuchEntityError
 from iamguard.evaluate.inputs import PolicySet
 from iamguard.policy.arn import parse_arn
 from iamguard.policy.model import PolicyKind
@@ -63,7 +63,7 @@ def stored_principal(service: IdentityService, arn: str) -> Principal:
     resource = parsed.resource if parsed is not None else ""
     kind = resource.split("/", 1)[0]
     if parsed is None or parsed.service != "iam" or kind not in ("user", "role"):
-        raise ValueError(f"expected the ARN of an IAM user, group or role, got {arn!r}")
+        raise InvalidParameterError(f"expected the ARN of an IAM user, group or role, got {arn!r}")
     resolved = service.resolve_principal(arn)
     if resolved is None:
         raise NoSuchEntityError(f"no {kind} with ARN {arn} in this store")
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         principal = Principal.from_arn(caller)
     else:
         if args.caller_arn:
-            raise ValueError("--caller-arn applies to group simulations only")
+            raise InvalidParameterError("--caller-arn applies to group simulations only")
         principal = stored_principal(service, args.arn)
         policies = resolve_policy_set(principal, service)
     if args.resource_policy:

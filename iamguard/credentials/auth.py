@@ -35,7 +35,7 @@ from iamguard.authn.request_view import RequestView, host_from_url
 from iamguard.credentials.provider import Credentials
 from iamguard.credentials.refresh import Clock
 from iamguard.credentials.signer import SigningCredentials, sign_request
-from iamguard.errors import CredentialsError, NoCredentialsError
+from iamguard.errors import CredentialsError, InvalidParameterError, NoCredentialsError
 
 __all__ = ["RequestsSigV4Auth", "SigV4Auth"]
 
@@ -167,7 +167,7 @@ class _Signing:
     def __init__(self, credentials_source: object, *, region: str, service: str, sign_payload: bool,
                  clock: Clock | None) -> None:
         if not region or not service:
-            raise ValueError("region and service are required to build the credential scope")
+            raise InvalidParameterError("region and service are required to build the credential scope")
         self.region = region
         self.service = service
         self.sign_payload = sign_payload

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Protocol, runtime_checkable
 
+from iamguard.errors import InvalidParameterError
+
 __all__ = [
     "AsyncCredentialProvider",
     "AsyncCredentialSource",
@@ -47,7 +49,7 @@ class Credentials:
 
     def __post_init__(self) -> None:
         if self.expiration is not None and self.expiration.tzinfo is None:
-            raise ValueError("Credentials.expiration must be timezone-aware (UTC)")
+            raise InvalidParameterError("Credentials.expiration must be timezone-aware (UTC)")
 
     @property
     def is_temporary(self) -> bool:

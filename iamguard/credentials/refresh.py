@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from iamguard.credentials.provider import Credentials
-from iamguard.errors import RefreshError
+from iamguard.errors import InvalidParameterError, RefreshError
 
 __all__ = [
     "AsyncRefreshableCredentials",
@@ -71,7 +71,7 @@ class RefreshWindows:
 
     def __post_init__(self) -> None:
         if not 0 <= self.mandatory <= self.advisory:
-            raise ValueError("refresh windows need 0 <= mandatory <= advisory")
+            raise InvalidParameterError("refresh windows need 0 <= mandatory <= advisory")
 
 
 def scaled_windows(lifetime_seconds: float) -> RefreshWindows:
@@ -93,7 +93,7 @@ def epoch_clock(clock: Clock | EpochClock | None) -> EpochClock:
     sample = clock()
     if isinstance(sample, datetime):
         if sample.tzinfo is None:
-            raise ValueError("a datetime clock must return timezone-aware (UTC) datetimes")
+            raise InvalidParameterError("a datetime clock must return timezone-aware (UTC) datetimes")
         datetime_clock: Clock = clock  # type: ignore[assignment]  # INVARIANT: returned a datetime
         return lambda: datetime_clock().timestamp()
     if isinstance(sample, (int, float)) and not isinstance(sample, bool):
@@ -131,7 +131,7 @@ class _Windowing:
     def __init__(self, *, clock: Clock | EpochClock | None, windows: RefreshWindows | None, jitter: float,
                  rng: random.Random | None) -> None:
         if not 0 <= jitter <= 1:
-            raise ValueError("jitter is a fraction of the advisory window, between 0 and 1")
+            raise InvalidParameterError("jitter is a fraction of the advisory window, between 0 and 1")
         self._now: EpochClock = epoch_clock(clock)
         self._windows = windows
         self._jitter = jitter

@@ -38,7 +38,7 @@ from typing import Any
 
 from iamguard.credentials.provider import Credentials, CredentialSource
 from iamguard.credentials.refresh import Clock, RefreshWindows
-from iamguard.errors import CredentialsError, IAMGuardError
+from iamguard.errors import CredentialsError, IAMGuardError, InvalidParameterError
 
 __all__ = [
     "DEFAULT_PATH",
@@ -186,13 +186,13 @@ class CredentialsServer:
                  port: int = 0, path: str = DEFAULT_PATH, role_arn: str | None = None,
                  allow_non_loopback: bool = False, clock: Clock | None = None) -> None:
         if not allow_non_loopback and not is_loopback_host(host):
-            raise ValueError(f"refusing to serve credentials on non-loopback address {host!r}; "
+            raise InvalidParameterError(f"refusing to serve credentials on non-loopback address {host!r}; "
                              "pass allow_non_loopback=True (--allow-non-loopback) if you really mean it")
         if not path.startswith("/"):
-            raise ValueError("path must start with '/'")
+            raise InvalidParameterError("path must start with '/'")
         self.token = token if token is not None else generate_token()
         if not self.token or "\r" in self.token or "\n" in self.token:
-            raise ValueError("the authorization token must be non-empty and contain no line breaks")
+            raise InvalidParameterError("the authorization token must be non-empty and contain no line breaks")
         self._token_bytes = self.token.encode("utf-8")
         self._source = source
         self.path = path

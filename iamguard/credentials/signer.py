@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 from iamguard.authn import canonical as c
 from iamguard.authn.request_view import RequestView, host_from_url
 from iamguard.authn.sigv4 import MAX_PRESIGNED_EXPIRES
+from iamguard.errors import InvalidParameterError
 
 __all__ = [
     "UNSIGNED_HEADERS",
@@ -84,7 +85,7 @@ def _names_to_sign(view: RequestView) -> list[str]:
 
 def _require_host(view: RequestView) -> None:
     if not view.has_header("host"):
-        raise ValueError("the request needs a Host header to be signed (use sign_url for a URL)")
+        raise InvalidParameterError("the request needs a Host header to be signed (use sign_url for a URL)")
 
 
 def _sign(
@@ -186,7 +187,7 @@ def presign_request(
     https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
     """
     if not 1 <= expires_in <= MAX_PRESIGNED_EXPIRES:
-        raise ValueError(f"expires_in must be between 1 and {MAX_PRESIGNED_EXPIRES} seconds")
+        raise InvalidParameterError(f"expires_in must be between 1 and {MAX_PRESIGNED_EXPIRES} seconds")
     _require_host(view)
     view = replace(view, method=view.method.upper())
     amz_date = _timestamp(now)

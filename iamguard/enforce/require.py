@@ -28,7 +28,7 @@ import wrapt
 from iamguard.authn.authenticators import Authenticated
 from iamguard.decision import Decision
 from iamguard.enforce.guard import AsyncGuard, Guard, RequestState
-from iamguard.errors import AccessDeniedError, AuthenticationError
+from iamguard.errors import AccessDeniedError, AuthenticationError, InvalidParameterError
 from iamguard.policy.model import Policy
 from iamguard.principal import Principal
 
@@ -84,7 +84,7 @@ class ResourceTemplate:
         parts: list[tuple[str, str | None]] = []
         for literal, name, spec, conversion in string.Formatter().parse(text):
             if name is not None and (not name.isidentifier() or spec or conversion):
-                raise ValueError(f"resource template {text!r}: use plain {{name}} fields, got {{{name}}}")
+                raise InvalidParameterError(f"resource template {text!r}: use plain {{name}} fields, got {{{name}}}")
             parts.append((literal, name))
         self.parts = tuple(parts)
         self.fields = tuple(name for _, name in parts if name is not None)
@@ -194,7 +194,7 @@ def require(
     """
     names = (actions,) if isinstance(actions, str) else tuple(actions)
     if not names:
-        raise ValueError("require() needs at least one action")
+        raise InvalidParameterError("require() needs at least one action")
 
     def decorate(func: F) -> F:
         requirement = _Requirement(func, names, resource, context, resource_policy, guard)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from iamguard.errors import InvalidParameterError
+
 __all__ = ["PolicyLimits", "policy_size"]
 
 _WHITESPACE = frozenset(" \t\n\r")
@@ -37,7 +39,7 @@ class PolicyLimits:
 
     def __post_init__(self) -> None:
         if self.max_chars < 1:
-            raise ValueError("max_chars must be positive")
+            raise InvalidParameterError("max_chars must be positive")
 
     def problem(self, size: int) -> str | None:
         """Why a document of ``size`` characters is refused, or ``None`` when it fits."""

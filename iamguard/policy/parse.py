@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from iamguard.errors import PolicyProblem, PolicySyntaxError, PolicyValidationError
+from iamguard.errors import InvalidParameterError, PolicyProblem, PolicySyntaxError, PolicyValidationError
 from iamguard.policy.limits import PolicyLimits, policy_size
 from iamguard.policy.model import (
     DEFAULT_VERSION,
@@ -162,7 +162,7 @@ def _object_pairs(pairs: list[tuple[str, Any]]) -> _Object:
 
 
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+    raise InvalidParameterError(f"{name} is not valid JSON")
 
 
 class _LongNumber:

@@ -47,7 +47,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from iamguard.errors import StoreError
+from iamguard.errors import InvalidParameterError, StoreError
 
 if TYPE_CHECKING:
     from iamguard.store.postgres import PostgresBackend
@@ -175,7 +175,7 @@ class PollingChangeFeed(_Feed):
 
     def __init__(self, source: GenerationSource, *, interval: float = 0.2) -> None:
         if interval <= 0:
-            raise ValueError("the polling interval must be positive")
+            raise InvalidParameterError("the polling interval must be positive")
         super().__init__(source.generation(), "iamguard-change-feed-poll")
         self._source = source
         self.interval = interval

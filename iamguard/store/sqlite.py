@@ -34,7 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote
 
-from iamguard.errors import NoSuchStoreError, StoreUnavailableError
+from iamguard.errors import InvalidParameterError, NoSuchStoreError, StoreUnavailableError
 from iamguard.store import _replay, _sql
 
 __all__ = ["DIALECT", "SQLiteBackend"]
@@ -62,7 +62,7 @@ class SQLiteBackend:
         max_connections: int = 8,
     ) -> None:
         if max_connections < 1:
-            raise ValueError("max_connections must be at least 1")
+            raise InvalidParameterError("max_connections must be at least 1")
         self.path = str(path)
         self._busy_timeout = busy_timeout
         self._local = threading.local()

@@ -19,7 +19,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from iamguard.errors import NoSuchEntityError
+from iamguard.errors import InvalidParameterError, NoSuchEntityError
 from iamguard.evaluate.inputs import PolicySet
 from iamguard.policy.limits import PolicyLimits
 from iamguard.policy.model import Policy, PolicyKind
@@ -53,7 +53,7 @@ def principal_for(resolved: ResolvedPrincipal, partition: str = "aws") -> Princi
             name=resolved.name,
             tags=tags,
         )
-    raise ValueError(f"{resolved.arn} is a {resolved.kind}, which has no long-term credentials")
+    raise InvalidParameterError(f"{resolved.arn} is a {resolved.kind}, which has no long-term credentials")
 
 
 def parse_session_policy(document: str) -> Policy:

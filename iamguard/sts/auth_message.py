@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from iamguard.context import ContextValue
 from iamguard.decision import DecisionKind, PolicyRole
-from iamguard.errors import STSError
+from iamguard.errors import InvalidParameterError, STSError
 
 if TYPE_CHECKING:
     from iamguard.decision import Decision, MatchedStatement
@@ -177,18 +177,18 @@ class AuthorizationMessageCodec:
     def __init__(self, key: bytes | Mapping[str, bytes], *, primary: str | None = None) -> None:
         keys = {DEFAULT_KEY_ID: key} if isinstance(key, (bytes, bytearray)) else dict(key)
         if not keys:
-            raise ValueError("at least one key is required")
+            raise InvalidParameterError("at least one key is required")
         for key_id, secret in keys.items():
             if _KEY_ID_RE.fullmatch(key_id) is None:
-                raise ValueError(f"invalid key id {key_id!r}")
+                raise InvalidParameterError(f"invalid key id {key_id!r}")
             if not isinstance(secret, (bytes, bytearray)) or len(secret) != _KEY_BYTES:
-                raise ValueError(f"key {key_id!r} must be {_KEY_BYTES} bytes (AES-256)")
+                raise InvalidParameterError(f"key {key_id!r} must be {_KEY_BYTES} bytes (AES-256)")
         if primary is None:
             if len(keys) != 1:
-                raise ValueError("primary is required when several keys are given")
+                raise InvalidParameterError("primary is required when several keys are given")
             primary = next(iter(keys))
         if primary not in keys:
-            raise ValueError(f"primary key id {primary!r} is not among the keys")
+            raise InvalidParameterError(f"primary key id {primary!r} is not among the keys")
         self.primary = primary
         self._ciphers = {key_id: AESGCM(bytes(secret)) for key_id, secret in keys.items()}
 

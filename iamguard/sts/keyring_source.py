@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TypeVar
 
-from iamguard.errors import KeyRingError
+from iamguard.errors import InvalidParameterError, KeyRingError
 from iamguard.keyring import ENV_KEYS, ENV_KEYS_FILE, KeyRing, SigningKey
 
 __all__ = [
@@ -82,7 +82,7 @@ class FollowingKeyRing(KeyRing):
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if interval <= 0:
-            raise ValueError("the keyring re-read interval must be positive")
+            raise InvalidParameterError("the keyring re-read interval must be positive")
         super().__init__((), clock=clock)
         self._path = Path(path)
         self._interval = interval

@@ -53,7 +53,7 @@ from signxml.exceptions import SignXMLException
 from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
 from iamguard.context import ContextValue
-from iamguard.errors import InvalidInputError, STSError
+from iamguard.errors import InvalidInputError, InvalidParameterError, STSError
 
 if TYPE_CHECKING:
     from iamguard.store.protocols import OneTimeUse
@@ -160,7 +160,7 @@ def _parse_xml(data: bytes) -> Any:
     root = etree.fromstring(data, parser=_safe_parser())
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise ValueError("DOCTYPE declarations are not allowed")
+        raise InvalidParameterError("DOCTYPE declarations are not allowed")
     return root
 
 
@@ -296,7 +296,7 @@ class _ReplayCache:
 
     def __init__(self, size: int) -> None:
         if size < 1:
-            raise ValueError("replay_cache_size must be at least 1")
+            raise InvalidParameterError("replay_cache_size must be at least 1")
         self._size = size
         self._seen: dict[tuple[str, str], float] = {}
         self._heap: list[tuple[float, tuple[str, str]]] = []
@@ -375,7 +375,7 @@ class SamlVerifier:
         self.audiences = frozenset([audience] if isinstance(audience, str) else audience)
         self.recipients = frozenset([recipient] if isinstance(recipient, str) else recipient)
         if not self.audiences or not self.recipients:
-            raise ValueError("audience and recipient need at least one URL each")
+            raise InvalidParameterError("audience and recipient need at least one URL each")
         self.clock = clock
         self.max_clock_skew = max_clock_skew
         self._replays = _ReplayCache(replay_cache_size)
@@ -713,7 +713,7 @@ def _parse_time(text: str) -> float:
     """xs:dateTime (SAML requires UTC) to epoch seconds."""
     match = _DATETIME_RE.fullmatch(text.strip())
     if match is None:
-        raise ValueError(text)
+        raise InvalidParameterError(text)
     year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
     fraction = float("0." + match.group(7)) if match.group(7) else 0.0
     zone = match.group(8) or "Z"

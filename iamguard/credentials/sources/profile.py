@@ -23,7 +23,7 @@ from iamguard.credentials.sources.imds import ImdsProvider
 from iamguard.credentials.sources.process import ProcessProvider
 from iamguard.credentials.sources.web_identity import StsFactory, WebIdentityProvider
 from iamguard.credentials.sts_client import sts_client_for
-from iamguard.errors import CredentialsError, PartialCredentialsError
+from iamguard.errors import CredentialsError, InvalidParameterError, PartialCredentialsError
 
 __all__ = ["CREDENTIAL_SOURCES", "AssumeRoleProvider", "MfaCodeCallback", "SharedStaticProvider"]
 
@@ -68,7 +68,7 @@ class SharedStaticProvider:
 
     def __init__(self, scope: ProfileScope | None = None, *, files: str = "both") -> None:
         if files not in ("both", "credentials", "config"):
-            raise ValueError("files is 'both', 'credentials' or 'config'")
+            raise InvalidParameterError("files is 'both', 'credentials' or 'config'")
         self._scope = scope or ProfileScope()
         self._files = files
         self.name = {"both": "shared-files", "credentials": "shared-credentials-file",
