@@ -28,7 +28,6 @@ from collections.abc import Awaitable, Generator, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from iamguard._flow import adrive, drive
-
 from iamguard.evaluate.inputs import PolicySet
 from iamguard.lookups import GET_GENERATION, GetGeneration, ResolvedPrincipal, ResolvePrincipal
 from iamguard.policy.model import Policy
