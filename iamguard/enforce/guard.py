@@ -50,7 +50,7 @@ from iamguard.context import ContextValue, make_context
 from iamguard.decision import Decision, DecisionKind, PolicyRole
 from iamguard.enforce.audit import AccessTracker, AuditEvent, AuditSink
 from iamguard.enforce.errors import EncodedAccessDeniedError
-from iamguard.errors import AuthenticationError, IAMGuardError
+from iamguard.errors import AuthenticationError, IAMGuardError, InvalidParameterError
 from iamguard.evaluate.cached import CachedEvaluator
 from iamguard.evaluate.engine import Evaluator
 from iamguard.evaluate.inputs import PolicySet, Request
@@ -206,7 +206,7 @@ class _GuardCore:
             ]
             if bearer:
                 if sessions is None:
-                    raise ValueError("bearer authentication needs a SessionTokenService (sessions=...)")
+                    raise InvalidParameterError("bearer authentication needs a SessionTokenService (sessions=...)")
                 chain.append(BearerAuthenticator(sessions, clock=clock))
             if anonymous:
                 chain.append(AnonymousAuthenticator())
@@ -576,11 +576,46 @@ class Guard(_GuardCore):
     several; default ``"us-east-1"``, ``None`` for any) is what the scope's region must be, as an
     AWS endpoint serves its own region only; ``anonymous=True``
     admits unsigned requests as the anonymous principal; ``messages`` encodes authorization
-    failure messages; ``audit`` and ``tracker`` receive each decision.
+    failure messages; ``audit`` and ``tracker`` receive each decision. ``authenticators``
+    replaces the built-in chain (SigV4, then bearer and anonymous when asked for);
+    ``evaluator``, ``context`` (or just ``trusted_proxies``) and ``clock`` replace the defaults.
+    Every option is keyword-only and spelled out, so a misspelt one fails at once (and in mypy).
     """
 
-    def __init__(self, source: PolicySource, **options: Any) -> None:
-        super().__init__(source, **options)
+    def __init__(
+        self,
+        source: PolicySource,
+        *,
+        sessions: SessionTokenService | None = None,
+        service: str | None = None,
+        region: str | Iterable[str] | None = "us-east-1",
+        bearer: bool = False,
+        anonymous: bool = False,
+        authenticators: Sequence[Authenticator] | None = None,
+        evaluator: CachedEvaluator | None = None,
+        context: ContextBuilder | None = None,
+        trusted_proxies: Iterable[str] = (),
+        audit: AuditSink | None = None,
+        tracker: AccessTracker | None = None,
+        messages: AuthorizationMessageCodec | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(
+            source,
+            sessions=sessions,
+            service=service,
+            region=region,
+            bearer=bearer,
+            anonymous=anonymous,
+            authenticators=authenticators,
+            evaluator=evaluator,
+            context=context,
+            trusted_proxies=trusted_proxies,
+            audit=audit,
+            tracker=tracker,
+            messages=messages,
+            clock=clock,
+        )
 
     def authenticate(self, view: RequestView, meta: RequestMeta | None = None) -> Authenticated:
         """Who sent ``view``; raises :class:`~iamguard.errors.AuthenticationError` otherwise."""
@@ -631,8 +666,40 @@ class AsyncGuard(_GuardCore):
     (:func:`_awaited_store`); a store whose reads are part sync, part async is refused.
     """
 
-    def __init__(self, source: PolicySource | AsyncPolicySource, **options: Any) -> None:
-        super().__init__(source, **options)
+    def __init__(
+        self,
+        source: PolicySource | AsyncPolicySource,
+        *,
+        sessions: SessionTokenService | None = None,
+        service: str | None = None,
+        region: str | Iterable[str] | None = "us-east-1",
+        bearer: bool = False,
+        anonymous: bool = False,
+        authenticators: Sequence[Authenticator] | None = None,
+        evaluator: CachedEvaluator | None = None,
+        context: ContextBuilder | None = None,
+        trusted_proxies: Iterable[str] = (),
+        audit: AuditSink | None = None,
+        tracker: AccessTracker | None = None,
+        messages: AuthorizationMessageCodec | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(
+            source,
+            sessions=sessions,
+            service=service,
+            region=region,
+            bearer=bearer,
+            anonymous=anonymous,
+            authenticators=authenticators,
+            evaluator=evaluator,
+            context=context,
+            trusted_proxies=trusted_proxies,
+            audit=audit,
+            tracker=tracker,
+            messages=messages,
+            clock=clock,
+        )
         awaited = _awaited_store(source)
         #: How lookups are answered by awaiting an async store; ``None`` for a sync store, whose
         #: requests take the inline paths (no coroutine per lookup).

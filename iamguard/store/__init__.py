@@ -20,11 +20,15 @@ same transaction, which is how evaluation caches learn that something changed.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+import time
+from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
 from iamguard.errors import InvalidInputError, StoreUnavailableError
+from iamguard.store._rules import Quotas
+from iamguard.store.passwords import LockoutPolicy
 from iamguard.store.protocols import StoreBackend
+from iamguard.store.secrets import SecretBox
 from iamguard.store.service import IdentityService
 
 __all__ = ["IdentityService", "open_backend", "open_store"]
@@ -65,17 +69,41 @@ def open_backend(url: str, *, create: bool = False) -> StoreBackend:
     )
 
 
-def open_store(url: str = "memory://", *, create: bool = False, **options: Any) -> IdentityService:
-    """An identity store for ``url``; ``options`` go to :class:`IdentityService`
-    (``account_id``, ``secret_box``, ``quotas``, ``lockout``, ``clock``, ...).
+def open_store(
+    url: str = "memory://",
+    *,
+    create: bool = False,
+    account_id: str | None = None,
+    partition: str = "aws",
+    secret_box: SecretBox | None = None,
+    quotas: Quotas | None = None,
+    lockout: LockoutPolicy | None = None,
+    clock: Callable[[], float] = time.time,
+    cache_size: int = 4096,
+) -> IdentityService:
+    """An identity store for ``url``, with IAM's rules (:class:`IdentityService`) over it.
 
     Creating a store is explicit (``create=True``, ``iamguard init``, ``iamguard apply --create``):
     a mistyped path or an unset variable must fail at start, not serve an empty account. Opening
     also checks the master key against the store's key-check value (see ``_key_check.py``).
+
+    ``account_id`` names the account of a new store (an existing one must match);
+    ``secret_box`` seals secrets under the master key; ``quotas`` and ``lockout`` are IAM's limits
+    and the sign-in lockout policy; ``clock`` returns Unix seconds; ``cache_size`` bounds the
+    parsed-policy and resolved-principal caches.
     """
     backend = open_backend(url, create=create)
     try:
-        return IdentityService(backend, **options)
+        return IdentityService(
+            backend,
+            account_id=account_id,
+            partition=partition,
+            secret_box=secret_box,
+            quotas=quotas,
+            lockout=lockout,
+            clock=clock,
+            cache_size=cache_size,
+        )
     except BaseException:
         backend.close()
         raise

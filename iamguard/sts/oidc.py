@@ -46,7 +46,7 @@ import jwt
 
 from iamguard._flow import adrive, drive
 from iamguard.context import ContextValue
-from iamguard.errors import STSError
+from iamguard.errors import InvalidParameterError, STSError
 
 __all__ = [
     "ALLOWED_ALGORITHMS",
@@ -99,11 +99,11 @@ class OidcProvider:
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
         if not (parts.scheme == "https" or _is_loopback_http(self.url)) or not parts.hostname:
-            raise ValueError(f"OIDC provider URL must begin with https://: {self.url!r}")
+            raise InvalidParameterError(f"OIDC provider URL must begin with https://: {self.url!r}")
         if parts.query or parts.fragment:
-            raise ValueError("OIDC provider URL may not have a query or fragment")
+            raise InvalidParameterError("OIDC provider URL may not have a query or fragment")
         if not self.client_ids:
-            raise ValueError("an OIDC provider needs at least one client id (audience)")
+            raise InvalidParameterError("an OIDC provider needs at least one client id (audience)")
 
     @property
     def condition_prefix(self) -> str:
