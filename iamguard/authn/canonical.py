@@ -27,6 +27,7 @@ from functools import lru_cache
 from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 from iamguard.authn.request_view import RequestView, split_query
+from iamguard.errors import InvalidParameterError
 
 __all__ = [
     "ALGORITHM",
@@ -256,18 +257,18 @@ def view_header_map(view: RequestView) -> Mapping[str, Sequence[str]]:
 def format_amz_date(moment: datetime) -> str:
     """``20150830T123600Z`` for an aware datetime."""
     if moment.tzinfo is None:
-        raise ValueError("SigV4 timestamps need a timezone-aware datetime")
+        raise InvalidParameterError("SigV4 timestamps need a timezone-aware datetime")
     return moment.astimezone(timezone.utc).strftime(_AMZ_DATE_FORMAT)
 
 
 def parse_amz_date(text: str) -> datetime:
     """Parse ``YYYYMMDDTHHMMSSZ`` strictly (ValueError otherwise) into an aware UTC datetime."""
     if len(text) != 16 or not text.endswith("Z") or text[8] != "T":
-        raise ValueError(f"not an ISO 8601 basic timestamp: {text!r}")
+        raise InvalidParameterError(f"not an ISO 8601 basic timestamp: {text!r}")
     digits = text[:8] + text[9:15]
     if not (digits.isascii() and digits.isdigit()):
         # ASCII digits only: strptime (and int()) would also read "٢٠١٥" or a space-padded day.
-        raise ValueError(f"not an ISO 8601 basic timestamp: {text!r}")
+        raise InvalidParameterError(f"not an ISO 8601 basic timestamp: {text!r}")
     # datetime() rejects what strptime's ranges reject (month 13, second 60, 30 February, year 0).
     return datetime(
         int(text[0:4]), int(text[4:6]), int(text[6:8]),
