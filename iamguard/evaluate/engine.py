@@ -42,6 +42,7 @@ from iamguard.context import ContextValue
 from iamguard.decision import Decision, DecisionKind, MatchedStatement, PolicyRole
 from iamguard.evaluate.compile import CompiledPolicy, CompiledStatement, _StatementBody, compiled
 from iamguard.evaluate.inputs import PolicySet, Request
+from iamguard.evaluate.policy_set import compiled_set
 from iamguard.evaluate.principal_match import PrincipalMatch
 from iamguard.policy.model import Policy
 from iamguard.principal import Principal, PrincipalType
@@ -88,65 +89,6 @@ def principal_context_keys(principal: Principal) -> dict[str, ContextValue]:
         table = _principal_keys = {}
     table[id(principal)] = (principal, keys)
     return keys
-
-
-#: One compiled identity policy with the statements that can match the action being indexed.
-_Candidates = tuple[tuple[CompiledPolicy, tuple[CompiledStatement, ...]], ...]
-
-#: How many identity tuples keep an index (the table is reset when full), and how many actions
-#: each index remembers (a hostile caller could send endless distinct action names).
-_IDENTITY_INDEX_SIZE = 1024
-_INDEX_ACTIONS_SIZE = 4096
-
-
-class _IdentityIndex:
-    """The identity policies of a PolicySet indexed by action, across policies.
-
-    Why: a principal with 1,000 attached documents would otherwise pay a Python loop over every
-    policy on each decision, though an action usually reaches one or two of them. For each
-    lower-cased action this keeps only the (compiled policy, candidates) pairs that have
-    candidates, in policy order, so the loop costs what matches.
-    """
-
-    __slots__ = ("actions", "compiled", "policies")
-
-    def __init__(self, policies: tuple[Policy, ...]) -> None:
-        self.policies = policies  # INVARIANT: held so id(policies) cannot be reused while indexed
-        self.compiled = tuple(p._compiled or compiled(p) for p in policies)
-        self.actions: dict[str, _Candidates] = {}
-
-    def candidates(self, action: str) -> _Candidates:
-        """The policies with statements whose Action/NotAction matches ``action`` (lower-cased)."""
-        found = self.actions.get(action)
-        if found is None:
-            found = tuple((cp, c) for cp in self.compiled if (c := cp.candidates(action)))
-            table = self.actions
-            if len(table) >= _INDEX_ACTIONS_SIZE:
-                table = self.actions = {}
-            table[action] = found
-        return found
-
-
-_identity_indexes: dict[int, _IdentityIndex] = {}
-
-
-def _identity_index(policies: tuple[Policy, ...]) -> _IdentityIndex:
-    """The index of an identity tuple, memoized by object identity.
-
-    Keyed by the tuple rather than the PolicySet: resolving builds a new PolicySet per request but
-    hands over the store's identity tuple, so the index survives across requests.
-    # INVARIANT: Policy values and tuples are immutable, so an index never goes stale.
-    """
-    global _identity_indexes
-    index = _identity_indexes.get(id(policies))
-    if index is not None and index.policies is policies:
-        return index
-    index = _IdentityIndex(policies)
-    table = _identity_indexes
-    if len(table) >= _IDENTITY_INDEX_SIZE:
-        table = _identity_indexes = {}
-    table[id(policies)] = index
-    return index
 
 
 class _Walk:
@@ -270,9 +212,10 @@ def _where(policy: CompiledPolicy, statement: CompiledStatement) -> str:
 class Evaluator:
     """Evaluates a :class:`Request` against a :class:`PolicySet` with AWS's logic.
 
-    Stateless apart from the compiled forms cached on each :class:`Policy` and the module's
-    bounded per-identity-tuple action index (both derived from immutable policies, so never
-    stale), so one instance can be shared by every thread.
+    Stateless apart from the compiled forms attached to each :class:`Policy` and
+    :class:`PolicySet` (the latter holding the action index across identity policies; both
+    derived from immutable values, so never stale), so one instance can be shared by every
+    thread.
     """
 
     def evaluate(self, request: Request, policies: PolicySet) -> Decision:
@@ -281,9 +224,7 @@ class Evaluator:
         walk = _Walk(request, boundary is not None)
 
         identity_allows = False
-        index = _identity_indexes.get(id(policies.identity))
-        if index is None or index.policies is not policies.identity:
-            index = _identity_index(policies.identity)
+        index = policies._compiled or compiled_set(policies)
         found_by_policy = index.actions.get(action)
         if found_by_policy is None:
             found_by_policy = index.candidates(action)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from iamguard.context import ContextValue
 from iamguard.policy.model import Policy
@@ -46,3 +47,8 @@ class PolicySet:
     resource: Policy | None = None
     resource_account: str | None = None
     generation: int = 0  # store generation the set was read at; part of cache keys
+    #: The compiled form (``iamguard.evaluate.policy_set.CompiledPolicySet``: the action index
+    #: across identity policies and the cache key part), attached on first evaluation. It
+    #: belongs to this object, so it lives exactly as long as the set and is never rebuilt
+    #: because some global table filled up. INVARIANT: the fields above are immutable.
+    _compiled: Any = field(default=None, init=False, repr=False, compare=False, hash=False)

@@ -1,0 +1,350 @@
+#!/usr/bin/env python3
+"""iamguard on the outside kits' shapes (many principals, non-repeating streams), beside a plain
+compiled loop and moto, with memory and load time; every answer checked against the reference.
+
+    python benchmarks/kits.py            full run (~10 minutes on 2 cores)
+    python benchmarks/kits.py --quick    a tenth of the principals, short streams
+
+Engines (every one reads the same IAM JSON, see ``kit_shapes.py``):
+
+* ``iamguard``: ``Evaluator.evaluate(request, policy_set)``, one PolicySet per principal built
+  as the guard builds it (the store's shared Policy objects for managed policies);
+* ``cached``: ``CachedEvaluator.evaluate`` (default size), a new one per stream;
+* ``loop``: the ~60-line compiled loop below (regexes compiled once, a loop over the principal's
+  statements per decision): the floor a plain implementation reaches;
+* ``moto``: moto's ``IAMPolicy.is_action_permitted`` per document (no conditions: it sits out
+  ``kit-conditions``).
+
+Each timed call takes the next request of a stream (``fresh`` never repeats, ``repeat`` cycles
+through 1,000, ``mix`` alternates); ``driver`` is the cost of that step alone (already included
+in every figure). Before timing, every request of every stream is answered by every engine and
+compared with ``tests/evaluate/reference.py``; a disagreement stops the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import ipaddress
+import itertools
+import json
+import re
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import harness
+from benchmarks.kit_shapes import KitRequest, KitStore, kit_stores, streams
+
+RESULTS = Path(__file__).resolve().parent / "results"
+ALLOWED, EXPLICIT, IMPLICIT = "allowed", "explicitDeny", "implicitDeny"
+
+
+# ------------------------------------------------------------------ the plain compiled loop
+
+
+def _glob(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def _one_regex(patterns: Any, ignore_case: bool) -> Callable[[str], object]:
+    items = [patterns] if isinstance(patterns, str) else patterns
+    if "*" in items:
+        return lambda _text: True
+    return re.compile("|".join(f"(?:{_glob(p, ignore_case).pattern})" for p in items), re.DOTALL | (re.IGNORECASE if ignore_case else 0)).fullmatch
+
+
+def _conditions(block: dict[str, dict[str, Any]]) -> tuple[tuple[str, str, Any], ...]:
+    out = []
+    for operator, entries in block.items():
+        for key, values in entries.items():
+            values = [values] if isinstance(values, str) else values
+            if operator == "StringEquals":
+                out.append(("eq", key.lower(), frozenset(values)))
+            elif operator == "IpAddress":
+                out.append(("ip", key.lower(), tuple(ipaddress.ip_network(v, strict=False) for v in values)))
+            else:
+                raise ValueError(f"the loop does not know {operator}")
+    return tuple(out)
+
+
+def loop_compile(doc: dict[str, Any]) -> list[tuple[bool, Callable[[str], object], Callable[[str], object], tuple[Any, ...]]]:
+    """Each statement as (is_deny, action test, resource test, conditions), compiled once."""
+    return [
+        (st["Effect"] == "Deny", _one_regex(st["Action"], True), _one_regex(st["Resource"], False), _conditions(st.get("Condition", {})))
+        for st in doc["Statement"]
+    ]
+
+
+def _holds(conditions: tuple[tuple[str, str, Any], ...], context: dict[str, str]) -> bool:
+    for kind, key, expected in conditions:
+        value = context.get(key)
+        if value is None:
+            return False
+        if kind == "eq":
+            if value not in expected:
+                return False
+        elif not any(ipaddress.ip_address(value) in net for net in expected):
+            return False
+    return True
+
+
+def loop_decide(statements: list[Any], action: str, resource: str, context: dict[str, str]) -> str:
+    allowed = False
+    for is_deny, action_test, resource_test, conditions in statements:
+        if action_test(action) and resource_test(resource) and (not conditions or _holds(conditions, context)):
+            if is_deny:
+                return EXPLICIT
+            allowed = True
+    return ALLOWED if allowed else IMPLICIT
+
+
+# ------------------------------------------------------------------ engines
+
+
+class Engine:
+    """One engine loaded with a store: ``load_s``, ``memory_mib``, and per-stream argument tuples."""
+
+    name = ""
+    load_s = 0.0
+    memory_mib = 0.0
+    all_compiled_mib: float | None = None
+    compile_all_s: float | None = None
+
+    def args(self, request: KitRequest) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    def decide(self) -> Callable[..., Any]:
+        raise NotImplementedError
+
+    def outcome(self, answer: Any) -> str:
+        return str(answer)
+
+
+def _measure_load(build: Callable[[], Any]) -> tuple[float, float, Any]:
+    """(seconds without tracing, MiB allocated while building under tracemalloc, the result)."""
+    gc.collect()
+    start = time.perf_counter()
+    built = build()
+    seconds = time.perf_counter() - start
+    del built
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    built = build()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return seconds, (after - before) / 2**20, built
+
+
+class IamguardEngine(Engine):
+    name = "iamguard"
+
+    def __init__(self, store: KitStore, texts: dict[str, str]) -> None:
+        from iamguard.context import make_context
+        from iamguard.evaluate.compile import compiled
+        from iamguard.evaluate.engine import Evaluator
+        from iamguard.evaluate.inputs import PolicySet, Request
+        from iamguard.policy.model import PolicyKind
+        from iamguard.policy.parse import parse_policy
+        from iamguard.principal import Principal
+
+        self._request, self._context = Request, make_context
+
+        def build() -> tuple[list[Any], list[Any]]:
+            parsed = {name: parse_policy(text, name=name, kind=PolicyKind.IDENTITY) for name, text in texts.items()}
+            for policy in parsed.values():
+                compiled(policy)
+            principals = [Principal.from_arn(arn) for arn, _ in store.principals]
+            sets = [PolicySet(identity=tuple(parsed[n] for n in names)) for _, names in store.principals]
+            return principals, sets
+
+        self.load_s, self.memory_mib, (self.principals, self.sets) = _measure_load(build)
+        # "All compiled": every statement's resources/conditions too (normally done on first use).
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        start = time.perf_counter()
+        seen: set[int] = set()
+        for policy_set in self.sets:
+            for policy in policy_set.identity:
+                if id(policy) not in seen:
+                    seen.add(id(policy))
+                    for statement in compiled(policy).statements:
+                        statement.body  # noqa: B018 - forces the lazy part
+        self.compile_all_s = time.perf_counter() - start
+        self.all_compiled_mib = self.memory_mib + (tracemalloc.get_traced_memory()[0] - before) / 2**20
+        tracemalloc.stop()
+        self.evaluator = Evaluator()
+
+    def args(self, request: KitRequest) -> tuple[Any, ...]:
+        req = self._request(self.principals[request.principal], request.action, request.resource, self._context(request.context))
+        return req, self.sets[request.principal]
+
+    def decide(self) -> Callable[..., Any]:
+        return self.evaluator.evaluate
+
+    def outcome(self, answer: Any) -> str:
+        return str(answer.kind.value)
+
+
+class CachedEngine(IamguardEngine):
+    name = "cached"
+
+    def __init__(self, base: IamguardEngine) -> None:  # shares the loaded store
+        self.__dict__.update(base.__dict__)
+
+    def decide(self) -> Callable[..., Any]:
+        from iamguard.evaluate.cached import CachedEvaluator
+
+        return CachedEvaluator().evaluate
+
+
+class LoopEngine(Engine):
+    name = "loop"
+
+    def __init__(self, store: KitStore, texts: dict[str, str]) -> None:
+        def build() -> list[list[Any]]:
+            compiled = {name: loop_compile(json.loads(text)) for name, text in texts.items()}
+            return [[st for n in names for st in compiled[n]] for _, names in store.principals]
+
+        self.load_s, self.memory_mib, self.per_principal = _measure_load(build)
+
+    def args(self, request: KitRequest) -> tuple[Any, ...]:
+        return self.per_principal[request.principal], request.action, request.resource, {k.lower(): v for k, v in request.context.items()}
+
+    def decide(self) -> Callable[..., Any]:
+        return loop_decide
+
+
+class MotoEngine(Engine):
+    name = "moto"
+
+    def __init__(self, store: KitStore, texts: dict[str, str]) -> None:
+        from moto.iam import access_control as ac
+
+        from benchmarks.peers.moto_adapter import _decide
+
+        self._decide = _decide
+        self.denied, self.permitted = ac.PermissionResult.DENIED, ac.PermissionResult.PERMITTED
+
+        def build() -> list[list[Any]]:
+            policies = {name: ac.IAMPolicy(text) for name, text in texts.items()}
+            return [[policies[n] for n in names] for _, names in store.principals]
+
+        self.load_s, self.memory_mib, self.per_principal = _measure_load(build)
+
+    def args(self, request: KitRequest) -> tuple[Any, ...]:
+        return self.per_principal[request.principal], self.denied, self.permitted, request.action, request.resource
+
+    def decide(self) -> Callable[..., Any]:
+        return self._decide
+
+    def outcome(self, answer: Any) -> str:
+        return ALLOWED if answer is self.permitted else EXPLICIT if answer is self.denied else IMPLICIT
+
+
+# ------------------------------------------------------------------ checking and timing
+
+
+def check(store: KitStore, engines: list[Engine], requests: list[KitRequest], reference: Engine) -> int:
+    """Answer every request with every engine; raise on any disagreement with the reference."""
+    from tests.evaluate.reference import reference_evaluate
+
+    checked = 0
+    for engine in engines:
+        decide = engine.decide()
+        for request in requests:
+            got = engine.outcome(decide(*engine.args(request)))
+            want = reference_evaluate(*reference.args(request))
+            if got != want:
+                raise AssertionError(f"{store.key}: {engine.name} answered {got}, reference {want}: {request}")
+            checked += 1
+    return checked
+
+
+def _stream_call(decide: Callable[..., Any], items: list[tuple[Any, ...]]) -> Callable[[], Any]:
+    following = itertools.cycle(items).__next__
+    return lambda: decide(*following())
+
+
+def time_streams(engines: list[Engine], stream_map: dict[str, list[KitRequest]], settings: harness.Settings) -> dict[str, dict[str, harness.Stats]]:
+    """Per stream: every engine (and the bare driver) timed interleaved."""
+    out: dict[str, dict[str, harness.Stats]] = {}
+    for stream, requests in stream_map.items():
+        calls: dict[str, Callable[[], Any]] = {}
+        for engine in engines:
+            if engine.name != "cached" and stream != "fresh":
+                continue  # an uncached engine does the same work on every stream
+            calls[engine.name] = _stream_call(engine.decide(), [engine.args(r) for r in requests])
+        calls["driver"] = _stream_call(lambda *args: None, [(r,) for r in requests])
+        out[stream] = harness.measure(calls, settings)
+        shown = ", ".join(f"{n} {s.median_us:.2f}" for n, s in out[stream].items())
+        print(f"    {stream}: {shown} µs", flush=True)
+    return out
+
+
+def run_kit(store: KitStore, length: int, settings: harness.Settings, with_moto: bool) -> dict[str, Any]:
+    print(f"{store.title}: {len(store.principals):,} principals, {store.statement_count:,} statements", flush=True)
+    texts = {name: json.dumps(doc) for name, doc in store.documents.items()}
+    ours = IamguardEngine(store, texts)
+    engines: list[Engine] = [ours, CachedEngine(ours), LoopEngine(store, texts)]
+    if with_moto and not store.conditions:
+        try:
+            engines.append(MotoEngine(store, texts))
+        except ImportError as exc:
+            print(f"  moto not installed: {exc}")
+    stream_map = streams(store, length)
+    first_start = time.perf_counter()
+    first = stream_map["fresh"][0]
+    ours.evaluator.evaluate(*ours.args(first))
+    first_ms = (time.perf_counter() - first_start) * 1000
+    distinct = {id(r): r for rs in stream_map.values() for r in rs}
+    checked = check(store, engines, list(distinct.values()), ours)
+    print(f"  checked {checked:,} answers against the reference: 0 disagreements", flush=True)
+    timings = time_streams(engines, stream_map, settings)
+    return {
+        "key": store.key,
+        "title": store.title,
+        "principals": len(store.principals),
+        "statements": store.statement_count,
+        "checked": checked,
+        "first_decision_ms": first_ms,
+        "engines": {
+            e.name: {"load_s": e.load_s, "memory_mib": e.memory_mib, "all_compiled_mib": e.all_compiled_mib, "compile_all_s": e.compile_all_s}
+            for e in engines
+            if e.name != "cached"
+        },
+        "streams": {s: {n: st.to_json() for n, st in stats.items()} for s, stats in timings.items()},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", default=None, help="comma-separated kit keys")
+    parser.add_argument("--no-moto", action="store_true")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+    settings = harness.QUICK if args.quick else harness.FULL
+    scale, length = (0.1, 20_000) if args.quick else (1.0, 100_000)
+    results = []
+    for store in kit_stores(scale):
+        if args.only and store.key not in args.only.split(","):
+            continue
+        results.append(run_kit(store, length, settings, not args.no_moto))
+    path = args.json or RESULTS / ("kits_quick.json" if args.quick else "kits_latest.json")
+    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

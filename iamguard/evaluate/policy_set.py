@@ -1,0 +1,104 @@
+"""A :class:`PolicySet`'s compiled form: its action index and its cache-key part (stage 4).
+
+Why here and not in module-level tables: an index belongs to the compiled object it indexes.
+It is attached to the PolicySet on first evaluation (as a :class:`Policy` carries its
+:class:`CompiledPolicy`), shared by every thread, and lives exactly as long as the set: the
+guard keeps one PolicySet per stored principal and store generation, so 20,000 principals keep
+20,000 indexes and none is rebuilt because a global table keyed by ``id()`` filled up (the
+former ``_IDENTITY_INDEX_SIZE`` / ``_SET_MEMO_SIZE`` tables were emptied whenever 1,024 sets were
+live, which made nearly every decision beyond ~1,000 principals rebuild its index).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from iamguard.evaluate.compile import CompiledPolicy, CompiledStatement, compiled
+from iamguard.evaluate.inputs import PolicySet
+from iamguard.policy.model import Policy
+
+__all__ = ["CompiledPolicySet", "compiled_set"]
+
+#: One compiled identity policy with the statements that can match the indexed action.
+Candidates = tuple[tuple[CompiledPolicy, tuple[CompiledStatement, ...]], ...]
+
+#: How many actions one set's index remembers: a set sees a bounded vocabulary, but a hostile
+#: caller could send endless distinct names. Past it the oldest entry goes (never all of them).
+INDEX_ACTIONS = 4096
+
+_LOCK = threading.Lock()
+
+
+class CompiledPolicySet:
+    """The identity policies of one PolicySet indexed by action, plus its cache-key part.
+
+    Why an index across policies: a principal with many attached documents would otherwise pay
+    a Python loop over every policy on each decision, though an action reaches one or two.
+    """
+
+    __slots__ = ("_key_part", "actions", "identity")
+
+    def __init__(self, policies: PolicySet) -> None:
+        self.identity = tuple(p._compiled or compiled(p) for p in policies.identity)
+        #: lower-cased action -> the (policy, candidates) pairs that have candidates, in order.
+        self.actions: dict[str, Candidates] = {}
+        self._key_part: tuple[str, tuple[str, ...]] | None = None
+
+    def candidates(self, action: str) -> Candidates:
+        """The identity policies with statements whose Action/NotAction match ``action``."""
+        found = self.actions.get(action)
+        if found is None:
+            found = tuple((cp, c) for cp in self.identity if (c := cp.candidates(action)))
+            table = self.actions
+            if len(table) >= INDEX_ACTIONS:
+                table.pop(next(iter(table)), None)  # oldest first (dicts keep insertion order)
+            table[action] = found
+        return found
+
+    def key_part(self, policies: PolicySet) -> tuple[str, tuple[str, ...]]:
+        """(token, referenced keys): what the set contributes to a cached decision's key.
+
+        The token names the content (each policy's fingerprint in its slot), the resource
+        account and the store generation, as one string (hashed once, then cached by ``str``);
+        the keys are every context key the policies read, sorted.
+        """
+        part = self._key_part
+        if part is None:
+            part = self._key_part = _key_part(policies)
+        return part
+
+
+def _key_part(policies: PolicySet) -> tuple[str, tuple[str, ...]]:
+    referenced: set[str] = set()
+
+    def fingerprint(policy: Policy) -> str:
+        cp = policy._compiled or compiled(policy)
+        referenced.update(cp.referenced_keys)
+        return cp.fingerprint
+
+    parts = (
+        tuple(fingerprint(p) for p in policies.identity),
+        fingerprint(policies.boundary) if policies.boundary is not None else None,
+        tuple(fingerprint(p) for p in policies.session) if policies.session is not None else None,
+        fingerprint(policies.resource) if policies.resource is not None else None,
+        policies.resource_account,
+        policies.generation,
+    )
+    return repr(parts), tuple(sorted(referenced))
+
+
+def compiled_set(policies: PolicySet) -> CompiledPolicySet:
+    """The compiled form attached to ``policies``, built and attached on first call.
+
+    INVARIANT: a PolicySet is immutable, so its compiled form never goes stale; the slot is
+    written once (under a lock, so two threads never build two) and then only read.
+    """
+    found = policies._compiled
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    with _LOCK:
+        found = policies._compiled
+        if found is None:
+            found = CompiledPolicySet(policies)
+            object.__setattr__(policies, "_compiled", found)
+    return found  # type: ignore[no-any-return]
