@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
 """Developer commands that need nothing but Python: each sets up .venv on first use.
 
-    python3 tasks.py demo      run the demo on the embedded default store
-    python3 tasks.py test      run the whole test suite
-    python3 tasks.py bench     run the benchmarks side by side with peer libraries
+    python3 tasks.py demo        run the demo on the embedded default store
+    python3 tasks.py test        run the test suite but the tests marked slow (a few minutes)
+    python3 tasks.py test-slow   run the tests marked slow: benchmark smoke tests, fuzz jobs, soak
+    python3 tasks.py check       ruff format --check, ruff check, mypy --strict, import-linter
+    python3 tasks.py bench       run the benchmarks side by side with peer libraries
+
+Arguments after ``test`` / ``test-slow`` go to pytest (a later ``-m`` replaces the default one).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -46,7 +51,36 @@ def demo(argv: list[str]) -> int:
 
 def test(argv: list[str]) -> int:
     _ensure_venv("test")
-    return _run("-m", "pytest", *argv)
+    return _run("-m", "pytest", "-m", "not slow", *argv)
+
+
+def test_slow(argv: list[str]) -> int:
+    _ensure_venv("test")
+    return _run("-m", "pytest", "-m", "slow", *argv)
+
+
+#: (what, command): each runs even when an earlier one failed, so one run lists every finding
+CHECKS = [
+    ("ruff format", ["-m", "ruff", "format", "--check", "."]),
+    ("ruff check", ["-m", "ruff", "check", "."]),
+    ("mypy", ["-m", "mypy"]),  # --strict over the files named in pyproject.toml's [tool.mypy]
+]
+
+
+def check(_argv: list[str]) -> int:
+    _ensure_venv("test")
+    steps = list(CHECKS)
+    if "[tool.importlinter]" in (ROOT / "pyproject.toml").read_text(encoding="utf-8"):
+        lint_imports = shutil.which("lint-imports", path=str(BIN)) or "lint-imports"
+        steps.append(("import-linter", [lint_imports]))
+    failed = []
+    for name, command in steps:
+        print(f"== {name}", flush=True)
+        args = [str(PYTHON), *command] if command[0] == "-m" else command
+        if subprocess.run(args, cwd=ROOT).returncode != 0:
+            failed.append(name)
+    print("check: " + (f"failed: {', '.join(failed)}" if failed else "all passed"), flush=True)
+    return 1 if failed else 0
 
 
 def bench(argv: list[str]) -> int:
@@ -54,7 +88,7 @@ def bench(argv: list[str]) -> int:
     return _run(str(ROOT / "benchmarks" / "run.py"), *argv)
 
 
-COMMANDS = {"demo": demo, "test": test, "bench": bench}
+COMMANDS = {"demo": demo, "test": test, "test-slow": test_slow, "check": check, "bench": bench}
 
 
 def main() -> int:
