@@ -19,6 +19,9 @@ from benchmarks import middleware_load as load
 from benchmarks import sigv4_bench as sigv4
 from iamguard.authn.sigv4 import verify_sigv4
 
+# A benchmark smoke test: run by `python3 tasks.py test-slow` and CI, not by `python3 tasks.py test`.
+pytestmark = pytest.mark.slow
+
 TINY = harness.Settings(rounds=2, min_samples=2, batch_ns=200_000, budget_ns=0)
 
 

@@ -16,6 +16,9 @@ from benchmarks import store_bench as bench
 from iamguard.resolve import resolve_policy_set
 from iamguard.store import open_store
 
+# A benchmark smoke test: run by `python3 tasks.py test-slow` and CI, not by `python3 tasks.py test`.
+pytestmark = pytest.mark.slow
+
 PG_BASE = os.environ.get(bench.PG_ENV, bench.PG_DEFAULT)
 
 
