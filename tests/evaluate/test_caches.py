@@ -1,0 +1,145 @@
+"""Every remembered thing in the evaluate layer answers as the uncached path, and a revocation
+(a generation bump) is seen by the very next decision.
+
+Caches covered: a PolicySet's compiled form (the action index across identity policies and the
+cache-key part, :mod:`iamguard.evaluate.policy_set`) and :class:`CachedEvaluator`'s decisions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from iamguard.evaluate import policy_set as policy_set_module
+from iamguard.evaluate.cached import CachedEvaluator, _context_part
+from iamguard.evaluate.compile import CompiledPolicy
+from iamguard.evaluate.engine import Evaluator
+from iamguard.evaluate.inputs import PolicySet, Request
+from iamguard.evaluate.policy_set import compiled_set
+from iamguard.policy.model import PolicyKind
+from iamguard.policy.parse import parse_policy
+from iamguard.principal import Principal
+
+from .test_properties import PRINCIPALS, policy_sets, requests
+
+_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _fresh(policies: PolicySet) -> PolicySet:
+    """An equal PolicySet with nothing compiled attached (the uncached path)."""
+    return dataclasses.replace(policies)
+
+
+def _same(a: Any, b: Any) -> None:
+    """Decisions equal in every public attribute (kind, matched, missing keys, reason, errors)."""
+    assert a == b
+    assert a.to_evaluation_result() == b.to_evaluation_result()
+
+
+@_SETTINGS
+@given(st.lists(st.tuples(requests(), st.integers(0, 2)), min_size=1, max_size=12), st.lists(policy_sets(), min_size=3, max_size=3), st.integers(1, 4))
+def test_decision_cache_answers_as_uncached(batch: list[tuple[Request, int]], sets: list[PolicySet], maxsize: int) -> None:
+    """Tiny bounds force evictions; several sets share the cache; every answer is the engine's."""
+    cache = CachedEvaluator(maxsize=maxsize)
+    plain = Evaluator()
+    for request, which in batch + batch:
+        _same(cache.evaluate(request, sets[which]), plain.evaluate(request, _fresh(sets[which])))
+    assert len(cache) <= maxsize
+
+
+@_SETTINGS
+@given(st.lists(requests(), min_size=1, max_size=8), policy_sets())
+def test_action_index_answers_as_uncached(batch: list[Request], policies: PolicySet) -> None:
+    """A set evaluated many times (its index warm, then with one-entry eviction) answers as a
+    set evaluated for the first time."""
+    plain = Evaluator()
+    for request in batch + batch:
+        _same(plain.evaluate(request, policies), plain.evaluate(request, _fresh(policies)))
+
+
+def test_action_index_evicts_oldest_not_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(policy_set_module, "INDEX_ACTIONS", 3)
+    policies = PolicySet(identity=(_allow("s3:*"),))
+    index = compiled_set(policies)
+    for action in ("s3:a", "s3:b", "s3:c", "s3:d"):
+        index.candidates(action)
+    assert list(index.actions) == ["s3:b", "s3:c", "s3:d"]
+
+
+def _allow(action: str, name: str = "p") -> Any:
+    return parse_policy(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]},
+        name=name,
+        kind=PolicyKind.IDENTITY,
+    )
+
+
+def test_index_is_never_rebuilt_because_many_sets_are_live(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression (issue 12): a module table of 1,024 indexes keyed by id() was emptied when
+    full, so beyond ~1,000 live principals nearly every decision rebuilt its index."""
+    shared = _allow("s3:GetObject")
+    sets = [PolicySet(identity=(shared, _allow("sqs:SendMessage", name=f"inline-{i}"))) for i in range(2_000)]
+    evaluator = Evaluator()
+    alice = Principal.from_arn("arn:aws:iam::111122223333:user/alice")
+    request = Request(alice, "s3:GetObject", "arn:aws:s3:::b/k")
+    for policies in sets:
+        assert evaluator.evaluate(request, policies).allowed
+    lookups = 0
+    original = CompiledPolicy.candidates
+
+    def counting(self: CompiledPolicy, action: str) -> Any:
+        nonlocal lookups
+        lookups += 1
+        return original(self, action)
+
+    monkeypatch.setattr(CompiledPolicy, "candidates", counting)
+    for policies in sets:
+        assert evaluator.evaluate(request, policies).allowed
+    assert lookups == 0
+
+
+@_SETTINGS
+@given(st.lists(requests(), min_size=1, max_size=6), policy_sets(), policy_sets())
+def test_generation_bump_is_seen_by_the_next_decision(batch: list[Request], before: PolicySet, after: PolicySet) -> None:
+    """The store changed (any new content) and its generation moved on: the next decision of
+    every request is the new policies' answer, never one remembered from the old ones."""
+    cache = CachedEvaluator()
+    plain = Evaluator()
+    old = dataclasses.replace(before, generation=1)
+    new = dataclasses.replace(after, generation=2)
+    for request in batch:
+        cache.evaluate(request, old)
+    for request in batch:
+        _same(cache.evaluate(request, new), plain.evaluate(request, _fresh(new)))
+
+
+def test_revoked_policy_same_set_shape_next_decision_denies() -> None:
+    """Equal content except the generation: a write that leaves the Allow (e.g. a tag change
+    elsewhere) still makes a new entry; a write that removes it denies at once."""
+    cache = CachedEvaluator()
+    request = Request(PRINCIPALS[0], "s3:GetObject", "arn:aws:s3:::b/k")
+    allow = _allow("s3:*")
+    assert cache.evaluate(request, PolicySet(identity=(allow,), generation=5)).allowed
+    assert not cache.evaluate(request, PolicySet(identity=(), generation=6)).allowed
+    assert cache.evaluate(request, PolicySet(identity=(allow,), generation=7)).allowed
+
+
+_VALUES = st.one_of(st.none(), st.sampled_from(["a", "b", ""]), st.tuples(st.sampled_from(["a", "b"])))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_VALUES, min_size=2, max_size=2), st.lists(_VALUES, min_size=2, max_size=2))
+def test_context_part_is_equal_only_for_equal_values(left: list[Any], right: list[Any]) -> None:
+    """The plain form (every key present) and the wrapped one (some absent) never collide."""
+    keys = ("k1", "k2")
+    bob = Principal.from_arn("arn:aws:iam::111122223333:user/bob")
+
+    def part(values: list[Any]) -> Any:
+        context = {k: v for k, v in zip(keys, values) if v is not None}
+        return _context_part(Request(bob, "s3:GetObject", "*", context), keys)
+
+    assert (part(left) == part(right)) == (left == right)
