@@ -17,29 +17,31 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
+from operator import methodcaller
 from urllib.parse import quote_from_bytes, unquote_to_bytes
 
+from iamguard._memo import Memo
 from iamguard.authn.request_view import RequestView, split_query
 from iamguard.errors import InvalidParameterError
 
 __all__ = [
     "ALGORITHM",
     "EMPTY_SHA256",
-    "amz_date_seconds",
     "S3_SERVICES",
     "STREAMING_SIGNED_PAYLOAD",
     "STREAMING_SIGNED_PAYLOAD_TRAILER",
     "STREAMING_UNSIGNED_PAYLOAD_TRAILER",
     "UNSIGNED_PAYLOAD",
+    "SigningKey",
+    "amz_date_seconds",
     "canonical_header_value",
+    "canonical_header_values",
     "canonical_headers",
+    "canonical_query_if_plain",
     "canonical_query_string",
     "canonical_request",
     "canonical_request_for",
@@ -55,7 +57,6 @@ __all__ = [
     "signed_headers",
     "signing_key",
     "signing_key_for",
-    "SigningKey",
     "string_to_sign",
     "uri_encode",
     "uses_s3_uri_rules",
@@ -76,6 +77,17 @@ _AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 #: Text that UriEncode leaves unchanged (with and without ``/``): the common case, no byte loop.
 _PLAIN = re.compile(r"[A-Za-z0-9\-_.~]*")
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9\-_.~/]*")
+#: Text that UriEncode(decode(text)) leaves unchanged is made of unreserved characters and
+#: ``%XY`` escapes (upper-case hex) of bytes UriEncode encodes. These two patterns find it in
+#: one scan each: the allowed characters, then any escape that is *not* canonical (lower-case
+#: or short hex, or an escaped unreserved character such as ``%41`` for ``A``).
+_ESCAPED_PATH = re.compile(r"[A-Za-z0-9\-_.~%/]*")
+_ESCAPED_QUERY = re.compile(
+    r"[A-Za-z0-9\-_.~%]*=[A-Za-z0-9\-_.~%]*(?:&[A-Za-z0-9\-_.~%]*=[A-Za-z0-9\-_.~%]*)*"
+)
+_UNCANONICAL_ESCAPE = re.compile(r"%(?![0-9A-F]{2})|%(?:[46][1-9A-F]|[57][0-9A]|3[0-9]|2[DE]|5F|7E)")
+#: ``"name=value"`` → ``("name", "=", "value")``: sorts as the (name, value) pairs do.
+_NAME_THEN_VALUE = methodcaller("partition", "=")
 
 
 def uses_s3_uri_rules(service: str) -> bool:
@@ -142,6 +154,14 @@ def canonical_uri(raw_path: str, *, normalize: bool = True, double_encode: bool 
         # Nothing to encode or decode, and (when normalizing) no empty, "." or ".." segment
         # and a leading slash: every rule below returns the path unchanged.
         return path
+    if (
+        not normalize
+        and not double_encode
+        and _ESCAPED_PATH.fullmatch(path)
+        and not _UNCANONICAL_ESCAPE.search(path)
+    ):
+        # S3: every segment already is UriEncode of its decoded bytes (the SDKs send keys so).
+        return path
     if normalize:
         path = normalize_path(path)
     if double_encode:
@@ -158,6 +178,9 @@ def canonical_query_string(query_string: str, *, exclude: Iterable[str] = ()) ->
     SDKs always send a space as ``%20``.
     """
     skipped = frozenset(exclude)
+    plain = canonical_query_if_plain(query_string, tuple(f"{uri_encode(name)}=" for name in skipped))
+    if plain is not None:
+        return plain
     pairs: list[tuple[str, str]] = []
     for raw_name, raw_value in split_query(query_string):
         name = unquote_to_bytes(raw_name)
@@ -168,9 +191,41 @@ def canonical_query_string(query_string: str, *, exclude: Iterable[str] = ()) ->
     return "&".join(f"{name}={value}" for name, value in pairs)
 
 
+def canonical_query_if_plain(query_string: str, exclude_prefixes: tuple[str, ...]) -> str | None:
+    """:func:`canonical_query_string` of a query whose every pair is already in canonical form
+    (what the SDKs send), ``None`` for any other query.
+
+    Then decoding and re-encoding give back each ``name=value`` as it is: only sorting and
+    dropping the excluded names remain. ``exclude_prefixes`` are the excluded names, encoded,
+    each followed by ``=`` (``("X-Amz-Signature=",)``). A property test holds the result
+    equal to the general computation.
+    """
+    if not _ESCAPED_QUERY.fullmatch(query_string) or _UNCANONICAL_ESCAPE.search(query_string):
+        return None
+    pieces = query_string.split("&")
+    if exclude_prefixes:
+        pieces = [piece for piece in pieces if not piece.startswith(exclude_prefixes)]
+    pieces.sort(key=_NAME_THEN_VALUE)
+    return "&".join(pieces)
+
+
 def canonical_header_value(values: Sequence[str]) -> str:
     """Trim each value, collapse inner whitespace runs to one space, join repeats with ``,``."""
     return ",".join(" ".join(value.split()) for value in values)
+
+
+def canonical_header_values(values: Sequence[str]) -> Sequence[str]:
+    """Each value trimmed, inner whitespace runs collapsed to one space (one value per header).
+
+    Values that are already so (nearly all) come back as they are, found by one check of them
+    all joined with NUL (not whitespace, so it cannot merge or split a run): the join
+    collapses to itself exactly when no value holds whitespace other than single inner
+    spaces, and no value starts or ends with a space.
+    """
+    joined = "\0".join(values)
+    if " ".join(joined.split()) == joined and " \0" not in joined and "\0 " not in joined:
+        return values
+    return [" ".join(value.split()) for value in values]
 
 
 def header_map(headers: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
@@ -271,8 +326,12 @@ def parse_amz_date(text: str) -> datetime:
         raise InvalidParameterError(f"not an ISO 8601 basic timestamp: {text!r}")
     # datetime() rejects what strptime's ranges reject (month 13, second 60, 30 February, year 0).
     return datetime(
-        int(text[0:4]), int(text[4:6]), int(text[6:8]),
-        int(text[9:11]), int(text[11:13]), int(text[13:15]),
+        int(text[0:4]),
+        int(text[4:6]),
+        int(text[6:8]),
+        int(text[9:11]),
+        int(text[11:13]),
+        int(text[13:15]),
         tzinfo=timezone.utc,
     )
 
@@ -324,7 +383,9 @@ class SigningKey:
 
     def __init__(self, key: bytes) -> None:
         self.key = key
-        block = (hashlib.sha256(key).digest() if len(key) > _SHA256_BLOCK else key).ljust(_SHA256_BLOCK, b"\0")
+        block = (hashlib.sha256(key).digest() if len(key) > _SHA256_BLOCK else key).ljust(
+            _SHA256_BLOCK, b"\0"
+        )
         self._inner = hashlib.sha256(block.translate(_IPAD))
         self._outer = hashlib.sha256(block.translate(_OPAD))
 
@@ -340,18 +401,13 @@ class SigningKey:
         return "SigningKey(<redacted>)"
 
 
-# The signing key is valid for one (secret, day, region, service); deriving it costs four
-# HMACs, so keep a small LRU. INVARIANT: no plaintext secret is ever part of a cache key: the
-# secret is replaced by a MAC under a per-process random key (keyed BLAKE2b: a PRF like HMAC,
-# at a third of its per-call cost), useless outside this process.
-_CACHE_MAX = 512
-_CACHE_SALT = os.urandom(32)
-_cache: OrderedDict[tuple[bytes, str, str, str], SigningKey] = OrderedDict()
-_cache_lock = threading.Lock()
-
-
-def _secret_digest(secret: str) -> bytes:
-    return hashlib.blake2b(secret.encode("utf-8"), key=_CACHE_SALT, digest_size=32).digest()
+#: Signing keys by (hash of the secret, day, region, service): deriving one costs four HMACs,
+#: and every request of a key on a day needs the same one. INVARIANT: no plaintext secret is
+#: ever part of a key: the secret is named by ``hash(secret)`` (a per-process keyed SipHash,
+#: cached on the string object, so a hit hashes nothing); the entry holds the secret itself
+#: beside the key and a hit is confirmed by comparing it, so two secrets of equal hash never
+#: share a signing key. Bounded, oldest entries evicted first.
+_SIGNING_KEYS: Memo[tuple[int, str, str, str], tuple[str, SigningKey]] = Memo("sigv4 signing keys", 1024)
 
 
 def _derive_signing_key(secret: str, date: str, region: str, service: str) -> bytes:
@@ -366,52 +422,20 @@ def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
     return signing_key_for(secret, date, region, service).key
 
 
-#: Front memo of :func:`signing_key_for` by the secret's *identity*: a request of a remembered
-#: key passes the very same ``str`` object each time, so one dict lookup replaces hashing the
-#: secret. INVARIANT: keyed by ``id(secret)``, never by its content; each entry holds the secret
-#: object itself, so its id cannot be reused while the entry exists, and a hit is confirmed
-#: with ``is``. Bounded: dropped whole when full.
-_by_identity: dict[tuple[int, str, str, str], tuple[str, SigningKey]] = {}
-_BY_IDENTITY_MAX = 1024
-
-
 def signing_key_for(secret: str, date: str, region: str, service: str) -> SigningKey:
     """:func:`signing_key` with its ready HMAC (cached per secret, day, region and service)."""
-    front = (id(secret), date, region, service)
-    entry = _by_identity.get(front)
-    if entry is not None and entry[0] is secret:
+    memo_key = (hash(secret), date, region, service)
+    entry = _SIGNING_KEYS.get(memo_key)
+    if entry is not None and entry[0] == secret:
         return entry[1]
-    found = _signing_key_cached(secret, date, region, service)
-    if len(_by_identity) >= _BY_IDENTITY_MAX:
-        _by_identity.clear()
-    _by_identity[front] = (secret, found)
-    return found
-
-
-def _signing_key_cached(secret: str, date: str, region: str, service: str) -> SigningKey:
-    key = (_secret_digest(secret), date, region, service)
-    # Hit path without the lock: OrderedDict's get/move_to_end are single C calls (atomic under
-    # the GIL); a concurrent eviction between the two only costs the recency update.
-    cached = _cache.get(key)
-    if cached is not None:
-        try:
-            _cache.move_to_end(key)
-        except KeyError:
-            pass
-        return cached
     derived = SigningKey(_derive_signing_key(secret, date, region, service))
-    with _cache_lock:
-        _cache[key] = derived
-        while len(_cache) > _CACHE_MAX:
-            _cache.popitem(last=False)
+    _SIGNING_KEYS.put(memo_key, (secret, derived))
     return derived
 
 
 def clear_signing_key_cache() -> None:
     """Forget every cached signing key (e.g. after a key rotation)."""
-    with _cache_lock:
-        _cache.clear()
-        _by_identity.clear()
+    _SIGNING_KEYS.clear()
 
 
 def signature(key: bytes, to_sign: str) -> str:

@@ -43,6 +43,8 @@ class RequestView:
     _params: tuple[tuple[str, str], ...] | None = field(
         default=None, init=False, repr=False, compare=False, hash=False
     )
+    #: Each query parameter's first value by name (what :meth:`query_param` answers).
+    _first: Mapping[str, str] | None = field(default=None, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         # INVARIANT: headers is a tuple of str pairs, so the view is immutable and hashable.
@@ -50,7 +52,12 @@ class RequestView:
         plain = type(headers) is tuple
         if plain:  # already a tuple of str pairs (what the integrations build): keep it
             for pair in headers:
-                if type(pair) is not tuple or len(pair) != 2 or type(pair[0]) is not str or type(pair[1]) is not str:
+                if (
+                    type(pair) is not tuple
+                    or len(pair) != 2
+                    or type(pair[0]) is not str
+                    or type(pair[1]) is not str
+                ):
                     plain = False
                     break
         if not plain:
@@ -77,6 +84,14 @@ class RequestView:
             params = tuple((_decode(k), _decode(v)) for k, v in split_query(query)) if query else ()
             object.__setattr__(self, "_params", params)
         return params
+
+    def _first_values(self) -> Mapping[str, str]:
+        first = self._first
+        if first is None:
+            # Built from the pairs in reverse, so each name keeps its first value.
+            first = MappingProxyType(dict(reversed(self._query_pairs())))
+            object.__setattr__(self, "_first", first)
+        return first
 
     @classmethod
     def from_url(
@@ -121,13 +136,15 @@ class RequestView:
 
     def query_param(self, name: str) -> str | None:
         """The first value of query parameter ``name`` (exact, case-sensitive), or ``None``."""
-        params = self._params
-        if params is None:
-            params = self._query_pairs()
-        for key, value in params:
-            if key == name:
-                return value
-        return None
+        first = self._first
+        if first is None:
+            first = self._first_values()
+        return first.get(name)
+
+    def query_first_values(self) -> Mapping[str, str]:
+        """Every query parameter name → its first value (read-only, built once)."""
+        first = self._first
+        return first if first is not None else self._first_values()
 
     def with_headers(self, extra: Sequence[tuple[str, str]], *, drop: Iterable[str] = ()) -> RequestView:
         """A copy without the headers named in ``drop`` and with ``extra`` appended."""
@@ -157,7 +174,16 @@ def wire_view(
     in wire order, exactly what :meth:`RequestView.header_index` builds); it is kept read-only.
     INVARIANT: callers pass exactly those shapes; anything else must go through ``RequestView``.
     """
-    return _new_view(method, raw_path, query_string, headers, body, None if index is None else MappingProxyType(index), None)
+    return _new_view(
+        method,
+        raw_path,
+        query_string,
+        headers,
+        body,
+        None if index is None else MappingProxyType(index),
+        None,
+        None,
+    )
 
 
 def split_query(query_string: str) -> list[tuple[str, str]]:
@@ -172,7 +198,10 @@ def split_query(query_string: str) -> list[tuple[str, str]]:
 
 def _decode(text: str) -> str:
     # Percent-decode as UTF-8 but keep undecodable bytes visible rather than failing: the
-    # canonical form is rebuilt from bytes elsewhere, this is only for reading values.
+    # canonical form is rebuilt from bytes elsewhere, this is only for reading values. ASCII
+    # text without an escape decodes to itself (most names and values): no byte round trip.
+    if "%" not in text and text.isascii():
+        return text
     return unquote_to_bytes(text).decode("utf-8", "surrogateescape")
 
 

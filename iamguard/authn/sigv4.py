@@ -41,13 +41,14 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from functools import partial
 from typing import Literal, NamedTuple
 
 from iamguard._frozen import slot_builder
+from iamguard._memo import Memo
 from iamguard._wire import parse_decimal
 from iamguard.authn import canonical as c
 from iamguard.authn.request_view import RequestView
@@ -64,6 +65,7 @@ __all__ = [
     "MAX_PRESIGNED_EXPIRES",
     "STREAMING_PAYLOADS",
     "SigV4Claim",
+    "SigV4Dialect",
     "VerifiedRequest",
     "WrongRegionError",
     "auth_form",
@@ -104,11 +106,6 @@ _SDK_AUTHORIZATION = re.compile(
     r"AWS4-HMAC-SHA256 Credential=([^/,=\s]{1,128})/([0-9]{8})/([^/,=\s]{1,128})/([^/,=\s]{1,128})/aws4_request,"
     r" ?SignedHeaders=(" + _TOKEN + r"(?:;" + _TOKEN + r")*), ?Signature=([0-9a-f]{64})"
 )
-#: SDK-shaped Authorization headers read so far: the text before the signature -> (access
-#: key id, date, region, service, signed headers), each checked as _sdk_claim checks them.
-#: Bounded (dropped whole when full); a pure function of its key, so never stale.
-_SDK_PREFIXES: dict[str, tuple[str, str, str, str, tuple[str, ...]]] = {}
-_SDK_PREFIXES_MAX = 1024
 _MAX_SDK_HEADER = 4096
 _PRESIGN_PARAMS = (
     "X-Amz-Algorithm",
@@ -123,8 +120,63 @@ _NO_PARAMS: frozenset[str] = frozenset()
 _PRESIGN_MARKERS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature")
 #: Query parameters that together mark SigV2's presigned form.
 _SIGV2_QUERY = frozenset({"AWSAccessKeyId", "Signature"})
+#: Headers S3 lets a request carry unsigned: bound by the scope and the payload line instead.
+_UNSIGNED_EXEMPT = frozenset({"x-amz-security-token", "x-amz-content-sha256"})
+#: What a presigned URL's canonical query string leaves out (encoded name and ``=``).
+_SIGNATURE_EXCLUDED = ("X-Amz-Signature=",)
 
 SecretLookup = Callable[[str], "str | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class SigV4Dialect:
+    """The rules one request is read and answered by, chosen once per request.
+
+    ``s3``: the credential scope names an S3 signing name (before the scope is read: the
+    endpoint is S3): S3's error codes, the path signed as sent (neither normalized nor encoded
+    twice), ``x-amz-content-sha256`` required, unsigned ``x-amz-*`` headers refused.
+    ``presigned``: the query form (``X-Amz-*`` parameters) rather than the Authorization header.
+    ``normalize``: whether the canonical URI removes dot segments and empty segments (``not
+    s3`` unless a caller overrides it for a service that signs raw paths).
+
+    One value replaces the ``s3``/``presigned`` flags the verifier's helpers each took.
+    """
+
+    s3: bool
+    presigned: bool
+    normalize: bool
+
+    @property
+    def double_encode(self) -> bool:
+        """Whether the canonical URI encodes the wire path again (every service but S3)."""
+        return not self.s3
+
+    def malformed(self, message: str) -> AuthenticationError:
+        """A malformed Authorization header or query (400), in this dialect's words."""
+        if not self.s3:
+            return AuthenticationError(message, code="IncompleteSignature", http_status=400)
+        code = "AuthorizationQueryParametersError" if self.presigned else "AuthorizationHeaderMalformed"
+        return AuthenticationError(message, code=code, http_status=400)
+
+    def for_service(self, service: str | None) -> SigV4Dialect:
+        """The same form under ``service``'s rules (``None``: an unnamed service, not S3)."""
+        return _DIALECTS[service in c.S3_SERVICES, self.presigned]
+
+    def with_path_rule(self, normalize: bool | None) -> SigV4Dialect:
+        """This dialect with the path normalization ``normalize`` (``None``: as it is)."""
+        return (
+            self if normalize is None or normalize == self.normalize else replace(self, normalize=normalize)
+        )
+
+
+#: The four dialects, by (s3, presigned): chosen per request without building one.
+_DIALECTS = {
+    (s3, presigned): SigV4Dialect(s3, presigned, not s3)
+    for s3 in (False, True)
+    for presigned in (False, True)
+}
+_HEADER_FORM = _DIALECTS[False, False]
+_QUERY_FORM = _DIALECTS[False, True]
 
 
 class WrongRegionError(AuthenticationError):
@@ -139,12 +191,12 @@ class WrongRegionError(AuthenticationError):
     https://github.com/cognitect-labs/aws-api/issues/27).
     """
 
-    def __init__(self, region: str, expected: AbstractSet[str], s3: bool, presigned: bool) -> None:
+    def __init__(self, region: str, expected: AbstractSet[str], dialect: SigV4Dialect) -> None:
         self.region = region
         self.expected = min(expected)
         #: Extra elements of S3's error document.
         self.details: tuple[tuple[str, str], ...] = ()
-        if not s3:
+        if not dialect.s3:
             super().__init__(
                 f"Credential should be scoped to a valid region, not '{region}'. ",
                 code="SignatureDoesNotMatch",
@@ -152,8 +204,11 @@ class WrongRegionError(AuthenticationError):
             )
             return
         wrong = f"the region '{region}' is wrong; expecting '{self.expected}'"
-        if presigned:
-            message, code = f"Error parsing the X-Amz-Credential parameter; {wrong}", "AuthorizationQueryParametersError"
+        if dialect.presigned:
+            message, code = (
+                f"Error parsing the X-Amz-Credential parameter; {wrong}",
+                "AuthorizationQueryParametersError",
+            )
         else:
             message, code = f"The authorization header is malformed; {wrong}", "AuthorizationHeaderMalformed"
         super().__init__(message, code=code, http_status=400)
@@ -213,13 +268,38 @@ class SigV4Claim(NamedTuple):
 _new_claim: Callable[[tuple[object, ...]], SigV4Claim] = partial(tuple.__new__, SigV4Claim)
 
 
+class _Layout(NamedTuple):
+    """The canonical request of a set of signed headers, ready to fill in."""
+
+    #: ``str.format`` template: method, URI, query, each signed header's value, payload hash.
+    template: str
+    #: Header names a request may carry without a closer look: the signed ones, and the two
+    #: that S3 lets go unsigned.
+    allowed: frozenset[str]
+
+
+#: SDK-shaped Authorization headers read so far: the text before the signature -> (access
+#: key id, date, region, service, signed headers, the request's dialect), each checked as
+#: :func:`_sdk_claim` checks them. A pure function of its key, so never stale.
+_SDK_PREFIXES: Memo[str, tuple[str, str, str, str, tuple[str, ...], SigV4Dialect]] = Memo(
+    "sigv4 authorization prefixes", 1024
+)
+#: Presigned ``(X-Amz-Credential, X-Amz-SignedHeaders)`` values read so far -> (access key
+#: id, date, region, service, signed headers). Only well-formed ones; a pure function of its key.
+_PRESIGNED_SCOPES: Memo[tuple[str, str], tuple[str, str, str, str, tuple[str, ...]]] = Memo(
+    "sigv4 presigned scopes", 1024
+)
+#: Signed header names -> the canonical request's :class:`_Layout` (a pure function of them).
+_LAYOUTS: Memo[tuple[str, ...], _Layout] = Memo("sigv4 canonical request layouts", 1024)
+
+
 def auth_form(view: RequestView) -> Literal["header", "query"] | None:
     """Which SigV4 form ``view`` uses, or ``None`` when it carries no authentication.
 
     Raises for SigV2 and for a request carrying both forms (AWS refuses that too).
     """
     header = view.header("authorization")
-    params = {name for name, _ in view.query_params()} if view.query_string else _NO_PARAMS
+    params = view.query_first_values().keys() if view.query_string else _NO_PARAMS
     _refuse_sigv2(header, params)
     if header is not None and "X-Amz-Algorithm" in params:
         raise AuthenticationError(
@@ -261,7 +341,7 @@ def payload_is_signed(view: RequestView, service_hint: str | None = None) -> boo
 def _refuse_sigv2(header: str | None, params: AbstractSet[str]) -> None:
     """SigV2 (``AWS AKID:sig`` header, or ``AWSAccessKeyId``/``Signature`` query) is refused."""
     legacy_header = header is not None and header.startswith("AWS ")
-    legacy_query = bool(params) and (_SIGV2_QUERY <= params or "SignatureVersion" in params)
+    legacy_query = bool(params) and (params >= _SIGV2_QUERY or "SignatureVersion" in params)
     if legacy_header or legacy_query:
         raise AuthenticationError(_SIGV2_MESSAGE, code="InvalidRequest", http_status=400)
 
@@ -287,7 +367,7 @@ def verify_sigv4(
     """
     claim = parse_sigv4(view, service_hint=service_hint)
     if claim is None:
-        raise _missing_auth(service_hint is not None and c.uses_s3_uri_rules(service_hint))
+        raise _missing_auth(_HEADER_FORM.for_service(service_hint))
     return verify_claim(
         view,
         claim,
@@ -317,8 +397,9 @@ def parse_sigv4(view: RequestView, *, service_hint: str | None = None) -> SigV4C
     form = auth_form(view)
     if form is None:
         return None
-    s3 = service_hint is not None and c.uses_s3_uri_rules(service_hint)
-    return _claim_from_query(view, s3) if form == "query" else _claim_from_header(view, s3)
+    if form == "query":
+        return _claim_from_query(view, _QUERY_FORM.for_service(service_hint))
+    return _claim_from_header(view, _HEADER_FORM.for_service(service_hint))
 
 
 def verify_claim(
@@ -340,50 +421,56 @@ def verify_claim(
     """
     current = now if type(now) is float else _seconds(now)
     skew = max_skew.total_seconds()
-    presigned = claim.expires is not None
-    if not presigned and normalize_path is None and not view.query_string and (regions is None or claim.region in regions):
-        verified = _verify_plain_header(view, claim, lookup_secret, current, skew, service_hint)
+    dialect = _DIALECTS[claim.service in c.S3_SERVICES, claim.expires is not None].with_path_rule(
+        normalize_path
+    )
+    if regions is None or claim.region in regions:
+        verified = _verify_lane(view, claim, lookup_secret, current, skew, service_hint, dialect)
         if verified is not None:
             return verified
-    s3 = claim.service in c.S3_SERVICES
-    _check_scope(claim, service_hint, regions, s3, presigned)
-    signed_at = _check_time(claim, current, skew, s3, presigned)
-    payload_hash = _payload_hash(view, s3, presigned)
+    _check_scope(claim, service_hint, regions, dialect)
+    signed_at = _check_time(claim, current, skew, dialect)
+    payload_hash = _payload_hash(view, dialect)
     secret = lookup_secret(claim.access_key_id)
     if secret is None:
-        raise _unknown_key(s3)
+        raise _unknown_key(dialect)
     key = c.signing_key_for(secret, claim.date, claim.region, claim.service)
-    _check_signature(view, claim, key, payload_hash, s3, presigned, normalize_path)
+    _check_signature(view, claim, key, payload_hash, dialect)
     return _new_verified(
         claim.access_key_id,
         claim.region,
         claim.service,
         signed_at,
-        _session_token(view, presigned),
+        _session_token(view, dialect),
         claim.signed,
         payload_hash,
-        presigned,
+        dialect.presigned,
         claim.signature,
         key.key,
     )
 
 
-def _verify_plain_header(
+def _verify_lane(
     view: RequestView,
     claim: SigV4Claim,
     lookup_secret: SecretLookup,
     now: float,
     max_skew: float,
     service_hint: str | None,
+    dialect: SigV4Dialect,
 ) -> VerifiedRequest | None:
-    """:func:`verify_claim` for the shape nearly every request has (Authorization header, no
-    query string, default path rule), in one frame; ``None`` hands the request back.
+    """:func:`verify_claim` for the shapes nearly every request has, in one frame; ``None``
+    hands the request back to the general path.
 
-    Accept-only: every check that fails here returns ``None`` and the general path, which
-    makes the same checks in the same order, names the failure. Every rule is the general
-    path's own (its helpers, and :mod:`~iamguard.authn.canonical` for the canonical request);
-    what the lane saves is the general path's frames and its query-reading loop. A property
-    test holds the two outcomes equal.
+    The shapes: header or presigned form, a query already in canonical form (the SDKs send it
+    so; :func:`~iamguard.authn.canonical.canonical_query_if_plain`), every signed header sent
+    once, no header name padded with blanks. Accept-only: every check that fails here returns
+    ``None`` and the general path, which makes the same checks in the same order, names the
+    failure (the payload checks raise here as they would there: scope and time were checked
+    alike before them). What the lane saves is the general path's frames, its header map and
+    per-header lines (one template per set of signed headers, :data:`_LAYOUTS`) and its second
+    reading of presigned queries. Property tests hold the two outcomes equal, header and
+    presigned.
     """
     service = claim.service
     if (service_hint is not None and service != service_hint) or claim.amz_date[:8] != claim.date:
@@ -392,29 +479,48 @@ def _verify_plain_header(
         signed_at, signed_seconds = c.amz_date_seconds(claim.amz_date)
     except ValueError:
         return None
-    if abs(now - signed_seconds) > max_skew:
+    presigned = dialect.presigned
+    if presigned:
+        if now >= signed_seconds + (claim.expires or 0) or signed_seconds - now > max_skew:
+            return None
+    elif abs(now - signed_seconds) > max_skew:
         return None
-    s3 = service in c.S3_SERVICES
-    payload_hash = _payload_hash(view, s3, False)
+    query = view.query_string
+    canonical_query = (
+        c.canonical_query_if_plain(query, _SIGNATURE_EXCLUDED if presigned else ()) if query else ""
+    )
+    if canonical_query is None:
+        return None
+    payload_hash = _payload_hash(view, dialect)
     secret = lookup_secret(claim.access_key_id)
     if secret is None:
         return None
-    key = c.signing_key_for(secret, claim.date, claim.region, service)
-    headers = c.view_header_map(view)
-    for name in claim.signed:
-        if name not in headers:
+    signed = claim.signed
+    layout = _LAYOUTS.get(signed) or _layout(signed)
+    index = view.header_index()
+    try:
+        # Each signed header's values, concatenated: one value each unless one is repeated.
+        values: tuple[str, ...] = sum(map(index.__getitem__, signed), ())
+    except KeyError:
+        return None
+    if len(values) != len(signed):
+        return None
+    for name in index.keys() - layout.allowed:
+        # The general path strips a padded name (and may merge it with a signed header);
+        # S3 refuses an unsigned x-amz-* header.
+        if name != name.strip() or (dialect.s3 and name.startswith("x-amz-")):
             return None
-    if s3:
-        _check_amz_headers_signed(headers, claim.signed, False)
-    canonical = c.canonical_request(
+    canonical = layout.template.format(
         view.method,
-        c.canonical_uri(view.raw_path, normalize=not s3, double_encode=not s3),
-        "",
-        c.canonical_headers(headers, claim.signed),
-        ";".join(claim.signed),
+        c.canonical_uri(view.raw_path, normalize=dialect.normalize, double_encode=dialect.double_encode),
+        canonical_query,
+        *c.canonical_header_values(values),
         payload_hash,
     )
-    to_sign = c.string_to_sign(claim.amz_date, c.credential_scope(claim.date, claim.region, service), canonical)
+    key = c.signing_key_for(secret, claim.date, claim.region, service)
+    to_sign = c.string_to_sign(
+        claim.amz_date, c.credential_scope(claim.date, claim.region, service), canonical
+    )
     # INVARIANT: a provided signature is only ever compared in constant time.
     if not hmac.compare_digest(key.sign(to_sign), claim.signature):
         return None
@@ -423,13 +529,25 @@ def _verify_plain_header(
         claim.region,
         service,
         signed_at,
-        _session_token(view, False),
-        claim.signed,
+        _session_token(view, dialect),
+        signed,
         payload_hash,
-        False,
+        presigned,
         claim.signature,
         key.key,
     )
+
+
+def _layout(signed: tuple[str, ...]) -> _Layout:
+    """The :class:`_Layout` of ``signed`` (remembered): the canonical request's fixed text."""
+    lines = "".join(f"{_literal(name)}:{{}}\n" for name in signed)
+    template = "{}\n{}\n{}\n" + lines + "\n" + _literal(";".join(signed)) + "\n{}"
+    return _LAYOUTS.put(signed, _Layout(template, frozenset(signed) | _UNSIGNED_EXEMPT))
+
+
+def _literal(text: str) -> str:
+    """``text`` as literal text of a ``str.format`` template."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 # ---------------------------------------------------------------- parsing the claim
@@ -446,64 +564,55 @@ def _seconds(now: datetime | float | None) -> float:
     return float(now)
 
 
-def _malformed(message: str, s3: bool, presigned: bool) -> AuthenticationError:
-    if not s3:
-        return AuthenticationError(message, code="IncompleteSignature", http_status=400)
-    code = "AuthorizationQueryParametersError" if presigned else "AuthorizationHeaderMalformed"
-    return AuthenticationError(message, code=code, http_status=400)
-
-
-def _split_credential(credential: str, s3: bool, presigned: bool) -> tuple[str, str, str, str]:
+def _split_credential(credential: str, dialect: SigV4Dialect) -> tuple[str, str, str, str]:
     """``AKID/date/region/service/aws4_request`` → (akid, date, region, service)."""
     parts = credential.split("/")
     if len(parts) != 5 or parts[4] != "aws4_request" or not all(parts[:4]):
-        raise _malformed(
-            f"the Credential parameter must be <key>/<date>/<region>/<service>/aws4_request, got {credential!r}",
-            s3,
-            presigned,
+        raise dialect.malformed(
+            f"the Credential parameter must be <key>/<date>/<region>/<service>/aws4_request, got {credential!r}"
         )
     if not all(_SCOPE_PART.fullmatch(part) for part in parts[:4]):
-        raise _malformed(
-            "the Credential parameter must be <key>/<date>/<region>/<service>/aws4_request in printable ASCII",
-            s3,
-            presigned,
+        raise dialect.malformed(
+            "the Credential parameter must be <key>/<date>/<region>/<service>/aws4_request in printable ASCII"
         )
     if not _CREDENTIAL_DATE.fullmatch(parts[1]):
-        raise _malformed(f"invalid credential date {parts[1]!r}", s3, presigned)
+        raise dialect.malformed(f"invalid credential date {parts[1]!r}")
     return parts[0], parts[1], parts[2], parts[3]
 
 
-def _parse_signed_headers(text: str, s3: bool, presigned: bool) -> tuple[str, ...]:
+def _parse_signed_headers(text: str, dialect: SigV4Dialect) -> tuple[str, ...]:
     names = tuple(text.split(";"))
-    if not _PLAIN_SIGNED.fullmatch(text) and (not text or any(not n or n != n.strip().lower() for n in names)):
-        raise _malformed(f"SignedHeaders must be lower-case names joined by ';', got {text!r}", s3, presigned)
+    if not _PLAIN_SIGNED.fullmatch(text) and (
+        not text or any(not n or n != n.strip().lower() for n in names)
+    ):
+        raise dialect.malformed(f"SignedHeaders must be lower-case names joined by ';', got {text!r}")
     if not _strictly_ascending(names):
-        raise _malformed("SignedHeaders must be sorted and unique", s3, presigned)
+        raise dialect.malformed("SignedHeaders must be sorted and unique")
     if "host" not in names:
         # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
-        raise _malformed("the host header must be signed", s3, presigned)
+        raise dialect.malformed("the host header must be signed")
     return names
 
 
-def _peek_s3(credential: str | None, default: bool) -> bool:
+def _peek_dialect(credential: str | None, default: SigV4Dialect) -> SigV4Dialect:
     """Guess the service from a (possibly malformed) credential, to pick AWS's error code."""
     parts = (credential or "").split("/")
-    return c.uses_s3_uri_rules(parts[3]) if len(parts) >= 4 else default
+    return default.for_service(parts[3]) if len(parts) >= 4 else default
 
 
-def _check_hex_signature(sig: str, s3: bool, presigned: bool) -> str:
+def _check_hex_signature(sig: str, dialect: SigV4Dialect) -> str:
     if not _HEX64.fullmatch(sig):
-        raise _malformed("Signature must be 64 lower-case hex characters", s3, presigned)
+        raise dialect.malformed("Signature must be 64 lower-case hex characters")
     return sig
 
 
-def _claim_from_header(view: RequestView, s3: bool) -> SigV4Claim:
+def _claim_from_header(view: RequestView, dialect: SigV4Dialect) -> SigV4Claim:
     values = view.header_index().get("authorization", ())
     if len(values) == 1:
         claim = _sdk_claim(values[0], view)
         if claim is not None:
             return claim
-    return _claim_from_any_header(values, view, s3)
+    return _claim_from_any_header(values, view, dialect)
 
 
 def _sdk_claim(header: str, view: RequestView) -> SigV4Claim | None:
@@ -525,12 +634,11 @@ def _sdk_claim(header: str, view: RequestView) -> SigV4Claim | None:
         # What _parse_signed_headers checks beyond the pattern: sorted, unique, host signed.
         if "host" not in signed or not _strictly_ascending(signed):
             return None
-        fields = (akid, date, region, service, signed)
-        if len(_SDK_PREFIXES) >= _SDK_PREFIXES_MAX:
-            _SDK_PREFIXES.clear()
-        _SDK_PREFIXES[prefix] = fields
-    akid, date, region, service, signed = fields
-    amz_date = _header_timestamp(view, signed, service in c.S3_SERVICES)
+        fields = _SDK_PREFIXES.put(
+            prefix, (akid, date, region, service, signed, _HEADER_FORM.for_service(service))
+        )
+    akid, date, region, service, signed, dialect = fields
+    amz_date = _header_timestamp(view, signed, dialect)
     return _new_claim((akid, date, region, service, signed, sig, amz_date, None))
 
 
@@ -544,10 +652,10 @@ def _strictly_ascending(names: tuple[str, ...]) -> bool:
     return True
 
 
-def _claim_from_any_header(values: tuple[str, ...], view: RequestView, s3: bool) -> SigV4Claim:
+def _claim_from_any_header(values: tuple[str, ...], view: RequestView, dialect: SigV4Dialect) -> SigV4Claim:
     """The general Authorization parser: any field order and spacing, precise errors."""
     if len(values) != 1:
-        raise _malformed("exactly one Authorization header is allowed", s3, False)
+        raise dialect.malformed("exactly one Authorization header is allowed")
     algorithm, _, rest = values[0].strip().partition(" ")
     if algorithm != c.ALGORITHM:
         raise AuthenticationError(_SIGV2_MESSAGE, code="InvalidRequest", http_status=400)
@@ -555,65 +663,74 @@ def _claim_from_any_header(values: tuple[str, ...], view: RequestView, s3: bool)
     for component in rest.split(","):
         name, sep, value = component.strip().partition("=")
         if not sep or name in fields:
-            raise _malformed(f"malformed Authorization component {component.strip()!r}", s3, False)
+            raise dialect.malformed(f"malformed Authorization component {component.strip()!r}")
         fields[name] = value.strip()
-    s3 = _peek_s3(fields.get("Credential"), s3)
+    dialect = _peek_dialect(fields.get("Credential"), dialect)
     if fields.keys() != _HEADER_FIELDS:
-        raise _malformed("Authorization needs exactly Credential, SignedHeaders and Signature", s3, False)
-    akid, date, region, service = _split_credential(fields["Credential"], s3, False)
-    s3 = c.uses_s3_uri_rules(service)
-    signed = _parse_signed_headers(fields["SignedHeaders"], s3, False)
-    amz_date = _header_timestamp(view, signed, s3)
-    sig = _check_hex_signature(fields["Signature"], s3, False)
+        raise dialect.malformed("Authorization needs exactly Credential, SignedHeaders and Signature")
+    akid, date, region, service = _split_credential(fields["Credential"], dialect)
+    dialect = dialect.for_service(service)
+    signed = _parse_signed_headers(fields["SignedHeaders"], dialect)
+    amz_date = _header_timestamp(view, signed, dialect)
+    sig = _check_hex_signature(fields["Signature"], dialect)
     return SigV4Claim(akid, date, region, service, signed, sig, amz_date, None)
 
 
-def _header_timestamp(view: RequestView, signed: tuple[str, ...], s3: bool) -> str:
+def _header_timestamp(view: RequestView, signed: tuple[str, ...], dialect: SigV4Dialect) -> str:
     """X-Amz-Date, else the HTTP Date header; whichever is used must be signed."""
     amz = view.header_index().get("x-amz-date")
     if amz:
         if "x-amz-date" not in signed:
-            raise _malformed("the x-amz-date header must be signed", s3, False)
+            raise dialect.malformed("the x-amz-date header must be signed")
         return amz[-1].strip() if len(amz) == 1 else ""
     date = view.header("date")
     if date is None:
-        raise _malformed("the request needs an X-Amz-Date or Date header", s3, False)
+        raise dialect.malformed("the request needs an X-Amz-Date or Date header")
     if "date" not in signed:
-        raise _malformed("the date header must be signed", s3, False)
+        raise dialect.malformed("the date header must be signed")
     try:
         return c.format_amz_date(parsedate_to_datetime(date))
     except (TypeError, ValueError):
-        raise _malformed(f"invalid Date header {date!r}", s3, False) from None
+        raise dialect.malformed(f"invalid Date header {date!r}") from None
 
 
-def _claim_from_query(view: RequestView, s3: bool) -> SigV4Claim:
-    params: dict[str, str] = {}
-    for name, value in view.query_params():
-        if name in _PRESIGN_PARAMS and name in params:
-            raise _malformed(f"{name} appears more than once", s3, True)
-        params[name] = value
-    s3 = _peek_s3(params.get("X-Amz-Credential"), s3)
+def _claim_from_query(view: RequestView, dialect: SigV4Dialect) -> SigV4Claim:
+    params = view.query_first_values()
+    pairs = view.query_params()
+    if len(params) != len(pairs):  # a name appears more than once: none of the X-Amz-* may
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in _PRESIGN_PARAMS and name in seen:
+                raise dialect.malformed(f"{name} appears more than once")
+            seen.add(name)
+    dialect = _peek_dialect(params.get("X-Amz-Credential"), dialect)
     missing = [name for name in _PRESIGN_PARAMS if name not in params]
     if missing:
-        raise _malformed(f"missing query parameters: {', '.join(missing)}", s3, True)
+        raise dialect.malformed(f"missing query parameters: {', '.join(missing)}")
     if params["X-Amz-Algorithm"] != c.ALGORITHM:
         raise AuthenticationError(_SIGV2_MESSAGE, code="InvalidRequest", http_status=400)
-    akid, date, region, service = _split_credential(params["X-Amz-Credential"], s3, True)
-    s3 = c.uses_s3_uri_rules(service)
-    signed = _parse_signed_headers(params["X-Amz-SignedHeaders"], s3, True)
-    sig = _check_hex_signature(params["X-Amz-Signature"], s3, True)
-    return SigV4Claim(akid, date, region, service, signed, sig, params["X-Amz-Date"], _expires(params, s3))
+    texts = (params["X-Amz-Credential"], params["X-Amz-SignedHeaders"])
+    scope = _PRESIGNED_SCOPES.get(texts)
+    if scope is None:
+        akid, date, region, service = _split_credential(texts[0], dialect)
+        dialect = dialect.for_service(service)
+        signed = _parse_signed_headers(texts[1], dialect)
+        scope = _PRESIGNED_SCOPES.put(texts, (akid, date, region, service, signed))
+    else:
+        dialect = dialect.for_service(scope[3])
+    sig = _check_hex_signature(params["X-Amz-Signature"], dialect)
+    return _new_claim((*scope, sig, params["X-Amz-Date"], _expires(params, dialect)))
 
 
-def _expires(params: dict[str, str], s3: bool) -> int:
+def _expires(params: Mapping[str, str], dialect: SigV4Dialect) -> int:
     text = params["X-Amz-Expires"]
     expires = parse_decimal(text, _MAX_EXPIRES_DIGITS)
     if expires is None and _DIGITS.fullmatch(text):
         expires = MAX_PRESIGNED_EXPIRES + 1  # all digits, just too many of them: out of range
     if expires is None:
-        raise _malformed("X-Amz-Expires should be a number", s3, True)
+        raise dialect.malformed("X-Amz-Expires should be a number")
     if expires > MAX_PRESIGNED_EXPIRES:
-        raise _malformed("X-Amz-Expires must be less than a week (in seconds) that is 604800", s3, True)
+        raise dialect.malformed("X-Amz-Expires must be less than a week (in seconds) that is 604800")
     return expires
 
 
@@ -621,43 +738,44 @@ def _expires(params: dict[str, str], s3: bool) -> int:
 
 
 def _check_scope(
-    claim: SigV4Claim, service_hint: str | None, regions: AbstractSet[str] | None, s3: bool, presigned: bool
+    claim: SigV4Claim, service_hint: str | None, regions: AbstractSet[str] | None, dialect: SigV4Dialect
 ) -> None:
     if service_hint is not None and claim.service != service_hint:
         # Answer as the service that was called, not as the one the client named.
-        hinted_s3 = c.uses_s3_uri_rules(service_hint)
-        raise _malformed(
-            f"Credential should be scoped to correct service: '{service_hint}'", hinted_s3, presigned
+        raise dialect.for_service(service_hint).malformed(
+            f"Credential should be scoped to correct service: '{service_hint}'"
         )
     if regions is not None and claim.region not in regions:
-        raise WrongRegionError(claim.region, regions, s3, presigned)
+        raise WrongRegionError(claim.region, regions, dialect)
     if claim.amz_date[:8] != claim.date:
-        raise _malformed(
-            "Date in Credential scope does not match YYYYMMDD of the request date", s3, presigned
-        )
+        raise dialect.malformed("Date in Credential scope does not match YYYYMMDD of the request date")
 
 
-def _check_time(claim: SigV4Claim, now: float, max_skew: float, s3: bool, presigned: bool) -> datetime:
+def _check_time(claim: SigV4Claim, now: float, max_skew: float, dialect: SigV4Dialect) -> datetime:
     """The request time, checked against ``now`` (Unix seconds) give or take ``max_skew`` seconds."""
     try:
         signed_at, signed = c.amz_date_seconds(claim.amz_date)
     except ValueError:
-        raise _malformed(f"invalid X-Amz-Date {claim.amz_date!r}", s3, presigned) from None
-    if presigned:
-        _check_presigned_window(signed_at, signed, claim.expires or 0, now, max_skew, s3)
+        raise dialect.malformed(f"invalid X-Amz-Date {claim.amz_date!r}") from None
+    if dialect.presigned:
+        _check_presigned_window(signed_at, signed, claim.expires or 0, now, max_skew, dialect)
     elif abs(now - signed) > max_skew:
-        raise _skew_error(signed_at, now, max_skew, s3)
+        raise _skew_error(signed_at, now, max_skew, dialect)
     return signed_at
 
 
-def _skew_error(signed_at: datetime, now: float, max_skew: float, s3: bool) -> RequestTimeSkewedError:
+def _skew_error(
+    signed_at: datetime, now: float, max_skew: float, dialect: SigV4Dialect
+) -> RequestTimeSkewedError:
     """The error for a request time more than ``max_skew`` seconds (15 min) from the server's clock.
 
     https://docs.aws.amazon.com/IAM/latest/UserGuide/signing-elements.html ("the request
     timestamp … must be within five/fifteen minutes"); S3 answers RequestTimeTooSkewed.
     """
-    if s3:
-        return RequestTimeSkewedError("The difference between the request time and the current time is too large.")
+    if dialect.s3:
+        return RequestTimeSkewedError(
+            "The difference between the request time and the current time is too large."
+        )
     moment, skew = datetime.fromtimestamp(now, timezone.utc), timedelta(seconds=max_skew)
     stamp, server = c.format_amz_date(signed_at), c.format_amz_date(moment)
     minutes = int(max_skew // 60)
@@ -669,7 +787,7 @@ def _skew_error(signed_at: datetime, now: float, max_skew: float, s3: bool) -> R
 
 
 def _check_presigned_window(
-    signed_at: datetime, signed: int, expires: int, now: float, max_skew: float, s3: bool
+    signed_at: datetime, signed: int, expires: int, now: float, max_skew: float, dialect: SigV4Dialect
 ) -> None:
     """Presigned: valid for ``signed <= now < signed + expires`` (Unix seconds).
 
@@ -680,10 +798,10 @@ def _check_presigned_window(
     if now >= signed + expires:
         raise ExpiredCredentialsError("Request has expired", code="AccessDenied", http_status=403)
     if signed - now > max_skew:
-        raise _skew_error(signed_at, now, max_skew, s3)
+        raise _skew_error(signed_at, now, max_skew, dialect)
 
 
-def _payload_hash(view: RequestView, s3: bool, presigned: bool) -> str:
+def _payload_hash(view: RequestView, dialect: SigV4Dialect) -> str:
     """The payload hash line of the canonical request, checked against the body when signed.
 
     * a declared ``x-amz-content-sha256`` (header, or ``X-Amz-Content-Sha256`` query parameter
@@ -693,13 +811,13 @@ def _payload_hash(view: RequestView, s3: bool, presigned: bool) -> str:
       (https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html);
     * other services hash the body.
     """
-    declared = view.query_param("X-Amz-Content-Sha256") if presigned else None
+    declared = view.query_param("X-Amz-Content-Sha256") if dialect.presigned else None
     if declared is None:
         declared = view.header("x-amz-content-sha256")
     if declared is None:
-        if s3 and presigned:
+        if dialect.s3 and dialect.presigned:
             return c.UNSIGNED_PAYLOAD
-        if s3:
+        if dialect.s3:
             raise AuthenticationError(
                 "Missing required header for this request: x-amz-content-sha256",
                 code="InvalidRequest",
@@ -728,32 +846,21 @@ def _payload_hash(view: RequestView, s3: bool, presigned: bool) -> str:
 
 
 def _check_signature(
-    view: RequestView,
-    claim: SigV4Claim,
-    key: c.SigningKey,
-    payload_hash: str,
-    s3: bool,
-    presigned: bool,
-    normalize_path: bool | None,
+    view: RequestView, claim: SigV4Claim, key: c.SigningKey, payload_hash: str, dialect: SigV4Dialect
 ) -> None:
     headers = c.view_header_map(view)
     for name in claim.signed:
         if name not in headers:
             raise SignatureMismatchError(f"signed header {name!r} is not present in the request")
-    if s3:
-        _check_amz_headers_signed(headers, claim.signed, presigned)
+    if dialect.s3:
+        _check_amz_headers_signed(headers, claim.signed)
     scope = c.credential_scope(claim.date, claim.region, claim.service)
+    uri = c.canonical_uri(view.raw_path, normalize=dialect.normalize, double_encode=dialect.double_encode)
+    block = c.canonical_headers(headers, claim.signed)
     matched = False
-    for excluded in _query_exclusions(view, s3, presigned):
-        canonical = c.canonical_request_for(
-            view,
-            signed=claim.signed,
-            payload_hash=payload_hash,
-            s3=s3,
-            normalize=normalize_path,
-            exclude_query=excluded,
-            headers=headers,
-        )
+    for excluded in _query_exclusions(view, dialect):
+        query = c.canonical_query_string(view.query_string, exclude=excluded) if view.query_string else ""
+        canonical = c.canonical_request(view.method, uri, query, block, ";".join(claim.signed), payload_hash)
         expected = key.sign(c.string_to_sign(claim.amz_date, scope, canonical))
         # INVARIANT: a provided signature is only ever compared in constant time (both are
         # ASCII hex here: the claim's was checked to be 64 lower-case hex characters).
@@ -768,7 +875,7 @@ def _check_signature(
 _ONE_READING: tuple[tuple[str, ...], ...] = ((),)
 
 
-def _query_exclusions(view: RequestView, s3: bool, presigned: bool) -> Sequence[tuple[str, ...]]:
+def _query_exclusions(view: RequestView, dialect: SigV4Dialect) -> Sequence[tuple[str, ...]]:
     """Which query parameters the canonical query string may leave out.
 
     Presigned URLs always drop ``X-Amz-Signature``. Some non-S3 services let the client append
@@ -776,25 +883,24 @@ def _query_exclusions(view: RequestView, s3: bool, presigned: bool) -> Sequence[
     second reading without the token is tried; the token is still returned and must be bound
     to the access key by the STS layer. S3 requires the token to be signed.
     """
-    if not presigned:
+    if not dialect.presigned:
         return _ONE_READING
     readings: list[tuple[str, ...]] = [("X-Amz-Signature",)]
-    if not s3 and view.query_param("X-Amz-Security-Token") is not None:
+    if not dialect.s3 and view.query_param("X-Amz-Security-Token") is not None:
         readings.append(("X-Amz-Signature", "X-Amz-Security-Token"))
     return readings
 
 
-def _check_amz_headers_signed(
-    headers: Mapping[str, Sequence[str]], signed: tuple[str, ...], presigned: bool
-) -> None:
+def _check_amz_headers_signed(headers: Mapping[str, Sequence[str]], signed: tuple[str, ...]) -> None:
     """S3 rejects requests carrying ``x-amz-*`` headers that are not signed.
 
     https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html (presigned:
     "There were headers present in the request which were not signed"). The session token and
     the payload-hash header are exempt: they are bound by the signature's scope/payload line.
     """
-    exempt = {"x-amz-security-token", "x-amz-content-sha256"}
-    unsigned = sorted(n for n in headers if n.startswith("x-amz-") and n not in signed and n not in exempt)
+    unsigned = sorted(
+        n for n in headers if n.startswith("x-amz-") and n not in signed and n not in _UNSIGNED_EXEMPT
+    )
     if unsigned:
         raise AuthenticationError(
             f"There were headers present in the request which were not signed: {', '.join(unsigned)}",
@@ -803,7 +909,7 @@ def _check_amz_headers_signed(
         )
 
 
-def _session_token(view: RequestView, presigned: bool) -> str | None:
+def _session_token(view: RequestView, dialect: SigV4Dialect) -> str | None:
     """X-Amz-Security-Token from the query (presigned) or the header; returned for STS to judge."""
     from_query = view.query_param("X-Amz-Security-Token") if view.query_string else None
     from_header = view.header("x-amz-security-token")
@@ -811,19 +917,19 @@ def _session_token(view: RequestView, presigned: bool) -> str | None:
         raise AuthenticationError(
             "conflicting X-Amz-Security-Token values", code="InvalidToken", http_status=400
         )
-    return from_query if presigned and from_query is not None else (from_header or from_query)
+    return from_query if dialect.presigned and from_query is not None else (from_header or from_query)
 
 
-def _missing_auth(s3: bool) -> AuthenticationError:
-    if s3:
+def _missing_auth(dialect: SigV4Dialect) -> AuthenticationError:
+    if dialect.s3:
         return AuthenticationError("Access Denied", code="AccessDenied", http_status=403)
     return AuthenticationError(
         "Request is missing Authentication Token", code="MissingAuthenticationToken", http_status=403
     )
 
 
-def _unknown_key(s3: bool) -> InvalidAccessKeyError:
-    if s3:
+def _unknown_key(dialect: SigV4Dialect) -> InvalidAccessKeyError:
+    if dialect.s3:
         return InvalidAccessKeyError(
             "The AWS Access Key Id you provided does not exist in our records.", code="InvalidAccessKeyId"
         )

@@ -138,10 +138,20 @@ def test_signing_key_cache_never_keys_on_plaintext_secret() -> None:
     c.clear_signing_key_cache()
     key = c.signing_key("super-secret-value", "20150830", "us-east-1", "iam")
     assert key == c.signing_key("super-secret-value", "20150830", "us-east-1", "iam")
-    cached_keys = list(c._cache)
+    cached_keys = list(c._SIGNING_KEYS._mirror)
     assert cached_keys and all("super-secret-value" not in repr(k) for k in cached_keys)
-    assert all(k[0] != b"super-secret-value" for k in cached_keys)
-    assert all("super-secret-value" not in repr(k) for k in c._by_identity)  # keyed by id only
+    assert all("super-secret-value" not in k for k in cached_keys if isinstance(k, tuple))
+    assert "super-secret-value" not in repr(c._SIGNING_KEYS)
+
+
+def test_signing_keys_of_equal_hash_are_told_apart() -> None:
+    """The memo names a secret by ``hash(secret)``; a hit is confirmed by the secret itself."""
+    c.clear_signing_key_cache()
+    mine = c.signing_key_for("secret-one", "20150830", "us-east-1", "iam")
+    # Plant another secret's entry under the hash of "secret-one" (as a hash collision would).
+    c._SIGNING_KEYS.put((hash("secret-one"), "20150830", "us-east-1", "iam"), ("secret-two", mine))
+    again = c.signing_key_for("secret-one", "20150830", "us-east-1", "iam")
+    assert again.key == c._derive_signing_key("secret-one", "20150830", "us-east-1", "iam")
 
 
 def test_identity_memo_never_confuses_equal_ids() -> None:
@@ -213,9 +223,16 @@ def test_all_digit_amz_date_matches_strptime(digits: str) -> None:
 
 
 @given(
-    st.integers(1, 9999), st.integers(1, 12), st.integers(1, 28), st.integers(0, 23), st.integers(0, 59), st.integers(0, 59)
+    st.integers(1, 9999),
+    st.integers(1, 12),
+    st.integers(1, 28),
+    st.integers(0, 23),
+    st.integers(0, 59),
+    st.integers(0, 59),
 )
-def test_valid_amz_date_round_trips(year: int, month: int, day: int, hour: int, minute: int, second: int) -> None:
+def test_valid_amz_date_round_trips(
+    year: int, month: int, day: int, hour: int, minute: int, second: int
+) -> None:
     moment = datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
     text = f"{year:04d}{month:02d}{day:02d}T{hour:02d}{minute:02d}{second:02d}Z"
     assert c.parse_amz_date(text) == moment
@@ -233,9 +250,7 @@ def test_amz_date_fields_are_ascii_digits_only() -> None:
 def _uri_encode_reference(data: str, keep_slash: bool) -> str:
     raw = data.encode("utf-8", "surrogateescape")
     unreserved = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~"
-    return "".join(
-        chr(b) if b in unreserved or (keep_slash and b == 0x2F) else f"%{b:02X}" for b in raw
-    )
+    return "".join(chr(b) if b in unreserved or (keep_slash and b == 0x2F) else f"%{b:02X}" for b in raw)
 
 
 @given(st.text(alphabet=st.sampled_from("az09-_.~/ %+é\u00a0\udcff")), st.booleans())
@@ -253,3 +268,72 @@ def test_view_header_map_matches_header_map(headers: list[tuple[str, str]]) -> N
     mapped = c.view_header_map(view)
     expected = c.header_map(headers)
     assert {k: list(v) for k, v in mapped.items()} == expected
+
+
+# ---------------------------------------------------------------- fast path = general path
+# Queries, S3 paths and header values the SDKs send already in canonical form are taken as they
+# are; on any text, the result must be the spec's decode → UriEncode → sort computation.
+
+
+def _query_reference(query: str, exclude: tuple[str, ...]) -> str:
+    from urllib.parse import unquote_to_bytes as unquote
+
+    pairs = []
+    for piece in query.split("&"):
+        if not piece:
+            continue
+        name, _, value = piece.partition("=")
+        if unquote(name).decode("utf-8", "surrogateescape") in exclude:
+            continue
+        pairs.append((c.uri_encode(unquote(name)), c.uri_encode(unquote(value))))
+    return "&".join(f"{n}={v}" for n, v in sorted(pairs))
+
+
+_QUERY_TEXT = st.text(alphabet=st.sampled_from("aAz0-_.~%2F4f1E7e=&+ é"), max_size=30)
+_EXCLUDES = st.sampled_from([(), ("X-Amz-Signature",), ("a",), ("a b", "é")])
+
+
+@settings(max_examples=1000, deadline=None)
+@given(query=_QUERY_TEXT, exclude=_EXCLUDES)
+def test_canonical_query_string_is_the_spec_computation(query: str, exclude: tuple[str, ...]) -> None:
+    assert c.canonical_query_string(query, exclude=exclude) == _query_reference(query, exclude)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    names=st.lists(
+        st.sampled_from(["a", "A", "a-b", "X-Amz-Signature", "b%2F", "%C3%A9", "k~"]), min_size=1, max_size=6
+    )
+)
+def test_plain_queries_take_the_fast_path(names: list[str]) -> None:
+    query = "&".join(f"{name}=v%20{i}" for i, name in enumerate(names))
+    plain = c.canonical_query_if_plain(query, ("X-Amz-Signature=",))
+    assert plain is not None
+    assert plain == _query_reference(query, ("X-Amz-Signature",))
+
+
+def test_uncanonical_queries_are_left_to_the_general_path() -> None:
+    for query in ("a=%2f", "a=%41", "a=%7E", "a=%zz", "a=1&&b=2", "a", "a=b=c", "a=b c", "a=é", "&a=1"):
+        assert c.canonical_query_if_plain(query, ()) is None, query
+
+
+def _s3_path_reference(path: str) -> str:
+    from urllib.parse import unquote_to_bytes as unquote
+
+    return "/".join(c.uri_encode(unquote(segment)) for segment in (path or "/").split("/"))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(path=st.text(alphabet=st.sampled_from("/aZ9-_.~%2F4f1E7e+ é"), max_size=30))
+def test_s3_canonical_uri_is_the_spec_computation(path: str) -> None:
+    assert c.canonical_uri(path, normalize=False, double_encode=False) == _s3_path_reference(path)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    values=st.lists(
+        st.text(alphabet=st.sampled_from("ab \t\n\0\x1c\xa0"), max_size=8), min_size=1, max_size=5
+    )
+)
+def test_canonical_header_values_trim_and_collapse_each_value(values: list[str]) -> None:
+    assert list(c.canonical_header_values(tuple(values))) == [" ".join(v.split()) for v in values]

@@ -18,7 +18,13 @@ from iamguard.authn import canonical as c
 from iamguard.authn import sigv4
 from iamguard.authn.request_view import RequestView
 from iamguard.authn.sigv4 import VerifiedRequest, auth_form, verify_sigv4
-from iamguard.credentials.signer import StaticCredentials, presign_url, sign_request, sign_url
+from iamguard.credentials.signer import (
+    StaticCredentials,
+    presign_request,
+    presign_url,
+    sign_request,
+    sign_url,
+)
 from iamguard.errors import (
     AuthenticationError,
     ExpiredCredentialsError,
@@ -659,6 +665,7 @@ def test_any_single_byte_change_is_rejected(data: st.DataObject) -> None:
     with pytest.raises(AuthenticationError):
         _verify(vector, mutated)
 
+
 # ---------------------------------------------------------------- fast path = general path
 # Differential (hypothesis): the SDK-shaped Authorization parser and the plain-header lane of
 # verify_claim must give exactly the general path's claim, result or error (code and text). Headers
@@ -671,7 +678,16 @@ _date = st.sampled_from(["20261129", "2026112", "2026112x", "２０２６１１�
 _region = st.sampled_from(["us-east-1", "", "eu-west-1", "r;x"])
 _service = st.sampled_from(["s3", "execute-api", "sts", ""])
 _signed = st.sampled_from(
-    ["host;x-amz-date", "host", "x-amz-date;host", "host;host", "Host;x-amz-date", "host;;x-amz-date", "content-type;host;x-amz-date", "x-amz-date"]
+    [
+        "host;x-amz-date",
+        "host",
+        "x-amz-date;host",
+        "host;host",
+        "Host;x-amz-date",
+        "host;;x-amz-date",
+        "content-type;host;x-amz-date",
+        "x-amz-date",
+    ]
 )
 _signature = st.sampled_from([SIG, SIG[:-1], SIG.upper(), SIG + "0"])
 _sep = st.sampled_from([", ", ",", " , ", ",  "])
@@ -695,57 +711,120 @@ def _outcome(run: Callable[[], object]) -> object:
 
 
 @settings(max_examples=400, deadline=None)
-@given(header=_authorization_headers(), s3_hint=st.booleans(), date_header=st.sampled_from(["20261129T120000Z", None]))
-def test_fast_path_agrees_with_the_general_parser(header: str, s3_hint: bool, date_header: str | None) -> None:
+@given(
+    header=_authorization_headers(),
+    hint=st.sampled_from([None, "s3", "sts"]),
+    date_header=st.sampled_from(["20261129T120000Z", None]),
+)
+def test_fast_path_agrees_with_the_general_parser(
+    header: str, hint: str | None, date_header: str | None
+) -> None:
     headers = [("host", "example.com"), ("authorization", header)]
     if date_header is not None:
         headers.append(("x-amz-date", date_header))
     view = RequestView("GET", "/", "", headers)
     values = view.header_index()["authorization"]
-    fast = _outcome(lambda: sigv4._claim_from_header(view, s3_hint))
-    general = _outcome(lambda: sigv4._claim_from_any_header(values, view, s3_hint))
+    dialect = sigv4.SigV4Dialect(False, False, True).for_service(hint)
+    fast = _outcome(lambda: sigv4._claim_from_header(view, dialect))
+    general = _outcome(lambda: sigv4._claim_from_any_header(values, view, dialect))
     assert fast == general
 
 
 def test_the_sdk_form_takes_the_fast_path() -> None:
     header = f"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261129/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature={SIG}"
     assert sigv4._SDK_AUTHORIZATION.fullmatch(header) is not None
-    view = RequestView("GET", "/", "", [("host", "h"), ("authorization", header), ("x-amz-date", "20261129T120000Z")])
-    claim = sigv4._claim_from_header(view, False)
+    view = RequestView(
+        "GET", "/", "", [("host", "h"), ("authorization", header), ("x-amz-date", "20261129T120000Z")]
+    )
+    claim = sigv4._claim_from_header(view, sigv4.SigV4Dialect(False, False, True))
     assert claim == sigv4.SigV4Claim(
         "AKIDEXAMPLE", "20261129", "us-east-1", "s3", ("host", "x-amz-date"), SIG, "20261129T120000Z", None
     )
 
 
-# The plain-header lane of verify_claim answers as the general path (the lane switched off).
+# The lane of verify_claim answers as the general path (the lane switched off), for header and
+# presigned requests, with and without a query string.
 
 
 _SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 _SIGNED_AT = datetime(2026, 11, 29, 12, 0, 0, tzinfo=timezone.utc)
-_paths = st.sampled_from(["", "/", "/hello", "/a//b", "/a/./b/../c", "/%20x", "/key%2Fwith", "/~user/x.y_z-1", "/a b"])
+_paths = st.sampled_from(
+    ["", "/", "/hello", "/a//b", "/a/./b/../c", "/%20x", "/key%2Fwith", "/~user/x.y_z-1", "/a b", "/%7e%41"]
+)
+_queries = st.sampled_from(
+    ["", "a=1", "b=2&a=1&a=0", "x", "k=a%2Fb", "k=a%2fb", "k=%41", "a=1&&b", "=v", "a=b=c", "p=%E2%82%AC"]
+)
 _extra = st.lists(
     st.sampled_from(
-        [("X-Amz-Meta-Colour", "blue"), ("Content-Type", "text/plain"), ("X-Spaced", "  a   b  "), ("X-Spaced", "two")]
+        [
+            ("X-Amz-Meta-Colour", "blue"),
+            ("Content-Type", "text/plain"),
+            ("X-Spaced", "  a   b  "),
+            ("X-Spaced", "two"),
+            ("X-Tab", "a\tb"),
+        ]
     ),
     max_size=3,
 )
 _mutations = st.sampled_from(
-    ["none", "signature", "signed value", "unsigned x-amz header", "body", "token header", "padded name", "empty token"]
+    [
+        "none",
+        "signature",
+        "signed value",
+        "unsigned x-amz header",
+        "body",
+        "token header",
+        "padded name",
+        "padded unsigned x-amz header",
+        "padded second host",
+        "empty token",
+        "token query",
+        "query added",
+        "query reordered",
+        "content sha query",
+    ]
 )
 
 
-def _signed_view(method: str, path: str, service: str, extra: list[tuple[str, str]], body: bytes | None, sign_payload: bool) -> RequestView:
-    view = RequestView(method, path, "", [("Host", "example.amazonaws.com"), *extra], b"" if body is None else body)
-    signed = sign_request(
-        view, StaticCredentials("AKIDEXAMPLE", _SECRET), region="us-east-1", service=service, now=_SIGNED_AT, sign_payload=sign_payload
+def _signed_view(
+    method: str,
+    path: str,
+    query: str,
+    service: str,
+    extra: list[tuple[str, str]],
+    body: bytes | None,
+    sign_payload: bool,
+    form: str,
+) -> RequestView:
+    view = RequestView(
+        method, path, query, [("Host", "example.amazonaws.com"), *extra], b"" if body is None else body
     )
-    return signed if body is not None else RequestView(signed.method, signed.raw_path, "", signed.headers, None)
+    credentials = StaticCredentials("AKIDEXAMPLE", _SECRET)
+    if form == "presigned":
+        signed = presign_request(
+            view, credentials, region="us-east-1", service=service, now=_SIGNED_AT, expires_in=900
+        )
+    else:
+        signed = sign_request(
+            view, credentials, region="us-east-1", service=service, now=_SIGNED_AT, sign_payload=sign_payload
+        )
+    return (
+        signed
+        if body is not None
+        else RequestView(signed.method, signed.raw_path, signed.query_string, signed.headers, None)
+    )
 
 
 def _lane_mutate(view: RequestView, mutation: str) -> RequestView:
     headers = list(view.headers)
+    query = view.query_string
     if mutation == "signature":
-        headers = [(n, v[:-1] + ("0" if v[-1] != "0" else "1")) if n == "Authorization" else (n, v) for n, v in headers]
+        if "X-Amz-Signature=" in query:
+            query = query[:-1] + ("0" if query[-1] != "0" else "1")
+        headers = [
+            (n, v[:-1] + ("0" if v[-1] != "0" else "1")) if n == "Authorization" else (n, v)
+            for n, v in headers
+        ]
     elif mutation == "signed value":
         headers = [(n, v + "x") if n == "Host" else (n, v) for n, v in headers]
     elif mutation == "unsigned x-amz header":
@@ -756,9 +835,25 @@ def _lane_mutate(view: RequestView, mutation: str) -> RequestView:
         headers.append(("X-Amz-Security-Token", ""))
     elif mutation == "padded name":
         headers = [(" " + n if n == "Host" else n, v) for n, v in headers]
+    elif mutation == "padded unsigned x-amz header":
+        headers.append((" X-Amz-Meta-Later", "1"))  # S3 refuses it once the name is stripped
+    elif mutation == "padded second host":
+        headers.append(("Host ", "other.example.com"))  # joins the signed host once stripped
+    elif mutation == "token query":
+        query = f"{query}&X-Amz-Security-Token=tok" if query else "X-Amz-Security-Token=tok"
+    elif mutation == "query added":
+        query = f"{query}&zz=1" if query else "zz=1"
+    elif mutation == "query reordered":
+        query = "&".join(reversed(query.split("&")))
+    elif mutation == "content sha query":
+        query = (
+            f"{query}&X-Amz-Content-Sha256=UNSIGNED-PAYLOAD"
+            if query
+            else "X-Amz-Content-Sha256=UNSIGNED-PAYLOAD"
+        )
     elif mutation == "body" and view.body:
-        return RequestView(view.method, view.raw_path, "", headers, view.body + b"!")
-    return RequestView(view.method, view.raw_path, view.query_string, headers, view.body)
+        return RequestView(view.method, view.raw_path, query, headers, view.body + b"!")
+    return RequestView(view.method, view.raw_path, query, headers, view.body)
 
 
 def _verify_outcome(view: RequestView, now: datetime, hint: str | None, secret: str | None) -> object:
@@ -770,48 +865,98 @@ def _verify_outcome(view: RequestView, now: datetime, hint: str | None, secret: 
     return _outcome(run)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=700, deadline=None)
 @given(
     method=st.sampled_from(["GET", "PUT", "POST"]),
     path=_paths,
+    query=_queries,
     service=st.sampled_from(["s3", "execute-api", "sts"]),
     extra=_extra,
     body=st.sampled_from([b"", b"data", None]),
     sign_payload=st.booleans(),
+    form=st.sampled_from(["header", "presigned"]),
     mutation=_mutations,
     skew=st.sampled_from([0, 899, -899, 901, -901, 3600]),
     hint=st.sampled_from([None, "same", "other"]),
     secret=st.sampled_from([_SECRET, None, "other-secret"]),
 )
-def test_the_plain_header_lane_answers_as_the_general_path(
+def test_the_lane_answers_as_the_general_path(
     method: str,
     path: str,
+    query: str,
     service: str,
     extra: list[tuple[str, str]],
     body: bytes | None,
     sign_payload: bool,
+    form: str,
     mutation: str,
     skew: int,
     hint: str | None,
     secret: str | None,
 ) -> None:
-    view = _lane_mutate(_signed_view(method, path, service, extra, body, sign_payload), mutation)
+    view = _lane_mutate(_signed_view(method, path, query, service, extra, body, sign_payload, form), mutation)
     now = _SIGNED_AT + timedelta(seconds=skew)
     service_hint = {"same": service, "other": "sqs", None: None}[hint]
     with_lane = _verify_outcome(view, now, service_hint, secret)
-    with mock.patch.object(sigv4, "_verify_plain_header", return_value=None):
+    with mock.patch.object(sigv4, "_verify_lane", return_value=None):
         general = _verify_outcome(view, now, service_hint, secret)
     assert with_lane == general
 
 
+@pytest.mark.parametrize("form", ["header", "presigned"])
 @pytest.mark.parametrize("service", ["s3", "execute-api"])
-def test_a_plain_signed_request_takes_the_lane(service: str) -> None:
-    view = _signed_view("GET", "/hello", service, [], b"", True)
+@pytest.mark.parametrize("query", ["", "versionId=3HL4kqtJlcpXroDTDmJ&b=%2F%20"])
+def test_a_plain_signed_request_takes_the_lane(service: str, form: str, query: str) -> None:
+    view = _signed_view("GET", "/hello/q3%20summary.pdf", query, service, [], b"", True, form)
     claim = sigv4.parse_sigv4(view)
     assert claim is not None
-    lane = sigv4._verify_plain_header(view, claim, lambda _akid: _SECRET, _SIGNED_AT.timestamp(), 900.0, None)
+    dialect = sigv4.SigV4Dialect(False, form == "presigned", True).for_service(service)
+    lane = sigv4._verify_lane(
+        view, claim, lambda _akid: _SECRET, _SIGNED_AT.timestamp() + 1, 900.0, None, dialect
+    )
     assert lane is not None
-    assert lane == sigv4.verify_sigv4(view, lambda _akid: _SECRET, now=_SIGNED_AT)
+    assert lane == sigv4.verify_sigv4(view, lambda _akid: _SECRET, now=_SIGNED_AT + timedelta(seconds=1))
     # A float clock reading and an aware datetime name the same moment.
-    assert sigv4.verify_claim(view, claim, lambda _akid: _SECRET, now=_SIGNED_AT.timestamp()) == lane
+    assert sigv4.verify_claim(view, claim, lambda _akid: _SECRET, now=_SIGNED_AT.timestamp() + 1) == lane
     assert c.amz_date_seconds("20261129T120000Z") == (_SIGNED_AT, int(_SIGNED_AT.timestamp()))
+
+
+def test_one_dialect_per_request_replaces_the_flags() -> None:
+    """The four dialects are shared values; the path rule override makes a fifth only on demand."""
+    header = sigv4.SigV4Dialect(False, False, True)
+    assert header.for_service("s3") is header.for_service("s3-outposts")
+    assert header.for_service("s3") == sigv4.SigV4Dialect(True, False, False)
+    assert header.for_service("sts").for_service(None) is header.for_service("iam")
+    assert header.with_path_rule(None) is header and header.with_path_rule(True) is header
+    assert header.with_path_rule(False) == sigv4.SigV4Dialect(False, False, False)
+    assert header.double_encode and not header.for_service("s3").double_encode
+    assert header.malformed("m").code == "IncompleteSignature"
+    assert header.for_service("s3").malformed("m").code == "AuthorizationHeaderMalformed"
+    presigned = sigv4.SigV4Dialect(False, True, True)
+    assert presigned.for_service("s3").malformed("m").code == "AuthorizationQueryParametersError"
+
+
+def test_the_verifier_remembers_only_in_bounded_memos() -> None:
+    """Signing keys, Authorization prefixes, presigned scopes and canonical layouts live in
+    :class:`iamguard._memo.Memo`s (bounded, listed by ``memo_sizes``), not module dicts."""
+    from iamguard._memo import memo_sizes
+
+    for form in ("header", "presigned"):
+        view = _signed_view("GET", "/k", "a=1", "s3", [], b"", True, form)
+        assert verify_sigv4(view, lambda _akid: _SECRET, now=_SIGNED_AT) is not None
+    sizes = memo_sizes()
+    for name in (
+        "sigv4 signing keys",
+        "sigv4 authorization prefixes",
+        "sigv4 presigned scopes",
+        "sigv4 canonical request layouts",
+    ):
+        entries, bound = sizes[name]
+        assert 1 <= entries <= bound, name
+    for module, constants in ((sigv4, {"_DIALECTS"}), (c, set())):
+        tables = {
+            name
+            for name, value in vars(module).items()
+            if isinstance(value, dict) and not name.startswith("__")
+        }
+        assert tables == constants, module.__name__
