@@ -24,10 +24,7 @@ import sys
 
 import httpx
 
-from iamguard.credentials.auth import SigV4Auth
-from iamguard.credentials.chain import default_credential_chain
-from iamguard.credentials.provider import Credentials
-from iamguard.errors import IAMGuardError
+from iamguard import Credentials, IAMGuardError, SigV4Auth, default_credential_chain
 
 #: AWS's documentation example key pair (never valid anywhere).
 EXAMPLE_KEYS = Credentials("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", source="example")

@@ -31,11 +31,8 @@ from urllib.parse import quote
 
 import httpx
 
-from iamguard.credentials.auth import SigV4Auth
-from iamguard.credentials.chain import default_credential_chain
-from iamguard.credentials.config_files import ProfileScope
-from iamguard.credentials.endpoints import resolve_endpoint_url
-from iamguard.errors import IAMGuardError
+from iamguard import IAMGuardError, SigV4Auth, default_credential_chain
+from iamguard.credentials import ProfileScope, resolve_endpoint_url
 
 S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 #: iamguard appends this to a denial's message (STS DecodeAuthorizationMessage opens it).

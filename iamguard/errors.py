@@ -140,7 +140,9 @@ class PolicyError(IAMGuardError):
     code = "MalformedPolicyDocument"
     http_status = 400
 
-    def __init__(self, problems: list[PolicyProblem] | PolicyProblem | str, *, code: str | None = None) -> None:
+    def __init__(
+        self, problems: list[PolicyProblem] | PolicyProblem | str, *, code: str | None = None
+    ) -> None:
         if isinstance(problems, str):
             problems = [PolicyProblem("", problems)]
         elif isinstance(problems, PolicyProblem):

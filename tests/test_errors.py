@@ -120,7 +120,9 @@ def test_cli_reports_an_invalid_option_as_a_usage_error(
 ) -> None:
     """An InvalidParameterError from an option is exit 2 (usage), as the ValueError was."""
     policy = tmp_path / "p.json"
-    policy.write_text('{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}', encoding="utf-8")
+    policy.write_text(
+        '{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}', encoding="utf-8"
+    )
     code = main(["simulate", str(policy), "--action", "s3:GetObject", "--context", "no-equals-sign"])
     assert code == EXIT_USAGE
     assert "--context expects KEY=TYPE:VALUE" in capsys.readouterr().err

@@ -31,7 +31,16 @@ GUARD_OPTIONS = {
     "messages",
     "clock",
 }
-STORE_OPTIONS = {"create", "account_id", "partition", "secret_box", "quotas", "lockout", "clock", "cache_size"}
+STORE_OPTIONS = {
+    "create",
+    "account_id",
+    "partition",
+    "secret_box",
+    "quotas",
+    "lockout",
+    "clock",
+    "cache_size",
+}
 
 
 @pytest.mark.parametrize(
@@ -78,7 +87,15 @@ def test_the_type_checker_refuses_a_misspelt_option(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     run = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--follow-imports=silent", str(sample)],
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--follow-imports=silent",
+            str(sample),
+        ],
         check=False,
         cwd=ROOT,
         capture_output=True,

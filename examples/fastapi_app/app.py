@@ -35,18 +35,21 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request, Response
 from pydantic import BaseModel, Field
 
-from iamguard.authn.session_token import SessionTokenService
-from iamguard.decision import Decision
-from iamguard.enforce.audit import AuditSink
-from iamguard.enforce.guard import AsyncGuard, RequestState
-from iamguard.errors import IAMGuardError
-from iamguard.policy.model import Policy
-from iamguard.principal import Principal
+from iamguard import (
+    AsyncGuard,
+    AuditSink,
+    AuthorizationMessageCodec,
+    Decision,
+    IAMGuardError,
+    KeyRing,
+    Policy,
+    Principal,
+    RequestState,
+    SessionTokenService,
+    TokenService,
+)
 from iamguard.store import IdentityService
-from iamguard.sts.asgi import StsAsgiApp
-from iamguard.sts.auth_message import AuthorizationMessageCodec
-from iamguard.sts.keys import KeyRing
-from iamguard.sts.service import TokenService
+from iamguard.sts import StsAsgiApp
 from integrations.fastapi_iamguard import current_principal, install, require
 
 from .documents import ARN_PREFIX, Document, DocumentStore, make_document

@@ -24,9 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from iamguard.errors import IAMGuardError, PolicyError
-from iamguard.policy.model import Policy, PolicyKind
-from iamguard.policy.parse import parse_policy
+from iamguard import IAMGuardError, Policy, PolicyError, PolicyKind, parse_policy
 
 __all__ = ["ARN_PREFIX", "CLASSIFICATIONS", "Document", "DocumentStore", "document_arn", "make_document"]
 

@@ -38,18 +38,22 @@ from urllib.parse import parse_qsl, unquote
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
-from iamguard.authn.session_token import SessionTokenService
-from iamguard.enforce.audit import AuditSink
-from iamguard.enforce.errors import render_error
-from iamguard.enforce.guard import Guard, RequestState
-from iamguard.enforce.request_id import REQUEST_ID_KEY, new_request_id
-from iamguard.errors import IAMGuardError, PolicyError
-from iamguard.policy.model import Policy, PolicyKind
-from iamguard.policy.parse import parse_policy
+from iamguard import (
+    AuditSink,
+    AuthorizationMessageCodec,
+    Guard,
+    IAMGuardError,
+    Policy,
+    PolicyError,
+    PolicyKind,
+    RequestState,
+    SessionTokenService,
+    parse_policy,
+    render_error,
+)
+from iamguard.enforce import REQUEST_ID_KEY, new_request_id
 from iamguard.store import IdentityService, open_store
-from iamguard.sts.auth_message import AuthorizationMessageCodec
-from iamguard.sts.keyring_source import keyring_from_env
-from iamguard.sts.keys import ENV_KEYS, ENV_KEYS_FILE
+from iamguard.sts import ENV_KEYS, ENV_KEYS_FILE, keyring_from_env
 from integrations.flask_iamguard import IAMGuard
 
 from . import operations as ops

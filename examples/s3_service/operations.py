@@ -26,10 +26,9 @@ from xml.etree import ElementTree as ET
 
 from flask import Response, current_app, request
 
-from iamguard.authn.chunked import compute_checksum
-from iamguard.enforce.require import current_request, require
-from iamguard.errors import IAMGuardError
-from iamguard.policy.model import Policy
+from iamguard import IAMGuardError, Policy, require
+from iamguard.authn import compute_checksum
+from iamguard.enforce import current_request
 
 from .s3xml import S3Error, http_date, list_buckets_document, list_objects_v2_document
 from .storage import NoSuchBucket, ObjectMeta

@@ -32,14 +32,10 @@ from typing import Any
 from typing_extensions import Self
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from iamguard.authn.session_token import SessionTokenService
+from iamguard import AuthorizationMessageCodec, KeyRing, SessionTokenService, TokenService
 from iamguard.declarative import Plan, apply_plan, load_account_file, make_plan
 from iamguard.store import IdentityService, open_store
-from iamguard.sts.auth_message import AuthorizationMessageCodec
-from iamguard.sts.keyring_source import keyring_from_env
-from iamguard.sts.keys import ENV_KEYS, ENV_KEYS_FILE, KeyRing
-from iamguard.sts.service import TokenService
-from iamguard.sts.wsgi import StsWsgiApp
+from iamguard.sts import ENV_KEYS, ENV_KEYS_FILE, StsWsgiApp, keyring_from_env
 
 from .app import create_app
 

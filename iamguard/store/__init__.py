@@ -15,6 +15,10 @@ missing store with an error naming where it looked.
 The service conforms to :class:`~iamguard.store.protocols.PolicySource` (the read path) and
 :class:`~iamguard.store.protocols.IdentityAdmin`. Every write bumps the store generation in the
 same transaction, which is how evaluation caches learn that something changed.
+
+This module is the public API of ``iamguard.store``: import from here (or from ``iamguard``). The
+modules inside the package (``service``, ``sqlite``, ``postgres``, ``_sql``, ...) are private;
+their names and contents may change between releases.
 """
 
 from __future__ import annotations
@@ -24,14 +28,88 @@ import time
 from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
-from iamguard.errors import InvalidInputError, StoreUnavailableError
+from iamguard.errors import (
+    ConcurrentModificationError,
+    DeleteConflictError,
+    EntityAlreadyExistsError,
+    InvalidInputError,
+    LimitExceededError,
+    NoSuchEntityError,
+    NoSuchStoreError,
+    StoreError,
+    StoreUnavailableError,
+)
+from iamguard.store._activity import AccessActivity
 from iamguard.store._rules import Quotas
+from iamguard.store.feed import ChangeFeed, open_change_feed
 from iamguard.store.passwords import LockoutPolicy
-from iamguard.store.protocols import StoreBackend
+from iamguard.store.protocols import IdentityAdmin, OneTimeUse, PolicySource, StoreBackend, Transaction
+from iamguard.store.records import (
+    AccessKey,
+    AccessKeyCreated,
+    AccessKeyStatus,
+    Account,
+    Group,
+    InlinePolicy,
+    LoginOutcome,
+    LoginProfile,
+    ManagedPolicy,
+    MfaDevice,
+    MfaDeviceCreated,
+    PasswordPolicy,
+    PolicyVersion,
+    PrincipalKind,
+    ResolvedPrincipal,
+    Role,
+    Tags,
+    User,
+)
 from iamguard.store.secrets import SecretBox
 from iamguard.store.service import IdentityService
 
-__all__ = ["IdentityService", "open_backend", "open_store"]
+__all__ = [
+    "AccessActivity",
+    "AccessKey",
+    "AccessKeyCreated",
+    "AccessKeyStatus",
+    "Account",
+    "ChangeFeed",
+    "ConcurrentModificationError",
+    "DeleteConflictError",
+    "EntityAlreadyExistsError",
+    "Group",
+    "IdentityAdmin",
+    "IdentityService",
+    "InlinePolicy",
+    "InvalidInputError",
+    "LimitExceededError",
+    "LockoutPolicy",
+    "LoginOutcome",
+    "LoginProfile",
+    "ManagedPolicy",
+    "MfaDevice",
+    "MfaDeviceCreated",
+    "NoSuchEntityError",
+    "NoSuchStoreError",
+    "OneTimeUse",
+    "PasswordPolicy",
+    "PolicySource",
+    "PolicyVersion",
+    "PrincipalKind",
+    "Quotas",
+    "ResolvedPrincipal",
+    "Role",
+    "SecretBox",
+    "StoreBackend",
+    "StoreError",
+    "StoreUnavailableError",
+    "Tags",
+    "Transaction",
+    "User",
+    "open_backend",
+    "open_change_feed",
+    "open_store",
+]
 
 
 def open_backend(url: str, *, create: bool = False) -> StoreBackend:

@@ -21,17 +21,28 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from iamguard.authn.authenticators import Authenticated
-from iamguard.decision import Decision
-from iamguard._wire import receive_body
-from iamguard.enforce.asgi import view_from_scope
-from iamguard.enforce.errors import ErrorStyle, log_server_error, render_error
-from iamguard.enforce.guard import AsyncGuard, Guard, RequestState
-from iamguard.enforce.request_id import REQUEST_ID_KEY, new_request_id
-from iamguard.enforce.require import ResourceTemplate
-from iamguard.errors import AccessDeniedError, AuthenticationError, IAMGuardError
-from iamguard.policy.model import Policy
-from iamguard.principal import Principal
+from iamguard import (
+    AccessDeniedError,
+    AsyncGuard,
+    Authenticated,
+    AuthenticationError,
+    Decision,
+    Guard,
+    IAMGuardError,
+    Policy,
+    Principal,
+    RequestState,
+    render_error,
+)
+from iamguard.enforce import (
+    REQUEST_ID_KEY,
+    ErrorStyle,
+    ResourceTemplate,
+    log_server_error,
+    new_request_id,
+    receive_body,
+    view_from_scope,
+)
 
 __all__ = ["current_principal", "install", "require"]
 

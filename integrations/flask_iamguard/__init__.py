@@ -32,13 +32,8 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
-from iamguard.enforce.errors import ErrorStyle, log_server_error, render_error
-from iamguard.enforce.guard import Guard, RequestState
-from iamguard.enforce.request_id import REQUEST_ID_KEY
-from iamguard.enforce.require import require
-from iamguard.enforce.wsgi import IAMGuardMiddleware
-from iamguard.errors import IAMGuardError
-from iamguard.principal import Principal
+from iamguard import Guard, IAMGuardError, IAMGuardMiddleware, Principal, RequestState, render_error, require
+from iamguard.enforce import REQUEST_ID_KEY, ErrorStyle, log_server_error
 from iamguard.store import open_store
 
 __all__ = ["IAMGuard", "current_principal", "require"]
