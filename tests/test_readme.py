@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+
+if TYPE_CHECKING:
+    from iamguard.store.records import PrincipalKind
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -54,7 +58,7 @@ def test_flask_example_serves_a_botocore_signed_request(tmp_path: Path, monkeypa
     assert b"Traceback" not in unsigned.data
 
 
-def store_kind_user() -> object:
+def store_kind_user() -> PrincipalKind:
     from iamguard.store.records import PrincipalKind
 
     return PrincipalKind.USER

@@ -47,7 +47,7 @@ def drive(flow: Any, world: World) -> tuple[Any, list[object]]:
 
 
 def view(headers: dict[str, str], url: str = URL, method: str = "GET") -> RequestView:
-    return RequestView.from_url(method, url, list(headers.items()) + [("host", "api.example.com")], b"")
+    return RequestView.from_url(method, url, [*headers.items(), ("host", "api.example.com")], b"")
 
 
 def test_long_term_key_asks_for_the_key_then_its_owner(world: World) -> None:

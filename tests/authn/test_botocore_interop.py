@@ -15,13 +15,12 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-botocore_auth = pytest.importorskip("botocore.auth")
+from botocore import auth as botocore_auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iamguard.authn.request_view import RequestView, host_from_url
 from iamguard.authn.sigv4 import verify_sigv4

@@ -57,7 +57,7 @@ def test_every_adapter_answers_like_aws(adapter: Adapter, workload: Workload) ->
         return
     assert (adapter.name, workload.key) not in EXPECTED_UNSUPPORTED
     assert len(prepared.calls) == len(workload.requests)
-    for call, request in zip(prepared.calls, workload.requests):
+    for call, request in zip(prepared.calls, workload.requests, strict=False):
         for _ in range(5):  # a handful of iterations: repeated (and cached) calls stay right
             got = prepared.outcome(call())
             assert run.outcome_ok(got, request.expected), (adapter.name, workload.key, request.label, got)

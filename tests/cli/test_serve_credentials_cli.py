@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-import botocore.session  # type: ignore[import-untyped]
+import botocore.session
 import pytest
 
 from iamguard.authn.request_view import RequestView

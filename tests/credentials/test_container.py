@@ -110,7 +110,7 @@ def test_unreachable_is_an_error_naming_the_provider() -> None:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    with pytest.raises(CredentialsError, match="container: .*unreachable"):
+    with pytest.raises(CredentialsError, match=r"container: .*unreachable"):
         ContainerProvider({"AWS_CONTAINER_CREDENTIALS_FULL_URI": f"http://127.0.0.1:{port}/"}, settings=FAST).load()
 
 

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import botocore.session  # type: ignore[import-untyped]
+import botocore.session
 import pytest
 
 from iamguard.credentials.chain import botocore_order, default_credential_chain

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-import botocore.session  # type: ignore[import-untyped]
+import botocore.session
 import pytest
 
 from iamguard.credentials.config_files import load_shared_config

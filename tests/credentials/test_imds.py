@@ -12,8 +12,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from iamguard.credentials.config_files import ProfileScope
 from iamguard.credentials._http import HttpSettings
+from iamguard.credentials.config_files import ProfileScope
 from iamguard.credentials.sources.imds import DEFAULT_ENDPOINT, IPV6_ENDPOINT, ImdsProvider
 from iamguard.errors import CredentialsError
 

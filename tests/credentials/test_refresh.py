@@ -247,7 +247,7 @@ def test_async_advisory_single_refresher(clock: FakeClock) -> None:
         others = [(await creds.get()).access_key_id for _ in range(5)]
         gate.set()
         await first
-        return others + [(await creds.get()).access_key_id]
+        return [*others, (await creds.get()).access_key_id]
 
     assert asyncio.run(main()) == ["ASIA0"] * 5 + ["ASIA1"]
     assert calls == 1

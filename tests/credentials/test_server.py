@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import botocore.session  # type: ignore[import-untyped]
+import botocore.session
 import pytest
-from botocore.credentials import ContainerProvider as BotoContainerProvider  # type: ignore[import-untyped]
-from botocore.exceptions import CredentialRetrievalError  # type: ignore[import-untyped]
-from botocore.utils import ContainerMetadataFetcher  # type: ignore[import-untyped]
+from botocore.credentials import ContainerProvider as BotoContainerProvider
+from botocore.exceptions import CredentialRetrievalError
+from botocore.utils import ContainerMetadataFetcher
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

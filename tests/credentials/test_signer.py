@@ -11,6 +11,9 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
+from botocore import auth as botocore_auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -82,9 +85,6 @@ def test_signer_reproduces_vector(vector: Vector) -> None:
 
 # ---------------------------------------------------------------- against real botocore
 
-botocore_auth = pytest.importorskip("botocore.auth")
-from botocore.awsrequest import AWSRequest  # noqa: E402
-from botocore.credentials import Credentials  # noqa: E402
 
 AKID, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE//////////wEaCXVzLWVhc3QtMSJH+with/slash+plus=="

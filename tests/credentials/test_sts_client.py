@@ -11,8 +11,8 @@ import pytest
 
 from iamguard.authn.request_view import RequestView
 from iamguard.authn.sigv4 import verify_sigv4
-from iamguard.credentials.provider import Credentials
 from iamguard.credentials._http import HttpResponse
+from iamguard.credentials.provider import Credentials
 from iamguard.credentials.sts_client import StsClient, build_sts_request, parse_sts_credentials, sts_endpoint
 from iamguard.errors import STSError
 
@@ -81,7 +81,7 @@ def test_unreachable_endpoint_is_an_sts_error() -> None:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    with pytest.raises(STSError, match="127.0.0.1") as info:
+    with pytest.raises(STSError, match=r"127\.0\.0\.1") as info:
         StsClient(endpoint_url=f"http://127.0.0.1:{port}").assume_role(SOURCE, role_arn="a", role_session_name="s")
     assert info.value.code == "ServiceUnavailable"
 

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-import boto3  # type: ignore[import-untyped]
-import botocore.exceptions  # type: ignore[import-untyped]
+import boto3
+import botocore.exceptions
 import httpx
 import pytest
-from botocore.config import Config  # type: ignore[import-untyped]
+from botocore.config import Config
 
 from iamguard.authn.session_token import SessionTokenService
 from iamguard.cli.serve_sts import ThreadingWSGIServer

@@ -219,7 +219,7 @@ STRING_KEYS = (
     "aws:PrincipalAccount",
     "aws:SourceAccount",
 )
-STRING_VALUES = (
+STRING_VALUES: tuple[str, ...] = (
     "red",
     "blue",
     "RED",

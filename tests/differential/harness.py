@@ -183,7 +183,7 @@ def minimize(case: Case, still_fails: Callable[[Case, dict[str, Any]], bool] = d
         if not candidates:
             return current
         _, results = run_oracle(candidates)
-        for candidate, result in zip(candidates, results):
+        for candidate, result in zip(candidates, results, strict=False):
             if still_fails(candidate, result):
                 current = candidate
                 break

@@ -15,10 +15,12 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # run as a script: make the ``tests`` package importable
+    sys.path.insert(0, str(ROOT))
 
-from generate import generate_cases
-from harness import iamguard_decision, minimize, run_oracle
+from tests.differential.generate import generate_cases  # noqa: E402
+from tests.differential.harness import iamguard_decision, minimize, run_oracle  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     info, results = run_oracle(cases)
     outcomes: collections.Counter[str] = collections.Counter()
     failures = []
-    for case, result in zip(cases, results):
+    for case, result in zip(cases, results, strict=False):
         expected = result["decision"]
         if expected is None:
             outcomes["refused by oracle"] += 1

@@ -17,10 +17,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # run as a script: make the ``tests`` package importable
+    sys.path.insert(0, str(ROOT))
 
-from generate import generate_cases
-from harness import RECORDED, run_oracle
+from tests.differential.generate import generate_cases  # noqa: E402
+from tests.differential.harness import RECORDED, run_oracle  # noqa: E402
 
 
 def record(seed: int, count: int, known: dict[str, str]) -> dict[str, Any]:
@@ -28,7 +30,7 @@ def record(seed: int, count: int, known: dict[str, str]) -> dict[str, Any]:
     info, results = run_oracle(cases)
     kept: list[dict[str, Any]] = []
     refused = 0
-    for case, result in zip(cases, results):
+    for case, result in zip(cases, results, strict=False):
         if result["id"] != case["id"]:
             raise RuntimeError(f"oracle answered {result['id']} for {case['id']}")
         if result["ignored_context_keys"]:

@@ -13,11 +13,11 @@ from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from iamguard.authn.session_token import SessionTokenService
 from iamguard.store import IdentityService, open_store
 from iamguard.store.secrets import SecretBox
 from iamguard.sts.auth_message import AuthorizationMessageCodec
 from iamguard.sts.keys import KeyRing
-from iamguard.authn.session_token import SessionTokenService
 
 ACCOUNT = "123456789012"
 BOX = SecretBox({"t": bytes(32)}, "t")

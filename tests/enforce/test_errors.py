@@ -19,7 +19,7 @@ CASES = json.loads((Path(__file__).parents[1] / "data" / "enforce" / "error_bodi
 def _error(name: str) -> BaseException:
     if name == "RuntimeError":
         return RuntimeError("secret internals: /etc/passwd line 3")
-    cls: Any = getattr(errors, name)
+    cls: type[BaseException] = getattr(errors, name)
     return cls("")  # empty message: the body must still carry one
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import fields, replace
+from functools import partial
 from typing import Any
 
 import pytest
@@ -30,6 +31,7 @@ from iamguard.evaluate.cached import CachedEvaluator
 from iamguard.evaluate.engine import Evaluator
 from iamguard.evaluate.inputs import Request
 from iamguard.principal import Principal
+from iamguard.store.records import PrincipalKind
 
 from .helpers import ACCOUNT, World, make_world, sign
 
@@ -43,7 +45,7 @@ def world() -> World:
 
 
 def _view(headers: dict[str, str]) -> RequestView:
-    return RequestView.from_url("GET", URL, list(headers.items()) + [("host", "api.example.com")], b"")
+    return RequestView.from_url("GET", URL, [*headers.items(), ("host", "api.example.com")], b"")
 
 
 def _outcome(run: Callable[[], Authenticated | None]) -> object:
@@ -81,8 +83,9 @@ def test_sync_guard_answers_as_its_flow(world: World, optional: bool) -> None:
         view = _view(headers)
         authenticate = shortcut.authenticate_optional if optional else shortcut.authenticate
         for attempt in range(2):  # the second request of a long-term key takes the remembered path
-            expected = _outcome(lambda: flow_only._drive_inline(flow_only._authenticate_flow(view, META, optional)))
-            assert _outcome(lambda: authenticate(view, META)) == expected, (name, attempt)
+            flow = flow_only._authenticate_flow(view, META, optional)
+            expected = _outcome(partial(flow_only._drive_inline, flow))
+            assert _outcome(partial(authenticate, view, META)) == expected, (name, attempt)
 
 
 def test_the_shortcut_is_taken_for_a_remembered_key_only(world: World) -> None:
@@ -129,7 +132,7 @@ def test_a_remembered_allow_ends_with_the_policy(world: World) -> None:
     caller = guard.authenticate(_view(sign("GET", URL, world.akid, world.secret)), META)
     first = guard.check(caller, "s3:GetObject", "arn:aws:s3:::photos/a.jpg")
     assert guard.check(caller, "s3:GetObject", "arn:aws:s3:::photos/a.jpg") is first
-    world.store.detach_policy("user", "alice", world.policy_arn)
+    world.store.detach_policy(PrincipalKind.USER, "alice", world.policy_arn)
     with pytest.raises(EncodedAccessDeniedError):
         guard.check(caller, "s3:GetObject", "arn:aws:s3:::photos/a.jpg")
 

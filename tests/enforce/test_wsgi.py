@@ -25,6 +25,12 @@ from .helpers import World, make_world, sign, skewed, unsigned_trailer_upload
 HOST = "http://localhost"
 
 
+def _json(response: Any) -> Any:
+    """The JSON body (werkzeug types ``Response.json`` as optional; these answers all carry one)."""
+    assert response.is_json, response.data
+    return response.json
+
+
 def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     """Echoes the principal and the body the app received; /bucket/<b>/<k> requires s3:GetObject."""
     state: RequestState = environ["iamguard"]
@@ -62,7 +68,7 @@ def test_botocore_signed_request_reaches_the_app(world: World) -> None:
     url = f"{HOST}/hello?x=1&y=a%20b"
     response = client(world).get("/hello?x=1&y=a%20b", headers=sign("GET", url, world.akid, world.secret))
     assert response.status_code == 200
-    assert response.json["principal"] == "arn:aws:iam::123456789012:user/alice"
+    assert _json(response)["principal"] == "arn:aws:iam::123456789012:user/alice"
 
 
 def test_post_body_is_verified_and_replayed(world: World) -> None:
@@ -71,14 +77,14 @@ def test_post_body_is_verified_and_replayed(world: World) -> None:
     headers = sign("POST", url, world.akid, world.secret, body=body)
     response = client(world).post("/items", data=body, headers=headers)
     assert response.status_code == 200
-    assert response.json["body"] == body.decode()
+    assert _json(response)["body"] == body.decode()
 
 
 def test_tampered_body_is_signature_mismatch(world: World) -> None:
     headers = sign("POST", f"{HOST}/items", world.akid, world.secret, body=b"one")
     response = client(world).post("/items", data=b"two", headers=headers)
     assert response.status_code == 403
-    assert response.json["Error"]["Code"] == "SignatureDoesNotMatch"
+    assert _json(response)["Error"]["Code"] == "SignatureDoesNotMatch"
 
 
 def test_s3_raw_path_with_encoded_characters(world: World) -> None:
@@ -87,7 +93,7 @@ def test_s3_raw_path_with_encoded_characters(world: World) -> None:
     headers = sign("GET", url, world.akid, world.secret, service="s3")
     response = client(world, service="s3").get("/bucket/photos/a%20b%2Bc.jpg", headers=headers)
     assert response.status_code == 200, response.data
-    assert response.json["decisions"] == ["allowed"]
+    assert _json(response)["decisions"] == ["allowed"]
 
 
 def test_deny_is_403_with_an_encoded_message_sts_can_decode(world: World) -> None:
@@ -112,8 +118,8 @@ def test_bad_signature(world: World) -> None:
     headers = sign("GET", f"{HOST}/hello", world.akid, "wrong" + world.secret[5:])
     response = client(world).get("/hello", headers=headers)
     assert response.status_code == 403
-    assert response.json["Error"]["Code"] == "SignatureDoesNotMatch"
-    assert response.json["Error"]["Message"]
+    assert _json(response)["Error"]["Code"] == "SignatureDoesNotMatch"
+    assert _json(response)["Error"]["Message"]
     assert "Traceback" not in response.data.decode()
 
 
@@ -137,7 +143,7 @@ def test_inactive_key_is_refused_like_an_unknown_one(world: World) -> None:
     world.store.update_access_key(world.akid, "Inactive")
     headers = sign("GET", f"{HOST}/hello", world.akid, world.secret)
     response = client(world).get("/hello", headers=headers)
-    assert response.json["Error"]["Code"] == "InvalidClientTokenId"
+    assert _json(response)["Error"]["Code"] == "InvalidClientTokenId"
 
 
 def test_clock_skew_is_request_time_too_skewed(world: World) -> None:
@@ -155,7 +161,7 @@ def test_session_credentials_need_no_store_lookup_for_the_key(world: World) -> N
     headers = sign("GET", url, creds.access_key_id, creds.secret_access_key, token=creds.session_token)
     response = client(world, sessions=world.sessions).get("/hello", headers=headers)
     assert response.status_code == 200
-    assert response.json["principal"] == "arn:aws:sts::123456789012:assumed-role/reader/s1"
+    assert _json(response)["principal"] == "arn:aws:sts::123456789012:assumed-role/reader/s1"
     assert "get_access_key" not in world.counting.calls
 
 
@@ -164,7 +170,7 @@ def test_session_token_for_another_key_is_refused(world: World) -> None:
     headers = sign("GET", f"{HOST}/hello", first.access_key_id, first.secret_access_key, token=second.session_token)
     response = client(world, sessions=world.sessions).get("/hello", headers=headers)
     assert response.status_code == 403
-    assert response.json["Error"]["Code"] == "InvalidClientTokenId"
+    assert _json(response)["Error"]["Code"] == "InvalidClientTokenId"
 
 
 def test_session_policy_caps_the_role(world: World) -> None:
@@ -174,7 +180,7 @@ def test_session_policy_caps_the_role(world: World) -> None:
     headers = sign("GET", url, creds.access_key_id, creds.secret_access_key, token=creds.session_token, service="s3")
     response = client(world, sessions=world.sessions, service="s3").get("/bucket/b/k", headers=headers)
     assert response.status_code == 403
-    assert response.json["Error"]["Code"] == "AccessDenied"
+    assert _json(response)["Error"]["Code"] == "AccessDenied"
 
 
 def test_managed_session_policy_arns_are_resolved_through_the_store(world: World) -> None:
@@ -191,10 +197,10 @@ def test_bearer_mode(world: World) -> None:
     c = client(world, sessions=world.sessions, bearer=True)
     ok = c.get("/hello", headers={"Authorization": f"Bearer {creds.session_token}"})
     assert ok.status_code == 200
-    assert ok.json["principal"].endswith("assumed-role/reader/s1")
+    assert _json(ok)["principal"].endswith("assumed-role/reader/s1")
     bad = c.get("/hello", headers={"Authorization": "Bearer not-a-token"})
     assert bad.status_code == 403
-    assert bad.json["Error"]["Code"] == "InvalidClientTokenId"
+    assert _json(bad)["Error"]["Code"] == "InvalidClientTokenId"
 
 
 def test_revocation_applies_to_the_next_request(world: World) -> None:
@@ -204,7 +210,7 @@ def test_revocation_applies_to_the_next_request(world: World) -> None:
     world.store.detach_policy(PrincipalKind.USER, "alice", world.policy_arn)
     denied = c.get("/bucket/b/k", headers=sign("GET", url, world.akid, world.secret, service="s3"))
     assert denied.status_code == 403
-    assert denied.json["Error"]["Code"] == "AccessDenied"
+    assert _json(denied)["Error"]["Code"] == "AccessDenied"
 
 
 def test_aws_chunked_upload_is_decoded_for_the_app(world: World) -> None:
@@ -215,20 +221,20 @@ def test_aws_chunked_upload_is_decoded_for_the_app(world: World) -> None:
     assert headers["X-Amz-Content-SHA256"] == "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
     response = client(world, service="s3").put("/upload", data=body, headers=headers)
     assert response.status_code == 200, response.data
-    assert response.json["body"] == data.decode()
+    assert _json(response)["body"] == data.decode()
 
 
 def test_missing_credentials(world: World) -> None:
     response = client(world).get("/hello")
     assert response.status_code == 403
-    assert response.json["Error"]["Code"] == "MissingAuthenticationToken"
+    assert _json(response)["Error"]["Code"] == "MissingAuthenticationToken"
     s3 = client(world, service="s3", error_style="s3").get("/hello")
     assert "<Code>AccessDenied</Code>" in s3.data.decode()
 
 
 def test_optional_mode_lets_anonymous_through_but_not_bad_credentials(world: World) -> None:
     c = client(world, required=False)
-    assert c.get("/hello").json["principal"] is None
+    assert _json(c.get("/hello"))["principal"] is None
     bad = c.get("/hello", headers=sign("GET", f"{HOST}/hello", world.akid, "x" * 40))
     assert bad.status_code == 403
 

@@ -221,7 +221,7 @@ def test_adding_a_policy_of_denies_never_allows_more(
     after = Evaluator().evaluate(
         request,
         PolicySet(
-            identity=policy_set.identity + (deny_policy,),
+            identity=(*policy_set.identity, deny_policy),
             boundary=policy_set.boundary,
             session=policy_set.session,
             resource=policy_set.resource,

@@ -24,9 +24,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3  # type: ignore[import-untyped]
+import boto3
 import pytest
-from botocore.config import Config  # type: ignore[import-untyped]
+from botocore.config import Config
 
 from examples.s3_service.serve import Services, seed_store, start_services
 from iamguard.credentials.chain import botocore_order, default_credential_chain

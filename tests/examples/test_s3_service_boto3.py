@@ -24,12 +24,12 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
+import boto3
 import httpx
 import pytest
-from botocore import UNSIGNED  # type: ignore[import-untyped]
-from botocore.config import Config  # type: ignore[import-untyped]
-from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import ClientError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -3,6 +3,7 @@ server processes the wire tests start and stop (by their own pid only)."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import subprocess
@@ -33,10 +34,8 @@ def exchange(port: int, raw: bytes, *, timeout: float = 15.0) -> Answer:
     """Send ``raw``, close our sending side (an unterminated body then ends), read the answer."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(raw)
-        try:
+        with contextlib.suppress(OSError):  # the server may already have answered and closed
             sock.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass  # the server may already have answered and closed
         response = http.client.HTTPResponse(sock)
         response.begin()
         body = response.read()

@@ -31,7 +31,7 @@ ADVICE = "IAMGUARD_MASTER_KEY"
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    for name in KEY_VARS + ("IAMGUARD_STS_KEYS", "IAMGUARD_STS_KEYS_FILE"):
+    for name in (*KEY_VARS, "IAMGUARD_STS_KEYS", "IAMGUARD_STS_KEYS_FILE"):
         monkeypatch.delenv(name, raising=False)
     yield monkeypatch
 

@@ -75,7 +75,7 @@ def _seeds(w: WireWorld) -> list[Wire]:
         url = f"{S3_URL}{path}" + (f"?{query}" if query else "")
         signed = sign(method, url, w.akid, w.secret, service="s3", body=body, headers=headers, context=context)
         signed["Content-Length"] = str(len(body))
-        return Wire("s3", method, path, query, tuple(signed.items()) + (("Host", "127.0.0.1:9000"),), body)
+        return Wire("s3", method, path, query, (*tuple(signed.items()), ("Host", "127.0.0.1:9000")), body)
 
     chunk_body, chunk_headers, chunk_context = unsigned_trailer_upload(b"hello world")
     presign = AWSRequest(method="GET", url=f"{S3_URL}/{BUCKET}/fuzz/object")
@@ -91,7 +91,7 @@ def _seeds(w: WireWorld) -> list[Wire]:
         s3("GET", f"/{BUCKET}", "list-type=2&prefix=fuzz"),
         s3("PUT", f"/{BUCKET}/fuzz/chunked", body=chunk_body, headers=chunk_headers, context=chunk_context),
         Wire("s3", "GET", f"/{BUCKET}/fuzz/object", presigned, (("Host", "127.0.0.1:9000"),), b""),
-        Wire("sts", "POST", "/", "", tuple(sts_headers.items()) + (("Host", "127.0.0.1:9001"),), form),
+        Wire("sts", "POST", "/", "", (*tuple(sts_headers.items()), ("Host", "127.0.0.1:9001")), form),
     ]
 
 
@@ -119,12 +119,12 @@ def _repeat_header(r: Wire, rng: random.Random) -> Wire:
     if not r.headers:
         return r
     name, value = rng.choice(r.headers)
-    return replace(r, headers=r.headers + ((name, rng.choice([value, *NASTY])),))
+    return replace(r, headers=(*r.headers, (name, rng.choice([value, *NASTY]))))
 
 
 def _content_length(r: Wire, rng: random.Random) -> Wire:
     kept = tuple(h for h in r.headers if h[0].lower() != "content-length")
-    return replace(r, headers=kept + (("Content-Length", rng.choice([*NASTY, str(len(r.body) + 5), "0"])),))
+    return replace(r, headers=(*kept, ("Content-Length", rng.choice([*NASTY, str(len(r.body) + 5), "0"]))))
 
 
 def _chunked(r: Wire, rng: random.Random) -> Wire:
@@ -240,7 +240,8 @@ def test_fuzz_wsgi_in_process(world: WireWorld, record_property: Any) -> None:
         assert reply.status < 300, (seed.method, seed.path, reply.text[:300])
     limit, seconds = _budget(CI_INPUTS)
     deadline = time.monotonic() + seconds
-    tried, found, statuses = 0, [], {}
+    tried, found = 0, []
+    statuses: dict[int, int] = {}
     while tried < limit and time.monotonic() < deadline:
         r = mutate(rng.choice(seeds), rng)
         reply = call(world.s3 if r.app == "s3" else world.sts, _environ(r))

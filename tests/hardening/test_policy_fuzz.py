@@ -15,6 +15,7 @@ end of the module (``pytest -s``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections import Counter
@@ -397,7 +398,5 @@ def test_any_json_value_parses_or_raises_policy_error(document: Any, kind: Polic
 @given(st.text(alphabet='{}[]":,0123456789.eE-+tfnul \\a', max_size=60))
 def test_any_text_parses_or_raises_policy_error(text: str) -> None:
     TRIED["texts"] += 1
-    try:
+    with contextlib.suppress(PolicyError):
         parse_policy(text)
-    except PolicyError:
-        pass

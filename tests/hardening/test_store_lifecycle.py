@@ -41,7 +41,7 @@ def _files(folder: Path) -> list[str]:
 
 def test_opening_a_missing_sqlite_store_names_the_path_and_creates_nothing(tmp_path: Path) -> None:
     path = tmp_path / "typo.db"
-    with pytest.raises(NoSuchStoreError, match="typo.db"):
+    with pytest.raises(NoSuchStoreError, match=r"typo\.db"):
         open_store(f"sqlite:///{path}")
     assert _files(tmp_path) == []
 

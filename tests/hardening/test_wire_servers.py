@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import http.client
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 
@@ -34,21 +34,24 @@ SIGNED = [
 SIGSEGV_BODY = b"ffffffffffffffff\r\nx\r\n0\r\n\r\n"
 CHUNKED = [("Transfer-Encoding", "chunked")]
 
-#: (id, headers, body, codes the app may answer): S3-style apps behind the middleware.
-S3_CASES = [
+#: (id, headers, body, codes the app may answer)
+Case = tuple[str, Sequence[tuple[str, str | bytes]], bytes, set[str]]
+
+#: S3-style apps behind the middleware.
+S3_CASES: list[Case] = [
     ("sigsegv-unsigned", CHUNKED, SIGSEGV_BODY, {"AccessDenied"}),
     ("sigsegv-signed", SIGNED + CHUNKED, SIGSEGV_BODY, {"IncompleteBody"}),
     ("content-length-superscript", [("Content-Length", b"\xb9")], b"x", {"AccessDenied"}),
-    ("content-length-superscript-signed", SIGNED + [("Content-Length", b"\xb9")], b"x", {"InvalidArgument"}),
-    ("content-length-5000-digits-signed", SIGNED + [("Content-Length", "9" * 5000)], b"x", {"InvalidArgument", "EntityTooLarge"}),
-    ("te-leading-space-signed", SIGNED + [("Transfer-Encoding", " chunked")], b"5\r\nhello\r\n0\r\n\r\n", {"XAmzContentSHA256Mismatch", "InvalidAccessKeyId"}),
+    ("content-length-superscript-signed", [*SIGNED, ("Content-Length", b"\xb9")], b"x", {"InvalidArgument"}),
+    ("content-length-5000-digits-signed", [*SIGNED, ("Content-Length", "9" * 5000)], b"x", {"InvalidArgument", "EntityTooLarge"}),
+    ("te-leading-space-signed", [*SIGNED, ("Transfer-Encoding", " chunked")], b"5\r\nhello\r\n0\r\n\r\n", {"XAmzContentSHA256Mismatch", "InvalidAccessKeyId"}),
     ("chunk-extension-signed", SIGNED + CHUNKED, b"5;ext=1\r\nhello\r\n0\r\n\r\n", {"IncompleteBody", "XAmzContentSHA256Mismatch", "InvalidAccessKeyId"}),
     ("chunk-size-negative-signed", SIGNED + CHUNKED, b"-1\r\nx\r\n0\r\n\r\n", {"IncompleteBody"}),
     ("chunk-unterminated-signed", SIGNED + CHUNKED, b"10\r\nabc", {"IncompleteBody"}),
-    ("short-body-signed", SIGNED + [("Content-Length", "100")], b"abc", {"IncompleteBody"}),
+    ("short-body-signed", [*SIGNED, ("Content-Length", "100")], b"abc", {"IncompleteBody"}),
 ]
 #: The STS endpoint reads its (form) body first: its framing errors are MalformedQueryString.
-STS_CASES = [
+STS_CASES: list[Case] = [
     ("sigsegv", CHUNKED, SIGSEGV_BODY, {"MalformedQueryString"}),
     ("content-length-superscript", [("Content-Length", b"\xb9")], b"x", {"MalformedQueryString"}),
     ("content-length-5000-digits", [("Content-Length", "9" * 5000)], b"x", {"MalformedQueryString", "RequestEntityTooLarge"}),
@@ -70,7 +73,7 @@ def _check(server: Server, answer: Answer, codes: set[str] | None) -> None:
     assert 400 <= after.status < 500 and server.alive()
 
 
-def _run(server: Server, method: str, target: str, cases: list, app_answers: bool) -> None:
+def _run(server: Server, method: str, target: str, cases: list[Case], app_answers: bool) -> None:
     for name, headers, body, codes in cases:
         answer = exchange(server.port, request(method, target, headers, body))
         try:

@@ -14,13 +14,13 @@ from urllib.parse import urlsplit
 
 os.environ.setdefault("IAMGUARD_DEV_MASTER_KEY", "1")
 
-from examples.s3_service.app import create_app  # noqa: E402
-from examples.s3_service.serve import seed_store  # noqa: E402
-from iamguard.authn.session_token import SessionTokenService  # noqa: E402
-from iamguard.store import open_store  # noqa: E402
-from iamguard.sts.keys import KeyRing  # noqa: E402
-from iamguard.sts.service import TokenService  # noqa: E402
-from iamguard.sts.wsgi import StsWsgiApp  # noqa: E402
+from examples.s3_service.app import create_app
+from examples.s3_service.serve import seed_store
+from iamguard.authn.session_token import SessionTokenService
+from iamguard.store import open_store
+from iamguard.sts.keys import KeyRing
+from iamguard.sts.service import TokenService
+from iamguard.sts.wsgi import StsWsgiApp
 
 S3_URL = "http://127.0.0.1:9000"
 STS_URL = "http://127.0.0.1:9001"

@@ -29,8 +29,8 @@ def make_app(world: World, *, middleware: bool, **guard_options: Any) -> tuple[T
     async def get_object(
         bucket: str,
         key: str,
-        decision: Decision = Depends(require("s3:GetObject", resource="arn:aws:s3:::{bucket}/{key}")),
-        principal: Principal = Depends(current_principal),
+        decision: Decision = Depends(require("s3:GetObject", resource="arn:aws:s3:::{bucket}/{key}")),  # noqa: B008
+        principal: Principal = Depends(current_principal),  # noqa: B008
     ) -> dict[str, Any]:
         return {"principal": principal.arn, "decision": decision.kind.value, "key": key}
 
@@ -95,7 +95,8 @@ def test_session_credentials_and_revocation(world: World) -> None:
 
     def call() -> int:
         headers = sign("GET", url, creds.access_key_id, creds.secret_access_key, token=creds.session_token, service="s3")
-        return client.get("/objects/b/k", headers=headers).status_code
+        status: int = client.get("/objects/b/k", headers=headers).status_code
+        return status
 
     assert call() == 200
     assert "get_access_key" not in world.counting.calls

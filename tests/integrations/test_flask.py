@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask import Flask, g, jsonify
 
@@ -11,6 +13,12 @@ from integrations.flask_iamguard import IAMGuard, current_principal, require
 from ..enforce.helpers import World, make_world, sign
 
 HOST = "http://localhost"
+
+
+def _json(response: Any) -> Any:
+    """The JSON body (werkzeug types ``Response.json`` as optional; these answers all carry one)."""
+    assert response.is_json, response.data
+    return response.json
 
 
 def make_app(world: World, **config: object) -> Flask:
@@ -70,14 +78,14 @@ def test_guard_argument_and_optional_mode(world: World) -> None:
     signed = client.get("/whoami", headers=sign("GET", f"{HOST}/whoami", world.akid, world.secret))
     assert signed.json == {"principal": "arn:aws:iam::123456789012:user/alice"}
     bad = client.get("/whoami", headers=sign("GET", f"{HOST}/whoami", world.akid, "z" * 40))
-    assert bad.status_code == 403 and bad.json["Error"]["Code"] == "SignatureDoesNotMatch"
+    assert bad.status_code == 403 and _json(bad)["Error"]["Code"] == "SignatureDoesNotMatch"
 
 
 def test_store_url_config() -> None:
     app = Flask(__name__)
     app.config["IAMGUARD_STORE"] = "memory://"
     IAMGuard(app)
-    assert app.test_client().get("/").json["Error"]["Code"] == "MissingAuthenticationToken"
+    assert _json(app.test_client().get("/"))["Error"]["Code"] == "MissingAuthenticationToken"
 
 
 def test_missing_store_config_is_an_error() -> None:

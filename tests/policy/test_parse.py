@@ -3,6 +3,7 @@ round trip and fuzz properties."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ def test_invalid_documents_list_every_problem(row: dict[str, Any]) -> None:
         parse_policy(row["policy"], kind=PolicyKind(row["kind"]))
     problems = caught.value.problems
     assert [p.location for p in problems] == [e["location"] for e in row["problems"]], problems
-    for problem, expected in zip(problems, row["problems"]):
+    for problem, expected in zip(problems, row["problems"], strict=False):
         assert expected["message_contains"] in problem.message
     # the same problems whether the document arrives as text or as a mapping
     with pytest.raises(PolicyValidationError) as again:
@@ -57,7 +58,7 @@ def test_valid_documents(row: dict[str, Any]) -> None:
     assert policy.name == row["name"] and policy.kind is PolicyKind(row["kind"])
     assert policy.version == row.get("version", "2012-10-17")
     assert [s.index for s in policy.statements] == list(range(len(policy.statements)))
-    for (operator, key, values), condition in zip(row.get("conditions", []), policy.statements[0].conditions):
+    for (operator, key, values), condition in zip(row.get("conditions", []), policy.statements[0].conditions, strict=False):
         assert (condition.operator, condition.key, list(condition.values)) == (operator, key, values)
     assert parse_policy(policy.to_json(), name=row["name"], kind=PolicyKind(row["kind"])) == policy
 
@@ -197,15 +198,11 @@ _policy_like = st.recursive(
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 def test_fuzz_only_policy_errors(document: Any, kind: PolicyKind) -> None:
     for form in (document, json.dumps(document)):
-        try:
+        with contextlib.suppress(PolicySyntaxError, PolicyValidationError):
             parse_policy(form, kind=kind)
-        except (PolicySyntaxError, PolicyValidationError):
-            pass
 
 
 @given(st.text(max_size=60))
 def test_fuzz_text(text: str) -> None:
-    try:
+    with contextlib.suppress(PolicySyntaxError, PolicyValidationError):
         parse_policy(text)
-    except (PolicySyntaxError, PolicyValidationError):
-        pass

@@ -109,7 +109,9 @@ class Admin:
 
     def _deactivate_key(self, action: dict[str, Any], at: float) -> None:
         user = action["user"]
-        write = lambda: self.store.update_access_key(self.plan["keys"][user], AccessKeyStatus.INACTIVE)
+        def write() -> None:
+            self.store.update_access_key(self.plan["keys"][user], AccessKeyStatus.INACTIVE)
+
         self._revoke(action, at, [f"key:{user}"], write, 0.0)
 
     def _delete_key(self, action: dict[str, Any], at: float) -> None:
@@ -120,7 +122,9 @@ class Admin:
 
     def _detach_policy(self, action: dict[str, Any], at: float) -> None:
         user = action["user"]
-        write = lambda: self.store.detach_policy(PrincipalKind.USER, user, self.plan["policy_arn"])
+        def write() -> None:
+            self.store.detach_policy(PrincipalKind.USER, user, self.plan["policy_arn"])
+
         self._revoke(action, at, [f"key:{user}"], write, 0.0)
 
     def _revoke_sessions(self, action: dict[str, Any], at: float) -> None:
@@ -137,9 +141,9 @@ class Admin:
             ],
         }
         targets = [cid for cid, (iat, _) in self.sessions.items() if iat < threshold]
-        write = lambda: self.store.put_inline_policy(
-            PrincipalKind.ROLE, self.plan["role"], "AWSRevokeOlderSessions", document
-        )
+        def write() -> None:
+            self.store.put_inline_policy(PrincipalKind.ROLE, self.plan["role"], "AWSRevokeOlderSessions", document)
+
         self._revoke(action, at, targets, write, 0.0)
         while time.time() < threshold:
             time.sleep(0.05)
@@ -162,7 +166,9 @@ class Admin:
             (k for k in self.ring.keys if not k.retired and k.kid != primary), key=lambda k: k.not_before
         )
         targets = [cid for cid, (_, kid) in self.sessions.items() if kid == old.kid]
-        write = lambda: update_keyring_file(self.keyring_path, lambda ring: ring.retire(old.kid))
+        def write() -> None:
+            update_keyring_file(self.keyring_path, lambda ring: ring.retire(old.kid))
+
         self._revoke(action, at, targets, write, DEFAULT_INTERVAL)
         self.ring.reload()
 

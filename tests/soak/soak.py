@@ -49,18 +49,18 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script: make ``tests.soak`` and ``examples`` importable
     sys.path.insert(0, str(ROOT))
 
-import psycopg
-from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
+import psycopg  # noqa: E402
+from botocore.auth import S3SigV4Auth  # noqa: E402
+from botocore.awsrequest import AWSRequest  # noqa: E402
+from botocore.credentials import Credentials  # noqa: E402
 
-from examples.s3_service.storage import ObjectStorage
-from iamguard.store import open_store
-from iamguard.store.records import PrincipalKind
-from iamguard.sts.keyring_source import write_keyring_file
-from iamguard.sts.keys import ENV_KEYS_FILE, KeyRing
-from tests.soak.admin import STAGE_LEAD
-from tests.soak.check import LATENCY_WINDOW, TOLERANCE, Report, check, refused
+from examples.s3_service.storage import ObjectStorage  # noqa: E402
+from iamguard.store import open_store  # noqa: E402
+from iamguard.store.records import PrincipalKind  # noqa: E402
+from iamguard.sts.keyring_source import write_keyring_file  # noqa: E402
+from iamguard.sts.keys import ENV_KEYS_FILE, KeyRing  # noqa: E402
+from tests.soak.admin import STAGE_LEAD  # noqa: E402
+from tests.soak.check import LATENCY_WINDOW, TOLERANCE, Report, check, refused  # noqa: E402
 
 HOST = "127.0.0.1"  # INVARIANT: the only address this test ever talks to
 BUCKET = "soak-bucket"

@@ -130,9 +130,9 @@ def test_select_and_count_match_a_plain_scan(ops: list[tuple[tuple[str, str, dic
                         moved = tuple(new[c] for c in _KEYS[table])
                         if moved != old and moved in draft[table]:
                             with pytest.raises(EntityAlreadyExistsError):
-                                tx.update(table, dict(zip(_KEYS[table], old)), new)
+                                tx.update(table, dict(zip(_KEYS[table], old, strict=False)), new)
                         else:
-                            tx.update(table, dict(zip(_KEYS[table], old)), new)
+                            tx.update(table, dict(zip(_KEYS[table], old, strict=False)), new)
                             del draft[table][old]
                             draft[table][moved] = new
                 for where in _wheres(table):
@@ -149,7 +149,7 @@ def test_select_and_count_match_a_plain_scan(ops: list[tuple[tuple[str, str, dic
                     assert tx.select(name, where) == _reference(model[name], where)
                     assert tx.count(name, where) == len(_reference(model[name], where))
                 for key, expected in model[name].items():
-                    assert tx.get(name, dict(zip(_KEYS[name], key))) == expected
+                    assert tx.get(name, dict(zip(_KEYS[name], key, strict=False))) == expected
         # A reader that began before the write still sees the state it began with.
         assert before.select(table) == snapshot
         reading.__exit__(None, None, None)

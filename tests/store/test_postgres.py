@@ -135,7 +135,7 @@ def test_concurrent_read_modify_write_never_loses_an_update(
         try:
             for i in range(5):
                 store.tag_user("shared", {f"w{worker}-{i}": "x"})
-        except BaseException as exc:  # noqa: BLE001 - surfaced below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=tagger, args=(w,)) for w in range(8)]
@@ -161,7 +161,7 @@ def test_two_backends_opening_one_new_schema_at_once_migrate_it_once(pg_url: str
         try:
             barrier.wait(WAIT)
             opened.append(PostgresBackend(pg_url, create=True, max_connections=2))
-        except BaseException as exc:  # noqa: BLE001 - surfaced below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=opener) for _ in range(3)]

@@ -145,7 +145,9 @@ class _Worker:
         except queue.Empty:
             self.proc.kill()
             assert self.proc.stderr is not None
-            raise AssertionError(f"state_worker said nothing for {WAIT}s; stderr: {self.proc.stderr.read()[-2000:]}")
+            raise AssertionError(
+                f"state_worker said nothing for {WAIT}s; stderr: {self.proc.stderr.read()[-2000:]}"
+            ) from None
 
     def send(self, **command: Any) -> None:
         assert self.proc.stdin is not None

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-import boto3  # type: ignore[import-untyped]
-import botocore.exceptions  # type: ignore[import-untyped]
+import boto3
+import botocore.exceptions
 import jwt
 import pytest
-from botocore.config import Config  # type: ignore[import-untyped]
+from botocore.config import Config
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
@@ -492,12 +492,12 @@ def test_aws_cli(sts: Sts, tmp_path: Path) -> None:
     )
     base = ["aws", "--endpoint-url", sts.url, "--output", "json", "sts"]
     who = subprocess.run(
-        base + ["get-caller-identity"], check=False, env=env, capture_output=True, text=True, timeout=60
+        [*base, "get-caller-identity"], check=False, env=env, capture_output=True, text=True, timeout=60
     )
     assert who.returncode == 0, who.stderr
     assert json.loads(who.stdout)["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/alice"
     assumed = subprocess.run(
-        base + ["assume-role", "--role-arn", DEPLOY, "--role-session-name", "cli"],
+        [*base, "assume-role", "--role-arn", DEPLOY, "--role-session-name", "cli"],
         env=env,
         check=False,
         capture_output=True,
@@ -507,8 +507,7 @@ def test_aws_cli(sts: Sts, tmp_path: Path) -> None:
     assert assumed.returncode == 0, assumed.stderr
     assert json.loads(assumed.stdout)["AssumedRoleUser"]["Arn"].endswith("assumed-role/Deploy/cli")
     denied = subprocess.run(
-        base
-        + ["assume-role", "--role-arn", DEPLOY, "--role-session-name", "cli", "--duration-seconds", "50000"],
+        [*base, "assume-role", "--role-arn", DEPLOY, "--role-session-name", "cli", "--duration-seconds", "50000"],
         check=False,
         env=env,
         capture_output=True,

@@ -11,12 +11,12 @@ from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
-import botocore.session  # type: ignore[import-untyped]
+import botocore.session
 import pytest
-from botocore.auth import SigV4Auth  # type: ignore[import-untyped]
-from botocore.awsrequest import AWSRequest  # type: ignore[import-untyped]
-from botocore.credentials import Credentials  # type: ignore[import-untyped]
-from botocore.parsers import create_parser  # type: ignore[import-untyped]
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.parsers import create_parser
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
