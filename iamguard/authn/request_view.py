@@ -9,8 +9,10 @@ undecoded query string, and every header line in order with duplicates kept.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from operator import itemgetter, methodcaller
 from types import MappingProxyType
 from urllib.parse import unquote_to_bytes, urlsplit
 
@@ -81,7 +83,7 @@ class RequestView:
         params = self._params
         if params is None:
             query = self.query_string
-            params = tuple((_decode(k), _decode(v)) for k, v in split_query(query)) if query else ()
+            params = _decode_query(query) if query else ()
             object.__setattr__(self, "_params", params)
         return params
 
@@ -194,6 +196,25 @@ def split_query(query_string: str) -> list[tuple[str, str]]:
             name, _, value = piece.partition("=")
             pairs.append((name, value))
     return pairs
+
+
+#: An escaped ``&`` or ``=``: decoding the whole query at once would make it a separator.
+_ESCAPED_SEPARATOR = re.compile(r"%(?:26|3[dD])")
+_PARTITION = methodcaller("partition", "=")
+_NAME_AND_VALUE = itemgetter(0, 2)
+
+
+def _decode_query(query: str) -> tuple[tuple[str, str], ...]:
+    """The decoded ``(name, value)`` pairs of a raw query, in wire order.
+
+    Decoding the whole query once and then splitting it gives each pair's own decoding when
+    no ``&`` or ``=`` is escaped (an escape never spans a separator, and a separator byte
+    ends any UTF-8 sequence before it): one C-level pass instead of two decodes per pair.
+    """
+    if _ESCAPED_SEPARATOR.search(query) is not None:
+        return tuple((_decode(name), _decode(value)) for name, value in split_query(query))
+    text = _decode(query)
+    return tuple(map(_NAME_AND_VALUE, map(_PARTITION, filter(None, text.split("&")))))
 
 
 def _decode(text: str) -> str:

@@ -122,8 +122,8 @@ _PRESIGN_MARKERS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature")
 _SIGV2_QUERY = frozenset({"AWSAccessKeyId", "Signature"})
 #: Headers S3 lets a request carry unsigned: bound by the scope and the payload line instead.
 _UNSIGNED_EXEMPT = frozenset({"x-amz-security-token", "x-amz-content-sha256"})
-#: What a presigned URL's canonical query string leaves out (encoded name and ``=``).
-_SIGNATURE_EXCLUDED = ("X-Amz-Signature=",)
+#: What a presigned URL's canonical query string leaves out (encoded names).
+_SIGNATURE_EXCLUDED = ("X-Amz-Signature",)
 
 SecretLookup = Callable[[str], "str | None"]
 

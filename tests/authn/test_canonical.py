@@ -307,7 +307,7 @@ def test_canonical_query_string_is_the_spec_computation(query: str, exclude: tup
 )
 def test_plain_queries_take_the_fast_path(names: list[str]) -> None:
     query = "&".join(f"{name}=v%20{i}" for i, name in enumerate(names))
-    plain = c.canonical_query_if_plain(query, ("X-Amz-Signature=",))
+    plain = c.canonical_query_if_plain(query, ("X-Amz-Signature",))
     assert plain is not None
     assert plain == _query_reference(query, ("X-Amz-Signature",))
 
