@@ -63,7 +63,7 @@ def _one_regex(patterns: Any, ignore_case: bool) -> Callable[[str], object]:
 
 
 def _conditions(block: dict[str, dict[str, Any]]) -> tuple[tuple[str, str, Any], ...]:
-    out = []
+    out: list[tuple[str, str, Any]] = []
     for operator, entries in block.items():
         for key, values in entries.items():
             values = [values] if isinstance(values, str) else values
