@@ -37,6 +37,9 @@ from ..enforce.helpers import sign, unsigned_trailer_upload
 from ._raw_http import exchange
 from .wire_world import S3_URL, STS_URL, Reply, WireWorld, call, environ, make_wire_world
 
+# A fuzz job: run by `python3 tasks.py test-slow` and CI (longer runs: see the module docstring).
+pytestmark = pytest.mark.slow
+
 SEED = 20260607
 CI_INPUTS = int(os.environ.get("IAMGUARD_FUZZ_CI_INPUTS", "10000"))
 CI_SOCKET_INPUTS = 300

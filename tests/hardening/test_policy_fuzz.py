@@ -36,6 +36,9 @@ from iamguard.policy.model import Policy, PolicyKind
 from iamguard.policy.parse import parse_policy
 from iamguard.principal import Principal
 
+# A fuzz job: run by `python3 tasks.py test-slow` and CI (longer runs: see the module docstring).
+pytestmark = pytest.mark.slow
+
 EXAMPLES = int(os.environ.get("IAMGUARD_FUZZ_EXAMPLES", "250"))
 FUZZ = settings(
     max_examples=EXAMPLES,
