@@ -32,6 +32,7 @@ from types import MappingProxyType
 from typing import Protocol
 
 from iamguard._frozen import slot_builder
+from iamguard._memo import Memo
 from iamguard.authn import canonical as c
 from iamguard.authn.chunked import decode_aws_chunked
 from iamguard.authn.context import RequestMeta
@@ -146,7 +147,9 @@ def _s3_token_error(error: AuthenticationError) -> AuthenticationError:
     https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList
     """
     if isinstance(error, ExpiredCredentialsError):
-        return ExpiredCredentialsError("The provided token has expired.", code="ExpiredToken", http_status=400)
+        return ExpiredCredentialsError(
+            "The provided token has expired.", code="ExpiredToken", http_status=400
+        )
     return AuthenticationError(
         "The provided token is malformed or otherwise invalid.", code="InvalidToken", http_status=400
     )
@@ -186,9 +189,11 @@ class SigV4Authenticator:
         self._regions = _region_set(regions)
         self._max_skew = max_skew
         self._clock = clock
-        # access key id -> (store generation, secret, owner record, owner principal). A plain
-        # dict dropped whole when full: a hit is one dict lookup (no LRU bookkeeping).
-        self._keys: dict[str, tuple[object, str, ResolvedPrincipal, Principal]] = {}
+        # access key id -> (store generation, secret, owner record, owner principal): a hit is
+        # one dict lookup; the generation in the value is checked by every reader.
+        self._keys: Memo[str, tuple[object, str, ResolvedPrincipal, Principal]] = Memo(
+            "sigv4 long-term keys", _KEYS_MAX
+        )
 
     def authenticate(self, view: RequestView, meta: RequestMeta) -> AuthFlow:
         found = self._claim(view)
@@ -310,13 +315,13 @@ class SigV4Authenticator:
         # The principal is a pure function of the record: built once per generation, and the
         # same object each request (downstream memos keyed by principal identity then hit).
         principal = principal_from_record(record)
-        if len(self._keys) >= _KEYS_MAX:
-            self._keys.clear()
-        self._keys[akid] = (generation, secret, record, principal)
+        self._keys.put(akid, (generation, secret, record, principal))
         return secret, principal
 
     @staticmethod
-    def _long_term(found: object) -> Generator[AuthLookup, object, tuple[str | None, ResolvedPrincipal | None]]:
+    def _long_term(
+        found: object,
+    ) -> Generator[AuthLookup, object, tuple[str | None, ResolvedPrincipal | None]]:
         """The secret and owner of an active long-term key; ``(None, None)`` when unusable."""
         if not isinstance(found, tuple) or len(found) != 2:
             return None, None
@@ -349,7 +354,9 @@ class BearerAuthenticator:
         if False:  # pragma: no cover - makes this a generator like every authenticator
             yield GetGeneration()
         claims = self._sessions.verify(header[7:].strip())
-        return Authenticated(claims.to_principal(now=self._clock()), "bearer", claims.access_key_id, claims=claims)
+        return Authenticated(
+            claims.to_principal(now=self._clock()), "bearer", claims.access_key_id, claims=claims
+        )
 
 
 class AnonymousAuthenticator:
@@ -364,4 +371,3 @@ class AnonymousAuthenticator:
         if view.has_header("authorization") or view.query_param("X-Amz-Credential") is not None:
             return None
         return Authenticated(ANONYMOUS, "anonymous")
-

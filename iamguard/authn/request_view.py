@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from operator import itemgetter, methodcaller
 from types import MappingProxyType
+from typing import cast
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from iamguard._frozen import slot_builder
@@ -200,8 +200,6 @@ def split_query(query_string: str) -> list[tuple[str, str]]:
 
 #: An escaped ``&`` or ``=``: decoding the whole query at once would make it a separator.
 _ESCAPED_SEPARATOR = re.compile(r"%(?:26|3[dD])")
-_PARTITION = methodcaller("partition", "=")
-_NAME_AND_VALUE = itemgetter(0, 2)
 
 
 def _decode_query(query: str) -> tuple[tuple[str, str], ...]:
@@ -213,8 +211,8 @@ def _decode_query(query: str) -> tuple[tuple[str, str], ...]:
     """
     if _ESCAPED_SEPARATOR.search(query) is not None:
         return tuple((_decode(name), _decode(value)) for name, value in split_query(query))
-    text = _decode(query)
-    return tuple(map(_NAME_AND_VALUE, map(_PARTITION, filter(None, text.split("&")))))
+    pairs = [piece.partition("=")[::2] for piece in _decode(query).split("&") if piece]
+    return cast("tuple[tuple[str, str], ...]", tuple(pairs))
 
 
 def _decode(text: str) -> str:

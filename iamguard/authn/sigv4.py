@@ -45,6 +45,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from functools import partial
+from operator import itemgetter
 from typing import Literal, NamedTuple
 
 from iamguard._frozen import slot_builder
@@ -122,6 +123,8 @@ _PRESIGN_MARKERS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature")
 _SIGV2_QUERY = frozenset({"AWSAccessKeyId", "Signature"})
 #: Headers S3 lets a request carry unsigned: bound by the scope and the payload line instead.
 _UNSIGNED_EXEMPT = frozenset({"x-amz-security-token", "x-amz-content-sha256"})
+#: Headers the lane's header check skips beside the signed ones (see :class:`_Layout`).
+_UNCHECKED = _UNSIGNED_EXEMPT | {"authorization"}
 #: What a presigned URL's canonical query string leaves out (encoded names).
 _SIGNATURE_EXCLUDED = ("X-Amz-Signature",)
 
@@ -273,9 +276,11 @@ class _Layout(NamedTuple):
 
     #: ``str.format`` template: method, URI, query, each signed header's value, payload hash.
     template: str
-    #: Header names a request may carry without a closer look: the signed ones, and the two
-    #: that S3 lets go unsigned.
+    #: Header names a request may carry without a closer look: the signed ones, the two that
+    #: S3 lets go unsigned, and Authorization (found by its exact name, so never padded).
     allowed: frozenset[str]
+    #: ``index`` -> each signed header's values (a tuple per name), in signed order.
+    fetch: Callable[[Mapping[str, tuple[str, ...]]], tuple[tuple[str, ...], ...]]
 
 
 #: SDK-shaped Authorization headers read so far: the text before the signature -> (access
@@ -472,16 +477,16 @@ def _verify_lane(
     reading of presigned queries. Property tests hold the two outcomes equal, header and
     presigned.
     """
-    service = claim.service
-    if (service_hint is not None and service != service_hint) or claim.amz_date[:8] != claim.date:
+    akid, date, region, service, signed, signature, amz_date, expires = claim
+    if (service_hint is not None and service != service_hint) or amz_date[:8] != date:
         return None
     try:
-        signed_at, signed_seconds = c.amz_date_seconds(claim.amz_date)
+        signed_at, signed_seconds = c.amz_date_seconds(amz_date)
     except ValueError:
         return None
     presigned = dialect.presigned
     if presigned:
-        if now >= signed_seconds + (claim.expires or 0) or signed_seconds - now > max_skew:
+        if now >= signed_seconds + (expires or 0) or signed_seconds - now > max_skew:
             return None
     elif abs(now - signed_seconds) > max_skew:
         return None
@@ -492,15 +497,14 @@ def _verify_lane(
     if canonical_query is None:
         return None
     payload_hash = _payload_hash(view, dialect)
-    secret = lookup_secret(claim.access_key_id)
+    secret = lookup_secret(akid)
     if secret is None:
         return None
-    signed = claim.signed
     layout = _LAYOUTS.get(signed) or _layout(signed)
     index = view.header_index()
     try:
         # Each signed header's values, concatenated: one value each unless one is repeated.
-        values: tuple[str, ...] = sum(map(index.__getitem__, signed), ())
+        values: tuple[str, ...] = sum(layout.fetch(index), ())
     except KeyError:
         return None
     if len(values) != len(signed):
@@ -517,23 +521,21 @@ def _verify_lane(
         *c.canonical_header_values(values),
         payload_hash,
     )
-    key = c.signing_key_for(secret, claim.date, claim.region, service)
-    to_sign = c.string_to_sign(
-        claim.amz_date, c.credential_scope(claim.date, claim.region, service), canonical
-    )
+    key = c.signing_key_for(secret, date, region, service)
+    to_sign = c.string_to_sign(amz_date, c.credential_scope(date, region, service), canonical)
     # INVARIANT: a provided signature is only ever compared in constant time.
-    if not hmac.compare_digest(key.sign(to_sign), claim.signature):
+    if not hmac.compare_digest(key.sign(to_sign), signature):
         return None
     return _new_verified(
-        claim.access_key_id,
-        claim.region,
+        akid,
+        region,
         service,
         signed_at,
         _session_token(view, dialect),
         signed,
         payload_hash,
         presigned,
-        claim.signature,
+        signature,
         key.key,
     )
 
@@ -542,7 +544,10 @@ def _layout(signed: tuple[str, ...]) -> _Layout:
     """The :class:`_Layout` of ``signed`` (remembered): the canonical request's fixed text."""
     lines = "".join(f"{_literal(name)}:{{}}\n" for name in signed)
     template = "{}\n{}\n{}\n" + lines + "\n" + _literal(";".join(signed)) + "\n{}"
-    return _LAYOUTS.put(signed, _Layout(template, frozenset(signed) | _UNSIGNED_EXEMPT))
+    # itemgetter of one name returns the item itself: ask for it twice and keep the first.
+    getter = itemgetter(*signed) if len(signed) > 1 else itemgetter(signed[0], signed[0])
+    fetch = getter if len(signed) > 1 else lambda index: getter(index)[:1]
+    return _LAYOUTS.put(signed, _Layout(template, frozenset(signed) | _UNCHECKED, fetch))
 
 
 def _literal(text: str) -> str:

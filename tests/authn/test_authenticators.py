@@ -53,7 +53,11 @@ def view(headers: dict[str, str], url: str = URL, method: str = "GET") -> Reques
 def test_long_term_key_asks_for_the_key_then_its_owner(world: World) -> None:
     headers = sign("GET", URL, world.akid, world.secret, region="eu-west-1")
     result, asked = drive(SigV4Authenticator().authenticate(view(headers), RequestMeta()), world)
-    assert asked == [GetGeneration(), GetAccessKey(world.akid), ResolvePrincipal("arn:aws:iam::123456789012:user/alice")]
+    assert asked == [
+        GetGeneration(),
+        GetAccessKey(world.akid),
+        ResolvePrincipal("arn:aws:iam::123456789012:user/alice"),
+    ]
     assert result.principal.arn == "arn:aws:iam::123456789012:user/alice"
     assert result.principal.user_id.startswith("AIDA")
     assert result.verified.region == "eu-west-1"
@@ -71,10 +75,30 @@ def test_long_term_key_is_memoized_per_generation(world: World) -> None:
         drive(authenticator.authenticate(view(headers), RequestMeta()), world)
 
 
+def test_remembered_keys_are_bounded_and_evicted_one_by_one(world: World) -> None:
+    """The key memo is a bounded Memo: when full, the oldest entry goes, not every entry (a
+    dict emptied when full made a workload just past the bound miss on every request)."""
+    from iamguard._memo import Memo, memo_sizes
+
+    authenticator = SigV4Authenticator()
+    assert isinstance(authenticator._keys, Memo)
+    authenticator._keys = Memo("sigv4 long-term keys", 2)  # a small bound, same behaviour
+    for filler in ("AKIAFILLER1", "AKIAFILLER2"):
+        authenticator._keys.put(filler, (world.store.generation(), "s", None, ANONYMOUS))  # type: ignore[arg-type]
+    headers = sign("GET", URL, world.akid, world.secret)
+    drive(authenticator.authenticate(view(headers), RequestMeta()), world)
+    assert "AKIAFILLER1" not in authenticator._keys and "AKIAFILLER2" in authenticator._keys
+    _, asked = drive(authenticator.authenticate(view(headers), RequestMeta()), world)
+    assert asked == [GetGeneration()]  # remembered: no store lookup
+    assert memo_sizes()["sigv4 long-term keys"][1] == 2
+
+
 def test_session_key_asks_the_store_nothing(world: World) -> None:
     creds = world.role_session()
     headers = sign("GET", URL, creds.access_key_id, creds.secret_access_key, token=creds.session_token)
-    result, asked = drive(SigV4Authenticator(sessions=world.sessions).authenticate(view(headers), RequestMeta()), world)
+    result, asked = drive(
+        SigV4Authenticator(sessions=world.sessions).authenticate(view(headers), RequestMeta()), world
+    )
     assert asked == []
     assert result.claims is not None and result.principal.role_arn.endswith(":role/reader")
 
@@ -117,19 +141,26 @@ def test_not_mine(world: World) -> None:
 
 def test_sigv2_is_refused_with_awss_message(world: World) -> None:
     with pytest.raises(AuthenticationError) as refused:
-        drive(SigV4Authenticator().authenticate(view({"Authorization": "AWS AKID:sig"}), RequestMeta()), world)
+        drive(
+            SigV4Authenticator().authenticate(view({"Authorization": "AWS AKID:sig"}), RequestMeta()), world
+        )
     assert refused.value.code == "InvalidRequest"
 
 
 def test_bearer(world: World) -> None:
     creds = world.role_session()
     bearer = BearerAuthenticator(world.sessions)
-    result, asked = drive(bearer.authenticate(view({"Authorization": f"Bearer {creds.session_token}"}), RequestMeta()), world)
+    result, asked = drive(
+        bearer.authenticate(view({"Authorization": f"Bearer {creds.session_token}"}), RequestMeta()), world
+    )
     assert asked == [] and result.method == "bearer"
     assert result.principal.arn.endswith("assumed-role/reader/s1")
     assert drive(bearer.authenticate(view({}), RequestMeta()), world)[0] is None
     with pytest.raises(InvalidAccessKeyError):
-        drive(bearer.authenticate(view({"Authorization": "Bearer " + creds.session_token[:-2]}), RequestMeta()), world)
+        drive(
+            bearer.authenticate(view({"Authorization": "Bearer " + creds.session_token[:-2]}), RequestMeta()),
+            world,
+        )
 
 
 def test_anonymous_only_without_credentials(world: World) -> None:
