@@ -44,6 +44,7 @@ PATH]``; results go to ``benchmarks/results/sigv4_latest.{md,json}`` by default.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import hmac
 import importlib
@@ -507,11 +508,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter batches (< 10 s)")
     parser.add_argument("--baseline", metavar="REV", help="also time the verifier of commit REV, interleaved")
+    parser.add_argument(
+        "--rounds", type=int, help="interleaved rounds (more rounds: steadier medians on a busy machine)"
+    )
     parser.add_argument("--json", type=Path, default=RESULTS / "sigv4_latest.json")
     parser.add_argument("--markdown", type=Path, default=RESULTS / "sigv4_latest.md")
     args = parser.parse_args(argv)
     baseline = load_baseline(args.baseline) if args.baseline else None
-    result = run(harness.QUICK if args.quick else harness.FULL, baseline=baseline)
+    settings = harness.QUICK if args.quick else harness.FULL
+    if args.rounds:
+        settings = dataclasses.replace(
+            settings, rounds=args.rounds, budget_ns=max(settings.budget_ns, 10**10)
+        )
+    result = run(settings, baseline=baseline)
     harness.write_results(result, to_markdown(result), args.json, args.markdown)
     return 0
 

@@ -45,7 +45,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from functools import partial
-from operator import itemgetter
 from typing import Literal, NamedTuple
 
 from iamguard._frozen import slot_builder
@@ -123,8 +122,6 @@ _PRESIGN_MARKERS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature")
 _SIGV2_QUERY = frozenset({"AWSAccessKeyId", "Signature"})
 #: Headers S3 lets a request carry unsigned: bound by the scope and the payload line instead.
 _UNSIGNED_EXEMPT = frozenset({"x-amz-security-token", "x-amz-content-sha256"})
-#: Headers the lane's header check skips beside the signed ones (see :class:`_Layout`).
-_UNCHECKED = _UNSIGNED_EXEMPT | {"authorization"}
 #: What a presigned URL's canonical query string leaves out (encoded names).
 _SIGNATURE_EXCLUDED = ("X-Amz-Signature",)
 
@@ -140,7 +137,8 @@ class SigV4Dialect:
     twice), ``x-amz-content-sha256`` required, unsigned ``x-amz-*`` headers refused.
     ``presigned``: the query form (``X-Amz-*`` parameters) rather than the Authorization header.
     ``normalize``: whether the canonical URI removes dot segments and empty segments (``not
-    s3`` unless a caller overrides it for a service that signs raw paths).
+    s3`` unless a caller overrides it for a service that signs raw paths); ``double_encode``:
+    whether it encodes the wire path again (``not s3``).
 
     One value replaces the ``s3``/``presigned`` flags the verifier's helpers each took.
     """
@@ -148,11 +146,8 @@ class SigV4Dialect:
     s3: bool
     presigned: bool
     normalize: bool
-
-    @property
-    def double_encode(self) -> bool:
-        """Whether the canonical URI encodes the wire path again (every service but S3)."""
-        return not self.s3
+    #: Whether the canonical URI encodes the wire path again (every service but S3).
+    double_encode: bool
 
     def malformed(self, message: str) -> AuthenticationError:
         """A malformed Authorization header or query (400), in this dialect's words."""
@@ -174,7 +169,7 @@ class SigV4Dialect:
 
 #: The four dialects, by (s3, presigned): chosen per request without building one.
 _DIALECTS = {
-    (s3, presigned): SigV4Dialect(s3, presigned, not s3)
+    (s3, presigned): SigV4Dialect(s3, presigned, not s3, not s3)
     for s3 in (False, True)
     for presigned in (False, True)
 }
@@ -272,15 +267,13 @@ _new_claim: Callable[[tuple[object, ...]], SigV4Claim] = partial(tuple.__new__, 
 
 
 class _Layout(NamedTuple):
-    """The canonical request of a set of signed headers, ready to fill in."""
+    """What the lane needs of a set of signed headers, prepared once."""
 
-    #: ``str.format`` template: method, URI, query, each signed header's value, payload hash.
-    template: str
-    #: Header names a request may carry without a closer look: the signed ones, the two that
-    #: S3 lets go unsigned, and Authorization (found by its exact name, so never padded).
+    #: The SignedHeaders line.
+    signed_text: str
+    #: The x-amz-* header names an S3 request may carry: the signed ones and the two that S3
+    #: lets go unsigned.
     allowed: frozenset[str]
-    #: ``index`` -> each signed header's values (a tuple per name), in signed order.
-    fetch: Callable[[Mapping[str, tuple[str, ...]]], tuple[tuple[str, ...], ...]]
 
 
 #: SDK-shaped Authorization headers read so far: the text before the signature -> (access
@@ -426,9 +419,9 @@ def verify_claim(
     """
     current = now if type(now) is float else _seconds(now)
     skew = max_skew.total_seconds()
-    dialect = _DIALECTS[claim.service in c.S3_SERVICES, claim.expires is not None].with_path_rule(
-        normalize_path
-    )
+    dialect = _DIALECTS[claim.service in c.S3_SERVICES, claim.expires is not None]
+    if normalize_path is not None:
+        dialect = dialect.with_path_rule(normalize_path)
     if regions is None or claim.region in regions:
         verified = _verify_lane(view, claim, lookup_secret, current, skew, service_hint, dialect)
         if verified is not None:
@@ -468,12 +461,12 @@ def _verify_lane(
     hands the request back to the general path.
 
     The shapes: header or presigned form, a query already in canonical form (the SDKs send it
-    so; :func:`~iamguard.authn.canonical.canonical_query_if_plain`), every signed header sent
-    once, no header name padded with blanks. Accept-only: every check that fails here returns
+    so; :func:`~iamguard.authn.canonical.canonical_query_if_plain`), every signed header
+    present, no header name padded with blanks (so the view's own index is the header map). Accept-only: every check that fails here returns
     ``None`` and the general path, which makes the same checks in the same order, names the
     failure (the payload checks raise here as they would there: scope and time were checked
     alike before them). What the lane saves is the general path's frames, its header map and
-    per-header lines (one template per set of signed headers, :data:`_LAYOUTS`) and its second
+    per-header calls (one :class:`_Layout` per set of signed headers, :data:`_LAYOUTS`) and its second
     reading of presigned queries. Property tests hold the two outcomes equal, header and
     presigned.
     """
@@ -502,23 +495,21 @@ def _verify_lane(
         return None
     layout = _LAYOUTS.get(signed) or _layout(signed)
     index = view.header_index()
-    try:
-        # Each signed header's values, concatenated: one value each unless one is repeated.
-        values: tuple[str, ...] = sum(layout.fetch(index), ())
-    except KeyError:
-        return None
-    if len(values) != len(signed):
-        return None
-    for name in index.keys() - layout.allowed:
-        # The general path strips a padded name (and may merge it with a signed header);
-        # S3 refuses an unsigned x-amz-* header.
-        if name != name.strip() or (dialect.s3 and name.startswith("x-amz-")):
-            return None
-    canonical = layout.template.format(
+    if not all(map(index.__contains__, signed)):
+        return None  # a signed header is missing: the general path names it
+    names = "\0".join(index)
+    if names.split() != [names]:
+        return None  # a name holds blanks: the general path strips it (and may merge it)
+    if dialect.s3:
+        for name in index:
+            if name.startswith("x-amz-") and name not in layout.allowed:
+                return None  # S3 refuses an unsigned x-amz-* header
+    canonical = c.canonical_request(
         view.method,
         c.canonical_uri(view.raw_path, normalize=dialect.normalize, double_encode=dialect.double_encode),
         canonical_query,
-        *c.canonical_header_values(values),
+        c.canonical_headers(index, signed),
+        layout.signed_text,
         payload_hash,
     )
     key = c.signing_key_for(secret, date, region, service)
@@ -541,18 +532,8 @@ def _verify_lane(
 
 
 def _layout(signed: tuple[str, ...]) -> _Layout:
-    """The :class:`_Layout` of ``signed`` (remembered): the canonical request's fixed text."""
-    lines = "".join(f"{_literal(name)}:{{}}\n" for name in signed)
-    template = "{}\n{}\n{}\n" + lines + "\n" + _literal(";".join(signed)) + "\n{}"
-    # itemgetter of one name returns the item itself: ask for it twice and keep the first.
-    getter = itemgetter(*signed) if len(signed) > 1 else itemgetter(signed[0], signed[0])
-    fetch = getter if len(signed) > 1 else lambda index: getter(index)[:1]
-    return _LAYOUTS.put(signed, _Layout(template, frozenset(signed) | _UNCHECKED, fetch))
-
-
-def _literal(text: str) -> str:
-    """``text`` as literal text of a ``str.format`` template."""
-    return text.replace("{", "{{").replace("}", "}}")
+    """The :class:`_Layout` of ``signed`` (remembered)."""
+    return _LAYOUTS.put(signed, _Layout(";".join(signed), frozenset(signed) | _UNSIGNED_EXEMPT))
 
 
 # ---------------------------------------------------------------- parsing the claim

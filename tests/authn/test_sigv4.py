@@ -724,7 +724,7 @@ def test_fast_path_agrees_with_the_general_parser(
         headers.append(("x-amz-date", date_header))
     view = RequestView("GET", "/", "", headers)
     values = view.header_index()["authorization"]
-    dialect = sigv4.SigV4Dialect(False, False, True).for_service(hint)
+    dialect = sigv4.SigV4Dialect(False, False, True, True).for_service(hint)
     fast = _outcome(lambda: sigv4._claim_from_header(view, dialect))
     general = _outcome(lambda: sigv4._claim_from_any_header(values, view, dialect))
     assert fast == general
@@ -736,7 +736,7 @@ def test_the_sdk_form_takes_the_fast_path() -> None:
     view = RequestView(
         "GET", "/", "", [("host", "h"), ("authorization", header), ("x-amz-date", "20261129T120000Z")]
     )
-    claim = sigv4._claim_from_header(view, sigv4.SigV4Dialect(False, False, True))
+    claim = sigv4._claim_from_header(view, sigv4.SigV4Dialect(False, False, True, True))
     assert claim == sigv4.SigV4Claim(
         "AKIDEXAMPLE", "20261129", "us-east-1", "s3", ("host", "x-amz-date"), SIG, "20261129T120000Z", None
     )
@@ -762,28 +762,29 @@ _extra = st.lists(
             ("X-Spaced", "  a   b  "),
             ("X-Spaced", "two"),
             ("X-Tab", "a\tb"),
+            ("X-Empty", ""),
         ]
     ),
     max_size=3,
 )
-_mutations = st.sampled_from(
-    [
-        "none",
-        "signature",
-        "signed value",
-        "unsigned x-amz header",
-        "body",
-        "token header",
-        "padded name",
-        "padded unsigned x-amz header",
-        "padded second host",
-        "empty token",
-        "token query",
-        "query added",
-        "query reordered",
-        "content sha query",
-    ]
-)
+_MUTATIONS = [
+    "none",
+    "signature",
+    "signed value",
+    "unsigned x-amz header",
+    "body",
+    "token header",
+    "padded name",
+    "padded unsigned x-amz header",
+    "padded second host",
+    "signed empty header dropped",
+    "empty token",
+    "token query",
+    "query added",
+    "query reordered",
+    "content sha query",
+]
+_mutations = st.sampled_from(_MUTATIONS)
 
 
 def _signed_view(
@@ -839,6 +840,8 @@ def _lane_mutate(view: RequestView, mutation: str) -> RequestView:
         headers.append((" X-Amz-Meta-Later", "1"))  # S3 refuses it once the name is stripped
     elif mutation == "padded second host":
         headers.append(("Host ", "other.example.com"))  # joins the signed host once stripped
+    elif mutation == "signed empty header dropped":
+        headers = [(n, v) for n, v in headers if n != "X-Empty"]  # signed as "x-empty:", now absent
     elif mutation == "token query":
         query = f"{query}&X-Amz-Security-Token=tok" if query else "X-Amz-Security-Token=tok"
     elif mutation == "query added":
@@ -903,6 +906,23 @@ def test_the_lane_answers_as_the_general_path(
     assert with_lane == general
 
 
+@pytest.mark.parametrize("mutation", _MUTATIONS)
+@pytest.mark.parametrize("form", ["header", "presigned"])
+@pytest.mark.parametrize("service", ["s3", "sts"])
+def test_every_mutation_of_a_current_request_is_judged_as_the_general_path(
+    mutation: str, form: str, service: str
+) -> None:
+    """Each mutation on a request that is otherwise valid (right secret, current, no hint):
+    the cases where only the lane's own checks stand between a request and acceptance."""
+    extra = [("X-Amz-Meta-Colour", "blue"), ("X-Empty", ""), ("X-Spaced", "  a   b  ")]
+    view = _lane_mutate(_signed_view("PUT", "/k%20ey", "a=1", service, extra, b"data", True, form), mutation)
+    now = _SIGNED_AT + timedelta(seconds=1)
+    with_lane = _verify_outcome(view, now, None, _SECRET)
+    with mock.patch.object(sigv4, "_verify_lane", return_value=None):
+        general = _verify_outcome(view, now, None, _SECRET)
+    assert with_lane == general
+
+
 @pytest.mark.parametrize("form", ["header", "presigned"])
 @pytest.mark.parametrize("service", ["s3", "execute-api"])
 @pytest.mark.parametrize("query", ["", "versionId=3HL4kqtJlcpXroDTDmJ&b=%2F%20"])
@@ -910,7 +930,7 @@ def test_a_plain_signed_request_takes_the_lane(service: str, form: str, query: s
     view = _signed_view("GET", "/hello/q3%20summary.pdf", query, service, [], b"", True, form)
     claim = sigv4.parse_sigv4(view)
     assert claim is not None
-    dialect = sigv4.SigV4Dialect(False, form == "presigned", True).for_service(service)
+    dialect = sigv4.SigV4Dialect(False, form == "presigned", True, True).for_service(service)
     lane = sigv4._verify_lane(
         view, claim, lambda _akid: _SECRET, _SIGNED_AT.timestamp() + 1, 900.0, None, dialect
     )
@@ -923,16 +943,16 @@ def test_a_plain_signed_request_takes_the_lane(service: str, form: str, query: s
 
 def test_one_dialect_per_request_replaces_the_flags() -> None:
     """The four dialects are shared values; the path rule override makes a fifth only on demand."""
-    header = sigv4.SigV4Dialect(False, False, True)
+    header = sigv4.SigV4Dialect(False, False, True, True)
     assert header.for_service("s3") is header.for_service("s3-outposts")
-    assert header.for_service("s3") == sigv4.SigV4Dialect(True, False, False)
+    assert header.for_service("s3") == sigv4.SigV4Dialect(True, False, False, False)
     assert header.for_service("sts").for_service(None) is header.for_service("iam")
     assert header.with_path_rule(None) is header and header.with_path_rule(True) is header
-    assert header.with_path_rule(False) == sigv4.SigV4Dialect(False, False, False)
+    assert header.with_path_rule(False) == sigv4.SigV4Dialect(False, False, False, True)
     assert header.double_encode and not header.for_service("s3").double_encode
     assert header.malformed("m").code == "IncompleteSignature"
     assert header.for_service("s3").malformed("m").code == "AuthorizationHeaderMalformed"
-    presigned = sigv4.SigV4Dialect(False, True, True)
+    presigned = sigv4.SigV4Dialect(False, True, True, True)
     assert presigned.for_service("s3").malformed("m").code == "AuthorizationQueryParametersError"
 
 
