@@ -39,7 +39,6 @@ __all__ = [
     "SigningKey",
     "amz_date_seconds",
     "canonical_header_value",
-    "canonical_header_values",
     "canonical_headers",
     "canonical_query_if_plain",
     "canonical_query_string",
@@ -212,20 +211,6 @@ def canonical_query_if_plain(query_string: str, exclude: tuple[str, ...]) -> str
 def canonical_header_value(values: Sequence[str]) -> str:
     """Trim each value, collapse inner whitespace runs to one space, join repeats with ``,``."""
     return ",".join(" ".join(value.split()) for value in values)
-
-
-def canonical_header_values(values: Sequence[str]) -> Sequence[str]:
-    """Each value trimmed, inner whitespace runs collapsed to one space (one value per header).
-
-    Values that are already so (nearly all) come back as they are, found by one check of them
-    all joined with NUL (not whitespace, so it cannot merge or split a run): the join
-    collapses to itself exactly when no value holds whitespace other than single inner
-    spaces, and no value starts or ends with a space.
-    """
-    joined = "\0".join(values)
-    if " ".join(joined.split()) == joined and " \0" not in joined and "\0 " not in joined:
-        return values
-    return [" ".join(value.split()) for value in values]
 
 
 def header_map(headers: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
