@@ -31,6 +31,7 @@ from iamguard.errors import AuthenticationError, EncodedAccessDeniedError
 from iamguard.keyring import KeyRing
 from iamguard.policy.model import PolicyKind
 from iamguard.policy.parse import parse_policy
+from iamguard.resolve import AsyncPolicySource
 from iamguard.store import open_store
 from iamguard.store.records import PrincipalKind
 from iamguard.sts.auth_message import AuthorizationMessageCodec
@@ -477,7 +478,9 @@ def test_the_async_store_is_awaited_for_every_read(world: World, loop: asyncio.A
     creds = session(world, policy_arns=(public_only.arn,))
     who = driven.authenticate(signed(creds.access_key_id, creds.secret_access_key, token=creds.session_token))
     driven.authorize(who, "s3:GetObject", PUBLIC_OBJECT)
+    conforming: AsyncPolicySource = driven.async_store  # mypy checks the protocol here
     awaited = driven.async_store.awaited
+    assert conforming is driven.async_store
     assert awaited["get_access_key"] == 1
     assert awaited["resolve_principal"] >= 2  # alice, then the role
     assert awaited["generation"] >= 2
