@@ -12,6 +12,9 @@ package: authentication and authorization (``enforce/guard.py``), policy resolut
 propagates out of the driver unless its type is listed in ``throws``: those are thrown *into*
 the flow at the yield that asked (``generator.throw``), so the flow decides what they mean (a
 credential source treats an unreachable endpoint as "not here, try the next provider").
+A ``StopIteration`` leaking out of an answer becomes a ``RuntimeError`` (as PEP 479 does inside
+generators): taken for the flow's own return, it would end authentication with "no
+credentials" rather than an error.
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ R = TypeVar("R")  # what it returns
 _NOTHING: tuple[type[BaseException], ...] = ()
 
 
+def _leaked(error: StopIteration) -> RuntimeError:
+    return RuntimeError(f"an answer raised StopIteration ({error!r}), which would end the flow")
+
+
 def drive(
     flow: Generator[Y, S, R],
     answer: Callable[[Y], S],
@@ -42,6 +49,8 @@ def drive(
                 reply = answer(asked)
             except throws as error:
                 asked = flow.throw(error)
+            except StopIteration as leaked:
+                raise _leaked(leaked) from leaked
             else:
                 asked = flow.send(reply)
     except StopIteration as done:
@@ -63,6 +72,8 @@ async def adrive(
                 reply = await answer(asked)
             except throws as error:
                 asked = flow.throw(error)
+            except StopIteration as leaked:
+                raise _leaked(leaked) from leaked
             else:
                 asked = flow.send(reply)
     except StopIteration as done:

@@ -89,3 +89,19 @@ def test_a_flow_that_asks_nothing_returns_at_once() -> None:
 
     assert drive(summing([]), lambda q: answered()) == []
     assert asyncio.run(adrive(summing([]), adouble)) == []
+
+
+def test_stop_iteration_from_an_answer_is_an_error_not_the_flows_return() -> None:
+    """Taken for the flow's return, it would make the guard's authentication answer "no
+    credentials" (``None``) instead of failing."""
+
+    def leaky(question: int) -> int:
+        return next(iter([]))
+
+    async def aleaky(question: int) -> int:
+        return leaky(question)
+
+    with pytest.raises(RuntimeError, match="StopIteration"):
+        drive(summing([1]), leaky)
+    with pytest.raises(RuntimeError, match="StopIteration"):
+        asyncio.run(adrive(summing([1]), aleaky))

@@ -250,6 +250,19 @@ def test_expired_session_token(make: Callable[..., Driven], clock_world: tuple[W
     assert auth_code(lambda: make().authenticate(view)) == "ExpiredToken"
 
 
+def test_a_store_read_leaking_stop_iteration_fails_closed(
+    make: Callable[..., Driven], world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error, never "no credentials": optional authentication would let the request through."""
+
+    def leaky(access_key_id: str) -> Any:
+        return next(iter(()))
+
+    monkeypatch.setattr(world.store, "get_access_key", leaky)
+    with pytest.raises(RuntimeError):
+        make().authenticate_optional(signed(world.akid, world.secret))
+
+
 def test_a_missing_header_is_missing_authentication(make: Callable[..., Driven]) -> None:
     view = RequestView.from_url("GET", URL, [("host", HOST)], b"")
     assert auth_code(lambda: make().authenticate(view)) == "MissingAuthenticationToken"
