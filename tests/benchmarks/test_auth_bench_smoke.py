@@ -56,10 +56,16 @@ def test_sigv4_bench_runs_and_reports() -> None:
         for name, stats in row["stats"].items():
             assert _positive(stats["median_us"]), name
             assert stats["batches"] >= 2
-        for ratio in ("verify_over_floor", "verify_over_botocore_sign", "botocore_net_sign_us"):
+        for ratio in (
+            "verify_over_floor",
+            "verify_over_hash_floor",
+            "verify_over_botocore_sign",
+            "botocore_net_sign_us",
+        ):
             assert _positive(row[ratio]), ratio
     markdown = sigv4.to_markdown(result)
-    assert markdown.count("| s3-get") == 2 and "verify / floor" in markdown
+    # three tables (costs, sizes, where verify's time goes), each with a row per request
+    assert markdown.count("| s3-get") == 3 and "verify / hash floor" in markdown
 
 
 def test_percentile_and_summary() -> None:
