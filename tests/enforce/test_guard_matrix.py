@@ -23,6 +23,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from iamguard.authn.authenticators import Authenticated
+from iamguard.authn.context import RequestMeta
 from iamguard.authn.request_view import RequestView
 from iamguard.authn.session_token import SessionTokenService
 from iamguard.decision import Decision, DecisionKind
@@ -31,6 +32,7 @@ from iamguard.errors import AuthenticationError, EncodedAccessDeniedError
 from iamguard.keyring import KeyRing
 from iamguard.policy.model import PolicyKind
 from iamguard.policy.parse import parse_policy
+from iamguard.principal import Principal
 from iamguard.resolve import AsyncPolicySource
 from iamguard.store import open_store
 from iamguard.store.records import PrincipalKind
@@ -261,6 +263,19 @@ def test_a_store_read_leaking_stop_iteration_fails_closed(
     monkeypatch.setattr(world.store, "get_access_key", leaky)
     with pytest.raises(RuntimeError):
         make().authenticate_optional(signed(world.akid, world.secret))
+
+
+def test_a_lookup_no_store_read_answers_is_refused(make: Callable[..., Driven]) -> None:
+    """A custom authenticator asking for something the store cannot answer gets an error, not
+    some other read's answer."""
+
+    class AsksTheWrongThing:
+        def authenticate(self, view: RequestView, meta: RequestMeta) -> Any:
+            answer = yield "the caller's favourite colour"
+            return Authenticated(Principal.from_arn(ALICE)) if answer else None
+
+    with pytest.raises(TypeError, match="no store read answers str"):
+        make(authenticators=[AsksTheWrongThing()]).authenticate(RequestView.from_url("GET", URL, [], b""))
 
 
 def test_a_missing_header_is_missing_authentication(make: Callable[..., Driven]) -> None:
