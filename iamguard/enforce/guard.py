@@ -751,7 +751,9 @@ class AsyncGuard(_GuardCore):
         resource_account: str | None = None,
     ) -> Decision:
         if self._aanswer is None:
-            outcome = self._decide_inline(authenticated, action, resource, context, resource_policy, resource_account)
+            outcome = self._decide_inline(
+                authenticated, action, resource, context, resource_policy, resource_account
+            )
         else:
             outcome = await self._decide_awaited(
                 self._aanswer, authenticated, action, resource, context, resource_policy, resource_account
@@ -839,5 +841,6 @@ class _AwaitedAnswers:
         if isinstance(lookup, GetManagedPolicy):
             return await _aread_or_none(getattr(source, "get_policy", None), lookup.arn)
         if isinstance(lookup, GetPolicyVersion):
-            return await _aread_or_none(getattr(source, "get_policy_version", None), lookup.arn, lookup.version_id)
+            read = getattr(source, "get_policy_version", None)
+            return await _aread_or_none(read, lookup.arn, lookup.version_id)
         raise TypeError(f"no store read answers {type(lookup).__name__}")
