@@ -570,6 +570,7 @@ def test_asgi_middleware_over_either_store(kind: str, world: World, loop: asynci
     """Allow, deny (AWS error body, no traceback) and an aws-chunked upload whose body is read
     after its seed signature verified: the same answers whether the store is awaited or not."""
     guard = Driven(kind, world, loop, service="s3", messages=world.codec).guard
+    assert isinstance(guard, AsyncGuard)
     app = Starlette(
         routes=[Route("/o/{bucket}/{key:path}", _object), Route("/up", _upload, methods=["PUT"])],
         exception_handlers={IAMGuardError: _render},
