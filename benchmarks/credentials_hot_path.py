@@ -54,7 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     now = datetime.now(timezone.utc)
     creds = Credentials("ASIABENCH", "secret", "token", expiration=now + timedelta(hours=12), source="bench")
     holder = _Holder(creds)
-    never_called = lambda: None  # refresh must not run: the credentials stay fresh
+
+    def never_called() -> None:  # refresh must not run: the credentials stay fresh
+        return None
+
     refreshing = RefreshableCredentials(never_called, initial=creds)
     epoch = now.timestamp()
     fixed_epoch = RefreshableCredentials(never_called, initial=creds, clock=lambda: epoch)
@@ -94,13 +97,21 @@ def main(argv: list[str] | None = None) -> int:
         ("attribute read", _per_call_ns(attribute, args.calls, args.rounds, overhead)),
         ("Credentials.get()", _per_call_ns(fixed_value, args.calls, args.rounds, overhead)),
         ("RefreshableCredentials.get()", _per_call_ns(refreshable, args.calls, args.rounds, overhead)),
-        ("RefreshableCredentials.get() (fixed epoch clock)",
-         _per_call_ns(refreshable_fixed_epoch_clock, args.calls, args.rounds, overhead)),
-        ("RefreshableCredentials.get() (fixed datetime clock)",
-         _per_call_ns(refreshable_fixed_clock, args.calls, args.rounds, overhead)),
+        (
+            "RefreshableCredentials.get() (fixed epoch clock)",
+            _per_call_ns(refreshable_fixed_epoch_clock, args.calls, args.rounds, overhead),
+        ),
+        (
+            "RefreshableCredentials.get() (fixed datetime clock)",
+            _per_call_ns(refreshable_fixed_clock, args.calls, args.rounds, overhead),
+        ),
     ]
-    assert refreshing.get() is creds and fixed.get() is creds and fixed_epoch.get() is creds  # no refresh happened
-    print(f"median ns per call over {args.rounds} rounds x {args.calls} calls (loop overhead {overhead:.1f} ns removed)")
+    assert (
+        refreshing.get() is creds and fixed.get() is creds and fixed_epoch.get() is creds
+    )  # no refresh happened
+    print(
+        f"median ns per call over {args.rounds} rounds x {args.calls} calls (loop overhead {overhead:.1f} ns removed)"
+    )
     for name, ns in rows:
         print(f"  {name:<52} {ns:8.1f} ns")
     return 0

@@ -29,11 +29,31 @@ REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
 
 #: service -> (read actions, write actions, resource pattern prefix (``{k}`` = team), suffix).
 SERVICES: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
-    "s3": (("GetObject", "ListBucket", "GetObjectTagging"), ("PutObject", "DeleteObject"), "arn:aws:s3:::team-{k}-data/"),
-    "dynamodb": (("GetItem", "Query", "Scan"), ("PutItem", "UpdateItem", "DeleteItem"), f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/app-{{k}}-"),
-    "sqs": (("ReceiveMessage", "GetQueueAttributes"), ("SendMessage", "DeleteMessage"), f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs-{{k}}-"),
-    "logs": (("GetLogEvents", "FilterLogEvents"), ("PutLogEvents", "CreateLogStream"), f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/app/{{k}}/"),
-    "kms": (("Decrypt", "DescribeKey"), ("Encrypt", "GenerateDataKey"), f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k-{{k}}-"),
+    "s3": (
+        ("GetObject", "ListBucket", "GetObjectTagging"),
+        ("PutObject", "DeleteObject"),
+        "arn:aws:s3:::team-{k}-data/",
+    ),
+    "dynamodb": (
+        ("GetItem", "Query", "Scan"),
+        ("PutItem", "UpdateItem", "DeleteItem"),
+        f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/app-{{k}}-",
+    ),
+    "sqs": (
+        ("ReceiveMessage", "GetQueueAttributes"),
+        ("SendMessage", "DeleteMessage"),
+        f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs-{{k}}-",
+    ),
+    "logs": (
+        ("GetLogEvents", "FilterLogEvents"),
+        ("PutLogEvents", "CreateLogStream"),
+        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/app/{{k}}/",
+    ),
+    "kms": (
+        ("Decrypt", "DescribeKey"),
+        ("Encrypt", "GenerateDataKey"),
+        f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k-{{k}}-",
+    ),
     "sns": (("GetTopicAttributes",), ("Publish",), f"arn:aws:sns:us-east-1:{ACCOUNT}:events-{{k}}-"),
 }
 _NAMES = tuple(SERVICES)
@@ -103,13 +123,23 @@ def _user(i: int) -> str:
 def single_principal(key: str, conditions: bool, seed: int = 7) -> KitStore:
     """One principal, 10 statements over three documents (4 + 3 + 3)."""
     rng = random.Random(seed)
-    statements = [_statement(rng, team=rng.randint(0, 3), conditions=conditions, deny_rate=0.15) for _ in range(10)]
+    statements = [
+        _statement(rng, team=rng.randint(0, 3), conditions=conditions, deny_rate=0.15) for _ in range(10)
+    ]
     documents = {"p0": _doc(statements[:4]), "p1": _doc(statements[4:7]), "p2": _doc(statements[7:])}
     title = "10 statements, conditions (StringEquals + IpAddress)" if conditions else "10 statements"
     return KitStore(key, title, documents, ((_user(0), ("p0", "p1", "p2")),), conditions)
 
 
-def many_principals(key: str, principals: int, inline: int, managed: int, managed_size: int, attach: tuple[int, int], seed: int = 11) -> KitStore:
+def many_principals(
+    key: str,
+    principals: int,
+    inline: int,
+    managed: int,
+    managed_size: int,
+    attach: tuple[int, int],
+    seed: int = 11,
+) -> KitStore:
     """``principals`` users, each with an inline policy of ``inline`` statements and
     ``attach`` (min, max) of ``managed`` shared managed policies of ``managed_size`` statements."""
     rng = random.Random(seed)
@@ -127,7 +157,9 @@ def many_principals(key: str, principals: int, inline: int, managed: int, manage
             names += [f"managed-{m}" for m in rng.sample(range(managed), rng.randint(*attach))]
         held.append((_user(i), tuple(names)))
     total = sum(len(d["Statement"]) for d in documents.values())
-    per = f"{inline + attach[0] * managed_size}-{inline + attach[1] * managed_size}" if managed else str(inline)
+    per = (
+        f"{inline + attach[0] * managed_size}-{inline + attach[1] * managed_size}" if managed else str(inline)
+    )
     title = f"{total:,} statements, {principals:,} principals ({per} each)"
     return KitStore(key, title, documents, tuple(held), False)
 
@@ -140,7 +172,9 @@ def kit_stores(scale: float = 1.0) -> list[KitStore]:
         single_principal("kit-10", conditions=False),
         single_principal("kit-conditions", conditions=True),
         many_principals("kit-10k", n10, inline=5, managed=0, managed_size=0, attach=(0, 0)),
-        many_principals("kit-100k", n100, inline=3, managed=int(8_000 * scale) or 1, managed_size=5, attach=(1, 5)),
+        many_principals(
+            "kit-100k", n100, inline=3, managed=int(8_000 * scale) or 1, managed_size=5, attach=(1, 5)
+        ),
     ]
 
 
@@ -165,7 +199,9 @@ def _request_for(rng: random.Random, store: KitStore, serial: int) -> KitRequest
     if store.conditions:
         context = {
             "aws:RequestedRegion": rng.choice(REGIONS),
-            "aws:SourceIp": rng.choice((f"10.{rng.randrange(4)}.{serial % 250}.{serial % 199 + 1}", f"198.51.100.{serial % 250}")),
+            "aws:SourceIp": rng.choice(
+                (f"10.{rng.randrange(4)}.{serial % 250}.{serial % 199 + 1}", f"198.51.100.{serial % 250}")
+            ),
         }
     return KitRequest(index, action, resource, context)
 

@@ -59,7 +59,10 @@ def _one_regex(patterns: Any, ignore_case: bool) -> Callable[[str], object]:
     items = [patterns] if isinstance(patterns, str) else patterns
     if "*" in items:
         return lambda _text: True
-    return re.compile("|".join(f"(?:{_glob(p, ignore_case).pattern})" for p in items), re.DOTALL | (re.IGNORECASE if ignore_case else 0)).fullmatch
+    return re.compile(
+        "|".join(f"(?:{_glob(p, ignore_case).pattern})" for p in items),
+        re.DOTALL | (re.IGNORECASE if ignore_case else 0),
+    ).fullmatch
 
 
 def _conditions(block: dict[str, dict[str, Any]]) -> tuple[tuple[str, str, Any], ...]:
@@ -76,10 +79,17 @@ def _conditions(block: dict[str, dict[str, Any]]) -> tuple[tuple[str, str, Any],
     return tuple(out)
 
 
-def loop_compile(doc: dict[str, Any]) -> list[tuple[bool, Callable[[str], object], Callable[[str], object], tuple[Any, ...]]]:
+def loop_compile(
+    doc: dict[str, Any],
+) -> list[tuple[bool, Callable[[str], object], Callable[[str], object], tuple[Any, ...]]]:
     """Each statement as (is_deny, action test, resource test, conditions), compiled once."""
     return [
-        (st["Effect"] == "Deny", _one_regex(st["Action"], True), _one_regex(st["Resource"], False), _conditions(st.get("Condition", {})))
+        (
+            st["Effect"] == "Deny",
+            _one_regex(st["Action"], True),
+            _one_regex(st["Resource"], False),
+            _conditions(st.get("Condition", {})),
+        )
         for st in doc["Statement"]
     ]
 
@@ -100,7 +110,11 @@ def _holds(conditions: tuple[tuple[str, str, Any], ...], context: dict[str, str]
 def loop_decide(statements: list[Any], action: str, resource: str, context: dict[str, str]) -> str:
     allowed = False
     for is_deny, action_test, resource_test, conditions in statements:
-        if action_test(action) and resource_test(resource) and (not conditions or _holds(conditions, context)):
+        if (
+            action_test(action)
+            and resource_test(resource)
+            and (not conditions or _holds(conditions, context))
+        ):
             if is_deny:
                 return EXPLICIT
             allowed = True
@@ -160,7 +174,9 @@ class IamguardEngine(Engine):
         self._request, self._context = Request, make_context
 
         def build() -> tuple[list[Any], list[Any]]:
-            parsed = {name: parse_policy(text, name=name, kind=PolicyKind.IDENTITY) for name, text in texts.items()}
+            parsed = {
+                name: parse_policy(text, name=name, kind=PolicyKind.IDENTITY) for name, text in texts.items()
+            }
             for policy in parsed.values():
                 compiled(policy)
             principals = [Principal.from_arn(arn) for arn, _ in store.principals]
@@ -185,7 +201,12 @@ class IamguardEngine(Engine):
         self.evaluator = Evaluator()
 
     def args(self, request: KitRequest) -> tuple[Any, ...]:
-        req = self._request(self.principals[request.principal], request.action, request.resource, self._context(request.context))
+        req = self._request(
+            self.principals[request.principal],
+            request.action,
+            request.resource,
+            self._context(request.context),
+        )
         return req, self.sets[request.principal]
 
     def decide(self) -> Callable[..., Any]:
@@ -218,7 +239,12 @@ class LoopEngine(Engine):
         self.load_s, self.memory_mib, self.per_principal = _measure_load(build)
 
     def args(self, request: KitRequest) -> tuple[Any, ...]:
-        return self.per_principal[request.principal], request.action, request.resource, {k.lower(): v for k, v in request.context.items()}
+        return (
+            self.per_principal[request.principal],
+            request.action,
+            request.resource,
+            {k.lower(): v for k, v in request.context.items()},
+        )
 
     def decide(self) -> Callable[..., Any]:
         return loop_decide
@@ -242,7 +268,13 @@ class MotoEngine(Engine):
         self.load_s, self.memory_mib, self.per_principal = _measure_load(build)
 
     def args(self, request: KitRequest) -> tuple[Any, ...]:
-        return self.per_principal[request.principal], self.denied, self.permitted, request.action, request.resource
+        return (
+            self.per_principal[request.principal],
+            self.denied,
+            self.permitted,
+            request.action,
+            request.resource,
+        )
 
     def decide(self) -> Callable[..., Any]:
         return self._decide
@@ -265,7 +297,9 @@ def check(store: KitStore, engines: list[Engine], requests: list[KitRequest], re
             got = engine.outcome(decide(*engine.args(request)))
             want = reference_evaluate(*reference.args(request))
             if got != want:
-                raise AssertionError(f"{store.key}: {engine.name} answered {got}, reference {want}: {request}")
+                raise AssertionError(
+                    f"{store.key}: {engine.name} answered {got}, reference {want}: {request}"
+                )
             checked += 1
     return checked
 
@@ -275,7 +309,9 @@ def _stream_call(decide: Callable[..., Any], items: list[tuple[Any, ...]]) -> Ca
     return lambda: decide(*following())
 
 
-def time_streams(engines: list[Engine], stream_map: dict[str, list[KitRequest]], settings: harness.Settings) -> dict[str, dict[str, harness.Stats]]:
+def time_streams(
+    engines: list[Engine], stream_map: dict[str, list[KitRequest]], settings: harness.Settings
+) -> dict[str, dict[str, harness.Stats]]:
     """Per stream: every engine (and the bare driver) timed interleaved."""
     out: dict[str, dict[str, harness.Stats]] = {}
     for stream, requests in stream_map.items():
@@ -292,7 +328,10 @@ def time_streams(engines: list[Engine], stream_map: dict[str, list[KitRequest]],
 
 
 def run_kit(store: KitStore, length: int, settings: harness.Settings, with_moto: bool) -> dict[str, Any]:
-    print(f"{store.title}: {len(store.principals):,} principals, {store.statement_count:,} statements", flush=True)
+    print(
+        f"{store.title}: {len(store.principals):,} principals, {store.statement_count:,} statements",
+        flush=True,
+    )
     texts = {name: json.dumps(doc) for name, doc in store.documents.items()}
     ours = IamguardEngine(store, texts)
     engines: list[Engine] = [ours, CachedEngine(ours), LoopEngine(store, texts)]
@@ -318,7 +357,12 @@ def run_kit(store: KitStore, length: int, settings: harness.Settings, with_moto:
         "checked": checked,
         "first_decision_ms": first_ms,
         "engines": {
-            e.name: {"load_s": e.load_s, "memory_mib": e.memory_mib, "all_compiled_mib": e.all_compiled_mib, "compile_all_s": e.compile_all_s}
+            e.name: {
+                "load_s": e.load_s,
+                "memory_mib": e.memory_mib,
+                "all_compiled_mib": e.all_compiled_mib,
+                "compile_all_s": e.compile_all_s,
+            }
             for e in engines
             if e.name != "cached"
         },
@@ -374,7 +418,9 @@ def to_markdown(results: list[dict[str, Any]], mode: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", default=None, help="comma-separated kit keys")
     parser.add_argument("--no-moto", action="store_true")

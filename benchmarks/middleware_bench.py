@@ -88,7 +88,9 @@ def _summary(samples: dict[str, list[float]]) -> dict[str, float]:
     result = {mode: statistics.median(values) for mode, values in samples.items()}
     for mode, values in samples.items():
         if mode != "bare":
-            result[mode + "+"] = statistics.median(v - b for v, b in zip(values, samples["bare"]))
+            result[mode + "+"] = statistics.median(
+                v - b for v, b in zip(values, samples["bare"], strict=False)
+            )
     return result
 
 
@@ -195,7 +197,9 @@ def _fastapi_apps() -> tuple[Any, Any, Any, Any]:
 
     bare.add_api_route("/hello", bare_hello)
     guarded = FastAPI()
-    needs = depends_require("execute-api:Invoke", resource="arn:aws:execute-api:us-east-1:123456789012:api/GET/hello")
+    needs = depends_require(
+        "execute-api:Invoke", resource="arn:aws:execute-api:us-east-1:123456789012:api/GET/hello"
+    )
 
     async def hello(_: Any = Depends(needs)) -> PlainTextResponse:  # noqa: B008 - FastAPI's idiom
         return PlainTextResponse("hello")
@@ -258,7 +262,9 @@ def _asgi_call(app: Any, template: dict[str, Any], state: RequestState | None) -
     return one
 
 
-async def _asgi_interleaved(calls: dict[str, Callable[[], Any]], requests: int, rounds: int) -> dict[str, float]:
+async def _asgi_interleaved(
+    calls: dict[str, Callable[[], Any]], requests: int, rounds: int
+) -> dict[str, float]:
     """:func:`_interleaved` for coroutine factories, on one event loop."""
     for one in calls.values():
         for _ in range(min(requests, 200)):
@@ -315,7 +321,10 @@ def run_only(target: str, count: int) -> None:
     asyncio.run(loop())
 
 
-_MODES = {"flask": ("bare", "sigv4", "authorize"), "fastapi": ("bare", "no-op dep", "sigv4", "authorize", "sigv4 @require")}
+_MODES = {
+    "flask": ("bare", "sigv4", "authorize"),
+    "fastapi": ("bare", "no-op dep", "sigv4", "authorize", "sigv4 @require"),
+}
 
 
 def count_instructions(low: int, high: int) -> dict[str, dict[str, float]]:
@@ -335,8 +344,16 @@ def count_instructions(low: int, high: int) -> dict[str, dict[str, float]]:
 
 def _callgrind_total(target: str, count: int) -> int:
     command = [
-        "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-        sys.executable, "-m", "benchmarks.middleware_bench", "--only", target, "--count", str(count),
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        "-m",
+        "benchmarks.middleware_bench",
+        "--only",
+        target,
+        "--count",
+        str(count),
     ]
     # A fixed hash seed: the same dict layouts (and probe counts) in every run.
     environment = {**os.environ, "PYTHONHASHSEED": "0"}
@@ -367,11 +384,12 @@ def _print_instructions(counted: dict[str, dict[str, float]]) -> None:
             print(f"{app:<10}{mode:<16}{instructions:>15,.0f}{extra}")
 
 
-def markdown(times: dict[str, dict[str, float]], counted: dict[str, dict[str, float]] | None, args: Any) -> str:
+def markdown(
+    times: dict[str, dict[str, float]], counted: dict[str, dict[str, float]] | None, args: Any
+) -> str:
     """The results page: both measures side by side, with what was measured and how."""
     import platform
     from datetime import datetime, timezone
-
     from importlib.metadata import version
 
     from benchmarks.sigv4_bench import git_head
@@ -431,7 +449,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         run_only(args.only, args.count)
         return 0
-    times = {"flask": bench_flask(args.requests, args.rounds), "fastapi": bench_fastapi(args.requests, args.rounds)}
+    times = {
+        "flask": bench_flask(args.requests, args.rounds),
+        "fastapi": bench_fastapi(args.requests, args.rounds),
+    }
     _print_times(times)
     counted = None
     if args.instructions:

@@ -68,7 +68,7 @@ def load_adapters(
             continue
         try:
             adapter = getattr(importlib.import_module(module_name), class_name)()
-        except Exception as exc:  # noqa: BLE001 - any import problem means "skip this peer"
+        except Exception as exc:
             skipped[label] = f"{type(exc).__name__}: {exc}"
             log(f"skipping {label}: {skipped[label]}")
             continue
@@ -125,7 +125,7 @@ def run_workload(
         except Unsupported as exc:
             result.cells[adapter.name] = [Cell(status="unsupported", detail=str(exc))] * n
             continue
-        except Exception as exc:  # noqa: BLE001 - a peer crashing must not stop the run
+        except Exception as exc:
             result.cells[adapter.name] = [Cell(status="error", detail=f"{type(exc).__name__}: {exc}")] * n
             log(f"  {adapter.name}: error preparing {workload.key}: {exc}")
             continue
@@ -134,7 +134,7 @@ def run_workload(
         result.load_s[adapter.name] = load_s
         result.first_ms[adapter.name] = first_s * 1000
         cells = []
-        for index, (call, request) in enumerate(zip(ready.calls, workload.requests)):
+        for index, (call, request) in enumerate(zip(ready.calls, workload.requests, strict=False)):
             got = ready.outcome(first if index == 0 else call())
             if outcome_ok(got, request.expected):
                 cells.append(Cell())

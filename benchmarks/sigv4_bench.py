@@ -176,7 +176,7 @@ class Wire:
 def wire_of(request: AWSRequest) -> Wire:
     url = request.url
     view = RequestView.from_url(request.method, url)
-    headers = (("Host", host_from_url(url)),) + tuple((k, str(v)) for k, v in request.headers.items())
+    headers = (("Host", host_from_url(url)), *tuple((k, str(v)) for k, v in request.headers.items()))
     body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
     stamp = request.context["timestamp"]
     now = c.parse_amz_date(stamp) + timedelta(seconds=30)

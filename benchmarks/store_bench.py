@@ -676,7 +676,7 @@ def postgres_reachable(base: str) -> str | None:
     try:
         with psycopg.connect(base, connect_timeout=3) as conn:
             conn.execute("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 - any failure means "skip PostgreSQL"
+    except Exception as exc:
         return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
     return None
 

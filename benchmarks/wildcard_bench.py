@@ -111,7 +111,9 @@ def time_old_regex(case: Case, timeout_s: float) -> dict[str, Any]:
     return {"seconds": float(seconds), "matched": result == "True"}
 
 
-def run(settings: harness.Settings, timeout_s: float, cases: tuple[Case, ...] | None = None) -> dict[str, Any]:
+def run(
+    settings: harness.Settings, timeout_s: float, cases: tuple[Case, ...] | None = None
+) -> dict[str, Any]:
     rows: dict[str, Any] = {}
     for case in cases or _cases():
         matcher = compile_wildcard(case.pattern)
@@ -174,8 +176,11 @@ def to_markdown(result: dict[str, Any]) -> str:
     seven = result["cases"].get("7 stars, 1600")
     if seven is not None:
         verdict = "meets" if seven["glob"]["median_us"] < result["target_us"] else "misses"
-        lines += ["", f"7 stars vs 1,600 characters: {seven['glob']['median_us']:.2f} µs, {verdict} the "
-                  f"{result['target_us']:g} µs target."]
+        lines += [
+            "",
+            f"7 stars vs 1,600 characters: {seven['glob']['median_us']:.2f} µs, {verdict} the "
+            f"{result['target_us']:g} µs target.",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -27,7 +27,9 @@ import httpx
 from iamguard import Credentials, IAMGuardError, SigV4Auth, default_credential_chain
 
 #: AWS's documentation example key pair (never valid anywhere).
-EXAMPLE_KEYS = Credentials("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", source="example")
+EXAMPLE_KEYS = Credentials(
+    "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", source="example"
+)
 STS_URL = "https://sts.amazonaws.com/"
 STS_BODY = "Action=GetCallerIdentity&Version=2011-06-15"
 
@@ -36,13 +38,18 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=os.environ.get("IAMGUARD_EXAMPLE_URL", STS_URL))
     parser.add_argument("--method", default=None, help="default: POST with --data, else GET")
-    parser.add_argument("--data", default=None,
-                        help="request body (default: an STS GetCallerIdentity form for the STS URL)")
+    parser.add_argument(
+        "--data", default=None, help="request body (default: an STS GetCallerIdentity form for the STS URL)"
+    )
     parser.add_argument("--service", default=os.environ.get("IAMGUARD_EXAMPLE_SERVICE", "sts"))
-    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-                        or "us-east-1")
+    parser.add_argument(
+        "--region",
+        default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+    )
     parser.add_argument("--profile", default=None, help="profile to use (default: AWS_PROFILE / default)")
-    parser.add_argument("--unsigned-payload", action="store_true", help="sign UNSIGNED-PAYLOAD instead of the body")
+    parser.add_argument(
+        "--unsigned-payload", action="store_true", help="sign UNSIGNED-PAYLOAD instead of the body"
+    )
     parser.add_argument("--dry-run", action="store_true", help="sign and print the headers; send nothing")
     return parser.parse_args(argv)
 
@@ -78,8 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     transport = httpx.MockTransport(_show_signed) if args.dry_run else None
     try:
         with httpx.Client(auth=auth, transport=transport, timeout=10) as client:
-            response = client.request(method, args.url, headers=headers,
-                                      content=args.data.encode() if args.data is not None else None)
+            response = client.request(
+                method,
+                args.url,
+                headers=headers,
+                content=args.data.encode() if args.data is not None else None,
+            )
     except IAMGuardError as exc:
         print(f"credentials: {exc.code}: {exc}", file=sys.stderr)
         return 1

@@ -36,7 +36,7 @@ def slot_builder(cls: type[T]) -> Callable[..., T]:
     stores = "".join(f"    obj.{name} = {name}\n" for name in names)
     source = f"def build({params}):\n    obj = twin()\n{stores}    obj.__class__ = cls\n    return obj\n"
     namespace: dict[str, Any] = {"twin": twin, "cls": cls}
-    exec(source, namespace)  # noqa: S102 - generated from identifiers checked above, as dataclasses does
+    exec(source, namespace)
     build: Callable[..., T] = namespace["build"]
     build.__qualname__ = build.__name__ = f"new_{cls.__name__}"
     build.__doc__ = f"``{cls.__name__}(...)`` with every field given positionally (see iamguard._frozen)."
@@ -45,6 +45,6 @@ def slot_builder(cls: type[T]) -> Callable[..., T]:
         built = build(*sample)
     except TypeError:  # layouts differ after all
         return cls
-    if type(built) is not cls or not all(getattr(built, n) is v for n, v in zip(names, sample)):
+    if type(built) is not cls or not all(getattr(built, n) is v for n, v in zip(names, sample, strict=False)):
         return cls
     return build

@@ -75,14 +75,16 @@ def read_body(stream: Any, length: int | None, limit: int) -> bytes:
             got += count
     except IAMGuardError:
         raise
-    except Exception as error:  # noqa: BLE001 - any stream failure is the client's framing
+    except Exception as error:
         raise BodyReadError(f"The request body could not be read ({type(error).__name__})") from None
     finally:
         view.release()
     if length is None and got > limit:
         raise BodyTooLargeError()
     if length is not None and got < length:
-        raise BodyReadError("You did not provide the number of bytes specified by the Content-Length HTTP header.")
+        raise BodyReadError(
+            "You did not provide the number of bytes specified by the Content-Length HTTP header."
+        )
     return b"".join(parts)
 
 
@@ -132,5 +134,7 @@ async def receive_body(
         if not message.get("more_body", False):
             break
     if declared is not None and size != declared:
-        raise BodyReadError("You did not provide the number of bytes specified by the Content-Length HTTP header.")
+        raise BodyReadError(
+            "You did not provide the number of bytes specified by the Content-Length HTTP header."
+        )
     return b"".join(chunks)

@@ -14,11 +14,10 @@ import base64
 import datetime as _dt
 import enum
 from collections.abc import Iterable, Mapping
-from typing import Union
 
 from iamguard.errors import InvalidParameterError
 
-ContextValue = Union[str, tuple[str, ...]]
+ContextValue = str | tuple[str, ...]
 Context = Mapping[str, ContextValue]
 
 
@@ -65,7 +64,9 @@ def normalize_value(value: object, context_type: ContextType | None = None) -> C
     return text
 
 
-def make_context(entries: Mapping[str, object] | Iterable[tuple[str, object]] | None = None) -> dict[str, ContextValue]:
+def make_context(
+    entries: Mapping[str, object] | Iterable[tuple[str, object]] | None = None,
+) -> dict[str, ContextValue]:
     """Build a context from ``{key: value}`` pairs; keys are lower-cased, values normalized."""
     if entries is None:
         return {}

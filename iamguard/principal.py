@@ -80,7 +80,7 @@ class Principal:
             name = resource.rsplit("/", 1)[-1]
             return cls(arn, account, PrincipalType.USER, user_id=user_id, name=name, tags=frozen_tags)
         if service == "sts" and resource.startswith("assumed-role/"):
-            _, role_name, session = (resource.split("/", 2) + ["", ""])[:3]
+            _, role_name, session = ([*resource.split("/", 2), "", ""])[:3]
             role_arn = f"arn:{partition}:iam::{account}:role/{role_name}"
             return cls(
                 arn,
@@ -93,10 +93,18 @@ class Principal:
             )
         if service == "sts" and resource.startswith("federated-user/"):
             name = resource.split("/", 1)[1]
-            return cls(arn, account, PrincipalType.FEDERATED_USER, user_id=user_id or f"{account}:{name}", tags=frozen_tags)
+            return cls(
+                arn,
+                account,
+                PrincipalType.FEDERATED_USER,
+                user_id=user_id or f"{account}:{name}",
+                tags=frozen_tags,
+            )
         if service == "iam" and resource.startswith("role/"):
             # Simulating "as the role" (SimulatePrincipalPolicy on a role ARN).
-            return cls(arn, account, PrincipalType.ASSUMED_ROLE, user_id=user_id, tags=frozen_tags, role_arn=arn)
+            return cls(
+                arn, account, PrincipalType.ASSUMED_ROLE, user_id=user_id, tags=frozen_tags, role_arn=arn
+            )
         raise InvalidParameterError(f"not a principal ARN: {arn!r}")
 
     def context_keys(self) -> dict[str, ContextValue]:

@@ -39,8 +39,8 @@ if TYPE_CHECKING:
     from iamguard.store.records import ManagedPolicy, PolicyVersion
 
 __all__ = [
-    "AsyncPolicySource",
     "GET_GENERATION",
+    "AsyncPolicySource",
     "GetGeneration",
     "Lookup",
     "ResolvePrincipal",

@@ -129,7 +129,9 @@ def context_from_entries(entries: ContextEntries | None) -> dict[str, ContextVal
             name = str(entry["ContextKeyName"])
             values = [str(v) for v in entry["ContextKeyValues"]]
         except (KeyError, TypeError) as exc:
-            raise InvalidParameterError(f"context entry needs ContextKeyName and ContextKeyValues: {entry!r}") from exc
+            raise InvalidParameterError(
+                f"context entry needs ContextKeyName and ContextKeyValues: {entry!r}"
+            ) from exc
         context[name.lower()] = parse_typed_value(name, str(entry.get("ContextKeyType", "string")), values)
     return context
 
@@ -143,7 +145,9 @@ def _policy(document: PolicyInput, name: str, kind: PolicyKind) -> Policy:
 def _check_action(action: str) -> None:
     service, sep, name = action.partition(":")
     if not sep or not service or not name or "*" in action or "?" in action:
-        raise InvalidParameterError(f"action names must be full service:Action names without wildcards: {action!r}")
+        raise InvalidParameterError(
+            f"action names must be full service:Action names without wildcards: {action!r}"
+        )
 
 
 def _resource_account(resource_arn: str, resource_owner: str | None) -> str | None:

@@ -86,7 +86,7 @@ REFUSED: list[tuple[str, Callable[[], object]]] = [
     ("refresh windows", lambda: RefreshWindows(advisory=1, mandatory=5)),
     ("max_chars", lambda: PolicyLimits(max_chars=0)),
     ("takes exactly one value", lambda: parse_typed_value("aws:username", "string", ["a", "b"])),
-    ("timezone-aware", lambda: format_amz_date(datetime(2024, 1, 1))),  # noqa: DTZ001
+    ("timezone-aware", lambda: format_amz_date(datetime(2024, 1, 1))),
     ("ISO 8601", lambda: parse_amz_date("yesterday")),
     ("at least one key", lambda: AuthorizationMessageCodec({})),
 ]

@@ -46,7 +46,16 @@ def test_request_path_values_use_the_fast_builder(cls: type) -> None:
 def test_new_authenticated_matches_the_dataclass() -> None:
     principal = Principal.from_arn("arn:aws:iam::123456789012:user/alice")
     verified = VerifiedRequest(
-        "AKIA", "us-east-1", "s3", datetime(2026, 1, 1, tzinfo=timezone.utc), None, ("host",), "x", False, "s", b"k"
+        "AKIA",
+        "us-east-1",
+        "s3",
+        datetime(2026, 1, 1, tzinfo=timezone.utc),
+        None,
+        ("host",),
+        "x",
+        False,
+        "s",
+        b"k",
     )
     values = (principal, "sigv4", "AKIA", verified, None, None, {"aws:sourceip": "1.2.3.4"}, "id", 1.5)
     assert new_authenticated(*values) == Authenticated(*values)

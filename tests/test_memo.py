@@ -49,7 +49,7 @@ def test_threads_never_exceed_the_bound() -> None:
 
     def work(offset: int) -> None:
         for i in range(2_000):
-            memo.get_or_compute(offset + i % 200, lambda: i)
+            memo.get_or_compute(offset + i % 200, lambda i=i: i)  # type: ignore[misc]
 
     threads = [threading.Thread(target=work, args=(n * 1000,)) for n in range(4)]
     for thread in threads:

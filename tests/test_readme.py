@@ -28,7 +28,9 @@ def test_quick_start_runs_and_prints_its_decision(capsys: pytest.CaptureFixture[
     assert out.startswith("allowed allowed by identity-based policy")
 
 
-def test_flask_example_serves_a_botocore_signed_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_flask_example_serves_a_botocore_signed_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("IAMGUARD_DEV_MASTER_KEY", "1")
     monkeypatch.chdir(tmp_path)
     from iamguard import open_store
@@ -39,7 +41,10 @@ def test_flask_example_serves_a_botocore_signed_request(tmp_path: Path, monkeypa
         store_kind_user(),
         "alice",
         "reports",
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]},
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+        },
     )
     key = store.create_access_key("alice")
     namespace: dict[str, object] = {"__name__": "readme_flask"}

@@ -23,6 +23,8 @@ from iamguard.store.records import PrincipalKind, ResolvedPrincipal
 from iamguard.store.secrets import SecretBox
 from iamguard.store.service import IdentityService
 
+from .enforce.async_store import AsyncStore
+
 ACCOUNT = "444455556666"
 BOX = SecretBox({"t": bytes(32)}, "t")
 READ_ONLY = "arn:aws:iam::iamguard:policy/ReadOnlyAccess"
@@ -118,13 +120,6 @@ def test_flow_yields_lookups_and_takes_answers() -> None:
 
 
 def test_async_driver_matches_sync(store: IdentityService) -> None:
-    class AsyncAdapter:
-        async def resolve_principal(self, arn: str) -> ResolvedPrincipal | None:
-            return store.resolve_principal(arn)
-
-        async def generation(self) -> int:
-            return store.generation()
-
     for arn in (
         f"arn:aws:iam::{ACCOUNT}:user/eng/alice",
         f"arn:aws:sts::{ACCOUNT}:assumed-role/Deployer/s",
@@ -132,7 +127,7 @@ def test_async_driver_matches_sync(store: IdentityService) -> None:
     ):
         principal = Principal.from_arn(arn)
         expected = run_sync(resolve_flow(principal), store)
-        assert asyncio.run(run_async(resolve_flow(principal), AsyncAdapter())) == expected
+        assert asyncio.run(run_async(resolve_flow(principal), AsyncStore(store))) == expected
 
 
 def test_policy_set_follows_writes(store: IdentityService) -> None:

@@ -478,7 +478,7 @@ def _range(header: str | None, size: int) -> tuple[int, int] | None:
         return max(0, size - count), size - 1
     first = int(first_text)
     last = int(last_text) if last_text.isdigit() else size - 1
-    if last_text and not last_text.isdigit() or last < first:
+    if (last_text and not last_text.isdigit()) or last < first:
         return None
     if first >= size:
         raise S3Error(

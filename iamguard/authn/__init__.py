@@ -83,6 +83,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 __all__ = [
     "ANONYMOUS",
+    "GET_GENERATION",
     "AnonymousAuthenticator",
     "AuthFlow",
     "Authenticated",
@@ -90,7 +91,6 @@ __all__ = [
     "BearerAuthenticator",
     "ContextBuilder",
     "DecodedPayload",
-    "GET_GENERATION",
     "GetAccessKey",
     "GetGeneration",
     "IssuedCredentials",

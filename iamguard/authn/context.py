@@ -256,7 +256,9 @@ class ContextBuilder:
         entry = self._contexts.get(key)
         if entry is not None and entry[0] is principal:
             return entry[1]
-        frozen: Mapping[str, ContextValue] = MappingProxyType(self._build(view, meta, principal, verified, times))
+        frozen: Mapping[str, ContextValue] = MappingProxyType(
+            self._build(view, meta, principal, verified, times)
+        )
         if len(self._contexts) >= _CONTEXTS_MAX:
             self._contexts.clear()
             self._frozen.clear()

@@ -146,7 +146,9 @@ def _update(args: argparse.Namespace) -> int:
     if args.set_password or args.password_stdin:
         (password,) = read_passwords(args, ("New password: ",), confirm_last=True)
     elif args.reset is None:
-        raise InvalidParameterError("nothing to update: pass --set-password and/or --[no-]password-reset-required")
+        raise InvalidParameterError(
+            "nothing to update: pass --set-password and/or --[no-]password-reset-required"
+        )
     profile = open_from_args(args, write=True).update_login_profile(
         args.user, password=password, password_reset_required=args.reset
     )

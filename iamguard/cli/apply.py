@@ -45,7 +45,9 @@ def register(subparsers: Any) -> None:
         "--prune", action="store_true", help="also delete users, groups, roles and policies not in the file"
     )
     parser.add_argument(
-        "--create", action="store_true", help="create the store first if it does not exist (as `iamguard init`)"
+        "--create",
+        action="store_true",
+        help="create the store first if it does not exist (as `iamguard init`)",
     )
     add_store_args(parser)
     parser.set_defaults(func=run)
@@ -79,7 +81,6 @@ def _open(args: argparse.Namespace, preview: bool) -> IdentityService:
     except (NoSuchEntityError, NoSuchStoreError) as exc:
         print(f"iamguard apply: {exc}; planning against an empty store", file=sys.stderr)
         return open_store("memory://")
-
 
 
 def _print(args: argparse.Namespace, plan: Plan, *, applied: bool) -> None:

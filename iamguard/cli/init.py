@@ -50,6 +50,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         service.backend.close()
     note = f"; master key {kid!r} recorded" if kid else "; no master key configured yet"
-    say(args, f"created a store for account {account} at {url}{note}",
-        {"store": url, "created": True, "account_id": account, "master_key_id": kid})
+    say(
+        args,
+        f"created a store for account {account} at {url}{note}",
+        {"store": url, "created": True, "account_id": account, "master_key_id": kid},
+    )
     return EXIT_OK

@@ -25,8 +25,8 @@ from typing import Any
 
 from iamguard.cli import EXIT_OK
 from iamguard.cli._store_args import command_parser
-from iamguard.store.secrets import SecretBox
 from iamguard.keyring import ENV_KEYS, ENV_KEYS_FILE, SUPPORTED_ALGORITHMS, KeyRing
+from iamguard.store.secrets import SecretBox
 
 __all__ = ["register"]
 
@@ -38,9 +38,15 @@ def register(subparsers: Any) -> None:
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
     verbs.required = True
     generate = verbs.add_parser("generate", help="print (or write) a new master key and STS keyring")
-    generate.add_argument("--alg", choices=sorted(SUPPORTED_ALGORITHMS), default="EdDSA",
-                          help="session-token signing algorithm (default EdDSA)")
-    generate.add_argument("--out", metavar="DIR", help="write master.key and sts-keys.json into DIR (mode 0600)")
+    generate.add_argument(
+        "--alg",
+        choices=sorted(SUPPORTED_ALGORITHMS),
+        default="EdDSA",
+        help="session-token signing algorithm (default EdDSA)",
+    )
+    generate.add_argument(
+        "--out", metavar="DIR", help="write master.key and sts-keys.json into DIR (mode 0600)"
+    )
     generate.set_defaults(func=_generate)
 
 

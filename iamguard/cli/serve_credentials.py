@@ -67,20 +67,34 @@ def register(subparsers: Any) -> None:
         COMMAND,
         help="assume a role and serve it to local SDKs on the container credentials endpoint",
         description="Assume a role (refreshing it ahead of expiry) and serve it on 127.0.0.1 in the "
-                    "ECS/EKS container-credentials protocol that every AWS SDK reads.",
+        "ECS/EKS container-credentials protocol that every AWS SDK reads.",
     )
     parser.add_argument("--role-arn", required=True, help="ARN of the role to assume")
-    parser.add_argument("--session-name", default="iamguard-serve-credentials",
-                        help="RoleSessionName (2-64 of [A-Za-z0-9_+=,.@-])")
-    parser.add_argument("--duration", type=int, default=3600, metavar="SECONDS",
-                        help=f"DurationSeconds of each session ({_MIN_DURATION}-{_MAX_DURATION}; default 3600)")
+    parser.add_argument(
+        "--session-name",
+        default="iamguard-serve-credentials",
+        help="RoleSessionName (2-64 of [A-Za-z0-9_+=,.@-])",
+    )
+    parser.add_argument(
+        "--duration",
+        type=int,
+        default=3600,
+        metavar="SECONDS",
+        help=f"DurationSeconds of each session ({_MIN_DURATION}-{_MAX_DURATION}; default 3600)",
+    )
     parser.add_argument("--external-id", help="ExternalId the role's trust policy requires")
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--allow-non-loopback", action="store_true",
-                        help="allow binding a non-loopback address (the credentials travel unencrypted)")
-    parser.add_argument("--token-file", metavar="FILE",
-                        help="write the authorization token here (mode 0600; default: a private temp dir)")
+    parser.add_argument(
+        "--allow-non-loopback",
+        action="store_true",
+        help="allow binding a non-loopback address (the credentials travel unencrypted)",
+    )
+    parser.add_argument(
+        "--token-file",
+        metavar="FILE",
+        help="write the authorization token here (mode 0600; default: a private temp dir)",
+    )
     parser.add_argument("--profile", help="profile whose credentials assume the role (default: the chain)")
     parser.add_argument("--endpoint-url", help="STS endpoint (default: configured or regional endpoint)")
     parser.add_argument("--region", help="region for STS and its signature (default: configured region)")
@@ -105,32 +119,47 @@ def _role_credentials(args: argparse.Namespace) -> RefreshableCredentials:
     scope = ProfileScope(profile=args.profile)
     config = scope.shared_config()
     region = args.region or scope.region(config)
-    endpoint = resolve_endpoint_url("STS", env=scope.environ(), config=config, profile=args.profile,
-                                    explicit=args.endpoint_url)
+    endpoint = resolve_endpoint_url(
+        "STS", env=scope.environ(), config=config, profile=args.profile, explicit=args.endpoint_url
+    )
     sts = StsClient(region=region, endpoint_url=endpoint)
     source = default_credential_chain(profile=args.profile).resolve()
 
     def assume() -> Credentials:
-        return sts.assume_role(source.get(), role_arn=args.role_arn, role_session_name=args.session_name,
-                               duration_seconds=args.duration, external_id=args.external_id,
-                               source="assume-role")
+        return sts.assume_role(
+            source.get(),
+            role_arn=args.role_arn,
+            role_session_name=args.session_name,
+            duration_seconds=args.duration,
+            external_id=args.external_id,
+            source="assume-role",
+        )
 
     first = assume()
     # STS may grant less than asked (role chaining caps sessions at 1 h): size windows on what we got.
     assert first.expiration is not None  # INVARIANT: parse_sts_credentials requires Expiration
     lifetime = (first.expiration - datetime.now(timezone.utc)).total_seconds()
-    return RefreshableCredentials(assume, initial=first, windows=serving_windows(lifetime), name="assume-role")
+    return RefreshableCredentials(
+        assume, initial=first, windows=serving_windows(lifetime), name="assume-role"
+    )
 
 
-def serve(args: argparse.Namespace, *, stop: threading.Event, out: TextIO | None = None,
-          err: TextIO | None = None) -> int:
+def serve(
+    args: argparse.Namespace, *, stop: threading.Event, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
     """Run the command until ``stop`` is set (the signal handlers of :func:`run` set it)."""
     out = out or sys.stdout
     err = err or sys.stderr
     _validate(args)
     credentials = _role_credentials(args)
-    server = CredentialsServer(credentials, host=args.host, port=args.port, path=DEFAULT_PATH,
-                               role_arn=args.role_arn, allow_non_loopback=args.allow_non_loopback)
+    server = CredentialsServer(
+        credentials,
+        host=args.host,
+        port=args.port,
+        path=DEFAULT_PATH,
+        role_arn=args.role_arn,
+        allow_non_loopback=args.allow_non_loopback,
+    )
     temp_dir = None if args.token_file else tempfile.mkdtemp(prefix="iamguard-creds-")  # mode 0700
     token_path = Path(args.token_file) if args.token_file else Path(temp_dir or "") / "token"
     try:
@@ -140,9 +169,11 @@ def serve(args: argparse.Namespace, *, stop: threading.Event, out: TextIO | None
         out.write(f"export {FULL_URI_VAR}={shlex.quote(server.url)}\n")
         out.write(f"export {TOKEN_FILE_VAR}={shlex.quote(str(token_path.resolve()))}\n")
         out.flush()
-        err.write(f"serving {args.role_arn} as {current.access_key_id} (session expires "
-                  f"{current.expiration:%Y-%m-%dT%H:%M:%SZ}, refreshed ahead of expiry) on {server.url}; "
-                  "press Ctrl-C to stop\n")
+        err.write(
+            f"serving {args.role_arn} as {current.access_key_id} (session expires "
+            f"{current.expiration:%Y-%m-%dT%H:%M:%SZ}, refreshed ahead of expiry) on {server.url}; "
+            "press Ctrl-C to stop\n"
+        )
         err.flush()
         wait_for(stop)
     finally:

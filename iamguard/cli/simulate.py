@@ -129,7 +129,7 @@ def _print_table(decisions: list[Decision]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     out = sys.stdout
     for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths)] + [row[-1]]
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)] + [row[-1]]
         out.write("  ".join(cells).rstrip() + "\n")
     for d in decisions:
         if d.reason:

@@ -25,9 +25,13 @@ _JSON_FIELDS = ("file", "valid", "errors", "findings")
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "validate", help="check IAM policy documents", description="Check IAM policy documents for errors and findings."
+        "validate",
+        help="check IAM policy documents",
+        description="Check IAM policy documents for errors and findings.",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="policy JSON file ('-' reads standard input)")
+    parser.add_argument(
+        "files", nargs="+", metavar="FILE", help="policy JSON file ('-' reads standard input)"
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON array of results")
     parser.add_argument("--kind", choices=[k.value for k in PolicyKind], default=PolicyKind.ANY.value,
                         help="where the policies are attached (default: any)")  # fmt: skip
@@ -58,7 +62,13 @@ def _check_file(path: str, kind: PolicyKind, limits: PolicyLimits | None) -> dic
         data = sys.stdin.buffer.read() if path == "-" else _read(path)
     except OSError as error:
         problem = PolicyProblem("", f"cannot read file: {error.strerror or error}")
-        return {"file": path, "valid": False, "unreadable": True, "errors": [problem.to_json()], "findings": []}
+        return {
+            "file": path,
+            "valid": False,
+            "unreadable": True,
+            "errors": [problem.to_json()],
+            "findings": [],
+        }
     try:
         policy = parse_policy(data, name=path, kind=kind, limits=limits)
     except PolicyError as error:

@@ -19,7 +19,15 @@ import httpx
 from iamguard._flow import adrive, drive
 from iamguard.errors import EndpointUnavailable
 
-__all__ = ["EndpointUnavailable", "Flow", "HttpRequest", "HttpResponse", "HttpSettings", "run_async", "run_sync"]
+__all__ = [
+    "EndpointUnavailable",
+    "Flow",
+    "HttpRequest",
+    "HttpResponse",
+    "HttpSettings",
+    "run_async",
+    "run_sync",
+]
 
 T = TypeVar("T")
 
@@ -64,20 +72,32 @@ def _send_sync(client: httpx.Client, request: HttpRequest, settings: HttpSetting
     last: BaseException | None = None
     for _ in range(max(settings.attempts, 1)):
         try:
-            response = client.request(request.method, request.url, headers=list(request.headers),
-                                      content=request.body or None, timeout=settings.timeout())
+            response = client.request(
+                request.method,
+                request.url,
+                headers=list(request.headers),
+                content=request.body or None,
+                timeout=settings.timeout(),
+            )
             return HttpResponse(response.status_code, response.content)
         except httpx.TransportError as exc:
             last = exc
     raise EndpointUnavailable(request.url, last or RuntimeError("no attempt"))
 
 
-async def _send_async(client: httpx.AsyncClient, request: HttpRequest, settings: HttpSettings) -> HttpResponse:
+async def _send_async(
+    client: httpx.AsyncClient, request: HttpRequest, settings: HttpSettings
+) -> HttpResponse:
     last: BaseException | None = None
     for _ in range(max(settings.attempts, 1)):
         try:
-            response = await client.request(request.method, request.url, headers=list(request.headers),
-                                            content=request.body or None, timeout=settings.timeout())
+            response = await client.request(
+                request.method,
+                request.url,
+                headers=list(request.headers),
+                content=request.body or None,
+                timeout=settings.timeout(),
+            )
             return HttpResponse(response.status_code, response.content)
         except httpx.TransportError as exc:
             last = exc

@@ -131,7 +131,9 @@ class _CredentialsGetter:
         if found is None:
             raise NoCredentialsError("the credentials source returned no credentials")
         if not _is_signing_credentials(found):
-            raise CredentialsError(f"the credentials source returned a {type(found).__name__}, not credentials")
+            raise CredentialsError(
+                f"the credentials source returned a {type(found).__name__}, not credentials"
+            )
         if isinstance(found, Credentials) and found.expired(self._clock()):
             raise CredentialsError(
                 f"credentials {found.access_key_id} from {found.source or 'the source'} expired at "
@@ -157,15 +159,25 @@ def _apply(headers: Any, signed: RequestView, original: RequestView) -> None:
 
 
 def _wire_name(name: str) -> str:
-    return {"x-amz-content-sha256": "X-Amz-Content-SHA256", "x-amz-security-token": "X-Amz-Security-Token",
-            "x-amz-date": "X-Amz-Date"}.get(name, "Authorization")
+    return {
+        "x-amz-content-sha256": "X-Amz-Content-SHA256",
+        "x-amz-security-token": "X-Amz-Security-Token",
+        "x-amz-date": "X-Amz-Date",
+    }.get(name, "Authorization")
 
 
 class _Signing:
     """Shared configuration and the sans-I/O signing step of both auth classes."""
 
-    def __init__(self, credentials_source: object, *, region: str, service: str, sign_payload: bool,
-                 clock: Clock | None) -> None:
+    def __init__(
+        self,
+        credentials_source: object,
+        *,
+        region: str,
+        service: str,
+        sign_payload: bool,
+        clock: Clock | None,
+    ) -> None:
         if not region or not service:
             raise InvalidParameterError("region and service are required to build the credential scope")
         self.region = region
@@ -175,8 +187,14 @@ class _Signing:
         self._credentials = _CredentialsGetter(credentials_source, self._clock)
 
     def _sign_view(self, view: RequestView, credentials: SigningCredentials) -> RequestView:
-        return sign_request(view, credentials, region=self.region, service=self.service, now=self._clock(),
-                            sign_payload=self.sign_payload)
+        return sign_request(
+            view,
+            credentials,
+            region=self.region,
+            service=self.service,
+            now=self._clock(),
+            sign_payload=self.sign_payload,
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(region={self.region!r}, service={self.service!r}, sign_payload={self.sign_payload})"
@@ -192,10 +210,18 @@ class SigV4Auth(_Signing, httpx.Auth):
     aware-datetime callable) fixes the signing time, for tests.
     """
 
-    def __init__(self, credentials_source: object, *, region: str, service: str, sign_payload: bool = True,
-                 clock: Clock | None = None) -> None:
-        super().__init__(credentials_source, region=region, service=service, sign_payload=sign_payload,
-                         clock=clock)
+    def __init__(
+        self,
+        credentials_source: object,
+        *,
+        region: str,
+        service: str,
+        sign_payload: bool = True,
+        clock: Clock | None = None,
+    ) -> None:
+        super().__init__(
+            credentials_source, region=region, service=service, sign_payload=sign_payload, clock=clock
+        )
         # Only a hashed payload needs the body in memory; UNSIGNED-PAYLOAD streams untouched.
         self.requires_request_body = sign_payload
 
@@ -232,10 +258,18 @@ class RequestsSigV4Auth(_Signing):
     (file or generator) cannot be hashed without consuming it: use ``sign_payload=False``.
     """
 
-    def __init__(self, credentials_source: object, *, region: str, service: str, sign_payload: bool = True,
-                 clock: Clock | None = None) -> None:
-        super().__init__(credentials_source, region=region, service=service, sign_payload=sign_payload,
-                         clock=clock)
+    def __init__(
+        self,
+        credentials_source: object,
+        *,
+        region: str,
+        service: str,
+        sign_payload: bool = True,
+        clock: Clock | None = None,
+    ) -> None:
+        super().__init__(
+            credentials_source, region=region, service=service, sign_payload=sign_payload, clock=clock
+        )
 
     def __call__(self, prepared: Any) -> Any:
         view = _requests_view(prepared, with_body=self.sign_payload)

@@ -54,10 +54,10 @@ from iamguard.errors import IAMGuardError, NoCredentialsError
 
 __all__ = [
     "BOTOCORE_ORDER",
+    "NETWORK_PROVIDERS",
     "ROLES_FIRST_ORDER",
     "Attempt",
     "ChainExplanation",
-    "NETWORK_PROVIDERS",
     "ChainSettings",
     "CredentialChain",
     "ProviderFactory",
@@ -131,15 +131,27 @@ def _imds(s: ChainSettings) -> CredentialProvider:
 
 
 ROLES_FIRST_ORDER: tuple[ProviderFactory, ...] = (
-    _explicit, _web_identity, _assume_role, _container, _process, _env, _shared_files, _imds,
+    _explicit,
+    _web_identity,
+    _assume_role,
+    _container,
+    _process,
+    _env,
+    _shared_files,
+    _imds,
 )
 BOTOCORE_ORDER: tuple[ProviderFactory, ...] = (
     _explicit,  # botocore: keys passed to Session/client bypass the resolver entirely
-    _env, _assume_role, _web_identity,
+    _env,
+    _assume_role,
+    _web_identity,
     # SSO (sso_session / sso_start_url) is not supported by iamguard: no provider here.
-    _credentials_file, _process, _config_file,
+    _credentials_file,
+    _process,
+    _config_file,
     # boto2 legacy files (/etc/boto.cfg, ~/.boto) are not supported: no provider here.
-    _container, _imds,
+    _container,
+    _imds,
 )
 
 
@@ -193,9 +205,14 @@ class ChainExplanation:
     warnings: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        head = (f"credentials from {self.winner} (access key {self.access_key_id})" if self.winner
-                else "no credentials found")
-        return "\n".join([head, *(f"  {a}" for a in self.attempts), *(f"  warning: {w}" for w in self.warnings)])
+        head = (
+            f"credentials from {self.winner} (access key {self.access_key_id})"
+            if self.winner
+            else "no credentials found"
+        )
+        return "\n".join(
+            [head, *(f"  {a}" for a in self.attempts), *(f"  warning: {w}" for w in self.warnings)]
+        )
 
 
 def _try(provider: CredentialProvider) -> Credentials | str:
@@ -212,14 +229,22 @@ class CredentialChain:
 
     name = "chain"
 
-    def __init__(self, providers: Iterable[CredentialProvider], *, clock: Clock | None = None,
-                 windows: RefreshWindows | None = None, jitter: float = 0.1) -> None:
+    def __init__(
+        self,
+        providers: Iterable[CredentialProvider],
+        *,
+        clock: Clock | None = None,
+        windows: RefreshWindows | None = None,
+        jitter: float = 0.1,
+    ) -> None:
         self.providers: tuple[CredentialProvider, ...] = tuple(providers)
         self._clock = clock
         self._windows = windows
         self._jitter = jitter
 
-    def _run(self, *, capture_errors: bool) -> tuple[Credentials | None, CredentialProvider | None, list[Attempt]]:
+    def _run(
+        self, *, capture_errors: bool
+    ) -> tuple[Credentials | None, CredentialProvider | None, list[Attempt]]:
         attempts: list[Attempt] = []
         for index, provider in enumerate(self.providers):
             try:
@@ -228,11 +253,13 @@ class CredentialChain:
                 if not capture_errors:
                     raise
                 attempts.append(Attempt(provider.name, "failed", f"{type(exc).__name__}: {exc}"))
-                attempts += [Attempt(p.name, "not tried") for p in self.providers[index + 1:]]
+                attempts += [Attempt(p.name, "not tried") for p in self.providers[index + 1 :]]
                 return None, None, attempts
             if isinstance(result, Credentials):
-                attempts.append(Attempt(provider.name, "used", "temporary" if result.is_temporary else "long-term"))
-                attempts += [Attempt(p.name, "not tried") for p in self.providers[index + 1:]]
+                attempts.append(
+                    Attempt(provider.name, "used", "temporary" if result.is_temporary else "long-term")
+                )
+                attempts += [Attempt(p.name, "not tried") for p in self.providers[index + 1 :]]
                 return result, provider, attempts
             attempts.append(Attempt(provider.name, "skipped", result))
         return None, None, attempts
@@ -240,12 +267,14 @@ class CredentialChain:
     def _role_warnings(self, winner: CredentialProvider, credentials: Credentials) -> tuple[str, ...]:
         if credentials.is_temporary or winner.name == "explicit":  # keys passed in code are deliberate
             return ()
-        later = self.providers[self.providers.index(winner) + 1:]
+        later = self.providers[self.providers.index(winner) + 1 :]
         roles = [p.name for p in later if getattr(p, "role", False) and _configured(p)]
         if not roles:
             return ()
-        message = (f"using long-term access keys from {winner.name} although a role is also configured "
-                   f"({', '.join(roles)}); remove the static keys to use the role")
+        message = (
+            f"using long-term access keys from {winner.name} although a role is also configured "
+            f"({', '.join(roles)}); remove the static keys to use the role"
+        )
         logger.warning(message)
         return (message,)
 
@@ -264,8 +293,14 @@ class CredentialChain:
         self._role_warnings(winner, credentials)
         if credentials.expiration is None:
             return credentials
-        return RefreshableCredentials(winner.load, initial=credentials, clock=self._clock,
-                                      windows=self._windows, jitter=self._jitter, name=winner.name)
+        return RefreshableCredentials(
+            winner.load,
+            initial=credentials,
+            clock=self._clock,
+            windows=self._windows,
+            jitter=self._jitter,
+            name=winner.name,
+        )
 
     async def aresolve(self) -> Credentials | AsyncRefreshableCredentials:
         """Async :meth:`resolve`: HTTP providers use ``aload``, the rest run in a worker thread."""
@@ -285,15 +320,25 @@ class CredentialChain:
                 return found
             return await asyncio.to_thread(sync_load)
 
-        return AsyncRefreshableCredentials(refresh, initial=credentials, clock=self._clock,
-                                           windows=self._windows, jitter=self._jitter, name=winner.name)
+        return AsyncRefreshableCredentials(
+            refresh,
+            initial=credentials,
+            clock=self._clock,
+            windows=self._windows,
+            jitter=self._jitter,
+            name=winner.name,
+        )
 
     def explain(self) -> ChainExplanation:
         """Resolve once more and report which provider won, what was tried, and why each was skipped."""
         credentials, winner, attempts = self._run(capture_errors=True)
         warnings = self._role_warnings(winner, credentials) if credentials and winner else ()
-        return ChainExplanation(winner.name if winner else None, tuple(attempts),
-                                credentials.access_key_id if credentials else None, warnings)
+        return ChainExplanation(
+            winner.name if winner else None,
+            tuple(attempts),
+            credentials.access_key_id if credentials else None,
+            warnings,
+        )
 
 
 def _configured(provider: CredentialProvider) -> bool:
@@ -323,11 +368,20 @@ def default_credential_chain(
     ``offline=True`` (a dry run) keeps to local sources: the providers in
     :data:`NETWORK_PROVIDERS` are listed as not contacted and never send anything.
     """
-    settings = ChainSettings(env=env, profile=profile, config=config, access_key_id=access_key_id,
-                             secret_access_key=secret_access_key, session_token=session_token, mfa_code=mfa_code)
+    settings = ChainSettings(
+        env=env,
+        profile=profile,
+        config=config,
+        access_key_id=access_key_id,
+        secret_access_key=secret_access_key,
+        session_token=session_token,
+        mfa_code=mfa_code,
+    )
     providers: list[CredentialProvider] = []
     for factory in order:
         provider = factory(settings)
         if provider is not None:
-            providers.append(_NotContacted(provider.name) if offline and factory in NETWORK_PROVIDERS else provider)
+            providers.append(
+                _NotContacted(provider.name) if offline and factory in NETWORK_PROVIDERS else provider
+            )
     return CredentialChain(providers, clock=clock, windows=windows)

@@ -77,7 +77,9 @@ class RefreshWindows:
 def scaled_windows(lifetime_seconds: float) -> RefreshWindows:
     """The default windows for a session lasting ``lifetime_seconds`` (formula in module doc)."""
     lifetime = max(lifetime_seconds, 0.0)
-    return RefreshWindows(advisory=min(_ADVISORY_CAP, lifetime / 4), mandatory=min(_MANDATORY_CAP, lifetime / 8))
+    return RefreshWindows(
+        advisory=min(_ADVISORY_CAP, lifetime / 4), mandatory=min(_MANDATORY_CAP, lifetime / 8)
+    )
 
 
 def epoch_clock(clock: Clock | EpochClock | None) -> EpochClock:
@@ -128,8 +130,14 @@ _NEVER_FETCHED = _State(None)
 class _Windowing:
     """Shared by the sync and async classes: turns fresh credentials into a :class:`_State`."""
 
-    def __init__(self, *, clock: Clock | EpochClock | None, windows: RefreshWindows | None, jitter: float,
-                 rng: random.Random | None) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Clock | EpochClock | None,
+        windows: RefreshWindows | None,
+        jitter: float,
+        rng: random.Random | None,
+    ) -> None:
         if not 0 <= jitter <= 1:
             raise InvalidParameterError("jitter is a fraction of the advisory window, between 0 and 1")
         self._now: EpochClock = epoch_clock(clock)
@@ -180,9 +188,17 @@ class RefreshableCredentials(_Windowing):
     once per refresh); ``benchmarks/credentials_hot_path.py`` measures it.
     """
 
-    def __init__(self, refresh: Callable[[], Credentials | None], *, initial: Credentials | None = None,
-                 clock: Clock | EpochClock | None = None, windows: RefreshWindows | None = None,
-                 jitter: float = 0.1, rng: random.Random | None = None, name: str = "") -> None:
+    def __init__(
+        self,
+        refresh: Callable[[], Credentials | None],
+        *,
+        initial: Credentials | None = None,
+        clock: Clock | EpochClock | None = None,
+        windows: RefreshWindows | None = None,
+        jitter: float = 0.1,
+        rng: random.Random | None = None,
+        name: str = "",
+    ) -> None:
         super().__init__(clock=clock, windows=windows, jitter=jitter, rng=rng)
         self._refresh = refresh
         self.name = name or (initial.source if initial else "")
@@ -224,9 +240,12 @@ class RefreshableCredentials(_Windowing):
             return  # another caller refreshed between our read and the try-lock
         try:
             self._state = self._fetch()
-        except Exception as exc:  # noqa: BLE001  advisory: any failure keeps what we have
-            logger.warning("advisory credential refresh from %s failed, keeping current credentials: %s",
-                           self.name or "source", type(exc).__name__)
+        except Exception as exc:
+            logger.warning(
+                "advisory credential refresh from %s failed, keeping current credentials: %s",
+                self.name or "source",
+                type(exc).__name__,
+            )
 
     def _mandatory_refresh(self) -> Credentials:
         try:
@@ -244,10 +263,17 @@ class RefreshableCredentials(_Windowing):
 class AsyncRefreshableCredentials(_Windowing):
     """asyncio twin of :class:`RefreshableCredentials`; ``await get()``. One event loop only."""
 
-    def __init__(self, refresh: Callable[[], Awaitable[Credentials | None]], *,
-                 initial: Credentials | None = None, clock: Clock | EpochClock | None = None,
-                 windows: RefreshWindows | None = None, jitter: float = 0.1,
-                 rng: random.Random | None = None, name: str = "") -> None:
+    def __init__(
+        self,
+        refresh: Callable[[], Awaitable[Credentials | None]],
+        *,
+        initial: Credentials | None = None,
+        clock: Clock | EpochClock | None = None,
+        windows: RefreshWindows | None = None,
+        jitter: float = 0.1,
+        rng: random.Random | None = None,
+        name: str = "",
+    ) -> None:
         super().__init__(clock=clock, windows=windows, jitter=jitter, rng=rng)
         self._refresh = refresh
         self.name = name or (initial.source if initial else "")
@@ -280,9 +306,12 @@ class AsyncRefreshableCredentials(_Windowing):
             return
         try:
             self._state = await self._fetch()
-        except Exception as exc:  # noqa: BLE001  advisory: any failure keeps what we have
-            logger.warning("advisory credential refresh from %s failed, keeping current credentials: %s",
-                           self.name or "source", type(exc).__name__)
+        except Exception as exc:
+            logger.warning(
+                "advisory credential refresh from %s failed, keeping current credentials: %s",
+                self.name or "source",
+                type(exc).__name__,
+            )
 
     async def _mandatory_refresh(self) -> Credentials:
         try:

@@ -107,8 +107,10 @@ def _iso(moment: datetime) -> str:
 def credentials_document(credentials: Credentials, *, role_arn: str | None = None) -> dict[str, str]:
     """The container-credentials JSON for ``credentials`` (temporary credentials only)."""
     if credentials.expiration is None or not credentials.session_token:
-        raise CredentialsError("the container credentials protocol serves temporary credentials only "
-                               "(a session token and an expiration); assume a role first")
+        raise CredentialsError(
+            "the container credentials protocol serves temporary credentials only "
+            "(a session token and an expiration); assume a role first"
+        )
     document = {
         "AccessKeyId": credentials.access_key_id,
         "SecretAccessKey": credentials.secret_access_key,
@@ -126,7 +128,7 @@ def _host_name(host_header: str) -> str:
     """The host part of a ``Host`` header (``[::1]:8080`` → ``::1``, ``a:80`` → ``a``)."""
     value = host_header.strip()
     if value.startswith("["):
-        return value[1:value.find("]")] if "]" in value else value
+        return value[1 : value.find("]")] if "]" in value else value
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
@@ -142,8 +144,9 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
 
     def do_GET(self) -> None:
-        status, body, note = self.server.endpoint.answer(self.path, self.headers.get_all("Authorization") or [],
-                                                         self.headers.get("Host"))
+        status, body, note = self.server.endpoint.answer(
+            self.path, self.headers.get_all("Authorization") or [], self.headers.get("Host")
+        )
         self.server.endpoint.log_access(self.client_address[0], "GET", self.path, status, note)
         self._send(status, body)
 
@@ -182,17 +185,30 @@ class CredentialsServer:
     ``token`` defaults to :func:`generate_token`. ``port=0`` picks a free port (see :attr:`url`).
     """
 
-    def __init__(self, source: CredentialSource, *, token: str | None = None, host: str = "127.0.0.1",
-                 port: int = 0, path: str = DEFAULT_PATH, role_arn: str | None = None,
-                 allow_non_loopback: bool = False, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        source: CredentialSource,
+        *,
+        token: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        path: str = DEFAULT_PATH,
+        role_arn: str | None = None,
+        allow_non_loopback: bool = False,
+        clock: Clock | None = None,
+    ) -> None:
         if not allow_non_loopback and not is_loopback_host(host):
-            raise InvalidParameterError(f"refusing to serve credentials on non-loopback address {host!r}; "
-                             "pass allow_non_loopback=True (--allow-non-loopback) if you really mean it")
+            raise InvalidParameterError(
+                f"refusing to serve credentials on non-loopback address {host!r}; "
+                "pass allow_non_loopback=True (--allow-non-loopback) if you really mean it"
+            )
         if not path.startswith("/"):
             raise InvalidParameterError("path must start with '/'")
         self.token = token if token is not None else generate_token()
         if not self.token or "\r" in self.token or "\n" in self.token:
-            raise InvalidParameterError("the authorization token must be non-empty and contain no line breaks")
+            raise InvalidParameterError(
+                "the authorization token must be non-empty and contain no line breaks"
+            )
         self._token_bytes = self.token.encode("utf-8")
         self._source = source
         self.path = path
@@ -228,8 +244,12 @@ class CredentialsServer:
     def start(self) -> CredentialsServer:
         """Serve in a daemon thread; returns ``self`` for chaining."""
         self._serving = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="iamguard-credentials-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="iamguard-credentials-server",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -248,7 +268,7 @@ class CredentialsServer:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> CredentialsServer:  # noqa: PYI034  (typing.Self needs 3.11)
+    def __enter__(self) -> CredentialsServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -256,7 +276,9 @@ class CredentialsServer:
 
     # ------------------------------------------------------------ one request (no I/O)
 
-    def answer(self, request_path: str, authorizations: list[str], host: str | None) -> tuple[int, bytes, str]:
+    def answer(
+        self, request_path: str, authorizations: list[str], host: str | None
+    ) -> tuple[int, bytes, str]:
         """``(status, body, log note)`` for one GET; the note names an access key id, never a secret."""
         if self._loopback_only and (host is None or not is_loopback_host(_host_name(host))):
             return 403, _error("AccessDenied", "the Host header must name a loopback address"), "bad host"
@@ -277,15 +299,30 @@ class CredentialsServer:
             document = credentials_document(credentials, role_arn=self.role_arn)
         except IAMGuardError as exc:
             logger.error("credentials server: cannot serve credentials: %s: %s", exc.code, exc)
-            return 503, _error("CredentialsUnavailable", "credentials are not available right now; "
-                               "see the credentials server's log"), exc.code
-        except Exception as exc:  # noqa: BLE001  fail closed, never a traceback to the client
+            return (
+                503,
+                _error(
+                    "CredentialsUnavailable",
+                    "credentials are not available right now; see the credentials server's log",
+                ),
+                exc.code,
+            )
+        except Exception as exc:
             logger.error("credentials server: credentials source failed: %s", type(exc).__name__)
-            return 503, _error("CredentialsUnavailable", "credentials are not available right now; "
-                               "see the credentials server's log"), type(exc).__name__
-        return 200, json.dumps(document).encode(), f"served {credentials.access_key_id} until {document['Expiration']}"
+            return (
+                503,
+                _error(
+                    "CredentialsUnavailable",
+                    "credentials are not available right now; see the credentials server's log",
+                ),
+                type(exc).__name__,
+            )
+        return (
+            200,
+            json.dumps(document).encode(),
+            f"served {credentials.access_key_id} until {document['Expiration']}",
+        )
 
     def log_access(self, client: str, method: str, path: str, status: int, note: str) -> None:
         """One access-log line; header values (the token) are never part of it."""
         logger.info("%s %s %s %d %s", client, method, path.split("?", 1)[0], status, note)
-

@@ -351,7 +351,7 @@ class _Planner:
         return steps
 
     def _boundary_steps(
-        self, kind: PrincipalKind, name: str, wanted: str | None | _Keep, current: str | None, where: str
+        self, kind: PrincipalKind, name: str, wanted: str | _Keep | None, current: str | None, where: str
     ) -> list[Step]:
         if wanted is KEEP:
             return []

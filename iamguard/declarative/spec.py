@@ -79,7 +79,7 @@ class UserSpec:
     path: str | _Keep = KEEP
     tags: Tags | _Keep = KEEP
     groups: tuple[str, ...] | _Keep = KEEP
-    boundary: str | None | _Keep = KEEP
+    boundary: str | _Keep | None = KEEP
     inline: Inline | _Keep = KEEP
     attached: tuple[str, ...] | _Keep = KEEP
 
@@ -92,15 +92,15 @@ class RoleSpec:
     description: str | _Keep = KEEP
     max_session_duration: int | _Keep = KEEP
     tags: Tags | _Keep = KEEP
-    boundary: str | None | _Keep = KEEP
+    boundary: str | _Keep | None = KEEP
     inline: Inline | _Keep = KEEP
     attached: tuple[str, ...] | _Keep = KEEP
 
 
 @dataclass(frozen=True, slots=True)
 class AccountSpec:
-    alias: str | None | _Keep = KEEP
-    password_policy: PasswordPolicy | None | _Keep = KEEP
+    alias: str | _Keep | None = KEEP
+    password_policy: PasswordPolicy | _Keep | None = KEEP
     policies: tuple[PolicySpec, ...] = ()
     groups: tuple[GroupSpec, ...] = ()
     users: tuple[UserSpec, ...] = ()
@@ -198,8 +198,8 @@ def spec_from_data(data: Any) -> AccountSpec:
             "version", f"unsupported version {data.get('version')!r} (this iamguard reads {FILE_VERSION})"
         )
     account = data.get("account") or {}
-    alias: str | None | _Keep = KEEP
-    password: PasswordPolicy | None | _Keep = KEEP
+    alias: str | _Keep | None = KEEP
+    password: PasswordPolicy | _Keep | None = KEEP
     if not isinstance(account, Mapping):
         problems.add("account", "must be a mapping")
     else:

@@ -65,6 +65,7 @@ _LAZY = {
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 __all__ = [
+    "REQUEST_ID_KEY",
     "AccessDeniedError",
     "AccessTracker",
     "ActivityStore",
@@ -79,7 +80,6 @@ __all__ = [
     "IAMGuardMiddleware",
     "JsonLinesAuditSink",
     "LoggingAuditSink",
-    "REQUEST_ID_KEY",
     "RenderError",
     "RequestState",
     "ResourceTemplate",

@@ -43,6 +43,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+
 def view_from_scope(
     scope: Scope, body: bytes | None, request_id: str | None = None
 ) -> tuple[RequestView, RequestMeta]:
@@ -113,7 +114,7 @@ class IAMGuardASGIMiddleware:
         scope[REQUEST_ID_KEY] = request_id
         try:
             body, authenticated = await self._authenticate(scope, receive, request_id)
-        except Exception as error:  # noqa: BLE001 - IAMGuardErrors as AWS errors; others logged, 500
+        except Exception as error:
             await self._error(error, request_id, send)
             return
         if authenticated is not None and authenticated.body is not None:

@@ -265,7 +265,7 @@ class AccessTracker:
             return 0
         try:
             self._store.record_access_activity(batch)
-        except Exception as exc:  # noqa: BLE001 - advisory data: never let it take the app down
+        except Exception as exc:
             _log.warning("cannot record access activity (%d entries dropped): %s", len(batch), exc)
             return 0
         return len(batch)

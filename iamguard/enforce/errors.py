@@ -43,7 +43,6 @@ ErrorStyle = Literal["json", "s3"]
 ErrorResponse = tuple[int, list[tuple[str, str]], bytes]
 
 
-
 class RenderError(Protocol):
     """An injectable error renderer; :func:`render_error` is the default."""
 
@@ -59,7 +58,9 @@ def _code_status_message(error: BaseException) -> tuple[str, int, str]:
     return error.code or "InternalFailure", status, client_message(error)
 
 
-def log_server_error(error: BaseException, request_id: str, status: int, logger: logging.Logger = _log) -> None:
+def log_server_error(
+    error: BaseException, request_id: str, status: int, logger: logging.Logger = _log
+) -> None:
     """Log a 5xx answer server-side (the client saw only ``InternalFailure`` and the request id).
 
     The exception is logged with its traceback for the operator; exceptions never carry

@@ -206,7 +206,9 @@ class _GuardCore:
             ]
             if bearer:
                 if sessions is None:
-                    raise InvalidParameterError("bearer authentication needs a SessionTokenService (sessions=...)")
+                    raise InvalidParameterError(
+                        "bearer authentication needs a SessionTokenService (sessions=...)"
+                    )
                 chain.append(BearerAuthenticator(sessions, clock=clock))
             if anonymous:
                 chain.append(AnonymousAuthenticator())
@@ -220,8 +222,12 @@ class _GuardCore:
         self.evaluator = evaluator if evaluator is not None else CachedEvaluator()
         # Allows are remembered (see _decide_inline) only when decisions are the built-in
         # evaluator's: a pure function of the request and its policies.
-        self._remember_allows = type(self.evaluator) is CachedEvaluator and type(self.evaluator.evaluator) is Evaluator
-        self.context = context if context is not None else ContextBuilder(trusted_proxies=trusted_proxies, clock=clock)
+        self._remember_allows = (
+            type(self.evaluator) is CachedEvaluator and type(self.evaluator.evaluator) is Evaluator
+        )
+        self.context = (
+            context if context is not None else ContextBuilder(trusted_proxies=trusted_proxies, clock=clock)
+        )
         self.audit = audit
         self.tracker = tracker
         self.messages = messages
@@ -312,7 +318,9 @@ class _GuardCore:
             resolved[arn] = policies
         return policies
 
-    def _session_flow(self, principal: Principal, claims: SessionClaims) -> Generator[GuardLookup, object, PolicySet]:
+    def _session_flow(
+        self, principal: Principal, claims: SessionClaims
+    ) -> Generator[GuardLookup, object, PolicySet]:
         session = yield from self._session_policies(claims)
         policies: PolicySet = yield from resolve_flow(
             principal, session_policies=session, federation_parent=claims.federation_parent
@@ -340,7 +348,9 @@ class _GuardCore:
             self._record(authenticated, decision)
         return decision, request, policies
 
-    def _session_policies(self, claims: SessionClaims | None) -> Generator[GuardLookup, object, list[Policy] | None]:
+    def _session_policies(
+        self, claims: SessionClaims | None
+    ) -> Generator[GuardLookup, object, list[Policy] | None]:
         """The session's policies (inline JSON + managed ARNs), ``None`` when none were passed."""
         if claims is None or not _has_session_policies(claims):
             return None
@@ -430,7 +440,9 @@ class _GuardCore:
         """Answer each lookup of ``flow`` inline from a sync store until it returns."""
         return drive(flow, self._answer)
 
-    def _authenticate_inline(self, view: RequestView, meta: RequestMeta, optional: bool) -> Authenticated | None:
+    def _authenticate_inline(
+        self, view: RequestView, meta: RequestMeta, optional: bool
+    ) -> Authenticated | None:
         """The authentication flow answered from a sync store, a remembered key's shortcut first.
 
         When SigV4 is the first authenticator and decides the request without the store (a key
@@ -445,7 +457,15 @@ class _GuardCore:
                 principal, verified, claims, body = proven
                 context = self.context.for_request(view, meta, principal, verified)
                 return new_authenticated(
-                    principal, "sigv4", verified.access_key_id, verified, claims, body, context, meta.request_id, started
+                    principal,
+                    "sigv4",
+                    verified.access_key_id,
+                    verified,
+                    claims,
+                    body,
+                    context,
+                    meta.request_id,
+                    started,
                 )
         found: Authenticated | None = self._drive_inline(self._authenticate_flow(view, meta, optional))
         return found
@@ -500,7 +520,9 @@ class _GuardCore:
         found = self._memoized_policies(authenticated, generation)
         if found is None:
             found = self._drive_inline(self._policies_flow(authenticated))
-        decision, request, policies = self._decide(authenticated, action, resource, extra, found, policy, resource_account)
+        decision, request, policies = self._decide(
+            authenticated, action, resource, extra, found, policy, resource_account
+        )
         if plain and decision.allowed and (context is EMPTY_CONTEXT or self.context.made(context)):
             if len(self._allowed) >= _SETS_MAX:
                 self._allowed.clear()
@@ -520,7 +542,9 @@ class _GuardCore:
 
     # ------------------------------------------------------------ denial, audit
 
-    def _denied(self, authenticated: Authenticated, decision: Decision, request: Request, policies: PolicySet) -> EncodedAccessDeniedError:
+    def _denied(
+        self, authenticated: Authenticated, decision: Decision, request: Request, policies: PolicySet
+    ) -> EncodedAccessDeniedError:
         encoded = None
         if self.messages is not None:
             message = build_message(
@@ -621,7 +645,9 @@ class Guard(_GuardCore):
         """Who sent ``view``; raises :class:`~iamguard.errors.AuthenticationError` otherwise."""
         return self._authenticate_required(view, meta or RequestMeta())
 
-    def authenticate_optional(self, view: RequestView, meta: RequestMeta | None = None) -> Authenticated | None:
+    def authenticate_optional(
+        self, view: RequestView, meta: RequestMeta | None = None
+    ) -> Authenticated | None:
         """Like :meth:`authenticate`, but ``None`` for a request carrying no credentials at all.
 
         Credentials that are present but wrong still raise (fail closed).
@@ -639,7 +665,9 @@ class Guard(_GuardCore):
         resource_account: str | None = None,
     ) -> Decision:
         """The decision for ``authenticated`` doing ``action`` on ``resource`` (audited)."""
-        return self._decide_inline(authenticated, action, resource, context, resource_policy, resource_account)[0]
+        return self._decide_inline(
+            authenticated, action, resource, context, resource_policy, resource_account
+        )[0]
 
     def check(
         self,
@@ -653,7 +681,8 @@ class Guard(_GuardCore):
     ) -> Decision:
         """Like :meth:`authorize`, but raise :class:`EncodedAccessDeniedError` unless allowed."""
         return self._allowed_or_raise(
-            authenticated, self._decide_inline(authenticated, action, resource, context, resource_policy, resource_account)
+            authenticated,
+            self._decide_inline(authenticated, action, resource, context, resource_policy, resource_account),
         )
 
 
@@ -734,7 +763,9 @@ class AsyncGuard(_GuardCore):
         resource_account: str | None = None,
     ) -> Decision:
         if self._aanswer is None:
-            return self._decide_inline(authenticated, action, resource, context, resource_policy, resource_account)[0]
+            return self._decide_inline(
+                authenticated, action, resource, context, resource_policy, resource_account
+            )[0]
         outcome = await self._decide_awaited(
             self._aanswer, authenticated, action, resource, context, resource_policy, resource_account
         )

@@ -39,7 +39,9 @@ ResourceSpec = str | Callable[..., str]
 ResourcePolicyHook = Callable[..., "tuple[Policy | str | Mapping[str, Any] | None, str | None]"]
 ContextHook = Callable[..., Mapping[str, object]]
 
-_current: contextvars.ContextVar[RequestState | None] = contextvars.ContextVar("iamguard_request", default=None)
+_current: contextvars.ContextVar[RequestState | None] = contextvars.ContextVar(
+    "iamguard_request", default=None
+)
 
 
 def current_request() -> RequestState | None:
@@ -84,7 +86,9 @@ class ResourceTemplate:
         parts: list[tuple[str, str | None]] = []
         for literal, name, spec, conversion in string.Formatter().parse(text):
             if name is not None and (not name.isidentifier() or spec or conversion):
-                raise InvalidParameterError(f"resource template {text!r}: use plain {{name}} fields, got {{{name}}}")
+                raise InvalidParameterError(
+                    f"resource template {text!r}: use plain {{name}} fields, got {{{name}}}"
+                )
             parts.append((literal, name))
         self.parts = tuple(parts)
         self.fields = tuple(name for _, name in parts if name is not None)
@@ -132,7 +136,9 @@ class _Requirement:
             )
         return state, state.authenticated
 
-    def arguments(self, state: RequestState, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    def arguments(
+        self, state: RequestState, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
         if not self.needs_args:
             return {}
         call_args = (instance, *args) if instance is not None else args
@@ -231,7 +237,9 @@ def _sync_wrapper(requirement: _Requirement) -> Any:
     fixed = None if needs_args else requirement.resource({})
 
     @wrapt.decorator(proxy=_RequireWrapper)
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def wrapper(
+        wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         state, authenticated = requirement.state()
         guard = requirement.guard if requirement.guard is not None else state.guard
         if not isinstance(guard, Guard):
@@ -265,7 +273,9 @@ def _async_wrapper(requirement: _Requirement) -> Any:
     fixed = None if requirement.needs_args else requirement.resource({})
 
     @wrapt.decorator(proxy=_RequireWrapper)
-    async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    async def wrapper(
+        wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         state, authenticated = requirement.state()
         guard = requirement.guard if requirement.guard is not None else state.guard
         if fixed is not None:

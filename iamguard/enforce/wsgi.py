@@ -147,7 +147,7 @@ class IAMGuardMiddleware:
             authenticated = self._authenticate(environ, request_id)
         except IAMGuardError as error:
             return self._error(error, request_id, start_response)
-        except Exception as error:  # noqa: BLE001 - a store or bug: logged, never shown
+        except Exception as error:
             return self._error(error, request_id, start_response)
         state = RequestState(self.guard, authenticated)
         environ["iamguard"] = state
@@ -175,7 +175,9 @@ class IAMGuardMiddleware:
         headers, index = _headers(environ)
         method = environ.get("REQUEST_METHOD", "GET")
         view = wire_view(method, path, query, headers, None, index)
-        meta = new_request_meta(environ.get("REMOTE_ADDR"), environ.get("wsgi.url_scheme", "http"), request_id)
+        meta = new_request_meta(
+            environ.get("REMOTE_ADDR"), environ.get("wsgi.url_scheme", "http"), request_id
+        )
         body: bytes | None = None
         if payload_is_signed(view, self.guard.service):
             body = _read_body(environ, self.max_body_size)
@@ -209,7 +211,9 @@ class IAMGuardMiddleware:
         guard = self.guard
         return guard.authenticate(view, meta) if self.required else guard.authenticate_optional(view, meta)
 
-    def _error(self, error: BaseException, request_id: str, start_response: Callable[..., Any]) -> list[bytes]:
+    def _error(
+        self, error: BaseException, request_id: str, start_response: Callable[..., Any]
+    ) -> list[bytes]:
         status, headers, body = self.render_error(error, style=self.error_style, request_id=request_id)
         if status >= 500:
             log_server_error(error, request_id, status)

@@ -313,7 +313,7 @@ class CompiledPolicy:
             for statement in self.statements:
                 try:
                     collected |= statement.referenced_keys()
-                except Exception:  # noqa: BLE001, S112 - an uncompilable statement reads nothing
+                except Exception:
                     continue
             keys = self._referenced = frozenset(collected)
         return keys

@@ -150,7 +150,7 @@ class _Walk:
                 # INVARIANT: ``context`` was bound above whenever ``conditions_hold`` is set.
                 if conditions_hold is not None and not conditions_hold(context):
                     continue
-            except Exception as exc:  # noqa: BLE001 - fail closed on a statement that cannot evaluate
+            except Exception as exc:
                 self._error(policy, statement, exc)
                 continue
             self.matched += (statement._matched.get(role) or statement.matched(role),)
@@ -269,7 +269,9 @@ class Evaluator:
         )
         if kind is _IMPLICIT_DENY and policies.session == ():
             reason = _NO_SESSION_POLICY if resource_grant is _NONE else reason
-        elif kind is _ALLOWED and kind_of_caller is _ROOT and not cross_account and not resource_grant >= _ANY:
+        elif (
+            kind is _ALLOWED and kind_of_caller is _ROOT and not cross_account and not resource_grant >= _ANY
+        ):
             reason = "allowed: the account root user has full access in its own account"
         return _decision(walk, kind, reason)
 

@@ -81,12 +81,7 @@ def _compile_arn_cached(pattern: str, escaped: bool) -> Callable[[str], bool]:
         if len(parts) != 6 or parts[0] != "arn":
             return False
         return (
-            m0(parts[0])
-            and m1(parts[1])
-            and m2(parts[2])
-            and m3(parts[3])
-            and m4(parts[4])
-            and m5(parts[5])
+            m0(parts[0]) and m1(parts[1]) and m2(parts[2]) and m3(parts[3]) and m4(parts[4]) and m5(parts[5])
         )
 
     return matches

@@ -53,7 +53,10 @@ class PolicyLimits:
     @classmethod
     def presets(cls) -> dict[str, PolicyLimits]:
         """The named AWS defaults, keyed by the CLI spelling (``role-inline``)."""
-        return {p.name: p for p in (cls.MANAGED, cls.USER_INLINE, cls.ROLE_INLINE, cls.GROUP_INLINE, cls.TRUST, cls.SESSION)}
+        return {
+            p.name: p
+            for p in (cls.MANAGED, cls.USER_INLINE, cls.ROLE_INLINE, cls.GROUP_INLINE, cls.TRUST, cls.SESSION)
+        }
 
 
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-entity-length

@@ -247,7 +247,9 @@ def _arn_like(values: Sequence[str], escaped: bool) -> ValueTest:
     return _any_of(_read_arn, [compile_arn_pattern(v, escaped=escaped) for v in values])
 
 
-def _ordered(reader: Callable[[str], Any], what: str, compare: Callable[[Any, Any], bool]) -> Callable[..., ValueTest]:
+def _ordered(
+    reader: Callable[[str], Any], what: str, compare: Callable[[Any, Any], bool]
+) -> Callable[..., ValueTest]:
     """Numeric/Date families: the context value is the left operand (``context < policy``)."""
 
     def family(values: Sequence[str], escaped: bool) -> ValueTest:
@@ -333,7 +335,9 @@ _POSITIVE = {
 # ``test(raw) is True``, as ``plain`` does (a property test compares the two).
 # INVARIANT: the family compiler has already validated ``values`` (readers cannot fail here).
 
-_FastPath = Callable[[str, bool, Sequence[str], bool, Callable[[Context], bool]], Callable[[Context], bool] | None]
+_FastPath = Callable[
+    [str, bool, Sequence[str], bool, Callable[[Context], bool]], Callable[[Context], bool] | None
+]
 
 
 def _fast_string_equals(
@@ -473,7 +477,12 @@ _FAST_PATHS: dict[str, _FastPath] = {
 
 
 def _with_fast_path(
-    positive: str, key: str, missing: bool, values: Sequence[str], negated: bool, general: Callable[[Context], bool]
+    positive: str,
+    key: str,
+    missing: bool,
+    values: Sequence[str],
+    negated: bool,
+    general: Callable[[Context], bool],
 ) -> Callable[[Context], bool]:
     """The one-closure evaluator of a plain operator when there is one, else ``general``."""
     build = _FAST_PATHS.get(positive)
@@ -493,7 +502,9 @@ def compile_condition(condition: Condition, *, variables: bool) -> CompiledCondi
         return _CompiledCondition(condition, frozenset(), _compile_null(key, condition.values, location))
     positive = _POSITIVE.get(base, base)
     if positive not in _FAMILIES:
-        raise PolicyValidationError(PolicyProblem(location, f"unknown condition operator {condition.operator!r}"))
+        raise PolicyValidationError(
+            PolicyProblem(location, f"unknown condition operator {condition.operator!r}")
+        )
     family, takes_variables, pattern = _FAMILIES[positive]
     static_texts, templates, escaped = _split_values(condition.values, variables and takes_variables, pattern)
     try:
@@ -515,7 +526,9 @@ def compile_condition(condition: Condition, *, variables: bool) -> CompiledCondi
     return _CompiledCondition(condition, referenced, evaluate)
 
 
-def _split_values(values: Sequence[str], substitute: bool, pattern: bool) -> tuple[list[str], list[Template], bool]:
+def _split_values(
+    values: Sequence[str], substitute: bool, pattern: bool
+) -> tuple[list[str], list[Template], bool]:
     """Policy values that are fixed text, those that depend on the request, and whether the
     fixed texts are escaped patterns (variables.py format)."""
     if not substitute:
@@ -558,7 +571,9 @@ def _dynamic_test(
         return _negate(combined) if negated else combined
 
     def test_for(context: Context) -> ValueTest:
-        texts = tuple([r for t in templates if (r := t.render(context, escape_wildcards=escaped)) is not None])
+        texts = tuple(
+            [r for t in templates if (r := t.render(context, escape_wildcards=escaped)) is not None]
+        )
         test = recent.get(texts)
         if test is None:
             if len(recent) >= _RECENT_RENDERINGS:
@@ -581,7 +596,9 @@ def _absent(raw: ContextValue | None) -> bool:
     return raw is None or raw == ()
 
 
-def _static_evaluator(key: str, qualifier: str | None, missing: bool, if_exists: bool, test: ValueTest) -> Callable[[Context], bool]:
+def _static_evaluator(
+    key: str, qualifier: str | None, missing: bool, if_exists: bool, test: ValueTest
+) -> Callable[[Context], bool]:
     if qualifier is None:
 
         def plain(context: Context) -> bool:
@@ -648,7 +665,9 @@ def _compile_null(key: str, values: Sequence[str], location: str) -> Callable[[C
     for value in values:
         flag = _read_bool(value)
         if flag is None:
-            raise PolicyValidationError(PolicyProblem(location, f"{value!r} is not a valid boolean (true or false)"))
+            raise PolicyValidationError(
+                PolicyProblem(location, f"{value!r} is not a valid boolean (true or false)")
+            )
         wanted.add(flag == "true")
     absent_ok, present_ok = True in wanted, False in wanted
 

@@ -261,7 +261,9 @@ class _Reader:
         self.check_sids(located)
         if self.problems:
             return None
-        return Policy(statements=tuple(s for _, s in located), version=version, id=policy_id, name=name, kind=self.kind)
+        return Policy(
+            statements=tuple(s for _, s in located), version=version, id=policy_id, name=name, kind=self.kind
+        )
 
     def version(self, doc: Mapping[Any, Any]) -> str:
         """https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_version.html"""
@@ -318,7 +320,9 @@ class _Reader:
                 self.add(f"{loc}.{key}", _unknown_element(key, _STATEMENT_KEYS))
         sid = self.sid(raw, loc)
         effect = self.effect(raw, loc)
-        action, not_action = self.pair(raw, loc, "Action", "NotAction", required=True, check=self.check_action)
+        action, not_action = self.pair(
+            raw, loc, "Action", "NotAction", required=True, check=self.check_action
+        )
         resource, not_resource = self.pair(
             raw, loc, "Resource", "NotResource", required=self.kind is _IDENTITY, check=self.check_resource
         )
@@ -380,7 +384,9 @@ class _Reader:
     def check_action(action: str) -> tuple[str, ...]:
         """https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html"""
         if action != "*" and not _ACTION.fullmatch(action):
-            return (f"action {action!r} must be '*' or 'service:action' (prefixed by a service such as s3 or iam)",)
+            return (
+                f"action {action!r} must be '*' or 'service:action' (prefixed by a service such as s3 or iam)",
+            )
         return ()
 
     @staticmethod
@@ -395,7 +401,9 @@ class _Reader:
         parts = resource.split(":", 5)
         short = 1 < len(parts) < 6 and resource.endswith("*")  # the * stands for the rest
         if parts[0] != "arn" or (len(parts) != 6 and not short):
-            return (f"resource {resource!r} must be '*' or an ARN (arn:partition:service:region:account:resource)",)
+            return (
+                f"resource {resource!r} must be '*' or an ARN (arn:partition:service:region:account:resource)",
+            )
         partition = parts[1]
         problems: tuple[str, ...] = ()
         if partition not in KNOWN_PARTITIONS and not _is_pattern(partition):
@@ -406,14 +414,19 @@ class _Reader:
 
     # ------------------------------------------------------------ principals
 
-    def principals(self, raw: Mapping[Any, Any], loc: str) -> tuple[PrincipalBlock | None, PrincipalBlock | None]:
+    def principals(
+        self, raw: Mapping[Any, Any], loc: str
+    ) -> tuple[PrincipalBlock | None, PrincipalBlock | None]:
         present = [k for k in ("Principal", "NotPrincipal") if k in raw]
         if len(present) == 2:
             self.add(f"{loc}.NotPrincipal", "a statement cannot contain both Principal and NotPrincipal")
             return None, None
         if not present:
             if self.kind is _RESOURCE:
-                self.add(f"{loc}.Principal", "a resource-based policy statement must contain Principal or NotPrincipal")
+                self.add(
+                    f"{loc}.Principal",
+                    "a resource-based policy statement must contain Principal or NotPrincipal",
+                )
             return None, None
         which = present[0]
         if self.kind is _IDENTITY:
@@ -433,7 +446,10 @@ class _Reader:
         values: list[tuple[str, tuple[str, ...]]] = []
         for kind, value in raw.items():
             if kind not in PRINCIPAL_TYPES:
-                self.add(f"{loc}.{kind}", f"unknown principal type {kind!r}; expected one of {', '.join(PRINCIPAL_TYPES)}")
+                self.add(
+                    f"{loc}.{kind}",
+                    f"unknown principal type {kind!r}; expected one of {', '.join(PRINCIPAL_TYPES)}",
+                )
                 continue
             names = self.strings(value, f"{loc}.{kind}")
             if names is None:
@@ -478,7 +494,10 @@ class _Reader:
                     self.add(key_loc, "condition key must be a non-empty string")
                     continue
                 if key.lower() in seen:
-                    self.add(key_loc, f"condition key {key!r} repeats {seen[key.lower()]!r} (keys are case-insensitive)")
+                    self.add(
+                        key_loc,
+                        f"condition key {key!r} repeats {seen[key.lower()]!r} (keys are case-insensitive)",
+                    )
                     continue
                 seen[key.lower()] = key
                 self.iam_text(key, key_loc)
@@ -581,7 +600,10 @@ class _Reader:
 
     def iam_text(self, text: str, loc: str) -> None:
         if self.kind is _IDENTITY and not _IAM_TEXT.fullmatch(text):
-            self.add(loc, "IAM policies may contain only tab, line feed, carriage return and characters U+0020 to U+00FF")
+            self.add(
+                loc,
+                "IAM policies may contain only tab, line feed, carriage return and characters U+0020 to U+00FF",
+            )
 
 
 def _compile_error(condition: Condition, variables: bool) -> str | None:

@@ -36,7 +36,13 @@ _SINGLE_VALUED_KEYS = frozenset(
 #: Global keys AWS documents as multivalued; they need ForAllValues/ForAnyValue.
 _MULTI_VALUED_KEYS = frozenset(
     k.lower()
-    for k in ("aws:TagKeys", "aws:CalledVia", "aws:PrincipalOrgPaths", "aws:ResourceOrgPaths", "aws:PrincipalServiceNamesList")
+    for k in (
+        "aws:TagKeys",
+        "aws:CalledVia",
+        "aws:PrincipalOrgPaths",
+        "aws:ResourceOrgPaths",
+        "aws:PrincipalServiceNamesList",
+    )
 )
 _ACCOUNT = re.compile(r"\d{12}")
 #: Services whose ARNs carry no region or account (S3 buckets/objects, IAM is global but has an account).
@@ -53,7 +59,12 @@ class Finding:
     message: str
 
     def to_json(self) -> dict[str, str]:
-        return {"severity": self.severity, "code": self.code, "location": self.location, "message": self.message}
+        return {
+            "severity": self.severity,
+            "code": self.code,
+            "location": self.location,
+            "message": self.message,
+        }
 
     def __str__(self) -> str:
         return f"{self.severity} {self.code} {self.location}: {self.message}"
@@ -89,7 +100,14 @@ def _not_elements(s: Statement, loc: str, policy: Policy) -> Iterator[Finding]:
 
 def _full_access(s: Statement, loc: str, policy: Policy) -> Iterator[Finding]:
     """``"Action": "*"`` on ``"Resource": "*"`` with no condition is administrator access."""
-    if s.effect is Effect.ALLOW and s.action is not None and "*" in s.action and s.resource is not None and "*" in s.resource and not s.conditions:
+    if (
+        s.effect is Effect.ALLOW
+        and s.action is not None
+        and "*" in s.action
+        and s.resource is not None
+        and "*" in s.resource
+        and not s.conditions
+    ):
         yield Finding("SECURITY_WARNING", "ALLOW_ALL_ACTIONS_ON_ALL_RESOURCES", f"{loc}.Action",
                       "statement allows every action on every resource; grant only the permissions needed")  # fmt: skip
 
@@ -176,11 +194,24 @@ def _redundant_values(s: Statement, loc: str, policy: Policy) -> Iterator[Findin
             for j, other in enumerate(values):
                 if i != j and _pattern_covers(other, value, ignore_case) and (value != other or j < i):
                     code = "REDUNDANT_ACTION" if "Action" in element else "REDUNDANT_RESOURCE"
-                    yield Finding("SUGGESTION", code, f"{loc}.{element}[{i}]", f"{value!r} is already matched by {other!r}")
+                    yield Finding(
+                        "SUGGESTION",
+                        code,
+                        f"{loc}.{element}[{i}]",
+                        f"{value!r} is already matched by {other!r}",
+                    )
                     break
 
 
-_STATEMENT_CHECKS = (_not_elements, _full_access, _public_principal, _not_principal, _arns, _conditions, _redundant_values)
+_STATEMENT_CHECKS = (
+    _not_elements,
+    _full_access,
+    _public_principal,
+    _not_principal,
+    _arns,
+    _conditions,
+    _redundant_values,
+)
 
 
 # ---------------------------------------------------------------- across statements
@@ -228,9 +259,9 @@ def _covers(a: Statement, b: Statement) -> bool:
         return False
     if (a.principal, a.not_principal) != (b.principal, b.not_principal):
         return False
-    return _element_covers(a.action, a.not_action, b.action, b.not_action, ignore_case=True) and _element_covers(
-        a.resource, a.not_resource, b.resource, b.not_resource, ignore_case=False
-    )
+    return _element_covers(
+        a.action, a.not_action, b.action, b.not_action, ignore_case=True
+    ) and _element_covers(a.resource, a.not_resource, b.resource, b.not_resource, ignore_case=False)
 
 
 def _element_covers(

@@ -93,7 +93,11 @@ class _Activity(_Base):
         row = tx.get("access_key_activity", key)
         if row is not None and _dt(row["last_used_date"]) >= item.at:
             return
-        values: Row = {"last_used_date": _ts(item.at), "service_name": item.service_namespace, "region": item.region}
+        values: Row = {
+            "last_used_date": _ts(item.at),
+            "service_name": item.service_namespace,
+            "region": item.region,
+        }
         if row is None:
             tx.insert("access_key_activity", {**key, **values})
         else:

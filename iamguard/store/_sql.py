@@ -189,8 +189,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
         "identity tables",
-        tuple(_create_table(t) for t in TABLES.values())
-        + (
+        (
+            *tuple(_create_table(t) for t in TABLES.values()),
             f"INSERT INTO {_PREFIX}generation (id, value) VALUES (1, 0)",
             f"CREATE INDEX {_PREFIX}attachments_by_policy ON {_PREFIX}attachments (policy_arn)",
             f"CREATE INDEX {_PREFIX}group_members_by_user ON {_PREFIX}group_members (user_key)",
@@ -218,15 +218,14 @@ _ACTIVITY_TABLES = (
     ),
 )
 TABLES.update({t.name: t for t in _ACTIVITY_TABLES})
-MIGRATIONS = MIGRATIONS + (
-    Migration(2, "access activity", tuple(_create_table(t) for t in _ACTIVITY_TABLES)),
-)
+MIGRATIONS = (*MIGRATIONS, Migration(2, "access activity", tuple(_create_table(t) for t in _ACTIVITY_TABLES)))
 
 # Indexes for the remaining filter columns the service queries by. Every other filter is already
 # served by an index: a key prefix (attachments and inline policies by owner, memberships by
 # group, policy versions by policy, activity by entity), a UNIQUE column (policies by ARN) or
 # migration 1 (attachments by policy ARN, memberships by user, access keys by user).
-MIGRATIONS = MIGRATIONS + (
+MIGRATIONS = (
+    *MIGRATIONS,
     Migration(
         3,
         "filter indexes",
@@ -247,7 +246,8 @@ _ONE_TIME_USE = _t(
     "namespace TEXT NOT NULL, record_key TEXT NOT NULL, expires_at BIGINT NOT NULL",
 )
 TABLES[_ONE_TIME_USE.name] = _ONE_TIME_USE
-MIGRATIONS = MIGRATIONS + (
+MIGRATIONS = (
+    *MIGRATIONS,
     Migration(
         4,
         "one time use records",
@@ -401,7 +401,7 @@ class SqlTransaction:
             head, _, order = sql.partition(" ORDER BY ")
             sql = head + (" AND " if names else " WHERE ") + clause + " ORDER BY " + order
         self._cursor.execute(sql, [where[n] for n in names])
-        return [dict(zip(spec.column_names, r)) for r in self._cursor.fetchall()]
+        return [dict(zip(spec.column_names, r, strict=False)) for r in self._cursor.fetchall()]
 
     def count(self, table: str, where: Mapping[str, RowValue] | None = None) -> int:
         spec = TABLES[table]

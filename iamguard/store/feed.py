@@ -159,7 +159,7 @@ class _Feed:
         for callback in callbacks:
             try:
                 callback(generation)
-            except Exception:  # noqa: BLE001 - a broken subscriber must not silence the others
+            except Exception:
                 _log.exception("change feed subscriber %r failed", callback)
 
     def _run(self) -> None:  # pragma: no cover - overridden
@@ -256,7 +256,7 @@ class PostgresChangeFeed(_Feed):
         if conn is not None:
             try:
                 conn.close()
-            except Exception as exc:  # noqa: BLE001 - already broken; nothing more to release
+            except Exception as exc:
                 _log.debug("change feed: closing the LISTEN connection failed: %s", exc)
 
     def _run(self) -> None:
@@ -271,7 +271,7 @@ class PostgresChangeFeed(_Feed):
                     self._poll()
             # Anything at all (not only psycopg errors): a feed thread that died would leave this
             # process serving stale decisions forever, so it logs, reconnects and re-reads.
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 if self._stop.is_set():
                     return
                 _log.warning("change feed: lost the PostgreSQL LISTEN connection: %s", exc)
@@ -283,7 +283,7 @@ class PostgresChangeFeed(_Feed):
             if not notify.payload.startswith(self._prefix):
                 continue  # another schema in the same database
             try:
-                generation = int(notify.payload[len(self._prefix):])
+                generation = int(notify.payload[len(self._prefix) :])
             except ValueError:
                 _log.warning("change feed: ignoring malformed notification %r", notify.payload)
                 continue

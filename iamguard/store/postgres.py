@@ -221,7 +221,9 @@ class PostgresBackend:
                             "create one with `iamguard init --store URL` or open_store(url, create=True)"
                         )
                 elif self.schema is not None:
-                    cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+                    cursor.execute(
+                        sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
+                    )
                 return _sql.migrate(cursor, DIALECT, now=now)
         finally:
             conn.close()
@@ -254,14 +256,19 @@ class PostgresBackend:
     @contextmanager
     def write(self) -> Iterator[_sql.SqlTransaction]:
         """A write transaction; the generation bump (and its NOTIFY) comes first, see the module doc."""
-        with self._pooled() as conn, self._transaction(conn, "BEGIN ISOLATION LEVEL READ COMMITTED") as cursor:
+        with (
+            self._pooled() as conn,
+            self._transaction(conn, "BEGIN ISOLATION LEVEL READ COMMITTED") as cursor,
+        ):
             try:
                 cursor.execute(_BUMP_AND_NOTIFY)
                 bumped = cursor.fetchone()
             except psycopg.OperationalError:
                 raise
             except psycopg.Error as exc:
-                raise self._unavailable("cannot bump the generation (is the schema migrated?) on", exc) from None
+                raise self._unavailable(
+                    "cannot bump the generation (is the schema migrated?) on", exc
+                ) from None
             yield _sql.SqlTransaction(cursor, DIALECT)
         # Committed (the block raised otherwise): count it before its NOTIFY comes back.
         if bumped is not None:
@@ -278,32 +285,45 @@ class PostgresBackend:
         (``SELECT ... FOR UPDATE``, not an UPDATE), so it runs serialized with every other
         writer and its read-modify-write of activity counters is never lost.
         """
-        with self._pooled() as conn, self._transaction(conn, "BEGIN ISOLATION LEVEL READ COMMITTED") as cursor:
+        with (
+            self._pooled() as conn,
+            self._transaction(conn, "BEGIN ISOLATION LEVEL READ COMMITTED") as cursor,
+        ):
             try:
                 cursor.execute(_LOCK_WRITERS)
             except psycopg.OperationalError:
                 raise
             except psycopg.Error as exc:
-                raise self._unavailable("cannot lock the generation row (is the schema migrated?) on", exc) from None
+                raise self._unavailable(
+                    "cannot lock the generation row (is the schema migrated?) on", exc
+                ) from None
             yield _sql.SqlTransaction(cursor, DIALECT)
 
     @contextmanager
     def read(self) -> Iterator[_sql.SqlTransaction]:
         """A read-only snapshot: every read in the block sees one committed state."""
-        with self._pooled() as conn, self._transaction(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") as cursor:
+        with (
+            self._pooled() as conn,
+            self._transaction(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") as cursor,
+        ):
             yield _sql.SqlTransaction(cursor, DIALECT)
 
     def consume_once(self, namespace: str, key: str, expires_at: int, now: int) -> bool:
         """A one-time-use record (``_replay.py``). It needs no writer lock and leaves the generation
         alone: the unique index makes a second inserter of the same key wait for the first's commit,
         then find its row."""
-        with self._pooled() as conn, self._transaction(conn, "BEGIN ISOLATION LEVEL READ COMMITTED") as cursor:
+        with (
+            self._pooled() as conn,
+            self._transaction(conn, "BEGIN ISOLATION LEVEL READ COMMITTED") as cursor,
+        ):
             try:
                 return _replay.consume_sql(cursor, DIALECT, namespace, key, expires_at, now, skip_locked=True)
             except psycopg.OperationalError:
                 raise
             except psycopg.Error as exc:
-                raise self._unavailable("cannot record a one-time use (is the schema migrated?) on", exc) from None
+                raise self._unavailable(
+                    "cannot record a one-time use (is the schema migrated?) on", exc
+                ) from None
 
     def generation(self) -> int:
         """The committed generation: one primary-key read (autocommit), or, with

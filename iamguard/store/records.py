@@ -41,6 +41,7 @@ __all__ = [
     "User",
 ]
 
+
 class PrincipalKind(str, enum.Enum):
     """What a policy can be attached to (and what ``InlinePolicy.owner_kind`` names)."""
 

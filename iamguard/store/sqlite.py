@@ -153,7 +153,9 @@ class SQLiteBackend:
     def _migrate(self, create: bool) -> list[int]:
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         with self._connection() as conn, self._transaction(conn, "BEGIN IMMEDIATE") as cursor:
-            cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'iamguard_migrations'")
+            cursor.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'iamguard_migrations'"
+            )
             if cursor.fetchone() is None and not create:
                 raise NoSuchStoreError(
                     f"{self.path!r} holds no iamguard store (no iamguard tables); create one with "

@@ -83,6 +83,8 @@ _LAZY = {
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 __all__ = [
+    "ENV_KEYS",
+    "ENV_KEYS_FILE",
     "AssumeRoleResult",
     "AssumeRoleWithSAMLResult",
     "AssumeRoleWithWebIdentityResult",
@@ -90,8 +92,6 @@ __all__ = [
     "AuthorizationMessageCodec",
     "CallerIdentity",
     "DecodedAuthorizationMessage",
-    "ENV_KEYS",
-    "ENV_KEYS_FILE",
     "FederationTokenResult",
     "FollowingKeyRing",
     "KeyRing",

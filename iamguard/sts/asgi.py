@@ -11,9 +11,8 @@ are acknowledged or refused, never crashed on.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
-
 from dataclasses import replace
+from typing import Any
 
 from iamguard._wire import BodyReadError, BodyTooLargeError, parse_content_length, receive_body
 from iamguard.authn.request_view import RequestView
@@ -56,7 +55,7 @@ class StsAsgiApp:
             response = self.endpoint.error(STSError(str(error), code="MalformedQueryString", http_status=400))
         except IAMGuardError as error:
             response = self.endpoint.error(error)
-        except Exception as error:  # noqa: BLE001 - logged with its request id, never shown
+        except Exception as error:
             response = self.endpoint.failure(error)
         await _send(send, response)
 

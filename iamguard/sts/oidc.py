@@ -443,7 +443,7 @@ class OidcVerifier:
         if self._own_client:
             self._http.close()
 
-    def __enter__(self) -> OidcVerifier:  # noqa: PYI034 (typing.Self needs 3.11)
+    def __enter__(self) -> OidcVerifier:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -495,7 +495,7 @@ class AsyncOidcVerifier:
         if self._own_client:
             await self._http.aclose()
 
-    async def __aenter__(self) -> AsyncOidcVerifier:  # noqa: PYI034
+    async def __aenter__(self) -> AsyncOidcVerifier:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -444,7 +444,7 @@ class StsEndpoint:
             return self._response(200, body, request_id)
         except IAMGuardError as error:
             return self.error(error, request_id)
-        except Exception as error:  # noqa: BLE001 - the client never sees a traceback
+        except Exception as error:
             return self.failure(error, request_id)
 
     def too_large(self) -> Response:

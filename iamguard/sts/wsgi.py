@@ -67,7 +67,7 @@ class StsWsgiApp:
             response = self.endpoint.too_large()
         except IAMGuardError as error:
             response = self.endpoint.error(error)
-        except Exception as error:  # noqa: BLE001 - logged with its request id, never shown
+        except Exception as error:
             response = self.endpoint.failure(error)
         start_response(status_line(response.status), list(response.headers))
         return [response.body]

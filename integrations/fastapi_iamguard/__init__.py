@@ -95,9 +95,7 @@ def _guard(request: Request, explicit: AsyncGuard | None) -> AsyncGuard | Guard:
         return state.guard
     guard = getattr(request.app.state, "iamguard", None)
     if not isinstance(guard, (AsyncGuard, Guard)):
-        raise RuntimeError(  # noqa: TRY004 - a configuration error, not a bad argument
-            "no iamguard guard: call fastapi_iamguard.install(app, guard) or pass guard="
-        )
+        raise RuntimeError("no iamguard guard: call fastapi_iamguard.install(app, guard) or pass guard=")
     return guard
 
 
@@ -108,7 +106,11 @@ async def _state(request: Request, explicit: AsyncGuard | None = None) -> Reques
         return state
     guard = _guard(request, explicit)
     view, meta = view_from_scope(request.scope, await _bounded_body(request), _request_id(request))
-    authenticated = await guard.authenticate(view, meta) if isinstance(guard, AsyncGuard) else guard.authenticate(view, meta)
+    authenticated = (
+        await guard.authenticate(view, meta)
+        if isinstance(guard, AsyncGuard)
+        else guard.authenticate(view, meta)
+    )
     state = RequestState(guard, authenticated)
     request.scope["iamguard"] = state
     return state

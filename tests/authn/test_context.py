@@ -39,7 +39,9 @@ def test_standard_keys() -> None:
     """https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html"""
     builder = ContextBuilder(clock=lambda: FROZEN)
     view = RequestView("GET", "/", headers=[("User-Agent", "aws-cli/2"), ("Referer", "https://example.com/")])
-    keys = builder.build(view, RequestMeta("192.0.2.1", "https"), extra={"s3:prefix": "home/", "aws:ResourceTag/team": "x"})
+    keys = builder.build(
+        view, RequestMeta("192.0.2.1", "https"), extra={"s3:prefix": "home/", "aws:ResourceTag/team": "x"}
+    )
     assert keys == {
         "aws:currenttime": "2026-01-15T10:30:00Z",
         "aws:epochtime": "1768473000",
@@ -78,7 +80,9 @@ def test_session_principal_keys() -> None:
     assert keys["aws:tokenissuetime"] == "2026-01-15T10:00:00Z"
     assert keys["aws:sourceidentity"] == "alice"
     user = Principal.from_arn("arn:aws:iam::123456789012:user/alice")
-    assert "aws:multifactorauthpresent" not in ContextBuilder().build(RequestView("GET", "/"), RequestMeta(), principal=user)
+    assert "aws:multifactorauthpresent" not in ContextBuilder().build(
+        RequestView("GET", "/"), RequestMeta(), principal=user
+    )
 
 
 _VIEW_HEADERS = st.lists(

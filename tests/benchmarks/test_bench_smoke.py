@@ -23,7 +23,10 @@ from benchmarks.workloads import (
 )
 
 # A benchmark smoke test: run by `python3 tasks.py test-slow` and CI, not by `python3 tasks.py test`.
-pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:keys will default to True:DeprecationWarning")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:keys will default to True:DeprecationWarning"),
+]
 
 #: Small curve sizes keep the slow peers (casbin, moto) fast enough for a unit test.
 SMOKE_SIZES = (100, 1_000)

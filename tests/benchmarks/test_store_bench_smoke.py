@@ -61,7 +61,9 @@ def _check_backend(result: dict[str, Any], sizes: bench.Sizes) -> None:
 def test_data_set_resolves_to_the_attached_policies(tmp_path: Path) -> None:
     """The loader writes what the expected counts say: API and row-loaded principals alike."""
     sizes = bench.SMOKE
-    store = open_store(f"sqlite:///{tmp_path / 's.db'}", create=True, account_id=bench.ACCOUNT, quotas=bench.QUOTAS)
+    store = open_store(
+        f"sqlite:///{tmp_path / 's.db'}", create=True, account_id=bench.ACCOUNT, quotas=bench.QUOTAS
+    )
     bench.populate(store, sizes)
     for i in range(sizes.users):
         names = resolve_policy_set(bench.user_principal(i), store).identity

@@ -30,7 +30,9 @@ def test_revoke_puts_aws_revoke_older_sessions(cli: Cli, store_url: str) -> None
     done = cli("session", "revoke", "r", "--before", "2024-10-10T09:43:48.085Z", "--json")
     assert done.code == 0, done.err
     assert done.json["policy_name"] == "AWSRevokeOlderSessions"
-    document = json.loads(service(store_url).get_inline_policy(PrincipalKind.ROLE, "r", "AWSRevokeOlderSessions").document)
+    document = json.loads(
+        service(store_url).get_inline_policy(PrincipalKind.ROLE, "r", "AWSRevokeOlderSessions").document
+    )
     assert document["Statement"] == {
         "Effect": "Deny",
         "Action": "*",
@@ -38,7 +40,9 @@ def test_revoke_puts_aws_revoke_older_sessions(cli: Cli, store_url: str) -> None
         "Condition": {"DateLessThan": {"aws:TokenIssueTime": "2024-10-10T09:43:48.085Z"}},
     }
     assert cli("session", "revoke", "r").code == 0  # default: now, replacing the earlier time
-    document = json.loads(service(store_url).get_inline_policy(PrincipalKind.ROLE, "r", "AWSRevokeOlderSessions").document)
+    document = json.loads(
+        service(store_url).get_inline_policy(PrincipalKind.ROLE, "r", "AWSRevokeOlderSessions").document
+    )
     stamp = document["Statement"]["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
     assert abs(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() - time.time()) < 60
 

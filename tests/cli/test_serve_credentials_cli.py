@@ -94,9 +94,14 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         monkeypatch.delenv(name)
     (tmp_path / "config").write_text("")
     (tmp_path / "credentials").write_text("")
-    values = {"AWS_CONFIG_FILE": str(tmp_path / "config"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
-              "AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": SOURCE_KEY,
-              "AWS_SECRET_ACCESS_KEY": SOURCE_SECRET, "AWS_DEFAULT_REGION": "us-east-1"}
+    values = {
+        "AWS_CONFIG_FILE": str(tmp_path / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ACCESS_KEY_ID": SOURCE_KEY,
+        "AWS_SECRET_ACCESS_KEY": SOURCE_SECRET,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     return values
@@ -109,7 +114,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 
 def _exports(text: str) -> dict[str, str]:
-    return dict(line.removeprefix("export ").split("=", 1) for line in text.splitlines() if line.startswith("export "))
+    return dict(
+        line.removeprefix("export ").split("=", 1) for line in text.splitlines() if line.startswith("export ")
+    )
 
 
 class Running:
@@ -120,13 +127,19 @@ class Running:
         self.stop = threading.Event()
         self.out, self.err = io.StringIO(), io.StringIO()
         self.result: list[int] = []
-        self.thread = threading.Thread(target=lambda: self.result.append(
-            serve_credentials.serve(self.args, stop=self.stop, out=self.out, err=self.err)), daemon=True)
+        self.thread = threading.Thread(
+            target=lambda: self.result.append(
+                serve_credentials.serve(self.args, stop=self.stop, out=self.out, err=self.err)
+            ),
+            daemon=True,
+        )
         self.thread.start()
 
     def exports(self) -> dict[str, str]:
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and len(_exports(self.out.getvalue())) < 2 and self.thread.is_alive():
+        while (
+            time.monotonic() < deadline and len(_exports(self.out.getvalue())) < 2 and self.thread.is_alive()
+        ):
             time.sleep(0.02)
         return _exports(self.out.getvalue())
 
@@ -145,11 +158,25 @@ def _botocore_keys(monkeypatch: pytest.MonkeyPatch, exports: dict[str, str]) -> 
     return frozen.access_key, frozen.secret_key, frozen.token
 
 
-def test_serves_the_assumed_role_to_botocore(fake_sts: Callable[..., FakeSts], env: dict[str, str],
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serves_the_assumed_role_to_botocore(
+    fake_sts: Callable[..., FakeSts], env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     sts = fake_sts()
-    running = Running(["serve-credentials", "--role-arn", ROLE_ARN, "--session-name", "ci-run", "--duration", "1800",
-                       "--external-id", "ext-1", "--endpoint-url", sts.url])
+    running = Running(
+        [
+            "serve-credentials",
+            "--role-arn",
+            ROLE_ARN,
+            "--session-name",
+            "ci-run",
+            "--duration",
+            "1800",
+            "--external-id",
+            "ext-1",
+            "--endpoint-url",
+            sts.url,
+        ]
+    )
     exports = running.exports()
     try:
         assert exports["AWS_CONTAINER_CREDENTIALS_FULL_URI"].startswith("http://127.0.0.1:")
@@ -159,15 +186,24 @@ def test_serves_the_assumed_role_to_botocore(fake_sts: Callable[..., FakeSts], e
         assert _botocore_keys(monkeypatch, exports) == ("ASIAROLE1", "role-secret-1", "role-token-1")
     finally:
         assert running.finish() == 0
-    assert sts.calls == [{"Action": "AssumeRole", "Version": "2011-06-15", "RoleArn": ROLE_ARN,
-                          "RoleSessionName": "ci-run", "DurationSeconds": "1800", "ExternalId": "ext-1",
-                          "_key": SOURCE_KEY}]
+    assert sts.calls == [
+        {
+            "Action": "AssumeRole",
+            "Version": "2011-06-15",
+            "RoleArn": ROLE_ARN,
+            "RoleSessionName": "ci-run",
+            "DurationSeconds": "1800",
+            "ExternalId": "ext-1",
+            "_key": SOURCE_KEY,
+        }
+    ]
     assert not token_file.exists() and not token_file.parent.exists()  # temp dir removed on stop
     assert "role-secret" not in running.err.getvalue() and "ASIAROLE1" in running.err.getvalue()
 
 
-def test_endpoint_from_configuration_and_given_token_file(fake_sts: Callable[..., FakeSts], env: dict[str, str],
-                                                         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_endpoint_from_configuration_and_given_token_file(
+    fake_sts: Callable[..., FakeSts], env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     sts = fake_sts()
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", sts.url)  # standard endpoint resolution
     token_file = tmp_path / "my-token"
@@ -191,14 +227,19 @@ def test_sts_refusal_fails_before_serving(fake_sts: Callable[..., FakeSts], env:
     assert refused.value.code == "AccessDenied" and out.getvalue() == ""
 
 
-@pytest.mark.parametrize("extra", [
-    ["--session-name", "x"],                 # RoleSessionName: 2-64 characters
-    ["--session-name", "has space"],         # only [\w+=,.@-]
-    ["--duration", "899"],                   # DurationSeconds: 900..43200
-    ["--duration", "43201"],
-    ["--host", "0.0.0.0"],                   # non-loopback without --allow-non-loopback
-])
-def test_invalid_arguments_are_refused(fake_sts: Callable[..., FakeSts], env: dict[str, str], extra: list[str]) -> None:
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--session-name", "x"],  # RoleSessionName: 2-64 characters
+        ["--session-name", "has space"],  # only [\w+=,.@-]
+        ["--duration", "899"],  # DurationSeconds: 900..43200
+        ["--duration", "43201"],
+        ["--host", "0.0.0.0"],  # non-loopback without --allow-non-loopback
+    ],
+)
+def test_invalid_arguments_are_refused(
+    fake_sts: Callable[..., FakeSts], env: dict[str, str], extra: list[str]
+) -> None:
     sts = fake_sts()
     args = _parse(["serve-credentials", "--role-arn", ROLE_ARN, "--endpoint-url", sts.url, *extra])
     with pytest.raises(ValueError):
@@ -214,17 +255,34 @@ _RUNNER = (
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_process_serves_until_signalled(fake_sts: Callable[..., FakeSts], env: dict[str, str],
-                                        monkeypatch: pytest.MonkeyPatch, stop_signal: int) -> None:
+def test_process_serves_until_signalled(
+    fake_sts: Callable[..., FakeSts], env: dict[str, str], monkeypatch: pytest.MonkeyPatch, stop_signal: int
+) -> None:
     sts = fake_sts()
     process = subprocess.Popen(
-        [sys.executable, "-c", _RUNNER, "serve-credentials", "--role-arn", ROLE_ARN, "--endpoint-url", sts.url],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+        [
+            sys.executable,
+            "-c",
+            _RUNNER,
+            "serve-credentials",
+            "--role-arn",
+            ROLE_ARN,
+            "--endpoint-url",
+            sts.url,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
     try:
         assert process.stdout is not None
         lines = [process.stdout.readline(), process.stdout.readline()]
         exports = _exports("".join(lines))
-        assert set(exports) == {"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"}
+        assert set(exports) == {
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+        }
         assert _botocore_keys(monkeypatch, exports)[0] == "ASIAROLE1"
         process.send_signal(stop_signal)
         _, err = process.communicate(timeout=10)

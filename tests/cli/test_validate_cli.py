@@ -19,7 +19,10 @@ def _only_validate(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_valid_files_exit_zero(capsys: pytest.CaptureFixture[str]) -> None:
-    files = [str(EXAMPLES / n) for n in ("s3-read-only.json", "permissions-boundary.json", "deny-outside-regions.json")]
+    files = [
+        str(EXAMPLES / n)
+        for n in ("s3-read-only.json", "permissions-boundary.json", "deny-outside-regions.json")
+    ]
     assert cli.main(["validate", "--kind", "identity", "--limit", "managed", *files]) == 0
     out = capsys.readouterr().out
     assert out.count(": valid") == 3
@@ -48,7 +51,9 @@ def test_human_output(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Non
     path = tmp_path / "admin.json"
     path.write_text('{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}')
     assert cli.main(["validate", str(path)]) == 0
-    assert "SECURITY_WARNING ALLOW_ALL_ACTIONS_ON_ALL_RESOURCES Statement[0].Action" in capsys.readouterr().out
+    assert (
+        "SECURITY_WARNING ALLOW_ALL_ACTIONS_ON_ALL_RESOURCES Statement[0].Action" in capsys.readouterr().out
+    )
     assert cli.main(["validate", "--strict", str(path)]) == 1
 
 
@@ -58,7 +63,17 @@ def test_syntax_error_and_size_limit(capsys: pytest.CaptureFixture[str], tmp_pat
     assert cli.main(["validate", str(broken)]) == 1
     assert "ERROR line 1 column 13: not valid JSON" in capsys.readouterr().out
     big = tmp_path / "big.json"
-    big.write_text(json.dumps({"Statement": {"Effect": "Allow", "Action": [f"s3:A{i:04d}" for i in range(400)], "Resource": "*"}}))
+    big.write_text(
+        json.dumps(
+            {
+                "Statement": {
+                    "Effect": "Allow",
+                    "Action": [f"s3:A{i:04d}" for i in range(400)],
+                    "Resource": "*",
+                }
+            }
+        )
+    )
     assert cli.main(["validate", "--limit", "session", str(big)]) == 1
     assert "2048 allowed for a session policy" in capsys.readouterr().out
     assert cli.main(["validate", "--limit", "role-inline", str(big)]) == 0

@@ -81,9 +81,15 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def sts_response(action: str, *, key: str = "ASIAROLEKEY", secret: str = "role-secret",
-                 token: str = "role-token", expiration: datetime | None = None,
-                 arn: str = "arn:aws:sts::123456789012:assumed-role/demo/session") -> bytes:
+def sts_response(
+    action: str,
+    *,
+    key: str = "ASIAROLEKEY",
+    secret: str = "role-secret",
+    token: str = "role-token",
+    expiration: datetime | None = None,
+    arn: str = "arn:aws:sts::123456789012:assumed-role/demo/session",
+) -> bytes:
     expiration = expiration or datetime.now(timezone.utc) + timedelta(hours=1)
     return f"""<{action}Response xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
   <{action}Result>

@@ -106,8 +106,13 @@ class Capture:
 
 
 def _auth(case: dict[str, Any], source: object) -> SigV4Auth:
-    return SigV4Auth(source, region=_region(case), service=case["service"], sign_payload=case["sign_payload"],
-                     clock=_frozen)
+    return SigV4Auth(
+        source,
+        region=_region(case),
+        service=case["service"],
+        sign_payload=case["sign_payload"],
+        clock=_frozen,
+    )
 
 
 # ---------------------------------------------------------------- httpx, table-driven
@@ -117,7 +122,9 @@ def _auth(case: dict[str, Any], source: object) -> SigV4Auth:
 @pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
 def test_sync_signature_verifies_and_equals_botocore(case: dict[str, Any], token: str | None) -> None:
     capture = Capture()
-    with httpx.Client(transport=httpx.MockTransport(capture), auth=_auth(case, StaticCredentials(AKID, SECRET, token))) as client:
+    with httpx.Client(
+        transport=httpx.MockTransport(capture), auth=_auth(case, StaticCredentials(AKID, SECRET, token))
+    ) as client:
         client.request(case["method"], case["url"], headers=case["headers"], content=case["body"].encode())
     sent = _view(capture.requests[0])
     verified = _verify(sent)
@@ -140,7 +147,9 @@ def test_async_signature_verifies_and_equals_botocore(case: dict[str, Any]) -> N
     async def go() -> None:
         transport = httpx.MockTransport(capture.handle_async)
         async with httpx.AsyncClient(transport=transport, auth=_auth(case, source)) as client:
-            await client.request(case["method"], case["url"], headers=case["headers"], content=case["body"].encode())
+            await client.request(
+                case["method"], case["url"], headers=case["headers"], content=case["body"].encode()
+            )
 
     asyncio.run(go())
     sent = _view(capture.requests[0])
@@ -158,7 +167,9 @@ def _chunks() -> Iterator[bytes]:
 
 def test_streaming_body_is_read_and_hashed_when_signing_the_payload() -> None:
     capture = Capture()
-    auth = SigV4Auth(StaticCredentials(AKID, SECRET), region="us-east-1", service="execute-api", clock=_frozen)
+    auth = SigV4Auth(
+        StaticCredentials(AKID, SECRET), region="us-east-1", service="execute-api", clock=_frozen
+    )
     assert auth.requires_request_body is True
     with httpx.Client(transport=httpx.MockTransport(capture), auth=auth) as client:
         client.post("https://api.example/upload", content=_chunks())
@@ -167,7 +178,9 @@ def test_streaming_body_is_read_and_hashed_when_signing_the_payload() -> None:
 
 
 def test_unsigned_payload_leaves_a_stream_unread() -> None:
-    auth = SigV4Auth(StaticCredentials(AKID, SECRET), region="us-east-1", service="s3", sign_payload=False, clock=_frozen)
+    auth = SigV4Auth(
+        StaticCredentials(AKID, SECRET), region="us-east-1", service="s3", sign_payload=False, clock=_frozen
+    )
     assert auth.requires_request_body is False
     request = httpx.Request("PUT", "https://b.s3.us-east-1.amazonaws.com/k", content=_chunks())
     signed = next(auth.sync_auth_flow(request))
@@ -180,8 +193,12 @@ def test_unsigned_payload_leaves_a_stream_unread() -> None:
 def test_declared_content_sha256_is_kept_and_signed() -> None:
     streaming = c.STREAMING_UNSIGNED_PAYLOAD_TRAILER
     auth = SigV4Auth(StaticCredentials(AKID, SECRET), region="us-east-1", service="s3", clock=_frozen)
-    request = httpx.Request("PUT", "https://b.s3.us-east-1.amazonaws.com/k",
-                            headers={"X-Amz-Content-SHA256": streaming}, content=b"x")
+    request = httpx.Request(
+        "PUT",
+        "https://b.s3.us-east-1.amazonaws.com/k",
+        headers={"X-Amz-Content-SHA256": streaming},
+        content=b"x",
+    )
     signed = next(auth.sync_auth_flow(request))
     assert signed.headers.get_list("x-amz-content-sha256") == [streaming]
     assert "x-amz-content-sha256" in signed.headers["authorization"]
@@ -190,9 +207,15 @@ def test_declared_content_sha256_is_kept_and_signed() -> None:
 def test_stale_signing_headers_are_replaced_or_dropped() -> None:
     """Re-signing (a retry) must not keep an old token or date: the new snapshot has no token."""
     auth = SigV4Auth(StaticCredentials(AKID, SECRET), region="us-east-1", service="sts", clock=_frozen)
-    request = httpx.Request("GET", "https://sts.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15",
-                            headers={"X-Amz-Security-Token": "old-token", "X-Amz-Date": "20200101T000000Z",
-                                     "Authorization": "Bearer something"})
+    request = httpx.Request(
+        "GET",
+        "https://sts.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15",
+        headers={
+            "X-Amz-Security-Token": "old-token",
+            "X-Amz-Date": "20200101T000000Z",
+            "Authorization": "Bearer something",
+        },
+    )
     signed = next(auth.sync_auth_flow(request))
     assert "x-amz-security-token" not in signed.headers
     assert signed.headers.get_list("x-amz-date") == [c.format_amz_date(NOW)]
@@ -232,7 +255,9 @@ def test_refreshable_credentials_refresh_between_requests() -> None:
         return Credentials(AKID, SECRET, issued[-1], expiration=clock() + dt.timedelta(hours=1))
 
     capture = Capture()
-    auth = SigV4Auth(RefreshableCredentials(refresh, clock=clock), region="us-east-1", service="sts", clock=_frozen)
+    auth = SigV4Auth(
+        RefreshableCredentials(refresh, clock=clock), region="us-east-1", service="sts", clock=_frozen
+    )
     with httpx.Client(transport=httpx.MockTransport(capture), auth=auth) as client:
         client.get("https://sts.amazonaws.com/")
         clock.advance(55 * 60)  # inside the mandatory window of a 1 h session
@@ -260,8 +285,10 @@ class CountingChain:
 def test_chain_is_resolved_once_then_reused(base_env: dict[str, str]) -> None:
     chain = CountingChain({**base_env, "AWS_ACCESS_KEY_ID": AKID, "AWS_SECRET_ACCESS_KEY": SECRET})
     capture = Capture()
-    with httpx.Client(transport=httpx.MockTransport(capture), auth=SigV4Auth(
-            chain, region="us-east-1", service="sts", clock=_frozen)) as client:
+    with httpx.Client(
+        transport=httpx.MockTransport(capture),
+        auth=SigV4Auth(chain, region="us-east-1", service="sts", clock=_frozen),
+    ) as client:
         client.get("https://sts.amazonaws.com/")
         client.get("https://sts.amazonaws.com/")
     assert chain.resolves == 1
@@ -274,13 +301,17 @@ def test_async_chain_uses_aresolve_once(base_env: dict[str, str]) -> None:
 
     async def go() -> None:
         auth = SigV4Auth(chain, region="us-east-1", service="sts", clock=_frozen)
-        async with httpx.AsyncClient(transport=httpx.MockTransport(capture.handle_async), auth=auth) as client:
+        async with httpx.AsyncClient(
+            transport=httpx.MockTransport(capture.handle_async), auth=auth
+        ) as client:
             await asyncio.gather(*(client.get("https://sts.amazonaws.com/") for _ in range(3)))
             await client.get("https://sts.amazonaws.com/")
 
     asyncio.run(go())
     assert chain.resolves == 0 and 1 <= chain.aresolves <= 3  # racing first requests may each resolve
-    assert len(capture.requests) == 4 and all(_verify(_view(r)).access_key_id == AKID for r in capture.requests)
+    assert len(capture.requests) == 4 and all(
+        _verify(_view(r)).access_key_id == AKID for r in capture.requests
+    )
 
 
 class AgetSource:
@@ -300,7 +331,9 @@ def test_async_flow_awaits_aget() -> None:
 
     async def go() -> None:
         auth = SigV4Auth(source, region="us-east-1", service="sts", clock=_frozen)
-        async with httpx.AsyncClient(transport=httpx.MockTransport(capture.handle_async), auth=auth) as client:
+        async with httpx.AsyncClient(
+            transport=httpx.MockTransport(capture.handle_async), auth=auth
+        ) as client:
             await client.post("https://sts.amazonaws.com/", content=b"Action=GetCallerIdentity")
 
     asyncio.run(go())
@@ -314,8 +347,10 @@ def test_async_source_with_sync_client_is_refused() -> None:
 
     capture = Capture()
     auth = SigV4Auth(AsyncRefreshableCredentials(fetch), region="us-east-1", service="sts")
-    with httpx.Client(transport=httpx.MockTransport(capture), auth=auth) as client, \
-            pytest.raises(CredentialsError, match="asynchronous"):
+    with (
+        httpx.Client(transport=httpx.MockTransport(capture), auth=auth) as client,
+        pytest.raises(CredentialsError, match="asynchronous"),
+    ):
         client.get("https://sts.amazonaws.com/")
     assert capture.requests == []
 
@@ -324,8 +359,10 @@ def test_expired_credentials_are_never_used() -> None:
     expired = Credentials(AKID, SECRET, TOKEN, expiration=NOW - dt.timedelta(seconds=1), source="env")
     capture = Capture()
     auth = SigV4Auth(expired, region="us-east-1", service="sts", clock=_frozen)
-    with httpx.Client(transport=httpx.MockTransport(capture), auth=auth) as client, \
-            pytest.raises(CredentialsError, match="expired") as raised:
+    with (
+        httpx.Client(transport=httpx.MockTransport(capture), auth=auth) as client,
+        pytest.raises(CredentialsError, match="expired") as raised,
+    ):
         client.get("https://sts.amazonaws.com/")
     assert capture.requests == []
     assert SECRET not in str(raised.value) and TOKEN not in str(raised.value)
@@ -355,7 +392,9 @@ def test_region_and_service_are_required() -> None:
 def test_repr_holds_no_secret() -> None:
     auth = SigV4Auth(Credentials(AKID, SECRET, TOKEN), region="us-east-1", service="sts")
     assert SECRET not in repr(auth) and TOKEN not in repr(auth)
-    assert SECRET not in repr(RequestsSigV4Auth(Credentials(AKID, SECRET, TOKEN), region="us-east-1", service="sts"))
+    assert SECRET not in repr(
+        RequestsSigV4Auth(Credentials(AKID, SECRET, TOKEN), region="us-east-1", service="sts")
+    )
 
 
 # ---------------------------------------------------------------- requests
@@ -364,7 +403,10 @@ def test_repr_holds_no_secret() -> None:
 def _prepared_view(prepared: requests.PreparedRequest, host: str) -> RequestView:
     url = httpx.URL(str(prepared.url))
     path, _, query = url.raw_path.decode().partition("?")
-    headers = [("Host", host), *((k, v if isinstance(v, str) else v.decode()) for k, v in prepared.headers.items())]
+    headers = [
+        ("Host", host),
+        *((k, v if isinstance(v, str) else v.decode()) for k, v in prepared.headers.items()),
+    ]
     body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
     assert body is None or isinstance(body, bytes)
     return RequestView(str(prepared.method), path, query, headers, body or b"")
@@ -372,10 +414,16 @@ def _prepared_view(prepared: requests.PreparedRequest, host: str) -> RequestView
 
 @pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
 def test_requests_auth_verifies_and_equals_botocore(case: dict[str, Any]) -> None:
-    auth = RequestsSigV4Auth(StaticCredentials(AKID, SECRET, TOKEN), region=_region(case), service=case["service"],
-                             sign_payload=case["sign_payload"], clock=_frozen)
-    prepared = requests.Request(case["method"], case["url"], headers=case["headers"],
-                                data=case["body"].encode() or None).prepare()
+    auth = RequestsSigV4Auth(
+        StaticCredentials(AKID, SECRET, TOKEN),
+        region=_region(case),
+        service=case["service"],
+        sign_payload=case["sign_payload"],
+        clock=_frozen,
+    )
+    prepared = requests.Request(
+        case["method"], case["url"], headers=case["headers"], data=case["body"].encode() or None
+    ).prepare()
     signed = auth(prepared)
     assert signed is prepared and "Host" not in prepared.headers  # the HTTP stack adds Host itself
     sent = _prepared_view(prepared, httpx.URL(case["url"]).netloc.decode())
@@ -386,9 +434,12 @@ def test_requests_auth_verifies_and_equals_botocore(case: dict[str, Any]) -> Non
 def test_requests_streaming_body_needs_unsigned_payload() -> None:
     prepared = requests.Request("PUT", "https://api.example/x", data=_chunks()).prepare()
     with pytest.raises(CredentialsError, match="sign_payload=False"):
-        RequestsSigV4Auth(StaticCredentials(AKID, SECRET), region="us-east-1", service="execute-api")(prepared)
-    unsigned = RequestsSigV4Auth(StaticCredentials(AKID, SECRET), region="us-east-1", service="execute-api",
-                                 sign_payload=False)
+        RequestsSigV4Auth(StaticCredentials(AKID, SECRET), region="us-east-1", service="execute-api")(
+            prepared
+        )
+    unsigned = RequestsSigV4Auth(
+        StaticCredentials(AKID, SECRET), region="us-east-1", service="execute-api", sign_payload=False
+    )
     assert unsigned(prepared).headers["X-Amz-Content-SHA256"] == c.UNSIGNED_PAYLOAD
 
 
@@ -419,7 +470,9 @@ def verifying_server(local_server: Callable[[Handler], LocalServer]) -> LocalSer
 @pytest.mark.parametrize("path", ["/", "/a%20b/c", "/x?b=2&a=1&a=0"])
 def test_requests_session_passes_server_side_verification(verifying_server: LocalServer, path: str) -> None:
     with requests.Session() as session:
-        session.auth = RequestsSigV4Auth(StaticCredentials(AKID, SECRET, TOKEN), region="us-east-1", service="execute-api")
+        session.auth = RequestsSigV4Auth(
+            StaticCredentials(AKID, SECRET, TOKEN), region="us-east-1", service="execute-api"
+        )
         response = session.post(verifying_server.url + path, data=b'{"k": "v"}', timeout=5)
     assert (response.status_code, response.content) == (200, b"verified")
 
@@ -448,18 +501,34 @@ _SEGMENT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs
 
 
 @settings(max_examples=60, deadline=None)
-@given(segments=st.lists(_SEGMENT, min_size=1, max_size=3), value=st.text(max_size=20),
-       body=st.binary(max_size=64), service=st.sampled_from(["execute-api", "s3"]))
+@given(
+    segments=st.lists(_SEGMENT, min_size=1, max_size=3),
+    value=st.text(max_size=20),
+    body=st.binary(max_size=64),
+    service=st.sampled_from(["execute-api", "s3"]),
+)
 def test_any_request_signed_by_httpx_auth_verifies_and_matches_botocore(
-        segments: list[str], value: str, body: bytes, service: str) -> None:
-    url = ("https://host.example/" + "/".join(quote(s, safe="~") for s in segments)
-           + "?v=" + quote(value, safe="-_.~"))
-    auth = SigV4Auth(StaticCredentials(AKID, SECRET, TOKEN), region="us-east-1", service=service, clock=_frozen)
+    segments: list[str], value: str, body: bytes, service: str
+) -> None:
+    url = (
+        "https://host.example/"
+        + "/".join(quote(s, safe="~") for s in segments)
+        + "?v="
+        + quote(value, safe="-_.~")
+    )
+    auth = SigV4Auth(
+        StaticCredentials(AKID, SECRET, TOKEN), region="us-east-1", service=service, clock=_frozen
+    )
     signed = next(auth.sync_auth_flow(httpx.Request("PUT", url, content=body)))
     sent = _view(signed)
     assert _verify(sent).payload_hash == c.hash_payload(body)
-    case = {"method": "PUT", "url": str(signed.url), "body": body.decode("latin-1"), "service": service,
-            "sign_payload": True}
+    case = {
+        "method": "PUT",
+        "url": str(signed.url),
+        "body": body.decode("latin-1"),
+        "service": service,
+        "sign_payload": True,
+    }
     headers = {n: v for n, v in sent.headers if n.lower() not in _SIGNING}
     request = AWSRequest(method="PUT", url=str(signed.url), headers=headers, data=body)
     cls = botocore.auth.S3SigV4Auth if service == "s3" else botocore.auth.SigV4Auth

@@ -21,7 +21,11 @@ CASES = DATA["cases"]
 def _env(tmp_path: Path, case: dict[str, Any]) -> dict[str, str]:
     config = tmp_path / "config"
     config.write_text(case["config"])
-    return {"AWS_CONFIG_FILE": str(config), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"), **case["env"]}
+    return {
+        "AWS_CONFIG_FILE": str(config),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        **case["env"],
+    }
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
@@ -30,15 +34,17 @@ def test_endpoint_resolution(case: dict[str, Any], tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_endpoint_resolution_matches_botocore(case: dict[str, Any], tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_endpoint_resolution_matches_botocore(
+    case: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = _env(tmp_path, case)
     for name in [n for n in list(os.environ) if n.startswith("AWS_")]:
         monkeypatch.delenv(name)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     client = botocore.session.Session().create_client(
-        case["client"], region_name="us-east-1", aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x")
+        case["client"], region_name="us-east-1", aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x"
+    )
     default = f"https://{case['client']}.us-east-1.amazonaws.com"
     ours = resolve_endpoint_url(case["service_id"], env=env)
     botocore_url = client.meta.endpoint_url
@@ -61,9 +67,14 @@ def test_missing_services_section_is_a_clear_error(tmp_path: Path) -> None:
         resolve_endpoint_url("STS", env=env, config=load_shared_config(env))
 
 
-@pytest.mark.parametrize(("service_id", "suffix"), [
-    ("STS", "STS"), ("Elastic Beanstalk", "ELASTIC_BEANSTALK"), ("elastic-beanstalk", "ELASTIC_BEANSTALK"),
-    ("Cognito Identity Provider", "COGNITO_IDENTITY_PROVIDER"),
-])
+@pytest.mark.parametrize(
+    ("service_id", "suffix"),
+    [
+        ("STS", "STS"),
+        ("Elastic Beanstalk", "ELASTIC_BEANSTALK"),
+        ("elastic-beanstalk", "ELASTIC_BEANSTALK"),
+        ("Cognito Identity Provider", "COGNITO_IDENTITY_PROVIDER"),
+    ],
+)
 def test_service_env_suffix(service_id: str, suffix: str) -> None:
     assert service_env_suffix(service_id) == suffix

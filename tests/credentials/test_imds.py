@@ -20,13 +20,23 @@ from iamguard.errors import CredentialsError
 from .conftest import Handler, LocalServer, iso
 
 EXPIRES = iso(datetime.now(timezone.utc) + timedelta(hours=6))
-DOC = json.dumps({"Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": "ASIAIMDS", "SecretAccessKey": "imds-secret",
-                  "Token": "imds-token", "Expiration": EXPIRES, "LastUpdated": EXPIRES}).encode()
+DOC = json.dumps(
+    {
+        "Code": "Success",
+        "Type": "AWS-HMAC",
+        "AccessKeyId": "ASIAIMDS",
+        "SecretAccessKey": "imds-secret",
+        "Token": "imds-token",
+        "Expiration": EXPIRES,
+        "LastUpdated": EXPIRES,
+    }
+).encode()
 FAST = HttpSettings(connect_timeout=0.5, read_timeout=0.5, attempts=1)
 
 
-def metadata(token_status: int = 200, role: bytes = b"web-role\n", doc: bytes = DOC, require_token: bool = False
-             ) -> Handler:
+def metadata(
+    token_status: int = 200, role: bytes = b"web-role\n", doc: bytes = DOC, require_token: bool = False
+) -> Handler:
     def handle(method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         if method == "PUT" and path == "/latest/api/token":
             assert headers.get("x-aws-ec2-metadata-token-ttl-seconds") == "21600"
@@ -38,11 +48,14 @@ def metadata(token_status: int = 200, role: bytes = b"web-role\n", doc: bytes = 
         if path == "/latest/meta-data/iam/security-credentials/web-role":
             return 200, doc
         return 404, b""
+
     return handle
 
 
 def _provider(url: str, **env: str) -> ImdsProvider:
-    scope = ProfileScope(env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": url, "AWS_CONFIG_FILE": "/nonexistent", **env})
+    scope = ProfileScope(
+        env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": url, "AWS_CONFIG_FILE": "/nonexistent", **env}
+    )
     return ImdsProvider(scope, settings=FAST)
 
 
@@ -52,8 +65,10 @@ def test_imdsv2_flow(local_server: Callable[[Handler], LocalServer]) -> None:
     assert creds is not None and creds.access_key_id == "ASIAIMDS" and creds.session_token == "imds-token"
     assert creds.expiration is not None and creds.source == "imds"
     assert [(r.method, r.path) for r in server.requests] == [
-        ("PUT", "/latest/api/token"), ("GET", "/latest/meta-data/iam/security-credentials/"),
-        ("GET", "/latest/meta-data/iam/security-credentials/web-role")]
+        ("PUT", "/latest/api/token"),
+        ("GET", "/latest/meta-data/iam/security-credentials/"),
+        ("GET", "/latest/meta-data/iam/security-credentials/web-role"),
+    ]
     assert all(r.headers.get("x-aws-ec2-metadata-token") == "TOKEN-abc" for r in server.requests[1:])
 
 
@@ -95,6 +110,7 @@ def test_invalid_document_is_an_error(local_server: Callable[[Handler], LocalSer
 
 def test_unreachable_is_not_configured() -> None:
     import socket
+
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -109,13 +125,21 @@ def test_disabled_never_touches_the_network() -> None:
     assert provider.load() is None and provider.load_or_reason() == "AWS_EC2_METADATA_DISABLED=true"
 
 
-@pytest.mark.parametrize(("env", "expected"), [
-    ({}, DEFAULT_ENDPOINT),
-    ({"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "IPv6"}, IPV6_ENDPOINT),
-    ({"AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:9"}, "http://127.0.0.1:9/"),
-    ({"AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://10.0.0.1/", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "IPv6"},
-     "http://10.0.0.1/"),
-])
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, DEFAULT_ENDPOINT),
+        ({"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "IPv6"}, IPV6_ENDPOINT),
+        ({"AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:9"}, "http://127.0.0.1:9/"),
+        (
+            {
+                "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://10.0.0.1/",
+                "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "IPv6",
+            },
+            "http://10.0.0.1/",
+        ),
+    ],
+)
 def test_endpoint_selection(env: dict[str, str], expected: str) -> None:
     assert ImdsProvider(ProfileScope(env={"AWS_CONFIG_FILE": "/nonexistent", **env})).base_url() == expected
 

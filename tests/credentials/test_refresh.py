@@ -27,7 +27,9 @@ from .conftest import FakeClock
 
 
 def _creds(clock: FakeClock, lifetime: float, n: int = 0) -> Credentials:
-    return Credentials(f"ASIA{n}", "secret", "token", expiration=clock.now + timedelta(seconds=lifetime), source="t")
+    return Credentials(
+        f"ASIA{n}", "secret", "token", expiration=clock.now + timedelta(seconds=lifetime), source="t"
+    )
 
 
 class Counter:
@@ -46,12 +48,15 @@ class Counter:
         return _creds(self.clock, self.lifetime, self.calls)
 
 
-@pytest.mark.parametrize(("lifetime", "advisory", "mandatory"), [
-    (900, 225, 112.5),      # 15-minute AssumeRole minimum: refresh ~3¾ min before, never "always"
-    (3600, 900, 450),       # 1 h: botocore's 15-minute advisory window
-    (21600, 900, 600),      # 6 h (IMDS): botocore's 15/10-minute windows
-    (0, 0, 0),
-])
+@pytest.mark.parametrize(
+    ("lifetime", "advisory", "mandatory"),
+    [
+        (900, 225, 112.5),  # 15-minute AssumeRole minimum: refresh ~3¾ min before, never "always"
+        (3600, 900, 450),  # 1 h: botocore's 15-minute advisory window
+        (21600, 900, 600),  # 6 h (IMDS): botocore's 15/10-minute windows
+        (0, 0, 0),
+    ],
+)
 def test_scaled_windows_formula(lifetime: float, advisory: float, mandatory: float) -> None:
     assert scaled_windows(lifetime) == RefreshWindows(advisory, mandatory)
 
@@ -114,7 +119,9 @@ def test_expired_credentials_never_handed_out(clock: FakeClock) -> None:
     with pytest.raises(RefreshError):
         creds.get()
     # a refresh that returns already-expired credentials is refused too
-    stale = RefreshableCredentials(lambda: _creds(clock, -1), initial=_creds(clock, 60), clock=clock, jitter=0)
+    stale = RefreshableCredentials(
+        lambda: _creds(clock, -1), initial=_creds(clock, 60), clock=clock, jitter=0
+    )
     clock.advance(60)
     with pytest.raises(RefreshError, match="already expired"):
         stale.get()
@@ -140,8 +147,9 @@ def test_jitter_moves_only_the_advisory_start(clock: FakeClock) -> None:
     for seed in range(20):
         refresh = Counter(FakeClock(clock.now))
         c = FakeClock(clock.now)
-        creds = RefreshableCredentials(refresh, initial=_creds(c, 3600), clock=c, windows=windows,
-                                       jitter=0.5, rng=random.Random(seed))
+        creds = RefreshableCredentials(
+            refresh, initial=_creds(c, 3600), clock=c, windows=windows, jitter=0.5, rng=random.Random(seed)
+        )
         # find the advisory start by stepping 10 s at a time
         step = 0
         while refresh.calls == 0:
@@ -258,13 +266,19 @@ def test_repr_of_credentials_hides_secret() -> None:
     assert "AKIAEXAMPLE" in text and "wJalrXUtnFEMI" not in text and "FwoGZXIvYXdz" not in text
 
 
-@given(lifetime=st.integers(min_value=60, max_value=43200),
-       steps=st.lists(st.tuples(st.integers(min_value=0, max_value=4000), st.booleans()), min_size=1, max_size=40))
+@given(
+    lifetime=st.integers(min_value=60, max_value=43200),
+    steps=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=4000), st.booleans()), min_size=1, max_size=40
+    ),
+)
 def test_property_never_hands_out_expired_credentials(lifetime: int, steps: list[tuple[int, bool]]) -> None:
     """Whatever the timing and failures, get() returns unexpired credentials or raises RefreshError."""
     clock = FakeClock()
     refresh = Counter(clock, lifetime=lifetime)
-    creds = RefreshableCredentials(refresh, initial=_creds(clock, lifetime), clock=clock, rng=random.Random(0))
+    creds = RefreshableCredentials(
+        refresh, initial=_creds(clock, lifetime), clock=clock, rng=random.Random(0)
+    )
     for advance, fail in steps:
         clock.advance(advance)
         refresh.fail = fail

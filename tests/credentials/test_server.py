@@ -51,8 +51,14 @@ CASES: list[dict[str, Any]] = json.loads(
 
 
 def _role_credentials(key: str = "ASIASERVED1", hours: float = 1.0) -> Credentials:
-    return Credentials(key, SECRET, SESSION_TOKEN, expiration=datetime.now(timezone.utc) + timedelta(hours=hours),
-                       source="assume-role", account_id="123456789012")
+    return Credentials(
+        key,
+        SECRET,
+        SESSION_TOKEN,
+        expiration=datetime.now(timezone.utc) + timedelta(hours=hours),
+        source="assume-role",
+        account_id="123456789012",
+    )
 
 
 @pytest.fixture
@@ -70,7 +76,9 @@ def servers() -> Iterator[Callable[..., CredentialsServer]]:
 
 
 @pytest.fixture
-def sdk_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[CredentialsServer, str | None], Path]:
+def sdk_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[CredentialsServer, str | None], Path]:
     """Point os.environ (for botocore) at a server: every other AWS_* variable cleared, empty files."""
 
     def apply(server: CredentialsServer, token: str | None) -> Path:
@@ -95,7 +103,8 @@ def sdk_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[Creden
 
 
 def test_botocore_session_receives_the_served_credentials(
-        servers: Callable[..., CredentialsServer], sdk_env: Callable[[CredentialsServer, str | None], Path]) -> None:
+    servers: Callable[..., CredentialsServer], sdk_env: Callable[[CredentialsServer, str | None], Path]
+) -> None:
     served = _role_credentials()
     server = servers(RefreshableCredentials(lambda: _role_credentials("ASIAREFRESHED"), initial=served))
     sdk_env(server, server.token)
@@ -112,8 +121,10 @@ def _boto_provider() -> Any:
 
 @pytest.mark.parametrize("token", ["not-the-token", None], ids=["wrong-token", "no-token"])
 def test_botocore_is_refused_without_the_right_token(
-        servers: Callable[..., CredentialsServer], sdk_env: Callable[[CredentialsServer, str | None], Path],
-        token: str | None) -> None:
+    servers: Callable[..., CredentialsServer],
+    sdk_env: Callable[[CredentialsServer, str | None], Path],
+    token: str | None,
+) -> None:
     server = servers(_role_credentials())
     sdk_env(server, token)
     with pytest.raises(CredentialRetrievalError) as refused:
@@ -124,7 +135,8 @@ def test_botocore_is_refused_without_the_right_token(
 
 
 def test_botocore_sees_a_refreshed_session_after_the_source_refreshes(
-        servers: Callable[..., CredentialsServer], sdk_env: Callable[[CredentialsServer, str | None], Path]) -> None:
+    servers: Callable[..., CredentialsServer], sdk_env: Callable[[CredentialsServer, str | None], Path]
+) -> None:
     """The server hands out whatever its refreshing source holds now: a simulated refresh."""
     clock = FakeClock(datetime.now(timezone.utc))
     issued: list[str] = []
@@ -142,21 +154,30 @@ def test_botocore_sees_a_refreshed_session_after_the_source_refreshes(
 
 
 def test_iamguard_container_provider_reads_the_server(
-        servers: Callable[..., CredentialsServer], tmp_path: Path) -> None:
+    servers: Callable[..., CredentialsServer], tmp_path: Path
+) -> None:
     server = servers(_role_credentials())
     token_file = write_token_file(tmp_path / "token", server.token)
-    env = {"AWS_CONTAINER_CREDENTIALS_FULL_URI": server.url, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": str(token_file)}
+    env = {
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.url,
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": str(token_file),
+    }
     found = ContainerProvider(env).load()
     assert found is not None
     assert (found.access_key_id, found.secret_access_key, found.session_token, found.account_id) == (
-        "ASIASERVED1", SECRET, SESSION_TOKEN, "123456789012")
+        "ASIASERVED1",
+        SECRET,
+        SESSION_TOKEN,
+        "123456789012",
+    )
 
 
 # ---------------------------------------------------------------- the protocol, table-driven
 
 
-def _request(server: CredentialsServer, method: str, path: str, authorizations: list[str],
-             host: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+def _request(
+    server: CredentialsServer, method: str, path: str, authorizations: list[str], host: str
+) -> tuple[int, dict[str, Any], dict[str, str]]:
     parts = urlsplit(server.url)
     connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=5)
     try:
@@ -167,24 +188,36 @@ def _request(server: CredentialsServer, method: str, path: str, authorizations: 
         connection.putheader("Content-Length", "0")
         connection.endheaders()
         response = connection.getresponse()
-        return response.status, json.loads(response.read() or b"{}"), {k.lower(): v for k, v in response.getheaders()}
+        return (
+            response.status,
+            json.loads(response.read() or b"{}"),
+            {k.lower(): v for k, v in response.getheaders()},
+        )
     finally:
         connection.close()
 
 
 def _authorizations(kind: str | None, token: str) -> list[str]:
-    return {None: [], "valid": [token], "wrong": [generate_token()], "prefix": [token[:-1]],
-            "extended": [token + "x"], "twice": [token, token]}[kind]
+    return {
+        None: [],
+        "valid": [token],
+        "wrong": [generate_token()],
+        "prefix": [token[:-1]],
+        "extended": [token + "x"],
+        "twice": [token, token],
+    }[kind]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
-def test_protocol(servers: Callable[..., CredentialsServer], case: dict[str, Any],
-                  caplog: pytest.LogCaptureFixture) -> None:
+def test_protocol(
+    servers: Callable[..., CredentialsServer], case: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
     server = servers(_role_credentials())
     host = f"127.0.0.1:{server.port}" if case["host"] == "default" else case["host"]
     with caplog.at_level(logging.DEBUG, logger="iamguard.credentials.server"):
-        status, body, headers = _request(server, case["method"], case["path"],
-                                         _authorizations(case["authorization"], server.token), host)
+        status, body, headers = _request(
+            server, case["method"], case["path"], _authorizations(case["authorization"], server.token), host
+        )
     assert status == case["status"]
     assert headers["content-type"] == "application/json" and headers["cache-control"] == "no-store"
     if status == 200:
@@ -206,7 +239,8 @@ def test_document_has_the_fields_botocore_requires() -> None:
     assert document["Expiration"].endswith("Z")
     assert creds.expiration is not None
     assert datetime.strptime(document["Expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(
-        tzinfo=timezone.utc) == creds.expiration.replace(microsecond=0)
+        tzinfo=timezone.utc
+    ) == creds.expiration.replace(microsecond=0)
 
 
 # ---------------------------------------------------------------- failing closed
@@ -217,14 +251,20 @@ class Failing:
         raise RefreshError(f"STS said no (secret {SECRET} must not leak through the body)")
 
 
-@pytest.mark.parametrize("source", [
-    Credentials("AKIALONGTERM", SECRET),  # long-term keys: not in this protocol
-    Credentials("ASIAEXPIRED", SECRET, SESSION_TOKEN,
-                expiration=datetime.now(timezone.utc) - timedelta(seconds=1)),  # never hand out expired keys
-    Failing(),
-], ids=["long-term", "expired", "refresh-error"])
-def test_unservable_credentials_give_503_without_secrets(servers: Callable[..., CredentialsServer],
-                                                         source: Any) -> None:
+@pytest.mark.parametrize(
+    "source",
+    [
+        Credentials("AKIALONGTERM", SECRET),  # long-term keys: not in this protocol
+        Credentials(
+            "ASIAEXPIRED", SECRET, SESSION_TOKEN, expiration=datetime.now(timezone.utc) - timedelta(seconds=1)
+        ),  # never hand out expired keys
+        Failing(),
+    ],
+    ids=["long-term", "expired", "refresh-error"],
+)
+def test_unservable_credentials_give_503_without_secrets(
+    servers: Callable[..., CredentialsServer], source: Any
+) -> None:
     server = servers(source)
     status, body, _ = _request(server, "GET", "/creds", [server.token], f"127.0.0.1:{server.port}")
     assert status == 503 and body["Code"] == "CredentialsUnavailable"
@@ -262,10 +302,21 @@ def test_illegal_tokens_are_refused(token: str) -> None:
         CredentialsServer(_role_credentials(), token=token)
 
 
-@pytest.mark.parametrize(("host", "loopback"), [
-    ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("[::1]", True), ("localhost", True),
-    ("LOCALHOST", True), ("0.0.0.0", False), ("10.0.0.1", False), ("169.254.170.2", False), ("evil.example", False),
-])
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("LOCALHOST", True),
+        ("0.0.0.0", False),
+        ("10.0.0.1", False),
+        ("169.254.170.2", False),
+        ("evil.example", False),
+    ],
+)
 def test_is_loopback_host(host: str, loopback: bool) -> None:
     assert is_loopback_host(host) is loopback
 
@@ -284,11 +335,14 @@ def test_token_file_is_private_and_has_no_newline(tmp_path: Path) -> None:
     assert len(token) >= 43 and "\n" not in token
 
 
-@pytest.mark.parametrize(("duration", "advisory", "mandatory"), [
-    (900, 450, 225),      # AssumeRole minimum: refresh at half-life, never serve < 1/4 left
-    (3600, 1500, 900),    # 1 h: 25 / 15 min, ahead of botocore's 15 / 10 min windows
-    (43200, 1500, 900),   # 12 h maximum: capped
-])
+@pytest.mark.parametrize(
+    ("duration", "advisory", "mandatory"),
+    [
+        (900, 450, 225),  # AssumeRole minimum: refresh at half-life, never serve < 1/4 left
+        (3600, 1500, 900),  # 1 h: 25 / 15 min, ahead of botocore's 15 / 10 min windows
+        (43200, 1500, 900),  # 12 h maximum: capped
+    ],
+)
 def test_serving_windows(duration: int, advisory: float, mandatory: float) -> None:
     windows = serving_windows(duration)
     assert (windows.advisory, windows.mandatory) == (advisory, mandatory)

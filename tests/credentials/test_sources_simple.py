@@ -40,14 +40,17 @@ def test_env_provider(case: dict[str, Any]) -> None:
         assert (got.isoformat() if field == "expiration" else got) == value
 
 
-@pytest.mark.parametrize(("args", "outcome"), [
-    ((None, None, None), None),
-    (("AKIA", "s", None), "AKIA"),
-    (("ASIA", "s", "t"), "ASIA"),
-    (("AKIA", None, None), "secret_access_key"),
-    ((None, "s", None), "access_key_id"),
-    ((None, None, "t"), "session token"),
-])
+@pytest.mark.parametrize(
+    ("args", "outcome"),
+    [
+        ((None, None, None), None),
+        (("AKIA", "s", None), "AKIA"),
+        (("ASIA", "s", "t"), "ASIA"),
+        (("AKIA", None, None), "secret_access_key"),
+        ((None, "s", None), "access_key_id"),
+        ((None, None, "t"), "session token"),
+    ],
+)
 def test_explicit_provider(args: tuple[str | None, str | None, str | None], outcome: str | None) -> None:
     provider = ExplicitProvider(*args)
     if outcome is None:
@@ -63,17 +66,30 @@ def test_explicit_provider(args: tuple[str | None, str | None, str | None], outc
 # ---------------------------------------------------------------- credential_process
 # https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-sourcing-external.html
 
-@pytest.mark.parametrize(("output", "match"), [
-    (b"not json", "did not print JSON"),
-    (b"[1]", "not an object"),
-    (json.dumps({"AccessKeyId": "A", "SecretAccessKey": "s"}).encode(), "Version '<missing>'"),
-    (json.dumps({"Version": 2, "AccessKeyId": "A", "SecretAccessKey": "s"}).encode(), "only Version 1"),
-    (json.dumps({"Version": 1, "SecretAccessKey": "s"}).encode(), "AccessKeyId"),
-    (json.dumps({"Version": 1, "AccessKeyId": "A", "SecretAccessKey": ""}).encode(), "SecretAccessKey"),
-    (json.dumps({"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "s", "SessionToken": 5}).encode(), "SessionToken"),
-    (json.dumps({"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "s", "Expiration": "soon"}).encode(),
-     "Expiration"),
-])
+
+@pytest.mark.parametrize(
+    ("output", "match"),
+    [
+        (b"not json", "did not print JSON"),
+        (b"[1]", "not an object"),
+        (json.dumps({"AccessKeyId": "A", "SecretAccessKey": "s"}).encode(), "Version '<missing>'"),
+        (json.dumps({"Version": 2, "AccessKeyId": "A", "SecretAccessKey": "s"}).encode(), "only Version 1"),
+        (json.dumps({"Version": 1, "SecretAccessKey": "s"}).encode(), "AccessKeyId"),
+        (json.dumps({"Version": 1, "AccessKeyId": "A", "SecretAccessKey": ""}).encode(), "SecretAccessKey"),
+        (
+            json.dumps(
+                {"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "s", "SessionToken": 5}
+            ).encode(),
+            "SessionToken",
+        ),
+        (
+            json.dumps(
+                {"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "s", "Expiration": "soon"}
+            ).encode(),
+            "Expiration",
+        ),
+    ],
+)
 def test_process_output_validation(output: bytes, match: str) -> None:
     with pytest.raises(CredentialsError, match=match) as info:
         parse_process_output(output, command="helper")
@@ -81,16 +97,29 @@ def test_process_output_validation(output: bytes, match: str) -> None:
 
 
 def test_process_output_with_expiration() -> None:
-    creds = parse_process_output(json.dumps({"Version": 1, "AccessKeyId": "ASIA", "SecretAccessKey": "s",
-                                             "SessionToken": "t", "Expiration": "2030-05-01T10:00:00Z"}).encode(),
-                                 command="x")
+    creds = parse_process_output(
+        json.dumps(
+            {
+                "Version": 1,
+                "AccessKeyId": "ASIA",
+                "SecretAccessKey": "s",
+                "SessionToken": "t",
+                "Expiration": "2030-05-01T10:00:00Z",
+            }
+        ).encode(),
+        command="x",
+    )
     assert creds.expiration is not None and creds.expiration.year == 2030 and creds.session_token == "t"
 
 
 def _scope(tmp_path: Path, command: str) -> ProfileScope:
     (tmp_path / "config").write_text(f"[default]\ncredential_process = {command}\n")
-    return ProfileScope(env={"AWS_CONFIG_FILE": str(tmp_path / "config"),
-                             "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")})
+    return ProfileScope(
+        env={
+            "AWS_CONFIG_FILE": str(tmp_path / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        }
+    )
 
 
 def test_process_runs_without_a_shell(tmp_path: Path) -> None:

@@ -91,20 +91,34 @@ class Server:
     def __init__(self, clock: SimClock) -> None:
         store = open_store("memory://", account_id=ACCOUNT, secret_box=SecretBox({"t": bytes(32)}, "t"))
         store.create_user("app")
-        store.put_inline_policy(PrincipalKind.USER, "app", "assume", {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": ROLE}],
-        })
-        store.create_role("App", {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
-                           "Action": "sts:AssumeRole"}],
-        })
+        store.put_inline_policy(
+            PrincipalKind.USER,
+            "app",
+            "assume",
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": ROLE}],
+            },
+        )
+        store.create_role(
+            "App",
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            },
+        )
         self.key = store.create_access_key("app")
         self.tokens = CountingTokens(KeyRing.generate(clock=clock), clock)
         service = TokenService(store, self.tokens, clock=clock)
-        self.httpd = make_server("127.0.0.1", 0, StsWsgiApp(service), server_class=ThreadingWSGIServer,
-                                 handler_class=_Quiet)
+        self.httpd = make_server(
+            "127.0.0.1", 0, StsWsgiApp(service), server_class=ThreadingWSGIServer, handler_class=_Quiet
+        )
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
         threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
 
@@ -149,14 +163,21 @@ def _resolve(env: dict[str, str], sim: SimClock) -> RefreshableCredentials:
 
 
 def _caller_arn(creds: Credentials, url: str) -> str:
-    client = boto3.client("sts", endpoint_url=url, region_name="us-east-1", aws_access_key_id=creds.access_key_id,
-                          aws_secret_access_key=creds.secret_access_key, aws_session_token=creds.session_token,
-                          config=Config(retries={"max_attempts": 1}))
+    client = boto3.client(
+        "sts",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id=creds.access_key_id,
+        aws_secret_access_key=creds.secret_access_key,
+        aws_session_token=creds.session_token,
+        config=Config(retries={"max_attempts": 1}),
+    )
     return str(client.get_caller_identity()["Arn"])
 
 
 def test_long_running_client_refreshes_once_per_advisory_window(
-        server: Server, sim: SimClock, chain_env: dict[str, str]) -> None:
+    server: Server, sim: SimClock, chain_env: dict[str, str]
+) -> None:
     explanation = default_credential_chain(env=chain_env, clock=sim.dt).explain()
     assert explanation.winner == "assume-role"
     creds = _resolve(chain_env, sim)
@@ -189,8 +210,9 @@ def test_long_running_client_refreshes_once_per_advisory_window(
             stop.wait()
             current = creds.get()
             if current.access_key_id not in verified:  # each new set is accepted by the endpoint
-                answer = auth_client.post(server.url + "/", data={"Action": "GetCallerIdentity",
-                                                                  "Version": "2011-06-15"})
+                answer = auth_client.post(
+                    server.url + "/", data={"Action": "GetCallerIdentity", "Version": "2011-06-15"}
+                )
                 assert answer.status_code == 200 and SESSION_ARN in answer.text
                 verified.add(current.access_key_id)
     finally:
@@ -215,7 +237,8 @@ def test_long_running_client_refreshes_once_per_advisory_window(
 
 
 def test_ten_threads_in_mandatory_window_cause_one_assume_role(
-        server: Server, sim: SimClock, chain_env: dict[str, str]) -> None:
+    server: Server, sim: SimClock, chain_env: dict[str, str]
+) -> None:
     creds = _resolve(chain_env, sim)
     first = creds.get()
     sim.advance(LIFETIME - 60)  # a suspended process wakes inside the mandatory window
@@ -238,7 +261,8 @@ def test_ten_threads_in_mandatory_window_cause_one_assume_role(
 
 
 def test_after_expiry_old_keys_are_refused_and_get_returns_new_ones(
-        server: Server, sim: SimClock, chain_env: dict[str, str]) -> None:
+    server: Server, sim: SimClock, chain_env: dict[str, str]
+) -> None:
     creds = _resolve(chain_env, sim)
     old = creds.get()
     assert _caller_arn(old, server.url) == SESSION_ARN

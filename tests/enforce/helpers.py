@@ -74,7 +74,9 @@ class World:
     def __post_init__(self) -> None:
         self.counting = CountingStore(self.store)
 
-    def role_session(self, *, policy: Mapping[str, Any] | None = None, policy_arns: tuple[str, ...] = ()) -> Any:
+    def role_session(
+        self, *, policy: Mapping[str, Any] | None = None, policy_arns: tuple[str, ...] = ()
+    ) -> Any:
         role = self.store.get_role("reader")
         creds, _ = self.sessions.issue(
             arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/reader/s1",
@@ -98,7 +100,13 @@ def make_world() -> World:
     store.attach_user_policy("alice", policy.arn)
     trust = {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}],
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
     }
     store.create_role("reader", trust)
     store.attach_role_policy("reader", policy.arn)
@@ -135,13 +143,19 @@ def unsigned_trailer_upload(data: bytes) -> tuple[bytes, dict[str, str], dict[st
     https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html
     """
     crc = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
-    body = f"{len(data):x}\r\n".encode() + data + b"\r\n0\r\n" + f"x-amz-checksum-crc32:{crc}\r\n\r\n".encode()
+    body = (
+        f"{len(data):x}\r\n".encode() + data + b"\r\n0\r\n" + f"x-amz-checksum-crc32:{crc}\r\n\r\n".encode()
+    )
     headers = {
         "Content-Encoding": "aws-chunked",
         "x-amz-trailer": "x-amz-checksum-crc32",
         "x-amz-decoded-content-length": str(len(data)),
     }
-    context = {"checksum": {"request_algorithm": {"in": "trailer", "algorithm": "crc32", "name": "x-amz-checksum-crc32"}}}
+    context = {
+        "checksum": {
+            "request_algorithm": {"in": "trailer", "algorithm": "crc32", "name": "x-amz-checksum-crc32"}
+        }
+    }
     return body, headers, context
 
 

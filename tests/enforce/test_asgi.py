@@ -35,7 +35,9 @@ async def read(bucket: str, key: str) -> str:
 async def echo(request: Request) -> JSONResponse:
     state: RequestState = request.scope["iamguard"]
     body = await request.body()
-    return JSONResponse({"principal": state.principal.arn if state.principal else None, "body": body.decode()})
+    return JSONResponse(
+        {"principal": state.principal.arn if state.principal else None, "body": body.decode()}
+    )
 
 
 async def bucket(request: Request) -> JSONResponse:
@@ -53,7 +55,10 @@ def build(world: World, **options: Any) -> TestClient:
     guard_options = {k: options.pop(k) for k in list(options) if k in ("sessions", "bearer", "service")}
     guard = AsyncGuard(world.counting, messages=world.codec, **guard_options)
     app = Starlette(
-        routes=[Route("/echo", echo, methods=["GET", "POST", "PUT"]), Route("/bucket/{bucket}/{key:path}", bucket)],
+        routes=[
+            Route("/echo", echo, methods=["GET", "POST", "PUT"]),
+            Route("/bucket/{bucket}/{key:path}", bucket),
+        ],
         exception_handlers={IAMGuardError: render},
     )
     return TestClient(IAMGuardASGIMiddleware(app, guard, **options))
@@ -74,10 +79,16 @@ def test_signed_post_reaches_the_app_with_its_body(world: World) -> None:
 
 def test_require_in_an_async_endpoint_allows_and_denies(world: World) -> None:
     client = build(world, service="s3", error_style="s3")
-    ok = client.get("/bucket/b/k%20x", headers=sign("GET", f"{HOST}/bucket/b/k%20x", world.akid, world.secret, service="s3"))
+    ok = client.get(
+        "/bucket/b/k%20x",
+        headers=sign("GET", f"{HOST}/bucket/b/k%20x", world.akid, world.secret, service="s3"),
+    )
     assert ok.status_code == 200, ok.text
     assert ok.json() == {"read": "b/k x"}
-    denied = client.get("/bucket/secret/k", headers=sign("GET", f"{HOST}/bucket/secret/k", world.akid, world.secret, service="s3"))
+    denied = client.get(
+        "/bucket/secret/k",
+        headers=sign("GET", f"{HOST}/bucket/secret/k", world.akid, world.secret, service="s3"),
+    )
     assert denied.status_code == 403
     assert "<Code>AccessDenied</Code>" in denied.text
     encoded = denied.text.split("Encoded authorization failure message: ")[1].split("<")[0]
@@ -96,7 +107,9 @@ def test_errors(world: World) -> None:
 
 def test_session_credentials_without_key_lookup(world: World) -> None:
     creds = world.role_session()
-    headers = sign("GET", f"{HOST}/echo", creds.access_key_id, creds.secret_access_key, token=creds.session_token)
+    headers = sign(
+        "GET", f"{HOST}/echo", creds.access_key_id, creds.secret_access_key, token=creds.session_token
+    )
     response = build(world, sessions=world.sessions).get("/echo", headers=headers)
     assert response.status_code == 200
     assert "get_access_key" not in world.counting.calls
@@ -105,15 +118,34 @@ def test_session_credentials_without_key_lookup(world: World) -> None:
 def test_revocation(world: World) -> None:
     client = build(world, service="s3")
     url = f"{HOST}/bucket/b/k"
-    assert client.get("/bucket/b/k", headers=sign("GET", url, world.akid, world.secret, service="s3")).status_code == 200
+    assert (
+        client.get(
+            "/bucket/b/k", headers=sign("GET", url, world.akid, world.secret, service="s3")
+        ).status_code
+        == 200
+    )
     world.store.detach_policy(PrincipalKind.USER, "alice", world.policy_arn)
-    assert client.get("/bucket/b/k", headers=sign("GET", url, world.akid, world.secret, service="s3")).status_code == 403
+    assert (
+        client.get(
+            "/bucket/b/k", headers=sign("GET", url, world.akid, world.secret, service="s3")
+        ).status_code
+        == 403
+    )
 
 
 def test_aws_chunked_body_replayed_decoded(world: World) -> None:
     data = b"0123456789" * 50
     body, extra, context = unsigned_trailer_upload(data)
-    headers = sign("PUT", f"{HOST}/echo", world.akid, world.secret, service="s3", body=body, headers=extra, context=context)
+    headers = sign(
+        "PUT",
+        f"{HOST}/echo",
+        world.akid,
+        world.secret,
+        service="s3",
+        body=body,
+        headers=extra,
+        context=context,
+    )
     response = build(world, service="s3").put("/echo", content=body, headers=headers)
     assert response.status_code == 200, response.text
     assert response.json()["body"] == data.decode()
@@ -139,7 +171,10 @@ def test_non_http_scopes_pass_through(world: World) -> None:
 
 @given(
     st.lists(
-        st.tuples(st.sampled_from([b"host", b"x-amz-date", b"X-Dup", b"x-dup", b"accept"]), st.sampled_from([b"", b"v", b"\xe9"])),
+        st.tuples(
+            st.sampled_from([b"host", b"x-amz-date", b"X-Dup", b"x-dup", b"accept"]),
+            st.sampled_from([b"", b"v", b"\xe9"]),
+        ),
         max_size=6,
     )
 )

@@ -129,4 +129,8 @@ def test_sqlite_activity_write_keeps_the_generation(tmp_path: Path) -> None:
     store.record_access_activity([AccessActivity(at - dt.timedelta(days=1), arn, "sts", "sts:Old")])
     assert store.generation() == before
     [entry] = store.get_service_last_accessed(arn)
-    assert (entry.last_action, entry.total_requests, entry.last_authenticated) == ("sts:GetCallerIdentity", 3, at)
+    assert (entry.last_action, entry.total_requests, entry.last_authenticated) == (
+        "sts:GetCallerIdentity",
+        3,
+        at,
+    )

@@ -56,7 +56,15 @@ def _outcome(run: Callable[[], Authenticated | None]) -> object:
         return (type(error).__name__, error.code, str(error))
     if found is None:
         return None
-    return (found.principal, found.method, found.access_key_id, found.verified, found.claims, found.body, dict(found.context))
+    return (
+        found.principal,
+        found.method,
+        found.access_key_id,
+        found.verified,
+        found.claims,
+        found.body,
+        dict(found.context),
+    )
 
 
 def _cases(world: World) -> dict[str, dict[str, str]]:
@@ -66,7 +74,9 @@ def _cases(world: World) -> dict[str, dict[str, str]]:
         "wrong secret": sign("GET", URL, world.akid, "x" * 40),
         "unknown key": sign("GET", URL, "AKIAUNKNOWNKEY000000", world.secret),
         "long-term key with a token": sign("GET", URL, world.akid, world.secret, token="not-its-token"),
-        "session key": sign("GET", URL, session.access_key_id, session.secret_access_key, token=session.session_token),
+        "session key": sign(
+            "GET", URL, session.access_key_id, session.secret_access_key, token=session.session_token
+        ),
         "session key without its token": sign("GET", URL, session.access_key_id, session.secret_access_key),
         "bearer": {"Authorization": f"Bearer {session.session_token}"},
         "no credentials": {},
@@ -106,7 +116,11 @@ class _Renaming(SigV4Authenticator):
 
     def authenticate(self, view: RequestView, meta: RequestMeta) -> AuthFlow:
         found = yield from super().authenticate(view, meta)
-        return None if found is None else Authenticated(Principal.from_arn(f"arn:aws:iam::{ACCOUNT}:user/renamed"), "custom")
+        return (
+            None
+            if found is None
+            else Authenticated(Principal.from_arn(f"arn:aws:iam::{ACCOUNT}:user/renamed"), "custom")
+        )
 
 
 def test_a_subclassed_authenticator_is_always_driven_through_its_flow(world: World) -> None:
@@ -198,7 +212,9 @@ def test_only_contexts_the_builder_made_count_as_unchanging() -> None:
 
 
 _ACTIONS = st.sampled_from(["s3:GetObject", "execute-api:Invoke", "s3:PutObject", "sqs:SendMessage"])
-_RESOURCES = st.sampled_from(["arn:aws:s3:::photos/a.jpg", "arn:aws:s3:::secret/x", "*", "arn:aws:sqs:us-east-1:1:q"])
+_RESOURCES = st.sampled_from(
+    ["arn:aws:s3:::photos/a.jpg", "arn:aws:s3:::secret/x", "*", "arn:aws:sqs:us-east-1:1:q"]
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -211,7 +227,11 @@ def test_remembered_decisions_equal_the_evaluators(checks: list[tuple[str, str]]
     for action, resource in checks:
         decision: Decision = guard.authorize(caller, action, resource)
         expected = Evaluator().evaluate(Request(caller.principal, action, resource, caller.context), policies)
-        assert (decision.kind, decision.action, decision.resource) == (expected.kind, expected.action, expected.resource)
+        assert (decision.kind, decision.action, decision.resource) == (
+            expected.kind,
+            expected.action,
+            expected.resource,
+        )
 
 
 # ---------------------------------------------------------------- the authenticated value
@@ -220,8 +240,20 @@ def test_remembered_decisions_equal_the_evaluators(checks: list[tuple[str, str]]
 def test_with_request_is_replace() -> None:
     # _with_request spells out every field: a field added to Authenticated must be added there.
     assert [f.name for f in fields(Authenticated)] == [
-        "principal", "method", "access_key_id", "verified", "claims", "body", "context", "request_id", "started",
+        "principal",
+        "method",
+        "access_key_id",
+        "verified",
+        "claims",
+        "body",
+        "context",
+        "request_id",
+        "started",
     ]
-    found = Authenticated(Principal.from_arn("arn:aws:iam::123456789012:user/a"), "sigv4", "AKIDEXAMPLE", body=b"x")
+    found = Authenticated(
+        Principal.from_arn("arn:aws:iam::123456789012:user/a"), "sigv4", "AKIDEXAMPLE", body=b"x"
+    )
     context = {"aws:sourceip": "192.0.2.1"}
-    assert _with_request(found, context, "REQ", 1.5) == replace(found, context=context, request_id="REQ", started=1.5)
+    assert _with_request(found, context, "REQ", 1.5) == replace(
+        found, context=context, request_id="REQ", started=1.5
+    )

@@ -39,7 +39,9 @@ class Repository:
     def __init__(self, bucket: str) -> None:
         self.bucket = bucket
 
-    @require(["s3:GetObject", "execute-api:Invoke"], resource=lambda self, key: f"arn:aws:s3:::{self.bucket}/{key}")
+    @require(
+        ["s3:GetObject", "execute-api:Invoke"], resource=lambda self, key: f"arn:aws:s3:::{self.bucket}/{key}"
+    )
     def read(self, key: str) -> str:
         return key
 
@@ -148,8 +150,11 @@ def test_acting_as_accepts_an_authenticated(world: World) -> None:
     [
         ("*", {}, "*"),
         ("arn:aws:s3:::{bucket}/{key}", {"bucket": "b", "key": "a/b c*"}, "arn:aws:s3:::b/a/b c*"),
-        ("arn:aws:dynamodb:us-east-1:{account}:table/{table}", {"account": ACCOUNT, "table": "T"},
-         f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/T"),
+        (
+            "arn:aws:dynamodb:us-east-1:{account}:table/{table}",
+            {"account": ACCOUNT, "table": "T"},
+            f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/T",
+        ),
     ],
 )
 def test_resource_template(template: str, values: dict[str, str], expected: str) -> None:

@@ -59,7 +59,9 @@ def world() -> World:
 
 
 def client(world: World, **options: Any) -> Client:
-    guard_options = {k: options.pop(k) for k in list(options) if k in ("sessions", "bearer", "anonymous", "service")}
+    guard_options = {
+        k: options.pop(k) for k in list(options) if k in ("sessions", "bearer", "anonymous", "service")
+    }
     guard = Guard(world.counting, messages=world.codec, **guard_options)
     return Client(IAMGuardMiddleware(app, guard, **options))
 
@@ -167,17 +169,24 @@ def test_session_credentials_need_no_store_lookup_for_the_key(world: World) -> N
 
 def test_session_token_for_another_key_is_refused(world: World) -> None:
     first, second = world.role_session(), world.role_session()
-    headers = sign("GET", f"{HOST}/hello", first.access_key_id, first.secret_access_key, token=second.session_token)
+    headers = sign(
+        "GET", f"{HOST}/hello", first.access_key_id, first.secret_access_key, token=second.session_token
+    )
     response = client(world, sessions=world.sessions).get("/hello", headers=headers)
     assert response.status_code == 403
     assert _json(response)["Error"]["Code"] == "InvalidClientTokenId"
 
 
 def test_session_policy_caps_the_role(world: World) -> None:
-    only_invoke = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]}
+    only_invoke = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}],
+    }
     creds = world.role_session(policy=only_invoke)
     url = f"{HOST}/bucket/b/k"
-    headers = sign("GET", url, creds.access_key_id, creds.secret_access_key, token=creds.session_token, service="s3")
+    headers = sign(
+        "GET", url, creds.access_key_id, creds.secret_access_key, token=creds.session_token, service="s3"
+    )
     response = client(world, sessions=world.sessions, service="s3").get("/bucket/b/k", headers=headers)
     assert response.status_code == 403
     assert _json(response)["Error"]["Code"] == "AccessDenied"
@@ -186,7 +195,9 @@ def test_session_policy_caps_the_role(world: World) -> None:
 def test_managed_session_policy_arns_are_resolved_through_the_store(world: World) -> None:
     creds = world.role_session(policy_arns=(world.policy_arn,))
     url = f"{HOST}/bucket/b/k"
-    headers = sign("GET", url, creds.access_key_id, creds.secret_access_key, token=creds.session_token, service="s3")
+    headers = sign(
+        "GET", url, creds.access_key_id, creds.secret_access_key, token=creds.session_token, service="s3"
+    )
     response = client(world, sessions=world.sessions, service="s3").get("/bucket/b/k", headers=headers)
     assert response.status_code == 200
     assert world.counting.calls["get_policy"] == 1
@@ -206,7 +217,10 @@ def test_bearer_mode(world: World) -> None:
 def test_revocation_applies_to_the_next_request(world: World) -> None:
     c = client(world, service="s3")
     url = f"{HOST}/bucket/b/k"
-    assert c.get("/bucket/b/k", headers=sign("GET", url, world.akid, world.secret, service="s3")).status_code == 200
+    assert (
+        c.get("/bucket/b/k", headers=sign("GET", url, world.akid, world.secret, service="s3")).status_code
+        == 200
+    )
     world.store.detach_policy(PrincipalKind.USER, "alice", world.policy_arn)
     denied = c.get("/bucket/b/k", headers=sign("GET", url, world.akid, world.secret, service="s3"))
     assert denied.status_code == 403
@@ -217,7 +231,9 @@ def test_aws_chunked_upload_is_decoded_for_the_app(world: World) -> None:
     data = b"hello chunked world"
     body, extra, context = unsigned_trailer_upload(data)
     url = f"{HOST}/upload"
-    headers = sign("PUT", url, world.akid, world.secret, service="s3", body=body, headers=extra, context=context)
+    headers = sign(
+        "PUT", url, world.akid, world.secret, service="s3", body=body, headers=extra, context=context
+    )
     assert headers["X-Amz-Content-SHA256"] == "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
     response = client(world, service="s3").put("/upload", data=body, headers=headers)
     assert response.status_code == 200, response.data
@@ -246,7 +262,7 @@ def test_presigned_url(world: World) -> None:
 
     request = AWSRequest(method="GET", url=f"{HOST}/bucket/b/k")
     S3SigV4QueryAuth(Credentials(world.akid, world.secret), "s3", "us-east-1", expires=300).add_auth(request)
-    target = request.url[len(HOST):]
+    target = request.url[len(HOST) :]
     response = client(world, service="s3").get(target)
     assert response.status_code == 200, response.data
 
@@ -268,8 +284,17 @@ def _reference_headers(environ: dict[str, str]) -> list[tuple[str, str]]:
 
 _ENVIRON_KEYS = st.sampled_from(
     [
-        "HTTP_HOST", "HTTP_X_AMZ_DATE", "HTTP_", "CONTENT_TYPE", "CONTENT_LENGTH", "HTTP_CONTENT_TYPE",
-        "HTTP_X-AMZ-DATE", "REQUEST_METHOD", "wsgi.input", "", "H",
+        "HTTP_HOST",
+        "HTTP_X_AMZ_DATE",
+        "HTTP_",
+        "CONTENT_TYPE",
+        "CONTENT_LENGTH",
+        "HTTP_CONTENT_TYPE",
+        "HTTP_X-AMZ-DATE",
+        "REQUEST_METHOD",
+        "wsgi.input",
+        "",
+        "H",
     ]
 )
 

@@ -41,8 +41,14 @@ def _same(a: Any, b: Any) -> None:
 
 
 @_SETTINGS
-@given(st.lists(st.tuples(requests(), st.integers(0, 2)), min_size=1, max_size=12), st.lists(policy_sets(), min_size=3, max_size=3), st.integers(1, 4))
-def test_decision_cache_answers_as_uncached(batch: list[tuple[Request, int]], sets: list[PolicySet], maxsize: int) -> None:
+@given(
+    st.lists(st.tuples(requests(), st.integers(0, 2)), min_size=1, max_size=12),
+    st.lists(policy_sets(), min_size=3, max_size=3),
+    st.integers(1, 4),
+)
+def test_decision_cache_answers_as_uncached(
+    batch: list[tuple[Request, int]], sets: list[PolicySet], maxsize: int
+) -> None:
     """Tiny bounds force evictions; several sets share the cache; every answer is the engine's."""
     cache = CachedEvaluator(maxsize=maxsize)
     plain = Evaluator()
@@ -104,7 +110,9 @@ def test_index_is_never_rebuilt_because_many_sets_are_live(monkeypatch: pytest.M
 
 @_SETTINGS
 @given(st.lists(requests(), min_size=1, max_size=6), policy_sets(), policy_sets())
-def test_generation_bump_is_seen_by_the_next_decision(batch: list[Request], before: PolicySet, after: PolicySet) -> None:
+def test_generation_bump_is_seen_by_the_next_decision(
+    batch: list[Request], before: PolicySet, after: PolicySet
+) -> None:
     """The store changed (any new content) and its generation moved on: the next decision of
     every request is the new policies' answer, never one remembered from the old ones."""
     cache = CachedEvaluator()
@@ -139,7 +147,7 @@ def test_context_part_is_equal_only_for_equal_values(left: list[Any], right: lis
     bob = Principal.from_arn("arn:aws:iam::111122223333:user/bob")
 
     def part(values: list[Any]) -> Any:
-        context = {k: v for k, v in zip(keys, values) if v is not None}
+        context = {k: v for k, v in zip(keys, values, strict=False) if v is not None}
         return _context_part(Request(bob, "s3:GetObject", "*", context), keys)
 
     assert (part(left) == part(right)) == (left == right)

@@ -361,7 +361,9 @@ def test_policy_without_statements_grants_nothing(slot: str) -> None:
         "boundary": PolicySet(identity=(everything,), boundary=empty),
         "session": PolicySet(identity=(everything,), session=(empty,)),
         "resource": PolicySet(resource=empty),
-        "resource-cross-account": PolicySet(identity=(everything,), resource=empty, resource_account="444455556666"),
+        "resource-cross-account": PolicySet(
+            identity=(everything,), resource=empty, resource_account="444455556666"
+        ),
     }
     alice = Principal.from_arn("arn:aws:iam::111122223333:user/alice")
     decision = Evaluator().evaluate(Request(alice, "s3:GetObject", "arn:aws:s3:::b/k"), sets[slot])

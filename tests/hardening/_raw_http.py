@@ -60,7 +60,9 @@ class Server:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.process.stderr.read().decode()[-2000:] if self.process.stderr else ''}")
+                raise RuntimeError(
+                    f"server exited: {self.process.stderr.read().decode()[-2000:] if self.process.stderr else ''}"
+                )
             try:
                 exchange(port, request("GET", "/", []), timeout=5)
                 return
@@ -94,13 +96,39 @@ def werkzeug(kind: str) -> Server:
 
 def gunicorn(app: str, worker: str) -> Server:
     port = free_port()
-    argv = [str(VENV_BIN / "gunicorn"), "--workers", "1", "--worker-class", worker, "--threads", "2",
-            "--bind", f"127.0.0.1:{port}", "--pythonpath", str(HERE), "--timeout", "30", f"wire_apps:{app}"]
+    argv = [
+        str(VENV_BIN / "gunicorn"),
+        "--workers",
+        "1",
+        "--worker-class",
+        worker,
+        "--threads",
+        "2",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--pythonpath",
+        str(HERE),
+        "--timeout",
+        "30",
+        f"wire_apps:{app}",
+    ]
     return Server(argv, port)
 
 
 def uvicorn(app: str) -> Server:
     port = free_port()
-    argv = [sys.executable, "-m", "uvicorn", "--app-dir", str(HERE), "--host", "127.0.0.1", "--port", str(port),
-            "--log-level", "warning", f"wire_apps:{app}"]
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--app-dir",
+        str(HERE),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        f"wire_apps:{app}",
+    ]
     return Server(argv, port)

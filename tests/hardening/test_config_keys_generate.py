@@ -45,7 +45,9 @@ def test_printed_keys_are_what_the_environment_variables_accept(capsys: pytest.C
     assert _generate(capsys=capsys) != exports  # new keys every time
 
 
-def test_out_writes_private_files_and_never_overwrites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_out_writes_private_files_and_never_overwrites(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     exports = _generate("--out", str(tmp_path / "keys"), capsys=capsys)
     assert set(exports) == {"IAMGUARD_MASTER_KEY_FILE", "IAMGUARD_STS_KEYS_FILE"}
     for path in exports.values():
@@ -75,14 +77,20 @@ def test_sessions_from_a_separate_serve_sts_process_work_in_the_s3_example(
 
     sts_process = subprocess.Popen(
         [sys.executable, "-m", "iamguard.cli", "serve-sts", "--store", url],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=dict(os.environ),
     )
     try:
         line = sts_process.stdout.readline() if sts_process.stdout else ""
         assert line.startswith("export AWS_ENDPOINT_URL_STS="), line
         sts = boto3.client(
-            "sts", endpoint_url=line.strip().split("=", 1)[1], region_name="us-east-1",
-            aws_access_key_id=key.access_key_id, aws_secret_access_key=key.secret_access_key,
+            "sts",
+            endpoint_url=line.strip().split("=", 1)[1],
+            region_name="us-east-1",
+            aws_access_key_id=key.access_key_id,
+            aws_secret_access_key=key.secret_access_key,
         )
         session = sts.get_session_token()["Credentials"]
     finally:

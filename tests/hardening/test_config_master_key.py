@@ -65,7 +65,12 @@ def _openers(url: str) -> dict[str, object]:
         args = argparse.Namespace(store=url, keys_file=None, oidc_provider=[], saml_provider=[])
         build_token_service(args, io.StringIO())
 
-    return {"open_store": lambda: open_store(url), "flask": flask_extension, "s3": s3_example, "serve-sts": serve_sts}
+    return {
+        "open_store": lambda: open_store(url),
+        "flask": flask_extension,
+        "s3": s3_example,
+        "serve-sts": serve_sts,
+    }
 
 
 @pytest.mark.parametrize("opener", ["open_store", "flask", "s3", "serve-sts"])

@@ -53,7 +53,9 @@ def test_loopback_and_localhost_still_connect() -> None:
 def test_child_python_processes_get_the_guard() -> None:
     code = "import socket; socket.create_connection(('169.254.169.254', 80), timeout=5)"
     began = time.monotonic()
-    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, env=dict(os.environ))
+    child = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, env=dict(os.environ)
+    )
     assert child.returncode != 0
     assert "test network guard" in child.stderr
     assert time.monotonic() - began < 10
@@ -85,7 +87,9 @@ def test_client_with_roles_dry_run_sends_nothing(
 ) -> None:
     """It used to probe IMDS (169.254.169.254) while saying it sends nothing."""
     _no_credentials_env(tmp_path, monkeypatch)
-    spec = importlib.util.spec_from_file_location("client_with_roles", ROOT / "examples" / "client_with_roles.py")
+    spec = importlib.util.spec_from_file_location(
+        "client_with_roles", ROOT / "examples" / "client_with_roles.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -47,15 +47,62 @@ LONG_SECONDS = float(os.environ.get("IAMGUARD_FUZZ_SECONDS", "0"))
 BUCKET = "alice-reports"
 
 NASTY = [
-    "", " ", "\u00b9", "\u0665", "\u0661\u0662", "9" * 5000, "1" * 30, "-1", "+5", "1_0", "0x10", "1e3",
-    "\xff", "\x00", "%FF", "%", "%zz", "a" * 9000, "AWS4-HMAC-SHA256", "UNSIGNED-PAYLOAD",
-    "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "chunked", " chunked",
-    "aws-chunked", "20250101T000000Z", "99999999T999999Z", "*", "eu-west-1", "us-east-1", "s3", "sts",
+    "",
+    " ",
+    "\u00b9",
+    "\u0665",
+    "\u0661\u0662",
+    "9" * 5000,
+    "1" * 30,
+    "-1",
+    "+5",
+    "1_0",
+    "0x10",
+    "1e3",
+    "\xff",
+    "\x00",
+    "%FF",
+    "%",
+    "%zz",
+    "a" * 9000,
+    "AWS4-HMAC-SHA256",
+    "UNSIGNED-PAYLOAD",
+    "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+    "chunked",
+    " chunked",
+    "aws-chunked",
+    "20250101T000000Z",
+    "99999999T999999Z",
+    "*",
+    "eu-west-1",
+    "us-east-1",
+    "s3",
+    "sts",
 ]
-SCOPE_PARTS = ["", "*", "eu-west-1", "made-up-region", "\u0665" * 8, "%FF", "\xff", "9" * 200, "s3", "sts", "iam"]
+SCOPE_PARTS = [
+    "",
+    "*",
+    "eu-west-1",
+    "made-up-region",
+    "\u0665" * 8,
+    "%FF",
+    "\xff",
+    "9" * 200,
+    "s3",
+    "sts",
+    "iam",
+]
 CHUNK_BODIES = [
-    b"ffffffffffffffff\r\nx\r\n0\r\n\r\n", b"5;ext=1\r\nhello\r\n0\r\n\r\n", b"-1\r\nx\r\n0\r\n\r\n",
-    b"10\r\nabc", b"", b"0\r\n\r\n", b"5\r\nhello\r\n0\r\n\r\n", b"\xb9\r\nx\r\n0\r\n\r\n", b"5\r\nhelloXX0\r\n\r\n",
+    b"ffffffffffffffff\r\nx\r\n0\r\n\r\n",
+    b"5;ext=1\r\nhello\r\n0\r\n\r\n",
+    b"-1\r\nx\r\n0\r\n\r\n",
+    b"10\r\nabc",
+    b"",
+    b"0\r\n\r\n",
+    b"5\r\nhello\r\n0\r\n\r\n",
+    b"\xb9\r\nx\r\n0\r\n\r\n",
+    b"5\r\nhelloXX0\r\n\r\n",
 ]
 
 
@@ -73,10 +120,18 @@ class Wire:
 
 
 def _seeds(w: WireWorld) -> list[Wire]:
-    def s3(method: str, path: str, query: str = "", body: bytes = b"", headers: dict[str, str] | None = None,
-           context: dict[str, Any] | None = None) -> Wire:
+    def s3(
+        method: str,
+        path: str,
+        query: str = "",
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> Wire:
         url = f"{S3_URL}{path}" + (f"?{query}" if query else "")
-        signed = sign(method, url, w.akid, w.secret, service="s3", body=body, headers=headers, context=context)
+        signed = sign(
+            method, url, w.akid, w.secret, service="s3", body=body, headers=headers, context=context
+        )
         signed["Content-Length"] = str(len(body))
         return Wire("s3", method, path, query, (*tuple(signed.items()), ("Host", "127.0.0.1:9000")), body)
 
@@ -85,8 +140,15 @@ def _seeds(w: WireWorld) -> list[Wire]:
     S3SigV4QueryAuth(Credentials(w.akid, w.secret), "s3", "us-east-1", expires=300).add_auth(presign)
     presigned = urlsplit(presign.url).query
     form = b"Action=GetCallerIdentity&Version=2011-06-15"
-    sts_headers = sign("POST", f"{STS_URL}/", w.akid, w.secret, service="sts", body=form,
-                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    sts_headers = sign(
+        "POST",
+        f"{STS_URL}/",
+        w.akid,
+        w.secret,
+        service="sts",
+        body=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     sts_headers["Content-Length"] = str(len(form))
     return [
         s3("PUT", f"/{BUCKET}/fuzz/object", body=b"some object bytes"),
@@ -115,7 +177,7 @@ def _drop_header(r: Wire, rng: random.Random) -> Wire:
     if not r.headers:
         return r
     i = rng.randrange(len(r.headers))
-    return replace(r, headers=r.headers[:i] + r.headers[i + 1:])
+    return replace(r, headers=r.headers[:i] + r.headers[i + 1 :])
 
 
 def _repeat_header(r: Wire, rng: random.Random) -> Wire:
@@ -143,7 +205,21 @@ def _query(r: Wire, rng: random.Random) -> Wire:
     value = rng.choice([quote(rng.choice(NASTY), safe=""), "%FF", "%", "%zz", "9" * 5000, "%D9%A5"])
     pairs[i] = (name, "=", value)
     if rng.random() < 0.2:
-        pairs.append((rng.choice(["X-Amz-Expires", "X-Amz-Credential", "AWSAccessKeyId", "Signature", "X-Amz-Security-Token"]), "=", value))
+        pairs.append(
+            (
+                rng.choice(
+                    [
+                        "X-Amz-Expires",
+                        "X-Amz-Credential",
+                        "AWSAccessKeyId",
+                        "Signature",
+                        "X-Amz-Security-Token",
+                    ]
+                ),
+                "=",
+                value,
+            )
+        )
     return replace(r, query="&".join("".join(p) for p in pairs))
 
 
@@ -159,7 +235,7 @@ def _scope(r: Wire, rng: random.Random) -> Wire:
         pieces = match.group(1).split(sep)
         if len(pieces) > part:
             pieces[part] = quote(new, safe="") if sep != "/" else new
-        return text[: match.start(1)] + sep.join(pieces) + text[match.end(1):]
+        return text[: match.start(1)] + sep.join(pieces) + text[match.end(1) :]
 
     headers = tuple((n, swap(v, "/") if n.lower() == "authorization" else v) for n, v in r.headers)
     return replace(r, headers=headers, query=swap(r.query, "%2F"))
@@ -170,7 +246,7 @@ def _body(r: Wire, rng: random.Random) -> Wire:
         return replace(r, body=bytes(rng.randrange(256) for _ in range(rng.randrange(1, 64))))
     data = bytearray(r.body)
     if rng.random() < 0.5:
-        del data[rng.randrange(len(data)):]
+        del data[rng.randrange(len(data)) :]
     else:
         data[rng.randrange(len(data))] = rng.randrange(256)
     return replace(r, body=bytes(data))
@@ -180,7 +256,17 @@ def _path(r: Wire, rng: random.Random) -> Wire:
     return replace(r, path=r.path + rng.choice(["%FF", "/..", "//x", "%", "/%2e%2e", "/\u00b9", "?"]))
 
 
-MUTATIONS = [_set_header, _drop_header, _repeat_header, _content_length, _chunked, _query, _scope, _body, _path]
+MUTATIONS = [
+    _set_header,
+    _drop_header,
+    _repeat_header,
+    _content_length,
+    _chunked,
+    _query,
+    _scope,
+    _body,
+    _path,
+]
 
 
 def mutate(seed: Wire, rng: random.Random) -> Wire:
@@ -229,8 +315,17 @@ def _budget(ci_inputs: int) -> tuple[int, float]:
 @pytest.fixture(scope="module")
 def world() -> WireWorld:
     w = make_wire_world()
-    reply = call(w.s3, environ("PUT", f"{S3_URL}/{BUCKET}", [*sign("PUT", f"{S3_URL}/{BUCKET}", w.akid, w.secret,
-                                                                          service="s3").items(), ("Host", "127.0.0.1:9000")]))
+    reply = call(
+        w.s3,
+        environ(
+            "PUT",
+            f"{S3_URL}/{BUCKET}",
+            [
+                *sign("PUT", f"{S3_URL}/{BUCKET}", w.akid, w.secret, service="s3").items(),
+                ("Host", "127.0.0.1:9000"),
+            ],
+        ),
+    )
     assert reply.status == 200, reply.text
     return w
 
@@ -277,7 +372,9 @@ def _raw(r: Wire) -> bytes:
     lines = [f"{r.method} {target} HTTP/1.1".encode("latin-1", "replace"), b"Connection: close"]
     headers = list(r.headers)
     if r.chunked:
-        headers = [h for h in headers if h[0].lower() != "transfer-encoding"] + [("Transfer-Encoding", "chunked")]
+        headers = [h for h in headers if h[0].lower() != "transfer-encoding"] + [
+            ("Transfer-Encoding", "chunked")
+        ]
     for name, value in headers:
         lines.append(f"{name}: {value}".encode("latin-1", "replace").replace(b"\r", b"").replace(b"\n", b""))
     return b"\r\n".join(lines) + b"\r\n\r\n" + r.body
@@ -301,7 +398,10 @@ def test_fuzz_over_sockets(world: WireWorld, record_property: Any) -> None:
                 refused_by_server += 1
                 found.append((r, f"no answer: {type(error).__name__}"))
                 continue
-            if answer.headers.get("x-amz-request-id") is None and answer.headers.get("x-amzn-requestid") is None:
+            if (
+                answer.headers.get("x-amz-request-id") is None
+                and answer.headers.get("x-amzn-requestid") is None
+            ):
                 refused_by_server += 1  # Werkzeug refused the request line/headers itself
                 problem = "server error" if answer.status >= 500 else None
             else:
@@ -310,10 +410,14 @@ def test_fuzz_over_sockets(world: WireWorld, record_property: Any) -> None:
                 found.append((r, problem))
             assert served.thread.is_alive()
         for served in servers.values():  # still answering
-            assert exchange(served.port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").status < 500
+            assert (
+                exchange(served.port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").status < 500
+            )
     finally:
         for served in servers.values():
             served.close()
     record_property("fuzz_socket_inputs", tried)
-    print(f"\nsocket fuzz: {tried} inputs, {refused_by_server} answered by the server itself, {len(found)} problems")
+    print(
+        f"\nsocket fuzz: {tried} inputs, {refused_by_server} answered by the server itself, {len(found)} problems"
+    )
     assert not found, [(f.method, f.path, f.headers, p) for f, p in found[:3]]

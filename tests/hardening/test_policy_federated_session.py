@@ -36,7 +36,9 @@ def _clock() -> float:
 
 @pytest.fixture()
 def store() -> IdentityService:
-    store = open_store("memory://", account_id=ACCOUNT, secret_box=SecretBox({"t": bytes(32)}, "t"), clock=_clock)
+    store = open_store(
+        "memory://", account_id=ACCOUNT, secret_box=SecretBox({"t": bytes(32)}, "t"), clock=_clock
+    )
     store.create_user("alice")
     everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
     store.put_inline_policy(PrincipalKind.USER, "alice", "all", json.dumps(everything))
@@ -45,7 +47,9 @@ def store() -> IdentityService:
 
 @pytest.fixture()
 def service(store: IdentityService) -> TokenService:
-    return TokenService(store, SessionTokenService(KeyRing.generate(clock=_clock), clock=_clock), clock=_clock)
+    return TokenService(
+        store, SessionTokenService(KeyRing.generate(clock=_clock), clock=_clock), clock=_clock
+    )
 
 
 def _federate(service: TokenService, store: IdentityService, policy: str | None = None):  # type: ignore[no-untyped-def]
@@ -56,7 +60,9 @@ def _federate(service: TokenService, store: IdentityService, policy: str | None 
     return claims.to_principal(now=T0), claims
 
 
-def test_no_session_policy_is_an_implicit_deny_by_the_logic(service: TokenService, store: IdentityService) -> None:
+def test_no_session_policy_is_an_implicit_deny_by_the_logic(
+    service: TokenService, store: IdentityService
+) -> None:
     principal, claims = _federate(service, store)
     assert claims.session_policy is None and claims.policy_arns == ()  # no synthetic statement
     policies = session_policy_set(claims, store)
@@ -67,23 +73,41 @@ def test_no_session_policy_is_an_implicit_deny_by_the_logic(service: TokenServic
     assert "no session policy" in decision.reason
 
 
-def test_resource_policy_naming_the_session_still_grants(service: TokenService, store: IdentityService) -> None:
+def test_resource_policy_naming_the_session_still_grants(
+    service: TokenService, store: IdentityService
+) -> None:
     principal, claims = _federate(service, store)
     bucket = parse_policy(
         {
             "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"AWS": principal.arn}, "Action": "s3:GetObject", "Resource": OBJECT}],
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": principal.arn},
+                    "Action": "s3:GetObject",
+                    "Resource": OBJECT,
+                }
+            ],
         },
         kind=PolicyKind.RESOURCE,
     )
     base = session_policy_set(claims, store)
-    policies = PolicySet(identity=base.identity, boundary=base.boundary, session=base.session, resource=bucket)
+    policies = PolicySet(
+        identity=base.identity, boundary=base.boundary, session=base.session, resource=bucket
+    )
     assert evaluate(Request(principal, "s3:GetObject", OBJECT), policies).allowed
     assert not evaluate(Request(principal, "s3:PutObject", OBJECT), policies).allowed
 
 
-def test_with_a_session_policy_the_intersection_applies(service: TokenService, store: IdentityService) -> None:
-    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+def test_with_a_session_policy_the_intersection_applies(
+    service: TokenService, store: IdentityService
+) -> None:
+    policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+        }
+    )
     principal, claims = _federate(service, store, policy)
     policies = session_policy_set(claims, store)
     assert evaluate(Request(principal, "s3:GetObject", OBJECT), policies).allowed
@@ -96,7 +120,9 @@ def test_with_a_session_policy_the_intersection_applies(service: TokenService, s
 # https://docs.aws.amazon.com/STS/latest/APIReference/API_GetFederationToken.html
 
 
-def _guarded(service: TokenService, store: IdentityService, parent_arn: str, policy: str | None) -> tuple[Guard, Authenticated]:
+def _guarded(
+    service: TokenService, store: IdentityService, parent_arn: str, policy: str | None
+) -> tuple[Guard, Authenticated]:
     resolved = store.resolve_principal(parent_arn)
     assert resolved is not None
     result = service.get_federation_token(principal_for(resolved), name="bob", policy=policy)
@@ -117,11 +143,21 @@ def _guarded(service: TokenService, store: IdentityService, parent_arn: str, pol
 def test_guard_intersects_parent_user_and_session_policies(
     service: TokenService, store: IdentityService, session_action: str | None, action: str, allowed: bool
 ) -> None:
-    narrow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": OBJECT}]}
+    narrow = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": OBJECT}],
+    }
     store.create_user("carol")
     store.put_inline_policy(PrincipalKind.USER, "carol", "objects", json.dumps(narrow))
-    policy = None if session_action is None else json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": session_action, "Resource": "*"}]}
+    policy = (
+        None
+        if session_action is None
+        else json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": session_action, "Resource": "*"}],
+            }
+        )
     )
     guard, who = _guarded(service, store, f"arn:aws:iam::{ACCOUNT}:user/carol", policy)
     assert guard.authorize(who, action, OBJECT).allowed is allowed
@@ -132,7 +168,12 @@ def test_guard_intersects_parent_user_and_session_policies(
 def test_guard_federated_user_of_root_is_capped_by_the_session_policy_alone(
     service: TokenService, store: IdentityService
 ) -> None:
-    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+    policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+        }
+    )
     guard, who = _guarded(service, store, f"arn:aws:iam::{ACCOUNT}:root", policy)
     assert guard.authorize(who, "s3:GetObject", OBJECT).allowed
     assert not guard.authorize(who, "s3:PutObject", OBJECT).allowed

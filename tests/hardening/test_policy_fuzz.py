@@ -81,9 +81,27 @@ ODD_DATES = [
     "2024-01-01T24:00:00Z",
     "2024-01-01T00:00:00.9999999999999Z",
 ]
-ODD_IPS = ["10.0.0.0/33", "::1/129", "1.2.3.4/-1", "1.2.3", "fe80::1%eth0", "1.2.3.4/255.0.0.0", "٣.1.1.1", ""]
+ODD_IPS = [
+    "10.0.0.0/33",
+    "::1/129",
+    "1.2.3.4/-1",
+    "1.2.3",
+    "fe80::1%eth0",
+    "1.2.3.4/255.0.0.0",
+    "٣.1.1.1",
+    "",
+]
 ODD_BASE64 = ["QUJD", "QUJD=", "@@@", "é", "=" * 9, ""]
-VARIABLE_TEXT = ["${aws:username}", "${aws:username, 'x'}", "${", "${}", "${*}", "${a,'", "${a, 'b''c'}", "${$}${?}"]
+VARIABLE_TEXT = [
+    "${aws:username}",
+    "${aws:username, 'x'}",
+    "${",
+    "${}",
+    "${*}",
+    "${a,'",
+    "${a, 'b''c'}",
+    "${$}${?}",
+]
 STRINGS = st.one_of(
     st.sampled_from(ODD_NUMBER_TEXT + ODD_DATES + ODD_IPS + ODD_BASE64 + VARIABLE_TEXT),
     st.sampled_from(["true", "false", "TRUE", "*", "?", "", "arn:aws:s3:::b/*", "123456789012"]),
@@ -107,7 +125,14 @@ OPERATORS = [
     "Bool", "BinaryEquals", "IpAddress", "NotIpAddress",
     "ArnEquals", "ArnLike", "ArnNotLike", "Null",
 ]  # fmt: skip
-ODD_OPERATORS = ["stringequals", "StringEqualsIfExistsIfExists", "ForAnyValue:", "ForAllValues:Null", "Foo:Bar", ""]
+ODD_OPERATORS = [
+    "stringequals",
+    "StringEqualsIfExistsIfExists",
+    "ForAnyValue:",
+    "ForAllValues:Null",
+    "Foo:Bar",
+    "",
+]
 OPERATOR_NAMES = st.one_of(
     st.sampled_from(OPERATORS),
     st.builds(
@@ -122,8 +147,12 @@ KEYS = st.sampled_from(
     ["aws:SourceIp", "aws:CurrentTime", "s3:max-keys", "aws:username", "aws:PrincipalTag/team", "aws:TagKeys",
      "aws:SecureTransport", "aws:SourceArn", "aws:EpochTime", "x", "", "AWS:SOURCEIP"]
 )  # fmt: skip
-CLEAN_KEYS = st.sampled_from(["aws:SourceIp", "aws:CurrentTime", "s3:max-keys", "aws:username", "aws:TagKeys"])
-ACTIONS = st.sampled_from(["*", "s3:*", "s3:GetObject", "s3:?et*", "S3:getobject", "iam:*AccessKey*", "s3", ":", "s3:", ""])
+CLEAN_KEYS = st.sampled_from(
+    ["aws:SourceIp", "aws:CurrentTime", "s3:max-keys", "aws:username", "aws:TagKeys"]
+)
+ACTIONS = st.sampled_from(
+    ["*", "s3:*", "s3:GetObject", "s3:?et*", "S3:getobject", "iam:*AccessKey*", "s3", ":", "s3:", ""]
+)
 RESOURCES = st.sampled_from(
     [
         "*",
@@ -154,12 +183,16 @@ def _one_or_list(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.one_of(values, st.lists(values, min_size=1, max_size=3))
 
 
-CONDITIONS = st.dictionaries(OPERATOR_NAMES, st.dictionaries(KEYS, _one_or_list(SCALARS), max_size=2), max_size=3)
+CONDITIONS = st.dictionaries(
+    OPERATOR_NAMES, st.dictionaries(KEYS, _one_or_list(SCALARS), max_size=2), max_size=3
+)
 PRINCIPALS_ELEMENT = st.one_of(
     st.just("*"),
     st.dictionaries(
         st.sampled_from(["AWS", "Service", "Federated", "CanonicalUser", "aws", "Other"]),
-        _one_or_list(st.one_of(AWS_PRINCIPALS, st.sampled_from(["s3.amazonaws.com", "cognito-identity.amazonaws.com"]))),
+        _one_or_list(
+            st.one_of(AWS_PRINCIPALS, st.sampled_from(["s3.amazonaws.com", "cognito-identity.amazonaws.com"]))
+        ),
         max_size=2,
     ),
     SCALARS,
@@ -176,7 +209,9 @@ def _pick(clean: bool, good: st.SearchStrategy[Any], odd: st.SearchStrategy[Any]
 GOOD_VALUES = {
     "String": st.sampled_from(["alice", "a*", "?lice", "${aws:username}", "team-${aws:PrincipalTag/team}"]),
     "Numeric": st.sampled_from(["10", "-3", "2.5", "1e3", "0"]),
-    "Date": st.sampled_from(["2024-01-01T00:00:00Z", "2030-06-01", "1700000000", "2024-01-01T10:00:00+02:00"]),
+    "Date": st.sampled_from(
+        ["2024-01-01T00:00:00Z", "2030-06-01", "1700000000", "2024-01-01T10:00:00+02:00"]
+    ),
     "Bool": st.sampled_from(["true", "false", True, "${aws:SecureTransport}"]),
     "Binary": st.sampled_from(["QUJD", "AA=="]),
     "IpAddress": st.sampled_from(["10.0.0.0/8", "192.0.2.1", "2001:db8::/32"]),
@@ -205,14 +240,18 @@ def conditions(draw: st.DrawFn, clean: bool) -> dict[str, Any]:
     return block
 
 
-GOOD_ACTIONS = st.sampled_from(["*", "s3:*", "s3:GetObject", "s3:?et*", "S3:getobject", "iam:*AccessKey*", "sqs:Send*"])
+GOOD_ACTIONS = st.sampled_from(
+    ["*", "s3:*", "s3:GetObject", "s3:?et*", "S3:getobject", "iam:*AccessKey*", "sqs:Send*"]
+)
 GOOD_RESOURCES = st.sampled_from(
     ["*", "arn:aws:s3:::bucket/*", "arn:aws:s3:::*/*/*/*.csv", "arn:aws:s3:::bucket/${aws:username}/*",
      "arn:aws:sqs:us-east-1:111122223333:q", "arn:aws:s3:::a\\*b", "arn:aws:s3:::" + "?" * 40]
 )  # fmt: skip
 GOOD_PRINCIPALS = st.one_of(
     st.just("*"),
-    st.fixed_dictionaries({"AWS": _one_or_list(st.sampled_from(["*", A_ACCOUNT, f"arn:aws:iam::{A_ACCOUNT}:user/alice"]))}),
+    st.fixed_dictionaries(
+        {"AWS": _one_or_list(st.sampled_from(["*", A_ACCOUNT, f"arn:aws:iam::{A_ACCOUNT}:user/alice"]))}
+    ),
     st.just({"Service": "s3.amazonaws.com"}),
 )
 
@@ -220,7 +259,9 @@ GOOD_PRINCIPALS = st.one_of(
 @st.composite
 def statements(draw: st.DrawFn, kind: PolicyKind, clean: bool) -> dict[str, Any]:
     statement: dict[str, Any] = {
-        "Effect": draw(_pick(clean, st.sampled_from(["Allow", "Deny"]), st.sampled_from(["allow", "Maybe", None])))
+        "Effect": draw(
+            _pick(clean, st.sampled_from(["Allow", "Deny"]), st.sampled_from(["allow", "Maybe", None]))
+        )
     }
     actions = _pick(clean, _one_or_list(GOOD_ACTIONS), _one_or_list(ACTIONS))
     statement["NotAction" if draw(st.integers(0, 4)) == 0 else "Action"] = draw(actions)
@@ -235,7 +276,9 @@ def statements(draw: st.DrawFn, kind: PolicyKind, clean: bool) -> dict[str, Any]
     if draw(st.booleans()):
         statement["Condition"] = draw(_pick(clean, conditions(clean), CONDITIONS))
     if draw(st.integers(0, 3)) == 0:
-        statement["Sid"] = draw(_pick(clean, st.sampled_from(["S1", "Two"]), st.one_of(st.sampled_from(["s-1", ""]), SCALARS)))
+        statement["Sid"] = draw(
+            _pick(clean, st.sampled_from(["S1", "Two"]), st.one_of(st.sampled_from(["s-1", ""]), SCALARS))
+        )
     return statement
 
 
@@ -244,7 +287,9 @@ def valid_shaped(draw: st.DrawFn, kind: PolicyKind) -> dict[str, Any]:
     clean = draw(st.booleans())
     document: dict[str, Any] = {}
     if draw(st.integers(0, 5)):
-        document["Version"] = draw(_pick(clean, st.just("2012-10-17"), st.sampled_from(["2008-10-17", "2012-10-17 ", 2012])))
+        document["Version"] = draw(
+            _pick(clean, st.just("2012-10-17"), st.sampled_from(["2008-10-17", "2012-10-17 ", 2012]))
+        )
     body = draw(_pick(clean, st.lists(statements(kind, clean), min_size=1, max_size=4), st.just([])))
     document["Statement"] = body[0] if len(body) == 1 and draw(st.booleans()) else body
     if draw(st.integers(0, 4)) == 0:
@@ -254,7 +299,9 @@ def valid_shaped(draw: st.DrawFn, kind: PolicyKind) -> dict[str, Any]:
 
 JSON_VALUES = st.recursive(
     SCALARS,
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=12,
 )
 
@@ -292,7 +339,9 @@ def mutated(draw: st.DrawFn, kind: PolicyKind) -> Any:
     document = draw(valid_shaped(kind))
     paths = list(_subtrees(document))
     path = draw(st.sampled_from(paths))
-    replacement: Any = draw(st.one_of(JSON_VALUES, st.integers(1, 3000).map(_nested), st.just([]), st.just({})))
+    replacement: Any = draw(
+        st.one_of(JSON_VALUES, st.integers(1, 3000).map(_nested), st.just([]), st.just({}))
+    )
     return _replace(document, path, replacement)
 
 
@@ -303,6 +352,7 @@ KINDS = st.sampled_from(list(PolicyKind))
 def documents(draw: st.DrawFn) -> tuple[Any, PolicyKind]:
     kind = draw(KINDS)
     return draw(st.one_of(valid_shaped(kind), valid_shaped(kind), mutated(kind))), kind
+
 
 # ---------------------------------------------------------------- requests
 
@@ -318,16 +368,20 @@ CONTEXT_KEYS = st.sampled_from(
     ["aws:sourceip", "aws:currenttime", "s3:max-keys", "aws:username", "aws:tagkeys", "aws:securetransport",
      "aws:sourcearn", "aws:epochtime", "x"]
 )  # fmt: skip
-CONTEXT_VALUES: st.SearchStrategy[ContextValue] = st.one_of(
-    STRINGS, st.lists(STRINGS, max_size=3).map(tuple)
-)
+CONTEXT_VALUES: st.SearchStrategy[ContextValue] = st.one_of(STRINGS, st.lists(STRINGS, max_size=3).map(tuple))
 REQUESTS = st.builds(
     lambda principal, action, resource, context: Request(principal, action, resource, context),
     st.sampled_from(CALLERS),
     st.sampled_from(["s3:GetObject", "S3:PUTOBJECT", "iam:CreateAccessKey", "sqs:SendMessage", "", "*"]),
     st.one_of(
         st.sampled_from(
-            ["arn:aws:s3:::bucket/alice/a.csv", "arn:aws:sqs:us-east-1:111122223333:q", "*", "", "arn:aws:s3:::" + "a/" * 300]
+            [
+                "arn:aws:s3:::bucket/alice/a.csv",
+                "arn:aws:sqs:us-east-1:111122223333:q",
+                "*",
+                "",
+                "arn:aws:s3:::" + "a/" * 300,
+            ]
         ),
         st.text(max_size=20),
     ),

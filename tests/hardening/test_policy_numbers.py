@@ -28,7 +28,12 @@ def _document(operator: str, value: Any) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*", "Condition": {operator: {"s3:max-keys": value}}}
+            {
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": "*",
+                "Condition": {operator: {"s3:max-keys": value}},
+            }
         ],
     }
 
@@ -44,7 +49,9 @@ def _document(operator: str, value: Any) -> dict[str, Any]:
         ("DateLessThan", "٢٠٢٤-01-01T00:00:00Z", "is not a valid date"),
     ],
 )
-def test_unreadable_numbers_are_policy_errors_with_a_location(operator: str, value: Any, message: str) -> None:
+def test_unreadable_numbers_are_policy_errors_with_a_location(
+    operator: str, value: Any, message: str
+) -> None:
     document = _document(operator, value)
     for form in (document, json.dumps(document, ensure_ascii=False)):
         with pytest.raises(PolicyValidationError) as caught:
@@ -58,7 +65,9 @@ def test_unreadable_numbers_are_policy_errors_with_a_location(operator: str, val
 
 def test_json_integer_past_python_digit_limit_is_located() -> None:
     """The decoder itself used to fail (no location); now the reader names the value."""
-    text = json.dumps(_document("NumericLessThan", 0)).replace('"s3:max-keys": 0', '"s3:max-keys": ' + "7" * 5000)
+    text = json.dumps(_document("NumericLessThan", 0)).replace(
+        '"s3:max-keys": 0', '"s3:max-keys": ' + "7" * 5000
+    )
     with pytest.raises(PolicyValidationError) as caught:
         parse_policy(text)
     (problem,) = caught.value.problems

@@ -39,7 +39,9 @@ def _fds() -> int:
 
 @pytest.fixture
 def sts_server(tmp_path: Path) -> Iterator[tuple[int, Credentials, SQLiteBackend]]:
-    store = open_store(f"sqlite:///{tmp_path / 'iam.db'}", create=True, account_id="123456789012", secret_box=BOX)
+    store = open_store(
+        f"sqlite:///{tmp_path / 'iam.db'}", create=True, account_id="123456789012", secret_box=BOX
+    )
     store.create_user("alice")
     created = store.create_access_key("alice")
     app = StsWsgiApp(TokenService(store, SessionTokenService(KeyRing.generate())))
@@ -59,7 +61,9 @@ def _call(port: int, credentials: Credentials) -> int:
     """One signed GetCallerIdentity on a new TCP connection (so the server starts a new thread)."""
     url = f"http://127.0.0.1:{port}/"
     request = AWSRequest(
-        method="POST", url=url, data=BODY,
+        method="POST",
+        url=url,
+        data=BODY,
         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
     )
     SigV4Auth(credentials, "sts", "us-east-1").add_auth(request)

@@ -65,7 +65,9 @@ def test_create_true_creates_and_a_later_open_finds_it(tmp_path: Path) -> None:
 
 def _signed(credentials: Credentials) -> dict[str, str]:
     request = AWSRequest(
-        method="POST", url="http://localhost/", data=BODY,
+        method="POST",
+        url="http://localhost/",
+        data=BODY,
         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
     )
     SigV4Auth(credentials, "sts", "us-east-1").add_auth(request)
@@ -116,7 +118,9 @@ def _cli(*argv: str) -> int:
     return iamguard.cli.main(list(argv))
 
 
-def test_cli_write_command_refuses_a_missing_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_write_command_refuses_a_missing_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     url = f"sqlite:///{tmp_path / 'iam.db'}"
     assert _cli("user", "create", "alice", "--store", url) != 0
     err = capsys.readouterr().err
@@ -124,7 +128,9 @@ def test_cli_write_command_refuses_a_missing_store(tmp_path: Path, capsys: pytes
     assert _files(tmp_path) == []
 
 
-def test_cli_init_creates_once(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_init_creates_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name in ("IAMGUARD_MASTER_KEY", "IAMGUARD_MASTER_KEY_FILE", "IAMGUARD_DEV_MASTER_KEY"):
         monkeypatch.delenv(name, raising=False)
     url = f"sqlite:///{tmp_path / 'iam.db'}"

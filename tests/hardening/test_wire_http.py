@@ -37,21 +37,57 @@ def world() -> WireWorld:
     return w
 
 
-def _signed_s3(w: WireWorld, method: str, url: str, body: bytes = b"", *, region: str = "us-east-1",
-               headers: dict[str, str] | None = None, token: str | None = None, akid: str | None = None,
-               secret: str | None = None, context: dict[str, Any] | None = None, **extra: Any) -> Reply:
-    signed = sign(method, url, akid or w.akid, secret or w.secret, service="s3", region=region, body=body,
-                  headers=headers, token=token, context=context)
+def _signed_s3(
+    w: WireWorld,
+    method: str,
+    url: str,
+    body: bytes = b"",
+    *,
+    region: str = "us-east-1",
+    headers: dict[str, str] | None = None,
+    token: str | None = None,
+    akid: str | None = None,
+    secret: str | None = None,
+    context: dict[str, Any] | None = None,
+    **extra: Any,
+) -> Reply:
+    signed = sign(
+        method,
+        url,
+        akid or w.akid,
+        secret or w.secret,
+        service="s3",
+        region=region,
+        body=body,
+        headers=headers,
+        token=token,
+        context=context,
+    )
     signed.setdefault("Content-Length", str(len(body)))
     return call(w.s3, environ(method, url, [*signed.items(), ("Host", "127.0.0.1:9000")], body, **extra))
 
 
-def _signed_sts(w: WireWorld, *, region: str = "us-east-1", token: str | None = None, akid: str | None = None,
-                secret: str | None = None) -> Reply:
+def _signed_sts(
+    w: WireWorld,
+    *,
+    region: str = "us-east-1",
+    token: str | None = None,
+    akid: str | None = None,
+    secret: str | None = None,
+) -> Reply:
     body = STS_FORM.encode()
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    signed = sign("POST", f"{STS_URL}/", akid or w.akid, secret or w.secret, service="sts", region=region,
-                  body=body, headers=headers, token=token)
+    signed = sign(
+        "POST",
+        f"{STS_URL}/",
+        akid or w.akid,
+        secret or w.secret,
+        service="sts",
+        region=region,
+        body=body,
+        headers=headers,
+        token=token,
+    )
     signed["Content-Length"] = str(len(body))
     return call(w.sts, environ("POST", f"{STS_URL}/", [*signed.items(), ("Host", "127.0.0.1:9001")], body))
 
@@ -63,7 +99,9 @@ def _code(reply: Reply) -> str:
 
 
 def _request_id(reply: Reply) -> str:
-    found = re.search(r"<RequestId>([^<]*)</RequestId>", reply.text) or re.search(r'"RequestId":"([^"]*)"', reply.text)
+    found = re.search(r"<RequestId>([^<]*)</RequestId>", reply.text) or re.search(
+        r'"RequestId":"([^"]*)"', reply.text
+    )
     assert found, reply.text
     return found.group(1)
 
@@ -83,7 +121,9 @@ def test_signed_put_with_a_content_length_that_is_not_ascii_digits(world: WireWo
     """``"¹".isdigit()`` is true and ``int()`` fails; ``int()`` refuses 4,301+ digits and reads
     ``1_0``; all were a 500 before (or a wrong length)."""
     signed = sign("PUT", f"{S3_URL}/{BUCKET}/k", world.akid, world.secret, service="s3", body=b"x")
-    reply = call(world.s3, environ("PUT", f"{S3_URL}/{BUCKET}/k", [*signed.items(), ("Content-Length", length)], b"x"))
+    reply = call(
+        world.s3, environ("PUT", f"{S3_URL}/{BUCKET}/k", [*signed.items(), ("Content-Length", length)], b"x")
+    )
     _error(reply, 400, "InvalidArgument")
 
 
@@ -96,7 +136,13 @@ def test_unsigned_request_body_is_never_read(world: WireWorld) -> None:
 
         readinto = readline = read
 
-    env = environ("PUT", f"{S3_URL}/any/key", [("Content-Length", "\u00b9")], Untouchable(), **{"wsgi.input_terminated": True})
+    env = environ(
+        "PUT",
+        f"{S3_URL}/any/key",
+        [("Content-Length", "\u00b9")],
+        Untouchable(),
+        **{"wsgi.input_terminated": True},
+    )
     _error(call(world.s3, env), 403, "AccessDenied")
 
 
@@ -106,7 +152,9 @@ def test_body_stream_errors_are_incomplete_body(world: WireWorld) -> None:
             raise OSError("Invalid chunk header")
 
     signed = sign("PUT", f"{S3_URL}/{BUCKET}/k", world.akid, world.secret, service="s3", body=b"x")
-    env = environ("PUT", f"{S3_URL}/{BUCKET}/k", list(signed.items()), Broken(), **{"wsgi.input_terminated": True})
+    env = environ(
+        "PUT", f"{S3_URL}/{BUCKET}/k", list(signed.items()), Broken(), **{"wsgi.input_terminated": True}
+    )
     _error(call(world.s3, env), 400, "IncompleteBody")
 
 
@@ -116,7 +164,9 @@ def test_body_stream_claiming_more_than_asked_is_refused(world: WireWorld) -> No
             return len(buffer) + 10  # Werkzeug's dechunker could report more than it copied
 
     signed = sign("PUT", f"{S3_URL}/{BUCKET}/k", world.akid, world.secret, service="s3", body=b"x")
-    env = environ("PUT", f"{S3_URL}/{BUCKET}/k", list(signed.items()), Liar(), **{"wsgi.input_terminated": True})
+    env = environ(
+        "PUT", f"{S3_URL}/{BUCKET}/k", list(signed.items()), Liar(), **{"wsgi.input_terminated": True}
+    )
     _error(call(world.s3, env), 400, "IncompleteBody")
 
 
@@ -129,7 +179,12 @@ def test_aws_chunked_decoded_length_of_5000_digits(world: WireWorld) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"5;ext=1\r\nhello\r\n0\r\n\r\n", b"-1\r\nhello\r\n0\r\n\r\n", b"5\r\nhel", "\u00b9\r\nx\r\n0\r\n\r\n".encode()],
+    [
+        b"5;ext=1\r\nhello\r\n0\r\n\r\n",
+        b"-1\r\nhello\r\n0\r\n\r\n",
+        b"5\r\nhel",
+        "\u00b9\r\nx\r\n0\r\n\r\n".encode(),
+    ],
 )
 def test_malformed_aws_chunked_bodies(world: WireWorld, body: bytes) -> None:
     _, headers, context = unsigned_trailer_upload(b"hello")
@@ -137,12 +192,16 @@ def test_malformed_aws_chunked_bodies(world: WireWorld, body: bytes) -> None:
     _error(reply, 400, "IncompleteBody")
 
 
-def _presigned(world: WireWorld, *, akid: str | None = None, region: str = "us-east-1", expires: str = "60") -> Reply:
+def _presigned(
+    world: WireWorld, *, akid: str | None = None, region: str = "us-east-1", expires: str = "60"
+) -> Reply:
     now = time.gmtime()
     date, stamp = time.strftime("%Y%m%d", now), time.strftime("%Y%m%dT%H%M%SZ", now)
     credential = f"{akid or world.akid}/{date}/{region}/s3/aws4_request"
-    query = (f"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={quote(credential, safe='%')}&X-Amz-Date={stamp}"
-             f"&X-Amz-Expires={expires}&X-Amz-SignedHeaders=host&X-Amz-Signature={'0' * 64}")
+    query = (
+        f"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={quote(credential, safe='%')}&X-Amz-Date={stamp}"
+        f"&X-Amz-Expires={expires}&X-Amz-SignedHeaders=host&X-Amz-Signature={'0' * 64}"
+    )
     return call(world.s3, environ("GET", f"{S3_URL}/{BUCKET}/k?{query}", [("Host", "127.0.0.1:9000")]))
 
 
@@ -209,17 +268,29 @@ def test_json_guard_refuses_a_scope_for_another_region(world: WireWorld) -> None
 
 
 def _session(world: WireWorld, sessions: SessionTokenService) -> Any:
-    creds, _ = sessions.issue(arn="arn:aws:sts::123456789012:assumed-role/r/s", account="123456789012",
-                              principal_type="AssumedRole", user_id="AROAEXAMPLE:s", duration_seconds=900,
-                              role_arn="arn:aws:iam::123456789012:role/r", session_name="s")
+    creds, _ = sessions.issue(
+        arn="arn:aws:sts::123456789012:assumed-role/r/s",
+        account="123456789012",
+        principal_type="AssumedRole",
+        user_id="AROAEXAMPLE:s",
+        duration_seconds=900,
+        role_arn="arn:aws:iam::123456789012:role/r",
+        session_name="s",
+    )
     return creds
 
 
 def test_s3_tampered_session_token_is_invalid_token(world: WireWorld) -> None:
     creds = _session(world, world.sessions)
     token = creds.session_token[:-4] + ("AAAA" if not creds.session_token.endswith("AAAA") else "BBBB")
-    reply = _signed_s3(world, "GET", f"{S3_URL}/{BUCKET}?list-type=2", akid=creds.access_key_id,
-                       secret=creds.secret_access_key, token=token)
+    reply = _signed_s3(
+        world,
+        "GET",
+        f"{S3_URL}/{BUCKET}?list-type=2",
+        akid=creds.access_key_id,
+        secret=creds.secret_access_key,
+        token=token,
+    )
     _error(reply, 400, "InvalidToken")
     assert "The provided token is malformed or otherwise invalid." in reply.text
 
@@ -228,8 +299,14 @@ def test_s3_expired_session_token_is_expired_token(world: WireWorld) -> None:
     creds = _session(world, world.sessions)
     world.offset[0] = 3600.0  # the session (900 s) is over
     try:
-        reply = _signed_s3(world, "GET", f"{S3_URL}/{BUCKET}?list-type=2", akid=creds.access_key_id,
-                           secret=creds.secret_access_key, token=creds.session_token)
+        reply = _signed_s3(
+            world,
+            "GET",
+            f"{S3_URL}/{BUCKET}?list-type=2",
+            akid=creds.access_key_id,
+            secret=creds.secret_access_key,
+            token=creds.session_token,
+        )
     finally:
         world.offset[0] = 0.0
     _error(reply, 400, "ExpiredToken")
@@ -282,7 +359,9 @@ class _BrokenStore:
         raise RuntimeError("database is on fire")
 
 
-def test_middleware_5xx_is_logged_with_its_request_id(world: WireWorld, caplog: pytest.LogCaptureFixture) -> None:
+def test_middleware_5xx_is_logged_with_its_request_id(
+    world: WireWorld, caplog: pytest.LogCaptureFixture
+) -> None:
     app = IAMGuardMiddleware(lambda e, s: [b""], Guard(_BrokenStore(), service="s3"), error_style="s3")
     url = f"{S3_URL}/{BUCKET}/k"
     signed = sign("GET", url, world.akid, world.secret, service="s3")
@@ -294,7 +373,9 @@ def test_middleware_5xx_is_logged_with_its_request_id(world: WireWorld, caplog: 
     assert records and _request_id(reply) in records[0].getMessage()
     assert records[0].exc_info is not None and "fire" in str(records[0].exc_info[1])
     logged = caplog.text
-    assert signed["Authorization"] not in logged and signed["Authorization"].split("Signature=")[1] not in logged
+    assert (
+        signed["Authorization"] not in logged and signed["Authorization"].split("Signature=")[1] not in logged
+    )
 
 
 def test_sts_5xx_is_logged_with_its_request_id(world: WireWorld, caplog: pytest.LogCaptureFixture) -> None:
@@ -314,8 +395,15 @@ def test_sts_5xx_is_logged_with_its_request_id(world: WireWorld, caplog: pytest.
     store = world.s3.extensions["iamguard"].guard.source
     app = StsWsgiApp(TokenService(FailingKeys(store), world.sessions))
     body = STS_FORM.encode()
-    signed = sign("POST", f"{STS_URL}/", world.akid, world.secret, service="sts", body=body,
-                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+    signed = sign(
+        "POST",
+        f"{STS_URL}/",
+        world.akid,
+        world.secret,
+        service="sts",
+        body=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     signed["Content-Length"] = str(len(body))
     with caplog.at_level(logging.ERROR, logger="iamguard"):
         reply = call(app, environ("POST", f"{STS_URL}/", [*signed.items(), ("Host", "127.0.0.1:9001")], body))

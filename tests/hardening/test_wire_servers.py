@@ -26,8 +26,11 @@ from ._raw_http import Answer, Server, exchange, gunicorn, request, uvicorn, wer
 #: hashed) before the key is even looked up, so body framing is judged first.
 _NOW = dt.datetime.now(dt.timezone.utc)
 SIGNED = [
-    ("Authorization", f"AWS4-HMAC-SHA256 Credential=AKIAEXAMPLEEXAMPLE01/{_NOW:%Y%m%d}/us-east-1/s3/aws4_request, "
-     "SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=" + "0" * 64),
+    (
+        "Authorization",
+        f"AWS4-HMAC-SHA256 Credential=AKIAEXAMPLEEXAMPLE01/{_NOW:%Y%m%d}/us-east-1/s3/aws4_request, "
+        "SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=" + "0" * 64,
+    ),
     ("x-amz-content-sha256", "a" * 64),
     ("x-amz-date", f"{_NOW:%Y%m%dT%H%M%SZ}"),
 ]
@@ -43,9 +46,24 @@ S3_CASES: list[Case] = [
     ("sigsegv-signed", SIGNED + CHUNKED, SIGSEGV_BODY, {"IncompleteBody"}),
     ("content-length-superscript", [("Content-Length", b"\xb9")], b"x", {"AccessDenied"}),
     ("content-length-superscript-signed", [*SIGNED, ("Content-Length", b"\xb9")], b"x", {"InvalidArgument"}),
-    ("content-length-5000-digits-signed", [*SIGNED, ("Content-Length", "9" * 5000)], b"x", {"InvalidArgument", "EntityTooLarge"}),
-    ("te-leading-space-signed", [*SIGNED, ("Transfer-Encoding", " chunked")], b"5\r\nhello\r\n0\r\n\r\n", {"XAmzContentSHA256Mismatch", "InvalidAccessKeyId"}),
-    ("chunk-extension-signed", SIGNED + CHUNKED, b"5;ext=1\r\nhello\r\n0\r\n\r\n", {"IncompleteBody", "XAmzContentSHA256Mismatch", "InvalidAccessKeyId"}),
+    (
+        "content-length-5000-digits-signed",
+        [*SIGNED, ("Content-Length", "9" * 5000)],
+        b"x",
+        {"InvalidArgument", "EntityTooLarge"},
+    ),
+    (
+        "te-leading-space-signed",
+        [*SIGNED, ("Transfer-Encoding", " chunked")],
+        b"5\r\nhello\r\n0\r\n\r\n",
+        {"XAmzContentSHA256Mismatch", "InvalidAccessKeyId"},
+    ),
+    (
+        "chunk-extension-signed",
+        SIGNED + CHUNKED,
+        b"5;ext=1\r\nhello\r\n0\r\n\r\n",
+        {"IncompleteBody", "XAmzContentSHA256Mismatch", "InvalidAccessKeyId"},
+    ),
     ("chunk-size-negative-signed", SIGNED + CHUNKED, b"-1\r\nx\r\n0\r\n\r\n", {"IncompleteBody"}),
     ("chunk-unterminated-signed", SIGNED + CHUNKED, b"10\r\nabc", {"IncompleteBody"}),
     ("short-body-signed", [*SIGNED, ("Content-Length", "100")], b"abc", {"IncompleteBody"}),
@@ -54,7 +72,12 @@ S3_CASES: list[Case] = [
 STS_CASES: list[Case] = [
     ("sigsegv", CHUNKED, SIGSEGV_BODY, {"MalformedQueryString"}),
     ("content-length-superscript", [("Content-Length", b"\xb9")], b"x", {"MalformedQueryString"}),
-    ("content-length-5000-digits", [("Content-Length", "9" * 5000)], b"x", {"MalformedQueryString", "RequestEntityTooLarge"}),
+    (
+        "content-length-5000-digits",
+        [("Content-Length", "9" * 5000)],
+        b"x",
+        {"MalformedQueryString", "RequestEntityTooLarge"},
+    ),
     ("chunk-size-negative", CHUNKED, b"-1\r\nx\r\n0\r\n\r\n", {"MalformedQueryString"}),
     ("chunk-unterminated", CHUNKED, b"10\r\nabc", {"MalformedQueryString"}),
     ("short-body", [("Content-Length", "100")], b"abc", {"MalformedQueryString"}),
@@ -124,7 +147,8 @@ def test_sts_endpoint_survives_malformed_bodies(sts_server: tuple[str, Server]) 
     kind, server = sts_server
     for name, headers, body, codes in STS_CASES:
         answer = exchange(
-            server.port, request("POST", "/", [("Content-Type", "application/x-www-form-urlencoded"), *headers], body)
+            server.port,
+            request("POST", "/", [("Content-Type", "application/x-www-form-urlencoded"), *headers], body),
         )
         reached_app = answer.headers.get("x-amzn-requestid") is not None
         if kind == "werkzeug":

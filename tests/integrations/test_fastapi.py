@@ -53,7 +53,11 @@ def test_allowed_and_denied(world: World, middleware: bool) -> None:
     url = f"{HOST}/objects/b/k.txt"
     ok = client.get("/objects/b/k.txt", headers=sign("GET", url, world.akid, world.secret, service="s3"))
     assert ok.status_code == 200, ok.text
-    assert ok.json() == {"principal": "arn:aws:iam::123456789012:user/alice", "decision": "allowed", "key": "k.txt"}
+    assert ok.json() == {
+        "principal": "arn:aws:iam::123456789012:user/alice",
+        "decision": "allowed",
+        "key": "k.txt",
+    }
     url = f"{HOST}/objects/secret/k"
     denied = client.get("/objects/secret/k", headers=sign("GET", url, world.akid, world.secret, service="s3"))
     assert denied.status_code == 403
@@ -67,7 +71,14 @@ def test_allowed_and_denied(world: World, middleware: bool) -> None:
 def test_body_still_reaches_the_endpoint(world: World, middleware: bool) -> None:
     client, _ = make_app(world, middleware=middleware)
     body = b'{"a": 1}'
-    headers = sign("POST", f"{HOST}/echo", world.akid, world.secret, body=body, headers={"Content-Type": "application/json"})
+    headers = sign(
+        "POST",
+        f"{HOST}/echo",
+        world.akid,
+        world.secret,
+        body=body,
+        headers={"Content-Type": "application/json"},
+    )
     response = client.post("/echo", content=body, headers=headers)
     assert response.status_code == 200, response.text
     assert response.json() == {"a": 1}
@@ -94,7 +105,9 @@ def test_session_credentials_and_revocation(world: World) -> None:
     url = f"{HOST}/objects/b/k"
 
     def call() -> int:
-        headers = sign("GET", url, creds.access_key_id, creds.secret_access_key, token=creds.session_token, service="s3")
+        headers = sign(
+            "GET", url, creds.access_key_id, creds.secret_access_key, token=creds.session_token, service="s3"
+        )
         status: int = client.get("/objects/b/k", headers=headers).status_code
         return status
 
@@ -136,7 +149,10 @@ def test_require_decorating_an_endpoint_behind_the_middleware(world: World) -> N
         return {"key": key, "decisions": [d.kind.value for d in state.decisions]}
 
     client = TestClient(IAMGuardASGIMiddleware(app, guard))
-    ok = client.get("/objects/b/k.txt", headers=sign("GET", f"{HOST}/objects/b/k.txt", world.akid, world.secret, service="s3"))
+    ok = client.get(
+        "/objects/b/k.txt",
+        headers=sign("GET", f"{HOST}/objects/b/k.txt", world.akid, world.secret, service="s3"),
+    )
     assert ok.status_code == 200, ok.text
     assert ok.json() == {"key": "k.txt", "decisions": ["allowed"]}
     url = f"{HOST}/objects/secret/k"

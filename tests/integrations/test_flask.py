@@ -30,7 +30,9 @@ def make_app(world: World, **config: object) -> Flask:
     @require("s3:GetObject", resource="arn:aws:s3:::{bucket}/{key}")
     def get_object(bucket: str, key: str):  # type: ignore[no-untyped-def]
         principal = current_principal()
-        return jsonify(principal=principal.arn if principal else None, key=key, same=g.iamguard_principal is principal)
+        return jsonify(
+            principal=principal.arn if principal else None, key=key, same=g.iamguard_principal is principal
+        )
 
     ext.init_app(app)
     return app
@@ -46,15 +48,25 @@ def test_config_driven_setup(world: World) -> None:
     assert isinstance(app.extensions["iamguard"].guard, Guard)
     client = app.test_client()
     url = f"{HOST}/objects/b/dir/a%20b.txt"
-    ok = client.get("/objects/b/dir/a%20b.txt", headers=sign("GET", url, world.akid, world.secret, service="s3"))
+    ok = client.get(
+        "/objects/b/dir/a%20b.txt", headers=sign("GET", url, world.akid, world.secret, service="s3")
+    )
     assert ok.status_code == 200, ok.data
-    assert ok.json == {"principal": "arn:aws:iam::123456789012:user/alice", "key": "dir/a b.txt", "same": True}
+    assert ok.json == {
+        "principal": "arn:aws:iam::123456789012:user/alice",
+        "key": "dir/a b.txt",
+        "same": True,
+    }
 
 
 def test_view_denial_is_rendered_with_the_encoded_message(world: World) -> None:
-    app = make_app(world, IAMGUARD_STORE=world.store, IAMGUARD_ERROR_STYLE="s3", IAMGUARD_MESSAGES=world.codec)
+    app = make_app(
+        world, IAMGUARD_STORE=world.store, IAMGUARD_ERROR_STYLE="s3", IAMGUARD_MESSAGES=world.codec
+    )
     url = f"{HOST}/objects/secret/x"
-    response = app.test_client().get("/objects/secret/x", headers=sign("GET", url, world.akid, world.secret, service="s3"))
+    response = app.test_client().get(
+        "/objects/secret/x", headers=sign("GET", url, world.akid, world.secret, service="s3")
+    )
     assert response.status_code == 403
     text = response.data.decode()
     assert "<Code>AccessDenied</Code>" in text

@@ -78,7 +78,9 @@ _segment = st.text(alphabet="ab-/", max_size=4)
 
 
 @given(_segment, _segment, _segment, st.text(alphabet="ab:/-", max_size=8))
-def test_literal_arn_matches_itself_and_wildcards_per_component(service: str, region: str, account: str, resource: str) -> None:
+def test_literal_arn_matches_itself_and_wildcards_per_component(
+    service: str, region: str, account: str, resource: str
+) -> None:
     value = f"arn:aws:{service}:{region}:{account}:{resource}"
     assert arn_matches(value, value)
     assert arn_matches("arn:*:*:*:*:*", value)

@@ -77,7 +77,9 @@ def test_operator_table(case: dict[str, Any]) -> None:
 
 def test_compiled_condition_exposes_key_and_referenced_keys() -> None:
     compiled: CompiledCondition = compile_condition(
-        _condition("StringLike", "S3:Prefix", ["home/${aws:username}/*", "${aws:PrincipalTag/Team, 'x'}", "${*}"]),
+        _condition(
+            "StringLike", "S3:Prefix", ["home/${aws:username}/*", "${aws:PrincipalTag/Team, 'x'}", "${*}"]
+        ),
         variables=True,
     )
     assert compiled.key == "s3:prefix"
@@ -97,7 +99,9 @@ def test_variables_ignored_where_aws_does_not_support_them() -> None:
 
 def test_validation_error_lists_every_bad_value_location() -> None:
     with pytest.raises(PolicyValidationError) as info:
-        compile_condition(_condition("DateLessThan", "aws:CurrentTime", ["2020-01-01", "nope"]), variables=False)
+        compile_condition(
+            _condition("DateLessThan", "aws:CurrentTime", ["2020-01-01", "nope"]), variables=False
+        )
     assert info.value.location == "Condition.DateLessThan.aws:CurrentTime"
     assert "'nope'" in str(info.value)
 
@@ -110,7 +114,9 @@ _ctx_values = st.lists(st.text(alphabet="abcAB", max_size=3), max_size=4)
 
 
 @given(_values, _ctx_values)
-def test_for_any_value_string_equals_is_set_intersection(values: list[str], request_values: list[str]) -> None:
+def test_for_any_value_string_equals_is_set_intersection(
+    values: list[str], request_values: list[str]
+) -> None:
     compiled = compile_condition(_condition("ForAnyValue:StringEquals", "k", values), variables=False)
     assert compiled({"k": tuple(request_values)}) is bool(set(values) & set(request_values))
 
@@ -122,7 +128,9 @@ def test_for_all_values_string_equals_is_subset(values: list[str], request_value
 
 
 @given(_values, _ctx_values)
-def test_for_any_value_negated_means_some_value_equals_none(values: list[str], request_values: list[str]) -> None:
+def test_for_any_value_negated_means_some_value_equals_none(
+    values: list[str], request_values: list[str]
+) -> None:
     """ForAnyValue:StringNotEquals: "at least one request value does not equal any policy value"."""
     compiled = compile_condition(_condition("ForAnyValue:StringNotEquals", "k", values), variables=False)
     assert compiled({"k": tuple(request_values)}) is any(v not in values for v in request_values)
@@ -191,6 +199,7 @@ def test_if_exists_equals_base_when_key_present(base: str, value: str) -> None:
     assert if_exists({}) is True
     assert plain({}) is (base in NEGATED_OPERATORS)
 
+
 # ---------------------------------------------------------------- fast path = general path
 #
 # ``operators._FAST_PATHS`` rewrites the single-string case of common plain operators (StringEquals,
@@ -210,7 +219,17 @@ _SAMPLES: dict[str, tuple[list[str], list[str]]] = {
     "Bool": (["true", "false", "TRUE", "False"], ["true", "false", "True", "FALSE", "yes", "", "1"]),
     "Ip": (
         ["203.0.113.0/24", "198.51.100.20", "10.0.0.0/8", "2001:db8::/32", "::1"],
-        ["203.0.113.7", "198.51.100.20", "198.51.100.21", "10.1.2.3", "2001:db8::5", "::1", "nope", "", "300.1.1.1"],
+        [
+            "203.0.113.7",
+            "198.51.100.20",
+            "198.51.100.21",
+            "10.1.2.3",
+            "2001:db8::5",
+            "::1",
+            "nope",
+            "",
+            "300.1.1.1",
+        ],
     ),
     "Numeric": (
         ["10", "-3", "2.5", "1e3", "0"],
@@ -218,7 +237,15 @@ _SAMPLES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "Date": (
         ["2030-01-01T00:00:00Z", "2020-06-01", "1700000000", "2026-11-29T12:00:00+02:00"],
-        ["2026-11-29T12:00:00Z", "2030-01-01T00:00:00Z", "2020-06-01", "1700000000", "1800000000", "soon", ""],
+        [
+            "2026-11-29T12:00:00Z",
+            "2030-01-01T00:00:00Z",
+            "2020-06-01",
+            "1700000000",
+            "1800000000",
+            "soon",
+            "",
+        ],
     ),
 }
 
@@ -244,7 +271,9 @@ _OPERATORS: dict[str, list[str]] = {
     ],
 }
 
-_CASES = [(family, op + suffix) for family, ops in _OPERATORS.items() for op in ops for suffix in ("", "IfExists")]
+_CASES = [
+    (family, op + suffix) for family, ops in _OPERATORS.items() for op in ops for suffix in ("", "IfExists")
+]
 
 _KEY = "aws:ResourceTag/Project"
 
@@ -281,7 +310,9 @@ def _contexts(strings: list[str]) -> st.SearchStrategy[Mapping[str, ContextValue
 @given(data=st.data())
 def test_fast_path_agrees_with_general_evaluator(family: str, operator: str, data: st.DataObject) -> None:
     policy_values, context_strings = _SAMPLES[family]
-    values = tuple(data.draw(st.lists(st.sampled_from(policy_values), min_size=1, max_size=3), label="values"))
+    values = tuple(
+        data.draw(st.lists(st.sampled_from(policy_values), min_size=1, max_size=3), label="values")
+    )
     fast, general = _compiled_pair(operator, values)
     context = data.draw(_contexts(context_strings), label="context")
     expected = general(context)

@@ -58,7 +58,9 @@ def test_valid_documents(row: dict[str, Any]) -> None:
     assert policy.name == row["name"] and policy.kind is PolicyKind(row["kind"])
     assert policy.version == row.get("version", "2012-10-17")
     assert [s.index for s in policy.statements] == list(range(len(policy.statements)))
-    for (operator, key, values), condition in zip(row.get("conditions", []), policy.statements[0].conditions, strict=False):
+    for (operator, key, values), condition in zip(
+        row.get("conditions", []), policy.statements[0].conditions, strict=False
+    ):
         assert (condition.operator, condition.key, list(condition.values)) == (operator, key, values)
     assert parse_policy(policy.to_json(), name=row["name"], kind=PolicyKind(row["kind"])) == policy
 
@@ -74,7 +76,11 @@ def test_model_values() -> None:
     assert statement.not_action == ("iam:*", "sts:*") and statement.action is None
     assert statement.not_resource == ("*",)
     (condition,) = statement.conditions
-    assert (condition.base_operator, condition.qualifier, condition.if_exists) == ("StringLike", "ForAnyValue", True)
+    assert (condition.base_operator, condition.qualifier, condition.if_exists) == (
+        "StringLike",
+        "ForAnyValue",
+        True,
+    )
 
 
 def test_principal_block() -> None:
@@ -93,12 +99,24 @@ def test_principal_block() -> None:
 
 
 def _policy_of_size(actions: int) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [f"s3:A{i:05d}" for i in range(actions)], "Resource": "*"}]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": [f"s3:A{i:05d}" for i in range(actions)], "Resource": "*"}
+        ],
+    }
 
 
 @pytest.mark.parametrize(
     ("preset", "chars"),
-    [("MANAGED", 6144), ("USER_INLINE", 2048), ("ROLE_INLINE", 10240), ("GROUP_INLINE", 5120), ("TRUST", 2048), ("SESSION", 2048)],
+    [
+        ("MANAGED", 6144),
+        ("USER_INLINE", 2048),
+        ("ROLE_INLINE", 10240),
+        ("GROUP_INLINE", 5120),
+        ("TRUST", 2048),
+        ("SESSION", 2048),
+    ],
 )
 def test_presets_are_aws_defaults(preset: str, chars: int) -> None:
     assert getattr(PolicyLimits, preset).max_chars == chars
@@ -132,9 +150,14 @@ def test_huge_text_refused_before_decoding() -> None:
 
 # ---------------------------------------------------------------- properties
 
-_names = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=1, max_size=8)
+_names = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=1, max_size=8
+)
 _patterns = st.text(alphabet="abcXYZ019*?", min_size=1, max_size=8)
-_actions = st.one_of(st.just("*"), st.builds(lambda s, a: f"{s}:{a}", st.sampled_from(["s3", "iam", "ec2", "dynamodb"]), _patterns))
+_actions = st.one_of(
+    st.just("*"),
+    st.builds(lambda s, a: f"{s}:{a}", st.sampled_from(["s3", "iam", "ec2", "dynamodb"]), _patterns),
+)
 _resources = st.one_of(
     st.just("*"),
     st.builds(lambda b, k: f"arn:aws:s3:::{b}/{k}", _names, _patterns),
@@ -147,10 +170,26 @@ def _one_or_list(values: st.SearchStrategy[str]) -> st.SearchStrategy[Any]:
 
 
 _conditions = st.one_of(
-    st.fixed_dictionaries({"StringEquals": st.dictionaries(st.sampled_from(["aws:username", "s3:prefix"]), _one_or_list(_names), min_size=1)}),
-    st.fixed_dictionaries({"Bool": st.fixed_dictionaries({"aws:SecureTransport": st.sampled_from(["true", "false"])})}),
-    st.fixed_dictionaries({"NumericLessThan": st.fixed_dictionaries({"s3:max-keys": st.integers(0, 1000).map(str)})}),
-    st.fixed_dictionaries({"ForAnyValue:IpAddressIfExists": st.fixed_dictionaries({"aws:SourceIp": st.sampled_from(["192.0.2.0/24", "2001:db8::/32"])})}),
+    st.fixed_dictionaries(
+        {
+            "StringEquals": st.dictionaries(
+                st.sampled_from(["aws:username", "s3:prefix"]), _one_or_list(_names), min_size=1
+            )
+        }
+    ),
+    st.fixed_dictionaries(
+        {"Bool": st.fixed_dictionaries({"aws:SecureTransport": st.sampled_from(["true", "false"])})}
+    ),
+    st.fixed_dictionaries(
+        {"NumericLessThan": st.fixed_dictionaries({"s3:max-keys": st.integers(0, 1000).map(str)})}
+    ),
+    st.fixed_dictionaries(
+        {
+            "ForAnyValue:IpAddressIfExists": st.fixed_dictionaries(
+                {"aws:SourceIp": st.sampled_from(["192.0.2.0/24", "2001:db8::/32"])}
+            )
+        }
+    ),
 )
 
 
@@ -167,7 +206,10 @@ def _statements(draw: st.DrawFn) -> dict[str, Any]:
 
 
 _policies = st.fixed_dictionaries(
-    {"Version": st.sampled_from(["2012-10-17", "2008-10-17"]), "Statement": st.lists(_statements(), min_size=1, max_size=4)},
+    {
+        "Version": st.sampled_from(["2012-10-17", "2008-10-17"]),
+        "Statement": st.lists(_statements(), min_size=1, max_size=4),
+    },
     optional={"Id": _names},
 )
 
@@ -182,13 +224,37 @@ def test_round_trip(document: dict[str, Any]) -> None:
 
 
 _json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=10),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=10),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=30,
 )
-_keys = st.sampled_from(["Version", "Statement", "Sid", "Effect", "Action", "NotAction", "Resource", "Condition", "Principal", "StringEquals", "AWS", "x"])
+_keys = st.sampled_from(
+    [
+        "Version",
+        "Statement",
+        "Sid",
+        "Effect",
+        "Action",
+        "NotAction",
+        "Resource",
+        "Condition",
+        "Principal",
+        "StringEquals",
+        "AWS",
+        "x",
+    ]
+)
 _policy_like = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.sampled_from(["*", "Allow", "2012-10-17", "s3:Get*", "arn:aws:s3:::b", "true", "1.2.3.4"]),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.sampled_from(["*", "Allow", "2012-10-17", "s3:Get*", "arn:aws:s3:::b", "true", "1.2.3.4"]),
     lambda children: st.lists(children, max_size=3) | st.dictionaries(_keys, children, max_size=5),
     max_leaves=40,
 )

@@ -24,7 +24,12 @@ def test_findings(row: dict[str, Any]) -> None:
 
 def test_finding_is_a_frozen_value_with_json() -> None:
     finding = Finding("WARNING", "ALLOW_WITH_NOT_ACTION", "Statement[0].NotAction", "m")
-    assert finding.to_json() == {"severity": "WARNING", "code": "ALLOW_WITH_NOT_ACTION", "location": "Statement[0].NotAction", "message": "m"}
+    assert finding.to_json() == {
+        "severity": "WARNING",
+        "code": "ALLOW_WITH_NOT_ACTION",
+        "location": "Statement[0].NotAction",
+        "message": "m",
+    }
     with pytest.raises(AttributeError):
         finding.code = "X"  # type: ignore[misc]
 

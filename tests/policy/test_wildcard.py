@@ -179,9 +179,13 @@ _PATTERN_CHARS = "ab/*?\\é𝔸"
 _VALUE_CHARS = "ab/*?\\é𝔸"
 
 
-@given(st.text(alphabet=_PATTERN_CHARS, max_size=12), st.text(alphabet=_VALUE_CHARS, max_size=24), st.booleans())
+@given(
+    st.text(alphabet=_PATTERN_CHARS, max_size=12), st.text(alphabet=_VALUE_CHARS, max_size=24), st.booleans()
+)
 def test_agrees_with_reference_escapes_and_unicode(pattern: str, value: str, escaped: bool) -> None:
-    assert compile_wildcard(pattern, escaped=escaped)(value) is reference_match_tokens(pattern, value, escaped=escaped)
+    assert compile_wildcard(pattern, escaped=escaped)(value) is reference_match_tokens(
+        pattern, value, escaped=escaped
+    )
 
 
 @given(st.text(alphabet="aAßİé*?\\", max_size=10), st.text(alphabet="aAßİéI", max_size=16), st.booleans())

@@ -109,6 +109,7 @@ class Admin:
 
     def _deactivate_key(self, action: dict[str, Any], at: float) -> None:
         user = action["user"]
+
         def write() -> None:
             self.store.update_access_key(self.plan["keys"][user], AccessKeyStatus.INACTIVE)
 
@@ -122,6 +123,7 @@ class Admin:
 
     def _detach_policy(self, action: dict[str, Any], at: float) -> None:
         user = action["user"]
+
         def write() -> None:
             self.store.detach_policy(PrincipalKind.USER, user, self.plan["policy_arn"])
 
@@ -141,8 +143,11 @@ class Admin:
             ],
         }
         targets = [cid for cid, (iat, _) in self.sessions.items() if iat < threshold]
+
         def write() -> None:
-            self.store.put_inline_policy(PrincipalKind.ROLE, self.plan["role"], "AWSRevokeOlderSessions", document)
+            self.store.put_inline_policy(
+                PrincipalKind.ROLE, self.plan["role"], "AWSRevokeOlderSessions", document
+            )
 
         self._revoke(action, at, targets, write, 0.0)
         while time.time() < threshold:
@@ -166,6 +171,7 @@ class Admin:
             (k for k in self.ring.keys if not k.retired and k.kid != primary), key=lambda k: k.not_before
         )
         targets = [cid for cid, (_, kid) in self.sessions.items() if kid == old.kid]
+
         def write() -> None:
             update_keyring_file(self.keyring_path, lambda ring: ring.retire(old.kid))
 

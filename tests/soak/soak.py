@@ -327,7 +327,9 @@ def run(args: argparse.Namespace, work: Path) -> tuple[Report, dict[str, Any]]:
         ENV_KEYS_FILE: str(keyring),
         "SOAK_DATA": str(work / "objects.db"),
         "SOAK_LOG_DIR": str(logs),
-        "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]),
+        "PYTHONPATH": os.pathsep.join(
+            [str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+        ),
     }
     os.environ["IAMGUARD_MASTER_KEY"] = env["IAMGUARD_MASTER_KEY"]
     with schema(base_url) as url:

@@ -83,14 +83,25 @@ def test_the_checker_finds_a_revoked_credential_allowed_after_its_commit() -> No
 
 def test_the_checker_allows_the_keyring_bound_and_not_a_moment_more() -> None:
     retire = {**REVOCATION, "kind": "retire_key", "bound": 1.0}
-    lines = [*_clean_run(), _line("inside", 2, "AKIAU1", 200, COMMIT + 0.9), _line("outside", 2, "AKIAU1", 200, COMMIT + 1.0 + 2 * TOLERANCE)]
+    lines = [
+        *_clean_run(),
+        _line("inside", 2, "AKIAU1", 200, COMMIT + 0.9),
+        _line("outside", 2, "AKIAU1", 200, COMMIT + 1.0 + 2 * TOLERANCE),
+    ]
     report = check(_client(lines), lines, [retire], CREDENTIALS)
     assert [v["rid"] for v in report.violations] == ["outside"]
 
 
 def test_the_checker_finds_refusals_before_any_revocation_and_unlogged_responses() -> None:
-    lines = [*_clean_run(), _line("early", 1, "AKIAU1", 403, COMMIT - 0.3, "AccessDenied"), _line("other", 1, "AKIAU2", 403, COMMIT + 0.3, "AccessDenied")]
-    client = [*_client(lines), {"rid": "ghost", "cred": "key:u2", "t_send": 1.0, "t_recv": 1.1, "status": 200}]
+    lines = [
+        *_clean_run(),
+        _line("early", 1, "AKIAU1", 403, COMMIT - 0.3, "AccessDenied"),
+        _line("other", 1, "AKIAU2", 403, COMMIT + 0.3, "AccessDenied"),
+    ]
+    client = [
+        *_client(lines),
+        {"rid": "ghost", "cred": "key:u2", "t_send": 1.0, "t_recv": 1.1, "status": 200},
+    ]
     report = check(client, lines, [REVOCATION], CREDENTIALS)
     assert sorted(r["rid"] for r in report.unexpected_refusals) == ["early", "other"]
     assert report.unattributed == 1
@@ -98,7 +109,11 @@ def test_the_checker_finds_refusals_before_any_revocation_and_unlogged_responses
 
 def test_the_checker_counts_connection_errors_at_the_kill_apart() -> None:
     lines = _clean_run()
-    client = [*_client(lines), {"rid": "x1", "cred": "key:u2", "t_send": 50.0, "t_recv": 50.2, "conn_error": "RemoteDisconnected"}, {"rid": "x2", "cred": "key:u2", "t_send": 70.0, "t_recv": 70.1, "conn_error": "ConnectionResetError"}]
+    client = [
+        *_client(lines),
+        {"rid": "x1", "cred": "key:u2", "t_send": 50.0, "t_recv": 50.2, "conn_error": "RemoteDisconnected"},
+        {"rid": "x2", "cred": "key:u2", "t_send": 70.0, "t_recv": 70.1, "conn_error": "ConnectionResetError"},
+    ]
     report = check(client, lines, [REVOCATION], CREDENTIALS, initial_pids=[1, 2], kill={"pid": 3, "t": 50.1})
     assert (report.connection_errors, report.connection_errors_at_kill) == (2, 1)
 

@@ -265,8 +265,13 @@ READ_B = {
 }
 TRUST_ALICE = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/alice"},
-                   "Action": "sts:AssumeRole"}],
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/alice"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
 }
 
 
@@ -318,7 +323,9 @@ class _Process:
         try:
             return self.lines.get(timeout=timeout)
         except queue.Empty:
-            raise AssertionError(f"{self.script} said nothing for {timeout}s; stderr: {self._stderr()}") from None
+            raise AssertionError(
+                f"{self.script} said nothing for {timeout}s; stderr: {self._stderr()}"
+            ) from None
 
     def _stderr(self) -> str:
         if self.proc.poll() is None:
@@ -339,7 +346,9 @@ def _revocation_timeline(url: str, scenario: str, mode: str = "feed") -> tuple[l
     """Run A and B; A's answers (until 0.3 s past its flip, at most 1.5 s past the commit)
     and B's commit time."""
     key_id = _prepare(url)
-    decider = _Process("decider.py", url, scenario, "--mode", mode, "--access-key-id", key_id, "--seconds", "30")
+    decider = _Process(
+        "decider.py", url, scenario, "--mode", mode, "--access-key-id", key_id, "--seconds", "30"
+    )
     revoker = _Process("revoker.py", url, scenario, "--access-key-id", key_id, stdin=True)
     answers: list[_Answer] = []
     try:
@@ -398,4 +407,3 @@ def test_revocation_reaches_a_process_that_resolves_on_every_request(
     url = f"sqlite:///{tmp_path / 'pull.db'}" if backend == "sqlite" else request.getfixturevalue("pg_url")
     answers, committed = _revocation_timeline(url, "detach", mode="pull")
     _assert_revoked_in_time(answers, committed)
-

@@ -189,7 +189,9 @@ def test_two_backends_opening_one_new_schema_at_once_migrate_it_once(pg_url: str
 def test_a_schema_newer_than_this_code_is_refused(pg_backend_factory: Callable[[], PostgresBackend]) -> None:
     backend = pg_backend_factory()
     with backend.open_connection() as conn:
-        conn.execute("INSERT INTO iamguard_migrations (version, name, applied_at) VALUES (9999, 'future', 'x')")
+        conn.execute(
+            "INSERT INTO iamguard_migrations (version, name, applied_at) VALUES (9999, 'future', 'x')"
+        )
     with pytest.raises(StoreUnavailableError, match="newer"):
         pg_backend_factory()
 
@@ -319,11 +321,12 @@ def test_a_killed_connection_mid_transaction_is_store_unavailable(
     assert backend.generation() == before
 
 
-
 # ---------------------------------------------------------------- unversioned writes
 
 
-def test_access_activity_writes_neither_bump_nor_notify(pg_backend_factory: Callable[[], PostgresBackend]) -> None:
+def test_access_activity_writes_neither_bump_nor_notify(
+    pg_backend_factory: Callable[[], PostgresBackend],
+) -> None:
     """Activity changes no decision, so recording it must not empty other processes' caches."""
     import datetime as dt
 
@@ -345,7 +348,9 @@ def test_access_activity_writes_neither_bump_nor_notify(pg_backend_factory: Call
     assert (entry.last_action, entry.total_requests, entry.last_authenticated) == ("s3:GetObject", 3, at)
 
 
-def test_unversioned_writes_wait_for_the_writer_lock(pg_backend_factory: Callable[[], PostgresBackend]) -> None:
+def test_unversioned_writes_wait_for_the_writer_lock(
+    pg_backend_factory: Callable[[], PostgresBackend],
+) -> None:
     """write_unversioned() queues behind an open write(), so counters are never lost."""
     holder, other = pg_backend_factory(), pg_backend_factory()
     done = threading.Event()
@@ -383,7 +388,9 @@ def test_filter_indexes_exist(pg_backend_factory: Callable[[], PostgresBackend])
 
 @pytest.fixture
 def feed_backend(pg_url: str) -> Iterator[PostgresBackend]:
-    backend = PostgresBackend(pg_url, create=True, max_connections=4, connect_timeout=5, generation_from_feed=True)
+    backend = PostgresBackend(
+        pg_url, create=True, max_connections=4, connect_timeout=5, generation_from_feed=True
+    )
     yield backend
     backend.close()
 

@@ -232,8 +232,12 @@ def test_saml_assertion_used_in_one_process_is_refused_in_another(
     https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithSAML.html"""
     _saml_store(shared_url)
     key = make_key()
-    common = {"metadata": metadata(ENTITY_ID, key.cert_b64), "provider_arn": PROVIDER_ARN,
-              "role_arn": ROLE_ARN, "clock": T0}
+    common = {
+        "metadata": metadata(ENTITY_ID, key.cert_b64),
+        "provider_arn": PROVIDER_ARN,
+        "role_arn": ROLE_ARN,
+        "clock": T0,
+    }
     a, b = workers(shared_url), workers(shared_url)
     response = make_response(key)
     assert a.ask(op="saml", response=response, **common) == {"ok": True, "code": ""}
@@ -320,22 +324,32 @@ def test_sign_in_attempts_leave_the_store_generation_alone(any_url: str) -> None
         store.backend.close()
 
 
-READ_B = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
-                                                  "Resource": "arn:aws:s3:::b/*"}]}
+READ_B = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}],
+}
 
 
 def _revocation_store(url: str) -> None:
     store = _open(url)
     try:
         store.create_user("alice")
-        store.put_inline_policy(PrincipalKind.USER, "alice", "assume", {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
-        })
-        store.create_role("reader", {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"AWS": ALICE}, "Action": "sts:AssumeRole"}],
-        })
+        store.put_inline_policy(
+            PrincipalKind.USER,
+            "alice",
+            "assume",
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
+            },
+        )
+        store.create_role(
+            "reader",
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"AWS": ALICE}, "Action": "sts:AssumeRole"}],
+            },
+        )
         store.put_inline_policy(PrincipalKind.ROLE, "reader", "read-b", READ_B)
     finally:
         store.backend.close()
@@ -368,8 +382,19 @@ def test_revoke_role_sessions_writes_aws_revoke_older_sessions(any_url: str) -> 
     """The inline policy AWS's console attaches, with the revocation time; revoking again replaces it."""
     store = _open(any_url)
     try:
-        store.create_role("r", {"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]})
+        store.create_role(
+            "r",
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            },
+        )
         generation = store.generation()
         store.revoke_role_sessions("r", before=datetime(2024, 10, 10, 9, 43, 48, 85000, tzinfo=timezone.utc))
         assert store.generation() > generation

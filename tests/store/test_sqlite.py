@@ -235,7 +235,9 @@ def _observe(store: IdentityService) -> tuple[object, ...]:
 @given(st.lists(_OPS, max_size=25))
 def test_sqlite_and_memory_agree(ops: list[tuple[Any, ...]]) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        on_disk = IdentityService(SQLiteBackend(Path(folder) / "d.db", create=True), account_id=ACCOUNT, secret_box=BOX)
+        on_disk = IdentityService(
+            SQLiteBackend(Path(folder) / "d.db", create=True), account_id=ACCOUNT, secret_box=BOX
+        )
         in_memory = IdentityService(MemoryBackend(), account_id=ACCOUNT, secret_box=BOX)
         try:
             for op in ops:

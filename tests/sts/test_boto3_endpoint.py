@@ -507,7 +507,16 @@ def test_aws_cli(sts: Sts, tmp_path: Path) -> None:
     assert assumed.returncode == 0, assumed.stderr
     assert json.loads(assumed.stdout)["AssumedRoleUser"]["Arn"].endswith("assumed-role/Deploy/cli")
     denied = subprocess.run(
-        [*base, "assume-role", "--role-arn", DEPLOY, "--role-session-name", "cli", "--duration-seconds", "50000"],
+        [
+            *base,
+            "assume-role",
+            "--role-arn",
+            DEPLOY,
+            "--role-session-name",
+            "cli",
+            "--duration-seconds",
+            "50000",
+        ],
         check=False,
         env=env,
         capture_output=True,

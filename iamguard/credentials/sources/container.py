@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from iamguard.credentials.provider import Credentials, parse_expiration
 from iamguard.credentials._http import (
     EndpointUnavailable,
     Flow,
@@ -29,6 +28,7 @@ from iamguard.credentials._http import (
     run_async,
     run_sync,
 )
+from iamguard.credentials.provider import Credentials, parse_expiration
 from iamguard.errors import CredentialsError
 
 __all__ = ["ALLOWED_HOSTS", "ECS_HOST", "ContainerProvider", "container_url_allowed"]
@@ -58,13 +58,20 @@ def container_url_allowed(url: str) -> bool:
 
 def parse_container_credentials(response: HttpResponse, *, url: str, source: str) -> Credentials:
     if response.status != 200:
-        raise CredentialsError(f"{source}: {url} answered HTTP {response.status}; check the task/pod role "
-                               "and the authorization token")
+        raise CredentialsError(
+            f"{source}: {url} answered HTTP {response.status}; check the task/pod role "
+            "and the authorization token"
+        )
     try:
         data: Any = json.loads(response.body)
-        return Credentials(data["AccessKeyId"], data["SecretAccessKey"], data.get("Token") or None,
-                           expiration=parse_expiration(data["Expiration"]) if data.get("Expiration") else None,
-                           source=source, account_id=data.get("AccountId") or None)
+        return Credentials(
+            data["AccessKeyId"],
+            data["SecretAccessKey"],
+            data.get("Token") or None,
+            expiration=parse_expiration(data["Expiration"]) if data.get("Expiration") else None,
+            source=source,
+            account_id=data.get("AccountId") or None,
+        )
     except (ValueError, TypeError, KeyError) as exc:
         missing = f" (missing {exc.args[0]})" if isinstance(exc, KeyError) else ""
         raise CredentialsError(f"{source}: {url} returned an invalid credentials document{missing}") from None
@@ -74,8 +81,14 @@ class ContainerProvider:
     name = "container"
     role = True
 
-    def __init__(self, env: Mapping[str, str] | None = None, *, settings: HttpSettings | None = None,
-                 client: httpx.Client | None = None, async_client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        settings: HttpSettings | None = None,
+        client: httpx.Client | None = None,
+        async_client: httpx.AsyncClient | None = None,
+    ) -> None:
         self._env = env
         # botocore: 2 s timeout, 3 attempts; the endpoint is local so failures are real errors.
         self._settings = settings or HttpSettings(connect_timeout=1.0, read_timeout=2.0, attempts=3)
@@ -97,7 +110,8 @@ class ContainerProvider:
         if full and not container_url_allowed(full):
             raise CredentialsError(
                 f"container: {FULL_VAR} host {urlsplit(full).hostname!r} is not allowed; use https, a "
-                f"loopback address or one of {', '.join(sorted(ALLOWED_HOSTS))}")
+                f"loopback address or one of {', '.join(sorted(ALLOWED_HOSTS))}"
+            )
         return full or None
 
     def _headers(self) -> tuple[tuple[str, str], ...]:
@@ -108,23 +122,28 @@ class ContainerProvider:
                 with open(env[TOKEN_FILE_VAR], encoding="utf-8") as handle:
                     token = handle.read()
             except OSError as exc:
-                raise CredentialsError(f"container: cannot read {TOKEN_FILE_VAR} "
-                                       f"({exc.strerror or type(exc).__name__})") from None
+                raise CredentialsError(
+                    f"container: cannot read {TOKEN_FILE_VAR} ({exc.strerror or type(exc).__name__})"
+                ) from None
         elif env.get(TOKEN_VAR):
             token = env[TOKEN_VAR]
         if token is None:
             return ()
         if "\r" in token or "\n" in token:
-            raise CredentialsError("container: the authorization token contains a line break; it is not a "
-                                   "legal header value (check the token file for a trailing newline)")
+            raise CredentialsError(
+                "container: the authorization token contains a line break; it is not a "
+                "legal header value (check the token file for a trailing newline)"
+            )
         return (("Authorization", token),)
 
     def _flow(self, url: str) -> Flow[Credentials]:
-        request = HttpRequest("GET", url, self._headers() + (("Accept", "application/json"),))
+        request = HttpRequest("GET", url, (*self._headers(), ("Accept", "application/json")))
         try:
             response = yield request
         except EndpointUnavailable as exc:
-            raise CredentialsError(f"container: {exc}; is this running in ECS/EKS with a task/pod role?") from None
+            raise CredentialsError(
+                f"container: {exc}; is this running in ECS/EKS with a task/pod role?"
+            ) from None
         return parse_container_credentials(response, url=url, source=self.name)
 
     def load_or_reason(self) -> Credentials | str:

@@ -41,7 +41,9 @@ class EnvProvider:
         for value, missing in ((access_key, ACCESS_KEY_VAR), (secret_key, SECRET_KEY_VAR)):
             if not value:
                 raise PartialCredentialsError(
-                    f"env: {missing} is not set but its pair is; set both or unset both", code="PartialCredentials")
+                    f"env: {missing} is not set but its pair is; set both or unset both",
+                    code="PartialCredentials",
+                )
         token = next((env[v] for v in TOKEN_VARS if env.get(v)), None)
         expiration = None
         if env.get(EXPIRATION_VAR):
@@ -49,8 +51,14 @@ class EnvProvider:
                 expiration = parse_expiration(env[EXPIRATION_VAR])
             except ValueError:
                 raise CredentialsError(f"env: {EXPIRATION_VAR} is not an ISO 8601 timestamp") from None
-        return Credentials(access_key, secret_key, token, expiration=expiration, source=self.name,
-                           account_id=env.get("AWS_ACCOUNT_ID") or None)
+        return Credentials(
+            access_key,
+            secret_key,
+            token,
+            expiration=expiration,
+            source=self.name,
+            account_id=env.get("AWS_ACCOUNT_ID") or None,
+        )
 
     def load(self) -> Credentials | None:
         found = self.load_or_reason()

@@ -21,8 +21,6 @@ from typing import Any
 
 import httpx
 
-from iamguard.credentials.config_files import ProfileScope, env_flag
-from iamguard.credentials.provider import Credentials, parse_expiration
 from iamguard.credentials._http import (
     EndpointUnavailable,
     Flow,
@@ -31,6 +29,8 @@ from iamguard.credentials._http import (
     run_async,
     run_sync,
 )
+from iamguard.credentials.config_files import ProfileScope, env_flag
+from iamguard.credentials.provider import Credentials, parse_expiration
 from iamguard.errors import CredentialsError
 
 __all__ = ["DEFAULT_ENDPOINT", "IPV6_ENDPOINT", "TOKEN_TTL_SECONDS", "ImdsProvider"]
@@ -51,8 +51,14 @@ class ImdsProvider:
     name = "imds"
     role = True
 
-    def __init__(self, scope: ProfileScope | None = None, *, settings: HttpSettings | None = None,
-                 client: httpx.Client | None = None, async_client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        scope: ProfileScope | None = None,
+        *,
+        settings: HttpSettings | None = None,
+        client: httpx.Client | None = None,
+        async_client: httpx.AsyncClient | None = None,
+    ) -> None:
         self._scope = scope or ProfileScope()
         # botocore's metadata_service_timeout / num_attempts defaults: 1 s, 1 attempt.
         self._settings = settings or HttpSettings(connect_timeout=1.0, read_timeout=1.0, attempts=1)
@@ -66,7 +72,9 @@ class ImdsProvider:
         env = self._scope.environ()
         custom = env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT")
         if not custom:
-            custom = self._scope.shared_config().value(self._scope.profile_name(), "ec2_metadata_service_endpoint")
+            custom = self._scope.shared_config().value(
+                self._scope.profile_name(), "ec2_metadata_service_endpoint"
+            )
         if custom:
             return custom if custom.endswith("/") else custom + "/"
         mode = env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "")
@@ -76,14 +84,20 @@ class ImdsProvider:
         v1_disabled = env_flag(self._scope.environ().get("AWS_EC2_METADATA_V1_DISABLED"))
         token = yield from self._token_flow(base)
         if token is None and v1_disabled:
-            raise CredentialsError("imds: no IMDSv2 token and AWS_EC2_METADATA_V1_DISABLED=true; enable "
-                                   "IMDSv2 on the instance or allow IMDSv1")
+            raise CredentialsError(
+                "imds: no IMDSv2 token and AWS_EC2_METADATA_V1_DISABLED=true; enable "
+                "IMDSv2 on the instance or allow IMDSv1"
+            )
         headers = (("x-aws-ec2-metadata-token", token),) if token else ()
         try:
             listing = yield HttpRequest("GET", base + _CREDS_PATH, headers)
         except EndpointUnavailable:
             raise _NoCredentials(f"{base} is not reachable (not on EC2?)") from None
-        role = listing.text.strip().splitlines()[0].strip() if listing.status == 200 and listing.text.strip() else ""
+        role = (
+            listing.text.strip().splitlines()[0].strip()
+            if listing.status == 200 and listing.text.strip()
+            else ""
+        )
         if not role:
             raise _NoCredentials(f"no instance profile role (HTTP {listing.status} for the role listing)")
         try:
@@ -116,9 +130,13 @@ class ImdsProvider:
         if data.get("Code", "Success") != "Success":
             raise _NoCredentials(f"IMDS reported {data.get('Code')!r} for role {role!r}")
         try:
-            return Credentials(data["AccessKeyId"], data["SecretAccessKey"], data.get("Token") or None,
-                               expiration=parse_expiration(data["Expiration"]) if data.get("Expiration") else None,
-                               source=self.name)
+            return Credentials(
+                data["AccessKeyId"],
+                data["SecretAccessKey"],
+                data.get("Token") or None,
+                expiration=parse_expiration(data["Expiration"]) if data.get("Expiration") else None,
+                source=self.name,
+            )
         except (KeyError, ValueError, TypeError):
             raise CredentialsError(f"imds: invalid credentials document for role {role!r}") from None
 

@@ -38,8 +38,9 @@ def parse_process_output(stdout: bytes, *, command: str, source: str = "process"
     if not isinstance(data, dict):
         raise CredentialsError(f"{prefix} printed JSON that is not an object")
     if data.get("Version") != 1:
-        raise CredentialsError(f"{prefix} printed Version {data.get('Version', '<missing>')!r}; only Version 1 "
-                               "is supported")
+        raise CredentialsError(
+            f"{prefix} printed Version {data.get('Version', '<missing>')!r}; only Version 1 is supported"
+        )
     for key in ("AccessKeyId", "SecretAccessKey"):
         if not isinstance(data.get(key), str) or not data[key]:
             raise CredentialsError(f"{prefix} output lacks a non-empty string {key}")
@@ -52,8 +53,14 @@ def parse_process_output(stdout: bytes, *, command: str, source: str = "process"
             expiration = parse_expiration(data["Expiration"])
         except ValueError:
             raise CredentialsError(f"{prefix} printed an Expiration that is not ISO 8601") from None
-    return Credentials(data["AccessKeyId"], data["SecretAccessKey"], data.get("SessionToken") or None,
-                       expiration=expiration, source=source, account_id=data.get("AccountId") or None)
+    return Credentials(
+        data["AccessKeyId"],
+        data["SecretAccessKey"],
+        data.get("SessionToken") or None,
+        expiration=expiration,
+        source=source,
+        account_id=data.get("AccountId") or None,
+    )
 
 
 class ProcessProvider:
@@ -72,16 +79,21 @@ class ProcessProvider:
         try:
             argv = shlex.split(command)
         except ValueError as exc:
-            raise CredentialsError(f"process: cannot split credential_process of profile {profile!r}: {exc}") from None
+            raise CredentialsError(
+                f"process: cannot split credential_process of profile {profile!r}: {exc}"
+            ) from None
         try:
             done = self._runner(argv)
         except OSError as exc:
-            raise CredentialsError(f"process: cannot run {argv[0]!r} for profile {profile!r}: "
-                                   f"{exc.strerror or type(exc).__name__}") from None
+            raise CredentialsError(
+                f"process: cannot run {argv[0]!r} for profile {profile!r}: "
+                f"{exc.strerror or type(exc).__name__}"
+            ) from None
         if done.returncode != 0:
             stderr = done.stderr.decode("utf-8", errors="replace").strip()[:500]
-            raise CredentialsError(f"process: credential_process {command!r} exited with status "
-                                   f"{done.returncode}: {stderr}")
+            raise CredentialsError(
+                f"process: credential_process {command!r} exited with status {done.returncode}: {stderr}"
+            )
         return parse_process_output(done.stdout, command=command, source=self.name)
 
     def load(self) -> Credentials | None:

@@ -31,8 +31,13 @@ class WebIdentityProvider:
     name = "web-identity"
     role = True
 
-    def __init__(self, scope: ProfileScope | None = None, *, use_env: bool = True,
-                 sts_factory: StsFactory = sts_client_for) -> None:
+    def __init__(
+        self,
+        scope: ProfileScope | None = None,
+        *,
+        use_env: bool = True,
+        sts_factory: StsFactory = sts_client_for,
+    ) -> None:
         self._scope = scope or ProfileScope()
         self._use_env = use_env
         self._sts_factory = sts_factory
@@ -50,24 +55,31 @@ class WebIdentityProvider:
         config = self._scope.shared_config()
         token_file = self._setting(config, "AWS_WEB_IDENTITY_TOKEN_FILE", "web_identity_token_file")
         if not token_file:
-            return (f"neither AWS_WEB_IDENTITY_TOKEN_FILE nor web_identity_token_file in profile "
-                    f"{self._scope.profile_name()!r} is set")
+            return (
+                f"neither AWS_WEB_IDENTITY_TOKEN_FILE nor web_identity_token_file in profile "
+                f"{self._scope.profile_name()!r} is set"
+            )
         role_arn = self._setting(config, "AWS_ROLE_ARN", "role_arn")
         if not role_arn:
             raise PartialCredentialsError(
                 f"web-identity: a token file is configured ({token_file}) but no role ARN; set AWS_ROLE_ARN "
-                f"or role_arn in profile {self._scope.profile_name()!r}")
-        session_name = self._setting(config, "AWS_ROLE_SESSION_NAME", "role_session_name") or default_session_name()
+                f"or role_arn in profile {self._scope.profile_name()!r}"
+            )
+        session_name = (
+            self._setting(config, "AWS_ROLE_SESSION_NAME", "role_session_name") or default_session_name()
+        )
         try:
             with open(token_file, encoding="utf-8") as handle:
                 token = handle.read().strip()
         except OSError as exc:
             raise CredentialsError(
                 f"web-identity: cannot read the token file {token_file} ({exc.strerror or type(exc).__name__}); "
-                "check AWS_WEB_IDENTITY_TOKEN_FILE / web_identity_token_file") from None
+                "check AWS_WEB_IDENTITY_TOKEN_FILE / web_identity_token_file"
+            ) from None
         sts = self._sts_factory(self._scope, config)
-        return sts.assume_role_with_web_identity(role_arn=role_arn, role_session_name=session_name,
-                                                 web_identity_token=token, source=self.name)
+        return sts.assume_role_with_web_identity(
+            role_arn=role_arn, role_session_name=session_name, web_identity_token=token, source=self.name
+        )
 
     def load(self) -> Credentials | None:
         found = self.load_or_reason()

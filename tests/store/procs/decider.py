@@ -94,11 +94,18 @@ def main() -> int:
             caller = Principal.from_arn(found[0].owner_arn)
             decision = evaluator.evaluate(Request(caller, "s3:GetObject", OBJECT), policies(caller))
         else:
-            trust = memo.get("trust", lambda: parse_policy(
-                store.get_role("reader").assume_role_policy, kind=PolicyKind.RESOURCE))
+            trust = memo.get(
+                "trust",
+                lambda: parse_policy(store.get_role("reader").assume_role_policy, kind=PolicyKind.RESOURCE),
+            )
             base = policies(alice)
-            with_trust = PolicySet(identity=base.identity, boundary=base.boundary,
-                                   resource=trust, resource_account=ACCOUNT, generation=base.generation)
+            with_trust = PolicySet(
+                identity=base.identity,
+                boundary=base.boundary,
+                resource=trust,
+                resource_account=ACCOUNT,
+                generation=base.generation,
+            )
             decision = evaluator.evaluate(Request(alice, "sts:AssumeRole", ROLE), with_trust)
         return decision.allowed, decision.kind.value
 

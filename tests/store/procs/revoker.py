@@ -20,8 +20,13 @@ POLICY = f"arn:aws:iam::{ACCOUNT}:policy/read-b"
 #: The new trust policy names another account only: alice is no longer trusted.
 OTHER_TRUST = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::210987654321:root"},
-                   "Action": "sts:AssumeRole"}],
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::210987654321:root"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
 }
 
 
