@@ -26,10 +26,8 @@ import inspect
 import json
 import time
 from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, cast
-
-from cachetools import LRUCache
 
 from iamguard._flow import adrive, drive
 from iamguard._frozen import slot_builder
@@ -54,6 +52,7 @@ from iamguard.errors import AuthenticationError, IAMGuardError, InvalidParameter
 from iamguard.evaluate.cached import CachedEvaluator
 from iamguard.evaluate.engine import Evaluator
 from iamguard.evaluate.inputs import PolicySet, Request
+from iamguard.evaluate.remembered import DecisionMemory
 from iamguard.policy.model import Policy, PolicyKind
 from iamguard.policy.parse import parse_policy
 from iamguard.principal import Principal, PrincipalType
@@ -97,9 +96,6 @@ _DENY_ALL = parse_policy(
     name="iamguard:missing-session-policy",
     kind=PolicyKind.IDENTITY,
 )
-
-#: Canonical PolicySet objects a guard remembers before dropping them all (see _canonical).
-_SETS_MAX = 4096
 
 #: ``Request(principal, action, resource, context)`` without the frozen dataclass's per-field
 #: setattr: one is built per check (see iamguard._frozen).
@@ -155,6 +151,15 @@ def denial_message(principal: Principal, decision: Decision) -> str:
         where = _ROLE_WORDS[denying.policy_role] if denying is not None else "a policy"
         return f"{head} with an explicit deny in {where}"
     return f"{head} because no identity-based policy allows the {decision.action} action"
+
+
+def _parse_session_text(text: str) -> Policy:
+    """A session policy's text parsed; one that no longer parses denies everything (STS
+    validated it at issue time, so fail closed)."""
+    try:
+        return parse_policy(text, name="session-policy", kind=PolicyKind.IDENTITY)
+    except IAMGuardError:
+        return _DENY_ALL
 
 
 def _with_request(
@@ -231,16 +236,9 @@ class _GuardCore:
         self.audit = audit
         self.tracker = tracker
         self.messages = messages
-        self._session_texts: LRUCache[str, Policy] = LRUCache(maxsize=1024)
-        self._managed: LRUCache[tuple[str, str, str], Policy] = LRUCache(maxsize=1024)
-        # Canonical PolicySet objects, so the evaluator's per-set memo hits (see _canonical). A
-        # plain dict dropped whole when full: a hit is one dict lookup (no LRU bookkeeping).
-        self._sets: dict[tuple[Any, ...], PolicySet] = {}
-        # Stored principal ARN -> its PolicySet at the generation it names (see _stored_flow).
-        self._resolved: dict[str, PolicySet] = {}
-        # Allows already decided (see _decide_inline): (id(principal), id(context), action,
-        # resource, generation) -> (principal, context, decision).
-        self._allowed: dict[tuple[object, ...], tuple[Principal, Mapping[str, ContextValue], Decision]] = {}
+        #: Everything remembered between requests (policy sets, parsed session policies, Allows),
+        #: keyed by what it depends on, the store generation included (evaluate layer).
+        self.memory = DecisionMemory()
 
     # ------------------------------------------------------------ authentication
 
@@ -292,12 +290,7 @@ class _GuardCore:
         if _has_session_policies(authenticated.claims):
             return None
         arn = store_arn(authenticated.principal)
-        return None if arn is None else self._resolved_at(arn, generation)
-
-    def _resolved_at(self, arn: str, generation: object) -> PolicySet | None:
-        """The memoized PolicySet of stored principal ``arn`` if it was resolved at ``generation``."""
-        hit = self._resolved.get(arn)
-        return hit if hit is not None and hit.generation == generation else None
+        return None if arn is None else self.memory.resolved_at(arn, generation)
 
     def _stored_flow(self, principal: Principal, arn: str) -> Generator[GuardLookup, object, PolicySet]:
         """:func:`resolve_flow` for a stored principal, memoized per store generation.
@@ -307,15 +300,11 @@ class _GuardCore:
         user) applies to the very next request. It holds policies, never a decision.
         """
         generation = yield GET_GENERATION
-        hit = self._resolved_at(arn, generation)
+        hit = self.memory.resolved_at(arn, generation)
         if hit is not None:
             return hit
         policies: PolicySet = yield from resolve_flow(principal)
-        if policies.generation == generation:
-            resolved = self._resolved
-            if len(resolved) >= _SETS_MAX:
-                resolved.clear()
-            resolved[arn] = policies
+        self.memory.remember_resolved(arn, generation, policies)
         return policies
 
     def _session_flow(
@@ -338,7 +327,7 @@ class _GuardCore:
         resource_account: str | None,
     ) -> tuple[Decision, Request, PolicySet]:
         """Evaluate (cached) and record one action once the policies are known (no I/O)."""
-        policies = self._canonical(policies, resource_policy, resource_account)
+        policies = self.memory.canonical(policies, resource_policy, resource_account)
         context: Mapping[str, ContextValue] = authenticated.context
         if extra:
             context = {**context, **make_context(extra)}
@@ -362,39 +351,7 @@ class _GuardCore:
         return found
 
     def _parse_session_text(self, text: str) -> Policy:
-        policy = self._session_texts.get(text)
-        if policy is None:
-            try:
-                policy = parse_policy(text, name="session-policy", kind=PolicyKind.IDENTITY)
-            except IAMGuardError:
-                policy = _DENY_ALL  # STS validated it at issue time; a bad one now denies
-            self._session_texts[text] = policy
-        return policy
-
-    def _canonical(
-        self, policies: PolicySet, resource_policy: Policy | None, resource_account: str | None
-    ) -> PolicySet:
-        """One PolicySet object per distinct content, so the evaluator's memo by identity hits.
-
-        INVARIANT: the key holds the ids of objects the stored PolicySet keeps alive, so an id
-        can never be reused by another object while its entry exists.
-        """
-        key = (
-            tuple(map(id, policies.identity)),
-            id(policies.boundary),
-            None if policies.session is None else tuple(map(id, policies.session)),
-            id(resource_policy),
-            resource_account,
-            policies.generation,
-        )
-        sets = self._sets
-        found = sets.get(key)
-        if found is None:
-            found = replace(policies, resource=resource_policy, resource_account=resource_account)
-            if len(sets) >= _SETS_MAX:
-                sets.clear()
-            sets[key] = found
-        return found
+        return self.memory.session_policy(text, _parse_session_text)
 
     def _managed_flow(self, arn: str) -> Generator[GuardLookup, object, Policy]:
         """Session managed policy ``arn``'s parsed default version, through store lookups.
@@ -406,7 +363,7 @@ class _GuardCore:
         if not isinstance(record, ManagedPolicy):
             return _DENY_ALL
         key = (arn, str(record.policy_id), str(record.default_version_id))
-        policy = self._managed.get(key)
+        policy = self.memory.managed.get(key)
         if policy is None:
             version = yield GetPolicyVersion(arn, record.default_version_id)
             if not isinstance(version, PolicyVersion):
@@ -415,7 +372,7 @@ class _GuardCore:
                 policy = parse_policy(version.document, name=arn, kind=PolicyKind.IDENTITY)
             except IAMGuardError:
                 return _DENY_ALL
-            self._managed[key] = policy
+            self.memory.managed.put(key, policy)
         return policy
 
     # ------------------------------------------------------------ the sync driver
@@ -509,10 +466,9 @@ class _GuardCore:
         )
         if plain:
             principal, context = authenticated.principal, authenticated.context
-            key = (id(principal), id(context), action, resource, generation)
-            entry = self._allowed.get(key)
-            if entry is not None and entry[0] is principal and entry[1] is context:
-                decision = entry[2]
+            remembered = self.memory.allow_for(principal, context, action, resource, generation)
+            if remembered is not None:
+                decision = remembered
                 if self.audit is not None or self.tracker is not None:
                     self._record(authenticated, decision)
                 return decision, None, None
@@ -524,9 +480,7 @@ class _GuardCore:
             authenticated, action, resource, extra, found, policy, resource_account
         )
         if plain and decision.allowed and (context is EMPTY_CONTEXT or self.context.made(context)):
-            if len(self._allowed) >= _SETS_MAX:
-                self._allowed.clear()
-            self._allowed[key] = (principal, context, decision)
+            self.memory.remember_allow(principal, context, action, resource, generation, decision)
         return decision, request, policies
 
     def _allowed_or_raise(

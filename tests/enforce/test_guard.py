@@ -160,7 +160,7 @@ def test_denials_are_never_remembered_and_every_check_is_audited(world: World) -
         with pytest.raises(EncodedAccessDeniedError):
             guard.check(caller, "s3:GetObject", "arn:aws:s3:::secret/plans.txt")
     assert [e.decision for e in sink.events] == ["allowed", "explicitDeny"] * 3
-    assert len(guard._allowed) == 1
+    assert len(guard.memory.allowed) == 1
 
 
 def test_a_context_the_caller_can_change_is_never_remembered(world: World) -> None:
@@ -186,7 +186,7 @@ def test_a_context_the_caller_can_change_is_never_remembered(world: World) -> No
     assert guard.authorize(caller, "sqs:SendMessage").allowed
     context["aws:sourceip"] = "203.0.113.5"
     assert not guard.authorize(caller, "sqs:SendMessage").allowed
-    assert guard._allowed == {}
+    assert len(guard.memory.allowed) == 0
 
 
 class _Custom(Evaluator):
@@ -198,7 +198,7 @@ def test_allows_of_a_custom_evaluator_are_not_remembered(world: World) -> None:
     caller = guard.authenticate(_view(sign("GET", URL, world.akid, world.secret)), META)
     for _ in range(2):
         assert guard.check(caller, "s3:GetObject", "arn:aws:s3:::photos/a.jpg").allowed
-    assert guard._allowed == {}
+    assert len(guard.memory.allowed) == 0
 
 
 def test_only_contexts_the_builder_made_count_as_unchanging() -> None:
