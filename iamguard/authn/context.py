@@ -35,6 +35,7 @@ from functools import lru_cache
 from types import MappingProxyType
 
 from iamguard._frozen import slot_builder
+from iamguard._memo import Memo
 from iamguard.authn.request_view import RequestView
 from iamguard.authn.sigv4 import VerifiedRequest
 from iamguard.context import ContextValue, make_context
@@ -54,9 +55,9 @@ _PRINCIPAL_KEYS = (
     "aws:sourceidentity",
 )
 
-#: Principals whose derived keys are remembered; the memo is dropped whole when full.
+#: Principals whose derived keys are remembered (oldest evicted first).
 _DERIVED_MAX = 1024
-#: Request contexts remembered by :meth:`ContextBuilder.for_request` (dropped whole when full).
+#: Request contexts remembered by :meth:`ContextBuilder.for_request` (oldest evicted first).
 _CONTEXTS_MAX = 4096
 
 
@@ -158,13 +159,20 @@ class ContextBuilder:
         self._clock = clock
         self._last_second = -1
         self._last_times: tuple[str, str] = ("", "")
-        # id(principal) -> (principal, its _PRINCIPAL_KEYS entries). The entry keeps the
-        # principal alive, so its id cannot be reused while the entry exists.
-        self._derived: dict[int, tuple[Principal, tuple[tuple[str, ContextValue], ...]]] = {}
+        # Keyed by id(), not by value: a Principal (it holds a tags mapping) and a context (a
+        # read-only mapping) are unhashable, and what made() answers is about one object, not an
+        # equal one. INVARIANT: each entry holds the objects whose ids its key names, and a Memo
+        # evicts a key with its value, so an id cannot be reused while its entry exists.
+        # id(principal) -> (principal, its _PRINCIPAL_KEYS entries).
+        self._derived: Memo[int, tuple[Principal, tuple[tuple[str, ContextValue], ...]]] = Memo(
+            "context.derived", _DERIVED_MAX
+        )
         # (id(principal), the second, connection, headers read) -> (principal, frozen context).
-        self._contexts: dict[tuple[object, ...], tuple[Principal | None, Mapping[str, ContextValue]]] = {}
+        self._contexts: Memo[tuple[object, ...], tuple[Principal | None, Mapping[str, ContextValue]]] = Memo(
+            "context.contexts", _CONTEXTS_MAX
+        )
         # id(context) -> context, for every context for_request handed out and still remembers.
-        self._frozen: dict[int, Mapping[str, ContextValue]] = {}
+        self._frozen: Memo[int, Mapping[str, ContextValue]] = Memo("context.frozen", _CONTEXTS_MAX)
 
     def source_ip(self, view: RequestView, meta: RequestMeta) -> str | None:
         if not self._trusted:  # X-Forwarded-For is never read: skip collecting it
@@ -201,9 +209,7 @@ class ContextBuilder:
             return entry[1]
         derived = principal.context_keys()
         pairs = tuple((key, derived[key]) for key in _PRINCIPAL_KEYS if key in derived)
-        if len(self._derived) >= _DERIVED_MAX:
-            self._derived.clear()
-        self._derived[id(principal)] = (principal, pairs)
+        self._derived.put(id(principal), (principal, pairs))
         return pairs
 
     def build(
@@ -234,7 +240,7 @@ class ContextBuilder:
         alive by the entry), the clock's second, the connection (peer, scheme), the headers read
         (User-Agent, Referer and, behind trusted proxies, X-Forwarded-For/-Proto) and the
         signed region. So a hit returns exactly what :meth:`build` would. The memo is bounded
-        (dropped whole when full).
+        (oldest evicted first).
         """
         times = self._times()
         forwarded = (
@@ -259,11 +265,8 @@ class ContextBuilder:
         frozen: Mapping[str, ContextValue] = MappingProxyType(
             self._build(view, meta, principal, verified, times)
         )
-        if len(self._contexts) >= _CONTEXTS_MAX:
-            self._contexts.clear()
-            self._frozen.clear()
-        self._contexts[key] = (principal, frozen)
-        self._frozen[id(frozen)] = frozen
+        self._contexts.put(key, (principal, frozen))
+        self._frozen.put(id(frozen), frozen)
         return frozen
 
     def made(self, context: Mapping[str, ContextValue]) -> bool:

@@ -25,6 +25,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
+from iamguard._memo import Memo
 from iamguard._wire import parse_content_length, read_body
 from iamguard.authn.authenticators import Authenticated, PayloadRequiredError
 from iamguard.authn.context import RequestMeta, new_request_meta
@@ -64,10 +65,8 @@ def _raw_target(environ: dict[str, Any]) -> tuple[str, str]:
 
 #: environ key -> the header it carries, or _NOT_A_HEADER for a key that carries none, for the keys seen
 #: so far: one dict lookup per key instead of slicing and comparing each. Bounded: servers
-#: use the same keys on every request, and past the bound names are simply computed (no
-#: growth from odd clients).
-_HEADER_NAMES: dict[str, str] = {}
-_HEADER_NAMES_MAX = 1024
+#: use the same keys on every request, and odd clients' keys evict the oldest one at a time.
+_HEADER_NAMES: Memo[str, str] = Memo("wsgi.header_names", 1024)
 _CONTENT_KEYS = ("CONTENT_TYPE", "CONTENT_LENGTH")
 #: No header name is "_": every "_" of an environ key becomes "-" in the name.
 _NOT_A_HEADER = "_"
@@ -89,13 +88,11 @@ def _headers(environ: dict[str, Any]) -> tuple[HeaderPairs, dict[str, tuple[str,
     :meth:`RequestView.header_index` would build)."""
     headers = []
     index: dict[str, tuple[str, ...]] = {}
-    names = _HEADER_NAMES
+    names = _HEADER_NAMES.get
     for key, value in environ.items():
-        name = names.get(key)
+        name = names(key)
         if name is None:
-            name = _header_name(key)
-            if len(names) < _HEADER_NAMES_MAX:
-                names[key] = name
+            name = _HEADER_NAMES.put(key, _header_name(key))
         if name is _NOT_A_HEADER or (not value and key in _CONTENT_KEYS):  # PEP 3333: empty means absent
             continue
         text = value if type(value) is str else str(value)

@@ -31,6 +31,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 
+from iamguard._memo import Memo
 from iamguard.context import ContextValue
 from iamguard.decision import MatchedStatement, PolicyRole
 from iamguard.evaluate.principal_match import compile_principal
@@ -152,21 +153,15 @@ class _StatementBody:
         return hit != self.not_resource
 
 
-#: Matchers for rendered (escaped) resource patterns; one entry per distinct rendered text, reset
-#: when full so per-user patterns cannot grow memory without bound.
-_RENDERED_SIZE = 8192
-_rendered: dict[str, ActionTest] = {}
+#: Matchers for rendered (escaped) resource patterns, by rendered text: bounded, so per-user
+#: patterns cannot grow memory without bound, and evicting one at a time (never all at once).
+_rendered: Memo[str, ActionTest] = Memo("evaluate.rendered_resources", 8192)
 
 
 def _rendered_matcher(pattern: str) -> ActionTest:
-    global _rendered
     test = _rendered.get(pattern)
     if test is None:
-        test = compile_wildcard(pattern, escaped=True)
-        table = _rendered
-        if len(table) >= _RENDERED_SIZE:
-            table = _rendered = {}
-        table[pattern] = test
+        test = _rendered.put(pattern, compile_wildcard(pattern, escaped=True))
     return test
 
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from iamguard._frozen import slot_builder
+from iamguard._memo import Memo
 from iamguard.context import ContextValue
 from iamguard.decision import Decision, DecisionKind, MatchedStatement, PolicyRole
 from iamguard.evaluate.compile import CompiledPolicy, CompiledStatement, _StatementBody, compiled
@@ -71,23 +72,20 @@ _NO_SESSION_POLICY = "implicit deny: the session was given no session policy, so
 
 
 #: Principal-derived context keys per Principal object (``Principal.context_keys`` costs about a
-#: microsecond; a caller reusing its Principal pays it once). Keyed by id() with the object kept
-#: alongside, so an id can never be reused while its entry exists; reset when full.
-_PRINCIPAL_KEYS_SIZE = 256
-_principal_keys: dict[int, tuple[Principal, dict[str, ContextValue]]] = {}
+#: microsecond; a caller reusing its Principal pays it once). Keyed by id(), not by value: a
+#: Principal holds a tags mapping, so it is unhashable, and hashing its fields per decision would
+#: cost what the memo saves. INVARIANT: the entry holds the object (a hit checks ``is``) and the
+#: Memo evicts a key with its value, so an id can never be reused while its entry exists.
+_principal_keys: Memo[int, tuple[Principal, dict[str, ContextValue]]] = Memo("evaluate.principal_keys", 256)
 
 
 def principal_context_keys(principal: Principal) -> dict[str, ContextValue]:
     """``principal.context_keys()``, memoized per object. INVARIANT: callers never mutate it."""
-    global _principal_keys
     entry = _principal_keys.get(id(principal))
     if entry is not None and entry[0] is principal:
         return entry[1]
     keys = principal.context_keys()
-    table = _principal_keys
-    if len(table) >= _PRINCIPAL_KEYS_SIZE:
-        table = _principal_keys = {}
-    table[id(principal)] = (principal, keys)
+    _principal_keys.put(id(principal), (principal, keys))
     return keys
 
 

@@ -275,3 +275,83 @@ def test_a_session_guard_answers_as_a_guard_that_remembers_nothing(
     guard.memory = DecisionMemory(maxsize=size, policies=size)
     signed = sign("GET", URL, creds.access_key_id, creds.secret_access_key, token=creds.session_token)
     _run(steps, signed, world, guard)
+
+
+# ------------------------------------------------------------ the module-level memos, bounded
+
+
+def test_rendered_resource_matchers_evict_the_oldest_not_everything() -> None:
+    """Regression (issue 12): the table was emptied when full, so a workload just past the bound
+    recompiled every rendered pattern; now only the oldest goes, and it answers as compiled."""
+    from iamguard.evaluate import compile as compile_module
+    from iamguard.policy.wildcard import compile_wildcard
+
+    size = compile_module._rendered.maxsize
+    patterns = [f"arn:aws:s3:::bucket/user-{i}/*" for i in range(size + 1)]
+    for pattern in patterns:
+        compile_module._rendered_matcher(pattern)
+    assert len(compile_module._rendered) == size
+    assert patterns[-2] in compile_module._rendered and patterns[-1] in compile_module._rendered
+    test = compile_module._rendered_matcher(patterns[-2])
+    expected = compile_wildcard(patterns[-2], escaped=True)
+    for resource in ("arn:aws:s3:::bucket/user-8191/k", "arn:aws:s3:::bucket/user-1/k"):
+        assert test(resource) == expected(resource)
+
+
+def test_principal_keys_evict_the_oldest_not_everything() -> None:
+    from iamguard.evaluate import engine
+    from iamguard.principal import Principal
+
+    size = engine._principal_keys.maxsize
+    principals = [Principal.from_arn(f"arn:aws:iam::111122223333:user/u{i}") for i in range(size + 1)]
+    for principal in principals:
+        engine.principal_context_keys(principal)
+    assert len(engine._principal_keys) == size
+    for principal in principals[-10:]:
+        assert engine.principal_context_keys(principal) == principal.context_keys()
+
+
+def test_wsgi_header_names_keep_learning_past_the_bound() -> None:
+    """Regression: past the bound no key was remembered again, so a server whose keys arrived
+    after an odd client's computed every name on every request; now the oldest is evicted."""
+    from iamguard.enforce import wsgi
+
+    size = wsgi._HEADER_NAMES.maxsize
+    wsgi._headers({f"HTTP_X_ODD_{i}": "v" for i in range(size + 1)})
+    pairs, _ = wsgi._headers({"HTTP_X_LATE_HEADER": "v", "CONTENT_TYPE": "text/plain", "wsgi.input": None})
+    assert "HTTP_X_LATE_HEADER" in wsgi._HEADER_NAMES
+    assert dict(pairs) == {"x-late-header": "v", "content-type": "text/plain"}
+
+
+def test_context_builder_memos_evict_the_oldest_and_answer_as_build() -> None:
+    """Regression: the builder's memos were dropped whole when full; each now evicts its oldest
+    entry, and a remembered context is still exactly what :meth:`ContextBuilder.build` makes."""
+    from iamguard.authn import context as context_module
+    from iamguard.authn.context import ContextBuilder
+    from iamguard.principal import Principal
+
+    builder = ContextBuilder(clock=lambda: 1_800_000_000.0)
+    view = RequestView("GET", "/", "", [("host", "h"), ("user-agent", "ua")])
+    principals = [
+        Principal.from_arn(f"arn:aws:iam::111122223333:user/u{i}")
+        for i in range(context_module._DERIVED_MAX + 1)
+    ]
+    made = [builder.for_request(view, META, principal, None) for principal in principals]
+    assert len(builder._derived) == context_module._DERIVED_MAX
+    for principal, context in zip(principals[-5:], made[-5:], strict=True):
+        assert builder.for_request(view, META, principal, None) is context
+        assert dict(context) == builder.build(view, META, principal=principal)
+        assert builder.made(context)
+
+
+def test_every_memo_is_listed_in_one_place() -> None:
+    from iamguard._memo import memo_sizes
+    from iamguard.enforce import wsgi  # noqa: F401  (its memo is made at import)
+
+    guard = Guard(make_world().store)  # held: memo_sizes lists live memos only
+    names = set(memo_sizes())
+    expected = {"guard.resolved", "guard.sets", "guard.allowed", "guard.session_texts", "guard.managed"}
+    expected |= {"evaluate.rendered_resources", "evaluate.principal_keys", "wsgi.header_names"}
+    expected |= {"context.derived", "context.contexts", "context.frozen"}
+    assert expected <= names
+    assert guard.memory.allowed.name == "guard.allowed"
