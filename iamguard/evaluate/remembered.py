@@ -96,7 +96,11 @@ class DecisionMemory:
         resource: str,
         generation: object,
     ) -> Decision | None:
-        """The Allow remembered for exactly these objects and inputs at ``generation``."""
+        """The Allow remembered for exactly these objects and inputs at ``generation``.
+
+        INVARIANT: the guard's check inlines this lookup (same key, same ``is`` checks); a change
+        to the key here is a change there.
+        """
         entry = self.allowed.get((id(principal), id(context), action, resource, generation))
         if entry is not None and entry[0] is principal and entry[1] is context:
             return entry[2]
