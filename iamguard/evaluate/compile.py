@@ -30,6 +30,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from iamguard._memo import Memo
 from iamguard.context import ContextValue
@@ -40,7 +41,9 @@ from iamguard.policy.operators import CompiledCondition, compile_condition
 from iamguard.policy.variables import Template, compile_template
 from iamguard.policy.wildcard import compile_wildcard, has_wildcard
 
-__all__ = ["CompiledPolicy", "CompiledStatement", "compile_policy", "compiled"]
+__all__ = ["CompiledPolicy", "CompiledStatement", "attach_once", "compile_policy", "compiled"]
+
+T = TypeVar("T")
 
 Context = Mapping[str, ContextValue]
 ActionTest = Callable[[str], bool]
@@ -360,11 +363,21 @@ def compiled(policy: Policy) -> CompiledPolicy:
     # written once (under a lock, so two threads never build it twice) and then only read.
     """
     found = policy._compiled
-    if found is not None:
+    if found is not None:  # the hit stays inline: no call on the hot path
         return found  # type: ignore[no-any-return]
-    with _COMPILE_LOCK:
-        found = policy._compiled
+    return attach_once(policy, CompiledPolicy, _COMPILE_LOCK)
+
+
+def attach_once(owner: Any, build: Callable[[Any], T], lock: threading.Lock) -> T:
+    """``owner._compiled``, building it with ``build(owner)`` and attaching it if still unset.
+
+    The slow half of :func:`compiled` and :func:`~iamguard.evaluate.policy_set.compiled_set`
+    (each reads the slot itself first). ``owner`` is a frozen value object, so the slot is
+    written once, under ``lock`` (two threads never build two), through ``object.__setattr__``.
+    """
+    with lock:
+        found = owner._compiled
         if found is None:
-            found = CompiledPolicy(policy)
-            object.__setattr__(policy, "_compiled", found)
+            found = build(owner)
+            object.__setattr__(owner, "_compiled", found)
     return found  # type: ignore[no-any-return]

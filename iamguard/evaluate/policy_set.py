@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 
-from iamguard.evaluate.compile import CompiledPolicy, CompiledStatement, compiled
+from iamguard.evaluate.compile import CompiledPolicy, CompiledStatement, attach_once, compiled
 from iamguard.evaluate.inputs import PolicySet
 from iamguard.policy.model import Policy
 
@@ -96,9 +96,4 @@ def compiled_set(policies: PolicySet) -> CompiledPolicySet:
     found = policies._compiled
     if found is not None:
         return found  # type: ignore[no-any-return]
-    with _LOCK:
-        found = policies._compiled
-        if found is None:
-            found = CompiledPolicySet(policies)
-            object.__setattr__(policies, "_compiled", found)
-    return found  # type: ignore[no-any-return]
+    return attach_once(policies, CompiledPolicySet, _LOCK)
