@@ -27,7 +27,14 @@ if TYPE_CHECKING:
         JsonLinesAuditSink,
         LoggingAuditSink,
     )
-    from iamguard.enforce.errors import ErrorResponse, ErrorStyle, RenderError, log_server_error, render_error
+    from iamguard.enforce.errors import (
+        ErrorResponse,
+        ErrorStyle,
+        RenderError,
+        log_error_response,
+        log_server_error,
+        render_error,
+    )
     from iamguard.enforce.guard import AsyncGuard, Guard, RequestState
     from iamguard.enforce.request_id import REQUEST_ID_KEY, new_request_id
     from iamguard.enforce.require import ResourceTemplate, acting_as, current_request
@@ -47,6 +54,7 @@ _LAZY = {
     "ErrorResponse": "iamguard.enforce.errors",
     "ErrorStyle": "iamguard.enforce.errors",
     "RenderError": "iamguard.enforce.errors",
+    "log_error_response": "iamguard.enforce.errors",
     "log_server_error": "iamguard.enforce.errors",
     "render_error": "iamguard.enforce.errors",
     "AsyncGuard": "iamguard.enforce.guard",
@@ -85,6 +93,7 @@ __all__ = [
     "ResourceTemplate",
     "acting_as",
     "current_request",
+    "log_error_response",
     "log_server_error",
     "new_request_id",
     "receive_body",

@@ -32,6 +32,7 @@ __all__ = [
     "ErrorResponse",
     "ErrorStyle",
     "RenderError",
+    "log_error_response",
     "log_server_error",
     "render_error",
 ]
@@ -74,6 +75,23 @@ def log_server_error(
         getattr(error, "code", "") or "unexpected error",
         exc_info=(type(error), error, error.__traceback__),
     )
+
+
+def log_error_response(
+    error: BaseException, request_id: str, status: int, logger: logging.Logger = _log
+) -> None:
+    """Log every error answer once, server-side: a 5xx with its cause (:func:`log_server_error`),
+    a 4xx (a refused or malformed request) at INFO with its code and the message the client got.
+
+    The message is the client's own (never a secret, see :func:`iamguard.errors.client_message`)
+    and is logged with ``%r``, so text an attacker put in a request cannot forge log lines.
+    """
+    if status >= 500:
+        log_server_error(error, request_id, status, logger)
+    elif logger.isEnabledFor(logging.INFO):
+        code = getattr(error, "code", "") or type(error).__name__
+        message = client_message(error) if isinstance(error, IAMGuardError) else ""
+        logger.info("request %s refused %d %s: %r", request_id, status, code, message)
 
 
 def render_error(error: BaseException, *, style: ErrorStyle = "json", request_id: str = "") -> ErrorResponse:

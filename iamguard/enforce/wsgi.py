@@ -31,7 +31,7 @@ from iamguard.authn.authenticators import Authenticated, PayloadRequiredError
 from iamguard.authn.context import RequestMeta, new_request_meta
 from iamguard.authn.request_view import HeaderPairs, RequestView, wire_view
 from iamguard.authn.sigv4 import payload_is_signed
-from iamguard.enforce.errors import ErrorStyle, RenderError, log_server_error, render_error
+from iamguard.enforce.errors import ErrorStyle, RenderError, log_error_response, render_error
 from iamguard.enforce.guard import Guard, RequestState
 from iamguard.enforce.request_id import REQUEST_ID_KEY, new_request_id
 from iamguard.enforce.require import enter_request, leave_request
@@ -212,7 +212,6 @@ class IAMGuardMiddleware:
         self, error: BaseException, request_id: str, start_response: Callable[..., Any]
     ) -> list[bytes]:
         status, headers, body = self.render_error(error, style=self.error_style, request_id=request_id)
-        if status >= 500:
-            log_server_error(error, request_id, status)
+        log_error_response(error, request_id, status)
         start_response(_reason(status), headers)
         return [body]

@@ -452,11 +452,15 @@ class StsEndpoint:
         return self.error(error)
 
     def error(self, error: IAMGuardError, request_id: str | None = None) -> Response:
-        """``error`` as AWS's error document, with a request id; 5xx are logged."""
+        """``error`` as AWS's error document, with a request id; logged (5xx at ERROR, 4xx at INFO)."""
         request_id = request_id or str(uuid.uuid4())
         status = error.http_status if 400 <= error.http_status <= 599 else 500
         if status >= 500:
             _log.error("STS request %s answered %d: %s", request_id, status, error.code, exc_info=error)
+        else:  # the client's own message (no secrets), %r so request text cannot forge log lines
+            _log.info(
+                "STS request %s refused %d %s: %r", request_id, status, error.code, client_message(error)
+            )
         return self._response(status, render_error(error, request_id), request_id)
 
     @staticmethod

@@ -38,7 +38,7 @@ from iamguard.enforce import (
     REQUEST_ID_KEY,
     ErrorStyle,
     ResourceTemplate,
-    log_server_error,
+    log_error_response,
     new_request_id,
     receive_body,
     view_from_scope,
@@ -58,8 +58,7 @@ def install(app: FastAPI, guard: AsyncGuard, *, error_style: ErrorStyle = "json"
 
     async def handler(request: Request, error: Exception) -> Response:
         status, headers, body = render_error(error, style=error_style, request_id=_request_id(request))
-        if status >= 500:
-            log_server_error(error, _request_id(request), status)
+        log_error_response(error, _request_id(request), status)
         return Response(body, status_code=status, headers=dict(headers))
 
     app.add_exception_handler(IAMGuardError, handler)

@@ -33,7 +33,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 
 from iamguard import Guard, IAMGuardError, IAMGuardMiddleware, Principal, RequestState, render_error, require
-from iamguard.enforce import REQUEST_ID_KEY, ErrorStyle, log_server_error
+from iamguard.enforce import REQUEST_ID_KEY, ErrorStyle, log_error_response
 from iamguard.store import open_store
 
 __all__ = ["IAMGuard", "current_principal", "require"]
@@ -105,6 +105,5 @@ def _render(error: IAMGuardError) -> Response:
     request_id = authenticated.request_id if authenticated is not None else ""
     request_id = request_id or str(request.environ.get(REQUEST_ID_KEY, ""))
     status, headers, body = render_error(error, style=app_state.error_style, request_id=request_id)
-    if status >= 500:
-        log_server_error(error, request_id, status)
+    log_error_response(error, request_id, status)
     return Response(body, status=status, headers=headers)
