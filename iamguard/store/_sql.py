@@ -258,6 +258,28 @@ MIGRATIONS = (
     ),
 )
 
+# Identity providers (CreateOpenIDConnectProvider, CreateSAMLProvider), keyed by ARN, so STS's
+# federation reads them from the store: see ``iamguard/store/_providers.py``.
+_PROVIDER_TABLES = (
+    _t(
+        "oidc_providers",
+        ("arn",),
+        "arn TEXT NOT NULL, url TEXT NOT NULL, client_ids TEXT NOT NULL, thumbprints TEXT NOT NULL, "
+        "create_date TEXT NOT NULL, tags TEXT NOT NULL",
+    ),
+    _t(
+        "saml_providers",
+        ("arn",),
+        "arn TEXT NOT NULL, name TEXT NOT NULL, metadata_document TEXT NOT NULL, create_date TEXT NOT NULL, "
+        "valid_until TEXT, provider_uuid TEXT NOT NULL, tags TEXT NOT NULL",
+    ),
+)
+TABLES.update({t.name: t for t in _PROVIDER_TABLES})
+MIGRATIONS = (
+    *MIGRATIONS,
+    Migration(5, "identity providers", tuple(_create_table(t) for t in _PROVIDER_TABLES)),
+)
+
 _MIGRATIONS_TABLE = (
     f"CREATE TABLE IF NOT EXISTS {_PREFIX}migrations "
     "(version BIGINT NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"

@@ -28,6 +28,7 @@ This module only composes the service; each IAM area is a mixin in its own modul
 ``_access_keys.py``       access keys and master-key rotation
 ``_passwords.py``         password policy, login profiles and sign-in checks
 ``_mfa_devices.py``       virtual MFA devices and code verification
+``_providers.py``         OIDC and SAML identity-provider records (STS federation reads them)
 ``_replay.py``            one-time-use records shared by every process (SAML assertion IDs)
 ``_sessions.py``          revoking a role's older sessions (``AWSRevokeOlderSessions``)
 ========================  ==================================================================
@@ -45,6 +46,7 @@ from iamguard.store._attachments import _PolicyAttachments
 from iamguard.store._mfa_devices import _MfaDevices
 from iamguard.store._passwords import _Passwords
 from iamguard.store._policies import _ManagedPolicies
+from iamguard.store._providers import _IdentityProviders
 from iamguard.store._read_path import _ReadPath
 from iamguard.store._replay import _OneTimeUse
 from iamguard.store._roles import _Roles
@@ -89,6 +91,7 @@ class IdentityService(
     _AccessKeys,
     _Passwords,
     _MfaDevices,
+    _IdentityProviders,
     _OneTimeUse,
 ):
     """The identity store: the IAM API over a backend, plus the read path.

@@ -32,7 +32,7 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iamguard.authn.session_token import IssuedCredentials, SessionClaims, SessionTokenService
 from iamguard.context import ContextValue
@@ -41,9 +41,15 @@ from iamguard.errors import IAMGuardError, NoSuchEntityError, STSError
 from iamguard.evaluate.engine import Evaluator
 from iamguard.evaluate.inputs import PolicySet
 from iamguard.principal import Principal, PrincipalType
+from iamguard.store.protocols import OneTimeUse
 from iamguard.store.records import Role
 from iamguard.sts._errors import constraint, denied
-from iamguard.sts._federation import oidc_provider_for, saml_session_cap
+from iamguard.sts._federation import (
+    oidc_provider_for,
+    saml_session_cap,
+    stored_oidc_provider,
+    stored_saml_provider,
+)
 from iamguard.sts._mfa import verify_mfa
 from iamguard.sts._params import (
     DEFAULT_ROLE_DURATION,
@@ -82,6 +88,9 @@ from iamguard.sts._trust import assume_role_context, authorize_on_role, base_con
 from iamguard.sts.oidc import OidcProvider
 from iamguard.sts.oidc import condition_keys as oidc_condition_keys
 
+if TYPE_CHECKING:
+    from iamguard.sts.saml import SamlProvider
+
 __all__ = [
     "PACKED_POLICY_BUDGET",
     "AssumeRoleResult",
@@ -110,8 +119,10 @@ class TokenService:
     ``stores`` is one store (one account) or a mapping of account id → store, so cross-account
     AssumeRole can read both sides. ``tokens`` issues the session tokens. ``oidc_providers`` maps
     an OIDC provider ARN (``arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH``) to its
-    :class:`~iamguard.sts.oidc.OidcProvider`: the store keeps no OIDC provider records, so the
-    registry is configuration here. ``saml_verifier`` holds its own provider registry.
+    :class:`~iamguard.sts.oidc.OidcProvider`; an ARN it does not name is looked up in the role's
+    store, where IAM's ``CreateOpenIDConnectProvider`` registers providers. ``saml_verifier``
+    holds its own provider registry; without one, a :class:`~iamguard.sts.saml.SamlVerifier`
+    over the store's SAML providers (``CreateSAMLProvider``) is made on first use.
     ``message_codec`` seals and opens encoded authorization messages.
     """
 
@@ -138,6 +149,7 @@ class TokenService:
         self._oidc_providers = dict(oidc_providers or {})
         self._oidc_verifier = oidc_verifier
         self._saml_verifier = saml_verifier
+        self._stored_saml_verifiers: dict[str, SamlResponseVerifier] = {}
         self._codec = message_codec
         self._clock = clock
         self._partition = partition
@@ -333,7 +345,7 @@ class TokenService:
         policy = check_policy_text(policy)
         arns = check_policy_arns(policy_arns, store)
         provider_arn, provider = oidc_provider_for(
-            web_identity_token, account, self._partition, self._oidc_providers
+            web_identity_token, account, self._partition, self._oidc_lookup(store)
         )
         if self._oidc_verifier is None:
             raise STSError("No OIDC verifier is configured", code="IDPCommunicationError", http_status=400)
@@ -388,9 +400,8 @@ class TokenService:
         store, role, account = self._role(role_arn)
         policy = check_policy_text(policy)
         arns = check_policy_arns(policy_arns, store)
-        if self._saml_verifier is None:
-            raise STSError("No SAML provider is configured", code="InvalidIdentityToken", http_status=400)
-        assertion = self._saml_verifier.verify(saml_assertion, principal_arn, role.arn)
+        verifier = self._saml_verifier or self._stored_saml_verifier(account, store)
+        assertion = verifier.verify(saml_assertion, principal_arn, role.arn)
         # The assertion's SessionDuration applies when the request names none; both stay under the role's max.
         duration = role_duration(
             requested if duration_seconds is not None else (assertion.session_duration or requested),
@@ -437,6 +448,28 @@ class TokenService:
             assertion.source_identity,
             session,
         )
+
+    def _oidc_lookup(self, store: StsStore) -> Callable[[str], OidcProvider | None]:
+        """Configured providers first, then the ones registered in the role's store."""
+
+        def lookup(arn: str) -> OidcProvider | None:
+            return self._oidc_providers.get(arn) or stored_oidc_provider(store, arn)
+
+        return lookup
+
+    def _stored_saml_verifier(self, account: str, store: StsStore) -> SamlResponseVerifier:
+        """A verifier over the account store's SAML providers (its assertion IDs consumed there too)."""
+        verifier = self._stored_saml_verifiers.get(account)
+        if verifier is None:
+            from iamguard.sts.saml import SamlVerifier
+
+            def lookup(arn: str) -> SamlProvider | None:
+                return stored_saml_provider(store, arn)
+
+            replay = store if isinstance(store, OneTimeUse) else None
+            verifier = SamlVerifier(lookup, clock=self._clock, replay_store=replay)
+            self._stored_saml_verifiers[account] = verifier
+        return verifier
 
     def _authorize_federated(
         self,
