@@ -187,8 +187,7 @@ def bench_flask(requests: int, rounds: int) -> dict[str, float]:
 def _fastapi_apps() -> tuple[Any, Any, Any, Any]:
     from fastapi import Depends, FastAPI
     from fastapi.responses import PlainTextResponse
-
-    from integrations.fastapi_iamguard import require as depends_require
+    from fastapi_iamguard import require as depends_require
 
     bare = FastAPI()
 

@@ -69,17 +69,19 @@ def _build_app(kind: str) -> tuple[Any, str, str]:
 
     store, akid, secret = mb._store()
     if kind.startswith("flask"):
+        from flask_iamguard import IAMGuard
+
         from iamguard.enforce.guard import Guard
-        from integrations.flask_iamguard import IAMGuard
 
         bare, guarded = mb._flask_apps(store)
         if kind == "flask-bare":
             return bare, akid, secret
         IAMGuard(guarded, guard=Guard(store))
         return guarded, akid, secret
+    from fastapi_iamguard import install
+
     from iamguard.enforce.asgi import IAMGuardASGIMiddleware
     from iamguard.enforce.guard import AsyncGuard
-    from integrations.fastapi_iamguard import install
 
     bare, guarded, _, _ = mb._fastapi_apps()
     if kind == "fastapi-bare":

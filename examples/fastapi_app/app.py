@@ -9,7 +9,7 @@
     GET    /whoami           (no action: like sts:GetCallerIdentity, any caller may ask)
     POST   /sts/             iamguard's STS Query endpoint (AssumeRole, GetSessionToken, ...)
 
-How a request is judged (:func:`integrations.fastapi_iamguard.require`):
+How a request is judged (:func:`fastapi_iamguard.require`):
 
 * **Who**: SigV4 (``Authorization: AWS4-HMAC-SHA256 …`` with scope service ``docs``, long-term
   keys or session credentials with ``X-Amz-Security-Token``) or, because the guard has
@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Response
+from fastapi_iamguard import current_principal, install, require
 from pydantic import BaseModel, Field
 
 from iamguard import (
@@ -50,7 +51,6 @@ from iamguard import (
 )
 from iamguard.store import IdentityService
 from iamguard.sts import StsAsgiApp
-from integrations.fastapi_iamguard import current_principal, install, require
 
 from .documents import ARN_PREFIX, Document, DocumentStore, make_document
 

@@ -3,7 +3,7 @@
 ``create_app(store, data=...)`` returns a WSGI app that unmodified boto3 and the AWS CLI talk to
 (``endpoint_url=http://127.0.0.1:PORT``). Authentication (SigV4 header and presigned, session
 credentials from iamguard's STS, aws-chunked bodies) is iamguard's WSGI middleware installed by
-:class:`~integrations.flask_iamguard.IAMGuard`; each operation in
+:class:`~flask_iamguard.IAMGuard`; each operation in
 :mod:`.operations` is wrapped in ``@require(action, resource)``. This module only routes.
 
 Addressing (https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html):
@@ -36,6 +36,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from flask import Flask, Response, current_app, request
+from flask_iamguard import IAMGuard
 from werkzeug.exceptions import HTTPException
 
 from iamguard import (
@@ -54,7 +55,6 @@ from iamguard import (
 from iamguard.enforce import REQUEST_ID_KEY, new_request_id
 from iamguard.store import IdentityService, open_store
 from iamguard.sts import ENV_KEYS, ENV_KEYS_FILE, keyring_from_env
-from integrations.flask_iamguard import IAMGuard
 
 from . import operations as ops
 from .s3xml import S3Error, error_document

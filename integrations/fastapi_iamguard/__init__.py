@@ -18,8 +18,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
+try:
+    from fastapi import FastAPI, Request
+    from fastapi.responses import Response
+except ModuleNotFoundError as missing:  # the [fastapi] extra is not installed: say how to get it
+    if missing.name != "fastapi":
+        raise
+    raise ModuleNotFoundError(
+        'fastapi_iamguard needs FastAPI: pip install "iamguard[fastapi]"', name="fastapi"
+    ) from None
 
 from iamguard import (
     AccessDeniedError,

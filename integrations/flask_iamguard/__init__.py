@@ -30,7 +30,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Response, g, request
+try:
+    from flask import Flask, Response, g, request
+except ModuleNotFoundError as missing:  # the [flask] extra is not installed: say how to get it
+    if missing.name != "flask":
+        raise
+    raise ModuleNotFoundError(
+        'flask_iamguard needs Flask: pip install "iamguard[flask]"', name="flask"
+    ) from None
 
 from iamguard import Guard, IAMGuardError, IAMGuardMiddleware, Principal, RequestState, render_error, require
 from iamguard.enforce import REQUEST_ID_KEY, ErrorStyle, log_error_response

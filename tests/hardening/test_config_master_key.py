@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask_iamguard import IAMGuard
 
 import iamguard.cli
 from iamguard.cli.serve_sts import build_token_service
 from iamguard.errors import StoreError
 from iamguard.store import open_store
 from iamguard.store.secrets import SecretBox
-from integrations.flask_iamguard import IAMGuard
 
 KEY_VARS = ("IAMGUARD_MASTER_KEY", "IAMGUARD_MASTER_KEY_FILE", "IAMGUARD_DEV_MASTER_KEY")
 ADVICE = "IAMGUARD_MASTER_KEY"

@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
+from fastapi_iamguard import current_principal, install, require
 
 from iamguard.decision import Decision
 from iamguard.enforce.asgi import IAMGuardASGIMiddleware
 from iamguard.enforce.guard import AsyncGuard, RequestState
 from iamguard.principal import Principal
 from iamguard.store.records import PrincipalKind
-from integrations.fastapi_iamguard import current_principal, install, require
 
 from ..enforce.helpers import World, make_world, sign
 

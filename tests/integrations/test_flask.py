@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 from flask import Flask, g, jsonify
+from flask_iamguard import IAMGuard, current_principal, require
 
 from iamguard.enforce.guard import Guard
-from integrations.flask_iamguard import IAMGuard, current_principal, require
 
 from ..enforce.helpers import World, make_world, sign
 
