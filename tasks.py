@@ -52,7 +52,9 @@ def demo(argv: list[str]) -> int:
 
 def test(argv: list[str]) -> int:
     _ensure_venv("test")
-    return _run("-m", "pytest", "-m", "not slow", *argv)
+    # one pytest-xdist worker per core (``-n 0`` or ``-p no:xdist`` in argv runs in one process)
+    workers = [] if any(a.startswith("-n") or a == "no:xdist" for a in argv) else ["-n", "auto"]
+    return _run("-m", "pytest", "-m", "not slow", *workers, *argv)
 
 
 def test_slow(argv: list[str]) -> int:
