@@ -25,6 +25,7 @@ SUBPACKAGES = (
     "iamguard.credentials",
     "iamguard.enforce",
     "iamguard.evaluate",
+    "iamguard.iam",
     "iamguard.policy",
     "iamguard.store",
     "iamguard.sts",

@@ -36,6 +36,7 @@ _SUBCOMMANDS: tuple[str, ...] = (
     "admin_sessions",
     "apply",
     "export",
+    "serve",
     "serve_sts",
     "serve_credentials",
 )

@@ -1,0 +1,118 @@
+"""``iamguard serve``: the IAM API and STS together on one port, for boto3 and the AWS CLI.
+
+::
+
+    iamguard serve --store URL [--port P] [--host 127.0.0.1] [--allow-non-loopback]
+        [--keys-file F] [--oidc-provider URL=CLIENT_ID[,CLIENT_ID...]]...
+        [--saml-provider ARN=METADATA_XML_FILE]...
+
+Each request goes to IAM or STS by the service its SigV4 credential scope names (``iam`` or
+``sts``; unsigned federation calls go to STS). Every IAM call is authorized by iamguard's own
+policies in the store, as in AWS (the root user's keys may do anything). Options and keyring as
+for ``iamguard serve-sts``, which stays for STS alone. Point SDKs at it with
+``AWS_ENDPOINT_URL_IAM`` and ``AWS_ENDPOINT_URL_STS`` (both printed on start).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from typing import Any, TextIO
+from wsgiref.simple_server import make_server
+
+from iamguard.cli import EXIT_OK
+from iamguard.cli._serve import check_bind_address, run_until_signalled, wait_for
+from iamguard.cli.serve_sts import ThreadingWSGIServer, _QuietHandler, build_token_service
+from iamguard.iam.query_api import IamEndpoint
+from iamguard.iam.wsgi import IamStsWsgiApp, IamWsgiApp
+from iamguard.keyring import ENV_KEYS, ENV_KEYS_FILE
+from iamguard.store.service import IdentityService
+from iamguard.sts.wsgi import StsWsgiApp
+
+__all__ = ["COMMAND", "build_app", "register", "run", "serve"]
+
+COMMAND = "serve"
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``serve`` subcommand (``serve-sts``'s options, with IAM served beside STS)."""
+    parser = subparsers.add_parser(
+        COMMAND,
+        help="serve the IAM API and STS on one port for boto3 and the AWS CLI",
+        description="Run iamguard's IAM API (users, groups, roles, policies, keys, ...) and its "
+        "Security Token Service on one HTTP port, over the identities of --store; every IAM call "
+        "is authorized by the store's own policies.",
+    )
+    parser.add_argument(
+        "--store", required=True, help="identity store URL (memory://, sqlite:///f.db, postgresql://...)"
+    )
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--allow-non-loopback",
+        action="store_true",
+        help="allow binding a non-loopback address (use TLS in front of it)",
+    )
+    parser.add_argument("--keys-file", help=f"STS keyring file (default: ${ENV_KEYS} / ${ENV_KEYS_FILE})")
+    parser.add_argument(
+        "--oidc-provider",
+        action="append",
+        default=[],
+        metavar="URL=CLIENT_ID[,CLIENT_ID]",
+        help="register an OIDC identity provider for AssumeRoleWithWebIdentity (repeatable)",
+    )
+    parser.add_argument(
+        "--saml-provider",
+        action="append",
+        default=[],
+        metavar="ARN=METADATA_FILE",
+        help="register a SAML provider for AssumeRoleWithSAML (repeatable)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until SIGINT or SIGTERM."""
+    return run_until_signalled(serve, args)
+
+
+def build_app(args: argparse.Namespace, err: TextIO) -> IamStsWsgiApp:
+    """The WSGI app ``serve`` runs: IAM and STS over the store of ``args.store``."""
+    service = build_token_service(args, err)
+    store = next(iter(service.stores.values()))
+    if not isinstance(store, IdentityService):  # pragma: no cover - open_store returns one
+        raise TypeError("the IAM API needs an iamguard identity store")
+    iam = IamWsgiApp(IamEndpoint(store, sessions=service.tokens))
+    return IamStsWsgiApp(iam, StsWsgiApp(service))
+
+
+def serve(
+    args: argparse.Namespace, *, stop: threading.Event, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Run until ``stop`` is set; prints the ``AWS_ENDPOINT_URL_IAM``/``_STS`` lines to export."""
+    out, err = out or sys.stdout, err or sys.stderr
+    check_bind_address(args)
+    server = make_server(
+        args.host,
+        args.port,
+        build_app(args, err),
+        server_class=ThreadingWSGIServer,
+        handler_class=_QuietHandler,
+    )
+    thread = threading.Thread(target=server.serve_forever, name="iamguard-serve", daemon=True)
+    thread.start()
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{host}:{server.server_port}"
+    try:
+        out.write(f"export AWS_ENDPOINT_URL_IAM={url}\nexport AWS_ENDPOINT_URL_STS={url}\n")
+        out.flush()
+        err.write(f"iamguard IAM + STS serving {args.store} on {url}; press Ctrl-C to stop\n")
+        err.flush()
+        wait_for(stop)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    err.write("IAM + STS server stopped\n")
+    return EXIT_OK

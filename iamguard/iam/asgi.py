@@ -1,0 +1,105 @@
+"""The IAM API as a pure ASGI application, and one app serving IAM and STS together.
+
+Part of ``iam/``; the ASGI twin of :mod:`iamguard.iam.wsgi`. The raw body is collected (capped)
+before anything parses it, the :class:`~iamguard.authn.request_view.RequestView` is built from
+``raw_path``, ``query_string`` and the headers exactly as received, and the answer comes from
+the same :class:`~iamguard.iam.query_api.IamEndpoint`. Its work is short and CPU-bound apart
+from the store, so it runs inline; ``lifespan`` is acknowledged, other scope types ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import replace
+from typing import Any
+
+from iamguard._wire import BodyReadError, BodyTooLargeError, parse_content_length, receive_body
+from iamguard.authn.context import RequestMeta
+from iamguard.authn.request_view import RequestView
+from iamguard.errors import IAMGuardError
+from iamguard.iam._routing import scope_service
+from iamguard.iam.query_api import IamEndpoint
+from iamguard.sts.query_api import Response
+
+__all__ = ["IamAsgiApp", "IamStsAsgiApp"]
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class IamAsgiApp:
+    """``IamAsgiApp(IamEndpoint(store, sessions=...))`` is an ASGI 3 callable answering the IAM API."""
+
+    def __init__(self, endpoint: IamEndpoint) -> None:
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        try:
+            view = _view(scope)
+            declared = parse_content_length(view.header("content-length"))
+            body = await receive_body(receive, self.endpoint.max_body_bytes, declared)
+            client = scope.get("client")
+            meta = RequestMeta(client[0] if client else None, scope.get("scheme", "http"))
+            response = self.endpoint.handle(replace(view, body=body), meta)
+        except BodyTooLargeError:
+            response = self.endpoint.too_large()
+        except BodyReadError as error:
+            response = self.endpoint.error(
+                IAMGuardError(str(error), code="MalformedQueryString", http_status=400)
+            )
+        except IAMGuardError as error:
+            response = self.endpoint.error(error)
+        except Exception as error:
+            response = self.endpoint.failure(error)
+        await _send(send, response)
+
+
+class IamStsAsgiApp:
+    """IAM and STS on one ASGI app, routed by the SigV4 scope's service (see the WSGI twin)."""
+
+    def __init__(self, iam: AsgiApp, sts: AsgiApp) -> None:
+        self.iam = iam
+        self.sts = sts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.sts(scope, receive, send)
+            return
+        authorization = None
+        for name, value in scope.get("headers", []):
+            if name.lower() == b"authorization":
+                authorization = value.decode("latin-1")
+        query = scope.get("query_string", b"").decode("latin-1")
+        app = self.iam if scope_service(authorization, query) == "iam" else self.sts
+        await app(scope, receive, send)
+
+
+def _view(scope: Scope) -> RequestView:
+    raw_path = scope.get("raw_path") or scope.get("path", "/").encode("utf-8")
+    path = raw_path.decode("latin-1").split("?", 1)[0]
+    headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope.get("headers", [])]
+    query = scope.get("query_string", b"").decode("latin-1")
+    return RequestView(scope.get("method", "GET").upper(), path or "/", query, headers, b"")
+
+
+async def _send(send: Send, response: Response) -> None:
+    headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in response.headers]
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
