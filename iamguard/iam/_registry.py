@@ -23,7 +23,15 @@ from iamguard.iam._operation import OPERATIONS, Operation
 
 __all__ = ["find", "operations"]
 
-_OPERATION_MODULES: tuple[str, ...] = ("ops_users",)
+_OPERATION_MODULES: tuple[str, ...] = (
+    "ops_users",
+    "ops_groups",
+    "ops_roles",
+    "ops_policies",
+    "ops_attachments",
+    "ops_inline",
+    "ops_keys",
+)
 
 _lock = threading.Lock()
 _loaded = False

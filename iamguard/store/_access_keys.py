@@ -63,6 +63,17 @@ class _AccessKeys(_Lookups):
             self._access_key_row(tx, access_key_id)
             tx.delete("access_keys", {"access_key_id": access_key_id})
 
+    def access_key_last_used(self, access_key_id: str) -> tuple[AccessKey, str | None, str | None]:
+        """The key's metadata (owner, ``last_used_date``) with the service and region of its
+        last use (``None`` when never used); no secret. AWS GetAccessKeyLastUsed.
+        https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccessKeyLastUsed.html"""
+        with self._read() as tx:
+            key = self._access_key(tx, self._access_key_row(tx, access_key_id))
+            used = tx.get("access_key_activity", {"access_key_id": access_key_id})
+        if used is None:
+            return key, None, None
+        return key, str(used["service_name"]), str(used["region"])
+
     def rotate_master_key(self) -> int:
         """Re-seal every stored secret under the box's primary key; how many changed.
         Idempotent, so an interrupted run can simply be repeated (see ``secrets.py``)."""

@@ -7,7 +7,7 @@ https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicyVersion.html
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from iamguard.errors import (
@@ -19,7 +19,7 @@ from iamguard.errors import (
 )
 from iamguard.store import built_in
 from iamguard.store._lookups import _Lookups
-from iamguard.store._rows import _dt, _key, _tags_json, _ts
+from iamguard.store._rows import _dt, _key, _tags, _tags_json, _ts
 from iamguard.store._rules import check_description, check_name, check_path, check_tags, new_unique_id
 from iamguard.store.protocols import Row, Transaction
 from iamguard.store.records import ManagedPolicy, PolicyVersion
@@ -199,6 +199,24 @@ class _ManagedPolicies(_Lookups):
                     tx.update(table, {"name_key": bounded["name_key"]}, {"boundary_arn": None})
             tx.delete("policy_versions", {"policy_key": key})
             tx.delete("policies", {"name_key": key})
+
+    def tag_policy(self, arn: str, tags: Mapping[str, str]) -> ManagedPolicy:
+        """Add or overwrite tags of a customer managed policy (AWS TagPolicy)."""
+        return self._retag_policy(arn, tags, ())
+
+    def untag_policy(self, arn: str, keys: Sequence[str]) -> ManagedPolicy:
+        return self._retag_policy(arn, {}, keys)
+
+    def _retag_policy(self, arn: str, add: Mapping[str, str], remove: Sequence[str]) -> ManagedPolicy:
+        with self._write() as tx:
+            row = self._customer_policy_row(tx, arn, None)
+            merged = dict(_tags(row["tags"]))
+            merged.update(add)
+            for key in remove:
+                merged.pop(key, None)
+            pairs = check_tags(merged, self.quotas.tags_per_entity)
+            tx.update("policies", {"name_key": row["name_key"]}, {"tags": _tags_json(pairs)})
+            return self._managed(tx, arn)
 
     def _customer_policy_row(self, tx: Transaction, arn: str, expected_revision: int | None) -> Row:
         if built_in.get_built_in(arn) is not None:

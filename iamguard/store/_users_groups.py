@@ -173,6 +173,42 @@ class _UsersGroups(_Lookups):
             groups = [self._group(r) for r in tx.select("groups")]
         return [g for g in groups if g.path.startswith(path_prefix)]
 
+    def update_group(self, name: str, *, new_name: str | None = None, new_path: str | None = None) -> Group:
+        """Rename and/or move a group; members and policies follow it (AWS UpdateGroup).
+        https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateGroup.html"""
+        if new_path is not None:
+            check_path(new_path)
+        if new_name is not None:
+            check_name(new_name, "group", 128)
+        with self._write() as tx:
+            row = self._row(tx, "groups", name, "group")
+            old_key = str(row["name_key"])
+            if new_path is not None:
+                tx.update("groups", {"name_key": old_key}, {"path": new_path})
+            if new_name is None or new_name == row["name"]:
+                return self._group(self._row(tx, "groups", name, "group"))
+            new_key = _key(new_name)
+            if new_key == old_key:
+                tx.update("groups", {"name_key": old_key}, {"name": new_name})
+                return self._group(self._row(tx, "groups", new_name, "group"))
+            self._require_absent(tx, "groups", new_name, "group")
+            current = self._row(tx, "groups", name, "group")
+            # INVARIANT: the new row exists before children move to it (foreign keys stay valid).
+            tx.insert(
+                "groups",
+                {**current, "name_key": new_key, "name": new_name, "group_id": new_unique_id("TMPX")},
+            )
+            for member in tx.select("group_members", {"group_key": old_key}):
+                tx.delete("group_members", {"group_key": old_key, "user_key": member["user_key"]})
+                tx.insert("group_members", {"group_key": new_key, "user_key": member["user_key"]})
+            for child in ("attachments", "inline_policies"):
+                for r in tx.select(child, {"owner_kind": PrincipalKind.GROUP.value, "owner_key": old_key}):
+                    tx.delete(child, {k: r[k] for k in _key_columns(child)})
+                    tx.insert(child, {**r, "owner_key": new_key})
+            tx.delete("groups", {"name_key": old_key})
+            tx.update("groups", {"name_key": new_key}, {"group_id": current["group_id"]})
+            return self._group(self._row(tx, "groups", new_name, "group"))
+
     def delete_group(self, name: str, *, force: bool = False) -> None:
         """https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteGroup.html"""
         with self._write() as tx:
