@@ -12,6 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from iamguard.cli._parser import CommandParser, version_text
 from iamguard.errors import IAMGuardError
 
 # Exit codes shared by every subcommand.
@@ -43,7 +44,8 @@ _SUBCOMMANDS: tuple[str, ...] = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="iamguard", description="AWS IAM semantics for Python apps.")
+    parser = CommandParser(prog="iamguard", description="AWS IAM semantics for Python apps.")
+    parser.add_argument("--version", action="version", version=version_text())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in _SUBCOMMANDS:

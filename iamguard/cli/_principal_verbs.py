@@ -116,13 +116,13 @@ def _delete(kind: PrincipalKind, delete: Callable[..., None], args: argparse.Nam
 def _tag(ops: _PrincipalOps, args: argparse.Namespace) -> int:
     record = ops.tag(open_from_args(args, write=True), args.name, parse_tags(args.tags))
     tags = ", ".join(f"{k}={v}" for k, v in record.tags)
-    say(args, f"tagged {ops.kind.value} {record.name}: {tags}", record)
+    say(args, f"tagged {ops.kind.value} {record.name}: {tags}")  # TagUser/TagRole answer nothing
     return EXIT_OK
 
 
 def _untag(ops: _PrincipalOps, args: argparse.Namespace) -> int:
     record = ops.untag(open_from_args(args, write=True), args.name, args.keys)
-    say(args, f"untagged {ops.kind.value} {record.name}", record)
+    say(args, f"untagged {ops.kind.value} {record.name}")
     return EXIT_OK
 
 

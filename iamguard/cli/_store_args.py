@@ -1,15 +1,18 @@
 """What every store-administration subcommand shares: the store option, output, small parsers.
 
 * ``--store URL`` picks the identity store (``memory://``, ``sqlite:///path.db``,
-  ``postgresql://...``); without it ``$IAMGUARD_STORE``; without that ``sqlite:///iamguard.db``,
-  a SQLite file in the **working directory**. A project-local default was chosen over a per-user
+  ``postgresql://...``); without it ``$IAMGUARD_STORE``; without that ``sqlite:///iam.db``,
+  a SQLite file in the **working directory** (the name the README and the examples use). A project-local default was chosen over a per-user
   one (``~/.local/share``) because an iamguard store belongs to the application it protects, as
   an app's SQLite database does. No command but ``iamguard init`` (and ``apply --create``)
   creates a store, so running ``iamguard user create`` in the wrong directory says so instead
   of making an empty store there.
-* ``--json`` prints machine-readable output: top-level keys named as the IAM API names its
-  response members (``Users``, ``AccessKeyMetadata``, ``PasswordPolicy``...), each record with
-  the field names of :mod:`iamguard.store.records`; the default is a human table.
+* ``--json`` prints what ``aws iam ... --output json`` prints for the same operation: the IAM
+  API's response members and field names (``{"Users": [{"UserName": ...}]}``), built by
+  :mod:`iamguard.cli._aws_json`; an operation AWS answers with nothing prints nothing. The
+  default is a human table.
+* ``memory://`` is accepted but warned about: it lives in this process only, so whatever a
+  command writes there is gone when the command exits.
 * Access keys and MFA seeds are sealed with the deployment master key: production sets
   ``IAMGUARD_MASTER_KEY`` (or ``IAMGUARD_MASTER_KEY_FILE``); ``IAMGUARD_DEV_MASTER_KEY=1`` is for
   development only (see :mod:`iamguard.store.secrets`).
@@ -18,8 +21,8 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import enum
-import json
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,14 +32,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from iamguard.cli._aws_json import print_json
 from iamguard.errors import InvalidParameterError, NoSuchEntityError
 from iamguard.store import open_store
+from iamguard.store.built_in import BUILT_IN_ACCOUNT, built_in_policies
 from iamguard.store.service import IdentityService
 
 __all__ = [
     "DEFAULT_STORE_URL",
     "KEY_HELP",
     "STORE_ENV",
+    "STORE_HELP",
     "add_output_args",
     "add_store_args",
     "command_parser",
@@ -52,22 +58,24 @@ __all__ = [
     "say",
     "show",
     "show_secret_once",
+    "store_url",
     "verb",
+    "warn_if_memory",
 ]
 
 STORE_ENV = "IAMGUARD_STORE"
-DEFAULT_STORE_URL = "sqlite:///iamguard.db"
+DEFAULT_STORE_URL = "sqlite:///iam.db"
 KEY_HELP = (
     "Secrets are sealed with the master key: production sets IAMGUARD_MASTER_KEY (or "
     "IAMGUARD_MASTER_KEY_FILE) to a key from SecretBox.generate_key(); IAMGUARD_DEV_MASTER_KEY=1 "
     "allows an insecure development key kept beside the data."
 )
-_STORE_HELP = f"identity store URL (default: ${STORE_ENV}, else {DEFAULT_STORE_URL} in the working directory)"
+STORE_HELP = f"identity store URL (default: ${STORE_ENV}, else {DEFAULT_STORE_URL} in the working directory)"
 
 
 def add_store_args(parser: argparse.ArgumentParser) -> None:
     """``--store`` and ``--json`` on a leaf parser."""
-    parser.add_argument("--store", metavar="URL", default=None, help=_STORE_HELP)
+    parser.add_argument("--store", metavar="URL", default=None, help=STORE_HELP)
     add_output_args(parser)
 
 
@@ -76,7 +84,18 @@ def add_output_args(parser: argparse.ArgumentParser) -> None:
 
 
 def store_url(args: argparse.Namespace) -> str:
-    return str(args.store or os.environ.get(STORE_ENV) or DEFAULT_STORE_URL)
+    """``--store``, else ``$IAMGUARD_STORE``, else :data:`DEFAULT_STORE_URL`."""
+    return str(getattr(args, "store", None) or os.environ.get(STORE_ENV) or DEFAULT_STORE_URL)
+
+
+def warn_if_memory(url: str) -> None:
+    """Say on stderr that a ``memory://`` store forgets everything when the process exits."""
+    if url.lower().startswith("memory:"):
+        print(
+            "warning: memory:// is a store in this process only: whatever is written to it is "
+            "discarded when the process exits (use sqlite:///FILE or postgresql://... to keep it)",
+            file=sys.stderr,
+        )
 
 
 def open_from_args(args: argparse.Namespace, *, write: bool = False, create: bool = False) -> IdentityService:
@@ -86,6 +105,7 @@ def open_from_args(args: argparse.Namespace, *, write: bool = False, create: boo
     one. ``write`` is kept for callers' clarity: opening is the same either way."""
     del write
     url = store_url(args)
+    warn_if_memory(url)
     if not create and url.lower().startswith("sqlite:///"):
         path = Path(unquote(url[len("sqlite:///") :]))
         if not path.exists():
@@ -122,15 +142,48 @@ def read_document(source: str) -> str:
 
 
 def policy_arn(service: IdentityService, name_or_arn: str) -> str:
-    """A managed policy's ARN from its ARN or, for convenience, a customer policy's bare name
-    (names are unique in an account without regard to case)."""
+    """A managed policy's ARN from its ARN or, for convenience, a bare name: a customer
+    policy's (names are unique in an account without regard to case), else a built-in's
+    (``ReadOnlyAccess`` → ``arn:aws:iam::iamguard:policy/ReadOnlyAccess``).
+
+    An AWS managed policy ARN (``arn:aws:iam::aws:policy/ReadOnlyAccess``) is refused with the
+    built-in to use instead: iamguard does not carry AWS's documents, and quietly reading
+    AWS's ARN as iamguard's policy would make a policy copied from a real account mean
+    something else (see :mod:`iamguard.store.built_in`)."""
     if name_or_arn.startswith("arn:"):
+        _refuse_aws_managed(service, name_or_arn)
         return name_or_arn
     wanted = name_or_arn.lower()
-    for policy in service.list_policies(scope="local"):
+    customer = service.list_policies(scope="local")
+    for policy in customer:
         if policy.name.lower() == wanted:
             return policy.arn
-    raise NoSuchEntityError(f"no customer managed policy named {name_or_arn!r} (or pass its ARN)")
+    partition = service.account().partition
+    for name, built_in in built_in_policies().items():
+        if name.lower() == wanted:
+            return built_in.arn(partition)
+    known = [p.name for p in customer] + list(built_in_policies())
+    close = difflib.get_close_matches(name_or_arn, known, n=1, cutoff=0.75)
+    hint = f"; did you mean {close[0]}?" if close else " (or pass its ARN)"
+    raise NoSuchEntityError(f"no customer managed or built-in policy named {name_or_arn!r}{hint}")
+
+
+def _refuse_aws_managed(service: IdentityService, arn: str) -> None:
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[2] != "iam" or parts[4] != "aws" or not parts[5].startswith("policy/"):
+        return
+    name = parts[5].rsplit("/", 1)[-1]
+    partition = service.account().partition
+    built_in = {n.lower(): p for n, p in built_in_policies().items()}.get(name.lower())
+    if built_in is not None:
+        hint = f"use iamguard's built-in {built_in.arn(partition)} (or just {built_in.name})"
+    else:
+        names = ", ".join(built_in_policies())
+        hint = (
+            f"iamguard's built-in policies are {names} (arn:{partition}:iam::{BUILT_IN_ACCOUNT}:policy/NAME); "
+            "for anything else create a customer managed policy"
+        )
+    raise NoSuchEntityError(f"{arn} is an AWS managed policy, which iamguard does not provide: {hint}")
 
 
 # ---------------------------------------------------------------- output
@@ -184,11 +237,15 @@ def _cell(value: object) -> str:
 
 
 def emit(
-    args: argparse.Namespace, data: Any, headers: Sequence[str] = (), rows: Sequence[Sequence[object]] = ()
+    args: argparse.Namespace,
+    data: Mapping[str, Any],
+    headers: Sequence[str] = (),
+    rows: Sequence[Sequence[object]] = (),
 ) -> None:
-    """Print ``data`` as JSON under ``--json``, else the table (or nothing without headers)."""
+    """Print ``data`` (already in AWS's shape) as JSON under ``--json``, else the table (or
+    nothing without headers)."""
     if args.json:
-        sys.stdout.write(json.dumps(record_json(data), indent=2, sort_keys=False) + "\n")
+        print_json(data)
     elif headers:
         sys.stdout.write(render_table(headers, rows))
 
@@ -199,39 +256,31 @@ def fields_table(pairs: Sequence[tuple[str, object]]) -> str:
     return "".join(f"{k.ljust(width)}  {_cell(v)}\n" for k, v in pairs)
 
 
-def show(args: argparse.Namespace, data: Any, pairs: Sequence[tuple[str, object]]) -> None:
-    """One record: JSON under ``--json``, else a field/value view."""
+def show(args: argparse.Namespace, data: Mapping[str, Any], pairs: Sequence[tuple[str, object]]) -> None:
+    """One record: ``data`` (AWS's shape) as JSON under ``--json``, else a field/value view."""
     if args.json:
-        sys.stdout.write(json.dumps(record_json(data), indent=2) + "\n")
+        print_json(data)
     else:
         sys.stdout.write(fields_table(pairs))
 
 
 def show_secret_once(
-    args: argparse.Namespace,
-    key: str,
-    record: Any,
-    secrets: Mapping[str, str],
-    pairs: Sequence[tuple[str, object]],
-    warning: str,
+    args: argparse.Namespace, data: Mapping[str, Any], pairs: Sequence[tuple[str, object]], warning: str
 ) -> None:
     """A record created with a secret the store never shows again (an access key, an MFA seed):
-    JSON ``{key: record + secrets}`` under ``--json``, else a field/value view; then ``warning``
-    on stderr."""
-    if args.json:
-        body = {**record_json(record), **secrets}
-        sys.stdout.write(json.dumps({key: body}, indent=2) + "\n")
-    else:
-        sys.stdout.write(fields_table(pairs))
+    ``data`` (AWS's shape, secret included) under ``--json``, else a field/value view; then
+    ``warning`` on stderr."""
+    show(args, data, pairs)
     print(warning, file=sys.stderr)
 
 
-def say(args: argparse.Namespace, message: str, data: Any = None) -> None:
-    """A confirmation line for a write (JSON: ``data`` or ``{"ok": true}``)."""
-    if args.json:
-        sys.stdout.write(json.dumps(record_json(data if data is not None else {"ok": True}), indent=2) + "\n")
-    else:
+def say(args: argparse.Namespace, message: str, data: Mapping[str, Any] | None = None) -> None:
+    """A confirmation line for a write; under ``--json`` the operation's AWS-shaped answer
+    ``data``, or nothing when AWS answers nothing (as ``aws iam update-user`` prints nothing)."""
+    if not args.json:
         sys.stdout.write(message + "\n")
+    elif data is not None:
+        print_json(data)
 
 
 def command_parser(

@@ -13,12 +13,11 @@ with no policy at all; ``show --strict`` exits 1 when there is any warning.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 from typing import Any
 
 from iamguard.cli import EXIT_FINDINGS, EXIT_OK
+from iamguard.cli._aws_json import print_json
 from iamguard.cli._store_args import group_parser, open_from_args, record_json, say, verb
 from iamguard.store.records import Account
 
@@ -84,7 +83,7 @@ def _show(args: argparse.Namespace) -> int:
             "Summary": counts,
             "Warnings": warnings,
         }
-        sys.stdout.write(json.dumps(record_json(body), indent=2) + "\n")
+        print_json(record_json(body))
     else:
         print(f"Account ID      {account.account_id}")
         print(f"Partition       {account.partition}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from iamguard.cli import EXIT_OK
+from iamguard.cli import EXIT_OK, _aws_json
 from iamguard.cli._principal_verbs import policies_of, register_verbs
 from iamguard.cli._store_args import emit, group_parser, open_from_args, say, show, verb
 from iamguard.store.records import PrincipalKind
@@ -39,19 +39,19 @@ def register(subparsers: Any) -> None:
 
 def _create(args: argparse.Namespace) -> int:
     group = open_from_args(args, write=True).create_group(args.name, path=args.path)
-    say(args, f"created group {group.name} ({group.arn})", group)
+    say(args, f"created group {group.name} ({group.arn})", {"Group": _aws_json.group(group)})
     return EXIT_OK
 
 
 def _get(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=False)
     group = service.get_group(args.name)
-    members = [u.name for u in service.get_group_members(group.name)]
+    users = service.get_group_members(group.name)
+    members = [u.name for u in users]
     attached, inline = policies_of(service, PrincipalKind.GROUP, group.name)
-    data = {"Group": group, "Users": members, "AttachedPolicies": attached, "InlinePolicies": inline}
     show(
         args,
-        data,
+        {"Group": _aws_json.group(group), "Users": [_aws_json.user(u) for u in users]},
         [
             ("Name", group.name),
             ("ARN", group.arn),
@@ -71,7 +71,8 @@ def _list(args: argparse.Namespace) -> int:
         open_from_args(args, write=False).list_groups(path_prefix=args.path_prefix), key=lambda g: g.name
     )
     rows = [(g.name, g.path, g.group_id, g.create_date) for g in groups]
-    emit(args, {"Groups": groups}, ("NAME", "PATH", "GROUP ID", "CREATED"), rows)
+    data = {"Groups": [_aws_json.group(g) for g in groups]}
+    emit(args, data, ("NAME", "PATH", "GROUP ID", "CREATED"), rows)
     return EXIT_OK
 
 

@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-from iamguard.cli import EXIT_OK
+from iamguard.cli import EXIT_OK, _aws_json
 from iamguard.cli._owners import add_user_or_root_args, user_or_root
 from iamguard.cli._store_args import KEY_HELP, emit, group_parser, open_from_args, say, show_secret_once, verb
 from iamguard.store.records import AccessKeyStatus
@@ -57,7 +57,8 @@ def _create(args: argparse.Namespace) -> int:
     _warn_if_dev(service)
     key, secret = created.access_key, created.secret_access_key
     pairs = [("AccessKeyId", key.access_key_id), ("SecretAccessKey", secret), ("Owner", key.owner_arn)]
-    show_secret_once(args, "AccessKey", key, {"secret_access_key": secret}, pairs, _SECRET_WARNING)
+    data = {"AccessKey": _aws_json.access_key(key, secret)}
+    show_secret_once(args, data, pairs, _SECRET_WARNING)
     if args.root:
         print("WARNING: root user access keys are discouraged; use IAM users or roles.", file=sys.stderr)
     return EXIT_OK
@@ -75,15 +76,14 @@ def _warn_if_dev(service: IdentityService) -> None:
 def _list(args: argparse.Namespace) -> int:
     keys = open_from_args(args, write=False).list_access_keys(user_or_root(args))
     rows = [(k.access_key_id, k.status, k.create_date, k.last_used_date, k.owner_arn) for k in keys]
-    emit(
-        args, {"AccessKeyMetadata": keys}, ("ACCESS KEY ID", "STATUS", "CREATED", "LAST USED", "OWNER"), rows
-    )
+    data = {"AccessKeyMetadata": [_aws_json.access_key(k) for k in keys]}
+    emit(args, data, ("ACCESS KEY ID", "STATUS", "CREATED", "LAST USED", "OWNER"), rows)
     return EXIT_OK
 
 
 def _update(args: argparse.Namespace) -> int:
     key = open_from_args(args, write=True).update_access_key(args.access_key_id, args.status)
-    say(args, f"access key {key.access_key_id} is now {key.status.value}", key)
+    say(args, f"access key {key.access_key_id} is now {key.status.value}")  # UpdateAccessKey: nothing
     return EXIT_OK
 
 
@@ -100,6 +100,6 @@ def _rotate(args: argparse.Namespace) -> int:
     say(
         args,
         f"re-sealed {changed} secret(s) under master key {primary!r}",
-        {"resealed": changed, "primary": primary},
+        {"ResealedSecrets": changed, "PrimaryKeyId": primary},  # iamguard's own operation
     )
     return EXIT_OK

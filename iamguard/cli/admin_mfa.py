@@ -11,15 +11,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from iamguard.cli import EXIT_OK
+from iamguard.cli import EXIT_OK, _aws_json
 from iamguard.cli._owners import add_user_or_root_args, user_or_root
 from iamguard.cli._store_args import KEY_HELP, emit, group_parser, open_from_args, say, show_secret_once, verb
 from iamguard.errors import NoSuchEntityError
 from iamguard.store import mfa
+from iamguard.store.records import MfaDevice
 from iamguard.store.service import IdentityService
 
 __all__ = ["register"]
 
+_LIST_HEADERS = ("SERIAL NUMBER", "ASSIGNED TO", "ENABLED", "ENABLED AT", "CREATED")
 _SEED_WARNING = (
     "WARNING: the seed is shown only now; anyone holding it can generate this device's codes. "
     "Load it into an authenticator app, then enable the device with two consecutive codes."
@@ -70,27 +72,29 @@ def _create(args: argparse.Namespace) -> int:
     uri = mfa.provisioning_uri(
         created.base32_seed, account_name=f"{args.name}@{account.alias or account.account_id}"
     )
-    secrets = {"base32_string_seed": created.base32_seed, "otpauth_uri": uri}
+    data = {
+        "VirtualMFADevice": _aws_json.virtual_mfa_device(created.device, account, seed=created.base32_seed)
+    }
     pairs = [
         ("SerialNumber", created.device.serial_number),
         ("Base32Seed", created.base32_seed),
         ("OtpauthURI", uri),
     ]
-    show_secret_once(args, "VirtualMFADevice", created.device, secrets, pairs, _SEED_WARNING)
+    show_secret_once(args, data, pairs, _SEED_WARNING)
     return EXIT_OK
 
 
 def _enable(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=True)
     device = service.enable_mfa_device(*_user_and_serial(service, args), args.code1, args.code2)
-    say(args, f"enabled MFA device {device.serial_number} for {_who(args)}", device)
+    say(args, f"enabled MFA device {device.serial_number} for {_who(args)}")  # EnableMFADevice: nothing
     return EXIT_OK
 
 
 def _resync(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=True)
     device = service.resync_mfa_device(*_user_and_serial(service, args), args.code1, args.code2)
-    say(args, f"resynchronised MFA device {device.serial_number}", device)
+    say(args, f"resynchronised MFA device {device.serial_number}")
     return EXIT_OK
 
 
@@ -123,13 +127,24 @@ def _list(args: argparse.Namespace) -> int:
         (d.serial_number, "root" if d.is_root else d.user_name, d.enabled, d.enable_date, d.create_date)
         for d in devices
     ]
-    emit(
-        args,
-        {"MFADevices": devices},
-        ("SERIAL NUMBER", "ASSIGNED TO", "ENABLED", "ENABLED AT", "CREATED"),
-        rows,
-    )
+    emit(args, _devices_json(service, devices, args), _LIST_HEADERS, rows)
     return EXIT_OK
+
+
+def _devices_json(
+    service: IdentityService, devices: list[MfaDevice], args: argparse.Namespace
+) -> dict[str, Any]:
+    """A user's (or the root user's) devices as ``ListMFADevices`` lists them; every device, as
+    ``ListVirtualMFADevices`` lists them, when no owner was named."""
+    account = service.account()
+    if args.user is not None or args.root:
+        return {"MFADevices": [_aws_json.mfa_device(d, account) for d in devices]}
+    owners = {u.name: u for u in service.list_users()}
+    return {
+        "VirtualMFADevices": [
+            _aws_json.virtual_mfa_device(d, account, owners.get(d.user_name or "")) for d in devices
+        ]
+    }
 
 
 def _who(args: argparse.Namespace) -> str:

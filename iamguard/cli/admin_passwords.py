@@ -17,7 +17,7 @@ import hmac
 import sys
 from typing import Any
 
-from iamguard.cli import EXIT_OK
+from iamguard.cli import EXIT_OK, _aws_json
 from iamguard.cli._store_args import emit, group_parser, open_from_args, say, show, verb
 from iamguard.errors import InvalidParameterError
 from iamguard.store.passwords import PasswordPolicy
@@ -123,7 +123,11 @@ def _create(args: argparse.Namespace) -> int:
     profile = open_from_args(args, write=True).create_login_profile(
         args.user, password, password_reset_required=args.password_reset_required
     )
-    say(args, f"user {profile.user_name} has a console password", profile)
+    say(
+        args,
+        f"user {profile.user_name} has a console password",
+        {"LoginProfile": _aws_json.login_profile(profile)},
+    )
     return EXIT_OK
 
 
@@ -137,7 +141,7 @@ def _get(args: argparse.Namespace) -> int:
         ("FailedAttempts", profile.failed_attempts),
         ("LastFailure", profile.last_failure_at),
     ]
-    show(args, {"LoginProfile": profile}, pairs)
+    show(args, {"LoginProfile": _aws_json.login_profile(profile)}, pairs)
     return EXIT_OK
 
 
@@ -152,7 +156,7 @@ def _update(args: argparse.Namespace) -> int:
     profile = open_from_args(args, write=True).update_login_profile(
         args.user, password=password, password_reset_required=args.reset
     )
-    say(args, f"updated the login profile of user {profile.user_name}", profile)
+    say(args, f"updated the login profile of user {profile.user_name}")  # UpdateLoginProfile: nothing
     return EXIT_OK
 
 
@@ -187,7 +191,7 @@ def _policy_set(args: argparse.Namespace) -> int:
     data.update({key: True for _, key in _BOOL_FIELDS if getattr(args, key)})
     policy = PasswordPolicy.from_json(data)
     open_from_args(args, write=True).update_account_password_policy(policy)
-    say(args, "updated the account password policy", {"PasswordPolicy": policy.to_json()})
+    say(args, "updated the account password policy")  # UpdateAccountPasswordPolicy: nothing
     return EXIT_OK
 
 

@@ -1,7 +1,9 @@
 """``iamguard policy ...``: managed policies, their versions, attachments and inline policies.
 
 Managed policies are named by ARN (``arn:aws:iam::123456789012:policy/Name``, built-ins
-``arn:aws:iam::iamguard:policy/ReadOnlyAccess``) or, for customer policies, by bare name.
+``arn:aws:iam::iamguard:policy/ReadOnlyAccess``) or by bare name (a customer policy's, else a
+built-in's: ``ReadOnlyAccess``). iamguard has no AWS managed policies: an
+``arn:aws:iam::aws:policy/...`` ARN is refused with the built-in to use instead.
 Documents are given as ``FILE``, ``file://FILE``, ``-`` (standard input) or inline JSON.
 
 https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_managed-versioning.html
@@ -14,7 +16,7 @@ import json
 import sys
 from typing import Any
 
-from iamguard.cli import EXIT_OK
+from iamguard.cli import EXIT_OK, _aws_json
 from iamguard.cli._owners import add_owner_args, owner_of
 from iamguard.cli._store_args import (
     emit,
@@ -117,7 +119,7 @@ def _create(args: argparse.Namespace) -> int:
         description=args.description,
         tags=parse_tags(args.tag),
     )
-    say(args, f"created policy {policy.name} ({policy.arn})", policy)
+    say(args, f"created policy {policy.name} ({policy.arn})", {"Policy": _aws_json.managed_policy(policy)})
     return EXIT_OK
 
 
@@ -139,7 +141,7 @@ def _get(args: argparse.Namespace) -> int:
         ("Revision", policy.revision),
         ("Updated", policy.update_date),
     ]
-    show(args, {"Policy": policy, "Document": document}, pairs)
+    show(args, {"Policy": _aws_json.managed_policy(policy)}, pairs)
     if not args.json:
         print("Document:")
         print(json.dumps(document, indent=2))
@@ -152,7 +154,8 @@ def _list(args: argparse.Namespace) -> int:
     )
     policies.sort(key=lambda p: (not p.built_in, p.name))
     rows = [(p.name, p.arn, p.default_version_id, p.attachment_count, p.built_in) for p in policies]
-    emit(args, {"Policies": policies}, ("NAME", "ARN", "DEFAULT", "ATTACHED", "BUILT-IN"), rows)
+    data = {"Policies": [_aws_json.managed_policy(p) for p in policies]}
+    emit(args, data, ("NAME", "ARN", "DEFAULT", "ATTACHED", "BUILT-IN"), rows)
     return EXIT_OK
 
 
@@ -166,9 +169,25 @@ def _delete(args: argparse.Namespace) -> int:
 def _entities(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=False)
     found = service.list_entities_for_policy(policy_arn(service, args.policy))
-    data = {"Entities": [{"Kind": kind.value, "Name": name} for kind, name in found]}
-    emit(args, data, ("KIND", "NAME"), [(kind.value, name) for kind, name in found])
+    emit(args, _entities_json(service, found), ("KIND", "NAME"), [(kind.value, name) for kind, name in found])
     return EXIT_OK
+
+
+def _entities_json(service: IdentityService, found: list[tuple[PrincipalKind, str]]) -> dict[str, Any]:
+    """``ListEntitiesForPolicy``'s answer: ``PolicyGroups``, ``PolicyUsers``, ``PolicyRoles``,
+    each entity by name and unique id."""
+    names = {kind: [name for k, name in found if k is kind] for kind in PrincipalKind}
+    return {
+        "PolicyGroups": [
+            {"GroupName": n, "GroupId": service.get_group(n).group_id} for n in names[PrincipalKind.GROUP]
+        ],
+        "PolicyUsers": [
+            {"UserName": n, "UserId": service.get_user(n).user_id} for n in names[PrincipalKind.USER]
+        ],
+        "PolicyRoles": [
+            {"RoleName": n, "RoleId": service.get_role(n).role_id} for n in names[PrincipalKind.ROLE]
+        ],
+    }
 
 
 def _attach(args: argparse.Namespace) -> int:
@@ -223,7 +242,8 @@ def _version_create(args: argparse.Namespace) -> int:
         expected_revision=args.expected_revision,
     )
     default = " (default)" if version.is_default else ""
-    say(args, f"created version {version.version_id}{default} of {version.policy_arn}", version)
+    data = {"PolicyVersion": _aws_json.policy_version(version, with_document=False)}
+    say(args, f"created version {version.version_id}{default} of {version.policy_arn}", data)
     return EXIT_OK
 
 
@@ -231,7 +251,8 @@ def _version_list(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=False)
     versions = service.list_policy_versions(policy_arn(service, args.policy))
     rows = [(v.version_id, v.is_default, v.create_date) for v in versions]
-    emit(args, {"Versions": versions}, ("VERSION", "DEFAULT", "CREATED"), rows)
+    data = {"Versions": [_aws_json.policy_version(v, with_document=False) for v in versions]}
+    emit(args, data, ("VERSION", "DEFAULT", "CREATED"), rows)
     return EXIT_OK
 
 
@@ -239,7 +260,7 @@ def _version_get(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=False)
     version = service.get_policy_version(policy_arn(service, args.policy), args.version_id)
     if args.json:
-        emit(args, {"PolicyVersion": version})
+        emit(args, {"PolicyVersion": _aws_json.policy_version(version)})
     else:
         sys.stdout.write(json.dumps(json.loads(version.document), indent=2) + "\n")
     return EXIT_OK
@@ -267,7 +288,7 @@ def _inline_put(args: argparse.Namespace) -> int:
     policy = open_from_args(args, write=True).put_inline_policy(
         kind, owner, args.name, read_document(args.document)
     )
-    say(args, f"put inline policy {policy.policy_name} on {kind.value} {policy.owner_name}", policy)
+    say(args, f"put inline policy {policy.policy_name} on {kind.value} {policy.owner_name}")
     return EXIT_OK
 
 
@@ -275,7 +296,14 @@ def _inline_get(args: argparse.Namespace) -> int:
     kind, owner = owner_of(args)
     policy = open_from_args(args, write=False).get_inline_policy(kind, owner, args.name)
     if args.json:
-        emit(args, {"PolicyName": policy.policy_name, "PolicyDocument": json.loads(policy.document)})
+        # GetUserPolicy / GetGroupPolicy / GetRolePolicy: the owner under its kind's name member
+        owner_member = f"{kind.value.capitalize()}Name"
+        data = {
+            owner_member: policy.owner_name,
+            "PolicyName": policy.policy_name,
+            "PolicyDocument": json.loads(policy.document),
+        }
+        emit(args, data)
     else:
         sys.stdout.write(json.dumps(json.loads(policy.document), indent=2) + "\n")
     return EXIT_OK

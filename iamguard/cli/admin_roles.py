@@ -9,7 +9,7 @@ import argparse
 import json
 from typing import Any
 
-from iamguard.cli import EXIT_OK
+from iamguard.cli import EXIT_OK, _aws_json
 from iamguard.cli._principal_verbs import add_create_options, create_options, policies_of, register_verbs
 from iamguard.cli._store_args import emit, group_parser, open_from_args, read_document, say, show, verb
 from iamguard.errors import InvalidParameterError
@@ -57,7 +57,7 @@ def _create(args: argparse.Namespace) -> int:
         tags=tags,
         permissions_boundary=boundary,
     )
-    say(args, f"created role {role.name} ({role.arn})", role)
+    say(args, f"created role {role.name} ({role.arn})", {"Role": _aws_json.role(role)})
     return EXIT_OK
 
 
@@ -65,7 +65,6 @@ def _get(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=False)
     role = service.get_role(args.name)
     attached, inline = policies_of(service, PrincipalKind.ROLE, role.name)
-    data = {"Role": role, "AttachedPolicies": attached, "InlinePolicies": inline}
     pairs: list[tuple[str, object]] = [
         ("Name", role.name),
         ("ARN", role.arn),
@@ -79,7 +78,7 @@ def _get(args: argparse.Namespace) -> int:
         ("AttachedPolicies", attached),
         ("InlinePolicies", inline),
     ]
-    show(args, data, pairs)
+    show(args, {"Role": _aws_json.role(role)}, pairs)
     if not args.json:
         print("TrustPolicy:")
         print(json.dumps(json.loads(role.assume_role_policy), indent=2))
@@ -91,7 +90,8 @@ def _list(args: argparse.Namespace) -> int:
         open_from_args(args, write=False).list_roles(path_prefix=args.path_prefix), key=lambda r: r.name
     )
     rows = [(r.name, r.path, r.role_id, r.max_session_duration, r.description) for r in roles]
-    emit(args, {"Roles": roles}, ("NAME", "PATH", "ROLE ID", "MAX SESSION", "DESCRIPTION"), rows)
+    data = {"Roles": [_aws_json.role(r) for r in roles]}
+    emit(args, data, ("NAME", "PATH", "ROLE ID", "MAX SESSION", "DESCRIPTION"), rows)
     return EXIT_OK
 
 
@@ -101,11 +101,11 @@ def _update(args: argparse.Namespace) -> int:
     role = open_from_args(args, write=True).update_role(
         args.name, description=args.description, max_session_duration=args.max_session_duration
     )
-    say(args, f"updated role {role.name}", role)
+    say(args, f"updated role {role.name}")  # UpdateRole answers an empty UpdateRoleResponse
     return EXIT_OK
 
 
 def _update_trust(args: argparse.Namespace) -> int:
     role = open_from_args(args, write=True).update_assume_role_policy(args.name, read_document(args.document))
-    say(args, f"replaced the trust policy of role {role.name}", role)
+    say(args, f"replaced the trust policy of role {role.name}")  # UpdateAssumeRolePolicy: nothing
     return EXIT_OK

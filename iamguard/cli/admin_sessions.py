@@ -43,10 +43,10 @@ def _timestamp(text: str) -> datetime:
 def _revoke(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=True)
     policy = service.revoke_role_sessions(args.role, before=args.before)
+    # The console's "Revoke active sessions" is a PutRolePolicy, which answers nothing.
     say(
         args,
         f"revoked sessions of role {policy.owner_name} issued before the time in policy "
         f"{policy.policy_name}: {policy.document}",
-        policy,
     )
     return EXIT_OK

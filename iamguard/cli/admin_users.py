@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any
 
-from iamguard.cli import EXIT_OK
+from iamguard.cli import EXIT_OK, _aws_json
 from iamguard.cli._principal_verbs import add_create_options, create_options, policies_of, register_verbs
 from iamguard.cli._store_args import emit, group_parser, open_from_args, say, show, verb
 from iamguard.errors import InvalidParameterError, NoSuchEntityError
@@ -48,7 +48,7 @@ def _create(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=True)
     tags, boundary = create_options(service, args)
     user = service.create_user(args.name, path=args.path, tags=tags, permissions_boundary=boundary)
-    say(args, f"created user {user.name} ({user.arn})", user)
+    say(args, f"created user {user.name} ({user.arn})", {"User": _aws_json.user(user)})
     # AWS's console warns at creation too: a new user can do nothing until granted something.
     print(
         f"warning: This user has no permissions. Attach a policy or add {user.name} to a group "
@@ -69,18 +69,9 @@ def _get(args: argparse.Namespace) -> int:
         has_password = bool(service.get_login_profile(user.name))
     except NoSuchEntityError:  # no console password
         has_password = False
-    data = {
-        "User": user,
-        "Groups": groups,
-        "AttachedPolicies": attached,
-        "InlinePolicies": inline,
-        "AccessKeys": [k.access_key_id for k in keys],
-        "MFADevices": mfa,
-        "LoginProfile": has_password,
-    }
     show(
         args,
-        data,
+        {"User": _aws_json.user(user)},
         [
             ("Name", user.name),
             ("ARN", user.arn),
@@ -102,7 +93,8 @@ def _get(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     users = open_from_args(args, write=False).list_users(path_prefix=args.path_prefix)
-    emit(args, {"Users": users}, _LIST_HEADERS, [_row(u) for u in sorted(users, key=lambda u: u.name)])
+    users = sorted(users, key=lambda u: u.name)
+    emit(args, {"Users": [_aws_json.user(u) for u in users]}, _LIST_HEADERS, [_row(u) for u in users])
     return EXIT_OK
 
 
@@ -116,11 +108,12 @@ def _update(args: argparse.Namespace) -> int:
     user = open_from_args(args, write=True).update_user(
         args.name, new_name=args.new_name, new_path=args.new_path
     )
-    say(args, f"updated user {user.name} ({user.arn})", user)
+    say(args, f"updated user {user.name} ({user.arn})")  # UpdateUser answers nothing
     return EXIT_OK
 
 
 def _groups(args: argparse.Namespace) -> int:
     groups = open_from_args(args, write=False).list_groups_for_user(args.name)
-    emit(args, {"Groups": groups}, ("GROUP", "PATH", "ARN"), [(g.name, g.path, g.arn) for g in groups])
+    data = {"Groups": [_aws_json.group(g) for g in groups]}
+    emit(args, data, ("GROUP", "PATH", "ARN"), [(g.name, g.path, g.arn) for g in groups])
     return EXIT_OK

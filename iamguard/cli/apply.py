@@ -20,8 +20,8 @@ import sys
 from typing import Any
 
 from iamguard.cli import EXIT_FINDINGS, EXIT_OK
-from iamguard.cli._store_args import add_store_args, command_parser, open_from_args
-from iamguard.declarative import Plan, apply_plan, load_account_file, make_plan
+from iamguard.cli._store_args import add_store_args, command_parser, open_from_args, store_url, warn_if_memory
+from iamguard.declarative import AccountSpec, Plan, apply_plan, load_account_file, make_plan
 from iamguard.errors import NoSuchEntityError, NoSuchStoreError
 from iamguard.store import open_store
 from iamguard.store.service import IdentityService
@@ -56,7 +56,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     spec = load_account_file(args.file)
     preview = args.dry_run or args.check
-    service = _open(args, preview)
+    service = _open(args, preview, spec)
     plan = make_plan(service, spec, prune=args.prune)
     if preview or plan.empty:
         _print(args, plan, applied=False)
@@ -71,16 +71,31 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _open(args: argparse.Namespace, preview: bool) -> IdentityService:
+def _open(args: argparse.Namespace, preview: bool, spec: AccountSpec) -> IdentityService:
     """The store; a preview of a store that does not exist yet plans against an empty one.
-    Applying to a missing store needs ``--create``."""
+    Applying to a missing store needs ``--create``, which gives it the file's ``account_id``."""
+    account_id = spec.account_id if isinstance(spec.account_id, str) else None
     if not preview:
-        return open_from_args(args, write=True, create=args.create)
+        if args.create and not _exists(args):
+            warn_if_memory(store_url(args))
+            return open_store(store_url(args), create=True, account_id=account_id)
+        return open_from_args(args, write=True)
     try:
         return open_from_args(args, write=False)
     except (NoSuchEntityError, NoSuchStoreError) as exc:
         print(f"iamguard apply: {exc}; planning against an empty store", file=sys.stderr)
-        return open_store("memory://")
+        return open_store("memory://", account_id=account_id)
+
+
+def _exists(args: argparse.Namespace) -> bool:
+    """Whether a store is already at the URL ``args`` names (``memory://`` never is)."""
+    if store_url(args).lower().startswith("memory:"):
+        return False
+    try:
+        open_from_args(args).backend.close()
+    except (NoSuchEntityError, NoSuchStoreError):
+        return False
+    return True
 
 
 def _print(args: argparse.Namespace, plan: Plan, *, applied: bool) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from iamguard.cli import EXIT_OK
-from iamguard.cli._store_args import command_parser, open_from_args
+from iamguard.cli._store_args import STORE_HELP, command_parser, open_from_args
 from iamguard.declarative import dump_account_file, export_account
 
 __all__ = ["register", "run"]
@@ -29,9 +29,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--output", "-o", metavar="FILE", help="write here instead of standard output")
     parser.add_argument("--format", choices=("yaml", "json"), help="default: from the file extension")
-    parser.add_argument(
-        "--store", metavar="URL", default=None, help="identity store URL (as for other commands)"
-    )
+    parser.add_argument("--store", metavar="URL", default=None, help=STORE_HELP)
     parser.set_defaults(func=run)
 
 

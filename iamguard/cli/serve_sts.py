@@ -2,12 +2,13 @@
 
 ::
 
-    iamguard serve-sts --store URL [--port P] [--host 127.0.0.1] [--allow-non-loopback]
+    iamguard serve-sts [--store URL] [--port P] [--host 127.0.0.1] [--allow-non-loopback]
         [--keys-file F] [--oidc-provider URL=CLIENT_ID[,CLIENT_ID...]]...
         [--saml-provider ARN=METADATA_XML_FILE]...
 
 The store holds the users, access keys and roles (``memory://``, ``sqlite:///path.db``,
-``postgresql://...``). Session tokens are signed with the keyring from ``IAMGUARD_STS_KEYS`` /
+``postgresql://...``); without ``--store`` it is ``$IAMGUARD_STORE``, else ``sqlite:///iam.db``,
+as for every other command. Session tokens are signed with the keyring from ``IAMGUARD_STS_KEYS`` /
 ``IAMGUARD_STS_KEYS_FILE`` or ``--keys-file``; without one a fresh keyring lives only as long as
 the process (tokens die with it), which the command says on stderr. Encoded authorization
 messages use the AES-256 key in ``IAMGUARD_STS_MESSAGE_KEY`` (base64), else a per-process key.
@@ -31,6 +32,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from iamguard.authn.session_token import SessionTokenService
 from iamguard.cli import EXIT_OK
 from iamguard.cli._serve import check_bind_address, run_until_signalled, wait_for
+from iamguard.cli._store_args import STORE_HELP, store_url, warn_if_memory
 from iamguard.errors import InvalidParameterError
 from iamguard.keyring import ENV_KEYS, ENV_KEYS_FILE, KeyRing
 from iamguard.sts.auth_message import AuthorizationMessageCodec
@@ -66,9 +68,7 @@ def register(subparsers: Any) -> None:
         "AssumeRoleWithSAML, GetSessionToken, GetFederationToken, GetCallerIdentity and "
         "DecodeAuthorizationMessage, over the identities of --store.",
     )
-    parser.add_argument(
-        "--store", required=True, help="identity store URL (memory://, sqlite:///f.db, postgresql://...)"
-    )
+    parser.add_argument("--store", metavar="URL", default=None, help=STORE_HELP)
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument(
@@ -151,7 +151,9 @@ def build_token_service(args: argparse.Namespace, err: TextIO) -> TokenService:
     """The :class:`TokenService` the command serves, from its arguments and environment."""
     from iamguard.store import open_store
 
-    store = open_store(args.store)
+    url = store_url(args)
+    warn_if_memory(url)
+    store = open_store(url)
     account = store.account().account_id
     return TokenService(
         store,
@@ -184,7 +186,8 @@ def serve(
         out.write(f"export AWS_ENDPOINT_URL_STS=http://{host}:{server.server_port}\n")
         out.flush()
         err.write(
-            f"iamguard STS serving {args.store} on http://{host}:{server.server_port}; press Ctrl-C to stop\n"
+            f"iamguard STS serving {store_url(args)} on http://{host}:{server.server_port}; "
+            "press Ctrl-C to stop\n"
         )
         err.flush()
         wait_for(stop)

@@ -19,12 +19,12 @@ invalid), 2 on a usage error.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from iamguard.cli import EXIT_FINDINGS, EXIT_OK
+from iamguard.cli import EXIT_FINDINGS, EXIT_OK, _aws_json
+from iamguard.cli._aws_json import print_json
 from iamguard.context import ContextType, ContextValue, parse_typed_value
 from iamguard.decision import Decision
 from iamguard.errors import InvalidParameterError
@@ -50,7 +50,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--resource-policy", metavar="FILE", help="resource-based policy file")
     parser.add_argument("--resource-owner", metavar="ACCOUNT", help="account id (or ARN) owning the resource")
     parser.add_argument("--caller-arn", metavar="ARN", help="simulated caller (default: an IAM user)")
-    parser.add_argument("--json", action="store_true", help="print EvaluationResult objects as JSON")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the EvaluationResults as aws iam simulate-custom-policy does",
+    )
     parser.set_defaults(func=run)
 
 
@@ -69,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         resource_owner=args.resource_owner,
         caller_arn=args.caller_arn,
     )
-    return report(args, decisions)
+    return report(args, decisions, boundary=boundary is not None)
 
 
 def add_request_args(parser: argparse.ArgumentParser, *, context_help: str) -> None:
@@ -92,11 +96,14 @@ def context_from_options(options: list[str]) -> dict[str, ContextValue]:
     return context
 
 
-def report(args: argparse.Namespace, decisions: list[Decision]) -> int:
-    """Print the decisions (``EvaluationResult`` JSON under ``--json``, else a table); the exit
-    status: 0 when all are allowed, else 1."""
+def report(args: argparse.Namespace, decisions: list[Decision], *, boundary: bool = False) -> int:
+    """Print the decisions (under ``--json`` as ``{"EvaluationResults": [...]}``, the answer of
+    ``aws iam simulate-custom-policy``, else a table); the exit status: 0 when all are allowed,
+    else 1. ``boundary``: a permissions boundary took part (each result then says whether it
+    allowed the request)."""
     if args.json:
-        print(json.dumps([d.to_evaluation_result() for d in decisions], indent=2))
+        results = [_aws_json.evaluation_result(d, boundary=boundary) for d in decisions]
+        print_json({"EvaluationResults": results})
     else:
         _print_table(decisions)
     return EXIT_OK if all(d.allowed for d in decisions) else EXIT_FINDINGS

@@ -1,16 +1,17 @@
-"""``iamguard simulate-principal ARN``: the simulator run on a stored user or role.
+"""``iamguard simulate-principal PRINCIPAL``: the simulator run on a stored user, role or group.
 
 Like IAM's ``SimulatePrincipalPolicy``: the policies that apply are read from the store through
 stage 3 (``resolve.py``: a user's own and its groups' inline and attached policies, a role's
 policies, each capped by the permissions boundary; for a group ARN, the group's own policies
 evaluated for a simulated member, ``--caller-arn``), then evaluated by the engine for every
-(action, resource) pair. The principal's tags and unique id feed ``aws:PrincipalTag/*`` and
+(action, resource) pair. ``PRINCIPAL`` is an ARN or, for convenience, a bare name looked up
+among the store's users, then roles, then groups (``simulate-principal bob``). The principal's tags and unique id feed ``aws:PrincipalTag/*`` and
 ``aws:userid`` as they would on a real request.
 https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html
 
 ::
 
-    iamguard simulate-principal arn:aws:iam::123456789012:user/alice --action s3:GetObject
+    iamguard simulate-principal alice --action s3:GetObject
         [--resource ARN ...] [--context KEY=TYPE:VALUE ...] [--resource-policy FILE]
         [--resource-owner ACCOUNT] [--store URL] [--json]
 
@@ -37,7 +38,7 @@ from iamguard.simulate import simulate_policy_set
 from iamguard.store.records import PrincipalKind
 from iamguard.store.service import IdentityService
 
-__all__ = ["group_policy_set", "register", "run", "stored_principal"]
+__all__ = ["group_policy_set", "principal_arn", "register", "run", "stored_principal"]
 
 
 def register(subparsers: Any) -> None:
@@ -46,7 +47,9 @@ def register(subparsers: Any) -> None:
         help="evaluate actions as a stored user or role (like SimulatePrincipalPolicy)",
         description=(__doc__ or "").split("\n\n")[0],
     )
-    parser.add_argument("arn", metavar="PRINCIPAL_ARN", help="ARN of a user, group or role in the store")
+    parser.add_argument(
+        "arn", metavar="PRINCIPAL", help="ARN (or name) of a user, role or group in the store"
+    )
     add_request_args(parser, context_help="context key (repeatable; same syntax as 'iamguard simulate')")
     parser.add_argument("--resource-policy", metavar="FILE", help="resource-based policy file")
     parser.add_argument("--resource-owner", metavar="ACCOUNT", help="account owning the resource")
@@ -88,8 +91,31 @@ def group_policy_set(service: IdentityService, arn: str) -> PolicySet:
     return PolicySet(identity=tuple(identity), generation=service.generation())
 
 
+def principal_arn(service: IdentityService, name_or_arn: str) -> str:
+    """The ARN ``name_or_arn`` names: itself when it is an ARN, else the ARN of the stored user,
+    role or group of that name (IAM names ignore case); two entities of the name are refused."""
+    if name_or_arn.startswith("arn:"):
+        return name_or_arn
+    found: list[str] = []
+    for get in (service.get_user, service.get_role, service.get_group):
+        try:
+            found.append(get(name_or_arn).arn)
+        except NoSuchEntityError:
+            continue
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise NoSuchEntityError(
+            f"no user, role or group named {name_or_arn!r} in this store (or pass an ARN)"
+        )
+    raise InvalidParameterError(
+        f"{name_or_arn!r} names more than one entity; pass one ARN: {', '.join(found)}"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=False)
+    args.arn = principal_arn(service, args.arn)
     parsed = parse_arn(args.arn)
     if parsed is not None and parsed.service == "iam" and parsed.resource.startswith("group/"):
         policies = group_policy_set(service, args.arn)
@@ -107,4 +133,4 @@ def run(args: argparse.Namespace) -> int:
     context = context_from_options(args.context)
     resources = args.resource or ["*"]
     decisions = simulate_policy_set(principal, policies, args.action, resources, context, args.resource_owner)
-    return report(args, decisions)
+    return report(args, decisions, boundary=policies.boundary is not None)

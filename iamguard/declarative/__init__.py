@@ -4,6 +4,7 @@ An account file (YAML or JSON) states what an account should hold::
 
     version: 1
     account:
+      account_id: "123456789012"         # optional; the store must hold this account (AccountId also read)
       alias: example-co                  # null removes the alias
       password_policy: {MinimumPasswordLength: 14, RequireSymbols: true}   # AWS field names
     policies:                            # customer managed policies
@@ -33,6 +34,8 @@ An account file (YAML or JSON) states what an account should hold::
 
 Rules, chosen so that applying a file is predictable and safe:
 
+* **One account.** ``account_id`` pins the file to an account: applying it to a store that
+  holds another account is refused, and ``apply --create`` makes a new store with that id.
 * **Never secrets.** Access keys, passwords and MFA seeds are not part of a file, and deleting an
   entity is the only way apply touches them (``--prune`` with ``force``).
 * **A field left out is left alone**; a field present is made exactly true (``tags: {}`` removes

@@ -63,7 +63,7 @@ def export_account(service: IdentityService) -> dict[str, Any]:
     ]
     return {
         "version": FILE_VERSION,
-        "account": {"alias": account.alias, "password_policy": password},
+        "account": {"account_id": account.account_id, "alias": account.alias, "password_policy": password},
         "policies": policies,
         "groups": groups,
         "users": users,

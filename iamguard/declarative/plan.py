@@ -207,8 +207,23 @@ class _Planner:
             if ref in built_in.built_in_policies():
                 return built_in.built_in_policies()[ref].arn(self.account.partition)
         pruned = " (with --prune only policies in the file remain)" if self.prune else ""
-        self.problems.add(where, f"no managed policy {ref!r}{pruned}")
+        self.problems.add(where, f"no managed policy {ref!r}{pruned}{self._aws_managed_hint(ref)}")
         return ref
+
+    def _aws_managed_hint(self, ref: str) -> str:
+        """For ``arn:aws:iam::aws:policy/NAME`` (AWS managed, absent here): the built-in to use."""
+        parts = ref.split(":", 5)
+        if len(parts) != 6 or parts[4] != "aws" or not parts[5].startswith("policy/"):
+            return ""
+        name = parts[5].rsplit("/", 1)[-1]
+        static = built_in.built_in_policies().get(name)
+        if static is None:
+            return (
+                "; AWS managed policies are not part of iamguard (built-ins: "
+                + ", ".join(built_in.built_in_policies())
+                + ")"
+            )
+        return f"; AWS managed policies are not part of iamguard: use its built-in {name} ({static.arn(self.account.partition)})"
 
     def _refs(self, refs: tuple[str, ...], where: str) -> list[str]:
         return [self._ref(r, where) for r in refs]
@@ -216,6 +231,14 @@ class _Planner:
     # ------------------------------------------------------------ account
 
     def _account(self) -> None:
+        wanted_id = self.spec.account_id
+        if isinstance(wanted_id, str) and wanted_id != self.account.account_id:
+            self.problems.add(
+                "account.account_id",
+                f"the file describes account {wanted_id} but this store holds account "
+                f"{self.account.account_id} (an account id never changes: apply it to a new store "
+                f"with `iamguard apply --create`, or drop account_id from the file)",
+            )
         steps: list[Step] = []
         alias = self.spec.alias
         if isinstance(alias, str) and alias != self.account.alias:

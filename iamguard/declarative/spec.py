@@ -100,6 +100,7 @@ class RoleSpec:
 @dataclass(frozen=True, slots=True)
 class AccountSpec:
     alias: str | _Keep | None = KEEP
+    account_id: str | _Keep = KEEP
     password_policy: PasswordPolicy | _Keep | None = KEEP
     policies: tuple[PolicySpec, ...] = ()
     groups: tuple[GroupSpec, ...] = ()
@@ -174,7 +175,7 @@ class _Problems:
 
 
 _TOP = frozenset({"version", "account", "policies", "groups", "users", "roles"})
-_ACCOUNT = frozenset({"alias", "password_policy"})
+_ACCOUNT = frozenset({"account_id", "AccountId", "alias", "password_policy"})
 _POLICY = frozenset({"name", "document", "path", "description", "tags"})
 _GROUP = frozenset({"name", "path", "inline_policies", "attached_policies"})
 _USER = frozenset(
@@ -199,17 +200,20 @@ def spec_from_data(data: Any) -> AccountSpec:
         )
     account = data.get("account") or {}
     alias: str | _Keep | None = KEEP
+    account_id: str | _Keep = KEEP
     password: PasswordPolicy | _Keep | None = KEEP
     if not isinstance(account, Mapping):
         problems.add("account", "must be a mapping")
     else:
         _unknown(account, _ACCOUNT, "account", problems)
+        account_id = _account_id(account, problems)
         if "alias" in account:
             alias = _opt_str(account["alias"], "account.alias", problems)
         if "password_policy" in account:
             password = _password_policy(account["password_policy"], problems)
     spec = AccountSpec(
         alias=alias,
+        account_id=account_id,
         password_policy=password,
         policies=tuple(_entities(data, "policies", _POLICY, _policy_spec, problems)),
         groups=tuple(_entities(data, "groups", _GROUP, _group_spec, problems)),
@@ -378,6 +382,23 @@ def _document(value: Any, where: str, kind: PolicyKind, problems: _Problems, *, 
         parse_policy(text, name=where, kind=kind)
     except PolicyError as exc:
         problems.add(where, str(exc))
+    return text
+
+
+def _account_id(account: Mapping[str, Any], problems: _Problems) -> str | _Keep:
+    """``account.account_id`` (``AccountId``, AWS's spelling, is read the same): 12 digits.
+    YAML reads an unquoted id as a number, so an integer is taken as its 12 digits."""
+    given = [key for key in ("account_id", "AccountId") if key in account]
+    if not given:
+        return KEEP
+    if len(given) == 2 and str(account["account_id"]) != str(account["AccountId"]):
+        problems.add("account.account_id", "account_id and AccountId differ; give one of them")
+    where = f"account.{given[0]}"
+    value = account[given[0]]
+    text = f"{value:012d}" if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else value
+    if not (isinstance(text, str) and len(text) == 12 and text.isascii() and text.isdigit()):
+        problems.add(where, f"an AWS account id is 12 digits, got {value!r}")
+        return KEEP
     return text
 
 

@@ -32,7 +32,7 @@ def test_create_shows_secret_once_and_stores_it_sealed(cli: Cli, store_url: str)
     created = cli("access-key", "create", "--user", "alice", "--json")
     assert created.code == 0
     body = created.json["AccessKey"]
-    key_id, secret = body["access_key_id"], body["secret_access_key"]
+    key_id, secret = body["AccessKeyId"], body["SecretAccessKey"]
     assert key_id.startswith("AKIA") and len(key_id) == 20 and len(secret) == 40
     assert "only time" in created.err and "DEVELOPMENT" in created.err
     listed = cli("access-key", "list", "--user", "alice")
@@ -57,10 +57,10 @@ def test_human_output_and_quota(cli: Cli) -> None:
 
 def test_update_and_delete(cli: Cli, store_url: str) -> None:
     cli("user", "create", "alice")
-    key_id = cli("access-key", "create", "--user", "alice", "--json").json["AccessKey"]["access_key_id"]
+    key_id = cli("access-key", "create", "--user", "alice", "--json").json["AccessKey"]["AccessKeyId"]
     assert cli("access-key", "update", key_id, "--status", "Inactive").code == 0
     assert (
-        cli("access-key", "list", "--user", "alice", "--json").json["AccessKeyMetadata"][0]["status"]
+        cli("access-key", "list", "--user", "alice", "--json").json["AccessKeyMetadata"][0]["Status"]
         == "Inactive"
     )
     assert cli("access-key", "delete", key_id).code == 0
@@ -97,11 +97,11 @@ def test_rotate_master_key(cli: Cli, monkeypatch: pytest.MonkeyPatch, store_url:
     key = cli("access-key", "create", "--user", "alice", "--json").json["AccessKey"]
     monkeypatch.setenv("IAMGUARD_MASTER_KEY", f"new:{new},old:{old}")
     rotated = cli("access-key", "rotate-master-key", "--json")
-    assert rotated.code == 0 and rotated.json == {"resealed": 1, "primary": "new"}
-    assert cli("access-key", "rotate-master-key", "--json").json["resealed"] == 0  # idempotent
+    assert rotated.code == 0 and rotated.json == {"ResealedSecrets": 1, "PrimaryKeyId": "new"}
+    assert cli("access-key", "rotate-master-key", "--json").json["ResealedSecrets"] == 0  # idempotent
     monkeypatch.setenv("IAMGUARD_MASTER_KEY", f"new:{new}")
-    found = service(store_url).get_access_key(key["access_key_id"])
-    assert found is not None and found[1] == key["secret_access_key"]
+    found = service(store_url).get_access_key(key["AccessKeyId"])
+    assert found is not None and found[1] == key["SecretAccessKey"]
 
 
 def test_help_documents_production_key(cli: Cli, capsys: pytest.CaptureFixture[str]) -> None:

@@ -27,7 +27,7 @@ def _codes(seed: str, first_offset: int) -> tuple[str, str]:
 def _create(cli: Cli) -> str:
     created = cli("mfa", "create", "alice-phone", "--json")
     assert created.code == 0, created.err
-    return str(created.json["VirtualMFADevice"]["base32_string_seed"])
+    return str(created.json["VirtualMFADevice"]["Base32StringSeed"])
 
 
 def test_create_prints_seed_and_uri_once(cli: Cli, store_url: str) -> None:
@@ -51,7 +51,11 @@ def test_enable_resync_deactivate_delete(cli: Cli, store_url: str) -> None:
     assert bad.code == 1 and "InvalidAuthenticationCode" in bad.err
     code1, code2 = _codes(seed, 0)
     enabled = cli("mfa", "enable", "alice-phone", "--user", "alice", code1, code2, "--json")
-    assert enabled.code == 0 and enabled.json["user_name"] == "alice"
+    assert enabled.code == 0 and enabled.out == ""  # EnableMFADevice answers nothing, as in AWS
+    (listed,) = cli("mfa", "list", "--user", "alice", "--json").json["MFADevices"]
+    assert listed["UserName"] == "alice" and listed["SerialNumber"] == SERIAL and "EnableDate" in listed
+    (every,) = cli("mfa", "list", "--json").json["VirtualMFADevices"]
+    assert every["User"]["UserName"] == "alice" and every["SerialNumber"] == SERIAL
     assert [d.serial_number for d in service(store_url).list_mfa_devices("alice")] == [SERIAL]
     assert "DeleteConflict" in cli("mfa", "delete", SERIAL).err
     code3, code4 = _codes(seed, 60)
@@ -59,7 +63,7 @@ def test_enable_resync_deactivate_delete(cli: Cli, store_url: str) -> None:
     assert cli("mfa", "deactivate", SERIAL, "--user", "alice").code == 0
     assert service(store_url).list_mfa_devices("alice") == []
     assert cli("mfa", "delete", SERIAL).code == 0
-    assert cli("mfa", "list", "--json").json == {"MFADevices": []}
+    assert cli("mfa", "list", "--json").json == {"VirtualMFADevices": []}
 
 
 def test_root_mfa_clears_the_account_warning(cli: Cli) -> None:
@@ -69,7 +73,10 @@ def test_root_mfa_clears_the_account_warning(cli: Cli) -> None:
     assert "the root user has no MFA device enabled" in before
     seed = _create(cli)
     assert cli("mfa", "enable", SERIAL, "--root", *_codes(seed, 0)).code == 0
-    assert cli("mfa", "list", "--root", "--json").json["MFADevices"][0]["is_root"] is True
+    (device,) = cli("mfa", "list", "--root", "--json").json["MFADevices"]
+    assert device["SerialNumber"] == SERIAL and device["UserName"] == "123456789012"
+    (virtual,) = cli("mfa", "list", "--json").json["VirtualMFADevices"]
+    assert virtual["User"] == {"Arn": "arn:aws:iam::123456789012:root", "UserId": "123456789012"}
     after = cli("account", "show", "--json").json["Warnings"]
     assert "the root user has no MFA device enabled" not in after
 

@@ -49,7 +49,11 @@ def test_create_from_stdin_then_sign_in(cli: Cli, store_url: str) -> None:
     outcome = service(store_url).check_password("alice", GOOD)
     assert outcome.ok and outcome.password_reset_required
     shown = cli("login-profile", "get", "alice", "--json").json["LoginProfile"]
-    assert shown["password_reset_required"] is True and "hash" not in str(shown).lower()
+    assert (
+        shown["PasswordResetRequired"] is True
+        and shown["UserName"] == "alice"
+        and "hash" not in str(shown).lower()
+    )
 
 
 def test_prompt_asks_twice_and_refuses_a_mismatch(

@@ -27,12 +27,14 @@ def _doc(action: str) -> str:
 def test_create_get_list(cli: Cli, tmp_path: Path) -> None:
     doc = write_json(tmp_path / "p.json", ALLOW_S3_READ)
     created = cli("policy", "create", "S3Read", doc, "--path", "/team/", "--description", "read", "--json")
-    assert created.code == 0 and created.json["arn"] == ARN
+    assert created.code == 0 and created.json["Policy"]["Arn"] == ARN
     by_name = cli("policy", "get", "S3Read", "--json").json
     by_arn = cli("policy", "get", ARN, "--json").json
-    assert by_name == by_arn and by_name["Document"] == ALLOW_S3_READ
+    assert by_name == by_arn and by_name["Policy"]["Description"] == "read"
+    document = cli("policy", "version", "get", "S3Read", "v1", "--json").json["PolicyVersion"]["Document"]
+    assert document == ALLOW_S3_READ  # a JSON object, as the AWS CLI decodes it
     local = cli("policy", "list", "--scope", "local", "--json").json["Policies"]
-    assert [p["name"] for p in local] == ["S3Read"]
+    assert [p["PolicyName"] for p in local] == ["S3Read"]
     built = cli("policy", "list", "--scope", "built-in").out
     assert "arn:aws:iam::iamguard:policy/AdministratorAccess" in built
     assert cli("policy", "list", "--only-attached", "--json").json == {"Policies": []}
@@ -53,7 +55,7 @@ def test_versions_lifecycle_and_limit(cli: Cli, store_url: str) -> None:
     full = cli("policy", "version", "create", "P", _doc("s3:Six"))
     assert full.code == 1 and "LimitExceeded" in full.err
     versions = cli("policy", "version", "list", "P", "--json").json["Versions"]
-    assert [(v["version_id"], v["is_default"]) for v in versions] == [
+    assert [(v["VersionId"], v["IsDefaultVersion"]) for v in versions] == [
         ("v1", True), ("v2", False), ("v3", False), ("v4", False), ("v5", False),
     ]  # fmt: skip
     assert "DeleteConflict" in cli("policy", "version", "delete", "P", "v1").err
@@ -62,7 +64,7 @@ def test_versions_lifecycle_and_limit(cli: Cli, store_url: str) -> None:
     text = cli("policy", "version", "get", "P", "v3").out
     assert json.loads(text)["Statement"][0]["Action"] == "s3:Action3"
     new = cli("policy", "version", "create", "P", _doc("s3:Seven"), "--set-default", "--json").json
-    assert new["version_id"] == "v6" and new["is_default"] is True
+    assert new["PolicyVersion"]["VersionId"] == "v6" and new["PolicyVersion"]["IsDefaultVersion"] is True
     policy = service(store_url).get_policy("arn:aws:iam::123456789012:policy/P")
     stale = cli(
         "policy", "version", "create", "P", _doc("s3:X"), "--expected-revision", str(policy.revision - 1)
@@ -77,8 +79,10 @@ def test_attach_detach_entities(cli: Cli, store_url: str) -> None:
     assert cli("policy", "attach", "P", "--user", "alice").code == 0
     assert cli("policy", "attach", "P", "--group", "devs").code == 0
     assert cli("policy", "attach", "P", "--user", "alice").code == 0  # idempotent, as in AWS
-    entities = cli("policy", "entities", "P", "--json").json["Entities"]
-    assert sorted((e["Kind"], e["Name"]) for e in entities) == [("group", "devs"), ("user", "alice")]
+    entities = cli("policy", "entities", "P", "--json").json
+    assert [g["GroupName"] for g in entities["PolicyGroups"]] == ["devs"]
+    assert [u["UserName"] for u in entities["PolicyUsers"]] == ["alice"] and entities["PolicyRoles"] == []
+    assert entities["PolicyUsers"][0]["UserId"] == service(store_url).get_user("alice").user_id
     attached = cli("policy", "attached", "--user", "alice", "--json").json["AttachedPolicies"]
     assert attached == [{"PolicyName": "P", "PolicyArn": "arn:aws:iam::123456789012:policy/P"}]
     assert cli("policy", "detach", "P", "--user", "alice").code == 0
@@ -109,7 +113,7 @@ def test_inline_put_get_list_delete(cli: Cli, store_url: str, tmp_path: Path) ->
     }
     assert json.loads(cli("policy", "inline", "get", "--user", "alice", "Read").out) == ALLOW_S3_READ
     got = cli("policy", "inline", "get", "--user", "alice", "Read", "--json").json
-    assert got == {"PolicyName": "Read", "PolicyDocument": ALLOW_S3_READ}
+    assert got == {"UserName": "alice", "PolicyName": "Read", "PolicyDocument": ALLOW_S3_READ}
     assert cli("policy", "inline", "delete", "--user", "alice", "Read").code == 0
     assert cli("policy", "inline", "get", "--user", "alice", "Read").code == 1
     big = json.dumps(

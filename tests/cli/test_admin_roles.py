@@ -26,7 +26,11 @@ def test_create_with_trust_file_and_show(cli: Cli, store_url: str, tmp_path: Pat
     shown = cli("role", "get", "deployer")
     assert "TrustPolicy:" in shown.out and '"sts:AssumeRole"' in shown.out
     listed = cli("role", "list", "--json").json["Roles"]
-    assert [r["name"] for r in listed] == ["deployer"] and listed[0]["role_id"].startswith("AROA")
+    assert [r["RoleName"] for r in listed] == ["deployer"] and listed[0]["RoleId"].startswith("AROA")
+    # the trust policy is a JSON object, not the URL-encoded string of the wire protocol
+    assert listed[0]["AssumeRolePolicyDocument"] == TRUST_ACCOUNT
+    got = cli("role", "get", "deployer", "--json").json["Role"]
+    assert got["Tags"] == [{"Key": "env", "Value": "prod"}] and got["MaxSessionDuration"] == 7200
 
 
 def test_inline_json_trust_policy_and_updates(cli: Cli, store_url: str) -> None:

@@ -20,9 +20,9 @@ def test_create_get_list_round_trip(cli: Cli, store_url: str) -> None:
     assert created.code == 0
     assert "arn:aws:iam::123456789012:user/eng/alice" in created.out
     listed = cli("user", "list", "--json")
-    assert [u["name"] for u in listed.json["Users"]] == ["alice"]
+    assert [u["UserName"] for u in listed.json["Users"]] == ["alice"]
     user = listed.json["Users"][0]
-    assert user["user_id"].startswith("AIDA") and user["tags"] == [
+    assert user["UserId"].startswith("AIDA") and user["Tags"] == [
         {"Key": "cc", "Value": ""},
         {"Key": "team", "Value": "data"},
     ]
@@ -89,9 +89,15 @@ def test_tags_boundary_update_and_groups(cli: Cli, store_url: str, tmp_path: Pat
     assert cli("user", "set-boundary", "alice", "arn:aws:iam::iamguard:policy/ReadOnlyAccess").code == 0
     assert cli("group", "create", "devs", "--path", "/eng/").code == 0
     assert cli("group", "add-user", "devs", "alice").code == 0
-    assert cli("user", "groups", "alice", "--json").json["Groups"][0]["name"] == "devs"
+    assert cli("user", "groups", "alice", "--json").json["Groups"][0]["GroupName"] == "devs"
     moved = cli("user", "update", "alice", "--new-name", "alicia", "--new-path", "/ops/", "--json")
-    assert moved.json["arn"] == "arn:aws:iam::123456789012:user/ops/alicia"
+    assert moved.code == 0 and moved.out == ""  # UpdateUser answers nothing, as in AWS
+    got = cli("user", "get", "alicia", "--json").json["User"]
+    assert got["Arn"] == "arn:aws:iam::123456789012:user/ops/alicia"
+    assert got["PermissionsBoundary"] == {
+        "PermissionsBoundaryType": "PermissionsBoundaryPolicy",
+        "PermissionsBoundaryArn": "arn:aws:iam::iamguard:policy/ReadOnlyAccess",
+    }
     assert [u.name for u in service(store_url).get_group_members("devs")] == ["alicia"]
 
 
@@ -113,7 +119,7 @@ def test_group_get_list_remove_and_delete(cli: Cli, store_url: str) -> None:
     cli("user", "create", "bob")
     cli("group", "add-user", "devs", "bob")
     shown = cli("group", "get", "devs", "--json").json
-    assert shown["Users"] == ["bob"] and shown["Group"]["group_id"].startswith("AGPA")
+    assert [u["UserName"] for u in shown["Users"]] == ["bob"] and shown["Group"]["GroupId"].startswith("AGPA")
     assert "devs" in cli("group", "list").out
     assert "DeleteConflict" in cli("group", "delete", "devs").err
     assert cli("group", "remove-user", "devs", "bob").code == 0

@@ -74,11 +74,15 @@ def test_json_output_is_evaluation_results(capsys: pytest.CaptureFixture[str]) -
             "--json",
         ]
     )
-    results = json.loads(capsys.readouterr().out)
+    results = json.loads(capsys.readouterr().out)["EvaluationResults"]
     assert code == 1
     assert [r["EvalDecision"] for r in results] == ["allowed", "implicitDeny"]
-    assert results[0]["MatchedStatements"][-1]["SourcePolicyType"] == "permissionsBoundary"
-    assert results[1]["EvalDecisionDetails"]["reason"] == "no permissions boundary statement allows it"
+    assert [m["SourcePolicyId"] for m in results[0]["MatchedStatements"]] == [HOME, BOUNDARY]
+    assert {m["SourcePolicyType"] for m in results[0]["MatchedStatements"]} == {"none"}  # files, not stored
+    assert [r["PermissionsBoundaryDecisionDetail"]["AllowedByPermissionsBoundary"] for r in results] == [
+        True,
+        False,
+    ]
 
 
 def test_resource_policy_owner_and_caller(capsys: pytest.CaptureFixture[str]) -> None:
@@ -98,10 +102,11 @@ def test_resource_policy_owner_and_caller(capsys: pytest.CaptureFixture[str]) ->
         "--json",
     ]
     code = main(args)
-    [result] = json.loads(capsys.readouterr().out)
+    [result] = json.loads(capsys.readouterr().out)["EvaluationResults"]
     assert code == 1
-    assert result["EvalDecision"] == "implicitDeny"
-    assert "cross-account" in result["EvalDecisionDetails"]["reason"]
+    assert result["EvalDecision"] == "implicitDeny" and "PermissionsBoundaryDecisionDetail" not in result
+    assert main(args[:-1]) == 1
+    assert "cross-account" in capsys.readouterr().out  # the reason: in the table, not in AWS's shape
 
 
 def test_list_typed_context(capsys: pytest.CaptureFixture[str]) -> None:

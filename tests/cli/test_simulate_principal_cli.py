@@ -53,7 +53,7 @@ def test_user_policies_group_policies_and_principal_keys(cli: Cli) -> None:
     ]
     for action, resource, expected in cases:
         result = cli("simulate-principal", USER, "--action", action, "--resource", resource, "--json")
-        assert result.json[0]["EvalDecision"] == expected, (action, resource, result.out)
+        assert result.json["EvaluationResults"][0]["EvalDecision"] == expected, (action, resource, result.out)
         assert result.code == (0 if expected == "allowed" else 1)
 
 
@@ -64,7 +64,7 @@ def test_boundary_caps_the_user(cli: Cli) -> None:
     cli("user", "set-boundary", "alice", "OnlyS3")
     result = cli("simulate-principal", USER, "-a", "sqs:SendMessage", "-a", "s3:PutObject",
                  "-r", "arn:aws:s3:::home/alice/f", "--json")  # fmt: skip
-    decisions = {r["EvalActionName"]: r["EvalDecision"] for r in result.json}
+    decisions = {r["EvalActionName"]: r["EvalDecision"] for r in result.json["EvaluationResults"]}
     assert decisions == {"sqs:SendMessage": "implicitDeny", "s3:PutObject": "allowed"}
 
 
@@ -73,12 +73,15 @@ def test_role_with_context_and_resource_policy(cli: Cli, tmp_path: Path) -> None
     regional = _allow("s3:GetObject", Condition={"StringEquals": {"aws:RequestedRegion": "eu-west-1"}})
     cli("policy", "inline", "put", "--role", "deployer", "Regional", regional)
     args = ("simulate-principal", ROLE, "-a", "s3:GetObject", "-r", "arn:aws:s3:::bucket/k", "--json")
-    missing = cli(*args).json[0]
+    missing = cli(*args).json["EvaluationResults"][0]
     assert (
         missing["EvalDecision"] == "implicitDeny" and "aws:RequestedRegion" in missing["MissingContextValues"]
     )
     assert (
-        cli(*args, "--context", "aws:RequestedRegion=string:eu-west-1").json[0]["EvalDecision"] == "allowed"
+        cli(*args, "--context", "aws:RequestedRegion=string:eu-west-1").json["EvaluationResults"][0][
+            "EvalDecision"
+        ]
+        == "allowed"
     )
     deny = {
         "Version": "2012-10-17",
@@ -88,7 +91,7 @@ def test_role_with_context_and_resource_policy(cli: Cli, tmp_path: Path) -> None
     }
     policy = write_json(tmp_path / "bucket.json", deny)
     denied = cli(*args, "--context", "aws:RequestedRegion=string:eu-west-1", "--resource-policy", policy)
-    assert denied.code == 1 and denied.json[0]["EvalDecision"] == "explicitDeny"
+    assert denied.code == 1 and denied.json["EvaluationResults"][0]["EvalDecision"] == "explicitDeny"
 
 
 def test_unknown_or_unsupported_principal(cli: Cli) -> None:
@@ -122,9 +125,11 @@ def test_group_simulates_only_the_groups_policies(cli: Cli) -> None:
     cli("policy", "attach", "Home", "--group", "devs")
     group = "arn:aws:iam::123456789012:group/devs"
     args = ("simulate-principal", group, "-a", "sqs:SendMessage", "-a", "s3:GetObject", "--json")
-    decisions = {r["EvalActionName"]: r["EvalDecision"] for r in cli(*args).json}
+    decisions = {r["EvalActionName"]: r["EvalDecision"] for r in cli(*args).json["EvaluationResults"]}
     assert decisions == {"sqs:SendMessage": "allowed", "s3:GetObject": "implicitDeny"}
     home = ("simulate-principal", group, "-a", "s3:PutObject", "-r", "arn:aws:s3:::home/carol/x", "--json")
-    assert cli(*home).json[0]["EvalDecision"] == "implicitDeny"  # aws:username of user/simulated
-    as_carol = cli(*home, "--caller-arn", "arn:aws:iam::123456789012:user/carol").json[0]
+    assert (
+        cli(*home).json["EvaluationResults"][0]["EvalDecision"] == "implicitDeny"
+    )  # aws:username of user/simulated
+    as_carol = cli(*home, "--caller-arn", "arn:aws:iam::123456789012:user/carol").json["EvaluationResults"][0]
     assert as_carol["EvalDecision"] == "allowed"
