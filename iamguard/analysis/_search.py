@@ -1,0 +1,311 @@
+"""The search behind every check: try one request per region of the policies' request space.
+
+A request is (principal, action, resource, context). Every test a policy applies reads one of
+those dimensions through literals and patterns written in the policies, so the space falls into
+finitely many regions the evaluator cannot tell apart, and one request per region decides any
+question about all requests. The search walks them per statement, not as a full cross product:
+
+1. **Actions**: one action per region of every ``Action``/``NotAction`` pattern (and the
+   caller's filter), restricted to valid ``service:name`` strings (``_regions``).
+2. For each action, only the statements it reaches (``CompiledPolicy.candidates``) matter;
+   **resources**: one per region of *their* ``Resource``/``NotResource`` patterns.
+3. For each resource, only the statements whose resource test passes matter; per **condition
+   key** they read, one value per class (``_values``), absence, and multi-valued sets built from
+   the classes the ``ForAllValues``/``ForAnyValue`` entries see. Values every condition on the
+   key answers alike are merged first (the answers are computed by the compiled conditions
+   themselves, so the merge is exact).
+4. **Principals**: the caller's candidates (``principals.py``), crossed with the key values.
+
+Each request is decided by iamguard's own :class:`~iamguard.evaluate.engine.Evaluator` on every
+side, and the caller's goal says whether it separates them. So a request the search returns was
+verified by the evaluator, and when nothing is found after a complete walk, no request exists.
+Anything that would make a walk incomplete (a policy variable, a bound hit, operators of
+different types on one key) is collected in ``reasons`` and turns a PASS into UNKNOWN.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from iamguard.analysis._regions import Pattern, glob_tokens, region_witnesses
+from iamguard.analysis._values import KeyValues, key_values
+from iamguard.context import ContextValue
+from iamguard.decision import Decision
+from iamguard.evaluate.compile import CompiledPolicy, CompiledStatement, compiled
+from iamguard.evaluate.engine import Evaluator, principal_context_keys
+from iamguard.evaluate.inputs import PolicySet, Request
+from iamguard.policy.model import Condition, Policy
+from iamguard.policy.variables import compile_template
+from iamguard.principal import Principal
+
+__all__ = ["Found", "Goal", "policies_of", "search"]
+
+Goal = Callable[[Request, tuple[Decision, ...]], bool]
+
+#: The value given to a policy variable's key while resources and conditions are enumerated.
+VARIABLE_VALUE = "simulated"
+#: At most this many classes of a key feed multi-valued sets (2^n subsets).
+_MAX_SET_CLASSES = 6
+
+_EVALUATOR = Evaluator()
+_VALID_ACTION = glob_tokens("?*:?*")
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """The outcome: the separating request (or None), whether the walk was complete, and why not."""
+
+    request: Request | None
+    decisions: tuple[Decision, ...]
+    complete: bool
+    reasons: tuple[str, ...]
+    tried: int
+
+
+@dataclass
+class _Walk:
+    sides: Sequence[PolicySet]
+    goal: Goal
+    principals: Sequence[Principal]
+    action_filter: tuple[str, ...]
+    resource_filter: tuple[str, ...]
+    budget: int
+    reasons: list[str] = field(default_factory=list)
+    tried: int = 0
+    assignment: dict[str, ContextValue] = field(default_factory=dict)
+    _key_memo: dict[tuple[tuple[Condition, ...], bool], KeyValues] = field(default_factory=dict)
+
+    def note(self, reason: str) -> None:
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+
+def policies_of(side: PolicySet) -> list[Policy]:
+    """Every policy taking part in ``side``'s decisions."""
+    out = list(side.identity)
+    if side.boundary is not None:
+        out.append(side.boundary)
+    out.extend(side.session or ())
+    if side.resource is not None:
+        out.append(side.resource)
+    return out
+
+
+def search(
+    sides: Sequence[PolicySet],
+    goal: Goal,
+    principals: Sequence[Principal],
+    *,
+    actions: Sequence[str] = (),
+    resources: Sequence[str] = (),
+    budget: int = 200_000,
+) -> Found:
+    """Find a request for which ``goal(request, decisions per side)`` holds (see module doc)."""
+    walk = _Walk(sides, goal, principals, tuple(a.lower() for a in actions), tuple(resources), budget)
+    compiled_policies = _unique_compiled(sides)
+    for policy in compiled_policies:
+        _note_variable_keys(walk, policy.policy)
+    for action in _actions(walk, compiled_policies):
+        found = _try_action(walk, compiled_policies, action)
+        if found is not None:
+            return found
+        if walk.tried >= walk.budget:
+            walk.note(f"search budget of {walk.budget} requests used up")
+            break
+    return Found(None, (), not walk.reasons, tuple(walk.reasons), walk.tried)
+
+
+def _unique_compiled(sides: Sequence[PolicySet]) -> list[CompiledPolicy]:
+    seen: dict[int, CompiledPolicy] = {}
+    for side in sides:
+        for policy in policies_of(side):
+            seen.setdefault(id(policy), compiled(policy))
+    return list(seen.values())
+
+
+def _note_variable_keys(walk: _Walk, policy: Policy) -> None:
+    """Give each key a policy variable reads a fixed value, and record that the walk is partial."""
+    if not policy.variables_enabled:
+        return
+    for statement in policy.statements:
+        texts = [*(statement.resource or ()), *(statement.not_resource or ())]
+        texts += [v for c in statement.conditions for v in c.values]
+        for text in texts:
+            if "${" not in text:
+                continue
+            template = compile_template(text)
+            if template.has_variables:
+                walk.note(
+                    f"{policy.name or 'policy'} Statement[{statement.index}] uses policy variables in {text!r}"
+                )
+                for key in template.referenced_keys:
+                    walk.assignment.setdefault(key, VARIABLE_VALUE)
+
+
+def _actions(walk: _Walk, policies: Sequence[CompiledPolicy]) -> list[str]:
+    """One valid action per region of every action pattern (lower-cased, as IAM compares)."""
+    texts: dict[str, None] = {}
+    for cp in policies:
+        for statement in cp.policy.statements:
+            for pattern in statement.action or statement.not_action or ():
+                texts[pattern.lower()] = None
+    filters = walk.action_filter
+    ordered = list(texts) + [f for f in filters if f not in texts]
+    patterns = [glob_tokens(t) for t in ordered] + [_VALID_ACTION]
+    regions = region_witnesses(patterns, avoid=frozenset("*?"))
+    if not regions.complete:
+        walk.note("too many action regions to enumerate")
+    filter_slots = [ordered.index(f) for f in filters]
+    out: list[str] = []
+    for signature, witnesses in regions.witnesses.items():
+        if not signature[-1]:
+            continue  # not a service:name string
+        if filter_slots and not any(signature[i] for i in filter_slots):
+            continue
+        out.append(_readable(witnesses[0], signature, ordered))
+    # Actions the policies spell out first: the counterexample a reader expects.
+    return sorted(out, key=lambda a: a not in texts)
+
+
+def _readable(witness: str, signature: tuple[bool, ...], texts: Sequence[str]) -> str:
+    """A literal action of the same region when there is one (same signature, so same answers)."""
+    for text in texts:
+        if "*" not in text and "?" not in text and signature[texts.index(text)]:
+            return text
+    return witness
+
+
+def _try_action(walk: _Walk, policies: Sequence[CompiledPolicy], action: str) -> Found | None:
+    reached = [s for cp in policies for s in cp.candidates(action)]
+    for resource in _resources(walk, reached):
+        try:
+            matching = [s for s in reached if s.body.resource_matches(resource, walk.assignment)]
+        except Exception as exc:  # a statement the engine cannot compile fails closed there too
+            walk.note(f"a statement could not be compiled: {exc}")
+            matching = reached
+        found = _try_resource(walk, matching, action, resource)
+        if found is not None or walk.tried >= walk.budget:
+            return found
+    return None
+
+
+def _resources(walk: _Walk, statements: Sequence[CompiledStatement]) -> list[str]:
+    texts: dict[str, bool] = {}  # pattern text -> escaped
+    for statement in statements:
+        st = statement.statement
+        for pattern in st.resource or st.not_resource or ():
+            if statement.variables and "${" in pattern:
+                rendered = compile_template(pattern).render(walk.assignment, escape_wildcards=True)
+                if rendered is not None:
+                    texts[rendered] = True
+            elif pattern != "*":
+                texts[pattern] = False
+    for pattern in walk.resource_filter:
+        texts.setdefault(pattern, False)
+    ordered = list(texts)
+    patterns: list[Pattern] = [glob_tokens(t, escaped=texts[t]) for t in ordered]
+    regions = region_witnesses(patterns)
+    if not regions.complete:
+        walk.note("too many resource regions to enumerate")
+    filter_slots = [ordered.index(f) for f in walk.resource_filter]
+    out: list[str] = []
+    for signature, witnesses in regions.witnesses.items():
+        if filter_slots and not any(signature[i] for i in filter_slots):
+            continue
+        out.append(witnesses[0] or "*")
+    return out
+
+
+def _try_resource(
+    walk: _Walk, statements: Sequence[CompiledStatement], action: str, resource: str
+) -> Found | None:
+    by_key: dict[str, list[tuple[Condition, Callable[[Mapping[str, ContextValue]], bool], bool]]] = {}
+    for statement in statements:
+        body = statement.body
+        for condition, test in zip(statement.statement.conditions, body.conditions, strict=True):
+            by_key.setdefault(condition.key.lower(), []).append((condition, test, statement.variables))
+    keys = sorted(by_key)
+    choices = [_key_choices(walk, key, by_key[key]) for key in keys]
+    for principal in walk.principals:
+        derived = principal_context_keys(principal)
+        for combo in _product(choices):
+            context = dict(walk.assignment)
+            skip = False
+            for key, value in zip(keys, combo, strict=True):
+                if value is None:
+                    context.pop(key, None)
+                    if key in derived:
+                        skip = True  # the principal always carries it: another combination covers it
+                        break
+                else:
+                    context[key] = value
+            if skip:
+                continue
+            request = Request(principal, action, resource, context)
+            decisions = tuple(_EVALUATOR.evaluate(request, side) for side in walk.sides)
+            walk.tried += 1
+            if walk.goal(request, decisions):
+                return Found(request, decisions, not walk.reasons, tuple(walk.reasons), walk.tried)
+            if walk.tried >= walk.budget:
+                return None
+    return None
+
+
+def _product(choices: Sequence[Sequence[ContextValue | None]]) -> Iterator[tuple[ContextValue | None, ...]]:
+    return itertools.product(*choices)
+
+
+def _key_choices(
+    walk: _Walk,
+    key: str,
+    entries: Sequence[tuple[Condition, Callable[[Mapping[str, ContextValue]], bool], bool]],
+) -> list[ContextValue | None]:
+    """Absent, one value per class, and multi-valued sets; merged where every entry agrees."""
+    conditions = tuple(c for c, _, _ in entries)
+    variables = any(v for _, _, v in entries)
+    memo_key = (conditions, variables)
+    found = walk._key_memo.get(memo_key)
+    if found is None:
+        found = walk._key_memo[memo_key] = key_values(conditions, variables)
+    for reason in found.reasons:
+        walk.note(reason)
+    tests = [t for _, t, _ in entries]
+    qualified = [t for c, t, _ in entries if c.qualifier is not None]
+
+    def answers(value: ContextValue | None) -> tuple[bool, ...]:
+        context: dict[str, Any] = dict(walk.assignment)
+        context.pop(key, None)
+        if value is not None:
+            context[key] = value
+        return tuple(_safe(t, context) for t in tests)
+
+    singles: list[ContextValue | None] = [None, *found.values]
+    classes: dict[tuple[bool, ...], str] = {}
+    for text in found.values:
+        context = {**walk.assignment, key: text}
+        classes.setdefault(tuple(_safe(t, context) for t in qualified), text)
+    representatives = list(classes.values())
+    if len(representatives) > _MAX_SET_CLASSES:
+        walk.note(f"condition key {key}: too many value classes for multi-valued sets")
+        subsets: list[tuple[str, ...]] = [tuple(pair) for pair in itertools.combinations(representatives, 2)]
+    else:
+        subsets = [
+            tuple(chosen)
+            for size in range(1, len(representatives) + 1)
+            for chosen in itertools.combinations(representatives, size)
+        ]
+    sets: list[ContextValue | None] = [s if len(s) > 1 else (s[0], s[0]) for s in subsets]
+    merged: dict[tuple[bool, ...], ContextValue | None] = {}
+    for value in singles + sets:
+        merged.setdefault(answers(value), value)
+    return list(merged.values())
+
+
+def _safe(test: Callable[[Mapping[str, ContextValue]], bool], context: Mapping[str, ContextValue]) -> bool:
+    try:
+        return bool(test(context))
+    except Exception:
+        return False

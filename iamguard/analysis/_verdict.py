@@ -1,0 +1,110 @@
+"""From a search to a verdict: FAIL only with a counterexample that replays, PASS only after a
+complete search, UNKNOWN (with the reasons) otherwise."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from iamguard.analysis._inputs import ALLOW_ALL, Sides
+from iamguard.analysis._search import Found, Goal, policies_of, search
+from iamguard.analysis.principals import identity_principals, principal_from_arn, resource_principals
+from iamguard.analysis.results import AnalysisResult, Counterexample, Verdict
+from iamguard.evaluate.engine import Evaluator, principal_context_keys
+from iamguard.evaluate.inputs import Request
+from iamguard.principal import Principal, PrincipalType
+
+__all__ = ["DEFAULT_BUDGET", "run_check"]
+
+#: Requests evaluated per world before the search gives up (and answers UNKNOWN).
+DEFAULT_BUDGET = 200_000
+
+_EVALUATOR = Evaluator()
+
+
+def run_check(
+    worlds: Sequence[Sides],
+    goal: Goal,
+    *,
+    actions: Sequence[str] = (),
+    resources: Sequence[str] = (),
+    budget: int = DEFAULT_BUDGET,
+    principals: Sequence[Principal] | None = None,
+    passed: str = "no request separates them",
+) -> AnalysisResult:
+    """Search every world; the first separating request that replays is the FAIL."""
+    reasons: list[str] = []
+    tried = 0
+    for sides in worlds:
+        candidates, partial = _principals(sides, principals)
+        reasons.extend(r for r in partial if r not in reasons)
+        found = search(sides, goal, candidates, actions=actions, resources=resources, budget=budget)
+        tried += found.tried
+        if found.request is not None:
+            return _fail(sides, goal, found, tried)
+        reasons.extend(r for r in found.reasons if r not in reasons)
+    if reasons:
+        return AnalysisResult(Verdict.UNKNOWN, None, tuple(reasons), tried)
+    return AnalysisResult(Verdict.PASS, None, (f"{passed} (complete search, {tried} requests)",), tried)
+
+
+def _principals(
+    sides: Sides, given: Sequence[Principal] | None
+) -> tuple[tuple[Principal, ...], tuple[str, ...]]:
+    if given is not None:
+        return tuple(given), ()
+    if any(side.resource is not None for side in sides):
+        candidates, reasons = resource_principals(sides)
+        if any(ALLOW_ALL in side.identity for side in sides):
+            # An anonymous caller has no account, hence no identity policies to consent with.
+            candidates = tuple(p for p in candidates if p.type is not PrincipalType.ANONYMOUS)
+        return candidates, reasons
+    return identity_principals(), ()
+
+
+def _fail(sides: Sides, goal: Goal, found: Found, tried: int) -> AnalysisResult:
+    assert found.request is not None
+    example = _counterexample(sides, found)
+    # Replay from the counterexample's own fields: what a reader re-runs is what was checked.
+    request = Request(
+        principal_from_arn(example.principal),
+        example.action,
+        example.resource,
+        {k.lower(): v for k, v in example.context.items()},
+    )
+    decisions = tuple(_EVALUATOR.evaluate(request, side) for side in sides)
+    if not goal(request, decisions):
+        return AnalysisResult(
+            Verdict.UNKNOWN,
+            None,
+            (f"internal error: the separating request did not replay: {example.to_json()}",),
+            tried,
+        )
+    described = tuple(f"{d.kind.value}: {d.reason}" for d in decisions)
+    return AnalysisResult(Verdict.FAIL, _with_decisions(example, described), (), tried)
+
+
+def _with_decisions(example: Counterexample, decisions: tuple[str, ...]) -> Counterexample:
+    return Counterexample(example.principal, example.action, example.resource, example.context, decisions)
+
+
+def _counterexample(sides: Sides, found: Found) -> Counterexample:
+    """The request with the policies' own spellings of its action and context keys."""
+    assert found.request is not None
+    request = found.request
+    spelled_keys: dict[str, str] = {}
+    spelled_actions: dict[str, str] = {}
+    for side in sides:
+        for policy in policies_of(side):
+            for statement in policy.statements:
+                for condition in statement.conditions:
+                    spelled_keys.setdefault(condition.key.lower(), condition.key)
+                for action in statement.action or statement.not_action or ():
+                    spelled_actions.setdefault(action.lower(), action)
+    derived = principal_context_keys(request.principal)
+    context = {
+        spelled_keys.get(key, key): value
+        for key, value in request.context.items()
+        if derived.get(key) != value  # keys the principal itself carries need no flag
+    }
+    action = spelled_actions.get(request.action, request.action)
+    return Counterexample(request.principal.arn, action, request.resource, context)
