@@ -223,8 +223,10 @@ def _document(events: list[AuditEvent], threshold: int | None, conditions: bool)
         key = (resources, json.dumps(condition, sort_keys=True))
         statements[key].append(pattern)
     rendered = []
-    for (resources, condition_text), actions in sorted(statements.items(), key=lambda kv: sorted(kv[1])[0]):
+    ordered = sorted(statements.items(), key=lambda item: sorted(item[1])[0])
+    for number, ((resources, condition_text), actions) in enumerate(ordered, 1):
         statement: dict[str, Any] = {
+            "Sid": f"Generated{number}",
             "Effect": "Allow",
             "Action": _one_or_list(sorted(actions)),
             "Resource": _one_or_list(list(resources)),
@@ -233,8 +235,6 @@ def _document(events: list[AuditEvent], threshold: int | None, conditions: bool)
         if condition is not None:
             statement["Condition"] = condition
         rendered.append(statement)
-    for number, statement in enumerate(rendered, 1):
-        statement["Sid"] = f"Generated{number}"
     return {"Version": "2012-10-17", "Statement": rendered}
 
 
@@ -376,22 +376,15 @@ def _replay(policy: Policy, events: list[AuditEvent]) -> int:
 def _with_comparison(
     result: GeneratedPolicy, policy: Policy, principal_arn: str, store: PolicySource
 ) -> GeneratedPolicy:
-    """``result`` with part 1's ``check_no_new_access(generated, current)`` against the store."""
+    """``result`` with ``check_no_new_access(generated, current)`` against the store: the
+    generated policy in place of the principal's identity policies, under the same boundary."""
     resolved = store.resolve_principal(principal_arn)
     if resolved is None:
         return replace(result, no_new_access_note=f"{principal_arn} is not in the store")
-    current = PolicySet(identity=resolved.identity, boundary=resolved.boundary)
-    check = _no_new_access_check()
-    if check is None:
-        return replace(result, no_new_access_note="iamguard.analysis.check_no_new_access is unavailable")
-    return replace(result, no_new_access=check(policy, current))
-
-
-def _no_new_access_check() -> Callable[[Policy, PolicySet], Any] | None:
-    import importlib
-
     try:
-        found: Any = getattr(importlib.import_module("iamguard.analysis"), "check_no_new_access", None)
-    except ImportError:
-        return None
-    return found if callable(found) else None
+        from iamguard.analysis.compare import check_no_new_access
+    except ImportError:  # pragma: no cover - the comparison ships beside this module
+        return replace(result, no_new_access_note="iamguard.analysis.compare is unavailable")
+    current = PolicySet(identity=resolved.identity, boundary=resolved.boundary)
+    proposed = PolicySet(identity=(policy,), boundary=resolved.boundary)
+    return replace(result, no_new_access=check_no_new_access(proposed, current))
