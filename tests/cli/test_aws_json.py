@@ -1,0 +1,184 @@
+"""``--json`` prints what ``aws iam ... --output json`` prints: checked against botocore's model.
+
+The allowed member names are read from botocore's ``iam/2010-05-08/service-2.json`` (the model
+the AWS CLI itself is generated from), never written out here, so a key iamguard invents, a
+misspelt member or a string where AWS has a number fails. Rows: ``tests/data/cli/aws_shapes.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.loaders import Loader
+
+from iamguard.store import mfa
+from iamguard.store.passwords import PasswordPolicy
+from iamguard.store.records import PrincipalKind
+
+from . import admin_cli_support as support
+from .admin_cli_support import ALLOW_S3_READ, TRUST_ACCOUNT, Cli, service, write_json
+
+cli = support.cli
+store_url = support.store_url
+
+ROWS = json.loads((Path(__file__).resolve().parents[1] / "data" / "cli" / "aws_shapes.json").read_text())[
+    "rows"
+]
+MODEL: dict[str, Any] = Loader().load_service_model("iam", "service-2")
+SHAPES: dict[str, Any] = MODEL["shapes"]
+#: Members whose value the AWS CLI prints decoded: botocore's ``json_decode_policies`` handler
+#: turns these URL-encoded JSON strings into objects.
+DOCUMENT_SHAPE = "policyDocumentType"
+
+
+def _output_shape(operation: str) -> str | None:
+    output = MODEL["operations"][operation].get("output")
+    if output is None:
+        return None
+    shape = str(output["shape"])
+    return shape if SHAPES[shape].get("members") else None  # UpdateRoleResponse: {}
+
+
+def conforms(value: Any, shape_name: str, where: str = "$") -> list[str]:
+    """Every way ``value`` differs from the model's shape ``shape_name`` (empty: it conforms)."""
+    shape = SHAPES[shape_name]
+    kind = shape["type"]
+    if shape_name == DOCUMENT_SHAPE:
+        return [] if isinstance(value, dict) else [f"{where}: a policy document must be a JSON object"]
+    if kind == "structure":
+        if not isinstance(value, dict):
+            return [f"{where}: expected an object ({shape_name})"]
+        problems = [
+            f"{where}: required member {m} missing" for m in shape.get("required", ()) if m not in value
+        ]
+        for key, item in value.items():
+            member = shape["members"].get(key)
+            if member is None:
+                problems.append(f"{where}.{key}: not a member of {shape_name}")
+            else:
+                problems += conforms(item, member["shape"], f"{where}.{key}")
+        return problems
+    if kind == "list":
+        if not isinstance(value, list):
+            return [f"{where}: expected a list ({shape_name})"]
+        return [
+            p
+            for i, item in enumerate(value)
+            for p in conforms(item, shape["member"]["shape"], f"{where}[{i}]")
+        ]
+    if kind == "map":
+        if not isinstance(value, dict):
+            return [f"{where}: expected a map ({shape_name})"]
+        return [
+            p for k, item in value.items() for p in conforms(item, shape["value"]["shape"], f"{where}.{k}")
+        ]
+    return _scalar(value, shape, where)
+
+
+def _scalar(value: Any, shape: dict[str, Any], where: str) -> list[str]:
+    kind = shape["type"]
+    if kind == "timestamp":
+        ok = isinstance(value, str) and datetime.fromisoformat(value).utcoffset() is not None
+        return [] if ok else [f"{where}: {value!r} is not ISO 8601 with an offset"]
+    if kind == "boolean":
+        return [] if isinstance(value, bool) else [f"{where}: {value!r} is not a boolean"]
+    if kind in ("integer", "long"):
+        return (
+            []
+            if isinstance(value, int) and not isinstance(value, bool)
+            else [f"{where}: {value!r} is not an integer"]
+        )
+    if not isinstance(value, str):
+        return [f"{where}: {value!r} is not a string"]
+    if "enum" in shape and value not in shape["enum"]:
+        return [f"{where}: {value!r} is not one of {shape['enum']}"]
+    return []
+
+
+def _pick(data: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        data = data[int(part)] if isinstance(data, list) else data[part]
+    return data
+
+
+@pytest.fixture
+def seeded(cli: Cli, store_url: str, tmp_path: Path) -> dict[str, str]:
+    """A store with one of everything the commands read; returns the row placeholders."""
+    store = service(store_url)
+    doc = json.dumps(ALLOW_S3_READ)
+    store.create_policy("P", doc, description="read the bucket", tags={"owner": "data"})
+    store.create_policy_version("arn:aws:iam::123456789012:policy/P", doc)
+    store.create_user("alice", path="/eng/", tags={"team": "data"})
+    store.put_user_permissions_boundary("alice", "arn:aws:iam::123456789012:policy/P")
+    store.create_user("carol")
+    store.create_group("devs")
+    store.add_user_to_group("devs", "alice")
+    store.attach_policy(PrincipalKind.GROUP, "devs", "arn:aws:iam::123456789012:policy/P")
+    store.create_role("deployer", json.dumps(TRUST_ACCOUNT), max_session_duration=7200, tags={"env": "prod"})
+    store.attach_policy(PrincipalKind.ROLE, "deployer", "arn:aws:iam::123456789012:policy/P")
+    for kind, owner, name in (
+        (PrincipalKind.USER, "alice", "Inline"),
+        (PrincipalKind.GROUP, "devs", "GInline"),
+        (PrincipalKind.ROLE, "deployer", "RInline"),
+    ):
+        store.put_inline_policy(kind, owner, name, doc)
+    key = store.create_access_key("alice")
+    device = store.create_virtual_mfa_device("alice-phone")
+    now = time.time()
+    store.enable_mfa_device(
+        "alice",
+        device.device.serial_number,
+        mfa.totp(device.base32_seed, now),
+        mfa.totp(device.base32_seed, now + 30),
+    )
+    store.create_login_profile("alice", "Correct-Horse-9-battery")
+    store.update_account_password_policy(PasswordPolicy.from_json({"MinimumPasswordLength": 14}))
+    store.backend.close()
+    return {
+        "{doc}": write_json(tmp_path / "doc.json", ALLOW_S3_READ),
+        "{trust}": write_json(tmp_path / "trust.json", TRUST_ACCOUNT),
+        "{key_id}": key.access_key_id,
+    }
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[" ".join(r["argv"][:3]) + f" ({r['operation']})" for r in ROWS])
+def test_json_output_is_the_aws_cli_output_shape(
+    cli: Cli, seeded: dict[str, str], row: dict[str, Any]
+) -> None:
+    argv = [seeded.get(a, a) for a in row["argv"]]
+    result = cli(*argv, "--json", stdin=row.get("stdin"))
+    assert result.code == row.get("exit", 0), result.err
+    shape = _output_shape(row["operation"])
+    if shape is None:
+        assert result.out == "", f"{row['operation']} has no output in AWS; printed {result.out!r}"
+        return
+    data = json.loads(result.out)
+    assert conforms(data, shape) == []
+    for dotted, expected in row.get("expect", {}).items():
+        assert _pick(data, dotted) == expected, dotted
+
+
+def test_every_row_names_a_real_operation_and_the_table_covers_each_verb() -> None:
+    """A typo in an operation name would silently compare against nothing."""
+    assert all(r["operation"] in MODEL["operations"] for r in ROWS)
+    assert len({r["operation"] for r in ROWS}) >= 55
+
+
+@pytest.mark.parametrize(
+    ("value", "shape", "problem"),
+    [
+        ({"User": {"UserName": "a"}}, "GetUserResponse", "required member Path missing"),
+        ({"User": {"Path": "/", "UserName": "a", "UserId": "x", "Arn": "a", "CreateDate": "2026-01-01T00:00:00+00:00", "name": "a"}}, "GetUserResponse", "$.User.name: not a member"),
+        ({"Role": {"Path": "/", "RoleName": "r", "RoleId": "x", "Arn": "a", "CreateDate": "2026-01-01T00:00:00+00:00", "AssumeRolePolicyDocument": "{}"}}, "GetRoleResponse", "must be a JSON object"),
+        ({"Users": [{"Path": "/", "UserName": "a", "UserId": "x", "Arn": "a", "CreateDate": "2026-01-01T00:00:00"}]}, "ListUsersResponse", "not ISO 8601 with an offset"),
+        ({"AccessKeyMetadata": [{"Status": "Enabled"}]}, "ListAccessKeysResponse", "is not one of"),
+    ],
+)  # fmt: skip
+def test_the_checker_catches_what_aws_would_not_print(value: Any, shape: str, problem: str) -> None:
+    """The conformance check itself fails on the old snake_case output and on wrong types."""
+    assert any(problem in p for p in conforms(value, shape))
