@@ -31,6 +31,7 @@ _OPERATION_MODULES: tuple[str, ...] = (
     "ops_attachments",
     "ops_inline",
     "ops_keys",
+    "ops_login",
 )
 
 _lock = threading.Lock()

@@ -6,9 +6,14 @@ https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateAccountAlias.html
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from iamguard.errors import InvalidInputError, NoSuchEntityError
 from iamguard.store._base import _Base
+from iamguard.store._rows import _dt
 from iamguard.store._rules import valid_account_alias
+
+_REPORT_PREFIX = "report:"  # settings rows holding generated reports
 
 
 class _AccountAdmin(_Base):
@@ -30,6 +35,28 @@ class _AccountAdmin(_Base):
             if self._account_from_row(tx.select("account")[0]).alias != alias:
                 raise NoSuchEntityError(f"the account has no alias {alias!r}")
             tx.update("account", {"account_id": self._account.account_id}, {"alias": None})
+
+    def put_account_report(self, name: str, body: str) -> None:
+        """Keep a generated account report (the IAM API's credential report, access-advisor jobs)
+        under ``name``, replacing an older one, so every process sharing the store serves it.
+        A report changes no decision: the generation is left alone."""
+        key = {"name": f"{_REPORT_PREFIX}{name}"}
+        with self._unversioned_write() as tx:
+            if tx.get("settings", key) is None:
+                tx.insert("settings", {**key, "value": body})
+            else:
+                tx.update("settings", key, {"value": body})
+
+    def account_created(self) -> datetime:
+        """When the store's account was made (the root user's creation time in reports)."""
+        with self._read() as tx:
+            return _dt(tx.select("account")[0]["create_date"])
+
+    def get_account_report(self, name: str) -> str | None:
+        """The report kept under ``name`` by :meth:`put_account_report`, or None."""
+        with self._read() as tx:
+            row = tx.get("settings", {"name": f"{_REPORT_PREFIX}{name}"})
+        return None if row is None else str(row["value"])
 
     def users_without_permissions(self) -> list[str]:
         """Names of users with no policy at all (own or through a group): they can do nothing,
