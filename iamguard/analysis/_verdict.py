@@ -53,7 +53,8 @@ def _principals(
     if given is not None:
         return tuple(given), ()
     if any(side.resource is not None for side in sides):
-        candidates, reasons = resource_principals(sides)
+        callers_only = any(side.identity and ALLOW_ALL not in side.identity for side in sides)
+        candidates, reasons = resource_principals(sides, callers_only=callers_only)
         if any(ALLOW_ALL in side.identity for side in sides):
             # An anonymous caller has no account, hence no identity policies to consent with.
             candidates = tuple(p for p in candidates if p.type is not PrincipalType.ANONYMOUS)
@@ -80,7 +81,26 @@ def _fail(sides: Sides, goal: Goal, found: Found, tried: int) -> AnalysisResult:
             tried,
         )
     described = tuple(f"{d.kind.value}: {d.reason}" for d in decisions)
-    return AnalysisResult(Verdict.FAIL, _with_decisions(example, described), (), tried)
+    return AnalysisResult(Verdict.FAIL, _with_decisions(example, described), _world(sides), tried)
+
+
+def _world(sides: Sides) -> tuple[str, ...]:
+    """How to replay a resource-policy counterexample: what the caller's own account grants."""
+    owners = {side.resource_account for side in sides if side.resource is not None}
+    if not owners:
+        return ()
+    owned = [f"the resource's account is {o} (--resource-owner {o})" for o in sorted(owners) if o]
+    if any(ALLOW_ALL in side.identity for side in sides):
+        return (
+            'the caller\'s own account allows everything: replay with an identity policy allowing "*" on "*"',
+            *owned,
+        )
+    if all(not side.identity for side in sides):
+        return (
+            "the caller's own identity policies allow nothing: replay with an identity policy that allows nothing",
+            *owned,
+        )
+    return tuple(owned)
 
 
 def _with_decisions(example: Counterexample, decisions: tuple[str, ...]) -> Counterexample:

@@ -59,9 +59,22 @@ def identity_principals(account: str = CALLER_ACCOUNT) -> tuple[Principal, ...]:
 
 
 def resource_principals(
-    sides: Sequence[PolicySet], *, caller_account: str = CALLER_ACCOUNT
+    sides: Sequence[PolicySet], *, caller_account: str = CALLER_ACCOUNT, callers_only: bool = False
 ) -> tuple[tuple[Principal, ...], tuple[str, ...]]:
-    """The candidate callers for sides with resource policies, and reasons the list may be partial."""
+    """The candidate callers for sides with resource policies, and reasons the list may be partial.
+
+    ``callers_only``: the sides hold the caller's own identity policies, so only principals of
+    the caller's account that can hold them are tried (users and role sessions: not the root
+    user, not anonymous callers), the named ones among them included.
+    """
+    if callers_only:
+        found, reasons = resource_principals(sides, caller_account=caller_account)
+        kept = tuple(
+            p
+            for p in found
+            if p.account == caller_account and p.type not in (PrincipalType.ACCOUNT, PrincipalType.ANONYMOUS)
+        )
+        return kept, reasons
     arns: dict[str, None] = {}
     accounts: dict[str, None] = {caller_account: None}
     services: dict[str, None] = {}
