@@ -86,7 +86,7 @@ def _fail(sides: Sides, goal: Goal, found: Found, tried: int) -> AnalysisResult:
 
 def _world(sides: Sides) -> tuple[str, ...]:
     """How to replay a resource-policy counterexample: what the caller's own account grants."""
-    owners = {side.resource_account for side in sides if side.resource is not None}
+    owners = {side.resource_account or "" for side in sides if side.resource is not None}
     if not owners:
         return ()
     owned = [f"the resource's account is {o} (--resource-owner {o})" for o in sorted(owners) if o]

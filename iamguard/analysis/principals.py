@@ -68,13 +68,13 @@ def resource_principals(
     user, not anonymous callers), the named ones among them included.
     """
     if callers_only:
-        found, reasons = resource_principals(sides, caller_account=caller_account)
+        found, partial = resource_principals(sides, caller_account=caller_account)
         kept = tuple(
             p
             for p in found
             if p.account == caller_account and p.type not in (PrincipalType.ACCOUNT, PrincipalType.ANONYMOUS)
         )
-        return kept, reasons
+        return kept, partial
     arns: dict[str, None] = {}
     accounts: dict[str, None] = {caller_account: None}
     services: dict[str, None] = {}
