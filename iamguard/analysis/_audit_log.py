@@ -11,7 +11,7 @@ would be wrong without saying so); blank lines are allowed.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 from iamguard.enforce.audit import AuditEvent
 from iamguard.errors import InvalidParameterError
 
-__all__ = ["EventSource", "event_from_json", "events_of", "read_audit_log"]
+__all__ = ["EventSource", "caller_matcher", "event_from_json", "events_of", "read_audit_log"]
 
 #: What the analyses accept as an audit trail: a JSON-lines file, or events already in memory.
 EventSource = str | Path | Iterable[AuditEvent]
@@ -49,6 +49,20 @@ def events_of(source: EventSource) -> Iterator[AuditEvent]:
         if not isinstance(event, AuditEvent):
             raise InvalidParameterError(f"expected AuditEvent values, got {type(event).__name__}")
         yield event
+
+
+def caller_matcher(principal_arn: str) -> Callable[[str], bool]:
+    """Which logged caller ARNs are ``principal_arn``: for a role ARN (``arn:aws:iam::A:role/P/R``)
+    also every session of the role (``arn:aws:sts::A:assumed-role/R/*``, which carries no path);
+    any other ARN matches only itself."""
+    parts = principal_arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        raise InvalidParameterError(f"not a principal ARN: {principal_arn!r}")
+    if parts[2] == "iam" and parts[5].startswith("role/"):
+        role_name = parts[5].rsplit("/", 1)[-1]
+        session_prefix = f"arn:{parts[1]}:sts::{parts[4]}:assumed-role/{role_name}/"
+        return lambda caller: caller == principal_arn or caller.startswith(session_prefix)
+    return lambda caller: caller == principal_arn
 
 
 def event_from_json(record: Any) -> AuditEvent:

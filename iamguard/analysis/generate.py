@@ -34,12 +34,12 @@ import json
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from iamguard.analysis._audit_log import EventSource, events_of
+from iamguard.analysis._audit_log import EventSource, caller_matcher, events_of
 from iamguard.context import ContextValue
 from iamguard.errors import IAMGuardError, InvalidParameterError
 from iamguard.evaluate.engine import Evaluator
@@ -154,7 +154,7 @@ def generate_policy(
     if generalize_threshold is not None and generalize_threshold < 1:
         raise InvalidParameterError("generalize_threshold must be at least 1 (or None: never generalize)")
     cutoff, start = _cutoff(since, now)
-    matches = _principal_matcher(principal_arn)
+    matches = caller_matcher(principal_arn)
     used: list[AuditEvent] = []
     read = 0
     for event in events_of(events):
@@ -197,18 +197,6 @@ def _cutoff(since: timedelta | datetime | None, now: float | None) -> tuple[floa
     if since.tzinfo is None:
         raise InvalidParameterError("since must be timezone-aware (datetime.now(timezone.utc) - ...)")
     return since.timestamp(), since
-
-
-def _principal_matcher(principal_arn: str) -> Callable[[str], bool]:
-    """Which logged caller ARNs are ``principal_arn`` (a role's sessions for a role ARN)."""
-    parts = principal_arn.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn":
-        raise InvalidParameterError(f"not a principal ARN: {principal_arn!r}")
-    if parts[2] == "iam" and parts[5].startswith("role/"):
-        role_name = parts[5].rsplit("/", 1)[-1]
-        session_prefix = f"arn:{parts[1]}:sts::{parts[4]}:assumed-role/{role_name}/"
-        return lambda caller: caller == principal_arn or caller.startswith(session_prefix)
-    return lambda caller: caller == principal_arn
 
 
 # ---------------------------------------------------------------- the document
