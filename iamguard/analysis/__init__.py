@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING
 from iamguard._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from iamguard.analysis._audit_log import read_audit_log
     from iamguard.analysis.compare import check_access_not_granted, check_no_new_access, is_equivalent
+    from iamguard.analysis.escalation import EscalationPath, EscalationReport, escalation_paths
+    from iamguard.analysis.generate import GeneratedPolicy, generate_policy
     from iamguard.analysis.public import (
         NON_PUBLIC_KEYS,
         PUBLIC_RESOURCE_TYPES,
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
         public_statements,
     )
     from iamguard.analysis.results import AnalysisResult, Counterexample, Verdict
+    from iamguard.analysis.unused import UnusedAccessFinding, unused_access
 
 _LAZY = {
     "AnalysisResult": "iamguard.analysis.results",
@@ -37,6 +41,14 @@ _LAZY = {
     "PUBLIC_RESOURCE_TYPES": "iamguard.analysis.public",
     "check_no_public_access": "iamguard.analysis.public",
     "public_statements": "iamguard.analysis.public",
+    "read_audit_log": "iamguard.analysis._audit_log",
+    "EscalationPath": "iamguard.analysis.escalation",
+    "EscalationReport": "iamguard.analysis.escalation",
+    "escalation_paths": "iamguard.analysis.escalation",
+    "GeneratedPolicy": "iamguard.analysis.generate",
+    "generate_policy": "iamguard.analysis.generate",
+    "UnusedAccessFinding": "iamguard.analysis.unused",
+    "unused_access": "iamguard.analysis.unused",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
@@ -46,10 +58,18 @@ __all__ = [
     "PUBLIC_RESOURCE_TYPES",
     "AnalysisResult",
     "Counterexample",
+    "EscalationPath",
+    "EscalationReport",
+    "GeneratedPolicy",
+    "UnusedAccessFinding",
     "Verdict",
     "check_access_not_granted",
     "check_no_new_access",
     "check_no_public_access",
+    "escalation_paths",
+    "generate_policy",
     "is_equivalent",
     "public_statements",
+    "read_audit_log",
+    "unused_access",
 ]
