@@ -387,7 +387,8 @@ def _document(value: Any, where: str, kind: PolicyKind, problems: _Problems, *, 
 
 def _account_id(account: Mapping[str, Any], problems: _Problems) -> str | _Keep:
     """``account.account_id`` (``AccountId``, AWS's spelling, is read the same): 12 digits.
-    YAML reads an unquoted id as a number, so an integer is taken as its 12 digits."""
+    YAML reads an unquoted id as a number, so an integer of 12 digits is taken as written; one
+    that lost its leading zeros (or was read as octal) is refused with the advice to quote it."""
     given = [key for key in ("account_id", "AccountId") if key in account]
     if not given:
         return KEEP
@@ -395,9 +396,10 @@ def _account_id(account: Mapping[str, Any], problems: _Problems) -> str | _Keep:
         problems.add("account.account_id", "account_id and AccountId differ; give one of them")
     where = f"account.{given[0]}"
     value = account[given[0]]
-    text = f"{value:012d}" if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else value
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
     if not (isinstance(text, str) and len(text) == 12 and text.isascii() and text.isdigit()):
-        problems.add(where, f"an AWS account id is 12 digits, got {value!r}")
+        quote = " (write it in quotes)" if isinstance(value, int) else ""
+        problems.add(where, f"an AWS account id is 12 digits, got {value!r}{quote}")
         return KEEP
     return text
 
