@@ -32,6 +32,7 @@ _OPERATION_MODULES: tuple[str, ...] = (
     "ops_inline",
     "ops_keys",
     "ops_login",
+    "ops_mfa",
 )
 
 _lock = threading.Lock()
