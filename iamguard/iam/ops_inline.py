@@ -12,6 +12,7 @@ from __future__ import annotations
 from iamguard.iam._operation import Call, Result, Target, operation
 from iamguard.iam._owners import OWNER_WORDS, owner_target
 from iamguard.iam._paging import page
+from iamguard.iam._quota import require_within
 from iamguard.iam._records import encoded_document
 from iamguard.store.records import PrincipalKind
 
@@ -26,6 +27,7 @@ def _declare(kind: PrincipalKind) -> None:
         return [owner_target(call, kind, call[name_param])]
 
     def put(call: Call) -> Result:
+        require_within(call["PolicyDocument"], call.store.quotas.inline_limit(kind))
         call.store.put_inline_policy(kind, call[name_param], call["PolicyName"], call["PolicyDocument"])
         return None
 

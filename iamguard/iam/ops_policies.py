@@ -17,6 +17,7 @@ from typing import Any
 from iamguard.errors import NoSuchEntityError
 from iamguard.iam._operation import Call, Result, Target, operation, request_tag_context
 from iamguard.iam._paging import page
+from iamguard.iam._quota import require_within
 from iamguard.iam._records import policy_value, policy_version_value, tag_list
 from iamguard.store.records import ManagedPolicy, PrincipalKind
 
@@ -52,6 +53,7 @@ def _create_targets(call: Call) -> Iterable[Target]:
 
 @operation("CreatePolicy", targets=_create_targets)
 def create_policy(call: Call) -> Result:
+    require_within(call["PolicyDocument"], call.store.quotas.managed_policy_size)
     policy = call.store.create_policy(
         call["PolicyName"],
         call["PolicyDocument"],
@@ -103,6 +105,7 @@ def delete_policy(call: Call) -> Result:
 @operation("CreatePolicyVersion", targets=lambda call: [_own_policy(call)])
 def create_policy_version(call: Call) -> Result:
     """``LimitExceeded`` at five versions (delete one first)."""
+    require_within(call["PolicyDocument"], call.store.quotas.managed_policy_size)
     version = call.store.create_policy_version(
         call["PolicyArn"], call["PolicyDocument"], set_as_default=bool(call.get("SetAsDefault", False))
     )

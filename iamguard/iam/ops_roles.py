@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from iamguard.errors import NoSuchEntityError
 from iamguard.iam._operation import Call, Result, Target, operation, request_tag_context, resource_tag_context
 from iamguard.iam._paging import page
+from iamguard.iam._quota import require_within
 from iamguard.iam._records import role_value, tag_list
 
 __all__: list[str] = []
@@ -40,6 +41,7 @@ def _create_targets(call: Call) -> Iterable[Target]:
 
 @operation("CreateRole", targets=_create_targets)
 def create_role(call: Call) -> Result:
+    require_within(call["AssumeRolePolicyDocument"], call.store.quotas.trust_policy_size, "ACLSizePerRole")
     role = call.store.create_role(
         call["RoleName"],
         call["AssumeRolePolicyDocument"],
@@ -82,6 +84,7 @@ def update_role_description(call: Call) -> Result:
 
 @operation("UpdateAssumeRolePolicy", targets=lambda call: [role_target(call, call["RoleName"])])
 def update_assume_role_policy(call: Call) -> Result:
+    require_within(call["PolicyDocument"], call.store.quotas.trust_policy_size, "ACLSizePerRole")
     call.store.update_assume_role_policy(call["RoleName"], call["PolicyDocument"])
     return None
 
