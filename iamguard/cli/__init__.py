@@ -40,6 +40,7 @@ _SUBCOMMANDS: tuple[str, ...] = (
     "serve",
     "serve_sts",
     "serve_credentials",
+    "analyze",
 )
 
 
