@@ -33,6 +33,7 @@ _OPERATION_MODULES: tuple[str, ...] = (
     "ops_keys",
     "ops_login",
     "ops_mfa",
+    "ops_account",
 )
 
 _lock = threading.Lock()
