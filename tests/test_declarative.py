@@ -248,3 +248,65 @@ def test_property_any_store_exports_to_a_no_op_plan(
             service.add_user_to_group(group, name)
     data = export_account(service)
     assert make_plan(service, spec_from_data(data), prune=True).empty
+
+
+# ---------------------------------------------------------------- the account id
+
+ACCOUNT_IDS = json.loads((DATA.parent / "cli" / "account_ids.json").read_text(encoding="utf-8"))["rows"]
+
+
+@pytest.mark.parametrize("row", ACCOUNT_IDS, ids=[r["name"] for r in ACCOUNT_IDS])
+@pytest.mark.parametrize("key", ["account_id", "AccountId"])
+def test_account_id_in_a_file(row: dict[str, Any], key: str) -> None:
+    """``account.account_id`` (or AWS's spelling ``AccountId``) is 12 digits, as given."""
+    data = {"account": {key: row["value"]}}
+    if row["valid"]:
+        assert spec_from_data(data).account_id == str(row["value"])
+        return
+    with pytest.raises(InvalidInputError) as refused:
+        spec_from_data(data)
+    assert f"account.{key}: an AWS account id is 12 digits" in str(refused.value)
+
+
+def test_account_id_from_unquoted_yaml() -> None:
+    spec = spec_from_data(parse_account_file("account:\n  account_id: 444455556666\n", yaml_syntax=True))
+    assert spec.account_id == "444455556666"
+    assert spec_from_data({}).account_id is KEEP
+
+
+def test_both_spellings_must_agree() -> None:
+    assert spec_from_data({"account": {"account_id": "111122223333", "AccountId": "111122223333"}})
+    with pytest.raises(InvalidInputError, match="account_id and AccountId differ"):
+        spec_from_data({"account": {"account_id": "111122223333", "AccountId": "444455556666"}})
+
+
+def test_a_file_for_another_account_is_refused() -> None:
+    """An account id never changes, so a file pinned to another account cannot be made true."""
+    service = open_store("memory://", account_id="111122223333")
+    assert make_plan(service, spec_from_data({"account": {"account_id": "111122223333"}})).empty
+    with pytest.raises(InvalidInputError) as refused:
+        make_plan(
+            service, spec_from_data({"account": {"account_id": "444455556666"}, "users": [{"name": "a"}]})
+        )
+    assert "account.account_id: the file describes account 444455556666" in str(refused.value)
+    assert "holds account 111122223333" in str(refused.value)
+
+
+def test_export_pins_the_account_id() -> None:
+    service = open_store("memory://", account_id="111122223333")
+    exported = export_account(service)
+    assert exported["account"]["account_id"] == "111122223333"
+    assert make_plan(service, spec_from_data(exported)).empty
+    other = open_store("memory://", account_id="444455556666")
+    with pytest.raises(InvalidInputError, match="describes account 111122223333"):
+        make_plan(other, spec_from_data(exported))
+
+
+def test_an_aws_managed_policy_arn_gets_the_built_in_to_use() -> None:
+    service = open_store("memory://")
+    file = {"users": [{"name": "a", "attached_policies": ["arn:aws:iam::aws:policy/ReadOnlyAccess"]}]}
+    with pytest.raises(InvalidInputError) as refused:
+        make_plan(service, spec_from_data(file))
+    assert "use its built-in ReadOnlyAccess (arn:aws:iam::iamguard:policy/ReadOnlyAccess)" in str(
+        refused.value
+    )
