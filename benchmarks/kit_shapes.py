@@ -164,18 +164,28 @@ def many_principals(
     return KitStore(key, title, documents, tuple(held), False)
 
 
+KIT_KEYS = ("kit-10", "kit-conditions", "kit-10k", "kit-100k")
+
+
+def kit_store(key: str, scale: float = 1.0) -> KitStore:
+    """One kit shape by key (``scale`` < 1 shrinks the many-principal ones for quick runs)."""
+    if key == "kit-10":
+        return single_principal("kit-10", conditions=False)
+    if key == "kit-conditions":
+        return single_principal("kit-conditions", conditions=True)
+    if key == "kit-10k":
+        n10 = max(10, int(2_000 * scale))
+        return many_principals("kit-10k", n10, inline=5, managed=0, managed_size=0, attach=(0, 0))
+    if key == "kit-100k":
+        n100 = max(10, int(20_000 * scale))
+        managed = int(8_000 * scale) or 1
+        return many_principals("kit-100k", n100, inline=3, managed=managed, managed_size=5, attach=(1, 5))
+    raise ValueError(f"no kit {key!r}; kits: {', '.join(KIT_KEYS)}")
+
+
 def kit_stores(scale: float = 1.0) -> list[KitStore]:
     """The four kit shapes (``scale`` < 1 shrinks the many-principal ones for quick runs)."""
-    n100 = max(10, int(20_000 * scale))
-    n10 = max(10, int(2_000 * scale))
-    return [
-        single_principal("kit-10", conditions=False),
-        single_principal("kit-conditions", conditions=True),
-        many_principals("kit-10k", n10, inline=5, managed=0, managed_size=0, attach=(0, 0)),
-        many_principals(
-            "kit-100k", n100, inline=3, managed=int(8_000 * scale) or 1, managed_size=5, attach=(1, 5)
-        ),
-    ]
+    return [kit_store(key, scale) for key in KIT_KEYS]
 
 
 def _request_for(rng: random.Random, store: KitStore, serial: int) -> KitRequest:

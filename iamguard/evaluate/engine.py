@@ -35,12 +35,19 @@ closed: an erroring Allow does not allow, an erroring Deny denies.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from iamguard._frozen import slot_builder
 from iamguard._memo import Memo
 from iamguard.context import ContextValue
-from iamguard.decision import Decision, DecisionKind, MatchedStatement, PolicyRole
+from iamguard.decision import (
+    Decision,
+    DecisionKind,
+    Explanation,
+    MatchedStatement,
+    PolicyRole,
+    explained_later,
+    explained_now,
+)
 from iamguard.evaluate.compile import CompiledPolicy, CompiledStatement, _StatementBody, compiled
 from iamguard.evaluate.inputs import PolicySet, Request
 from iamguard.evaluate.policy_set import compiled_set
@@ -214,66 +221,204 @@ class Evaluator:
     :class:`PolicySet` (the latter holding the action index across identity policies; both
     derived from immutable values, so never stale), so one instance can be shared by every
     thread.
+
+    The verdict comes first and the explanation later (issue 12): without a resource policy the
+    verdict is found by :func:`_verdict`, which stops at the first matching Deny or Allow and
+    notes nothing, and the decision's explanation is built by the full walk only when read. With
+    a resource policy (principal matching, role grants) the full walk decides and explains at once.
     """
 
     def evaluate(self, request: Request, policies: PolicySet) -> Decision:
-        action = request.action.lower()
-        boundary = policies.boundary
-        walk = _Walk(request, boundary is not None)
-
-        identity_allows = False
-        index = policies._compiled or compiled_set(policies)
-        found_by_policy = index.actions.get(action)
-        if found_by_policy is None:
-            found_by_policy = index.candidates(action)
-        for cp, found in found_by_policy:
-            if walk.scan(cp, found, _IDENTITY) is not _NONE:
-                identity_allows = True
-
-        boundary_allows = True
-        if boundary is not None:
-            boundary_allows = _scan_policy(walk, boundary, action, _BOUNDARY)
-
-        session_allows = True
-        if policies.session is not None:
-            session_allows = False
-            for policy in policies.session:
-                if _scan_policy(walk, policy, action, _SESSION):
-                    session_allows = True
-
-        resource_grant = _NONE
-        if policies.resource is not None:
-            cp = policies.resource._compiled or compiled(policies.resource)
-            found = _candidates(cp, action)
-            if found:
-                resource_grant = walk.scan(cp, found, _RESOURCE)
-
-        if walk.deny is not None:
-            return _decision(walk, _EXPLICIT_DENY, walk.deny)
-        principal = request.principal
-        kind_of_caller = principal.type
-        if kind_of_caller is _ROOT:
-            # The root user needs no Allow in its own account (and, calling another account,
-            # brings its own account's consent: only the resource policy's grant is missing).
-            identity_allows = True
-        cross_account = (
-            policies.resource_account is not None
-            and policies.resource_account != principal.account
-            and kind_of_caller is not _ANONYMOUS  # anonymous has no account to be cross from
-        )
-        capped_identity = identity_allows and boundary_allows and session_allows
-        kind, reason = _allow_logic(
-            cross_account, identity_allows, boundary_allows, session_allows, capped_identity, resource_grant
-        )
-        if kind is _IMPLICIT_DENY and policies.session == ():
-            reason = _NO_SESSION_POLICY if resource_grant is _NONE else reason
-        elif (
-            kind is _ALLOWED and kind_of_caller is _ROOT and not cross_account and not resource_grant >= _ANY
-        ):
-            reason = "allowed: the account root user has full access in its own account"
-        return _decision(walk, kind, reason)
+        if policies.resource is None:
+            try:
+                kind = _verdict(request, policies)
+            except Exception:  # a statement that fails is the full walk's to record (fail closed)
+                kind = None
+            if kind is not None:
+                return explained_later(kind, request.action, request.resource, _explain, (request, policies))
+        kind, explanation = _walk(request, policies)
+        return explained_now(kind, request.action, request.resource, explanation)
 
     __call__ = evaluate
+
+
+def _explain(request: Request, policies: PolicySet) -> Explanation:
+    """The explanation of a decision made by :func:`_verdict` (the full walk, run when read)."""
+    return _walk(request, policies)[1]
+
+
+def _context_of(request: Request) -> Mapping[str, ContextValue]:
+    """Principal-derived keys overlaid by the request's own context (as ``_Walk.context``)."""
+    derived = principal_context_keys(request.principal)
+    extra = request.context
+    return {**derived, **extra} if extra else derived
+
+
+def _verdict(request: Request, policies: PolicySet) -> DecisionKind | None:
+    """The decision's kind without its explanation, for a set without a resource policy.
+
+    The same logic as :func:`_walk` (a property test holds them equal), minus what only the
+    explanation needs: every Deny is tried first and the first that applies ends it, then Allows
+    until one applies; no matched statement, missing key or reason is noted. Anything raised
+    is left to the caller, which lets the full walk record it.
+    """
+    plan = (policies._compiled or compiled_set(policies)).plans.get(action := request.action.lower())
+    if plan is None:
+        plan = compiled_set(policies).plan(action)
+    denies, allows, needs_context = plan
+    resource = request.resource
+    context = _context_of(request) if needs_context else None
+    for body in denies:
+        if body.templates:
+            if not body.resource_matches(resource, context):
+                continue
+        else:
+            test = body.resource_test
+            if test is not None and not test(resource):
+                continue
+        hold = body.conditions_hold
+        # INVARIANT: ``context`` is built whenever a body of the plan has conditions.
+        if hold is None or hold(context):  # type: ignore[arg-type]
+            return _EXPLICIT_DENY
+    if policies.boundary is not None or policies.session is not None:
+        return _capped_verdict(request, policies, action, allows, context)
+    principal = request.principal
+    if policies.resource_account is not None and _cross_account(policies, principal):
+        return _IMPLICIT_DENY  # no resource policy grants it
+    if principal.type is _ROOT:
+        return _ALLOWED
+    for body in allows:
+        if body.templates:
+            if not body.resource_matches(resource, context):
+                continue
+        else:
+            test = body.resource_test
+            if test is not None and not test(resource):
+                continue
+        hold = body.conditions_hold
+        if hold is None or hold(context):  # type: ignore[arg-type]
+            return _ALLOWED
+    return _IMPLICIT_DENY
+
+
+def _cross_account(policies: PolicySet, principal: Principal) -> bool:
+    """Whether the resource lives in another account than the caller's (anonymous is never
+    cross-account: it has no account to be cross from)."""
+    return policies.resource_account != principal.account and principal.type is not _ANONYMOUS
+
+
+def _capped_verdict(
+    request: Request,
+    policies: PolicySet,
+    action: str,
+    allows: tuple[_StatementBody, ...],
+    context: Mapping[str, ContextValue] | None,
+) -> DecisionKind:
+    """:func:`_verdict` for a set with a permissions boundary or session policies (its identity
+    denies already tried): every Deny of those first, then the allows of each part."""
+    capping: list[tuple[Policy, ...]] = []
+    if policies.boundary is not None:
+        capping.append((policies.boundary,))
+    if policies.session is not None:
+        capping.append(policies.session)
+    resource = request.resource
+    parts: list[list[list[_StatementBody]]] = []  # per part, per policy: its Allow bodies
+    for part in capping:
+        per_policy: list[list[_StatementBody]] = []
+        for policy in part:
+            bodies: list[_StatementBody] = []
+            for statement in _candidates(policy._compiled or compiled(policy), action):
+                body = statement._body or statement.body
+                if context is None and body.needs_context:
+                    context = _context_of(request)
+                if not statement.is_deny:
+                    bodies.append(body)
+                elif _first_applying((body,), resource, context):
+                    return _EXPLICIT_DENY
+            per_policy.append(bodies)
+        parts.append(per_policy)
+    principal = request.principal
+    if policies.resource_account is not None and _cross_account(policies, principal):
+        return _IMPLICIT_DENY
+    if principal.type is not _ROOT and not _first_applying(allows, resource, context):
+        return _IMPLICIT_DENY
+    for per_policy in parts:  # the boundary, then the session policies: each part must allow
+        if not any(_first_applying(bodies, resource, context) for bodies in per_policy):
+            return _IMPLICIT_DENY
+    return _ALLOWED
+
+
+def _first_applying(
+    bodies: Sequence[_StatementBody], resource: str, context: Mapping[str, ContextValue] | None
+) -> bool:
+    """Whether any of ``bodies`` applies to ``resource`` in ``context``."""
+    for body in bodies:
+        if body.templates:
+            if not body.resource_matches(resource, context):
+                continue
+        else:
+            test = body.resource_test
+            if test is not None and not test(resource):
+                continue
+        hold = body.conditions_hold
+        if hold is None or hold(context):  # type: ignore[arg-type]
+            return True
+    return False
+
+
+def _walk(request: Request, policies: PolicySet) -> tuple[DecisionKind, Explanation]:
+    """The full evaluation: the decision's kind and its explanation, every statement noted."""
+    action = request.action.lower()
+    boundary = policies.boundary
+    walk = _Walk(request, boundary is not None)
+
+    identity_allows = False
+    for policy in policies.identity:
+        cp = policy._compiled or compiled(policy)
+        found = _candidates(cp, action)
+        if found and walk.scan(cp, found, _IDENTITY) is not _NONE:
+            identity_allows = True
+
+    boundary_allows = True
+    if boundary is not None:
+        boundary_allows = _scan_policy(walk, boundary, action, _BOUNDARY)
+
+    session_allows = True
+    if policies.session is not None:
+        session_allows = False
+        for policy in policies.session:
+            if _scan_policy(walk, policy, action, _SESSION):
+                session_allows = True
+
+    resource_grant = _NONE
+    if policies.resource is not None:
+        cp = policies.resource._compiled or compiled(policies.resource)
+        found = _candidates(cp, action)
+        if found:
+            resource_grant = walk.scan(cp, found, _RESOURCE)
+
+    if walk.deny is not None:
+        return _EXPLICIT_DENY, _explanation(walk, walk.deny)
+    principal = request.principal
+    kind_of_caller = principal.type
+    if kind_of_caller is _ROOT:
+        # The root user needs no Allow in its own account (and, calling another account,
+        # brings its own account's consent: only the resource policy's grant is missing).
+        identity_allows = True
+    cross_account = (
+        policies.resource_account is not None
+        and policies.resource_account != principal.account
+        and kind_of_caller is not _ANONYMOUS  # anonymous has no account to be cross from
+    )
+    capped_identity = identity_allows and boundary_allows and session_allows
+    kind, reason = _allow_logic(
+        cross_account, identity_allows, boundary_allows, session_allows, capped_identity, resource_grant
+    )
+    if kind is _IMPLICIT_DENY and policies.session == ():
+        reason = _NO_SESSION_POLICY if resource_grant is _NONE else reason
+    elif kind is _ALLOWED and kind_of_caller is _ROOT and not cross_account and not resource_grant >= _ANY:
+        reason = "allowed: the account root user has full access in its own account"
+    return kind, _explanation(walk, reason)
 
 
 def _scan_policy(walk: _Walk, policy: Policy, action: str, role: PolicyRole) -> bool:
@@ -329,22 +474,13 @@ def _identity_gap(identity: bool, boundary: bool, session: bool) -> str:
     return "no policy allows it"
 
 
-def _decision(walk: _Walk, kind: DecisionKind, reason: str) -> Decision:
-    request = walk.request
-    return _new_decision(
-        kind,
-        request.action,
-        request.resource,
+def _explanation(walk: _Walk, reason: str) -> Explanation:
+    return Explanation(
         walk.matched,
         tuple(sorted(walk.missing)) if walk.missing else (),
         reason,
         tuple(walk.errors) if walk.errors else (),
     )
-
-
-#: ``Decision(...)`` without the frozen dataclass's per-field ``object.__setattr__`` (a decision
-#: is built per evaluation; see iamguard._frozen).
-_new_decision = slot_builder(Decision)
 
 
 #: The default instance behind :func:`evaluate`.

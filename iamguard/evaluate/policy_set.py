@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 
-from iamguard.evaluate.compile import CompiledPolicy, CompiledStatement, attach_once, compiled
+from iamguard.evaluate.compile import CompiledPolicy, CompiledStatement, _StatementBody, attach_once, compiled
 from iamguard.evaluate.inputs import PolicySet
 from iamguard.policy.model import Policy
 
@@ -21,6 +21,10 @@ __all__ = ["CompiledPolicySet", "compiled_set"]
 
 #: One compiled identity policy with the statements that can match the indexed action.
 Candidates = tuple[tuple[CompiledPolicy, tuple[CompiledStatement, ...]], ...]
+
+#: What the verdict needs for one action: the compiled bodies of the identity statements that
+#: can match it, Denies apart from Allows, and whether any of them reads the context.
+Plan = tuple[tuple[_StatementBody, ...], tuple[_StatementBody, ...], bool]
 
 #: How many actions one set's index remembers: a set sees a bounded vocabulary, but a hostile
 #: caller could send endless distinct names. Past it the oldest entry goes (never all of them).
@@ -36,13 +40,36 @@ class CompiledPolicySet:
     a Python loop over every policy on each decision, though an action reaches one or two.
     """
 
-    __slots__ = ("_key_part", "actions", "identity")
+    __slots__ = ("_key_part", "actions", "identity", "plans")
 
     def __init__(self, policies: PolicySet) -> None:
         self.identity = tuple(p._compiled or compiled(p) for p in policies.identity)
         #: lower-cased action -> the (policy, candidates) pairs that have candidates, in order.
         self.actions: dict[str, Candidates] = {}
+        #: lower-cased action -> the verdict's plan (see :meth:`plan`).
+        self.plans: dict[str, Plan] = {}
         self._key_part: tuple[str, tuple[str, ...]] | None = None
+
+    def plan(self, action: str) -> Plan:
+        """(deny bodies, allow bodies, reads context) of the identity statements that can match
+        ``action`` (lower-cased). Compiles those bodies, so it raises where one cannot compile
+        (the engine's full walk then records it)."""
+        found = self.plans.get(action)
+        if found is None:
+            denies: list[_StatementBody] = []
+            allows: list[_StatementBody] = []
+            needs_context = False
+            for cp in self.identity:
+                for statement in cp._memo.get(action) or cp.candidates(action):
+                    body = statement._body or statement.body
+                    needs_context = needs_context or body.needs_context
+                    (denies if statement.is_deny else allows).append(body)
+            found = (tuple(denies), tuple(allows), needs_context)
+            table = self.plans
+            if len(table) >= INDEX_ACTIONS:
+                table.pop(next(iter(table)), None)  # oldest first (dicts keep insertion order)
+            table[action] = found
+        return found
 
     def candidates(self, action: str) -> Candidates:
         """The identity policies with statements whose Action/NotAction match ``action``."""

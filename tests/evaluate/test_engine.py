@@ -40,6 +40,27 @@ ALLOW_ALL = {"Effect": "Allow", "Action": "*", "Resource": "*"}
 # ---------------------------------------------------------------- explanations
 
 
+def test_explanation_is_built_only_when_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An Allow decided on the hot path does not pay for its explanation; reading it builds it
+    once (issue 12: the verdict first, the explanation when asked for)."""
+    walks: list[Request] = []
+    full_walk = engine._walk
+
+    def counting(request: Request, policies: PolicySet) -> Any:
+        walks.append(request)
+        return full_walk(request, policies)
+
+    monkeypatch.setattr(engine, "_walk", counting)
+    allow = policy({"Sid": "Read", **ALLOW_ALL}, {"Effect": "Deny", "Action": "s3:Put*", "Resource": "*"})
+    allowed = evaluate(request(), PolicySet(identity=(allow,)))
+    denied = evaluate(request("s3:PutObject"), PolicySet(identity=(allow,)))
+    assert allowed.allowed and denied.kind is DecisionKind.EXPLICIT_DENY and walks == []
+    assert allowed.matched == (MatchedStatement("p", PolicyRole.IDENTITY, 0, "Read", "Allow"),)
+    assert allowed.reason == "allowed by identity-based policy" and allowed.errors == ()
+    assert len(walks) == 1
+    assert denied.reason == "explicit deny in p Statement[1]" and len(walks) == 2
+
+
 def test_matched_lists_every_matching_statement_with_policy_and_role() -> None:
     identity = policy(
         ALLOW_ALL, {"Sid": "NoS3", "Effect": "Deny", "Action": "s3:*", "Resource": "*"}, name="id"
@@ -307,15 +328,27 @@ def test_simulating_as_a_role_matches_role_arn_grants_capped() -> None:
     assert not evaluate(request(principal=role), capped).allowed
 
 
-def test_fast_decision_builder_builds_equal_decisions() -> None:
-    from iamguard.decision import Decision
+def test_fast_decision_builders_build_equal_decisions() -> None:
+    from iamguard.decision import Decision, Explanation, explained_later, explained_now
 
     matched = (MatchedStatement("p", PolicyRole.IDENTITY, 0, None, "Allow"),)
-    fast = engine._new_decision(DecisionKind.ALLOWED, "s3:GetObject", OBJ, matched, ("k",), "why", ("e",))
+    why = Explanation(matched, ("k",), "why", ("e",))
     plain = Decision(DecisionKind.ALLOWED, "s3:GetObject", OBJ, matched, ("k",), "why", ("e",))
-    assert fast == plain and repr(fast) == repr(plain) and type(fast) is Decision
-    with pytest.raises(AttributeError):
-        fast.reason = "changed"  # type: ignore[misc]
+    now = explained_now(DecisionKind.ALLOWED, "s3:GetObject", OBJ, why)
+    asked: list[tuple[str, str]] = []
+
+    def explain(a: str, b: str) -> Explanation:
+        asked.append((a, b))
+        return why
+
+    later = explained_later(DecisionKind.ALLOWED, "s3:GetObject", OBJ, explain, ("req", "set"))
+    assert later.allowed and not asked  # the verdict is there, the explanation not yet built
+    for fast in (now, later):
+        assert fast == plain and repr(fast) == repr(plain) and type(fast) is Decision
+        assert hash(fast) == hash(plain)
+        with pytest.raises(AttributeError):
+            fast.kind = DecisionKind.IMPLICIT_DENY
+    assert later.reason == "why" and later.explanation is why and asked == [("req", "set")]
 
 
 def test_principal_context_keys_memo_is_per_object() -> None:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from iamguard.context import make_context
 from iamguard.decision import DecisionKind
+from iamguard.evaluate import engine
 from iamguard.evaluate.cached import CachedEvaluator
 from iamguard.evaluate.engine import Evaluator
 from iamguard.evaluate.inputs import PolicySet, Request
@@ -241,3 +242,23 @@ def test_cached_and_uncached_agree(batch: list[Request], policy_set: PolicySet) 
     plain = Evaluator()
     for request in batch + batch:
         assert _SHARED_CACHE.evaluate(request, policy_set) == plain.evaluate(request, policy_set)
+
+
+@_SETTINGS
+@given(requests(), policy_sets(), st.booleans())
+def test_verdict_first_decision_equals_the_full_walk(
+    request: Request, policy_set: PolicySet, drop_resource_policy: bool
+) -> None:
+    """The verdict found first (no explanation noted) and the explanation built on reading it
+    are exactly what the full walk decides and explains."""
+    if drop_resource_policy:  # the verdict path serves sets without a resource policy
+        policy_set = PolicySet(
+            identity=policy_set.identity,
+            boundary=policy_set.boundary,
+            session=policy_set.session,
+            resource_account=policy_set.resource_account,
+        )
+    decision = Evaluator().evaluate(request, policy_set)
+    kind, explanation = engine._walk(request, policy_set)
+    assert decision.kind is kind
+    assert decision.explanation == explanation
