@@ -14,7 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from iamguard.context import make_context
-from iamguard.decision import Decision, DecisionKind, MatchedStatement, PolicyRole
+from iamguard.decision import Decision, DecisionKind, Explanation, MatchedStatement, PolicyRole
 from iamguard.errors import (
     AccessDeniedError,
     AuthenticationError,
@@ -155,6 +155,7 @@ __all__ = [
     "EntityAlreadyExistsError",
     "Evaluator",
     "ExpiredCredentialsError",
+    "Explanation",
     "Finding",
     "Guard",
     "IAMGuardASGIMiddleware",
