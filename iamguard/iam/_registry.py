@@ -34,6 +34,7 @@ _OPERATION_MODULES: tuple[str, ...] = (
     "ops_login",
     "ops_mfa",
     "ops_account",
+    "ops_providers",
 )
 
 _lock = threading.Lock()
