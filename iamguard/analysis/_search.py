@@ -206,6 +206,8 @@ def _resources(walk: _Walk, statements: Sequence[CompiledStatement]) -> list[str
     for pattern in walk.resource_filter:
         texts.setdefault(pattern, False)
     ordered = list(texts)
+    if not ordered:
+        return ["*"]  # nothing tells resources apart: any one stands for all
     patterns: list[Pattern] = [glob_tokens(t, escaped=texts[t]) for t in ordered]
     regions = region_witnesses(patterns)
     if not regions.complete:
@@ -215,7 +217,7 @@ def _resources(walk: _Walk, statements: Sequence[CompiledStatement]) -> list[str
     for signature, witnesses in regions.witnesses.items():
         if filter_slots and not any(signature[i] for i in filter_slots):
             continue
-        out.append(witnesses[0] or "*")
+        out.append(witnesses[0])
     return out
 
 
@@ -233,17 +235,15 @@ def _try_resource(
         derived = principal_context_keys(principal)
         for combo in _product(choices):
             context = dict(walk.assignment)
-            skip = False
             for key, value in zip(keys, combo, strict=True):
-                if value is None:
-                    context.pop(key, None)
-                    if key in derived:
-                        skip = True  # the principal always carries it: another combination covers it
-                        break
-                else:
+                if value is not None:
                     context[key] = value
-            if skip:
-                continue
+                elif key in derived:
+                    # The principal carries the key; an empty set in the request hides it (the
+                    # evaluator reads an empty set as absent), so absence is tried for it too.
+                    context[key] = ()
+                else:
+                    context.pop(key, None)
             request = Request(principal, action, resource, context)
             decisions = tuple(_EVALUATOR.evaluate(request, side) for side in walk.sides)
             walk.tried += 1
@@ -282,7 +282,7 @@ def _key_choices(
             context[key] = value
         return tuple(_safe(t, context) for t in tests)
 
-    singles: list[ContextValue | None] = [None, *found.values]
+    singles: list[ContextValue | None] = list(found.values)
     classes: dict[tuple[bool, ...], str] = {}
     for text in found.values:
         context = {**walk.assignment, key: text}
@@ -301,7 +301,9 @@ def _key_choices(
     merged: dict[tuple[bool, ...], ContextValue | None] = {}
     for value in singles + sets:
         merged.setdefault(answers(value), value)
-    return list(merged.values())
+    # Absence stays a choice of its own even when a present value answers alike: a key the
+    # principal carries cannot be absent, and then the present value must still be tried.
+    return [*merged.values(), None]
 
 
 def _safe(test: Callable[[Mapping[str, ContextValue]], bool], context: Mapping[str, ContextValue]) -> bool:
