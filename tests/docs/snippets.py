@@ -12,9 +12,9 @@ before it:
   README's ``trust.json``, a module a server command imports);
 * a block with ``output`` (no language) is what the Python block before it prints, compared
   the same way;
-* a shell block with ``background port=N`` is a server: it starts in the background and the
-  file's blocks run once it accepts connections on a free port, which replaces ``N`` in every
-  block of the file; it is stopped when the file ends;
+* a shell block with ``background port=N`` (or ``port=N,M``) is a server: it starts in the
+  background and the file's next blocks run once it accepts connections on free ports, which
+  replace ``N`` (and ``M``) in the rest of the file; it is stopped when the file ends;
 * ``skip reason="..."`` leaves a runnable block out, and says why (test_snippets.py lists them);
 * ``status=N``: each command of a console block exits with ``N`` (default 0).
 
@@ -168,8 +168,8 @@ class Runner:
 
     def run(self, block: Block) -> None:
         """Run (or write, or compare) one block; raises :class:`SnippetError` when it fails."""
-        if "port" in block.marker:
-            self.ports[block.marker["port"]] = str(free_port())
+        for shown in filter(None, block.marker.get("port", "").split(",")):
+            self.ports[shown] = str(free_port())
         code = self._ported(block.code)
         if "file" in block.marker:
             (self.workdir / block.marker["file"]).write_text(code, encoding="utf-8")
@@ -228,10 +228,10 @@ class Runner:
         return out
 
     def _background(self, block: Block, code: str) -> None:
-        port = self.ports.get(block.marker.get("port", ""))
-        if port is None:
-            raise SnippetError(f"{block.where}: a background block needs port=N")
-        log = (self.workdir / f".server-{port}.log").open("wb")
+        ports = [self.ports[shown] for shown in block.marker.get("port", "").split(",") if shown]
+        if not ports:
+            raise SnippetError(f"{block.where}: a background block needs port=N (or N,M,...)")
+        log = (self.workdir / f".server-{ports[0]}.log").open("wb")
         server = subprocess.Popen(
             ["bash", "-c", f"set -euo pipefail\nexec {code.strip()}"],
             cwd=self.workdir,
@@ -242,13 +242,16 @@ class Runner:
         )
         self.servers.append(server)
         deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
+        waiting = list(ports)
+        while waiting and time.monotonic() < deadline:
             if server.poll() is not None:
                 raise SnippetError(f"{block.where}: the server exited ({server.returncode})")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", int(port)), 0.5):
-                return
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", int(waiting[0])), 0.5):
+                waiting.pop(0)
+                continue
             time.sleep(0.1)
-        raise SnippetError(f"{block.where}: nothing listened on port {port} within {TIMEOUT} s")
+        if waiting:
+            raise SnippetError(f"{block.where}: nothing listened on port {waiting[0]} within {TIMEOUT} s")
 
 
 def _exports(text: str, workdir: Path) -> Iterator[tuple[str, str]]:

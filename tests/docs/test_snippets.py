@@ -11,7 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.snippets import ROOT, Block, Runner, SnippetError, blocks, console_commands, output_matches
+from tests.docs.snippets import (
+    ROOT,
+    SHELLS,
+    Block,
+    Runner,
+    SnippetError,
+    blocks,
+    console_commands,
+    output_matches,
+)
 
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 #: the most blocks allowed to opt out of running (each names its reason)
@@ -22,7 +31,14 @@ def _all_blocks() -> list[Block]:
     return [block for page in PAGES for block in blocks(page)]
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def _page_param(page: Path) -> object:
+    """Pages that run commands start a Python process per command (about a second each): slow."""
+    commands = any(b.lang in SHELLS | {"console"} and not b.skipped for b in blocks(page))
+    marks = [pytest.mark.slow] if commands else []
+    return pytest.param(page, id=str(page.relative_to(ROOT)), marks=marks)
+
+
+@pytest.mark.parametrize("page", [_page_param(page) for page in PAGES])
 def test_page_code_runs(page: Path, tmp_path: Path) -> None:
     with Runner(tmp_path) as runner:
         for block in blocks(page):
