@@ -106,14 +106,43 @@ def _metadata(text: str) -> Message:
     return HeaderParser().parsestr(text)
 
 
-def test_the_build_prints_no_license_deprecation(built: Built) -> None:
+def _build_warnings(log: str) -> list[str]:
+    """The warnings in a build's output: each line that says warning or deprecated, with the
+    ``!!``-framed block setuptools prints under it (where the details, e.g. a file name, are)."""
+    lines = log.splitlines()
+    found, i = [], 0
+    while i < len(lines):
+        if re.search(r"warn|deprecat", lines[i], re.IGNORECASE):
+            end = i
+            if i + 1 < len(lines) and lines[i + 1].strip() == "!!":
+                closing = [j for j in range(i + 2, len(lines)) if lines[j].strip() == "!!"]
+                end = closing[0] if closing else len(lines) - 1
+            found.append("\n".join(lines[i : end + 1]))
+            i = end
+        i += 1
+    return found
+
+
+def test_the_build_prints_no_license_warning(built: Built) -> None:
     """SPDX ``license`` + ``license-files`` (PEP 639): setuptools has nothing to warn about."""
-    noisy = [
-        line
-        for line in built.log.splitlines()
-        if "license" in line.lower() and re.search(r"deprecat|warn", line, re.IGNORECASE)
-    ]
-    assert noisy == []
+    assert [w for w in _build_warnings(built.log) if "license" in w.lower()] == []
+
+
+def test_the_warning_reader_sees_setuptools_license_warnings() -> None:
+    """The two shapes setuptools used for this project's license before: a deprecated table,
+    a license file pattern matching nothing."""
+    table = (
+        "configuration error\nWARNING `project.license` as a TOML table is deprecated\n!!\n\n"
+        "        ****\n        Please use a simple string containing a SPDX expression\n        ****\n\n!!\n"
+    )
+    pattern = (
+        "/x/setuptools/dist.py:483: BuildBackendWarning: Cannot find any files for the given pattern.\n"
+        "!!\n\n        ****\n        Pattern 'LICENSE' did not match any files.\n        ****\n\n!!\n"
+        "adding license file 'LICENSE'\nwarning: build_py: byte-compiling is disabled, skipping.\n"
+    )
+    assert len(_build_warnings(table)) == 1 and "license" in _build_warnings(table)[0]
+    found = _build_warnings(pattern)
+    assert [("LICENSE" in w) for w in found] == [True, False]
 
 
 def test_wheel_top_level_is_exactly_the_three_packages(built: Built) -> None:
