@@ -45,7 +45,12 @@ _SUBCOMMANDS: tuple[str, ...] = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = CommandParser(prog="iamguard", description="AWS IAM semantics for Python apps.")
+    parser = CommandParser(
+        prog="iamguard",
+        description="AWS IAM semantics for Python apps.",
+        epilog="Commands that use the identity store take --store URL, else $IAMGUARD_STORE, else "
+        "sqlite:///iam.db in the working directory. 'iamguard COMMAND --help' describes a command.",
+    )
     parser.add_argument("--version", action="version", version=version_text())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True

@@ -61,10 +61,11 @@ def print_json(data: Mapping[str, Any]) -> None:
 
 
 def timestamp(value: datetime) -> str:
-    """ISO 8601 with the UTC offset (``2026-01-01T00:00:00+00:00``), as the AWS CLI prints dates."""
+    """ISO 8601 in whole seconds with the UTC offset (``2026-01-01T00:00:00+00:00``), as the AWS
+    CLI prints IAM's dates."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)  # the store keeps UTC
-    return value.isoformat()
+    return value.replace(microsecond=0).isoformat()
 
 
 def _tags(tags: Sequence[tuple[str, str]]) -> dict[str, Any]:

@@ -87,24 +87,24 @@ def register_verbs(verbs: Any, kind: PrincipalKind, *, force_help: str) -> None:
     ``tag``, ``untag``, ``set-boundary`` and ``delete-boundary``."""
     delete: Callable[..., None] = getattr(IdentityService, f"delete_{kind.value}")
     p = verb(verbs, "delete", f"delete a {kind.value}", functools.partial(_delete, kind, delete))
-    p.add_argument("name")
+    p.add_argument("name", help=f"{kind.value} name")
     p.add_argument("--force", action="store_true", help=force_help)
     if kind is PrincipalKind.GROUP:
         return  # IAM groups cannot be tagged and take no permissions boundary
     ops = _PrincipalOps.of(kind)
     p = verb(verbs, "tag", "add or replace tags", functools.partial(_tag, ops))
-    p.add_argument("name")
+    p.add_argument("name", help=f"{kind.value} name")
     p.add_argument("tags", nargs="+", metavar="KEY=VALUE")
     p = verb(verbs, "untag", "remove tags", functools.partial(_untag, ops))
-    p.add_argument("name")
+    p.add_argument("name", help=f"{kind.value} name")
     p.add_argument("keys", nargs="+", metavar="KEY")
     p = verb(verbs, "set-boundary", "set the permissions boundary", functools.partial(_set_boundary, ops))
-    p.add_argument("name")
+    p.add_argument("name", help=f"{kind.value} name")
     p.add_argument("policy", metavar="POLICY", help="managed policy ARN or customer policy name")
     p = verb(
         verbs, "delete-boundary", "remove the permissions boundary", functools.partial(_delete_boundary, ops)
     )
-    p.add_argument("name")
+    p.add_argument("name", help=f"{kind.value} name")
 
 
 def _delete(kind: PrincipalKind, delete: Callable[..., None], args: argparse.Namespace) -> int:

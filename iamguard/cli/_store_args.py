@@ -80,7 +80,12 @@ def add_store_args(parser: argparse.ArgumentParser) -> None:
 
 
 def add_output_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON as `aws iam ... --output json` prints the same operation (nothing where AWS "
+        "answers nothing) instead of a table",
+    )
 
 
 def store_url(args: argparse.Namespace) -> str:

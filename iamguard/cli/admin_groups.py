@@ -19,12 +19,12 @@ __all__ = ["register"]
 def register(subparsers: Any) -> None:
     verbs = group_parser(subparsers, "group", "manage IAM groups and their members")
     p = verb(verbs, "create", "create a group", _create)
-    p.add_argument("name")
+    p.add_argument("name", help="group name")
     p.add_argument("--path", default="/", help="path such as /admins/ (default /)")
     p = verb(verbs, "get", "show a group with its members and policies", _get)
-    p.add_argument("name")
+    p.add_argument("name", help="group name")
     p = verb(verbs, "list", "list groups", _list)
-    p.add_argument("--path-prefix", default="/")
+    p.add_argument("--path-prefix", default="/", help="only those whose path starts with this (default /)")
     register_verbs(
         verbs, PrincipalKind.GROUP, force_help="also remove its members and policies (AWS refuses without)"
     )

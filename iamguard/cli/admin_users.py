@@ -24,24 +24,24 @@ _LIST_HEADERS = ("NAME", "PATH", "USER ID", "CREATED", "BOUNDARY")
 def register(subparsers: Any) -> None:
     verbs = group_parser(subparsers, "user", "manage IAM users")
     p = verb(verbs, "create", "create a user", _create)
-    p.add_argument("name")
+    p.add_argument("name", help="user name")
     p.add_argument("--path", default="/", help="path such as /engineering/ (default /)")
     add_create_options(p)
     p = verb(verbs, "get", "show a user with its groups, policies and credentials", _get)
-    p.add_argument("name")
+    p.add_argument("name", help="user name")
     p = verb(verbs, "list", "list users", _list)
-    p.add_argument("--path-prefix", default="/")
+    p.add_argument("--path-prefix", default="/", help="only those whose path starts with this (default /)")
     p = verb(verbs, "update", "rename or move a user", _update)
-    p.add_argument("name")
-    p.add_argument("--new-name")
-    p.add_argument("--new-path")
+    p.add_argument("name", help="user name")
+    p.add_argument("--new-name", help="rename the user (its ARN changes, its unique id does not)")
+    p.add_argument("--new-path", help="move the user to this path, such as /ops/")
     register_verbs(
         verbs,
         PrincipalKind.USER,
         force_help="also delete its access keys, login profile, policies and memberships (AWS refuses without)",
     )
     p = verb(verbs, "groups", "list the groups a user belongs to", _groups)
-    p.add_argument("name")
+    p.add_argument("name", help="user name")
 
 
 def _create(args: argparse.Namespace) -> int:

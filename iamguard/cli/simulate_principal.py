@@ -44,7 +44,7 @@ __all__ = ["group_policy_set", "principal_arn", "register", "run", "stored_princ
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "simulate-principal",
-        help="evaluate actions as a stored user or role (like SimulatePrincipalPolicy)",
+        help="evaluate actions as a stored user, role or group (like SimulatePrincipalPolicy)",
         description=(__doc__ or "").split("\n\n")[0],
     )
     parser.add_argument(

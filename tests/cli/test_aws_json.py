@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.loaders import Loader
 
+from iamguard.cli import _aws_json
 from iamguard.store import mfa
 from iamguard.store.passwords import PasswordPolicy
 from iamguard.store.records import PrincipalKind
@@ -182,3 +183,16 @@ def test_every_row_names_a_real_operation_and_the_table_covers_each_verb() -> No
 def test_the_checker_catches_what_aws_would_not_print(value: Any, shape: str, problem: str) -> None:
     """The conformance check itself fails on the old snake_case output and on wrong types."""
     assert any(problem in p for p in conforms(value, shape))
+
+
+@pytest.mark.parametrize(
+    ("value", "printed"),
+    [
+        (datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc), "2026-01-02T03:04:05+00:00"),
+        (datetime(2026, 1, 2, 3, 4, 5), "2026-01-02T03:04:05+00:00"),  # the store's naive UTC
+        (datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2))), "2026-01-02T03:04:05+02:00"),
+    ],
+)
+def test_dates_print_as_the_aws_cli_prints_them(value: datetime, printed: str) -> None:
+    """Whole seconds and the offset: ``"CreateDate": "2026-01-02T03:04:05+00:00"``."""
+    assert _aws_json.timestamp(value) == printed
