@@ -35,6 +35,7 @@ _OPERATION_MODULES: tuple[str, ...] = (
     "ops_mfa",
     "ops_account",
     "ops_providers",
+    "ops_simulate",
 )
 
 _lock = threading.Lock()
