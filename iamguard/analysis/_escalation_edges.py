@@ -42,7 +42,7 @@ from iamguard.errors import NoSuchEntityError
 from iamguard.evaluate.compile import compiled
 from iamguard.evaluate.engine import Evaluator
 from iamguard.evaluate.inputs import PolicySet, Request
-from iamguard.policy.model import Policy, PolicyKind
+from iamguard.policy.model import Effect, Policy, PolicyKind
 from iamguard.policy.parse import parse_policy
 from iamguard.principal import Principal
 from iamguard.store import built_in
@@ -111,6 +111,7 @@ class Node:
     has_login_profile: bool = False
     trust: Policy | None = None
     attached: set[str] = field(default_factory=set)  # managed policy ARNs in identity or boundary
+    may: dict[str, bool] = field(default_factory=dict)  # action -> some identity statement names it
 
 
 def load_nodes(store: IdentityService) -> dict[str, Node]:
@@ -197,12 +198,17 @@ class _Account:
     """What the deciders share: the nodes, the groups and the managed policies of one store."""
 
     store: IdentityService
+    account_id: str
     nodes: dict[str, Node]
     groups: dict[str, tuple[str, tuple[Policy, ...], tuple[str, ...]]]  # name -> (arn, policies, member ARNs)
     admin_policy_arn: str
     admin_policy: Policy
     versions: dict[str, list[Policy]]  # customer managed policy ARN -> its non-default versions
     conditional: list[Edge] = field(default_factory=list)
+    # INVARIANT: keyed by id() of a trust Policy the entry itself holds (checked with ``is``), so
+    # the compiled set is built once per role, not once per (caller, role) pair.
+    trust_sets: dict[int, PolicySet] = field(default_factory=dict)
+    trust_callers: dict[str, tuple[bool, bool, frozenset[str]]] = field(default_factory=dict)
 
 
 def decide_edges(store: IdentityService, nodes: dict[str, Node]) -> tuple[list[Edge], list[Edge]]:
@@ -216,7 +222,7 @@ def decide_edges(store: IdentityService, nodes: dict[str, Node]) -> tuple[list[E
 
 
 def _account(store: IdentityService, nodes: dict[str, Node]) -> _Account:
-    partition = store.account().partition
+    partition, account_id = store.account().partition, store.account().account_id
     admin = built_in.get_built_in(
         f"arn:{partition}:iam::{built_in.BUILT_IN_ACCOUNT}:policy/AdministratorAccess"
     )
@@ -237,7 +243,7 @@ def _account(store: IdentityService, nodes: dict[str, Node]) -> _Account:
             parse_policy(v.document, name=f"{managed.arn} version {v.version_id}", kind=PolicyKind.IDENTITY)
             for v in others
         ]
-    return _Account(store, nodes, groups, admin_arn, admin_policy, versions)
+    return _Account(store, account_id, nodes, groups, admin_arn, admin_policy, versions)
 
 
 def _group_policies(store: IdentityService, name: str) -> tuple[Policy, ...]:
@@ -256,8 +262,11 @@ def _group_policies(store: IdentityService, name: str) -> tuple[Policy, ...]:
 def _may(node: Node, action: str) -> bool:
     """Whether any identity statement of ``node`` names ``action`` at all (IAM actions have no
     resource policy, so without one the answer is an implicit deny: skipping is exact)."""
-    lowered = action.lower()
-    return any(compiled(p).candidates(lowered) for p in node.policies.identity)
+    found = node.may.get(action)
+    if found is None:
+        lowered = action.lower()
+        found = node.may[action] = any(compiled(p).candidates(lowered) for p in node.policies.identity)
+    return found
 
 
 def _edges_from(account: _Account, actor: Node) -> Iterator[Edge]:
@@ -326,7 +335,7 @@ def _act_as_roles(account: _Account, actor: Node) -> Iterator[Edge]:
     for role in account.nodes.values():
         if role.kind != "role" or role.arn == actor.arn or role.trust is None:
             continue
-        found = _assume(account, actor, role, role.trust)
+        found = _assume(account, actor, role, role.trust) if _may_be_trusted(account, actor, role) else None
         if found is not None:
             yield Edge(actor.arn, "sts:AssumeRole", role.arn, "act-as", role.arn, found)
             continue
@@ -342,6 +351,42 @@ def _act_as_roles(account: _Account, actor: Node) -> Iterator[Edge]:
                 )
 
 
+def _may_be_trusted(account: _Account, actor: Node, role: Node) -> bool:
+    """Whether ``role``'s trust policy can name ``actor`` at all. Principal values other than
+    ``"*"`` compare exactly (no patterns), so a trust policy whose Allow statements name only
+    other ARNs, or only the account while the actor's identity policies never name
+    ``sts:AssumeRole`` (delegation needs the identity side), cannot allow: skipping is exact."""
+    callers = account.trust_callers.get(role.arn)
+    if callers is None:
+        callers = account.trust_callers[role.arn] = _trust_callers(role.trust, account.account_id)
+    everyone, delegates, named = callers
+    if everyone or actor.arn in named or actor.principal.principal_arn in named:
+        return True
+    return delegates and _may(actor, "sts:AssumeRole")
+
+
+def _trust_callers(trust: Policy | None, account_id: str) -> tuple[bool, bool, frozenset[str]]:
+    """``(everyone, the account, named ARNs)`` the trust policy's Allow statements can match."""
+    everyone, delegates, named = False, False, set()
+    for statement in () if trust is None else trust.statements:
+        if statement.effect is not Effect.ALLOW:
+            continue
+        block = statement.principal
+        if block is None or block.any_principal:  # NotPrincipal, or "*": evaluate for everyone
+            everyone = True
+            continue
+        for value in block.get("AWS"):
+            if value == "*":
+                everyone = True
+            elif value in (account_id, f"arn:aws:iam::{account_id}:root") or value.endswith(
+                f"::{account_id}:root"
+            ):
+                delegates = True
+            else:
+                named.add(value)
+    return everyone, delegates, frozenset(named)
+
+
 def _trusting(actor: Node) -> Policy:
     document = {
         "Version": "2012-10-17",
@@ -354,13 +399,21 @@ def _assume(account: _Account, actor: Node, role: Node, trust: Policy) -> tuple[
     """The statements allowing ``actor`` to assume ``role`` under ``trust``, both sides, as
     ``iamguard.sts._trust.trust_allows`` decides (trust Allow for the caller, then the full
     evaluation with the caller's policies), or ``None``."""
-    resource_account = account.store.account().account_id
-    trust_only = PolicySet(resource=trust, resource_account=resource_account)
+    resource_account = account.account_id
+    trust_only = account.trust_sets.get(id(trust))
+    if trust_only is None or trust_only.resource is not trust:
+        trust_only = account.trust_sets[id(trust)] = PolicySet(
+            resource=trust, resource_account=resource_account
+        )
     first = _EVALUATOR.evaluate(Request(actor.principal, "sts:AssumeRole", role.arn), trust_only)
     trusted = first.kind is not DecisionKind.EXPLICIT_DENY and any(
         m.policy_role is PolicyRole.RESOURCE and m.effect == "Allow" for m in first.matched
     )
     if not trusted:
+        return None
+    if not first.allowed and not _may(actor, "sts:AssumeRole"):
+        # The trust policy only names the account (delegation): the identity side must allow,
+        # and no identity statement of the actor names sts:AssumeRole. Skipping is exact.
         return None
     full = replace(actor.policies, resource=trust, resource_account=resource_account)
     decision = _decide(account, actor, "sts:AssumeRole", role.arn, target=role, policies=full)

@@ -34,7 +34,7 @@ import json
 import re
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -61,6 +61,11 @@ DEFAULT_GENERALIZE_THRESHOLD = 10
 _VERB = re.compile(r"[A-Z]?[a-z]+")
 _DELIMITERS = re.compile(r"(?<=[/:])")
 _NETWORK_LADDER = {4: (32, 24, 16), 6: (128, 64, 48)}
+_NETWORKS: dict[int, Callable[[tuple[int, int]], ipaddress.IPv4Network | ipaddress.IPv6Network]] = {
+    4: ipaddress.IPv4Network,
+    6: ipaddress.IPv6Network,
+}
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -204,10 +209,11 @@ def _cutoff(since: timedelta | datetime | None, now: float | None) -> tuple[floa
 
 def _document(events: list[AuditEvent], threshold: int | None, conditions: bool) -> dict[str, Any]:
     uses = _uses_by_pattern(events, threshold)
+    parsed: dict[str, Address | None] = {}
     statements: dict[tuple[tuple[str, ...], str], list[str]] = defaultdict(list)
     for pattern, use in uses.items():
         resources = _generalize_resources(use.resources, threshold)
-        condition = _address_condition(use.addresses, threshold) if conditions else None
+        condition = _address_condition(use.addresses, threshold, parsed) if conditions else None
         key = (resources, json.dumps(condition, sort_keys=True))
         statements[key].append(pattern)
     rendered = []
@@ -316,21 +322,33 @@ def _first_token(tail: str) -> tuple[str, str]:
     return (pieces[0], pieces[1]) if len(pieces) == 2 else (tail, "")
 
 
-def _address_condition(addresses: set[str] | None, threshold: int | None) -> dict[str, Any] | None:
-    """``IpAddress`` on ``aws:SourceIp`` covering every address, or ``None`` (see the docstring)."""
+def _address_condition(
+    addresses: set[str] | None, threshold: int | None, parsed: dict[str, Address | None]
+) -> dict[str, Any] | None:
+    """``IpAddress`` on ``aws:SourceIp`` covering every address, or ``None`` (see the docstring).
+    ``parsed`` remembers each address text's value across statements (``None``: not an address)."""
     if not addresses:
         return None
-    try:
-        parsed = [ipaddress.ip_address(a) for a in addresses]
-    except ValueError:
-        return None  # an address the condition cannot express: no condition (sound)
+    values: list[Address] = []
+    for text in addresses:
+        if text not in parsed:
+            try:
+                parsed[text] = ipaddress.ip_address(text)
+            except ValueError:
+                parsed[text] = None
+        value = parsed[text]
+        if value is None:
+            return None  # an address the condition cannot express: no condition (sound)
+        values.append(value)
     for step in range(3):
-        networks = {
-            ipaddress.ip_network(f"{ip}/{_NETWORK_LADDER[ip.version][step]}", strict=False) for ip in parsed
-        }
+        networks: set[tuple[int, int, int]] = set()
+        for ip in values:
+            prefix = _NETWORK_LADDER[ip.version][step]
+            width = ip.max_prefixlen - prefix
+            networks.add((ip.version, int(ip) >> width << width, prefix))
         if threshold is None or len(networks) <= threshold:
-            values = sorted(str(n) for n in networks)
-            return {"IpAddress": {"aws:SourceIp": _one_or_list(values)}}
+            texts = sorted(str(_NETWORKS[version]((base, prefix))) for version, base, prefix in networks)
+            return {"IpAddress": {"aws:SourceIp": _one_or_list(texts)}}
     return None
 
 
