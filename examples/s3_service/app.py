@@ -253,6 +253,12 @@ def _bucket_operation(method: str, bucket: str, subresources: set[str]) -> Respo
             "GET": ops.get_bucket_policy,
             "DELETE": ops.delete_bucket_policy,
         }.get(method)
+    elif subresources == {"publicAccessBlock"}:
+        handler = {
+            "PUT": ops.put_public_access_block,
+            "GET": ops.get_public_access_block,
+            "DELETE": ops.delete_public_access_block,
+        }.get(method)
     elif subresources == {"location"} and method == "GET":
         handler = ops.get_bucket_location
     elif subresources:

@@ -27,10 +27,18 @@ from xml.etree import ElementTree as ET
 from flask import Response, current_app, request
 
 from iamguard import IAMGuardError, Policy, require
+from iamguard.analysis import Verdict, check_no_public_access
 from iamguard.authn import compute_checksum
 from iamguard.enforce import current_request
 
-from .s3xml import S3Error, http_date, list_buckets_document, list_objects_v2_document
+from .s3xml import (
+    S3Error,
+    http_date,
+    list_buckets_document,
+    list_objects_v2_document,
+    parse_public_access_block,
+    public_access_block_document,
+)
 from .storage import NoSuchBucket, ObjectMeta
 
 if TYPE_CHECKING:
@@ -41,15 +49,18 @@ __all__ = [
     "delete_bucket",
     "delete_bucket_policy",
     "delete_object",
+    "delete_public_access_block",
     "get_bucket_location",
     "get_bucket_policy",
     "get_object",
+    "get_public_access_block",
     "head_bucket",
     "head_object",
     "list_buckets",
     "list_objects_v2",
     "put_bucket_policy",
     "put_object",
+    "put_public_access_block",
 ]
 
 BUCKET = "arn:aws:s3:::{bucket}"
@@ -285,11 +296,35 @@ def put_bucket_policy(bucket: str) -> Response:
     whose resources all lie in this bucket ("Policy has invalid resource" otherwise), as S3 checks.
     """
     state = _state()
-    state.storage.get_bucket(bucket)
+    found = state.storage.get_bucket(bucket)
     text = request.get_data(as_text=True)
-    state.validate_policy(bucket, text)
+    policy = state.validate_policy(bucket, text)
+    _refuse_public_policy(bucket, policy, found.owner_account)
     state.storage.set_bucket_policy(bucket, text)
     return _response(status=204)
+
+
+def _refuse_public_policy(bucket: str, policy: Policy, owner: str) -> None:
+    """With BlockPublicPolicy on, a policy S3 would call public is refused with AccessDenied (403).
+
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html
+    ("PUT Bucket policy calls fail if the specified bucket policy allows public access").
+    iamguard's analysis decides "public" by S3's definition; an undecided answer refuses too.
+    """
+    config = _state().storage.get_public_access_block(bucket)
+    if not config or not config.get("BlockPublicPolicy"):
+        return
+    if check_no_public_access(policy, resource_account=owner).verdict is Verdict.PASS:
+        return
+    state = current_request()
+    caller = state.principal.arn if state is not None and state.principal is not None else "anonymous"
+    raise S3Error(
+        "AccessDenied",
+        403,
+        f"User: {caller} is not authorized to perform: s3:PutBucketPolicy on resource: "
+        f'"arn:aws:s3:::{bucket}" because public policies are blocked by the BlockPublicPolicy '
+        "block public access setting.",
+    )
 
 
 @require("s3:GetBucketPolicy", BUCKET, context=_request_keys, resource_policy=_bucket_policy)
@@ -305,6 +340,44 @@ def get_bucket_policy(bucket: str) -> Response:
 def delete_bucket_policy(bucket: str) -> Response:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketPolicy.html"""
     _state().storage.set_bucket_policy(bucket, None)
+    return _response(status=204)
+
+
+# ---------------------------------------------------------------- Block Public Access (bucket level)
+
+
+@require("s3:PutBucketPublicAccessBlock", BUCKET, context=_request_keys, resource_policy=_bucket_policy)
+def put_public_access_block(bucket: str) -> Response:
+    """https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutPublicAccessBlock.html (200, no body)."""
+    state = _state()
+    state.storage.get_bucket(bucket)
+    state.storage.set_public_access_block(bucket, parse_public_access_block(request.get_data()))
+    return _response(status=200)
+
+
+@require("s3:GetBucketPublicAccessBlock", BUCKET, context=_request_keys, resource_policy=_bucket_policy)
+def get_public_access_block(bucket: str) -> Response:
+    """https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetPublicAccessBlock.html"""
+    config = _state().storage.get_public_access_block(bucket)
+    if config is None:
+        raise S3Error(
+            "NoSuchPublicAccessBlockConfiguration",
+            404,
+            "The public access block configuration was not found",
+            BucketName=bucket,
+        )
+    return _response(public_access_block_document(config))
+
+
+@require("s3:PutBucketPublicAccessBlock", BUCKET, context=_request_keys, resource_policy=_bucket_policy)
+def delete_public_access_block(bucket: str) -> Response:
+    """https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeletePublicAccessBlock.html (204).
+
+    The permission is ``s3:PutBucketPublicAccessBlock``: S3 has no separate delete action.
+    """
+    state = _state()
+    state.storage.get_bucket(bucket)
+    state.storage.set_public_access_block(bucket, None)
     return _response(status=204)
 
 

@@ -5,6 +5,8 @@ reference and botocore's ``s3/2006-03-01/service-2.json``:
 
 * ListAllMyBucketsResult: https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html
 * ListBucketResult (V2): https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html
+* PublicAccessBlockConfiguration:
+  https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutPublicAccessBlock.html
 * Error: https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#RESTErrorResponses
   (the AWS CLI prints ``<Message>``, so it is never empty).
 
@@ -18,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from email.utils import formatdate
 from urllib.parse import quote
+from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
 
 from .storage import Bucket, ListPage
@@ -30,7 +33,17 @@ __all__ = [
     "iso_time",
     "list_buckets_document",
     "list_objects_v2_document",
+    "parse_public_access_block",
+    "public_access_block_document",
 ]
+
+#: The four Block Public Access settings, in the order S3 writes them; absent ones are false.
+PUBLIC_ACCESS_BLOCK_FIELDS = (
+    "BlockPublicAcls",
+    "IgnorePublicAcls",
+    "BlockPublicPolicy",
+    "RestrictPublicBuckets",
+)
 
 NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 _DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -140,3 +153,38 @@ def list_objects_v2_document(
     return (
         f'{_DECLARATION}<ListBucketResult xmlns="{NAMESPACE}">{"".join(head)}{contents}{prefixes}</ListBucketResult>'
     ).encode()
+
+
+def public_access_block_document(config: Mapping[str, bool]) -> bytes:
+    """The GetPublicAccessBlock answer: ``<PublicAccessBlockConfiguration>`` with all four flags."""
+    flags = "".join(_element(name, _bool(config.get(name, False))) for name in PUBLIC_ACCESS_BLOCK_FIELDS)
+    return (
+        f'{_DECLARATION}<PublicAccessBlockConfiguration xmlns="{NAMESPACE}">{flags}</PublicAccessBlockConfiguration>'
+    ).encode()
+
+
+def parse_public_access_block(body: bytes) -> dict[str, bool]:
+    """PutPublicAccessBlock's body as the four flags; ``MalformedXML`` (400) when it is not one.
+
+    botocore sends the element in S3's namespace with only the flags the caller set; a missing
+    flag is false (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PublicAccessBlockConfiguration.html).
+    """
+    malformed = S3Error(
+        "MalformedXML",
+        400,
+        "The XML you provided was not well-formed or did not validate against our published schema",
+    )
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        raise malformed from None
+    if root.tag.rsplit("}", 1)[-1] != "PublicAccessBlockConfiguration":
+        raise malformed
+    config = dict.fromkeys(PUBLIC_ACCESS_BLOCK_FIELDS, False)
+    for child in root:
+        name = child.tag.rsplit("}", 1)[-1]
+        value = (child.text or "").strip().lower()
+        if name not in config or value not in ("true", "false"):
+            raise malformed
+        config[name] = value == "true"
+    return config

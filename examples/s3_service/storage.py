@@ -56,6 +56,10 @@ CREATE TABLE IF NOT EXISTS buckets (
     created REAL NOT NULL,
     policy TEXT
 );
+CREATE TABLE IF NOT EXISTS public_access_blocks (
+    bucket TEXT PRIMARY KEY REFERENCES buckets(name),
+    config TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS objects (
     bucket TEXT NOT NULL REFERENCES buckets(name),
     key TEXT NOT NULL,
@@ -249,6 +253,7 @@ class ObjectStorage:
                 raise NoSuchBucket("The specified bucket does not exist", BucketName=name)
             if db.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)).fetchone():
                 raise BucketNotEmpty("The bucket you tried to delete is not empty", BucketName=name)
+            db.execute("DELETE FROM public_access_blocks WHERE bucket = ?", (name,))
             db.execute("DELETE FROM buckets WHERE name = ?", (name,))
 
     def set_bucket_policy(self, name: str, policy: str | None) -> None:
@@ -256,6 +261,28 @@ class ObjectStorage:
         with self._transaction() as db:
             if db.execute("UPDATE buckets SET policy = ? WHERE name = ?", (policy, name)).rowcount == 0:
                 raise NoSuchBucket("The specified bucket does not exist", BucketName=name)
+
+    def get_public_access_block(self, name: str) -> dict[str, bool] | None:
+        """The bucket's Block Public Access settings (``None``: never set, or deleted)."""
+        self.get_bucket(name)
+        with self._transaction() as db:
+            row = db.execute("SELECT config FROM public_access_blocks WHERE bucket = ?", (name,)).fetchone()
+        if row is None:
+            return None
+        loaded: dict[str, bool] = json.loads(row[0])
+        return loaded
+
+    def set_public_access_block(self, name: str, config: Mapping[str, bool] | None) -> None:
+        """Store (or with ``None`` remove) the bucket's Block Public Access settings."""
+        with self._transaction() as db:
+            if not db.execute("SELECT 1 FROM buckets WHERE name = ?", (name,)).fetchone():
+                raise NoSuchBucket("The specified bucket does not exist", BucketName=name)
+            db.execute("DELETE FROM public_access_blocks WHERE bucket = ?", (name,))
+            if config is not None:
+                db.execute(
+                    "INSERT INTO public_access_blocks (bucket, config) VALUES (?, ?)",
+                    (name, json.dumps(dict(config), sort_keys=True)),
+                )
 
     # ------------------------------------------------------------------ objects
 

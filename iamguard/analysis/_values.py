@@ -177,7 +177,10 @@ def _ordered_values(
     reader: Callable[[str], Any], render: Callable[[Fraction], str]
 ) -> Callable[[list[Condition], bool, int], tuple[list[str], bool, list[str]]]:
     def build(group: list[Condition], variables: bool, limit: int) -> tuple[list[str], bool, list[str]]:
-        bounds = sorted({Fraction(reader(v)) for c in group for v in c.values if reader(v) is not None})
+        try:
+            bounds = sorted({Fraction(reader(v)) for c in group for v in c.values if reader(v) is not None})
+        except (OverflowError, ValueError):  # a bound such as 1e999 reads as infinity
+            return ["x"], False, [f"condition key {group[0].key}: a bound is not a finite number"]
         if not bounds:
             return ["x"], True, []
         points: list[Fraction] = [bounds[0] - 1, bounds[-1] + 1]
