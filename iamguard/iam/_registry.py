@@ -36,6 +36,7 @@ _OPERATION_MODULES: tuple[str, ...] = (
     "ops_account",
     "ops_providers",
     "ops_simulate",
+    "ops_reports",
 )
 
 _lock = threading.Lock()
