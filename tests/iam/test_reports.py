@@ -19,12 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iamguard.iam.ops_reports import CREDENTIAL_REPORT_COLUMNS
-from iamguard.store import AccessActivity, PasswordPolicy, mfa
+from iamguard.iam.service import IamService
+from iamguard.store import AccessActivity, PasswordPolicy, mfa, open_store
 from iamguard.store.records import AccessKeyStatus, PrincipalKind
 
-from ._more_fixtures import ACCOUNT, Endpoint, endpoint, error_of
+from ._more_fixtures import ACCOUNT, BOX, Endpoint, endpoint, error_of
 
 __all__ = ["endpoint"]
 
@@ -336,3 +339,27 @@ def test_service_last_accessed_errors(
     """https://docs.aws.amazon.com/IAM/latest/APIReference/API_GenerateServiceLastAccessedDetails.html#API_GenerateServiceLastAccessedDetails_Errors"""
     _activity(endpoint)
     assert error_of(getattr(endpoint.iam(), method), **params)[:2] == (code, status)
+
+
+# ---------------------------------------------------------------------- property
+
+
+_NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+=,.@-"
+
+
+@settings(max_examples=25, deadline=None)
+@given(names=st.lists(st.text(_NAME_CHARS, min_size=1, max_size=64), max_size=8, unique_by=str.lower))
+def test_any_user_names_parse_back_with_csv(names: list[str]) -> None:
+    """Whatever IAM allows in a user name (``,`` included: a CSV separator), ``csv`` reads back
+    exactly the account's users, in AWS's column layout."""
+    store = open_store("memory://", account_id=ACCOUNT, secret_box=BOX)
+    for name in names:
+        store.create_user(name)
+    service = IamService(store)
+    service.call("GenerateCredentialReport", caller=service.root())
+    report = service.call("GetCredentialReport", caller=service.root())
+    assert report is not None
+    header, rows = _rows(report["Content"])
+    assert header == FORMAT["header"]
+    assert [r["user"] for r in rows] == ["<root_account>", *sorted(names, key=str.lower)]
+    assert all(len(r) == len(header) and None not in r for r in rows)
