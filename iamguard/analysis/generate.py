@@ -37,7 +37,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from iamguard.analysis._audit_log import EventSource, caller_matcher, events_of
 from iamguard.context import ContextValue
@@ -49,7 +49,6 @@ from iamguard.policy.parse import parse_policy
 from iamguard.principal import Principal
 
 if TYPE_CHECKING:
-    from iamguard.enforce.audit import AuditEvent
     from iamguard.store.protocols import PolicySource
 
 __all__ = ["DEFAULT_GENERALIZE_THRESHOLD", "GeneratedPolicy", "generate_policy", "parse_duration"]
@@ -76,7 +75,9 @@ class GeneratedPolicy:
 
     ``events_read`` counts every audit event read, ``events_used`` the principal's allowed ones
     inside the window; ``replay_allowed`` of ``replayed`` were allowed by the generated policy
-    (always all of them: anything less raises). ``no_new_access`` is part 1's comparison result
+    (always all of them: anything less raises). Identical requests (same caller, action,
+    resource and source address) are decided identically by the evaluator, so each distinct one
+    is evaluated once (``distinct_requests`` evaluations) and counts for all its events. ``no_new_access`` is part 1's comparison result
     against the principal's current policies, ``None`` without a store or when the comparison is
     unavailable (``no_new_access_note`` says which).
     """
@@ -92,6 +93,7 @@ class GeneratedPolicy:
     no_new_access: Any = None
     no_new_access_note: str = ""
     actions: tuple[str, ...] = field(default=())
+    distinct_requests: int = 0
 
     def to_json(self) -> dict[str, Any]:
         verdict = getattr(self.no_new_access, "verdict", None)
@@ -100,11 +102,24 @@ class GeneratedPolicy:
             "PolicyDocument": json.loads(self.document),
             "EventsRead": self.events_read,
             "EventsUsed": self.events_used,
-            "Replay": {"Replayed": self.replayed, "Allowed": self.replay_allowed},
+            "Replay": {
+                "Replayed": self.replayed,
+                "Allowed": self.replay_allowed,
+                "DistinctRequests": self.distinct_requests,
+            },
             "Since": None if self.since is None else self.since.isoformat(),
             "NoNewAccess": None if verdict is None else getattr(verdict, "value", str(verdict)),
             "NoNewAccessNote": self.no_new_access_note,
         }
+
+
+class _Logged(NamedTuple):
+    """One logged request as the replay sees it (the audit record's fields that decide it)."""
+
+    principal: str
+    action: str
+    resource: str
+    source_ip: str | None
 
 
 @dataclass(slots=True)
@@ -160,12 +175,13 @@ def generate_policy(
         raise InvalidParameterError("generalize_threshold must be at least 1 (or None: never generalize)")
     cutoff, start = _cutoff(since, now)
     matches = caller_matcher(principal_arn)
-    used: list[AuditEvent] = []
+    used: dict[_Logged, int] = {}  # each distinct request and how many events it stands for
     read = 0
     for event in events_of(events):
         read += 1
         if event.decision == "allowed" and event.time >= cutoff and matches(event.principal):
-            used.append(event)
+            key = _Logged(event.principal, event.action, event.resource, event.source_ip)
+            used[key] = used.get(key, 0) + 1
     if not used:
         raise InvalidParameterError(
             f"no allowed request by {principal_arn} in the audit log"
@@ -176,16 +192,18 @@ def generate_policy(
     text = json.dumps(document, indent=2)
     policy = parse_policy(text, name=name, kind=PolicyKind.IDENTITY)
     allowed = _replay(policy, used)
+    total = sum(used.values())
     result = GeneratedPolicy(
         principal_arn=principal_arn,
         document=text,
         policy=policy,
         events_read=read,
-        events_used=len(used),
-        replayed=len(used),
+        events_used=total,
+        replayed=total,
         replay_allowed=allowed,
         since=start,
-        actions=tuple(sorted({e.action for e in used})),
+        actions=tuple(sorted({r.action for r in used})),
+        distinct_requests=len(used),
     )
     if store is None:
         return result
@@ -207,7 +225,7 @@ def _cutoff(since: timedelta | datetime | None, now: float | None) -> tuple[floa
 # ---------------------------------------------------------------- the document
 
 
-def _document(events: list[AuditEvent], threshold: int | None, conditions: bool) -> dict[str, Any]:
+def _document(events: Iterable[_Logged], threshold: int | None, conditions: bool) -> dict[str, Any]:
     uses = _uses_by_pattern(events, threshold)
     parsed: dict[str, Address | None] = {}
     statements: dict[tuple[tuple[str, ...], str], list[str]] = defaultdict(list)
@@ -236,7 +254,7 @@ def _one_or_list(values: list[str]) -> str | list[str]:
     return values[0] if len(values) == 1 else values
 
 
-def _uses_by_pattern(events: Iterable[AuditEvent], threshold: int | None) -> dict[str, _Use]:
+def _uses_by_pattern(events: Iterable[_Logged], threshold: int | None) -> dict[str, _Use]:
     """Per action pattern (an action, or ``service:Verb*``): the resources and addresses used."""
     by_action: dict[str, _Use] = {}
     for event in events:
@@ -355,25 +373,31 @@ def _address_condition(
 # ---------------------------------------------------------------- the proof
 
 
-def _replay(policy: Policy, events: list[AuditEvent]) -> int:
-    """How many of ``events`` the generated policy allows; raises unless all of them."""
+def _replay(policy: Policy, requests: Mapping[_Logged, int]) -> int:
+    """How many logged requests the generated policy allows (each distinct request evaluated
+    once, counted for every event it stands for); raises unless all of them."""
     evaluator = Evaluator()
     policies = PolicySet(identity=(policy,))
     principals: dict[str, Principal] = {}
-    allowed = 0
+    allowed = denied = 0
     failures: list[str] = []
-    for event in events:
-        principal = principals.get(event.principal)
+    for request, count in requests.items():
+        principal = principals.get(request.principal)
         if principal is None:
-            principal = principals[event.principal] = Principal.from_arn(event.principal)
-        context: Mapping[str, ContextValue] = {"aws:sourceip": event.source_ip} if event.source_ip else {}
-        if evaluator.evaluate(Request(principal, event.action, event.resource, context), policies).allowed:
-            allowed += 1
-        elif len(failures) < 3:
-            failures.append(f"{event.action} on {event.resource}")
-    if allowed != len(events):
+            principal = principals[request.principal] = Principal.from_arn(request.principal)
+        address = request.source_ip
+        context: Mapping[str, ContextValue] = {"aws:sourceip": address} if address else {}
+        if evaluator.evaluate(
+            Request(principal, request.action, request.resource, context), policies
+        ).allowed:
+            allowed += count
+        else:
+            denied += count
+            if len(failures) < 3:
+                failures.append(f"{request.action} on {request.resource}")
+    if denied:
         raise IAMGuardError(
-            f"internal error: the generated policy denies {len(events) - allowed} of {len(events)} "
+            f"internal error: the generated policy denies {denied} of {allowed + denied} "
             f"logged allowed requests (first: {', '.join(failures)})"
         )
     return allowed

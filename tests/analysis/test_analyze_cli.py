@@ -113,7 +113,7 @@ def test_generate_policy_prints_the_policy_and_its_proof(cli: Cli, tmp_path: Pat
     data = cli(
         "analyze", "generate-policy", "--principal", ALICE, "--audit-log", log, "--json", "--no-conditions"
     ).json
-    assert data["Replay"] == {"Replayed": 2, "Allowed": 2}
+    assert data["Replay"] == {"Replayed": 2, "Allowed": 2, "DistinctRequests": 2}
     assert "Condition" not in data["PolicyDocument"]["Statement"][0]
     # A request the current identity policy does not allow: the comparison FAILs (exit 1).
     store.put_inline_policy(PrincipalKind.USER, "alice", "current", S3_READ)

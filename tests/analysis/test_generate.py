@@ -157,7 +157,8 @@ def test_no_new_access_against_the_current_policies() -> None:
     as the counterexample's action."""
     broad = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
     events = [_allowed("s3:GetObject", "arn:aws:s3:::b/k"), _allowed("s3:PutObject", "arn:aws:s3:::b/k2")]
-    generated = generate_policy(events, ALICE, store=_store_with(broad))
+    generated = generate_policy([*events, events[0]], ALICE, store=_store_with(broad))
+    assert (generated.replayed, generated.replay_allowed, generated.distinct_requests) == (3, 3, 2)
     assert generated.no_new_access is not None
     assert generated.no_new_access.verdict is Verdict.PASS
     by_resource_policy = [*events, _allowed("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:q")]
