@@ -31,7 +31,6 @@ incomplete and the caller reports UNKNOWN rather than a PASS.
 from __future__ import annotations
 
 import functools
-import sys
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -88,10 +87,15 @@ def _case_fold_class(char: str) -> frozenset[str]:
     return frozenset(c for c in _lowers_to(target) if c.lower() == target)
 
 
+#: Characters with a lower-case mapping all lie in the first two planes (the last is ADLAM
+#: SMALL LETTER SHA's capital, U+1E921, as of Unicode 16); scanning them is a tenth of the space.
+_CASED_PLANES_END = 0x20000
+
+
 @functools.lru_cache(maxsize=1)
 def _lower_index() -> dict[str, tuple[str, ...]]:
     index: dict[str, list[str]] = {}
-    for code in range(sys.maxunicode + 1):
+    for code in range(_CASED_PLANES_END):
         c = chr(code)
         low = c.lower()
         if len(low) == 1 and low != c:
@@ -174,14 +178,35 @@ def _closure(pattern: Pattern, positions: Iterable[int]) -> frozenset[int]:
     return frozenset(out)
 
 
-def _step(pattern: Pattern, state: frozenset[int], char: str) -> frozenset[int]:
-    moved: list[int] = []
-    for position in state:
-        if position < len(pattern):
-            token = pattern[position]
-            if token.accepts(char):
-                moved.append(position if isinstance(token, Star) else position + 1)
-    return _closure(pattern, moved)
+class _Union:
+    """The patterns' automata as one: a state is the set of live (pattern, position) pairs.
+
+    The subset construction over this union is the product of the patterns' own subset
+    constructions (completeness step 1), but a step costs only the live pairs, not one per
+    pattern; each pair's move on a character is computed once.
+    """
+
+    def __init__(self, patterns: Sequence[Pattern]) -> None:
+        self.patterns = patterns
+        self.moves: dict[tuple[int, int, str], tuple[tuple[int, int], ...]] = {}
+
+    def step(self, state: frozenset[tuple[int, int]], char: str) -> frozenset[tuple[int, int]]:
+        out: set[tuple[int, int]] = set()
+        moves = self.moves
+        for index, position in state:
+            key = (index, position, char)
+            found = moves.get(key)
+            if found is None:
+                found = moves[key] = self._move(index, position, char)
+            out.update(found)
+        return frozenset(out)
+
+    def _move(self, index: int, position: int, char: str) -> tuple[tuple[int, int], ...]:
+        pattern = self.patterns[index]
+        if position >= len(pattern) or not pattern[position].accepts(char):
+            return ()
+        following = position if isinstance(pattern[position], Star) else position + 1
+        return tuple((index, p) for p in _closure(pattern, (following,)))
 
 
 def _alphabet(patterns: Sequence[Pattern], avoid: frozenset[str]) -> list[str]:
@@ -225,21 +250,26 @@ def region_witnesses(
     Non-empty witnesses are listed first for each signature.
     """
     alphabet = _alphabet(patterns, avoid)
-    start = tuple(_closure(p, (0,)) for p in patterns)
-    seen: set[tuple[frozenset[int], ...]] = {start}
-    queue: deque[tuple[tuple[frozenset[int], ...], str]] = deque([(start, "")])
+    finals = [len(p) for p in patterns]
+    step = _Union(patterns).step
+    start: frozenset[tuple[int, int]] = frozenset(
+        (index, position) for index, pattern in enumerate(patterns) for position in _closure(pattern, (0,))
+    )
+    seen = {start}
+    queue: deque[tuple[frozenset[tuple[int, int]], str]] = deque([(start, "")])
     found: dict[tuple[bool, ...], list[str]] = {}
     complete = True
     while queue:
         state, text = queue.popleft()
-        signature = tuple(len(p) in s for p, s in zip(patterns, state, strict=True))
+        accepted = {index for index, position in state if position == finals[index]}
+        signature = tuple(index in accepted for index in range(len(patterns)))
         bucket = found.setdefault(signature, [])
         if len(bucket) < per_region + 1:
             bucket.append(text)
-        if not any(state):
+        if not state:
             continue  # every automaton is dead: nothing new past here
         for char in alphabet:
-            following = tuple(_step(p, s, char) for p, s in zip(patterns, state, strict=True))
+            following = step(state, char)
             if following in seen:
                 continue
             if len(seen) >= limit:

@@ -77,6 +77,8 @@ class _Walk:
     tried: int = 0
     assignment: dict[str, ContextValue] = field(default_factory=dict)
     _key_memo: dict[tuple[tuple[Condition, ...], bool], KeyValues] = field(default_factory=dict)
+    #: Resource witnesses per set of (pattern, escaped): actions reaching the same statements share.
+    _resource_memo: dict[tuple[tuple[str, bool], ...], list[str]] = field(default_factory=dict)
 
     def note(self, reason: str) -> None:
         if reason not in self.reasons:
@@ -208,6 +210,10 @@ def _resources(walk: _Walk, statements: Sequence[CompiledStatement]) -> list[str
     ordered = list(texts)
     if not ordered:
         return ["*"]  # nothing tells resources apart: any one stands for all
+    memo_key = tuple(sorted(texts.items()))
+    found = walk._resource_memo.get(memo_key)
+    if found is not None:
+        return found
     patterns: list[Pattern] = [glob_tokens(t, escaped=texts[t]) for t in ordered]
     regions = region_witnesses(patterns)
     if not regions.complete:
@@ -218,6 +224,7 @@ def _resources(walk: _Walk, statements: Sequence[CompiledStatement]) -> list[str
         if filter_slots and not any(signature[i] for i in filter_slots):
             continue
         out.append(witnesses[0])
+    walk._resource_memo[memo_key] = out
     return out
 
 

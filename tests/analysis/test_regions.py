@@ -100,3 +100,13 @@ def test_kelvin_sign_is_a_case_insensitive_k() -> None:
     """``"\\u212a".lower() == "k"``: the case-insensitive pattern accepts it, so must its region."""
     pattern = literal_tokens("k", ignore_case=True)
     assert pattern[0].accepts("\u212a")
+
+
+def test_no_character_past_the_scanned_planes_has_a_lower_case() -> None:
+    """The case-insensitive classes scan only the first two planes; a Python whose Unicode data
+    maps a later character would make them incomplete, and this test would say so."""
+    import sys
+
+    from iamguard.analysis._regions import _CASED_PLANES_END
+
+    assert all(chr(c).lower() == chr(c) for c in range(_CASED_PLANES_END, sys.maxunicode + 1))
