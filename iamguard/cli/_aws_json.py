@@ -8,6 +8,13 @@ timestamps are ISO 8601 with their UTC offset and policy documents (a role's
 objects, not the URL-encoded strings the wire protocol carries. Optional members with no value
 are left out, as AWS leaves them out, so a script written against the AWS CLI reads this output
 unchanged. https://docs.aws.amazon.com/IAM/latest/APIReference/API_Types.html
+
+IAM's listing operations return a subset of each record, and so do these functions when asked
+with ``listed=True``: ``ListUsers`` and ``ListRoles`` leave out ``PermissionsBoundary`` and
+``Tags``, ``ListPolicies`` ``Description`` and ``Tags``; ``GetGroup`` lists its members without
+tags. https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListUsers.html,
+https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRoles.html,
+https://docs.aws.amazon.com/IAM/latest/APIReference/API_Policy.html (``Description``)
 """
 
 from __future__ import annotations
@@ -78,17 +85,19 @@ def _boundary(arn: str | None) -> dict[str, Any]:
     return {"PermissionsBoundary": {"PermissionsBoundaryType": _BOUNDARY_TYPE, "PermissionsBoundaryArn": arn}}
 
 
-def user(record: User) -> dict[str, Any]:
-    """An IAM ``User``."""
-    return {
+def user(record: User, *, listed: bool = False, member: bool = False) -> dict[str, Any]:
+    """An IAM ``User``: whole (``GetUser``), as ``ListUsers`` lists it (``listed``), or as
+    ``GetGroup`` lists a member (``member``: no tags)."""
+    out = {
         "Path": record.path,
         "UserName": record.name,
         "UserId": record.user_id,
         "Arn": record.arn,
         "CreateDate": timestamp(record.create_date),
-        **_boundary(record.permissions_boundary),
-        **_tags(record.tags),
     }
+    if listed:
+        return out
+    return {**out, **_boundary(record.permissions_boundary), **({} if member else _tags(record.tags))}
 
 
 def group(record: Group) -> dict[str, Any]:
@@ -102,8 +111,8 @@ def group(record: Group) -> dict[str, Any]:
     }
 
 
-def role(record: Role) -> dict[str, Any]:
-    """An IAM ``Role``; the trust policy as a JSON object."""
+def role(record: Role, *, listed: bool = False) -> dict[str, Any]:
+    """An IAM ``Role``; the trust policy as a JSON object. ``listed``: as ``ListRoles`` lists it."""
     out: dict[str, Any] = {
         "Path": record.path,
         "RoleName": record.name,
@@ -115,11 +124,14 @@ def role(record: Role) -> dict[str, Any]:
     if record.description:
         out["Description"] = record.description
     out["MaxSessionDuration"] = record.max_session_duration
+    if listed:
+        return out
     return {**out, **_boundary(record.permissions_boundary), **_tags(record.tags)}
 
 
-def managed_policy(record: ManagedPolicy) -> dict[str, Any]:
-    """An IAM ``Policy`` (a managed policy's metadata; its document is a ``PolicyVersion``)."""
+def managed_policy(record: ManagedPolicy, *, listed: bool = False) -> dict[str, Any]:
+    """An IAM ``Policy`` (a managed policy's metadata; its document is a ``PolicyVersion``).
+    ``listed``: as ``ListPolicies`` lists it."""
     out: dict[str, Any] = {
         "PolicyName": record.name,
         "PolicyId": record.policy_id,
@@ -130,11 +142,11 @@ def managed_policy(record: ManagedPolicy) -> dict[str, Any]:
         "PermissionsBoundaryUsageCount": record.boundary_usage_count,
         "IsAttachable": True,
     }
-    if record.description:
+    if record.description and not listed:
         out["Description"] = record.description
     out["CreateDate"] = timestamp(record.create_date)
     out["UpdateDate"] = timestamp(record.update_date)
-    return {**out, **_tags(record.tags)}
+    return out if listed else {**out, **_tags(record.tags)}
 
 
 def policy_version(record: PolicyVersion, *, with_document: bool = True) -> dict[str, Any]:

@@ -51,7 +51,7 @@ def _get(args: argparse.Namespace) -> int:
     attached, inline = policies_of(service, PrincipalKind.GROUP, group.name)
     show(
         args,
-        {"Group": _aws_json.group(group), "Users": [_aws_json.user(u) for u in users]},
+        {"Group": _aws_json.group(group), "Users": [_aws_json.user(u, member=True) for u in users]},
         [
             ("Name", group.name),
             ("ARN", group.arn),

@@ -154,7 +154,7 @@ def _list(args: argparse.Namespace) -> int:
     )
     policies.sort(key=lambda p: (not p.built_in, p.name))
     rows = [(p.name, p.arn, p.default_version_id, p.attachment_count, p.built_in) for p in policies]
-    data = {"Policies": [_aws_json.managed_policy(p) for p in policies]}
+    data = {"Policies": [_aws_json.managed_policy(p, listed=True) for p in policies]}
     emit(args, data, ("NAME", "ARN", "DEFAULT", "ATTACHED", "BUILT-IN"), rows)
     return EXIT_OK
 

@@ -90,7 +90,7 @@ def _list(args: argparse.Namespace) -> int:
         open_from_args(args, write=False).list_roles(path_prefix=args.path_prefix), key=lambda r: r.name
     )
     rows = [(r.name, r.path, r.role_id, r.max_session_duration, r.description) for r in roles]
-    data = {"Roles": [_aws_json.role(r) for r in roles]}
+    data = {"Roles": [_aws_json.role(r, listed=True) for r in roles]}
     emit(args, data, ("NAME", "PATH", "ROLE ID", "MAX SESSION", "DESCRIPTION"), rows)
     return EXIT_OK
 

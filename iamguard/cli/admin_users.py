@@ -94,7 +94,12 @@ def _get(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     users = open_from_args(args, write=False).list_users(path_prefix=args.path_prefix)
     users = sorted(users, key=lambda u: u.name)
-    emit(args, {"Users": [_aws_json.user(u) for u in users]}, _LIST_HEADERS, [_row(u) for u in users])
+    emit(
+        args,
+        {"Users": [_aws_json.user(u, listed=True) for u in users]},
+        _LIST_HEADERS,
+        [_row(u) for u in users],
+    )
     return EXIT_OK
 
 
