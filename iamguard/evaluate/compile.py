@@ -48,6 +48,9 @@ T = TypeVar("T")
 Context = Mapping[str, ContextValue]
 ActionTest = Callable[[str], bool]
 
+#: Up to this many statements a policy keeps one action test per statement instead of dicts.
+_SMALL_POLICY = 16
+
 #: Memoized candidate lists per policy; a policy sees a bounded vocabulary of actions, but a
 #: hostile caller could send endless distinct names, so the memo is reset when it grows past this.
 _CANDIDATE_MEMO_SIZE = 4096
@@ -57,6 +60,11 @@ _COMPILE_LOCK = threading.Lock()
 #: Read through the enum class, a member costs about 0.1 µs (Python 3.11); compiling reads it
 #: once per statement.
 _DENY = Effect.DENY
+
+
+#: The one empty key set every statement without conditions shares (``frozenset(<generator>)``
+#: builds a new 216-byte object each time: 21 MiB at 100,000 statements).
+_NO_KEYS: frozenset[str] = frozenset()
 
 
 def _always(value: str) -> bool:
@@ -111,7 +119,9 @@ class _StatementBody:
         self.condition_keys = tuple((c.key.lower(), c.key) for c in statement.conditions)
         # The lower-cased keys as a set, so "does the context hold every key?" is one C-level
         # comparison per statement; the per-key loop runs only when one is missing.
-        self.condition_key_set = frozenset(key for key, _ in self.condition_keys)
+        self.condition_key_set = (
+            frozenset(key for key, _ in self.condition_keys) if self.condition_keys else _NO_KEYS
+        )
         # The predicates themselves: the operators module's implementation keeps its evaluator in
         # ``_evaluate``; calling it directly skips one Python call per condition on the hot path.
         self.condition_tests: tuple[Callable[[Context], bool], ...] = tuple(
@@ -168,10 +178,30 @@ def _rendered_matcher(pattern: str) -> ActionTest:
     return test
 
 
+#: Compiled bodies by what they are built from: statements of a store repeat a few thousand
+#: Resource/Condition shapes (a team's bucket under many policies), and a body is ~200 bytes.
+#: Bounded; a miss only builds an equal body again. INVARIANT: a body reads nothing else of its
+#: statement (not its effect, index, Sid or actions), so statements with equal keys share it.
+_bodies: Memo[tuple[Any, ...], _StatementBody] = Memo("evaluate.statement_bodies", 65536)
+
+
+def _shared_body(statement: Statement, variables: bool) -> _StatementBody:
+    key = (
+        statement.resource,
+        statement.not_resource,
+        statement.principal,
+        statement.not_principal,
+        statement.conditions,
+        variables,
+    )
+    body = _bodies.get(key)
+    return body if body is not None else _bodies.put(key, _StatementBody(statement, variables))
+
+
 class CompiledStatement:
     """One statement with its action test decided and the rest compiled on first use."""
 
-    __slots__ = ("_body", "_deny_reason", "_matched", "is_deny", "policy_name", "statement", "variables")
+    __slots__ = ("_body", "_deny_reason", "is_deny", "policy_name", "statement", "variables")
 
     def __init__(self, statement: Statement, policy_name: str, variables: bool) -> None:
         self.statement = statement
@@ -179,7 +209,6 @@ class CompiledStatement:
         self.is_deny = statement.effect is _DENY
         self.variables = variables
         self._body: _StatementBody | None = None
-        self._matched: dict[PolicyRole, MatchedStatement] = {}
         self._deny_reason: str | None = None  # the engine's explicit-deny reason, built on first use
 
     @property
@@ -187,18 +216,14 @@ class CompiledStatement:
         """The compiled resources/principals/conditions; raises if a condition cannot compile."""
         body = self._body
         if body is None:
-            body = self._body = _StatementBody(self.statement, self.variables)
+            body = self._body = _shared_body(self.statement, self.variables)
         return body
 
     def matched(self, role: PolicyRole) -> MatchedStatement:
-        """The explanation entry for this statement in ``role`` (built once per role)."""
-        entry = self._matched.get(role)
-        if entry is None:
-            st = self.statement
-            entry = self._matched[role] = MatchedStatement(
-                self.policy_name, role, st.index, st.sid, st.effect.value
-            )
-        return entry
+        """The explanation entry for this statement in ``role`` (built when an explanation is
+        read, off the hot path: not kept, a dict per statement would cost 6 MiB at 100,000)."""
+        st = self.statement
+        return MatchedStatement(self.policy_name, role, st.index, st.sid, st.effect.value)
 
     def conditions_hold(self, context: Context) -> bool:
         for condition in self.body.conditions:
@@ -221,7 +246,15 @@ class CompiledStatement:
 
 
 class CompiledPolicy:
-    """A policy's action index plus lazily compiled statements."""
+    """A policy's action index plus lazily compiled statements.
+
+    Two index shapes, by size. A small policy (most: an inline or managed policy of a few
+    statements) keeps one action test per statement, shared by every statement with the same
+    Action/NotAction (see :func:`_action_test_of`), and finds an action's candidates by testing
+    each: dicts and lists per policy would cost ~1 KiB for 5 statements (36 MiB at 100,000).
+    A large policy (more than ``_SMALL_POLICY`` statements) indexes exact actions in a dict and
+    service-prefixed patterns per service, so an action touches only what can match it.
+    """
 
     __slots__ = (
         "_by_service",
@@ -230,6 +263,7 @@ class CompiledPolicy:
         "_general",
         "_memo",
         "_referenced",
+        "_tests",
         "policy",
         "statements",
     )
@@ -239,21 +273,27 @@ class CompiledPolicy:
         variables = policy.variables_enabled
         name = policy.name
         self.statements = tuple(CompiledStatement(s, name, variables) for s in policy.statements)
-        self._exact: dict[str, list[int]] = {}
-        self._by_service: dict[str, list[tuple[ActionTest, int]]] = {}
-        self._general: list[tuple[ActionTest, int]] = []
-        for position, statement in enumerate(policy.statements):
-            self._index_statement(position, statement)
+        self._tests: tuple[ActionTest, ...] | None = None
+        self._exact: dict[str, list[int]] | None = None
+        self._by_service: dict[str, list[tuple[ActionTest, int]]] | None = None
+        self._general: list[tuple[ActionTest, int]] | None = None
+        if len(self.statements) <= _SMALL_POLICY:
+            self._tests = tuple(_action_test_of(s.action, s.not_action) for s in policy.statements)
+        else:
+            self._exact, self._by_service, self._general = {}, {}, []
+            for position, statement in enumerate(policy.statements):
+                self._index_statement(position, statement)
         self._memo: dict[str, tuple[CompiledStatement, ...]] = {}
         self._fingerprint: str | None = None
         self._referenced: frozenset[str] | None = None
 
     def _index_statement(self, position: int, statement: Statement) -> None:
+        assert self._exact is not None and self._by_service is not None and self._general is not None
         if statement.not_action is not None:
-            self._general.append((_none_of(tuple(_action_test(p) for p in statement.not_action)), position))
+            self._general.append((_action_test_of(None, statement.not_action), position))
             return
         for pattern in statement.action or ():
-            lowered = pattern.lower()
+            lowered = _lower(pattern)
             if lowered == "*":
                 self._general.append((_always, position))
             elif not has_wildcard(lowered):
@@ -277,6 +317,10 @@ class CompiledPolicy:
         return found
 
     def _find(self, action: str) -> tuple[CompiledStatement, ...]:
+        tests = self._tests
+        if tests is not None:
+            return tuple([st for st, test in zip(self.statements, tests, strict=True) if test(action)])
+        assert self._exact is not None and self._by_service is not None and self._general is not None
         positions = set(self._exact.get(action, ()))
         service = action.partition(":")[0]
         for test, position in self._by_service.get(service, ()):
@@ -346,9 +390,59 @@ def _none_of(tests: tuple[ActionTest, ...]) -> ActionTest:
     return matches
 
 
+def _any_of(tests: tuple[ActionTest, ...]) -> ActionTest:
+    """Action with several patterns: the action matches one of them."""
+
+    def matches(action: str) -> bool:
+        for test in tests:
+            if test(action):
+                return True
+        return False
+
+    return matches
+
+
 def _action_test(pattern: str) -> ActionTest:
-    lowered = pattern.lower()
+    lowered = _lower(pattern)
     return _always if lowered == "*" else compile_wildcard(lowered)
+
+
+#: One lower-cased copy of each action pattern, shared by every statement that spells it so.
+_lowered: Memo[str, str] = Memo("evaluate.lowered_actions", 65536)
+
+
+def _lower(pattern: str) -> str:
+    found = _lowered.get(pattern)
+    return found if found is not None else _lowered.put(pattern, pattern.lower())
+
+
+#: A statement's action test by its (Action, NotAction) values: statements spelling the same
+#: actions share one predicate. Bounded; a miss only builds an equal predicate again.
+_action_tests: Memo[tuple[tuple[str, ...] | None, tuple[str, ...] | None], ActionTest] = Memo(
+    "evaluate.action_tests", 65536
+)
+
+
+def _action_test_of(action: tuple[str, ...] | None, not_action: tuple[str, ...] | None) -> ActionTest:
+    """The predicate "``Action``/``NotAction`` matches this lower-cased action" (memoized):
+    an exact name is one C-level ``==`` (a set's ``in`` for several), a wildcard its matcher."""
+    key = (action, not_action)
+    found = _action_tests.get(key)
+    if found is not None:
+        return found
+    if not_action is not None:
+        test = _none_of(tuple(_action_test(p) for p in not_action))
+    else:
+        lowered = [_lower(p) for p in action or ()]
+        if "*" in lowered:
+            test = _always
+        elif not any(has_wildcard(p) for p in lowered):
+            test = lowered[0].__eq__ if len(lowered) == 1 else frozenset(lowered).__contains__
+        else:
+            exact = frozenset(p for p in lowered if not has_wildcard(p))
+            tests = tuple(compile_wildcard(p) for p in lowered if has_wildcard(p))
+            test = _any_of((exact.__contains__, *tests) if exact else tests)
+    return _action_tests.put(key, test)
 
 
 def compile_policy(policy: Policy) -> CompiledPolicy:

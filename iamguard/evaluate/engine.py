@@ -158,7 +158,7 @@ class _Walk:
             except Exception as exc:
                 self._error(policy, statement, exc)
                 continue
-            self.matched += (statement._matched.get(role) or statement.matched(role),)
+            self.matched += (statement.matched(role),)
             if statement.is_deny:
                 if self.deny is None:
                     self.deny = statement._deny_reason or _explicit_deny_reason(policy, statement)

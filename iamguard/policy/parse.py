@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from iamguard._memo import Memo
 from iamguard.errors import InvalidParameterError, PolicyProblem, PolicySyntaxError, PolicyValidationError
 from iamguard.policy.limits import PolicyLimits, policy_size
 from iamguard.policy.model import (
@@ -371,10 +372,14 @@ class _Reader:
         which = name if name in raw else negated
         element = f"{loc}.{which}"
         values = self.strings(raw[which], element)
-        if values is not None:
+        if values is not None and _clean_values.get((name, values)) is None:
+            clean = True
             for i, value in enumerate(values):
                 for message in check(value):
                     self.add(_item(element, i, raw[which]), message)
+                    clean = False
+            if clean:
+                _clean_values.put((name, values), True)
         return (values, None) if which == name else (None, values)
 
     # The checks return their problems' messages (usually none) rather than adding them, so the
@@ -563,15 +568,15 @@ class _Reader:
     # ------------------------------------------------------------ leaves
 
     def strings(self, raw: Any, loc: str) -> tuple[str, ...] | None:
-        """A string or a non-empty list of strings."""
+        """A string or a non-empty list of strings (one shared tuple per distinct value list)."""
         if isinstance(raw, str):
             self.iam_text(raw, loc)
-            return (raw,)
+            return _shared_strings((raw,))
         if not isinstance(raw, list) or not raw:
             self.add(loc, f"must be a string or a non-empty list of strings, not {_show(raw)}")
             return None
         if self._valid_strings(raw):
-            return tuple(raw)
+            return _shared_strings(tuple(raw))
         ok = True  # something is wrong: locate each problem
         for i, value in enumerate(raw):
             if not isinstance(value, str):
@@ -646,3 +651,20 @@ def _show(value: Any) -> str:
     if isinstance(value, list):
         return "an empty list" if not value else "a list"
     return type(value).__name__
+
+
+#: Value lists (Action, Resource, ...) by content: the statements of a store repeat a few
+#: thousand of them (``s3:GetObject``, a team's bucket), and each parsed copy would keep its own
+#: tuple and strings (about 20 MiB at 100,000 statements). Bounded; a miss keeps the new copy.
+_value_lists: Memo[tuple[str, ...], tuple[str, ...]] = Memo("policy.value_lists", 65536)
+
+
+#: (element name, values) pairs whose every value passed the element's check (the checks are
+#: pure functions of the value): a store repeats its Action/Resource lists, checked once each.
+_clean_values: Memo[tuple[str, tuple[str, ...]], bool] = Memo("policy.clean_values", 65536)
+
+
+def _shared_strings(values: tuple[str, ...]) -> tuple[str, ...]:
+    """The one remembered tuple equal to ``values`` (its strings shared with it)."""
+    found = _value_lists.get(values)
+    return found if found is not None else _value_lists.put(values, values)

@@ -6,6 +6,8 @@ import threading
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iamguard.context import make_context
 from iamguard.decision import DecisionKind, MatchedStatement, PolicyRole
@@ -402,3 +404,93 @@ def test_policy_without_statements_grants_nothing(slot: str) -> None:
     decision = Evaluator().evaluate(Request(alice, "s3:GetObject", "arn:aws:s3:::b/k"), sets[slot])
     assert decision.kind is DecisionKind.IMPLICIT_DENY
     assert decision.errors == ()
+
+
+# ---------------------------------------------------------------- what 100,000 statements share
+
+_PATTERNS = [
+    "s3:GetObject",
+    "S3:getobject",
+    "s3:Get*",
+    "s3:*",
+    "*",
+    "s?:PutObject",
+    "sqs:SendMessage",
+    "iam:*",
+]
+_ACTIONS = ["s3:getobject", "s3:putobject", "sqs:sendmessage", "iam:getuser", "ec2:runinstances"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.booleans(), st.lists(st.sampled_from(_PATTERNS), min_size=1, max_size=3)),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_small_and_large_policy_indexes_find_the_same_candidates(
+    shapes: list[tuple[bool, list[str]]],
+) -> None:
+    """A small policy's per-statement action tests and a large policy's dict index (the shape
+    chosen by size) find exactly the statements whose Action/NotAction match, in order."""
+    from iamguard.evaluate import compile as compile_module
+    from iamguard.policy.wildcard import compile_wildcard
+
+    statements = [
+        {"Effect": "Allow", ("NotAction" if negated else "Action"): patterns, "Resource": "*"}
+        for negated, patterns in shapes
+    ]
+    p = policy(*statements)
+    default_size = compile_module._SMALL_POLICY
+    try:  # hypothesis runs many examples per test: no monkeypatch fixture here
+        compile_module._SMALL_POLICY = 100
+        small = compile_module.CompiledPolicy(p)
+        compile_module._SMALL_POLICY = 0
+        large = compile_module.CompiledPolicy(p)
+    finally:
+        compile_module._SMALL_POLICY = default_size
+    assert small._tests is not None and large._tests is None
+    for action in _ACTIONS:
+        expected = [
+            i
+            for i, (negated, patterns) in enumerate(shapes)
+            if any(compile_wildcard(x.lower())(action) for x in patterns) != negated
+        ]
+        assert [s.statement.index for s in small.candidates(action)] == expected
+        assert [s.statement.index for s in large.candidates(action)] == expected
+
+
+def test_equal_statement_parts_are_shared_across_policies() -> None:
+    """Policies repeating an Action list or a Resource/Condition shape hold one copy of it (the
+    tuple and the compiled body), whatever their effects, Sids and positions; each still
+    decides by its own effect."""
+    shape = {
+        "Action": ["s3:GetObject", "s3:PutObject"],
+        "Resource": "arn:aws:s3:::team-7/*",
+        "Condition": {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}},
+    }
+    first = policy({"Sid": "A", "Effect": "Allow", **shape}, name="first")
+    second = policy(
+        {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}, {"Effect": "Deny", **shape}, name="second"
+    )
+    a, b = first.statements[0], second.statements[1]
+    assert a.action is b.action and a.resource is b.resource
+    assert compiled(first).statements[0].body is compiled(second).statements[1].body
+    ask = request("s3:PutObject", "arn:aws:s3:::team-7/k", aws__RequestedRegion="eu-west-1")
+    assert evaluate(ask, PolicySet(identity=(first,))).allowed
+    assert evaluate(ask, PolicySet(identity=(second,))).kind is DecisionKind.EXPLICIT_DENY
+    elsewhere = request("s3:PutObject", "arn:aws:s3:::team-7/k", aws__RequestedRegion="us-east-1")
+    assert evaluate(elsewhere, PolicySet(identity=(second,))).kind is DecisionKind.IMPLICIT_DENY
+
+
+def test_a_bad_value_is_reported_every_time_it_is_parsed() -> None:
+    """Remembering clean Action/Resource lists never hides a problem: a bad value seen twice is
+    refused twice, and a clean list seen after a bad one is still accepted."""
+    from iamguard.errors import PolicyError
+
+    bad = {"Effect": "Allow", "Action": "s3GetObject", "Resource": "arn:aws:s3:::b/*"}
+    for _ in range(2):
+        with pytest.raises(PolicyError, match="s3GetObject"):
+            policy(bad)
+    assert policy({**bad, "Action": "s3:GetObject"}).statements[0].action == ("s3:GetObject",)
