@@ -35,6 +35,7 @@ from iamguard.cli._serve import check_bind_address, run_until_signalled, wait_fo
 from iamguard.cli._store_args import STORE_HELP, store_url, warn_if_memory
 from iamguard.errors import InvalidParameterError
 from iamguard.keyring import ENV_KEYS, ENV_KEYS_FILE, KeyRing
+from iamguard.sts._federation import stored_saml_provider
 from iamguard.sts.auth_message import AuthorizationMessageCodec
 from iamguard.sts.keyring_source import FollowingKeyRing, keyring_from_env
 from iamguard.sts.oidc import OidcProvider, OidcVerifier
@@ -144,7 +145,11 @@ def _saml_verifier(specs: list[str], store: Any) -> Any | None:
         if not sep:
             raise InvalidParameterError(f"--saml-provider {spec!r}: expected ARN=METADATA_FILE")
         providers[arn] = SamlProvider(arn, Path(path).read_text(encoding="utf-8"))
-    return SamlVerifier(providers, replay_store=store)  # replays refused by every process on the store
+    # Providers named here first, then those IAM's CreateSAMLProvider keeps in the store; replays
+    # are refused by every process on the store.
+    return SamlVerifier(
+        lambda arn: providers.get(arn) or stored_saml_provider(store, arn), replay_store=store
+    )
 
 
 def build_token_service(args: argparse.Namespace, err: TextIO) -> TokenService:

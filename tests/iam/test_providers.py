@@ -27,7 +27,7 @@ import pytest
 from botocore.config import Config
 
 from iamguard.cli.serve import build_app
-from iamguard.cli.serve_sts import ThreadingWSGIServer
+from iamguard.cli.serve_sts import ThreadingWSGIServer, _saml_verifier
 from iamguard.store import open_store
 from iamguard.store.records import PrincipalKind
 from iamguard.store.secrets import SecretBox
@@ -343,3 +343,18 @@ def test_saml_provider_created_with_iam_configures_assume_role_with_saml(
     assert sts.assume_role_with_saml(RoleArn=role_arn, PrincipalArn=SAML_ARN, SAMLAssertion=fresh)[
         "Credentials"
     ]
+
+
+def test_serve_sts_configured_and_stored_saml_providers_together(tmp_path: Path, idp_key: SigningKey) -> None:
+    """``--saml-provider`` keeps working, and providers created through IAM are found beside it."""
+    store = open_store("memory://", account_id=ACCOUNT, secret_box=SecretBox({"k": bytes(32)}, "k"))
+    configured_arn = f"arn:aws:iam::{ACCOUNT}:saml-provider/FromConfig"
+    path = tmp_path / "idp.xml"
+    path.write_text(_metadata(idp_key), encoding="utf-8")
+    verifier = _saml_verifier([f"{configured_arn}={path}"], store)
+    assert verifier is not None
+    lookup = verifier._lookup
+    assert lookup(configured_arn).entity_id == ENTITY_ID
+    assert lookup(SAML_ARN) is None
+    store.create_saml_provider("MyIdP", _metadata(make_key("stored.example.com")))
+    assert lookup(SAML_ARN).arn == SAML_ARN
