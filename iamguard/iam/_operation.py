@@ -70,13 +70,19 @@ class Target:
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """One invocation: the validated parameters, the caller, the store and the request id."""
+    """One invocation: the validated parameters, the caller, the store and the request id.
+
+    ``account_id`` and ``partition`` are the store's (they never change, so the service reads
+    them once); empty, they are read from the store.
+    """
 
     action: str
     params: Mapping[str, Any]
     caller: Caller
     store: IdentityService
     request_id: str = ""
+    account_id: str = ""
+    partition: str = ""
 
     def __getitem__(self, name: str) -> Any:
         return self.params[name]
@@ -84,12 +90,10 @@ class Call:
     def get(self, name: str, default: Any = None) -> Any:
         return self.params.get(name, default)
 
-    @property
-    def account_id(self) -> str:
-        return self.store.account().account_id
-
     def arn(self, resource: str) -> str:
         """``arn:<partition>:iam::<account>:<resource>``."""
+        if self.account_id and self.partition:
+            return f"arn:{self.partition}:iam::{self.account_id}:{resource}"
         account = self.store.account()
         return f"arn:{account.partition}:iam::{account.account_id}:{resource}"
 

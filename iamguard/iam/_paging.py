@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from iamguard.errors import InvalidInputError
 from iamguard.iam._operation import Call
 
-__all__ = ["DEFAULT_MAX_ITEMS", "page"]
+__all__ = ["DEFAULT_MAX_ITEMS", "marker_key", "max_items", "page", "page_result"]
 
 DEFAULT_MAX_ITEMS = 100
 _PREFIX = "v1:"
@@ -38,6 +38,26 @@ def _decode(marker: str) -> str:
     return text[len(_PREFIX) :]
 
 
+def max_items(call: Call) -> int:
+    """The page size the call asks for (``MaxItems``, 100 by default)."""
+    return int(call.get("MaxItems") or DEFAULT_MAX_ITEMS)
+
+
+def marker_key(call: Call) -> str | None:
+    """The key of the last item the previous page returned (decoded ``Marker``), or ``None``."""
+    marker = call.get("Marker")
+    return None if marker is None else _decode(marker)
+
+
+def page_result(member: str, rendered: list[Any], truncated: bool, last_key: str | None) -> dict[str, Any]:
+    """``{member: rendered, "IsTruncated": ..., "Marker": ...}`` for a page already cut (the
+    marker names ``last_key``, the key of the page's last item, when more follow)."""
+    result: dict[str, Any] = {member: rendered, "IsTruncated": truncated}
+    if truncated and last_key is not None:
+        result["Marker"] = _encode(last_key)
+    return result
+
+
 def page(
     call: Call,
     items: Iterable[T],
@@ -48,14 +68,11 @@ def page(
 ) -> dict[str, Any]:
     """One page of ``items`` as ``{member: [...], "IsTruncated": bool, "Marker": str?}``,
     after ``call["Marker"]``, at most ``call["MaxItems"]`` long."""
-    limit = int(call.get("MaxItems") or DEFAULT_MAX_ITEMS)
-    marker = call.get("Marker")
+    limit = max_items(call)
+    after = marker_key(call)
     keyed = sorted(((key(item), item) for item in items), key=lambda pair: pair[0])
-    if marker is not None:
-        after = _decode(marker)
+    if after is not None:
         keyed = [pair for pair in keyed if pair[0] > after]
     chunk = keyed[:limit]
-    result: dict[str, Any] = {member: [render(item) for _, item in chunk], "IsTruncated": len(keyed) > limit}
-    if len(keyed) > limit:
-        result["Marker"] = _encode(chunk[-1][0])
-    return result
+    last = chunk[-1][0] if chunk else None
+    return page_result(member, [render(item) for _, item in chunk], len(keyed) > limit, last)

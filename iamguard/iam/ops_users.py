@@ -12,11 +12,10 @@ https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateUser.html
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from iamguard.errors import IAMGuardError, NoSuchEntityError
 from iamguard.iam._operation import Call, Result, Target, operation, request_tag_context, resource_tag_context
-from iamguard.iam._paging import page
+from iamguard.iam._paging import marker_key, max_items, page, page_result
 from iamguard.iam._records import tag_list, user_value
 from iamguard.principal import PrincipalType
 
@@ -95,9 +94,13 @@ def _list_targets(call: Call) -> Iterable[Target]:
 
 @operation("ListUsers", targets=_list_targets)
 def list_users(call: Call) -> Result:
-    users = call.store.list_users(path_prefix=call.get("PathPrefix", "/"))
-    render: Any = lambda u: {**user_value(u, with_tags=False), "PermissionsBoundary": None}  # noqa: E731
-    return page(call, users, "Users", render, key=lambda u: u.name.lower())
+    """Only the page is read into records (``list_users_page``): a page of 100 costs the same
+    whatever the account's size beyond the row scan."""
+    users, truncated = call.store.list_users_page(
+        path_prefix=call.get("PathPrefix", "/"), after=marker_key(call), limit=max_items(call)
+    )
+    rendered = [{**user_value(u, with_tags=False), "PermissionsBoundary": None} for u in users]
+    return page_result("Users", rendered, truncated, users[-1].name.lower() if users else None)
 
 
 # ---------------------------------------------------------------------- update / delete

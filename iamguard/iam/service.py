@@ -45,6 +45,8 @@ class IamService:
     def __init__(self, store: IdentityService, *, authorizer: Authorizer | None = None) -> None:
         self.store = store
         self.authorizer = authorizer or Authorizer.for_store(store)
+        account = store.account()  # id and partition never change: read once
+        self._account = (account.account_id, account.partition)
 
     def root(self) -> Caller:
         """The account's root user as a caller (the CLI's default operator)."""
@@ -69,7 +71,7 @@ class IamService:
         shape = input_shape(action)
         checked = validate(shape, params or {}) if shape is not None else {}
         request_id = request_id or str(uuid.uuid4())
-        call = Call(action, MappingProxyType(checked), caller, self.store, request_id)
+        call = Call(action, MappingProxyType(checked), caller, self.store, request_id, *self._account)
         for target in op.targets(call):
             self.authorizer.check(caller, target.action or f"iam:{action}", target.resource, target.context)
         if op.mutates:

@@ -423,7 +423,8 @@ class SqlTransaction:
             head, _, order = sql.partition(" ORDER BY ")
             sql = head + (" AND " if names else " WHERE ") + clause + " ORDER BY " + order
         self._cursor.execute(sql, [where[n] for n in names])
-        return [dict(zip(spec.column_names, r, strict=False)) for r in self._cursor.fetchall()]
+        columns = spec.column_names  # a property that builds a tuple: once per select, not per row
+        return [dict(zip(columns, r, strict=False)) for r in self._cursor.fetchall()]
 
     def count(self, table: str, where: Mapping[str, RowValue] | None = None) -> int:
         spec = TABLES[table]

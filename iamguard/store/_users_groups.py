@@ -61,6 +61,21 @@ class _UsersGroups(_Lookups):
             users = [self._user(r) for r in tx.select("users")]
         return [u for u in users if u.path.startswith(path_prefix)]
 
+    def list_users_page(
+        self, *, path_prefix: str = "/", after: str | None = None, limit: int = 100
+    ) -> tuple[list[User], bool]:
+        """One page of users in case-insensitive name order (IAM ListUsers): at most ``limit``
+        whose lower-cased name sorts after ``after``, and whether more follow. Only the page's
+        rows become records, so a page of a large account costs little more than its size."""
+        with self._read() as tx:
+            rows = [
+                r
+                for r in tx.select("users")
+                if str(r["path"]).startswith(path_prefix) and (after is None or str(r["name_key"]) > after)
+            ]
+        rows.sort(key=lambda r: str(r["name_key"]))
+        return [self._user(r) for r in rows[:limit]], len(rows) > limit
+
     def update_user(self, name: str, *, new_name: str | None = None, new_path: str | None = None) -> User:
         """Rename and/or move a user; keys, groups and policies follow it (AWS UpdateUser)."""
         if new_path is not None:

@@ -125,3 +125,16 @@ def test_the_api_on_each_backend(server: Server) -> None:
     last = iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])
     assert last["UserName"] == "alice" and last["AccessKeyLastUsed"]["ServiceName"] == "N/A"
     assert len(iam.list_users()["Users"]) == 2
+
+
+def test_list_users_page(store: IdentityService) -> None:
+    for name in ("b", "A", "c", "D", "e"):
+        store.create_user(name, path="/x/" if name in ("c", "e") else "/")
+    page, more = store.list_users_page(limit=2)
+    assert ([u.name for u in page], more) == (["A", "b"], True)
+    page, more = store.list_users_page(after="b", limit=2)
+    assert ([u.name for u in page], more) == (["c", "D"], True)
+    page, more = store.list_users_page(after="d", limit=2)
+    assert ([u.name for u in page], more) == (["e"], False)
+    page, more = store.list_users_page(path_prefix="/x/", limit=5)
+    assert ([u.name for u in page], more) == (["c", "e"], False)

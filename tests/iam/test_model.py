@@ -191,3 +191,15 @@ def test_errors_render_as_aws_error_documents() -> None:
     )
     fault = render_error(IAMGuardError("db path /secret", code="ServiceFailure", http_status=500), "r-3", 500)
     assert b"<Type>Receiver</Type>" in fault and b"/secret" not in fault
+
+
+def test_text_xml_cannot_hold_never_breaks_the_document() -> None:
+    # A ValidationError echoes the client's value; a control character in it must not make the
+    # answer unparseable (botocore would then report a parse failure, not the error).
+    error = IAMGuardError("Value 'a\x01<b>&\ud800' is bad", code="ValidationError", http_status=400)
+    parsed = QueryParser().parse(
+        {"body": render_error(error, "r", 400), "headers": {}, "status_code": 400},
+        _SERVICE.operation_model("GetUser").output_shape,
+    )
+    assert parsed["Error"]["Code"] == "ValidationError"
+    assert parsed["Error"]["Message"] == "Value 'a\ufffd<b>&\ufffd' is bad"

@@ -169,7 +169,7 @@ def test_an_internal_failure_is_a_bare_service_failure(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("disk /var/secret/iam.db is on fire")
 
-    monkeypatch.setattr(wire.store, "list_users", broken)
+    monkeypatch.setattr(wire.store, "list_users_page", broken)
     with caplog.at_level(logging.ERROR, logger="iamguard.iam"):
         response = wire.send("Action=ListUsers&Version=2010-05-08")
     status, code, message = _error(response)
