@@ -47,6 +47,12 @@ def test_page_code_runs(page: Path, tmp_path: Path) -> None:
             runner.run(block)
 
 
+def test_every_page_but_the_home_page_runs_code() -> None:
+    """The guides are worked examples: a page with nothing to run has drifted into prose."""
+    quiet = [str(p.relative_to(ROOT)) for p in PAGES if not any(b.runnable for b in blocks(p))]
+    assert quiet == ["docs/index.md"]
+
+
 def test_skipped_blocks_are_few_and_justified(capsys: pytest.CaptureFixture[str]) -> None:
     skipped = [block for block in _all_blocks() if block.skipped]
     with capsys.disabled():
