@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from iamguard.errors import IAMGuardError, NoSuchEntityError
+from iamguard.errors import IAMGuardError, InvalidInputError, NoSuchEntityError
 from iamguard.iam._operation import Call, Result, Target, operation
 from iamguard.iam.ops_users import user_target
 from iamguard.store.passwords import PasswordPolicy
@@ -59,6 +59,12 @@ def _named_or_caller(call: Call) -> str:
     return str(name)
 
 
+def _refuse_session_duration(call: Call) -> None:
+    """iamguard's console keeps no per-user sign-in session length; refusing beats ignoring it."""
+    if call.get("MaxSigninSessionDuration") is not None or call.get("ResetMaxSigninSessionDuration"):
+        raise InvalidInputError("MaxSigninSessionDuration is not supported by iamguard")
+
+
 def _user(call: Call) -> Iterable[Target]:
     return [user_target(call, _named_or_caller(call))]
 
@@ -69,6 +75,7 @@ def _user(call: Call) -> Iterable[Target]:
 @operation("CreateLoginProfile", targets=_user)
 def create_login_profile(call: Call) -> Result:
     """https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateLoginProfile.html"""
+    _refuse_session_duration(call)
     if call.get("Password") is None:
         raise IAMGuardError(
             "A password is required to create a login profile", code="ValidationError", http_status=400
@@ -90,6 +97,7 @@ def get_login_profile(call: Call) -> Result:
 def update_login_profile(call: Call) -> Result:
     """An administrator's reset: a new password (checked against the policy) and/or the
     PasswordResetRequired flag. https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateLoginProfile.html"""
+    _refuse_session_duration(call)
     call.store.update_login_profile(
         call["UserName"],
         password=call.get("Password"),

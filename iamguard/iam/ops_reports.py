@@ -68,6 +68,7 @@ def _anything(call: Call) -> Iterable[Target]:
 
 
 def _now(call: Call) -> datetime:
+    """Now by the store's clock (the one its records are dated by, and tests move)."""
     return datetime.fromtimestamp(call.store._clock(), timezone.utc)
 
 
