@@ -34,9 +34,10 @@ from iamguard.store.secrets import SecretBox
 from tests.sts.test_boto3_endpoint import Issuer
 from tests.sts.test_saml import ATTR, ENTITY_ID, T0, SigningKey, make_key, make_response, metadata
 
-from ._more_fixtures import ACCOUNT, Endpoint, _Quiet, endpoint, error_of
+from ._endpoint import _Quiet
+from ._more_fixtures import ACCOUNT, Endpoint, endpoint, error_of, sts_on_clock
 
-__all__ = ["endpoint"]
+__all__ = ["endpoint", "sts_on_clock"]
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "iam" / "providers"
 ERRORS = json.loads((DATA / "errors.json").read_text())["rows"]
@@ -299,7 +300,7 @@ def test_oidc_provider_created_with_iam_configures_assume_role_with_web_identity
 
 
 def test_saml_provider_created_with_iam_configures_assume_role_with_saml(
-    endpoint: Endpoint, idp_key: SigningKey
+    endpoint: Endpoint, sts_on_clock: str, idp_key: SigningKey
 ) -> None:
     endpoint.clock.offset = T0 - time.time()  # the signed assertions are dated T0
     iam = endpoint.iam()
@@ -320,7 +321,7 @@ def test_saml_provider_created_with_iam_configures_assume_role_with_saml(
             }
         ),
     )
-    sts = _unsigned_sts(endpoint.url)
+    sts = _unsigned_sts(sts_on_clock)
 
     def response() -> str:
         return make_response(idp_key, {"attributes": {ATTR + "Role": [f"{role_arn},{SAML_ARN}"]}})
