@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from iamguard.errors import EncodedAccessDeniedError
+from iamguard.errors import EncodedAccessDeniedError, NoSuchEntityError
 from iamguard.iam import IamService
 from iamguard.store.records import PrincipalKind
 
@@ -211,3 +211,95 @@ def test_the_operations_layer_decides_the_same_for_the_command_line(
     with pytest.raises(EncodedAccessDeniedError) as refused:
         service.call("CreateUser", {"UserName": "free"}, caller=caller)
     assert refused.value.code == "AccessDenied" and refused.value.http_status == 403
+
+
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_examples_iam-new-user-tag.html:
+# users may be created only with the Department and JobFunction tag keys, each with allowed
+# values; tagging at creation also needs iam:TagUser, which the example grants under the same
+# conditions.
+TAGGED_CREATION = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "TagUsersWithOnlyTheseTags",
+            "Effect": "Allow",
+            "Action": ["iam:CreateUser", "iam:TagUser"],
+            "Resource": "*",
+            "Condition": {
+                "StringEqualsIfExists": {
+                    "aws:RequestTag/Department": ["Development", "QualityAssurance"],
+                    "aws:RequestTag/JobFunction": "Employee",
+                },
+                "ForAllValues:StringEquals": {"aws:TagKeys": ["Department", "JobFunction"]},
+            },
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("tags", "allowed"),
+    [
+        ({"Department": "Development"}, True),
+        ({"Department": "QualityAssurance", "JobFunction": "Employee"}, True),
+        ({}, True),  # no tags: both conditions hold (IfExists; ForAllValues over an empty set)
+        ({"Department": "Sales"}, False),
+        ({"Department": "Development", "Team": "a"}, False),
+        ({"JobFunction": "Contractor"}, False),
+    ],
+)
+def test_create_users_only_with_specific_tags(server: Server, tags: dict[str, str], allowed: bool) -> None:
+    server.store.create_user("hr")
+    server.store.put_inline_policy(PrincipalKind.USER, "hr", "tagged", TAGGED_CREATION)
+    hr = server.iam_as("hr")
+    params: dict[str, Any] = {"UserName": "new-hire"}
+    if tags:
+        params["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+    if allowed:
+        assert hr.create_user(**params)["User"]["UserName"] == "new-hire"
+    else:
+        assert error_of(hr.create_user, **params)[:2] == ("AccessDenied", 403)
+        with pytest.raises(NoSuchEntityError):
+            server.store.get_user("new-hire")
+
+
+def test_tag_changes_are_decided_on_the_resource_tags(server: Server) -> None:
+    # Only users tagged team=data may be changed (iam:ResourceTag), and only the team key may not
+    # be removed (aws:TagKeys on UntagUser).
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/access_iam-tags.html#access_iam-tags_control-resources
+    store = server.store
+    store.create_user("lead")
+    store.put_inline_policy(
+        PrincipalKind.USER,
+        "lead",
+        "team",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["iam:TagUser", "iam:UntagUser", "iam:DeleteUser"],
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"iam:ResourceTag/team": "data"}},
+                },
+                {
+                    "Effect": "Deny",
+                    "Action": "iam:UntagUser",
+                    "Resource": "*",
+                    "Condition": {"ForAnyValue:StringEquals": {"aws:TagKeys": "team"}},
+                },
+            ],
+        },
+    )
+    store.create_user("ana", tags={"team": "data"})
+    store.create_user("bo", tags={"team": "web"})
+    lead = server.iam_as("lead")
+    lead.tag_user(UserName="ana", Tags=[{"Key": "level", "Value": "2"}])
+    lead.untag_user(UserName="ana", TagKeys=["level"])
+    assert error_of(lead.untag_user, UserName="ana", TagKeys=["team"])[:2] == ("AccessDenied", 403)
+    assert error_of(lead.tag_user, UserName="bo", Tags=[{"Key": "level", "Value": "2"}])[:2] == (
+        "AccessDenied",
+        403,
+    )
+    assert error_of(lead.delete_user, UserName="bo")[:2] == ("AccessDenied", 403)
+    lead.delete_user(UserName="ana")
