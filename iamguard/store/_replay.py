@@ -120,6 +120,16 @@ class _OneTimeUse(_Base):
         except EntityAlreadyExistsError:  # INVARIANT: the key's uniqueness is the last word
             return False
 
+    def was_consumed(self, namespace: str, key: str, *, now: float | None = None) -> bool:
+        """Whether a live record of ``key`` exists (a read: nothing is recorded). The console
+        asks it on each request whether a session was signed out on any process."""
+        _check_text(namespace, "namespace", _MAX_NAMESPACE)
+        _check_text(key, "key", _MAX_KEY)
+        floor_now = math.floor(self._clock() if now is None else now)
+        with self._read() as tx:
+            row = tx.get(_TABLE, {"namespace": namespace, "record_key": key})
+        return row is not None and int(row["expires_at"] or 0) > floor_now
+
 
 def _check_text(value: str, what: str, limit: int) -> None:
     if not isinstance(value, str) or not 1 <= len(value) <= limit:

@@ -1,0 +1,215 @@
+"""The console as one WSGI app: sign-in at the account's login URL and the IAM dashboard.
+
+Part of ``console/``, on top of the IAM operations layer: every page that reads or changes IAM
+runs an operation of :class:`~iamguard.iam.service.IamService` as the signed-in principal, so
+it is authorized by that principal's own policies (a refusal shows the denial's explanation).
+
+Mount it anywhere (``SCRIPT_NAME`` is honoured): the login URL is ``<mount>/signin/<alias>``,
+or ``<mount>/signin/<account id>`` while the account has no alias, as AWS builds
+``https://<alias>.signin.aws.amazon.com/console``.
+https://docs.aws.amazon.com/IAM/latest/UserGuide/console_account-alias.html
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+
+from iamguard.console import _pages, _policies, _signin
+from iamguard.console._http import Request, Response
+from iamguard.console._session import SESSION_COOKIE, ConsoleSession, ConsoleSessions
+from iamguard.errors import IAMGuardError
+from iamguard.iam._caller import Caller
+from iamguard.iam.service import IamService
+
+if TYPE_CHECKING:
+    from iamguard.authn.session_token import SessionTokenService
+    from iamguard.iam._operation import Result
+    from iamguard.store.service import IdentityService
+
+__all__ = ["ConsoleApp", "login_label"]
+
+_log = logging.getLogger("iamguard.console")
+
+Handler = Callable[["Page"], Response]
+_STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+
+
+def login_label(store: IdentityService) -> str:
+    """The login URL's account part: the alias, or the account id when there is none."""
+    account = store.account()
+    return account.alias or account.account_id
+
+
+@dataclass(slots=True)
+class Page:
+    """One request being answered: the request, the session (``None`` before sign-in), the
+    path's captured names, and helpers to call IAM and render templates."""
+
+    app: ConsoleApp
+    request: Request
+    session: ConsoleSession | None
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def caller(self) -> Caller:
+        assert self.session is not None  # INVARIANT: only signed-in routes call IAM
+        return Caller(self.session.authenticated)
+
+    def call(self, action: str, params: Mapping[str, Any] | None = None) -> Result:
+        """IAM ``action`` as the signed-in principal (raises the operation's errors)."""
+        return self.app.iam.call(action, params or {}, caller=self.caller)
+
+    def url(self, path: str) -> str:
+        return self.request.url(path)
+
+    def render(self, template: str, *, status: int = 200, **values: Any) -> Response:
+        context = {
+            "page": self,
+            "url": self.url,
+            "csrf": self.session.csrf_token
+            if self.session
+            else self.request.cookies.get("iamguard_csrf", ""),
+            "principal": self.session.principal if self.session else None,
+            "label": login_label(self.app.store),
+            **values,
+        }
+        body = self.app.templates.get_template(template).render(context)
+        return Response(body.encode("utf-8"), status)
+
+    def refused(self, error: IAMGuardError) -> Response:
+        """The error page: AWS's code and message (a denial's explanation included)."""
+        status = error.http_status if 400 <= error.http_status < 500 else 500
+        message = str(error) if status < 500 else "The request failed. Try again later."
+        return self.render("error.html", status=status, code=error.code, message=message)
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    signed_in: bool
+
+
+def _routes() -> list[_Route]:
+    table: list[tuple[str, str, Handler, bool]] = [
+        *_signin.ROUTES,
+        *_pages.ROUTES,
+        *_policies.ROUTES,
+    ]
+    return [_Route(m, re.compile(p + r"\Z"), h, s) for m, p, h, s in table]
+
+
+class ConsoleApp:
+    """The console over one identity store (one account); a WSGI application.
+
+    ``tokens`` issues the console sessions (share it with STS and the guards that should accept
+    them). ``root_password_hash`` (an argon2id hash from
+    :func:`~iamguard.store.passwords.hash_password`) enables root sign-in.
+    """
+
+    def __init__(
+        self,
+        store: IdentityService,
+        tokens: SessionTokenService,
+        *,
+        iam: IamService | None = None,
+        root_password_hash: str | None = None,
+        idle_timeout: int = 1800,
+        session_duration: int = 12 * 3600,
+        pending_key: bytes | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.iam = iam or IamService(store)
+        self.root_password_hash = root_password_hash
+        self.sessions = ConsoleSessions(
+            tokens,
+            store,
+            idle_timeout=idle_timeout,
+            session_duration=session_duration,
+            pending_key=pending_key,
+            clock=clock,
+        )
+        self.clock = clock
+        self.templates = jinja2.Environment(
+            loader=jinja2.PackageLoader("iamguard.console", "templates"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+        )
+        self._routes = _routes()
+
+    def login_path(self) -> str:
+        """The sign-in page's path inside the console."""
+        return f"/signin/{login_label(self.store)}"
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        try:
+            request = Request.from_environ(environ)
+        except ValueError:
+            return Response(b"Request body too large", 413, "text/plain; charset=utf-8")(start_response)
+        return self.respond(request)(start_response)
+
+    def respond(self, request: Request) -> Response:
+        if request.path.startswith("/static/"):
+            return _static(request.path[len("/static/") :])
+        session = self.sessions.open(request.cookies.get(SESSION_COOKIE))
+        for route in self._routes:
+            match = route.pattern.match(request.path)
+            if match is None:
+                continue
+            if route.method != request.method:
+                continue
+            page = Page(self, request, session, match.groupdict())
+            if route.signed_in and session is None:
+                return Response.redirect(request.url(self.login_path()))
+            return self._run(route, page)
+        page = Page(self, request, session)
+        return page.render("error.html", status=404, code="NotFound", message="There is no such page.")
+
+    def _run(self, route: _Route, page: Page) -> Response:
+        if page.request.method == "POST" and not _signin.csrf_ok(page):
+            return page.render(
+                "error.html",
+                status=403,
+                code="InvalidCsrfToken",
+                message="The form expired or was not sent by this console. Reload the page and try again.",
+            )
+        try:
+            response = route.handler(page)
+        except IAMGuardError as error:
+            response = page.refused(error)
+        except Exception:  # no traceback reaches a browser; the log has it
+            _log.exception("console request failed")
+            response = page.render(
+                "error.html", status=500, code="ServiceFailure", message="The request failed."
+            )
+        if page.session is not None and route.signed_in and not _signs_out(response):
+            cookie = self.sessions.touch(page.session)
+            response.set_cookie(SESSION_COOKIE, cookie, path=page.url("/"), secure=page.request.secure)
+        return response
+
+
+def _signs_out(response: Response) -> bool:
+    return any(
+        name == "Set-Cookie" and value.startswith(f"{SESSION_COOKIE}=;") for name, value in response.headers
+    )
+
+
+def _static(name: str) -> Response:
+    suffix = name[name.rfind(".") :] if "." in name else ""
+    if "/" in name or suffix not in _STATIC_TYPES:
+        return Response(b"not found", 404, "text/plain; charset=utf-8")
+    resource = resources.files("iamguard.console").joinpath("static").joinpath(name)
+    if not resource.is_file():
+        return Response(b"not found", 404, "text/plain; charset=utf-8")
+    response = Response(resource.read_bytes(), 200, _STATIC_TYPES[suffix])
+    return response
