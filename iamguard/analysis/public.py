@@ -33,6 +33,7 @@ from iamguard.analysis.principals import CALLER_ACCOUNT, OUTSIDE_ACCOUNT, princi
 from iamguard.analysis.results import AnalysisResult, Verdict
 from iamguard.decision import Decision
 from iamguard.errors import InvalidParameterError
+from iamguard.evaluate.engine import Evaluator
 from iamguard.evaluate.inputs import PolicySet, Request
 from iamguard.policy.model import Condition, Effect, Policy, PolicyKind, Statement
 
@@ -66,6 +67,8 @@ NON_PUBLIC_KEYS: Mapping[str, str] = {
 #: The widest aws:SourceIp block that still limits access, per IP version (iamguard's reading:
 #: a /0../7 IPv4 or /0../31 IPv6 block covers a large part of the internet).
 _WIDEST_PREFIX = {4: 8, 6: 32}
+
+_EVALUATOR = Evaluator()
 
 _FIXING_OPERATORS = frozenset(
     {"StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike"}
@@ -102,24 +105,25 @@ def check_no_public_access(
     exposed = replace(policy, statements=kept, name=f"{policy.name or 'resource-policy'} (public statements)")
     # Two callers from outside: an IAM user of another account (whose own account consents to
     # everything, so only this policy decides) and the anonymous caller (no identity policies).
+    # The search reads only the public statements and the Denies: whatever they allow, the whole
+    # policy allows too (more Allow statements never deny), and the replay checks it again.
     outsider = principal_from_arn(f"arn:aws:iam::{_outside(policy, owner)}:user/outsider")
     result = run_check(
-        [
-            tuple(
-                PolicySet(identity=(ALLOW_ALL,), resource=p, resource_account=owner)
-                for p in (exposed, policy)
-            )
-        ],
-        _allowed_from_outside,
+        [(PolicySet(identity=(ALLOW_ALL,), resource=exposed, resource_account=owner),)],
+        _allowed,
         budget=budget,
         principals=(outsider,),
     )
     if result.verdict is not Verdict.FAIL:
         result = run_check(
-            [tuple(PolicySet(resource=p, resource_account=owner) for p in (exposed, policy))],
-            _allowed_from_outside,
+            [(PolicySet(resource=exposed, resource_account=owner),)],
+            _allowed,
             budget=budget,
             principals=(principal_from_arn("*"),),
+        )
+    if result.verdict is Verdict.FAIL and not _replays_on(policy, owner, result):
+        return AnalysisResult(
+            Verdict.UNKNOWN, None, ("internal error: the public request is denied by the whole policy",)
         )
     where = ", ".join(f"Statement[{s.index}]" + (f" (Sid {s.sid})" if s.sid else "") for s in public)
     if result.verdict is Verdict.FAIL:
@@ -180,5 +184,17 @@ def _outside(policy: Policy, owner: str) -> str:
     return account
 
 
-def _allowed_from_outside(request: Request, decisions: tuple[Decision, ...]) -> bool:
-    return decisions[0].allowed and decisions[1].allowed
+def _allowed(request: Request, decisions: tuple[Decision, ...]) -> bool:
+    return decisions[0].allowed
+
+
+def _replays_on(policy: Policy, owner: str, result: AnalysisResult) -> bool:
+    """Does the whole policy allow the counterexample found on its public statements?"""
+    example = result.counterexample
+    assert example is not None
+    principal = principal_from_arn(example.principal)
+    identity = () if example.principal == "*" else (ALLOW_ALL,)
+    context = {k.lower(): v for k, v in example.context.items()}
+    request = Request(principal, example.action, example.resource, context)
+    side = PolicySet(identity=identity, resource=policy, resource_account=owner)
+    return _EVALUATOR.evaluate(request, side).allowed
