@@ -2,8 +2,8 @@
 
 Part of ``iam/``; declared with :func:`~iamguard.iam._operation.operation`. Each action on one
 provider is authorized on its ARN (``arn:aws:iam::<acct>:oidc-provider/<host/path>``,
-``...:saml-provider/<name>``), the list actions on ``*``; creating with tags adds
-``aws:RequestTag/*`` and ``aws:TagKeys``. A provider registered here is what
+``...:saml-provider/<name>``) with its tags as ``aws:ResourceTag/*``, the list actions on ``*``;
+creating with tags adds ``aws:RequestTag/*`` and ``aws:TagKeys`` and needs the Tag* action too. A provider registered here is what
 :class:`~iamguard.sts.service.TokenService` trusts for ``AssumeRoleWithWebIdentity`` and
 ``AssumeRoleWithSAML`` (see ``iamguard/sts/_federation.py``). SAML metadata is parsed with the
 verifier's own reader, so a document STS could not use is refused at once (``InvalidInput``).
@@ -21,8 +21,8 @@ from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped,unused-ignore]
 
-from iamguard.errors import InvalidInputError
-from iamguard.iam._operation import Call, Result, Target, operation, request_tag_context
+from iamguard.errors import InvalidInputError, NoSuchEntityError
+from iamguard.iam._operation import Call, Result, Target, operation, request_tag_context, resource_tag_context
 from iamguard.iam._records import tag_list
 from iamguard.store._providers import OidcProviderRecord, SamlProviderRecord
 from iamguard.sts.saml import SamlProvider
@@ -62,7 +62,22 @@ def _oidc_arn(call: Call) -> str:
 
 
 def _on_oidc(call: Call) -> Iterable[Target]:
-    return [Target.on(call["OpenIDConnectProviderArn"])]
+    """The provider's ARN, with its tags as ``aws:ResourceTag/*`` when it exists."""
+    arn = call["OpenIDConnectProviderArn"]
+    try:
+        tags = call.store.get_open_id_connect_provider(arn).tags
+    except NoSuchEntityError:
+        tags = ()
+    return [Target.on(arn, resource_tag_context(tags))]
+
+
+def _create_targets(arn: str, call: Call, tag_action: str) -> Iterable[Target]:
+    """Create on ``arn`` with ``aws:RequestTag/*``; with tags, the tag action on it too (as AWS
+    asks for CreateUser + TagUser)."""
+    context = request_tag_context(call.get("Tags"))
+    yield Target.on(arn, context)
+    if call.get("Tags"):
+        yield Target.on(arn, context, action=tag_action)
 
 
 def _oidc_value(record: OidcProviderRecord) -> dict[str, Any]:
@@ -77,7 +92,7 @@ def _oidc_value(record: OidcProviderRecord) -> dict[str, Any]:
 
 @operation(
     "CreateOpenIDConnectProvider",
-    targets=lambda call: [Target.on(_oidc_arn(call), request_tag_context(call.get("Tags")))],
+    targets=lambda call: _create_targets(_oidc_arn(call), call, "iam:TagOpenIDConnectProvider"),
 )
 def create_open_id_connect_provider(call: Call) -> Result:
     _refuse_unsupported(call)
@@ -134,7 +149,12 @@ def update_open_id_connect_provider_thumbprint(call: Call) -> Result:
 
 
 def _on_saml(call: Call) -> Iterable[Target]:
-    return [Target.on(call["SAMLProviderArn"])]
+    arn = call["SAMLProviderArn"]
+    try:
+        tags = call.store.get_saml_provider(arn).tags
+    except NoSuchEntityError:
+        tags = ()
+    return [Target.on(arn, resource_tag_context(tags))]
 
 
 def _checked_metadata(arn: str, document: str) -> datetime | None:
@@ -162,9 +182,9 @@ def _saml_value(record: SamlProviderRecord) -> dict[str, Any]:
 
 @operation(
     "CreateSAMLProvider",
-    targets=lambda call: [
-        Target.on(call.arn(f"saml-provider/{call['Name']}"), request_tag_context(call.get("Tags")))
-    ],
+    targets=lambda call: _create_targets(
+        call.arn(f"saml-provider/{call['Name']}"), call, "iam:TagSAMLProvider"
+    ),
 )
 def create_saml_provider(call: Call) -> Result:
     _refuse_unsupported(call)

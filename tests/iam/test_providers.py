@@ -359,3 +359,46 @@ def test_serve_sts_configured_and_stored_saml_providers_together(tmp_path: Path,
     assert lookup(SAML_ARN) is None
     store.create_saml_provider("MyIdP", _metadata(make_key("stored.example.com")))
     assert lookup(SAML_ARN).arn == SAML_ARN
+
+
+def test_provider_tags_in_authorization(endpoint: Endpoint) -> None:
+    """Creating with tags needs the Tag* action too; an existing provider's tags are
+    ``aws:ResourceTag/*``. https://docs.aws.amazon.com/IAM/latest/UserGuide/access_iam-tags.html"""
+    endpoint.store.create_open_id_connect_provider(OIDC_URL, client_ids=["a"], tags={"env": "ci"})
+    endpoint.store.create_open_id_connect_provider(
+        "https://prod.example.com", client_ids=["a"], tags={"env": "prod"}
+    )
+    key = endpoint.user_with_key("ops")
+    endpoint.store.put_inline_policy(
+        PrincipalKind.USER,
+        "ops",
+        "tagged",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "iam:CreateOpenIDConnectProvider", "Resource": "*"},
+                {
+                    "Effect": "Allow",
+                    "Action": "iam:GetOpenIDConnectProvider",
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:ResourceTag/env": "ci"}},
+                },
+            ],
+        },
+    )
+    ops = endpoint.iam(key)
+    assert ops.get_open_id_connect_provider(OpenIDConnectProviderArn=OIDC_ARN)["Tags"] == [
+        {"Key": "env", "Value": "ci"}
+    ]
+    prod = f"arn:aws:iam::{ACCOUNT}:oidc-provider/prod.example.com"
+    assert error_of(ops.get_open_id_connect_provider, OpenIDConnectProviderArn=prod)[:2] == (
+        "AccessDenied",
+        403,
+    )
+    ops.create_open_id_connect_provider(Url="https://untagged.example.com", ClientIDList=["a"])
+    code, _, message = error_of(
+        ops.create_open_id_connect_provider,
+        Url="https://tagged.example.com",
+        Tags=[{"Key": "env", "Value": "x"}],
+    )
+    assert code == "AccessDenied" and "iam:TagOpenIDConnectProvider" in message
