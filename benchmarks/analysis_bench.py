@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import copy
 import functools
+import os
 import platform
 import random
 import statistics
@@ -229,7 +230,8 @@ def markdown(rows: list[dict[str, Any]], repeat: int) -> str:
         "",
         f"`python benchmarks/analysis_bench.py --repeat {repeat}` at {git_head()}, {now}, "
         f"Python {platform.python_version()} on {platform.machine()} ({platform.system()}), "
-        "a 2-core machine shared with other jobs while it ran.",
+        f"a {os.cpu_count()}-core machine shared with other jobs while it ran (load average "
+        f"{os.getloadavg()[0]:.1f} at the end).",
         "",
         "Each check runs from the JSON documents (parsing and compiling included); median and",
         "slowest of the repeats. *requests* is how many requests iamguard's evaluator decided in the",

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: The public modules: the package and its subpackages' curated ``__init__``s.
 SUBPACKAGES = (
+    "iamguard.analysis",
     "iamguard.authn",
     "iamguard.credentials",
     "iamguard.enforce",
