@@ -201,7 +201,7 @@ def virtual_mfa_device(
     if seed is not None:
         out["Base32StringSeed"] = seed
     if owner is not None:
-        out["User"] = user(owner)
+        out["User"] = user(owner, member=True)
     elif record.is_root:
         out["User"] = {"Arn": account.root_arn, "UserId": account.account_id}
     if record.enable_date is not None:

@@ -138,7 +138,8 @@ def _devices_json(
     ``ListVirtualMFADevices`` lists them, when no owner was named."""
     account = service.account()
     if args.user is not None or args.root:
-        return {"MFADevices": [_aws_json.mfa_device(d, account) for d in devices]}
+        enabled = [d for d in devices if d.enable_date is not None]  # ListMFADevices: assigned ones
+        return {"MFADevices": [_aws_json.mfa_device(d, account) for d in enabled]}
     owners = {u.name: u for u in service.list_users()}
     return {
         "VirtualMFADevices": [

@@ -99,6 +99,7 @@ def store_url(folder: Path) -> str:
     store.enable_mfa_device(
         "alice", device.device.serial_number, mfa.totp(seed, now), mfa.totp(seed, now + 30)
     )
+    store.create_virtual_mfa_device("spare")  # unassigned
     store.create_login_profile("alice", "Correct-Horse-9-battery")
     store.update_account_password_policy(PasswordPolicy.from_json({"MinimumPasswordLength": 14}))
     store.backend.close()
