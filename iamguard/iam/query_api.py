@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl
 from iamguard.authn.context import RequestMeta
 from iamguard.authn.request_view import RequestView
 from iamguard.authn.session_token import SessionTokenService
+from iamguard.enforce.audit import AuditSink
 from iamguard.enforce.guard import Guard
 from iamguard.errors import IAMGuardError, client_message
 from iamguard.iam._caller import Authorizer, Caller
@@ -69,7 +70,9 @@ class IamEndpoint:
     """Authenticate, dispatch and render one IAM request (shared by the WSGI and ASGI apps).
 
     ``sessions`` verifies STS session tokens (callers using role sessions); ``regions`` are the
-    regions a signature's scope may name (IAM is global and signs with ``us-east-1``).
+    regions a signature's scope may name (IAM is global and signs with ``us-east-1``); ``audit``
+    receives every authorization decision (``iam:<Action>`` allowed or denied, with the caller,
+    the target ARN and the request id), as the guard's audit sink does for any guarded app.
     """
 
     def __init__(
@@ -79,16 +82,23 @@ class IamEndpoint:
         sessions: SessionTokenService | None = None,
         regions: str | Iterable[str] = ("us-east-1",),
         max_body_bytes: int = 512 * 1024,
+        audit: AuditSink | None = None,
         guard: Guard | None = None,
     ) -> None:
-        self.guard = guard or Guard(store, sessions=sessions, service="iam", region=regions)
+        self.guard = guard or Guard(store, sessions=sessions, service="iam", region=regions, audit=audit)
         self.service = IamService(store, authorizer=Authorizer(self.guard))
         self.max_body_bytes = max_body_bytes
 
     def handle(self, view: RequestView, meta: RequestMeta | None = None) -> Response:
         request_id = str(uuid.uuid4())
         try:
-            action, result = self._handle(view, meta or RequestMeta(request_id=request_id), request_id)
+            # The response's request id is the one audit records and logs carry.
+            meta = (
+                RequestMeta(meta.remote_addr, meta.scheme, request_id)
+                if meta
+                else RequestMeta(request_id=request_id)
+            )
+            action, result = self._handle(view, meta, request_id)
             return self._response(200, render_result(action, result, request_id), request_id)
         except IAMGuardError as error:
             return self.error(error, request_id)

@@ -21,6 +21,7 @@ import pytest
 from iamguard.authn.session_token import SessionTokenService
 from iamguard.credentials.auth import SigV4Auth
 from iamguard.credentials.provider import Credentials
+from iamguard.enforce.audit import AuditEvent
 from iamguard.iam import IamAsgiApp, IamEndpoint, IamStsAsgiApp
 from iamguard.iam._routing import scope_service
 from iamguard.keyring import KeyRing
@@ -28,7 +29,7 @@ from iamguard.store import IdentityService
 from iamguard.sts.asgi import StsAsgiApp
 from iamguard.sts.service import TokenService
 
-from ._endpoint import memory_store
+from ._endpoint import ACCOUNT, memory_store
 
 NS = "{https://iam.amazonaws.com/doc/2010-05-08/}"
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
@@ -218,3 +219,29 @@ def test_lifespan_and_other_scopes(wire: Wire) -> None:
 )
 def test_scope_service(authorization: str | None, query: str, service: str | None) -> None:
     assert scope_service(authorization, query) == service
+
+
+def test_every_decision_is_audited_with_the_response_request_id() -> None:
+    events: list[AuditEvent] = []
+
+    class Sink:
+        def record(self, event: AuditEvent) -> None:
+            events.append(event)
+
+    wire = Wire()
+    wire.store.create_user("ann")
+    key = wire.store.create_access_key("ann")
+    wire.endpoint = IamEndpoint(wire.store, audit=Sink())
+    wire.app = IamStsAsgiApp(IamAsgiApp(wire.endpoint), wire.app.sts)
+    wire.root = Credentials(key.access_key_id, key.secret_access_key)
+    refused = wire.send("Action=CreateUser&Version=2010-05-08&UserName=zed")
+    assert refused.status_code == 403
+    (event,) = events
+    assert (event.principal, event.action, event.decision) == (
+        f"arn:aws:iam::{ACCOUNT}:user/ann",
+        "iam:CreateUser",
+        "implicitDeny",
+    )
+    assert event.resource == f"arn:aws:iam::{ACCOUNT}:user/zed"
+    assert event.request_id == refused.headers["x-amzn-requestid"]
+    assert event.access_key_id == key.access_key_id and event.authentication == "sigv4"
