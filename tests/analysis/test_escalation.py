@@ -99,23 +99,23 @@ def test_escalation_scenario(path: Path) -> None:
         assert [s for step in found.steps for s in step.statements] == statements
 
 
-def test_every_path_replays_step_by_step() -> None:
-    """Each act-as step of every path is allowed by the evaluator for the actor, as stated; the
-    path ends at a principal that is admin, or at a grant to one."""
+def test_every_path_is_a_chain_ending_at_an_admin() -> None:
+    """Each step of every path starts from a principal the path already acts as, and the path
+    ends acting as a principal that is admin, or that its one grant step made admin (the step
+    decisions themselves are re-checked in test_escalation_properties.py)."""
     for case in CASES:
-        spec = json.loads(case.read_text(encoding="utf-8"))
-        store = build_store(spec)
+        store = build_store(json.loads(case.read_text(encoding="utf-8")))
         report = escalation_paths(store)
         nodes = load_nodes(store)
         for found in report.paths:
-            assert found.steps[0].actor == found.principal
-            acting = found.principal
+            standing = {found.principal}
             for step in found.steps:
+                assert step.actor in standing, found.explain()
                 if step.kind == "act-as":
-                    assert step.actor == acting or step.actor in {s.becomes for s in found.steps}
-                    acting = step.becomes
-            last = found.steps[-1]
-            assert last.kind == "grant" or nodes[found.admin].admin is not None
+                    standing.add(step.becomes)
+            assert found.admin in standing
+            grants = [s.becomes for s in found.steps if s.kind == "grant"]
+            assert grants == [found.admin] if grants else nodes[found.admin].admin is not None
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
