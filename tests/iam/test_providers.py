@@ -26,11 +26,16 @@ import botocore
 import pytest
 from botocore.config import Config
 
+from iamguard.authn.session_token import SessionTokenService
 from iamguard.cli.serve import build_app
 from iamguard.cli.serve_sts import ThreadingWSGIServer, _saml_verifier
+from iamguard.errors import STSError
+from iamguard.keyring import KeyRing
 from iamguard.store import open_store
 from iamguard.store.records import PrincipalKind
 from iamguard.store.secrets import SecretBox
+from iamguard.sts.oidc import OidcProvider, OidcVerifier
+from iamguard.sts.service import TokenService
 from tests.sts.test_boto3_endpoint import Issuer
 from tests.sts.test_saml import ATTR, ENTITY_ID, T0, SigningKey, make_key, make_response, metadata
 
@@ -402,3 +407,50 @@ def test_provider_tags_in_authorization(endpoint: Endpoint) -> None:
         Tags=[{"Key": "env", "Value": "x"}],
     )
     assert code == "AccessDenied" and "iam:TagOpenIDConnectProvider" in message
+
+
+def test_configured_oidc_provider_takes_precedence_over_the_store(endpoint: Endpoint) -> None:
+    """``TokenService(oidc_providers=...)`` keeps working as before; the store is only asked for
+    ARNs configuration does not name."""
+    issuer = Issuer()
+    try:
+        arn = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{issuer.host}"
+        endpoint.store.create_open_id_connect_provider(issuer.url, client_ids=["store-client"])
+        trust = json.loads(_web_identity_trust(arn, issuer.host, "config-client"))
+        trust["Statement"][0]["Condition"]["StringEquals"][f"{issuer.host}:aud"] = [
+            "config-client",
+            "store-client",
+        ]
+        endpoint.store.create_role("ci", trust)
+        role = f"arn:aws:iam::{ACCOUNT}:role/ci"
+        tokens = SessionTokenService(KeyRing.generate())
+        configured = TokenService(
+            endpoint.store,
+            tokens,
+            oidc_providers={arn: OidcProvider(issuer.url, ("config-client",))},
+            oidc_verifier=OidcVerifier(),
+        )
+        ok = configured.assume_role_with_web_identity(
+            role_arn=role,
+            role_session_name="s1",
+            web_identity_token=issuer.token("repo:example/app", "config-client"),
+        )
+        assert ok.audience == "config-client"
+        with pytest.raises(STSError) as refused:
+            configured.assume_role_with_web_identity(
+                role_arn=role,
+                role_session_name="s2",
+                web_identity_token=issuer.token("repo:example/app", "store-client"),
+            )
+        assert refused.value.code == "InvalidIdentityToken"
+        from_store = TokenService(endpoint.store, tokens, oidc_verifier=OidcVerifier())
+        assert (
+            from_store.assume_role_with_web_identity(
+                role_arn=role,
+                role_session_name="s3",
+                web_identity_token=issuer.token("repo:example/app", "store-client"),
+            ).audience
+            == "store-client"
+        )
+    finally:
+        issuer.close()
