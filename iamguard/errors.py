@@ -131,6 +131,7 @@ class PolicyProblem:
         return f"{self.location}: {self.message}" if self.location else self.message
 
     def to_json(self) -> dict[str, str]:
+        """The problem as a JSON object: ``{"location": ..., "message": ...}``."""
         return {"location": self.location, "message": self.message}
 
 
@@ -175,21 +176,29 @@ class AuthenticationError(IAMGuardError):
 
 
 class SignatureMismatchError(AuthenticationError):
+    """The SigV4 signature is not the one the credentials make (wrong secret, headers or body)."""
+
     code = "SignatureDoesNotMatch"
     http_status = 403
 
 
 class InvalidAccessKeyError(AuthenticationError):
+    """The access key id or session token is not one this service knows (or no longer valid)."""
+
     code = "InvalidClientTokenId"
     http_status = 403
 
 
 class ExpiredCredentialsError(AuthenticationError):
+    """The session credentials or the presigned URL have expired."""
+
     code = "ExpiredToken"
     http_status = 400
 
 
 class RequestTimeSkewedError(AuthenticationError):
+    """The request's time is further from the server's clock than the allowed skew (15 minutes)."""
+
     code = "RequestTimeTooSkewed"
     http_status = 403
 
@@ -278,36 +287,50 @@ class StoreError(IAMGuardError):
 
 
 class NoSuchEntityError(StoreError):
+    """The user, group, role, policy or key named does not exist."""
+
     code = "NoSuchEntity"
     http_status = 404
 
 
 class EntityAlreadyExistsError(StoreError):
+    """An entity with that name (or id) already exists."""
+
     code = "EntityAlreadyExists"
     http_status = 409
 
 
 class LimitExceededError(StoreError):
+    """An IAM quota would be exceeded (access keys per user, attached policies, versions, ...)."""
+
     code = "LimitExceeded"
     http_status = 409
 
 
 class DeleteConflictError(StoreError):
+    """The entity is still in use (attached policies, members, keys) and cannot be deleted."""
+
     code = "DeleteConflict"
     http_status = 409
 
 
 class ConcurrentModificationError(StoreError):
+    """Another writer changed the entity first; read it again and retry."""
+
     code = "ConcurrentModification"
     http_status = 409
 
 
 class InvalidInputError(StoreError):
+    """A name, path, tag, document or parameter breaks IAM's rules for it."""
+
     code = "InvalidInput"
     http_status = 400
 
 
 class StoreUnavailableError(StoreError):
+    """The store cannot be reached or used right now (database down, pool closed, missing store)."""
+
     code = "ServiceUnavailable"
     http_status = 503
 
@@ -330,19 +353,27 @@ class STSError(IAMGuardError):
 
 
 class CredentialsError(IAMGuardError):
+    """Client side: credentials could not be found, loaded or refreshed."""
+
     code = "CredentialsError"
     http_status = 500
 
 
 class NoCredentialsError(CredentialsError):
+    """No source in the credential chain had credentials."""
+
     code = "NoCredentials"
 
 
 class PartialCredentialsError(CredentialsError):
+    """A source holds incomplete credentials (a key id without its secret): the chain stops there."""
+
     code = "PartialCredentials"
 
 
 class RefreshError(CredentialsError):
+    """Temporary credentials could not be refreshed before they expired."""
+
     code = "CredentialRefreshError"
 
 

@@ -131,6 +131,7 @@ class SigningKey:
 
     @property
     def can_sign(self) -> bool:
+        """Whether this key holds private material and is not retired."""
         return self.signing_material is not None and not self.retired
 
     def signs_at(self, now: float) -> bool:
@@ -267,6 +268,7 @@ class KeyRing:
 
     @property
     def keys(self) -> tuple[SigningKey, ...]:
+        """Every key in the ring, signing and verify-only."""
         return tuple(self._keys.values())
 
     def get(self, kid: str) -> SigningKey | None:
@@ -339,6 +341,7 @@ class KeyRing:
 
     @classmethod
     def from_json(cls, text: str | bytes, *, clock: Callable[[], float] = time.time) -> KeyRing:
+        """A ring from its JSON text (as :meth:`to_json` writes it); raises ``KeyRingError`` if invalid."""
         try:
             body = json.loads(text)
         except (ValueError, UnicodeDecodeError):
@@ -361,6 +364,7 @@ class KeyRing:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, clock: Callable[[], float] = time.time) -> KeyRing:
+        """A ring from the JSON file at ``path`` (see :meth:`save`)."""
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:

@@ -83,6 +83,7 @@ class AccessKey:
 
     @property
     def active(self) -> bool:
+        """Whether the key may sign requests (status ``Active``)."""
         return self.status is AccessKeyStatus.ACTIVE
 
 

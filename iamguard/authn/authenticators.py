@@ -105,6 +105,7 @@ class Authenticated:
 
     @property
     def service(self) -> str | None:
+        """The SigV4 scope's service (``None`` when the request was not SigV4-signed)."""
         return None if self.verified is None else self.verified.service
 
 
@@ -116,7 +117,8 @@ new_authenticated = slot_builder(Authenticated)
 class Authenticator(Protocol):
     """Turns a request into an :class:`Authenticated`, ``None`` ("not mine"), or raises."""
 
-    def authenticate(self, view: RequestView, meta: RequestMeta) -> AuthFlow: ...
+    def authenticate(self, view: RequestView, meta: RequestMeta) -> AuthFlow:
+        """A flow yielding store lookups and returning the caller, ``None`` (not mine) or raising."""
 
 
 def principal_from_record(record: ResolvedPrincipal, partition: str = "aws") -> Principal:
@@ -196,6 +198,7 @@ class SigV4Authenticator:
         )
 
     def authenticate(self, view: RequestView, meta: RequestMeta) -> AuthFlow:
+        """The signer of a SigV4 request (header or presigned); ``None`` when it is not SigV4."""
         found = self._claim(view)
         if found is None:
             return None  # not a SigV4 request: another authenticator's
@@ -348,6 +351,7 @@ class BearerAuthenticator:
         self._clock = clock
 
     def authenticate(self, view: RequestView, meta: RequestMeta) -> AuthFlow:
+        """The session of a genuine, current bearer token; ``None`` without a ``Bearer`` header."""
         header = view.header("authorization")
         if header is None or header[:7].lower() != "bearer ":
             return None
@@ -366,6 +370,7 @@ class AnonymousAuthenticator:
     """
 
     def authenticate(self, view: RequestView, meta: RequestMeta) -> AuthFlow:
+        """The anonymous principal for a request carrying no credentials at all, else ``None``."""
         if False:  # pragma: no cover - makes this a generator like every authenticator
             yield GetGeneration()
         if view.has_header("authorization") or view.query_param("X-Amz-Credential") is not None:

@@ -175,11 +175,13 @@ class ContextBuilder:
         self._frozen: Memo[int, Mapping[str, ContextValue]] = Memo("context.frozen", _CONTEXTS_MAX)
 
     def source_ip(self, view: RequestView, meta: RequestMeta) -> str | None:
+        """``aws:SourceIp``: the peer, or the client named by trusted proxies' ``X-Forwarded-For``."""
         if not self._trusted:  # X-Forwarded-For is never read: skip collecting it
             return client_address(meta.remote_addr, (), ())
         return client_address(meta.remote_addr, view.header_values("x-forwarded-for"), self._trusted)
 
     def secure_transport(self, view: RequestView, meta: RequestMeta) -> bool:
+        """``aws:SecureTransport``: HTTPS to us, or to the trusted proxy (``X-Forwarded-Proto``)."""
         if not self._trusted:
             return meta.scheme.lower() == "https"
         peer = _parse_ip(meta.remote_addr) if meta.remote_addr else None

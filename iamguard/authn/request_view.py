@@ -125,6 +125,7 @@ class RequestView:
         return values[0] if len(values) == 1 else ",".join(values)
 
     def has_header(self, name: str) -> bool:
+        """Whether a header ``name`` (any case) is present."""
         return name.lower() in self._header_index()
 
     def header_index(self) -> Mapping[str, tuple[str, ...]]:
@@ -155,6 +156,7 @@ class RequestView:
         return replace(self, headers=kept + tuple(extra))
 
     def with_query(self, query_string: str) -> RequestView:
+        """A copy with ``query_string`` in place of this view's."""
         return replace(self, query_string=query_string)
 
 

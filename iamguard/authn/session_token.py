@@ -103,6 +103,7 @@ def generate_access_key_id() -> str:
 
 
 def is_session_access_key_id(access_key_id: str) -> bool:
+    """Whether ``access_key_id`` has the shape of a session key (``ASIA`` and 16 more characters)."""
     return access_key_id[:4] == "ASIA" and _ACCESS_KEY_ID.fullmatch(access_key_id) is not None
 
 
@@ -149,6 +150,7 @@ class SessionClaims:
 
     @property
     def expiration(self) -> _dt.datetime:
+        """When the session expires (aware UTC datetime)."""
         return _dt.datetime.fromtimestamp(self.expires_at, _dt.timezone.utc)
 
     def to_principal(self, *, now: float | None = None) -> Principal:
@@ -287,6 +289,7 @@ class SessionTokenService:
 
     @property
     def keyring(self) -> KeyRing:
+        """The keyring that signs and verifies this service's tokens."""
         return self._keyring
 
     # ------------------------------------------------------------------ issue

@@ -59,6 +59,7 @@ class HttpSettings:
     attempts: int = 2
 
     def timeout(self) -> httpx.Timeout:
+        """These settings as an ``httpx.Timeout``."""
         return httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
 
 

@@ -83,6 +83,7 @@ class ChainSettings:
 
     @property
     def scope(self) -> ProfileScope:
+        """Where this chain's profile-based providers look (environment, profile, files)."""
         return ProfileScope(env=self.env, profile=self.profile, config=self.config)
 
 
@@ -279,6 +280,7 @@ class CredentialChain:
         return (message,)
 
     def load(self) -> Credentials | None:
+        """The first provider's credentials in chain order, or ``None``; see :meth:`resolve`."""
         credentials, winner, _ = self._run(capture_errors=False)
         if credentials is not None and winner is not None:
             self._role_warnings(winner, credentials)

@@ -166,12 +166,15 @@ class ProfileScope:
     config: SharedConfig | None = None
 
     def environ(self) -> Mapping[str, str]:
+        """The environment in effect (``os.environ`` unless one was given)."""
         return os.environ if self.env is None else self.env
 
     def profile_name(self) -> str:
+        """The profile in use: the explicit one, ``AWS_DEFAULT_PROFILE``, ``AWS_PROFILE`` or ``default``."""
         return selected_profile_name(self.environ(), self.profile)
 
     def shared_config(self) -> SharedConfig:
+        """The parsed shared files (read now when none were given)."""
         return self.config if self.config is not None else load_shared_config(self.environ())
 
     def region(self, config: SharedConfig | None = None) -> str | None:
@@ -181,4 +184,5 @@ class ProfileScope:
         return found or (config or self.shared_config()).value(self.profile_name(), "region")
 
     def for_profile(self, name: str, config: SharedConfig) -> ProfileScope:
+        """The same scope for profile ``name`` (a ``source_profile`` in a role chain)."""
         return ProfileScope(env=self.env, profile=name, config=config)

@@ -69,7 +69,8 @@ class Credentials:
 class CredentialSource(Protocol):
     """Something that hands out a current, unexpired, consistent set of credentials."""
 
-    def get(self) -> Credentials: ...
+    def get(self) -> Credentials:
+        """Current credentials: unexpired, with key, secret and token from one snapshot."""
 
 
 class AsyncCredentialSource(Protocol):
@@ -89,7 +90,8 @@ class CredentialProvider(Protocol):
 
     name: str
 
-    def load(self) -> Credentials | None: ...
+    def load(self) -> Credentials | None:
+        """Credentials from this source, or ``None`` when it is not configured (try the next)."""
 
 
 class AsyncCredentialProvider(Protocol):
@@ -97,7 +99,8 @@ class AsyncCredentialProvider(Protocol):
 
     name: str
 
-    async def aload(self) -> Credentials | None: ...
+    async def aload(self) -> Credentials | None:
+        """Async :meth:`CredentialProvider.load`."""
 
 
 def parse_expiration(text: str) -> datetime:

@@ -281,6 +281,7 @@ class AsyncRefreshableCredentials(_Windowing):
         self._state = self._initial_state(initial)
 
     async def get(self) -> Credentials:
+        """Current credentials, refreshing first if inside a refresh window (single-flight)."""
         state = self._state
         if self._now() < state.advisory_at:
             return state.credentials  # type: ignore[return-value]  # INVARIANT: finite deadline ⇒ not None

@@ -231,6 +231,7 @@ class CredentialsServer:
 
     @property
     def port(self) -> int:
+        """The port the server listens on (the one chosen when started with port 0)."""
         return int(self._httpd.server_address[1])
 
     @property

@@ -57,13 +57,16 @@ class SigningCredentials(Protocol):
     """What signing needs; :class:`StaticCredentials` and provider credentials conform."""
 
     @property
-    def access_key_id(self) -> str: ...
+    def access_key_id(self) -> str:
+        """The access key id (``AKIA…`` or ``ASIA…``)."""
 
     @property
-    def secret_access_key(self) -> str: ...
+    def secret_access_key(self) -> str:
+        """The secret that derives the signing key; never sent."""
 
     @property
-    def session_token(self) -> str | None: ...
+    def session_token(self) -> str | None:
+        """The session token of temporary credentials (sent as ``X-Amz-Security-Token``)."""
 
 
 @dataclass(frozen=True, slots=True)

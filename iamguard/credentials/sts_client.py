@@ -182,6 +182,7 @@ class StsClient:
         policy: str | None = None,
         source: str = "assume-role",
     ) -> Credentials:
+        """STS ``AssumeRole`` signed with ``credentials``: the role session's credentials."""
         return self._call(
             "AssumeRole",
             {
@@ -206,6 +207,7 @@ class StsClient:
         duration_seconds: int | None = None,
         source: str = "assume-role-with-web-identity",
     ) -> Credentials:
+        """STS ``AssumeRoleWithWebIdentity`` (unsigned: the OIDC token is the credential)."""
         return self._call(
             "AssumeRoleWithWebIdentity",
             {
@@ -227,6 +229,7 @@ class StsClient:
         token_code: str | None = None,
         source: str = "get-session-token",
     ) -> Credentials:
+        """STS ``GetSessionToken`` signed with ``credentials`` (with an MFA code when given)."""
         return self._call(
             "GetSessionToken",
             {

@@ -53,6 +53,7 @@ class Change:
     steps: tuple[Step, ...]
 
     def to_json(self) -> dict[str, Any]:
+        """The change as JSON: action, kind, name and its steps."""
         return {
             "action": self.action,
             "kind": self.kind,
@@ -73,12 +74,15 @@ class Plan:
 
     @property
     def empty(self) -> bool:
+        """Whether applying the file would change nothing."""
         return not self.changes
 
     def counts(self) -> dict[str, int]:
+        """How many entities are created, updated and deleted."""
         return {a: sum(1 for c in self.changes if c.action == a) for a in ("create", "update", "delete")}
 
     def to_json(self) -> dict[str, Any]:
+        """The plan as JSON: a summary of counts, the changes, unmanaged entities and warnings."""
         return {
             "summary": self.counts(),
             "changes": [c.to_json() for c in self.changes],

@@ -58,6 +58,8 @@ Inline = tuple[tuple[str, str], ...]  # (policy name, document JSON text)
 
 @dataclass(frozen=True, slots=True)
 class PolicySpec:
+    """A customer managed policy as the account file declares it; ``KEEP`` leaves a field as stored."""
+
     name: str
     document: str
     path: str | _Keep = KEEP
@@ -67,6 +69,8 @@ class PolicySpec:
 
 @dataclass(frozen=True, slots=True)
 class GroupSpec:
+    """A group: its path, inline policies and attached managed policies."""
+
     name: str
     path: str | _Keep = KEEP
     inline: Inline | _Keep = KEEP
@@ -75,6 +79,8 @@ class GroupSpec:
 
 @dataclass(frozen=True, slots=True)
 class UserSpec:
+    """A user: path, tags, groups, permissions boundary, inline and attached policies."""
+
     name: str
     path: str | _Keep = KEEP
     tags: Tags | _Keep = KEEP
@@ -86,6 +92,8 @@ class UserSpec:
 
 @dataclass(frozen=True, slots=True)
 class RoleSpec:
+    """A role: trust policy, path, description, session duration, tags, boundary and policies."""
+
     name: str
     trust_policy: str | _Keep = KEEP
     path: str | _Keep = KEEP
@@ -99,6 +107,8 @@ class RoleSpec:
 
 @dataclass(frozen=True, slots=True)
 class AccountSpec:
+    """A whole account file: the alias, account id, password policy and every entity it declares."""
+
     alias: str | _Keep | None = KEEP
     account_id: str | _Keep = KEEP
     password_policy: PasswordPolicy | _Keep | None = KEEP

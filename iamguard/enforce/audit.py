@@ -81,6 +81,7 @@ class AuditEvent:
         )
 
     def to_json(self) -> dict[str, Any]:
+        """The event as one JSON object, with camelCase keys and an ISO 8601 UTC ``eventTime``."""
         stamp = datetime.fromtimestamp(self.time, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         return {
             "eventTime": stamp,
@@ -100,7 +101,8 @@ class AuditEvent:
 class AuditSink(Protocol):
     """Receives every decision; ``record`` must not block the request path."""
 
-    def record(self, event: AuditEvent) -> None: ...
+    def record(self, event: AuditEvent) -> None:
+        """Take one event; must return at once (queue it, never wait on I/O)."""
 
 
 class LoggingAuditSink:
@@ -120,6 +122,7 @@ class LoggingAuditSink:
         self._levels = (allowed_level, denied_level)
 
     def record(self, event: AuditEvent) -> None:
+        """Log ``event`` as one JSON line, at the level for its decision."""
         level = self._levels[0] if event.decision == "allowed" else self._levels[1]
         if self._logger.isEnabledFor(level):
             self._logger.log(level, "%s", json.dumps(event.to_json(), separators=(",", ":")))
@@ -145,6 +148,7 @@ class JsonLinesAuditSink:
         self._thread.start()
 
     def record(self, event: AuditEvent) -> None:
+        """Queue ``event`` for the writer thread; counts it in :attr:`dropped` if the queue is full."""
         if self._closed:
             return
         try:
@@ -164,6 +168,7 @@ class JsonLinesAuditSink:
         done.wait(timeout)
 
     def close(self) -> None:
+        """Write everything still queued, stop the writer thread and close the file (idempotent)."""
         if self._closed:
             return
         self._closed = True
@@ -207,7 +212,8 @@ class JsonLinesAuditSink:
 class ActivityStore(Protocol):
     """The store write the tracker needs (``IdentityService`` has it)."""
 
-    def record_access_activity(self, batch: list[AccessActivity]) -> None: ...
+    def record_access_activity(self, batch: list[AccessActivity]) -> None:
+        """Store a batch of last-used and last-accessed records (a write that bumps no generation)."""
 
 
 class AccessTracker:

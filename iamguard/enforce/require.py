@@ -94,6 +94,7 @@ class ResourceTemplate:
         self.fields = tuple(name for _, name in parts if name is not None)
 
     def render(self, values: Mapping[str, object]) -> str:
+        """The ARN with each ``{field}`` replaced by ``values[field]`` (``LookupError`` if missing)."""
         out = []
         for literal, name in self.parts:
             out.append(literal)

@@ -21,6 +21,8 @@ DEFAULT_VERSION = VERSION_2008
 
 
 class Effect(str, enum.Enum):
+    """A statement's ``Effect``: ``Allow`` or ``Deny`` (case-sensitive, as IAM requires)."""
+
     ALLOW = "Allow"
     DENY = "Deny"
 
@@ -48,12 +50,14 @@ class PrincipalBlock:
     values: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (type, values) in document order
 
     def get(self, principal_type: str) -> tuple[str, ...]:
+        """The values under ``principal_type`` (``"AWS"``, ``"Service"``, ``"Federated"``, ...), or ``()``."""
         for kind, values in self.values:
             if kind == principal_type:
                 return values
         return ()
 
     def to_json(self) -> Any:
+        """The element as policy JSON: ``"*"`` or a mapping of principal type to value(s)."""
         if self.any_principal:
             return "*"
         return {kind: (vals[0] if len(vals) == 1 else list(vals)) for kind, vals in self.values}
@@ -76,6 +80,7 @@ class Condition:
     values: tuple[str, ...]
 
     def to_json_value(self) -> Any:
+        """The values as policy JSON: one string, or a list of several."""
         return self.values[0] if len(self.values) == 1 else list(self.values)
 
 
@@ -96,6 +101,7 @@ class Statement:
     conditions: tuple[Condition, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
+        """The statement as policy JSON (elements as written, one value unwrapped from its list)."""
         out: dict[str, Any] = {}
         if self.sid is not None:
             out["Sid"] = self.sid
@@ -141,6 +147,7 @@ class Policy:
         return self.version == VERSION_2012
 
     def to_json(self) -> dict[str, Any]:
+        """The policy as a JSON document (``Version``, ``Id`` if any, ``Statement``)."""
         out: dict[str, Any] = {"Version": self.version}
         if self.id is not None:
             out["Id"] = self.id

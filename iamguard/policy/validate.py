@@ -59,6 +59,7 @@ class Finding:
     message: str
 
     def to_json(self) -> dict[str, str]:
+        """The finding as JSON: severity, code, location and message."""
         return {
             "severity": self.severity,
             "code": self.code,

@@ -49,6 +49,7 @@ class Quotas:
     max_session_duration: int = 43200
 
     def attached_limit(self, kind: PrincipalKind) -> int:
+        """How many managed policies a user, group or role may have attached."""
         return {
             PrincipalKind.USER: self.managed_policies_per_user,
             PrincipalKind.GROUP: self.managed_policies_per_group,
@@ -56,6 +57,7 @@ class Quotas:
         }[kind]
 
     def inline_limit(self, kind: PrincipalKind) -> PolicyLimits:
+        """The size limits of a user's, group's or role's inline policies."""
         return {
             PrincipalKind.USER: self.user_inline_size,
             PrincipalKind.GROUP: self.group_inline_size,

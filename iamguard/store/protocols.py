@@ -60,17 +60,22 @@ class PolicySource(Protocol):
 class IdentityAdmin(Protocol):
     """The core writes (users, managed policies, attachments, access keys)."""
 
-    def create_user(self, name: str, *, path: str = "/") -> User: ...
+    def create_user(self, name: str, *, path: str = "/") -> User:
+        """IAM ``CreateUser``."""
 
     def create_policy(
         self, name: str, document: str | Mapping[str, object], *, path: str = "/"
-    ) -> ManagedPolicy: ...
+    ) -> ManagedPolicy:
+        """IAM ``CreatePolicy`` (the document is validated as an identity-based policy)."""
 
-    def attach_user_policy(self, user_name: str, policy_arn: str) -> None: ...
+    def attach_user_policy(self, user_name: str, policy_arn: str) -> None:
+        """IAM ``AttachUserPolicy``."""
 
-    def create_access_key(self, user_name: str | None = None) -> AccessKeyCreated: ...
+    def create_access_key(self, user_name: str | None = None) -> AccessKeyCreated:
+        """IAM ``CreateAccessKey``: the only time the secret is returned."""
 
-    def delete_user(self, name: str, *, force: bool = False) -> None: ...
+    def delete_user(self, name: str, *, force: bool = False) -> None:
+        """IAM ``DeleteUser``; ``force`` first removes what AWS would call a delete conflict."""
 
 
 class Transaction(Protocol):
@@ -113,9 +118,11 @@ class StoreBackend(Protocol):
         """A consistent read-only snapshot."""
         ...
 
-    def generation(self) -> int: ...
+    def generation(self) -> int:
+        """A number that increases with every committed write; a cache key component."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release connections and files; the backend is unusable afterwards."""
 
 
 @runtime_checkable

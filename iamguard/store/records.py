@@ -65,6 +65,7 @@ class Account:
 
     @property
     def root_arn(self) -> str:
+        """The account's root user ARN (``arn:aws:iam::<account>:root``)."""
         return f"arn:{self.partition}:iam::{self.account_id}:root"
 
 
@@ -83,6 +84,8 @@ class User:
 
 @dataclass(frozen=True, slots=True)
 class Group:
+    """An IAM group: name, unique id, ARN, path and creation time."""
+
     name: str
     group_id: str
     arn: str
@@ -166,6 +169,7 @@ class AccessKeyCreated:
 
     @property
     def access_key_id(self) -> str:
+        """The new key's id (its secret is :attr:`secret_access_key`)."""
         return self.access_key.access_key_id
 
 
@@ -212,6 +216,7 @@ class MfaDevice:
 
     @property
     def enabled(self) -> bool:
+        """Whether the device has been enabled for a user (it has an enable date)."""
         return self.enable_date is not None
 
 

@@ -45,6 +45,8 @@ class AssumeRoleResult:
 
 @dataclass(frozen=True, slots=True)
 class AssumeRoleWithWebIdentityResult:
+    """``AssumeRoleWithWebIdentity``'s answer: the session's credentials and who the token named."""
+
     credentials: IssuedCredentials
     assumed_role_id: str
     arn: str
@@ -58,6 +60,8 @@ class AssumeRoleWithWebIdentityResult:
 
 @dataclass(frozen=True, slots=True)
 class AssumeRoleWithSAMLResult:
+    """``AssumeRoleWithSAML``'s answer: the session's credentials and the assertion's subject."""
+
     credentials: IssuedCredentials
     assumed_role_id: str
     arn: str
@@ -73,12 +77,16 @@ class AssumeRoleWithSAMLResult:
 
 @dataclass(frozen=True, slots=True)
 class SessionTokenResult:
+    """``GetSessionToken``'s answer: temporary credentials for the calling user."""
+
     credentials: IssuedCredentials
     claims: SessionClaims = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class FederationTokenResult:
+    """``GetFederationToken``'s answer: a federated user's credentials and ARN."""
+
     credentials: IssuedCredentials
     federated_user_id: str
     arn: str
@@ -88,6 +96,8 @@ class FederationTokenResult:
 
 @dataclass(frozen=True, slots=True)
 class CallerIdentity:
+    """``GetCallerIdentity``'s answer: the caller's user id, account and ARN."""
+
     user_id: str
     account: str
     arn: str
@@ -95,4 +105,6 @@ class CallerIdentity:
 
 @dataclass(frozen=True, slots=True)
 class DecodedAuthorizationMessage:
+    """``DecodeAuthorizationMessage``'s answer: the decision behind a denial, as JSON text."""
+
     decoded_message: str

@@ -103,6 +103,7 @@ class FollowingKeyRing(KeyRing):
 
     @property
     def path(self) -> Path:
+        """The keyring file this ring follows."""
         return self._path
 
     @property
@@ -113,6 +114,7 @@ class FollowingKeyRing(KeyRing):
 
     @property
     def keys(self) -> tuple[SigningKey, ...]:
+        """The keys of the file as last read (re-read at most once per interval)."""
         return self._current().keys
 
     def get(self, kid: str) -> SigningKey | None:

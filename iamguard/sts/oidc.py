@@ -437,9 +437,11 @@ class OidcVerifier:
         raise _idp_error(f"no answer from {url}")
 
     def clear_cache(self) -> None:
+        """Forget the fetched discovery documents and signing keys (JWKS)."""
         self._core.clear()
 
     def close(self) -> None:
+        """Close the HTTP client if this verifier made it."""
         if self._own_client:
             self._http.close()
 
@@ -471,6 +473,7 @@ class AsyncOidcVerifier:
         self._core = _OidcCore(clock, cache_ttl, refetch_interval, leeway)
 
     async def verify(self, token: str, provider: OidcProvider) -> WebIdentityClaims:
+        """The claims of a genuine token for ``provider``; raises :class:`STSError` otherwise."""
         return await adrive(self._core.flow(token, provider), self._fetch)
 
     def _fetch(self, request: _Fetch) -> Awaitable[bytes]:
@@ -489,9 +492,11 @@ class AsyncOidcVerifier:
         raise _idp_error(f"no answer from {url}")
 
     def clear_cache(self) -> None:
+        """Forget the fetched discovery documents and signing keys (JWKS)."""
         self._core.clear()
 
     async def aclose(self) -> None:
+        """Close the HTTP client if this verifier made it."""
         if self._own_client:
             await self._http.aclose()
 

@@ -396,6 +396,8 @@ def render_error(error: IAMGuardError, request_id: str) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Response:
+    """An HTTP answer: status, headers and body, for the WSGI or ASGI app to send."""
+
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
@@ -437,6 +439,7 @@ class StsEndpoint:
         self._now = clock or (lambda: _dt.datetime.now(_dt.timezone.utc))
 
     def handle(self, view: RequestView) -> Response:
+        """Authenticate and run one STS Query request; every failure becomes an AWS-shaped error."""
         request_id = str(uuid.uuid4())
         try:
             result, action = self._handle(view)
@@ -448,6 +451,7 @@ class StsEndpoint:
             return self.failure(error, request_id)
 
     def too_large(self) -> Response:
+        """The answer to a body over ``max_body_bytes`` (413 ``RequestEntityTooLarge``)."""
         error = STSError("Request body too large", code="RequestEntityTooLarge", http_status=413)
         return self.error(error)
 

@@ -196,10 +196,12 @@ class SamlProvider:
 
     @classmethod
     def from_metadata(cls, arn: str, metadata_xml: str) -> SamlProvider:
+        """A provider named ``arn`` trusting the IdP its SAML metadata XML describes."""
         return cls(arn, metadata_xml)
 
     @property
     def account_id(self) -> str:
+        """The account that owns the provider (from its ARN)."""
         return self.arn.split(":")[4]
 
     @property

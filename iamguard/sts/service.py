@@ -158,9 +158,11 @@ class TokenService:
 
     @property
     def stores(self) -> Mapping[str, StsStore]:
+        """The identity store of each account this service answers for (read-only)."""
         return MappingProxyType(self._stores)
 
     def store_for(self, account: str) -> StsStore | None:
+        """The identity store of ``account``, or ``None`` if this service has none."""
         return self._stores.get(account)
 
     def caller_policy_set(self, principal: Principal, session: SessionClaims | None) -> PolicySet:
