@@ -42,7 +42,13 @@ def public_modules() -> list[str]:
         init = ROOT / "iamguard" / info.name / "__init__.py"
         if info.ispkg and not info.name.startswith("_") and init.exists():
             tree = ast.parse(init.read_text(encoding="utf-8"))
-            names = {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+            names = {
+                t.id
+                for n in tree.body
+                if isinstance(n, ast.Assign)
+                for t in n.targets
+                if isinstance(t, ast.Name)
+            }
             if "__all__" in names:
                 found.append(f"iamguard.{info.name}")
     return [*found, *INTEGRATIONS]
@@ -117,7 +123,9 @@ def main(argv: list[str]) -> int:
     items = collect()
     missing = [item for item in items if not item.documented]
     share = 100 * (len(items) - len(missing)) / len(items)
-    print(f"{len(items)} public functions, classes, methods and properties; {len(missing)} without a docstring")
+    print(
+        f"{len(items)} public functions, classes, methods and properties; {len(missing)} without a docstring"
+    )
     print(f"({share:.1f}% documented)")
     if "-v" in argv:
         for file in sorted({item.file for item in missing}):
