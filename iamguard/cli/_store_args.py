@@ -2,9 +2,9 @@
 
 * ``--store URL`` picks the identity store (``memory://``, ``sqlite:///path.db``,
   ``postgresql://...``); without it ``$IAMGUARD_STORE``; without that ``sqlite:///iam.db``,
-  a SQLite file in the **working directory** (the name the README and the examples use). A project-local default was chosen over a per-user
-  one (``~/.local/share``) because an iamguard store belongs to the application it protects, as
-  an app's SQLite database does. No command but ``iamguard init`` (and ``apply --create``)
+  a SQLite file in the **working directory** (the name the README and the examples use). A
+  project-local default was chosen over a per-user one (``~/.local/share``) because an iamguard
+  store belongs to the application it protects, as an app's SQLite database does. No command but ``iamguard init`` (and ``apply --create``)
   creates a store, so running ``iamguard user create`` in the wrong directory says so instead
   of making an empty store there.
 * ``--json`` prints what ``aws iam ... --output json`` prints for the same operation: the IAM
@@ -26,7 +26,6 @@ import enum
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import fields, is_dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -53,7 +52,6 @@ __all__ = [
     "parse_tags",
     "policy_arn",
     "read_document",
-    "record_json",
     "render_table",
     "say",
     "show",
@@ -192,30 +190,6 @@ def _refuse_aws_managed(service: IdentityService, arn: str) -> None:
 
 
 # ---------------------------------------------------------------- output
-
-
-def record_json(value: Any) -> Any:
-    """A record (frozen dataclass) as JSON data: datetimes ISO 8601, enums by value, tag pairs
-    as ``{"Key", "Value"}`` lists as IAM returns them."""
-    if is_dataclass(value) and not isinstance(value, type):
-        out = {}
-        for f in fields(value):
-            item = getattr(value, f.name)
-            out[f.name] = _tags_json(item) if f.name == "tags" else record_json(item)
-        return out
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, Mapping):
-        return {str(k): record_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [record_json(v) for v in value]
-    return value
-
-
-def _tags_json(tags: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
-    return [{"Key": k, "Value": v} for k, v in tags]
 
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

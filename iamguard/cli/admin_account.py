@@ -18,7 +18,7 @@ from typing import Any
 
 from iamguard.cli import EXIT_FINDINGS, EXIT_OK
 from iamguard.cli._aws_json import print_json
-from iamguard.cli._store_args import group_parser, open_from_args, record_json, say, verb
+from iamguard.cli._store_args import group_parser, open_from_args, say, verb
 from iamguard.store.records import Account
 
 __all__ = ["login_url", "register"]
@@ -83,7 +83,7 @@ def _show(args: argparse.Namespace) -> int:
             "Summary": counts,
             "Warnings": warnings,
         }
-        print_json(record_json(body))
+        print_json(body)
     else:
         print(f"Account ID      {account.account_id}")
         print(f"Partition       {account.partition}")
