@@ -19,7 +19,12 @@ from iamguard._lazy import lazy_exports
 if TYPE_CHECKING:
     from iamguard.analysis._audit_log import read_audit_log
     from iamguard.analysis.compare import check_access_not_granted, check_no_new_access, is_equivalent
-    from iamguard.analysis.escalation import EscalationPath, EscalationReport, escalation_paths
+    from iamguard.analysis.escalation import (
+        EscalationEdge,
+        EscalationPath,
+        EscalationReport,
+        escalation_paths,
+    )
     from iamguard.analysis.generate import GeneratedPolicy, generate_policy
     from iamguard.analysis.public import (
         NON_PUBLIC_KEYS,
@@ -42,6 +47,7 @@ _LAZY = {
     "check_no_public_access": "iamguard.analysis.public",
     "public_statements": "iamguard.analysis.public",
     "read_audit_log": "iamguard.analysis._audit_log",
+    "EscalationEdge": "iamguard.analysis.escalation",
     "EscalationPath": "iamguard.analysis.escalation",
     "EscalationReport": "iamguard.analysis.escalation",
     "escalation_paths": "iamguard.analysis.escalation",
@@ -58,6 +64,7 @@ __all__ = [
     "PUBLIC_RESOURCE_TYPES",
     "AnalysisResult",
     "Counterexample",
+    "EscalationEdge",
     "EscalationPath",
     "EscalationReport",
     "GeneratedPolicy",

@@ -51,7 +51,7 @@ from iamguard.store.records import PrincipalKind
 if TYPE_CHECKING:
     from iamguard.store.service import IdentityService
 
-__all__ = ["ADMIN_PROBES", "Edge", "Node", "admin_decisions", "decide_edges", "load_nodes"]
+__all__ = ["ADMIN_PROBES", "EscalationEdge", "Node", "admin_decisions", "decide_edges", "load_nodes"]
 
 #: The admin test: a principal is admin when the evaluator allows it both requests, with its own
 #: context keys. A service no policy names (``iamguardprobe``) on resource ``*`` is allowed only
@@ -71,7 +71,7 @@ _ALLOW_ALL = parse_policy(
 
 
 @dataclass(frozen=True, slots=True)
-class Edge:
+class EscalationEdge:
     """One step: ``actor`` uses ``technique`` on ``target``.
 
     ``kind`` is ``"act-as"`` (``actor`` can then act as ``becomes``) or ``"grant"`` (``becomes``
@@ -204,17 +204,19 @@ class _Account:
     admin_policy_arn: str
     admin_policy: Policy
     versions: dict[str, list[Policy]]  # customer managed policy ARN -> its non-default versions
-    conditional: list[Edge] = field(default_factory=list)
+    conditional: list[EscalationEdge] = field(default_factory=list)
     # INVARIANT: keyed by id() of a trust Policy the entry itself holds (checked with ``is``), so
     # the compiled set is built once per role, not once per (caller, role) pair.
     trust_sets: dict[int, PolicySet] = field(default_factory=dict)
     trust_callers: dict[str, tuple[bool, bool, frozenset[str]]] = field(default_factory=dict)
 
 
-def decide_edges(store: IdentityService, nodes: dict[str, Node]) -> tuple[list[Edge], list[Edge]]:
+def decide_edges(
+    store: IdentityService, nodes: dict[str, Node]
+) -> tuple[list[EscalationEdge], list[EscalationEdge]]:
     """``(edges, conditional_edges)`` from every non-admin node (an admin needs no path)."""
     account = _account(store, nodes)
-    edges: list[Edge] = []
+    edges: list[EscalationEdge] = []
     for node in nodes.values():
         if node.admin is None:
             edges.extend(_edges_from(account, node))
@@ -269,7 +271,7 @@ def _may(node: Node, action: str) -> bool:
     return found
 
 
-def _edges_from(account: _Account, actor: Node) -> Iterator[Edge]:
+def _edges_from(account: _Account, actor: Node) -> Iterator[EscalationEdge]:
     yield from _act_as_users(account, actor)
     yield from _act_as_roles(account, actor)
     yield from _grants(account, actor)
@@ -300,7 +302,7 @@ def _decide(
     if decision.kind is DecisionKind.IMPLICIT_DENY and decision.missing_context_keys:
         becomes = target.arn if target is not None else resource
         account.conditional.append(
-            Edge(
+            EscalationEdge(
                 actor.arn,
                 technique or action,
                 resource,
@@ -314,7 +316,7 @@ def _decide(
     return None
 
 
-def _act_as_users(account: _Account, actor: Node) -> Iterator[Edge]:
+def _act_as_users(account: _Account, actor: Node) -> Iterator[EscalationEdge]:
     profile_actions = ("iam:UpdateLoginProfile", "iam:CreateLoginProfile")
     wanted = [a for a in ("iam:CreateAccessKey", *profile_actions) if _may(actor, a)]
     if not wanted:
@@ -327,17 +329,19 @@ def _act_as_users(account: _Account, actor: Node) -> Iterator[Edge]:
                 continue  # CreateLoginProfile needs no password yet, UpdateLoginProfile an existing one
             decision = _decide(account, actor, action, target.arn, target=target)
             if decision is not None:
-                yield Edge(actor.arn, action, target.arn, "act-as", target.arn, allowing_statements(decision))
+                yield EscalationEdge(
+                    actor.arn, action, target.arn, "act-as", target.arn, allowing_statements(decision)
+                )
 
 
-def _act_as_roles(account: _Account, actor: Node) -> Iterator[Edge]:
+def _act_as_roles(account: _Account, actor: Node) -> Iterator[EscalationEdge]:
     may_update = _may(actor, "iam:UpdateAssumeRolePolicy")
     for role in account.nodes.values():
         if role.kind != "role" or role.arn == actor.arn or role.trust is None:
             continue
         found = _assume(account, actor, role, role.trust) if _may_be_trusted(account, actor, role) else None
         if found is not None:
-            yield Edge(actor.arn, "sts:AssumeRole", role.arn, "act-as", role.arn, found)
+            yield EscalationEdge(actor.arn, "sts:AssumeRole", role.arn, "act-as", role.arn, found)
             continue
         if may_update:
             update = _decide(account, actor, "iam:UpdateAssumeRolePolicy", role.arn, target=role)
@@ -346,7 +350,7 @@ def _act_as_roles(account: _Account, actor: Node) -> Iterator[Edge]:
             if update is not None and assumed is not None:
                 statements = allowing_statements(update) + assumed
                 note = "rewrites the trust policy to name the actor, then sts:AssumeRole"
-                yield Edge(
+                yield EscalationEdge(
                     actor.arn, "iam:UpdateAssumeRolePolicy", role.arn, "act-as", role.arn, statements, note
                 )
 
@@ -435,7 +439,7 @@ class _Change:
     monotone: bool = True  # only ever adds permissions (SetDefaultPolicyVersion may take some away)
 
 
-def _grants(account: _Account, actor: Node) -> Iterator[Edge]:
+def _grants(account: _Account, actor: Node) -> Iterator[EscalationEdge]:
     """Grant edges from ``actor``: per target, the first single change that makes it admin, else
     every monotone change together (delete a boundary *and* attach a policy, say)."""
     if not any(_may(actor, action) for action in _GRANT_ACTIONS):
@@ -448,7 +452,7 @@ def _grants(account: _Account, actor: Node) -> Iterator[Edge]:
         target = account.nodes[arn]
         single = next((c for c in found if _makes_admin(target, c.apply(target.policies))), None)
         if single is not None:
-            yield Edge(
+            yield EscalationEdge(
                 actor.arn,
                 single.action,
                 single.resource,
@@ -466,7 +470,7 @@ def _grants(account: _Account, actor: Node) -> Iterator[Edge]:
             statements = tuple(s for c in together for s in allowing_statements(c.decision))
             technique = " + ".join(c.action for c in together)
             note = "; ".join(c.note for c in together)
-            yield Edge(
+            yield EscalationEdge(
                 actor.arn,
                 technique,
                 ", ".join(dict.fromkeys(c.resource for c in together)),

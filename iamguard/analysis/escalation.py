@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from iamguard.analysis._escalation_edges import (
     ADMIN_PROBES,
-    Edge,
+    EscalationEdge,
     Node,
     allowing_statements,
     decide_edges,
@@ -45,7 +45,7 @@ from iamguard.analysis._escalation_edges import (
 if TYPE_CHECKING:
     from iamguard.store.service import IdentityService
 
-__all__ = ["ADMIN_PROBES", "Edge", "EscalationPath", "EscalationReport", "escalation_paths"]
+__all__ = ["ADMIN_PROBES", "EscalationEdge", "EscalationPath", "EscalationReport", "escalation_paths"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +58,7 @@ class EscalationPath:
 
     principal: str
     admin: str
-    steps: tuple[Edge, ...]
+    steps: tuple[EscalationEdge, ...]
     admin_statements: tuple[str, ...] = ()
 
     def explain(self) -> list[str]:
@@ -94,8 +94,8 @@ class EscalationReport:
     principals: int
     admins: tuple[str, ...]
     paths: tuple[EscalationPath, ...]
-    edges: tuple[Edge, ...]
-    conditional_edges: tuple[Edge, ...] = ()
+    edges: tuple[EscalationEdge, ...]
+    conditional_edges: tuple[EscalationEdge, ...] = ()
 
     @property
     def escalating(self) -> tuple[str, ...]:
@@ -114,7 +114,7 @@ class EscalationReport:
         }
 
 
-def _edge_json(edge: Edge) -> dict[str, Any]:
+def _edge_json(edge: EscalationEdge) -> dict[str, Any]:
     found: dict[str, Any] = {
         "Actor": edge.actor,
         "Technique": edge.technique,
@@ -143,11 +143,11 @@ def escalation_paths(store: IdentityService) -> EscalationReport:
 class _Graph:
     """Act-as adjacency, grant edges, and the terminals a backwards search starts from."""
 
-    def __init__(self, nodes: dict[str, Node], edges: Iterable[Edge]) -> None:
+    def __init__(self, nodes: dict[str, Node], edges: Iterable[EscalationEdge]) -> None:
         self.nodes = nodes
-        self.out: dict[str, list[Edge]] = {arn: [] for arn in nodes}
-        self.into: dict[str, list[Edge]] = {arn: [] for arn in nodes}
-        self.grants: list[Edge] = []
+        self.out: dict[str, list[EscalationEdge]] = {arn: [] for arn in nodes}
+        self.into: dict[str, list[EscalationEdge]] = {arn: [] for arn in nodes}
+        self.grants: list[EscalationEdge] = []
         for edge in edges:
             if edge.kind == "act-as":
                 self.out[edge.actor].append(edge)
@@ -155,10 +155,10 @@ class _Graph:
             else:
                 self.grants.append(edge)
         # terminal ARN -> the steps that finish the path from it (None: it is admin already)
-        self.finish: dict[str, tuple[Edge, ...] | None] = {
+        self.finish: dict[str, tuple[EscalationEdge, ...] | None] = {
             a: None for a, n in nodes.items() if n.admin is not None
         }
-        self.next_hop: dict[str, Edge] = {}
+        self.next_hop: dict[str, EscalationEdge] = {}
         self._terminals()
 
     def _terminals(self) -> None:
@@ -206,11 +206,11 @@ class _Graph:
                     queue.append(edge.actor)
         return found
 
-    def route(self, start: str, goal: str) -> tuple[Edge, ...] | None:
+    def route(self, start: str, goal: str) -> tuple[EscalationEdge, ...] | None:
         """A shortest act-as route from ``start`` to ``goal`` (empty when they are the same)."""
         if start == goal:
             return ()
-        parent: dict[str, Edge] = {}
+        parent: dict[str, EscalationEdge] = {}
         queue = deque([start])
         while queue:
             arn = queue.popleft()
@@ -232,7 +232,7 @@ class _Graph:
         return {a for a in reached if self.nodes[a].admin is None}
 
     def path(self, arn: str) -> EscalationPath:
-        steps: list[Edge] = []
+        steps: list[EscalationEdge] = []
         here = arn
         while here not in self.finish:
             edge = self.next_hop[here]
