@@ -24,7 +24,7 @@ from lxml import etree  # type: ignore[import-untyped,unused-ignore]
 from iamguard.errors import InvalidInputError, NoSuchEntityError
 from iamguard.iam._operation import Call, Result, Target, operation, request_tag_context, resource_tag_context
 from iamguard.iam._records import tag_list
-from iamguard.store._providers import OidcProviderRecord, SamlProviderRecord
+from iamguard.store import OidcProviderRecord, SamlProviderRecord
 from iamguard.sts.saml import SamlProvider
 
 __all__: list[str] = []

@@ -40,6 +40,7 @@ from iamguard.errors import (
     StoreUnavailableError,
 )
 from iamguard.store._activity import AccessActivity
+from iamguard.store._providers import OidcProviderRecord, SamlProviderRecord
 from iamguard.store._rules import Quotas
 from iamguard.store.feed import ChangeFeed, open_change_feed
 from iamguard.store.passwords import LockoutPolicy
@@ -91,6 +92,7 @@ __all__ = [
     "MfaDeviceCreated",
     "NoSuchEntityError",
     "NoSuchStoreError",
+    "OidcProviderRecord",
     "OneTimeUse",
     "PasswordPolicy",
     "PolicySource",
@@ -99,6 +101,7 @@ __all__ = [
     "Quotas",
     "ResolvedPrincipal",
     "Role",
+    "SamlProviderRecord",
     "SecretBox",
     "StoreBackend",
     "StoreError",

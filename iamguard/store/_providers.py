@@ -27,7 +27,7 @@ from iamguard.store._rules import check_tags
 from iamguard.store.protocols import Row, Transaction
 from iamguard.store.records import Tags
 
-__all__ = ["OidcProviderRecord", "ProviderQuotas", "SamlProviderRecord"]
+__all__ = ["PROVIDER_QUOTAS", "OidcProviderRecord", "ProviderQuotas", "SamlProviderRecord"]
 
 _THUMBPRINT = re.compile(r"[0-9A-Fa-f]{40}")
 _SAML_NAME = re.compile(r"[\w._-]{1,128}", re.ASCII)
