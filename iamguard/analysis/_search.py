@@ -261,15 +261,21 @@ def _try_resource(
         derived = principal_context_keys(principal)
         for combo in _product(choices):
             context = dict(walk.assignment)
+            duplicate = False
             for key, value in zip(keys, combo, strict=True):
-                if value is not None:
-                    context[key] = value
-                elif key in derived:
-                    # The principal carries the key; an empty set in the request hides it (the
-                    # evaluator reads an empty set as absent), so absence is tried for it too.
+                if value is None:
+                    # Not set by the request: absent, or the principal's own value when it
+                    # carries the key (tried first, so counterexamples stay consistent).
+                    context.pop(key, None)
+                elif value == ():
+                    # An empty set hides a key the principal carries (the evaluator reads it as
+                    # absent); for any other key it is the same request as None.
+                    duplicate = duplicate or key not in derived
                     context[key] = ()
                 else:
-                    context.pop(key, None)
+                    context[key] = value
+            if duplicate:
+                continue
             request = Request(principal, action, resource, context)
             decisions = tuple(_EVALUATOR.evaluate(request, side) for side in walk.sides)
             walk.tried += 1
@@ -327,9 +333,10 @@ def _key_choices(
     merged: dict[tuple[bool, ...], ContextValue | None] = {}
     for value in singles + sets:
         merged.setdefault(answers(value), value)
-    # Absence stays a choice of its own even when a present value answers alike: a key the
-    # principal carries cannot be absent, and then the present value must still be tried.
-    return [*merged.values(), None]
+    # Absence (None) stays a choice of its own even when a present value answers alike: for a
+    # key the principal carries it means the principal's value, and the present value must still
+    # be tried; the empty set () is the absence of such a key.
+    return [None, *(v for v in merged.values() if v is not None and v != ()), ()]
 
 
 def _safe(test: Callable[[Mapping[str, ContextValue]], bool], context: Mapping[str, ContextValue]) -> bool:

@@ -160,3 +160,12 @@ def test_counterexample_replays_with_iamguard_simulate(
         statuses.append(main(words[1:]))
     capsys.readouterr()
     assert statuses == [0, 1], example.simulate_command()
+
+
+def test_counterexample_keeps_the_principals_own_keys() -> None:
+    """A key the caller carries (aws:PrincipalArn) is tried at the caller's own value first, so
+    the counterexample names a caller that really has it rather than overriding it."""
+    case = next(c for c in CASES if c["name"].startswith("regression: condition on a key"))
+    result = _run(case)
+    assert result.counterexample is not None
+    assert not any(k.lower() == "aws:principalarn" for k in result.counterexample.context)
