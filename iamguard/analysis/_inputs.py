@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any, Literal
 
 from iamguard.analysis.principals import CALLER_ACCOUNT
-from iamguard.errors import InvalidParameterError
+from iamguard.errors import InvalidParameterError, PolicyError, PolicyProblem
 from iamguard.evaluate.inputs import PolicySet
 from iamguard.policy.model import Effect, Policy, PolicyKind, Statement
 from iamguard.policy.parse import parse_policy
@@ -34,7 +34,14 @@ def to_policy(document: PolicyInput, name: str, kind: PolicyKind = PolicyKind.AN
     """A parsed policy (``PolicyValidationError`` naming ``name`` when the document is invalid)."""
     if isinstance(document, Policy):
         return document
-    return parse_policy(document, name=name, kind=kind)
+    try:
+        return parse_policy(document, name=name, kind=kind)
+    except PolicyError as error:
+        # The same error class, each problem located in the check's argument ("new: Statement[0]").
+        problems = [
+            PolicyProblem(f"{name}: {p.location}" if p.location else name, p.message) for p in error.problems
+        ]
+        raise type(error)(problems, code=error.code) from None
 
 
 def _is_single(value: object) -> bool:
