@@ -10,9 +10,12 @@ allows each of them:
   share a leading verb (``Get``, ``List``...), they become ``service:Verb*``;
 * **resources** per action as logged (wildcard characters in a logged ARN are written as the
   ``${*}``/``${?}``/``${$}`` variables, so they stay literal); when more than
-  ``generalize_threshold`` distinct ARNs of one service, region and account remain, the resource
-  part is cut back to the longest shared ``/`` or ``:`` prefix that leaves at most that many
-  patterns, ending in ``*``. A wildcard never spans partitions, services, regions or accounts;
+  ``generalize_threshold`` distinct ARNs of one partition, service, region and account remain,
+  their resource parts are generalized level by level (a level ends at ``/`` or ``:``): under a
+  shared prefix, more than ``generalize_threshold`` distinct next levels, or more patterns than
+  that after generalizing each of them, become ``prefix*``. A wildcard never spans partitions,
+  services, regions or accounts. A logged resource that is not an ARN can only have been
+  allowed by ``"Resource": "*"`` (the element takes ARNs or ``*``), so its action gets ``*``;
 * **conditions**: the audit record carries one condition key, ``aws:SourceIp``. A statement gets
   ``IpAddress`` on it only when *every* request its actions cover had a source address (a request
   without the key would fail ``IpAddress``); more than ``generalize_threshold`` addresses widen to
@@ -302,14 +305,13 @@ def _generalize_resources(resources: set[str], threshold: int | None) -> tuple[s
     if "*" in resources:
         return ("*",)
     heads: dict[str, list[str]] = defaultdict(list)
-    loose: list[str] = []
     for resource in resources:
         parts = resource.split(":", 5)
-        if len(parts) == 6 and parts[0] == "arn":
-            heads[":".join(parts[:5]) + ":"].append(parts[5])
-        else:
-            loose.append(_escape(resource))
-    found = set(loose)
+        if len(parts) != 6 or parts[0] != "arn":
+            # A Resource element holds ARNs or "*": "*" is the only one that matches this name.
+            return ("*",)
+        heads[":".join(parts[:5]) + ":"].append(parts[5])
+    found: set[str] = set()
     for head, tails in heads.items():
         found.update(_escape(head) + tail for tail in _collapse("", tails, threshold))
     return tuple(sorted(found))
