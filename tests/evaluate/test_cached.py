@@ -180,3 +180,29 @@ def test_threads_get_consistent_answers() -> None:
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+def test_a_stream_that_never_repeats_skips_the_cache_then_tries_it_again(monkeypatch: Any) -> None:
+    """Caching must never make a workload slower (issue 12): after a window of misses with
+    almost no hits the calls go straight to the evaluator (nothing is stored), for a bounded
+    number of calls; then the cache is tried again and a repeating stream keeps it."""
+    from iamguard.evaluate import cached as cached_module
+
+    monkeypatch.setattr(cached_module, "_WINDOW", 8)
+    monkeypatch.setattr(cached_module, "_BYPASS", 2)
+    inner = CountingEvaluator()
+    cache = CachedEvaluator(inner)
+    policies = PolicySet(identity=(REGION,))
+    fresh = [Request(ALICE, "s3:GetObject", f"{OBJ}/{i}") for i in range(64)]
+    plain = Evaluator()
+    for request in fresh[:8]:  # one window, every lookup a miss: judged not to pay
+        assert cache.evaluate(request, policies) == plain.evaluate(request, policies)
+    assert len(cache) == 8 and cache._bypass == 16
+    for request in fresh[8:24]:  # bypassed: answered by the evaluator, nothing stored
+        assert cache.evaluate(request, policies) == plain.evaluate(request, policies)
+    assert len(cache) == 8 and inner.calls == 24 and cache._bypass == 0
+    hot = fresh[:4]
+    for _ in range(20):  # tried again: a repeating stream hits and is never bypassed
+        for request in hot:
+            assert cache.evaluate(request, policies) == plain.evaluate(request, policies)
+    assert cache._bypass == 0 and inner.calls == 24
