@@ -147,6 +147,12 @@ def _string_values(group: list[Condition], variables: bool, limit: int) -> tuple
                 assert rendered is not None
                 text, escaped = rendered, family in ("StringLike", "ArnLike")
             literals.append(text)
+            if family == "StringEqualsIgnoreCase" and any(len(c.lower()) != 1 or c == "\u0307" for c in text):
+                # "\u0130".lower() is two characters: lower-casing changes the length, and the
+                # per-position classes below would no longer describe the comparison.
+                reasons.append(
+                    f"{condition.operator} {condition.key} value {raw!r} changes length when lower-cased"
+                )
             pattern = _pattern(family, text, escaped)
             if pattern is not None:
                 patterns.append(pattern)

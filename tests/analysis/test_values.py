@@ -101,3 +101,13 @@ def test_every_probe_is_answered_like_a_witness(entries: list[Any]) -> None:
         return
     for probe in _probes(conditions):
         assert answers({KEY: probe}) in witnessed, (probe, conditions, found.values)
+
+
+def test_a_case_insensitive_value_that_changes_length_is_not_decided() -> None:
+    """``"\\u0130".lower()`` is ``"i\\u0307"``: a request value ``"\\u0130"`` equals the policy's
+    ``"i\\u0307"`` ignoring case, which per-character classes cannot express."""
+    condition = _condition("StringEqualsIgnoreCase", ["i\u0307"], None, False)
+    test = compile_condition(condition, variables=False)
+    assert test({KEY: "\u0130"})  # the engine's answer the classes would miss
+    found = key_values([condition], variables=False)
+    assert not found.complete and found.reasons
