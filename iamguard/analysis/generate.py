@@ -47,6 +47,7 @@ from iamguard.context import ContextValue
 from iamguard.errors import IAMGuardError, InvalidParameterError
 from iamguard.evaluate.engine import Evaluator
 from iamguard.evaluate.inputs import PolicySet, Request
+from iamguard.policy.limits import PolicyLimits, policy_size
 from iamguard.policy.model import Policy, PolicyKind
 from iamguard.policy.parse import parse_policy
 from iamguard.principal import Principal
@@ -98,6 +99,13 @@ class GeneratedPolicy:
     actions: tuple[str, ...] = field(default=())
     distinct_requests: int = 0
 
+    @property
+    def size_problem(self) -> str | None:
+        """Why the policy is too large for a customer managed policy (AWS's 6,144 characters,
+        white space excluded), or ``None`` when it fits; a lower ``generalize_threshold`` helps.
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html"""
+        return PolicyLimits.MANAGED.problem(policy_size(self.document))
+
     def to_json(self) -> dict[str, Any]:
         verdict = getattr(self.no_new_access, "verdict", None)
         return {
@@ -113,6 +121,7 @@ class GeneratedPolicy:
             "Since": None if self.since is None else self.since.isoformat(),
             "NoNewAccess": None if verdict is None else getattr(verdict, "value", str(verdict)),
             "NoNewAccessNote": self.no_new_access_note,
+            "SizeProblem": self.size_problem,
         }
 
 

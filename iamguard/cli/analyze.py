@@ -241,6 +241,8 @@ def _generate(args: argparse.Namespace) -> int:
         print(generated.document)
         proof = f"replayed {generated.replayed} allowed requests of {generated.principal_arn}: {generated.replay_allowed} allowed"
         print(f"{proof} ({generated.events_read} audit events read)", file=sys.stderr)
+        if generated.size_problem is not None:
+            print(f"warning: {generated.size_problem}; try a lower --threshold", file=sys.stderr)
         if check is not None:
             print(f"no new access compared with the current policies: {check.verdict.value}", file=sys.stderr)
             if check.counterexample is not None:

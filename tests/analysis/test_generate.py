@@ -78,6 +78,7 @@ def test_generation_case(path: Path, tmp_path: Path) -> None:
     generated = _generate(spec, events)
     assert json.loads(generated.document)["Statement"] == spec["expect"]
     assert generated.replay_allowed == generated.replayed == generated.events_used > 0
+    assert generated.size_problem is None
     for action, resource, address in spec["denied_after"]:
         principal = Principal.from_arn(spec["principal"]) if ":user/" in spec["principal"] else _session(spec)
         context = {"aws:sourceip": address} if address else {}
@@ -206,6 +207,16 @@ def test_round_trip_allows_every_logged_request_and_no_unlogged_action(
     for action in ("s3:DeleteObject", "iam:CreateUser", "sqs:DeleteQueue"):
         request = Request(alice, action, "arn:aws:s3:::bucket/a", {"aws:sourceip": "192.0.2.1"})
         assert not evaluate(request, policies).allowed
+
+
+def test_a_policy_too_large_for_a_managed_policy_says_so() -> None:
+    events = [
+        _allowed("s3:GetObject", f"arn:aws:s3:::bucket-{i}/object-with-a-long-name") for i in range(200)
+    ]
+    assert generate_policy(events, ALICE, generalize_threshold=None).size_problem == (
+        "policy is 10003 characters (white space excluded), more than the 6144 allowed for a managed policy"
+    )
+    assert generate_policy(events, ALICE).size_problem is None
 
 
 def test_since_counts_back_from_now() -> None:
