@@ -7,7 +7,8 @@ Part of ``iam/``; what the IAM API endpoint, the command line and the console ca
 2. validate the parameters against AWS's input shape (``ValidationError``, every problem listed);
 3. authorize each of the operation's targets for the caller with iamguard's own evaluator
    (``AccessDenied`` with AWS's wording; the root user may do anything in its account);
-4. apply it: a changing action runs in one store transaction (all of it happens or none);
+4. apply it: a changing action runs in one store transaction (all of it happens or none), which
+   also holds step 3's reads, so what was authorized is what changes;
 5. audit: the decisions go to the guard's audit sink, the applied change to the
    ``iamguard.iam`` logger (action, caller, request id; never a secret).
 
@@ -72,12 +73,22 @@ class IamService:
         checked = validate(shape, params or {}) if shape is not None else {}
         request_id = request_id or str(uuid.uuid4())
         call = Call(action, MappingProxyType(checked), caller, self.store, request_id, *self._account)
-        for target in op.targets(call):
-            self.authorizer.check(caller, target.action or f"iam:{action}", target.resource, target.context)
-        if op.mutates:
-            with self.store.atomic():
-                result = op.apply(call)
-            _log.info("IAM %s by %s applied (request %s)", action, caller.principal.arn, request_id)
-        else:
+        if not op.mutates:
+            self._authorize(call)
+            return op.apply(call)
+        # One transaction for the targets' reads, the decisions and the change: what was
+        # authorized (a user's tags, its boundary) is what gets changed, and on a networked
+        # store the reads join the write instead of each paying its own round trip.
+        with self.store.atomic():
+            self._authorize(call)
             result = op.apply(call)
+        _log.info("IAM %s by %s applied (request %s)", action, caller.principal.arn, request_id)
         return result
+
+    def _authorize(self, call: Call) -> None:
+        """Each of the operation's targets must be allowed (AccessDenied otherwise)."""
+        op = find(call.action)
+        for target in op.targets(call):
+            self.authorizer.check(
+                call.caller, target.action or f"iam:{call.action}", target.resource, target.context
+            )
