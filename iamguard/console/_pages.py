@@ -79,14 +79,24 @@ def _csv_href(text: str) -> str:
 
 
 def dashboard(page: Page) -> Response:
-    summary = page.call("GetAccountSummary") or {}
-    counts = {k: summary["SummaryMap"].get(k, 0) for k in ("Users", "Groups", "Roles", "Policies")}
+    counts: dict[str, int] = {}
+    counts_problem = None
+    try:  # a user who may not read the account still lands here and sees why the rest is empty
+        summary = page.call("GetAccountSummary") or {}
+        counts = {k: summary["SummaryMap"].get(k, 0) for k in ("Users", "Groups", "Roles", "Policies")}
+    except IAMGuardError as error:
+        counts_problem = str(error)
     recommendations, problem = _recommendations(page)
     login_url = (
         f"{'https' if page.request.secure else 'http'}://{page.request.host}{page.url(page.app.login_path())}"
     )
     return page.render(
-        "dashboard.html", counts=counts, recommendations=recommendations, problem=problem, login_url=login_url
+        "dashboard.html",
+        counts=counts,
+        counts_problem=counts_problem,
+        recommendations=recommendations,
+        problem=problem,
+        login_url=login_url,
     )
 
 
