@@ -53,9 +53,10 @@ def page(package: str) -> str:
     """The Markdown of one package's reference page."""
     module = importlib.import_module(package)
     summary = (module.__doc__ or "").strip().split("\n\n")[0]
-    lines = [f"# `{package}`", "", f"::: {package}", "    options:", "      members: false", ""]
+    lines = [f"# `{package}`", "", f"::: {package}", "    options:", "      members: false"]
+    lines += ["      show_root_heading: false", ""]
     if not summary:
-        lines[2:5] = []
+        lines[2:6] = []
     for name in module.__all__:
         lines += [f"::: {_identifier(package, name, getattr(module, name))}", "    options:"]
         lines += [f"      heading: {name}", f"      toc_label: {name}", ""]
