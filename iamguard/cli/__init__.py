@@ -62,14 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # The command as typed ("user create", "policy version list"), as argparse names it in errors.
+    words = (args.command, getattr(args, "verb", None), getattr(args, "subverb", None))
+    command = " ".join(str(w) for w in words if w)
     try:
         return int(args.func(args))
     except (OSError, ValueError) as exc:
         # Before IAMGuardError: an InvalidParameterError (a bad option value) is a usage error.
-        print(f"iamguard {args.command}: {exc}", file=sys.stderr)
+        print(f"iamguard {command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except IAMGuardError as exc:
-        print(f"iamguard {args.command}: {exc.code}: {exc}", file=sys.stderr)
+        print(f"iamguard {command}: {exc.code}: {exc}", file=sys.stderr)
         return EXIT_FINDINGS if exc.http_status < 500 else EXIT_USAGE
     except KeyboardInterrupt:
         return 130

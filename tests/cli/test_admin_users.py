@@ -48,7 +48,7 @@ def test_duplicate_name_is_one_line_error_ignoring_case(cli: Cli) -> None:
     assert cli("user", "create", "alice").code == 0
     result = cli("user", "create", "ALICE")
     assert result.code == 1
-    assert result.err.startswith("iamguard user: EntityAlreadyExists:") and result.err.count("\n") == 1
+    assert result.err.startswith("iamguard user create: EntityAlreadyExists:") and result.err.count("\n") == 1
 
 
 @pytest.mark.parametrize(
