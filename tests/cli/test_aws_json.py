@@ -15,11 +15,13 @@ from typing import Any
 
 import pytest
 from botocore.loaders import Loader
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iamguard.cli import _aws_json
 from iamguard.store import mfa
 from iamguard.store.passwords import PasswordPolicy
-from iamguard.store.records import PrincipalKind
+from iamguard.store.records import ManagedPolicy, PrincipalKind, Role, User
 
 from . import admin_cli_support as support
 from .admin_cli_support import ALLOW_S3_READ, TRUST_ACCOUNT, Cli, service, write_json
@@ -196,3 +198,54 @@ def test_the_checker_catches_what_aws_would_not_print(value: Any, shape: str, pr
 def test_dates_print_as_the_aws_cli_prints_them(value: datetime, printed: str) -> None:
     """Whole seconds and the offset: ``"CreateDate": "2026-01-02T03:04:05+00:00"``."""
     assert _aws_json.timestamp(value) == printed
+
+
+# ---------------------------------------------------------------- property: any record conforms
+
+_names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789+=,.@_-", min_size=1, max_size=20)
+_tags = st.lists(st.tuples(_names, st.text(max_size=8)), max_size=3, unique_by=lambda t: t[0]).map(tuple)
+_dates = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)) | st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(timezone.utc)
+)
+_boundaries = st.none() | _names.map(lambda n: f"arn:aws:iam::123456789012:policy/{n}")
+_users = st.builds(
+    User, name=_names, user_id=_names, arn=_names, path=st.just("/"), create_date=_dates, tags=_tags,
+    permissions_boundary=_boundaries,
+)  # fmt: skip
+_roles = st.builds(
+    Role, name=_names, role_id=_names, arn=_names, path=st.just("/a/"), create_date=_dates,
+    assume_role_policy=st.just(json.dumps(TRUST_ACCOUNT)), description=st.text(max_size=5),
+    max_session_duration=st.integers(3600, 43200), tags=_tags, permissions_boundary=_boundaries,
+)  # fmt: skip
+_policies = st.builds(
+    ManagedPolicy, name=_names, policy_id=_names, arn=_names, path=st.just("/"), default_version_id=st.just("v1"),
+    create_date=_dates, update_date=_dates, description=st.text(max_size=5), attachment_count=st.integers(0, 9),
+    boundary_usage_count=st.integers(0, 9), tags=_tags,
+)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(record=_users, listed=st.booleans(), member=st.booleans())
+def test_any_user_prints_as_an_aws_user(record: User, listed: bool, member: bool) -> None:
+    printed = _aws_json.user(record, listed=listed, member=member)
+    assert conforms({"User": printed}, "GetUserResponse") == []
+    assert printed["UserName"] == record.name and datetime.fromisoformat(printed["CreateDate"]).tzinfo
+    assert ("Tags" in printed) == bool(record.tags and not listed and not member)
+    assert ("PermissionsBoundary" in printed) == (record.permissions_boundary is not None and not listed)
+
+
+@settings(max_examples=60, deadline=None)
+@given(record=_roles, listed=st.booleans())
+def test_any_role_prints_as_an_aws_role(record: Role, listed: bool) -> None:
+    printed = _aws_json.role(record, listed=listed)
+    assert conforms({"Role": printed}, "GetRoleResponse") == []
+    assert printed["AssumeRolePolicyDocument"] == TRUST_ACCOUNT
+    assert printed.get("Description", "") == record.description
+
+
+@settings(max_examples=60, deadline=None)
+@given(record=_policies, listed=st.booleans())
+def test_any_policy_prints_as_an_aws_policy(record: ManagedPolicy, listed: bool) -> None:
+    printed = _aws_json.managed_policy(record, listed=listed)
+    assert conforms({"Policy": printed}, "GetPolicyResponse") == []
+    assert ("Description" in printed) == bool(record.description and not listed)
