@@ -18,10 +18,15 @@ Two kinds of edge, each with the decisions that allowed it:
   (an inline policy allowing everything, which may also replace the owner's existing inline
   policies), ``iam:AddUserToGroup`` (Y gains the group's policies), ``iam:CreatePolicyVersion``
   on a customer managed policy attached to Y or used as its boundary (the policy becomes "allow
-  everything"), ``iam:SetDefaultPolicyVersion`` to one of its existing versions, and
-  ``iam:DeleteUserPermissionsBoundary`` / ``DeleteRolePermissionsBoundary``. A grant edge exists
-  only when Y *after* the change passes the admin test with the exact evaluator — so Y's
-  boundary and remaining Deny statements are honoured.
+  everything"), ``iam:SetDefaultPolicyVersion`` to one of its existing versions,
+  ``iam:DeleteUserPermissionsBoundary`` / ``DeleteRolePermissionsBoundary``,
+  ``iam:PutUserPermissionsBoundary`` / ``PutRolePermissionsBoundary`` of AdministratorAccess
+  (decided with ``iam:PermissionsBoundary`` set to it), and ``iam:DeleteUserPolicy`` /
+  ``DeleteRolePolicy`` / ``DeleteGroupPolicy`` (the inline policies holding a Deny are
+  deleted). A grant edge exists only when Y *after* the change passes the admin test with the
+  exact evaluator — so Y's boundary and remaining Deny statements are honoured. When no single
+  change does it, all the changes Z may make to Y except ``SetDefaultPolicyVersion`` (which can
+  also take permissions away) are tried together (delete a boundary *and* attach a policy).
 
 Requests carry the caller's own condition keys (tags, ids), ``aws:ResourceTag/*`` of a target
 user or role, and nothing else: a statement that needs another key (MFA, source address, an
@@ -485,9 +490,14 @@ _GRANT_ACTIONS = (
     "iam:AttachUserPolicy",
     "iam:PutUserPolicy",
     "iam:DeleteUserPermissionsBoundary",
+    "iam:PutUserPermissionsBoundary",
+    "iam:DeleteUserPolicy",
     "iam:AttachRolePolicy",
     "iam:PutRolePolicy",
     "iam:DeleteRolePermissionsBoundary",
+    "iam:PutRolePermissionsBoundary",
+    "iam:DeleteRolePolicy",
+    "iam:DeleteGroupPolicy",
     "iam:AttachGroupPolicy",
     "iam:PutGroupPolicy",
     "iam:AddUserToGroup",
@@ -507,11 +517,18 @@ def _changes(account: _Account, actor: Node) -> Iterator[tuple[Node, _Change]]:
         if node.policies.boundary is not None:
             action = f"iam:Delete{kind}PermissionsBoundary"
             yield from _allowed(account, actor, action, node.arn, [node], _no_boundary)
+            action = f"iam:Put{kind}PermissionsBoundary"
+            yield from _allowed(account, actor, action, node.arn, [node], _admin_boundary(account))
+        yield from _allowed(
+            account, actor, f"iam:Delete{kind}Policy", node.arn, [node], _drop_denies(node.own_inline_prefix)
+        )
         yield from _allowed(account, actor, f"iam:Attach{kind}Policy", node.arn, [node], _attach(account))
         inline = _put_inline(node.own_inline_prefix)
         yield from _allowed(account, actor, f"iam:Put{kind}Policy", node.arn, [node], inline)
     for name, (arn, policies, members) in account.groups.items():
         targets = [account.nodes[m] for m in members]
+        drop = _drop_denies(f"group/{name}/inline/")
+        yield from _allowed(account, actor, "iam:DeleteGroupPolicy", arn, targets, drop)
         yield from _allowed(account, actor, "iam:AttachGroupPolicy", arn, targets, _attach(account))
         inline = _put_inline(f"group/{name}/inline/")
         yield from _allowed(account, actor, "iam:PutGroupPolicy", arn, targets, inline)
@@ -548,6 +565,8 @@ def _allowed(
     extra: dict[str, ContextValue] = {}
     if action.startswith("iam:Attach"):
         extra["iam:policyarn"] = account.admin_policy_arn
+    elif action.endswith("PermissionsBoundary") and action.startswith("iam:Put"):
+        extra["iam:permissionsboundary"] = account.admin_policy_arn
     target = targets[0] if resource == targets[0].arn else None
     decision = _decide(account, actor, action, resource, target=target, extra=extra, technique=action)
     if decision is not None:
@@ -559,10 +578,13 @@ def _allowed(
 def _grant_note(action: str) -> str:
     if action.startswith("iam:Attach"):
         return "attaches AdministratorAccess"
+    if action.endswith("PermissionsBoundary"):
+        verb = "removes" if action.startswith("iam:Delete") else "sets AdministratorAccess as"
+        return f"{verb} the permissions boundary"
     if action.startswith("iam:Put"):
         return "writes an inline policy allowing everything"
     if action.startswith("iam:Delete"):
-        return "removes the permissions boundary"
+        return "deletes the inline policies that hold a Deny"
     return "rewrites the policy to allow everything"
 
 
@@ -583,6 +605,24 @@ def _put_inline(prefix: str) -> Callable[[PolicySet], PolicySet]:
 
 def _no_boundary(policies: PolicySet) -> PolicySet:
     return replace(policies, boundary=None)
+
+
+def _admin_boundary(account: _Account) -> Callable[[PolicySet], PolicySet]:
+    return lambda policies: replace(policies, boundary=account.admin_policy)
+
+
+def _drop_denies(prefix: str) -> Callable[[PolicySet], PolicySet]:
+    """The owner's inline policies that hold a Deny statement deleted (the others kept)."""
+
+    def change(policies: PolicySet) -> PolicySet:
+        kept = tuple(
+            p
+            for p in policies.identity
+            if not (p.name.startswith(prefix) and any(st.effect is Effect.DENY for st in p.statements))
+        )
+        return replace(policies, identity=kept)
+
+    return change
 
 
 def _join(group: tuple[Policy, ...]) -> Callable[[PolicySet], PolicySet]:

@@ -6,7 +6,9 @@ obtain credentials or a session of B (``iam:CreateAccessKey``, ``iam:CreateLogin
 ``UpdateLoginProfile``, ``sts:AssumeRole`` through B's trust policy, ``iam:UpdateAssumeRolePolicy``
 then AssumeRole); a **grant** edge Z ⇒ Y means Z can change Y's policies so that Y is admin
 (``iam:Attach*Policy``, ``iam:Put*Policy``, ``iam:AddUserToGroup``, ``iam:CreatePolicyVersion``,
-``iam:SetDefaultPolicyVersion``, ``iam:Delete*PermissionsBoundary``). Every edge is decided by
+``iam:SetDefaultPolicyVersion``, ``iam:Delete*PermissionsBoundary``,
+``iam:Put*PermissionsBoundary``, ``iam:Delete*Policy`` of an inline policy holding a Deny; alone
+or together). Every edge is decided by
 the exact evaluator against the target's ARN, boundaries included, and carries the statements
 that allowed it. These are the techniques of Rhino Security Labs' list
 (https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/) that stay
