@@ -4,8 +4,10 @@ complete search, UNKNOWN (with the reasons) otherwise."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from iamguard.analysis._inputs import ALLOW_ALL, Sides
+from iamguard.analysis._relax import VARIABLE_MARK, relaxed
 from iamguard.analysis._search import Found, Goal, policies_of, search
 from iamguard.analysis.principals import identity_principals, principal_from_arn, resource_principals
 from iamguard.analysis.results import AnalysisResult, Counterexample, Verdict
@@ -13,7 +15,11 @@ from iamguard.evaluate.engine import Evaluator, principal_context_keys
 from iamguard.evaluate.inputs import Request
 from iamguard.principal import Principal, PrincipalType
 
-__all__ = ["DEFAULT_BUDGET", "run_check"]
+__all__ = ["DEFAULT_BUDGET", "Relaxation", "run_check"]
+
+#: Per side, whether its relaxation allows at least (True) or at most (False) as much; and the
+#: goal that must have no request on the relaxed sides.
+Relaxation = tuple[tuple[bool, ...], Goal]
 
 #: Requests evaluated per world before the search gives up (and answers UNKNOWN).
 DEFAULT_BUDGET = 200_000
@@ -30,10 +36,16 @@ def run_check(
     budget: int = DEFAULT_BUDGET,
     principals: Sequence[Principal] | None = None,
     passed: str = "no request separates them",
+    relaxations: Sequence[Relaxation] = (),
 ) -> AnalysisResult:
-    """Search every world; the first separating request that replays is the FAIL."""
+    """Search every world; the first separating request that replays is the FAIL.
+
+    ``relaxations`` decide a world left open only by policy variables (``_relax``): each is
+    (per side: relax it wider or narrower, the goal that must have no request there).
+    """
     reasons: list[str] = []
     tried = 0
+    relaxed_worlds = 0
     for sides in worlds:
         candidates, partial = _principals(sides, principals)
         reasons.extend(r for r in partial if r not in reasons)
@@ -41,10 +53,57 @@ def run_check(
         tried += found.tried
         if found.request is not None:
             return _fail(sides, goal, found, tried)
+        if found.reasons and relaxations and all(VARIABLE_MARK in r for r in found.reasons):
+            outcome = _decide_relaxed(sides, goal, candidates, relaxations, actions, resources, budget)
+            tried += outcome.requests_tried
+            if outcome.verdict is Verdict.FAIL:
+                return replace(outcome, requests_tried=tried)
+            if outcome.verdict is Verdict.PASS:
+                relaxed_worlds += 1
+                continue
+            reasons.extend(r for r in outcome.reasons if r not in reasons)
         reasons.extend(r for r in found.reasons if r not in reasons)
     if reasons:
         return AnalysisResult(Verdict.UNKNOWN, None, tuple(reasons), tried)
-    return AnalysisResult(Verdict.PASS, None, (f"{passed} (complete search, {tried} requests)",), tried)
+    how = f"complete search, {tried} requests"
+    if relaxed_worlds:
+        how += "; policy variables decided on a relaxation that allows at least/at most as much"
+    return AnalysisResult(Verdict.PASS, None, (f"{passed} ({how})",), tried)
+
+
+def _decide_relaxed(
+    sides: Sides,
+    goal: Goal,
+    candidates: Sequence[Principal],
+    relaxations: Sequence[Relaxation],
+    actions: Sequence[str],
+    resources: Sequence[str],
+    budget: int,
+) -> AnalysisResult:
+    """PASS when no relaxation has a request for its goal; FAIL when one found on a relaxation
+    also separates the original sides; else UNKNOWN."""
+    tried = 0
+    for wider, relaxed_goal in relaxations:
+        relaxed_sides = tuple(relaxed(side, wider=w) for side, w in zip(sides, wider, strict=True))
+        found = search(
+            relaxed_sides, relaxed_goal, candidates, actions=actions, resources=resources, budget=budget
+        )
+        tried += found.tried
+        if found.request is not None:
+            original = tuple(_EVALUATOR.evaluate(found.request, side) for side in sides)
+            if goal(found.request, original):
+                return _fail(sides, goal, replace(found, decisions=original), tried)
+            return AnalysisResult(
+                Verdict.UNKNOWN,
+                None,
+                (
+                    "policy variables: the relaxation without them has a separating request the policies do not",
+                ),
+                tried,
+            )
+        if found.reasons:
+            return AnalysisResult(Verdict.UNKNOWN, None, found.reasons, tried)
+    return AnalysisResult(Verdict.PASS, None, (), tried)
 
 
 def _principals(

@@ -54,7 +54,11 @@ def check_no_new_access(
         resource_account=resource_account,
     )
     return run_check(
-        sides, _new_access, budget=budget, passed="the new policy grants no access the old one denies"
+        sides,
+        _new_access,
+        budget=budget,
+        passed="the new policy grants no access the old one denies",
+        relaxations=(((True, False), _new_access),),
     )
 
 
@@ -79,7 +83,13 @@ def is_equivalent(
         resource_policy=resource_policy,
         resource_account=resource_account,
     )
-    return run_check(sides, _differ, budget=budget, passed="both allow exactly the same requests")
+    return run_check(
+        sides,
+        _differ,
+        budget=budget,
+        passed="both allow exactly the same requests",
+        relaxations=(((True, False), _new_access), ((False, True), _old_only)),
+    )
 
 
 def check_access_not_granted(
@@ -127,11 +137,16 @@ def check_access_not_granted(
         resources=resources,
         budget=budget,
         passed="the policy grants none of the listed access",
+        relaxations=(((True,), granted),),
     )
 
 
 def _new_access(request: Request, decisions: tuple[Decision, ...]) -> bool:
     return decisions[0].allowed and not decisions[1].allowed
+
+
+def _old_only(request: Request, decisions: tuple[Decision, ...]) -> bool:
+    return decisions[1].allowed and not decisions[0].allowed
 
 
 def _differ(request: Request, decisions: tuple[Decision, ...]) -> bool:
