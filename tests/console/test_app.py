@@ -1,0 +1,287 @@
+"""The console over HTTP without a browser: headers, login URL, cookies, CSRF, timeouts, sign-out
+shared by processes, the host-app authenticator (MFA condition keys), downloads, no secrets in logs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import pytest
+import requests
+
+from iamguard.authn.request_view import RequestView
+from iamguard.authn.session_token import SessionTokenService
+from iamguard.cli.serve_sts import ThreadingWSGIServer
+from iamguard.console import ConsoleApp, ConsoleSessionAuthenticator
+from iamguard.console._http import MAX_FORM_BYTES
+from iamguard.console._session import SESSION_COOKIE
+from iamguard.enforce.guard import Guard
+from iamguard.errors import AccessDeniedError, ExpiredCredentialsError
+from iamguard.keyring import KeyRing
+from iamguard.store import IdentityService, mfa, open_store
+from iamguard.store.records import PrincipalKind
+from iamguard.store.secrets import SecretBox
+
+ACCOUNT = "111122223333"
+PASSWORD = "Adm1n-Passw0rd!x"
+TEMPLATES = Path(__file__).parents[2] / "iamguard" / "console" / "templates"
+_CSRF = re.compile(r'name="csrf" value="([^"]*)"')
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1_900_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _Served:
+    """A console (fake clock for sessions, tokens and the store) on a loopback port."""
+
+    def __init__(self, store: IdentityService, tokens: SessionTokenService, clock: _Clock) -> None:
+        self.app = ConsoleApp(store, tokens, clock=clock, idle_timeout=1800, session_duration=3 * 3600)
+        self.server = make_server(
+            "127.0.0.1", 0, self.app, server_class=ThreadingWSGIServer, handler_class=_Quiet
+        )
+        self.base = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        ).start()
+
+    def sign_in(self, user: str = "admin", password: str = PASSWORD, **headers: str) -> requests.Session:
+        browser = requests.Session()
+        page = browser.get(self.base + self.app.login_path(), headers=headers, timeout=10)
+        token = _CSRF.search(page.text)
+        assert token is not None
+        browser.post(
+            page.url,
+            data={"csrf": token.group(1), "user_name": user, "password": password},
+            headers=headers,
+            timeout=10,
+        )
+        return browser
+
+
+@pytest.fixture
+def world() -> Iterator[tuple[IdentityService, SessionTokenService, _Clock, _Served]]:
+    clock = _Clock()
+    store = open_store(
+        "memory://",
+        create=True,
+        account_id=ACCOUNT,
+        secret_box=SecretBox({"k": bytes(range(32))}, "k"),
+        clock=clock,
+    )
+    store.create_user("admin")
+    store.create_login_profile("admin", PASSWORD)
+    store.attach_policy(PrincipalKind.USER, "admin", "arn:aws:iam::iamguard:policy/AdministratorAccess")
+    tokens = SessionTokenService(KeyRing.generate(), clock=clock)
+    served = _Served(store, tokens, clock)
+    yield store, tokens, clock, served
+    served.server.shutdown()
+    served.server.server_close()
+
+
+def _csrf(browser: requests.Session, url: str) -> str:
+    match = _CSRF.search(browser.get(url, timeout=10).text)
+    assert match is not None
+    return match.group(1)
+
+
+def test_every_response_carries_a_strict_csp_and_templates_have_no_inline_script() -> None:
+    for template in TEMPLATES.glob("*.html"):
+        text = template.read_text()
+        assert not re.search(r"<script(?![^>]*\bsrc=)", text), template.name
+        assert not re.search(r"\s(on[a-z]+|style)=", text), template.name
+
+
+def test_headers_login_url_and_cookie_flags(world: Any) -> None:
+    store, _, _, served = world
+    page = requests.get(served.base + "/", timeout=10)
+    assert page.url == served.base + f"/signin/{ACCOUNT}"
+    csp = page.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+    assert page.headers["X-Frame-Options"] == "DENY" and page.headers["Cache-Control"] == "no-store"
+    assert requests.get(served.base + "/signin/someone-else", timeout=10).status_code == 404
+    store.create_account_alias("example-corp")
+    assert requests.get(served.base + "/signin/example-corp", timeout=10).status_code == 200
+    assert (
+        requests.get(served.base + f"/signin/{ACCOUNT}", timeout=10).status_code == 200
+    )  # the id still works
+
+    browser = served.sign_in()
+    cookie = next(c for c in browser.cookies if c.name == SESSION_COOKIE)
+    assert cookie.has_nonstandard_attr("HttpOnly") and not cookie.secure
+    # served under a real host name the cookie is Secure (requests keeps it only for https, so read the header)
+    raw = requests.Session()
+    page = raw.get(served.base + "/signin/example-corp", headers={"Host": "console.example.com"}, timeout=10)
+    assert "Secure" in page.headers["Set-Cookie"] and "SameSite=Lax" in page.headers["Set-Cookie"]
+
+
+def test_posts_without_the_csrf_token_are_refused(world: Any) -> None:
+    store, _, _, served = world
+    anonymous = requests.post(
+        served.base + f"/signin/{ACCOUNT}", data={"user_name": "admin", "password": PASSWORD}, timeout=10
+    )
+    assert anonymous.status_code == 403 and SESSION_COOKIE not in anonymous.cookies
+    browser = served.sign_in()
+    refused = browser.post(served.base + "/account/alias", data={"alias": "sneaky"}, timeout=10)
+    assert refused.status_code == 403 and "InvalidCsrfToken" in refused.text
+    assert store.account().alias is None
+    token = _csrf(browser, served.base + "/home")
+    assert browser.post(served.base + "/account/alias", data={"alias": "fine", "csrf": token}, timeout=10).ok
+    assert store.account().alias == "fine"
+
+
+def test_idle_and_absolute_timeouts(world: Any) -> None:
+    _, _, clock, served = world
+    browser = served.sign_in()
+    assert browser.get(served.base + "/users", allow_redirects=False, timeout=10).status_code == 200
+    clock.now += 1700  # active again before the idle limit: the timer restarts
+    assert browser.get(served.base + "/users", allow_redirects=False, timeout=10).status_code == 200
+    clock.now += 1801
+    idle = browser.get(served.base + "/users", allow_redirects=False, timeout=10)
+    assert idle.status_code == 303 and "/signin/" in idle.headers["Location"]
+
+    browser = served.sign_in()
+    for _ in range(7):  # every 30 minutes for 3 hours: never idle, then past the absolute limit
+        assert browser.get(served.base + "/users", allow_redirects=False, timeout=10).status_code == 200
+        clock.now += 1790
+    ended = browser.get(served.base + "/users", allow_redirects=False, timeout=10)
+    assert ended.status_code == 303
+
+
+def test_sign_out_on_one_process_is_seen_by_another(world: Any) -> None:
+    store, tokens, clock, served = world
+    other = _Served(store, tokens, clock)  # a second worker: same store and keyring, its own memory
+    try:
+        browser = served.sign_in()
+        cookie = browser.cookies[SESSION_COOKIE]
+        assert requests.get(
+            other.base + "/users", cookies={SESSION_COOKIE: cookie}, allow_redirects=False, timeout=10
+        ).ok
+        browser.post(
+            served.base + "/signout", data={"csrf": _csrf(browser, served.base + "/home")}, timeout=10
+        )
+        replay = requests.get(
+            other.base + "/users", cookies={SESSION_COOKIE: cookie}, allow_redirects=False, timeout=10
+        )
+        assert replay.status_code == 303
+    finally:
+        other.server.shutdown()
+        other.server.server_close()
+
+
+def test_host_app_accepts_the_console_session_with_mfa_condition_keys(world: Any) -> None:
+    store, _, clock, served = world
+    store.create_user("bob")
+    store.create_login_profile("bob", "Bob-passw0rd!x")
+    store.put_inline_policy(
+        PrincipalKind.USER,
+        "bob",
+        "mfa-only",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": "*",
+                    "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+                }
+            ],
+        },
+    )
+    guard = Guard(store, authenticators=[ConsoleSessionAuthenticator.for_console(served.app)], clock=clock)
+
+    def view(cookie: str) -> RequestView:
+        return RequestView("GET", "/reports/q3.csv", headers=[("Cookie", f"{SESSION_COOKIE}={cookie}")])
+
+    plain = served.sign_in("bob", "Bob-passw0rd!x").cookies[SESSION_COOKIE]
+    caller = guard.authenticate(view(plain))
+    assert caller.principal.arn == store.get_user("bob").arn and not caller.principal.mfa_authenticated
+    with pytest.raises(AccessDeniedError):
+        guard.check(caller, "s3:GetObject", "arn:aws:s3:::reports/q3.csv")
+
+    device = store.create_virtual_mfa_device("bob")
+    seed = device.base32_seed
+    store.enable_mfa_device(
+        "bob", device.device.serial_number, mfa.totp(seed, clock() - 30), mfa.totp(seed, clock())
+    )
+    clock.now += 30
+    browser = served.sign_in("bob", "Bob-passw0rd!x")
+    mfa_page = browser.get(served.base + served.app.login_path() + "/mfa", timeout=10)
+    match = _CSRF.search(mfa_page.text)
+    assert match is not None
+    browser.post(mfa_page.url, data={"csrf": match.group(1), "code": mfa.totp(seed, clock())}, timeout=10)
+    strong = browser.cookies[SESSION_COOKIE]
+    clock.now += 60
+    caller = guard.authenticate(view(strong))
+    assert caller.principal.mfa_authenticated and caller.principal.mfa_age_seconds == 60
+    assert guard.check(caller, "s3:GetObject", "arn:aws:s3:::reports/q3.csv").allowed
+
+    browser.post(served.base + "/signout", data={"csrf": _csrf(browser, served.base + "/home")}, timeout=10)
+    with pytest.raises(ExpiredCredentialsError):
+        guard.authenticate(view(strong))
+    assert guard.authenticate_optional(RequestView("GET", "/reports/q3.csv")) is None
+
+
+def test_credential_report_download_and_no_secret_in_logs(
+    world: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, _, clock, served = world
+    browser = served.sign_in()
+    caplog.set_level(logging.DEBUG)
+    token = _csrf(browser, served.base + "/users/new")
+    created = browser.post(
+        served.base + "/users/new",
+        data={
+            "csrf": token,
+            "user_name": "carol",
+            "console": "on",
+            "password_mode": "custom",
+            "password": "Carol-first-1!",
+            "access_key": "on",
+        },
+        timeout=10,
+    )
+    secret = re.search(r'data-field="Secret access key">([^<]+)<', created.text)
+    assert secret is not None
+    assert created.headers["Cache-Control"] == "no-store"
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Carol-first-1!" not in logged and secret.group(1) not in logged
+
+    # the report made when the dashboard was first shown is served for four hours, as AWS does
+    # (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_getting-report.html)
+    report = browser.post(served.base + "/reports/credential", data={"csrf": token}, timeout=10)
+    assert [r["user"] for r in csv.DictReader(io.StringIO(report.text))] == ["<root_account>", "admin"]
+    clock.now += 4 * 3600 + 1
+    browser = served.sign_in()
+    token = _csrf(browser, served.base + "/users")
+    report = browser.post(served.base + "/reports/credential", data={"csrf": token}, timeout=10)
+    assert report.headers["Content-Type"].startswith("text/csv")
+    assert "attachment" in report.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(report.text)))
+    assert [r["user"] for r in rows] == ["<root_account>", "admin", "carol"]
+    assert rows[2]["password_enabled"] == "true" and rows[2]["access_key_1_active"] == "true"
+
+
+def test_oversized_form_is_refused(world: Any) -> None:
+    _, _, _, served = world
+    response = requests.post(
+        served.base + f"/signin/{ACCOUNT}", data={"document": "x" * (MAX_FORM_BYTES + 1)}, timeout=10
+    )
+    assert response.status_code == 413
