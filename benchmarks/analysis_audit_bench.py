@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import statistics
@@ -256,7 +257,12 @@ def bench_escalation(principals: int, repeat: int) -> dict[str, Any]:
 # ---------------------------------------------------------------- report
 
 
-def markdown(generation_result: dict[str, Any], escalation_result: dict[str, Any], repeat: int) -> str:
+def markdown(
+    generation_result: dict[str, Any],
+    escalation_result: dict[str, Any],
+    repeat: int,
+    load: tuple[float, float],
+) -> str:
     g, e = generation_result, escalation_result
     stamp = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     per_event = g["whole_s"] / g["events"] * 1e6
@@ -265,7 +271,9 @@ def markdown(generation_result: dict[str, Any], escalation_result: dict[str, Any
         "",
         f"Generated {stamp} by `benchmarks/analysis_audit_bench.py` at {git_head()} — Python "
         f"{platform.python_version()}, {platform.platform()}; median of {repeat} runs each, one process, "
-        "on a machine shared with other work (2 cores).",
+        f"on a machine shared with other work: {os.cpu_count()} cores, 1-minute load average "
+        f"{load[0]:.1f} at the start and {load[1]:.1f} at the end (above the core count, every figure "
+        "here is inflated by waiting for a core).",
         "",
         "## Least-privilege policy from the audit log",
         "",
@@ -320,9 +328,10 @@ def main(argv: list[str] | None = None) -> int:
         "--markdown", type=Path, default=ROOT / "benchmarks" / "results" / "analysis_audit_latest.md"
     )
     args = parser.parse_args(argv)
+    before = os.getloadavg()[0]
     generation_result = bench_generation(args.events, args.repeat)
     escalation_result = bench_escalation(args.principals, args.repeat)
-    text = markdown(generation_result, escalation_result, args.repeat)
+    text = markdown(generation_result, escalation_result, args.repeat, (before, os.getloadavg()[0]))
     args.markdown.write_text(text, encoding="utf-8")
     print(text)
     return 0
