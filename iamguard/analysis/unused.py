@@ -17,7 +17,8 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_last-accessed.h
   the audit log too (``events``), allowed action patterns that no allowed request matched within
   the window are reported per action as well.
 * A principal that used nothing in the window while allowed something gets one ``principal``
-  finding (Access Analyzer's *unused role*).
+  finding (Access Analyzer's *unused role*); a user's active access key unused in the window
+  gets an ``access-key`` finding (the key's last-used date is what the guard's tracker records).
 
 Role sessions are tracked under the role's ARN without its path (what a session ARN names), so a
 role's data is read under both spellings.
@@ -56,8 +57,9 @@ class UnusedAccessFinding:
 
     ``kind`` is ``"service"`` (``service``'s actions allowed, none used in the window; ``*``:
     every service is allowed, and ``used_services`` lists the ones used), ``"action"`` (an
-    allowed action pattern no logged request matched; needs the audit log) or ``"principal"``
-    (nothing used at all). ``last_accessed`` is the latest use on record, ``None`` for never.
+    allowed action pattern no logged request matched; needs the audit log), ``"principal"``
+    (nothing used at all) or ``"access-key"`` (an active key of a user, ``actions`` holding its
+    id, unused in the window: last used, or never used and created, before it). ``last_accessed`` is the latest use on record, ``None`` for never.
     """
 
     principal: str
@@ -72,6 +74,8 @@ class UnusedAccessFinding:
         when = "never used" if self.last_accessed is None else f"last used {self.last_accessed:%Y-%m-%d}"
         if self.kind == "principal":
             return f"{self.principal}: no access used in {self.days} days ({when})"
+        if self.kind == "access-key":
+            return f"{self.principal}: access key {self.actions[0]} not used in {self.days} days ({when})"
         if self.service == _ALL_SERVICES:
             used = ", ".join(self.used_services) or "none"
             return f"{self.principal}: every service is allowed; used in {self.days} days: {used}"
@@ -134,8 +138,9 @@ def _findings(
     principal = Principal.from_arn(resolved.arn, tags=dict(resolved.tags), user_id=resolved.unique_id)
     policies = PolicySet(identity=resolved.identity, boundary=resolved.boundary)
     allowed = _allowed_services(principal, policies)
+    keys = _unused_keys(store, arn, resolved.name, days, cutoff) if resolved.kind == "user" else []
     if not allowed:
-        return []
+        return keys
     last = _last_accessed(store, resolved.arn)
     recent = sorted(s for s, at in last.items() if at >= cutoff)
     found = []
@@ -149,6 +154,21 @@ def _findings(
             found.append(UnusedAccessFinding(arn, "service", service, actions, last.get(service), days))
         elif logged is not None:
             found.extend(_unused_actions(arn, service, actions, logged, last.get(service), days))
+    return found + keys
+
+
+def _unused_keys(
+    store: IdentityService, arn: str, user_name: str, days: int, cutoff: datetime
+) -> list[UnusedAccessFinding]:
+    """Active access keys last used (or, never used, created) before ``cutoff``: Access
+    Analyzer's unused access key finding. https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-findings.html"""
+    found = []
+    for key in store.list_access_keys(user_name):
+        since = key.last_used_date or key.create_date
+        if key.active and since < cutoff:
+            found.append(
+                UnusedAccessFinding(arn, "access-key", "", (key.access_key_id,), key.last_used_date, days)
+            )
     return found
 
 

@@ -106,6 +106,26 @@ def test_action_level_findings_come_from_the_audit_log() -> None:
     ]
 
 
+def test_unused_access_keys() -> None:
+    """Active keys unused in the window are findings (never used: judged by creation); a key the
+    tracker saw recently, or an inactive one, is not."""
+    created = (NOW - timedelta(days=200)).timestamp()
+    store = open_store(
+        "memory://", account_id=ACCOUNT, secret_box=SecretBox({"t": bytes(32)}, "t"), clock=_fixed(created)
+    )
+    user = store.create_user("dana")
+    used_id = store.create_access_key("dana").access_key_id
+    idle = store.create_access_key("dana").access_key_id
+    tracker = AccessTracker(store, interval=None, clock=_fixed((NOW - timedelta(days=1)).timestamp()))
+    tracker.note(entity_arn=user.arn, action="s3:GetObject", access_key_id=used_id)
+    tracker.flush()
+    found = unused_access(store, days=90, now=NOW)
+    assert [(f.kind, f.actions, f.last_accessed) for f in found] == [("access-key", (idle,), None)]
+    assert found[0].describe() == f"{user.arn}: access key {idle} not used in 90 days (never used)"
+    store.update_access_key(idle, "Inactive")
+    assert unused_access(store, days=90, now=NOW) == ()
+
+
 def test_bad_arguments() -> None:
     store = _store()
     with pytest.raises(InvalidParameterError, match="days must be at least 1"):
