@@ -3,7 +3,8 @@
 What a block is, by its fence's language and the ``<!-- snippet: ... -->`` comment on the line
 before it:
 
-* ``python``: executed in one namespace per file, in the file's temporary directory;
+* ``python``: executed in one namespace per file, in the file's temporary directory, with the
+  environment the earlier blocks exported (and what it sets in ``os.environ`` kept for the next);
 * ``bash`` / ``sh``: run by bash (``set -euo pipefail``) with the venv's ``bin`` first on
   ``PATH``; exported variables carry over to the file's later blocks, shell and Python alike;
 * ``console``: each ``$ command`` runs the same way; output shown under it is compared with
@@ -198,6 +199,7 @@ class Runner:
         try:
             with contextlib.redirect_stdout(out):
                 exec(compile(code, block.where, "exec"), self.namespace)
+            self.env = dict(os.environ)  # what the block exported, later blocks see (as a reader's would)
         finally:
             os.chdir(saved_cwd)
             os.environ.clear()

@@ -110,9 +110,10 @@ def test_state_carries_between_blocks_and_failures_are_reported(tmp_path: Path) 
     page = _page(
         tmp_path,
         "```bash\nexport GREETING=hello\n```\n"
-        '```python\nimport os\nprint(os.environ["GREETING"], open("note.txt").read())\n```\n'
+        '```python\nimport os\nprint(os.environ["GREETING"], open("note.txt").read())\n'
+        'os.environ["REPLY"] = "hi"\n```\n'
         "<!-- snippet: output -->\n```\nhello from a file\n```\n"
-        "```console\n$ echo $GREETING\nhello\n```\n"
+        "```console\n$ echo $GREETING $REPLY\nhello hi\n```\n"
         "```console\n$ echo $GREETING\ngoodbye\n```\n",
     )
     (tmp_path / "work").mkdir()
