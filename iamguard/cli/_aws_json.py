@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from iamguard.decision import Decision, MatchedStatement, PolicyRole
+from iamguard.decision import Decision, DecisionKind, MatchedStatement, PolicyRole
 from iamguard.lookups import AccessKey
 from iamguard.store.built_in import is_built_in_arn
 from iamguard.store.records import (
@@ -230,21 +230,28 @@ def _statement(statement: MatchedStatement) -> dict[str, Any]:
     return {"SourcePolicyId": statement.policy_name, "SourcePolicyType": _source_policy_type(statement)}
 
 
-def evaluation_result(decision: Decision, *, boundary: bool = False) -> dict[str, Any]:
-    """An ``EvaluationResult`` as the policy simulator returns it; with ``boundary`` (a
-    permissions boundary took part) its ``PermissionsBoundaryDecisionDetail``: whether a
-    boundary statement allowed the request and none denied it. The human explanation
-    (``Decision.reason``) has no member in AWS's shape; the table output shows it.
+def _deciding(decision: Decision) -> list[MatchedStatement]:
+    """The statements that "determine the result": the Deny statements of an explicit deny, the
+    Allow statements of an Allow, none of an implicit deny."""
+    if decision.kind is DecisionKind.IMPLICIT_DENY:
+        return []
+    effect = "Deny" if decision.kind is DecisionKind.EXPLICIT_DENY else "Allow"
+    return [m for m in decision.matched if m.effect == effect]
+
+
+def evaluation_result(decision: Decision, boundary_alone: Decision | None = None) -> dict[str, Any]:
+    """An ``EvaluationResult`` as the policy simulator returns it. ``MatchedStatements`` are
+    those that determine the result; ``boundary_alone`` (the request evaluated against the
+    permissions boundary only, when one took part) gives ``PermissionsBoundaryDecisionDetail``.
+    The human explanation (``Decision.reason``) has no member in AWS's shape; the table shows it.
     https://docs.aws.amazon.com/IAM/latest/APIReference/API_EvaluationResult.html"""
     out: dict[str, Any] = {
         "EvalActionName": decision.action,
         "EvalResourceName": decision.resource,
         "EvalDecision": decision.kind.value,
-        "MatchedStatements": [_statement(m) for m in decision.matched],
+        "MatchedStatements": [_statement(m) for m in _deciding(decision)],
         "MissingContextValues": list(decision.missing_context_keys),
     }
-    if boundary:
-        effects = {m.effect for m in decision.matched if m.policy_role is PolicyRole.BOUNDARY}
-        allowed = "Allow" in effects and "Deny" not in effects
-        out["PermissionsBoundaryDecisionDetail"] = {"AllowedByPermissionsBoundary": allowed}
+    if boundary_alone is not None:
+        out["PermissionsBoundaryDecisionDetail"] = {"AllowedByPermissionsBoundary": boundary_alone.allowed}
     return out

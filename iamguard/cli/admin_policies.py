@@ -57,8 +57,19 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="also detach it and drop its other versions (AWS refuses without)",
     )
-    p = verb(verbs, "entities", "list the users, groups and roles a policy is attached to", _entities)
+    p = verb(
+        verbs,
+        "entities",
+        "list the users, groups and roles using a policy (attached or as boundary)",
+        _entities,
+    )
     p.add_argument("policy", metavar="POLICY")
+    p.add_argument(
+        "--usage",
+        choices=("all", "permissions", "boundary"),
+        default="all",
+        help="attached as a permissions policy, used as a permissions boundary, or both (default)",
+    )
     for name, func, word in (("attach", _attach, "attach to"), ("detach", _detach, "detach from")):
         p = verb(verbs, name, f"{word} a user, group or role", func)
         p.add_argument("policy", metavar="POLICY")
@@ -168,26 +179,60 @@ def _delete(args: argparse.Namespace) -> int:
 
 def _entities(args: argparse.Namespace) -> int:
     service = open_from_args(args, write=False)
-    found = service.list_entities_for_policy(policy_arn(service, args.policy))
-    emit(args, _entities_json(service, found), ("KIND", "NAME"), [(kind.value, name) for kind, name in found])
+    found = _policy_users(service, policy_arn(service, args.policy), args.usage)
+    rows = [(kind.value, name, usage) for kind, name, _, usage in found]
+    emit(args, _entities_json(found), ("KIND", "NAME", "USED AS"), rows)
     return EXIT_OK
 
 
-def _entities_json(service: IdentityService, found: list[tuple[PrincipalKind, str]]) -> dict[str, Any]:
+def _policy_users(
+    service: IdentityService, arn: str, usage: str
+) -> list[tuple[PrincipalKind, str, str, str]]:
+    """(kind, name, unique id, how it uses the policy) of each entity using it as ``usage`` asks
+    (``ListEntitiesForPolicy``'s ``PolicyUsageFilter``: both uses unless one is named), sorted
+    by kind and name."""
+    found: dict[tuple[PrincipalKind, str], tuple[PrincipalKind, str, str, str]] = {}
+    if usage != "boundary":
+        for kind, name in service.list_entities_for_policy(arn):
+            found[kind, name] = (kind, name, _unique_id(service, kind, name), "permissions")
+    else:
+        service.get_policy(arn)  # NoSuchEntity for an unknown policy
+    if usage != "permissions":
+        for user in service.list_users():
+            if user.permissions_boundary == arn:
+                found.setdefault(
+                    (PrincipalKind.USER, user.name), (PrincipalKind.USER, user.name, user.user_id, "boundary")
+                )
+        for role in service.list_roles():
+            if role.permissions_boundary == arn:
+                found.setdefault(
+                    (PrincipalKind.ROLE, role.name), (PrincipalKind.ROLE, role.name, role.role_id, "boundary")
+                )
+    return sorted(found.values(), key=lambda e: (e[0].value, e[1].lower()))
+
+
+def _unique_id(service: IdentityService, kind: PrincipalKind, name: str) -> str:
+    if kind is PrincipalKind.USER:
+        return service.get_user(name).user_id
+    if kind is PrincipalKind.GROUP:
+        return service.get_group(name).group_id
+    return service.get_role(name).role_id
+
+
+def _entities_json(found: list[tuple[PrincipalKind, str, str, str]]) -> dict[str, Any]:
     """``ListEntitiesForPolicy``'s answer: ``PolicyGroups``, ``PolicyUsers``, ``PolicyRoles``,
-    each entity by name and unique id."""
-    names = {kind: [name for k, name in found if k is kind] for kind in PrincipalKind}
-    return {
-        "PolicyGroups": [
-            {"GroupName": n, "GroupId": service.get_group(n).group_id} for n in names[PrincipalKind.GROUP]
-        ],
-        "PolicyUsers": [
-            {"UserName": n, "UserId": service.get_user(n).user_id} for n in names[PrincipalKind.USER]
-        ],
-        "PolicyRoles": [
-            {"RoleName": n, "RoleId": service.get_role(n).role_id} for n in names[PrincipalKind.ROLE]
-        ],
+    each entity by name and unique id.
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListEntitiesForPolicy.html"""
+    members = {
+        PrincipalKind.GROUP: "PolicyGroups",
+        PrincipalKind.USER: "PolicyUsers",
+        PrincipalKind.ROLE: "PolicyRoles",
     }
+    out: dict[str, list[dict[str, str]]] = {member: [] for member in members.values()}
+    for kind, name, unique_id, _ in found:
+        word = kind.value.capitalize()
+        out[members[kind]].append({f"{word}Name": name, f"{word}Id": unique_id})
+    return out
 
 
 def _attach(args: argparse.Namespace) -> int:

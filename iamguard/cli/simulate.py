@@ -63,17 +63,23 @@ def run(args: argparse.Namespace) -> int:
     identity = [_read(path, PolicyKind.IDENTITY) for path in args.policies]
     boundary = [_read(args.boundary, PolicyKind.IDENTITY)] if args.boundary else None
     resource_policy = _read(args.resource_policy, PolicyKind.RESOURCE) if args.resource_policy else None
+    resources, context = args.resource or ["*"], context_from_options(args.context)
     decisions = simulate_custom_policy(
         identity,
         args.action,
-        args.resource or ["*"],
-        context_entries=context_from_options(args.context),
+        resources,
+        context_entries=context,
         permissions_boundary_policy_input_list=boundary,
         resource_policy=resource_policy,
         resource_owner=args.resource_owner,
         caller_arn=args.caller_arn,
     )
-    return report(args, decisions, boundary=boundary is not None)
+    alone = None
+    if boundary is not None:  # the boundary alone, for PermissionsBoundaryDecisionDetail
+        alone = simulate_custom_policy(
+            boundary, args.action, resources, context_entries=context, caller_arn=args.caller_arn
+        )
+    return report(args, decisions, alone)
 
 
 def add_request_args(parser: argparse.ArgumentParser, *, context_help: str) -> None:
@@ -96,13 +102,16 @@ def context_from_options(options: list[str]) -> dict[str, ContextValue]:
     return context
 
 
-def report(args: argparse.Namespace, decisions: list[Decision], *, boundary: bool = False) -> int:
+def report(
+    args: argparse.Namespace, decisions: list[Decision], boundary_alone: list[Decision] | None = None
+) -> int:
     """Print the decisions (under ``--json`` as ``{"EvaluationResults": [...]}``, the answer of
     ``aws iam simulate-custom-policy``, else a table); the exit status: 0 when all are allowed,
-    else 1. ``boundary``: a permissions boundary took part (each result then says whether it
-    allowed the request)."""
+    else 1. ``boundary_alone``: when a permissions boundary took part, the same requests
+    evaluated against it alone (each result then says whether it allows the request)."""
     if args.json:
-        results = [_aws_json.evaluation_result(d, boundary=boundary) for d in decisions]
+        alone: list[Decision | None] = list(boundary_alone) if boundary_alone else [None] * len(decisions)
+        results = [_aws_json.evaluation_result(d, b) for d, b in zip(decisions, alone, strict=True)]
         print_json({"EvaluationResults": results})
     else:
         _print_table(decisions)

@@ -133,4 +133,8 @@ def run(args: argparse.Namespace) -> int:
     context = context_from_options(args.context)
     resources = args.resource or ["*"]
     decisions = simulate_policy_set(principal, policies, args.action, resources, context, args.resource_owner)
-    return report(args, decisions, boundary=policies.boundary is not None)
+    alone = None
+    if policies.boundary is not None:  # the boundary alone, for PermissionsBoundaryDecisionDetail
+        only = PolicySet(identity=(policies.boundary,))
+        alone = simulate_policy_set(principal, only, args.action, resources, context)
+    return report(args, decisions, alone)

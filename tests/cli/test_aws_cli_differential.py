@@ -92,6 +92,16 @@ def store_url(folder: Path) -> str:
     store.attach_policy(PrincipalKind.ROLE, "deployer", arn)
     store.put_inline_policy(PrincipalKind.USER, "alice", "Inline", doc)
     store.put_inline_policy(PrincipalKind.ROLE, "deployer", "RInline", doc)
+    store.create_user("dana")  # an Allow and an explicit Deny, under a boundary that allows s3:GetObject only
+    allow_deny = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+            {"Sid": "NoDelete", "Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"},
+        ],
+    }
+    store.put_inline_policy(PrincipalKind.USER, "dana", "AllowDeny", json.dumps(allow_deny))
+    store.put_user_permissions_boundary("dana", arn)
     store.create_access_key("alice")
     device = store.create_virtual_mfa_device("alice-phone")
     now = time.time()
