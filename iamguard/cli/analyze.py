@@ -26,7 +26,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from iamguard.cli import EXIT_FINDINGS, EXIT_OK
-from iamguard.cli._store_args import STORE_ENV, add_output_args, add_store_args, group_parser, open_from_args
+from iamguard.cli._store_args import DEFAULT_STORE_URL, STORE_ENV, group_parser, open_from_args
 from iamguard.errors import InvalidParameterError
 from iamguard.policy.parse import parse_policy
 
@@ -82,9 +82,12 @@ def _leaf(
 ) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = verbs.add_parser(name, help=help_text, description=help_text)
     if store:
-        add_store_args(parser)
-    else:
-        add_output_args(parser)
+        parser.add_argument(
+            "--store",
+            metavar="URL",
+            help=f"identity store URL (default: ${STORE_ENV}, else {DEFAULT_STORE_URL})",
+        )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(func=func)
     return parser
 
