@@ -10,8 +10,9 @@ https://docs.aws.amazon.com/IAM/latest/APIReference/CommonParameters.html
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 from xml.sax.saxutils import escape as _escape
@@ -60,44 +61,76 @@ def render_error(error: IAMGuardError, request_id: str, status: int) -> bytes:
     ).encode()
 
 
+Writer = Callable[[list[str], Any], None]
+
+
 def _structure(out: list[str], shape_name: str, value: Mapping[str, Any]) -> None:
-    for member, ref in shape(shape_name).get("members", {}).items():
-        item = value.get(member)
-        if item is not None:
-            out.append(f"<{member}>")
-            _value(out, ref["shape"], item)
-            out.append(f"</{member}>")
+    _writer(shape_name)(out, value)
 
 
 def _value(out: list[str], shape_name: str, value: Any) -> None:
+    _writer(shape_name)(out, value)
+
+
+@functools.cache
+def _writer(shape_name: str) -> Writer:
+    """The function that writes a value of ``shape_name``, built once per shape (the model is
+    fixed, so the cache is bounded by its shape count): a page of a hundred users is then a
+    loop over prepared tags, not a model walk."""
     spec = shape(shape_name)
     kind = spec["type"]
     if kind == "structure":
-        _structure(out, shape_name, value)
-    elif kind == "list":
+        members = [
+            (name, f"<{name}>", f"</{name}>", ref["shape"]) for name, ref in spec.get("members", {}).items()
+        ]
+
+        def write_structure(out: list[str], value: Mapping[str, Any]) -> None:
+            for name, opening, closing, child in members:
+                item = value.get(name)
+                if item is not None:
+                    out.append(opening)
+                    _writer(child)(out, item)
+                    out.append(closing)
+
+        return write_structure
+    if kind == "list":
         member = spec["member"]["shape"]
-        for item in value:
-            out.append("<member>")
-            _value(out, member, item)
-            out.append("</member>")
-    elif kind == "map":
-        for key, item in value.items():
-            out.append(f"<entry><key>{escape(str(key))}</key><value>")
-            _value(out, spec["value"]["shape"], item)
-            out.append("</value></entry>")
-    else:
-        out.append(escape(_scalar(kind, value)))
+
+        def write_list(out: list[str], value: Any) -> None:
+            write = _writer(member)
+            for item in value:
+                out.append("<member>")
+                write(out, item)
+                out.append("</member>")
+
+        return write_list
+    if kind == "map":
+        entry = spec["value"]["shape"]
+
+        def write_map(out: list[str], value: Mapping[str, Any]) -> None:
+            write = _writer(entry)
+            for key, item in value.items():
+                out.append(f"<entry><key>{escape(str(key))}</key><value>")
+                write(out, item)
+                out.append("</value></entry>")
+
+        return write_map
+    return lambda out, value: out.append(_scalar(kind, value))
 
 
 def _scalar(kind: str, value: Any) -> str:
+    """A scalar as XML text (escaped)."""
     if kind == "timestamp":
         if not isinstance(value, datetime):
             raise TypeError(f"a timestamp member needs a datetime, not {type(value).__name__}")
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        t = value.astimezone(timezone.utc)
+        return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"
     if kind == "boolean":
         return "true" if value else "false"
+    if kind in ("integer", "long"):
+        return str(int(value))
     if kind == "blob":
         import base64
 
         return base64.b64encode(value if isinstance(value, bytes) else str(value).encode()).decode("ascii")
-    return str(value)
+    return escape(str(value))
