@@ -2,6 +2,7 @@
 """Developer commands that need nothing but Python: each sets up .venv on first use.
 
     python3 tasks.py demo        run the demo on the embedded default store
+    python3 tasks.py console     serve the IAM console over a seeded demo account (prints sign-ins)
     python3 tasks.py test        run the test suite but the tests marked slow (a few minutes)
     python3 tasks.py test-slow   run the tests marked slow: benchmark smoke tests, fuzz jobs, soak
     python3 tasks.py check       ruff format --check, ruff check, mypy --strict, import-linter
@@ -48,6 +49,11 @@ def _run(*args: str) -> int:
 def demo(argv: list[str]) -> int:
     _ensure_venv("test")
     return _run(str(ROOT / "examples" / "demo.py"), *argv)
+
+
+def console(argv: list[str]) -> int:
+    _ensure_venv("test")
+    return _run("-m", "iamguard.console", *argv)
 
 
 def test(argv: list[str]) -> int:
@@ -102,6 +108,7 @@ def docs(argv: list[str]) -> int:
 
 COMMANDS = {
     "demo": demo,
+    "console": console,
     "test": test,
     "test-slow": test_slow,
     "check": check,

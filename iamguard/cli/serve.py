@@ -24,6 +24,7 @@ from wsgiref.simple_server import make_server
 from iamguard.cli import EXIT_OK
 from iamguard.cli._serve import check_bind_address, run_until_signalled, wait_for
 from iamguard.cli.serve_sts import ThreadingWSGIServer, _QuietHandler, build_token_service
+from iamguard.console.mount import mount_console
 from iamguard.iam.query_api import IamEndpoint
 from iamguard.iam.wsgi import IamStsWsgiApp, IamWsgiApp
 from iamguard.keyring import ENV_KEYS, ENV_KEYS_FILE
@@ -84,7 +85,8 @@ def build_app(args: argparse.Namespace, err: TextIO) -> IamStsWsgiApp:
     if not isinstance(store, IdentityService):  # pragma: no cover - open_store returns one
         raise TypeError("the IAM API needs an iamguard identity store")
     iam = IamWsgiApp(IamEndpoint(store, sessions=service.tokens))
-    return IamStsWsgiApp(iam, StsWsgiApp(service))
+    # unsigned browser requests reach the STS side; the console takes those under /console
+    return IamStsWsgiApp(iam, mount_console(StsWsgiApp(service), store, service.tokens))
 
 
 def serve(
@@ -108,6 +110,7 @@ def serve(
         out.write(f"export AWS_ENDPOINT_URL_IAM={url}\nexport AWS_ENDPOINT_URL_STS={url}\n")
         out.flush()
         err.write(f"iamguard IAM + STS serving {args.store} on {url}; press Ctrl-C to stop\n")
+        err.write(f"IAM console on {url}/console/ (sign in at the account's login URL it redirects to)\n")
         err.flush()
         wait_for(stop)
     finally:

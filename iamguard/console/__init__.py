@@ -18,13 +18,16 @@ from iamguard._lazy import lazy_exports
 if TYPE_CHECKING:
     from iamguard.console.app import ConsoleApp, login_label
     from iamguard.console.authenticator import ConsoleSessionAuthenticator
+    from iamguard.console.mount import ConsoleMount, mount_console
 
 _LAZY = {
     "ConsoleApp": "iamguard.console.app",
     "login_label": "iamguard.console.app",
     "ConsoleSessionAuthenticator": "iamguard.console.authenticator",
+    "ConsoleMount": "iamguard.console.mount",
+    "mount_console": "iamguard.console.mount",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
-__all__ = ["ConsoleApp", "ConsoleSessionAuthenticator", "login_label"]
+__all__ = ["ConsoleApp", "ConsoleMount", "ConsoleSessionAuthenticator", "login_label", "mount_console"]

@@ -3,6 +3,7 @@ shared by processes, the host-app authenticator (MFA condition keys), downloads,
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import logging
@@ -18,6 +19,7 @@ import requests
 
 from iamguard.authn.request_view import RequestView
 from iamguard.authn.session_token import SessionTokenService
+from iamguard.cli.serve import build_app
 from iamguard.cli.serve_sts import ThreadingWSGIServer
 from iamguard.console import ConsoleApp, ConsoleSessionAuthenticator
 from iamguard.console._http import MAX_FORM_BYTES
@@ -285,3 +287,55 @@ def test_oversized_form_is_refused(world: Any) -> None:
         served.base + f"/signin/{ACCOUNT}", data={"document": "x" * (MAX_FORM_BYTES + 1)}, timeout=10
     )
     assert response.status_code == 413
+
+
+def test_iamguard_serve_mounts_the_console_beside_iam_and_sts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IAMGUARD_MASTER_KEY", SecretBox.generate_key())
+    monkeypatch.delenv("IAMGUARD_STS_KEYS", raising=False)
+    monkeypatch.delenv("IAMGUARD_STS_KEYS_FILE", raising=False)
+    url = f"sqlite:///{tmp_path / 'iam.db'}"
+    seeded = open_store(url, create=True, account_id=ACCOUNT)
+    seeded.create_user("admin")
+    seeded.create_login_profile("admin", PASSWORD)
+    seeded.backend.close()
+    args = argparse.Namespace(store=url, keys_file=None, oidc_provider=[], saml_provider=[])
+    server = make_server(
+        "127.0.0.1", 0, build_app(args, io.StringIO()), server_class=ThreadingWSGIServer, handler_class=_Quiet
+    )
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        browser = requests.Session()
+        page = browser.get(base + "/console/", timeout=10)
+        assert page.url == f"{base}/console/signin/{ACCOUNT}"
+        assert 'href="/console/static/console.css"' in page.text
+        token = _CSRF.search(page.text)
+        assert token is not None
+        home = browser.post(
+            page.url, data={"csrf": token.group(1), "user_name": "admin", "password": PASSWORD}, timeout=10
+        )
+        assert home.url == f"{base}/console/home"
+        cookie = next(c for c in browser.cookies if c.name == SESSION_COOKIE)
+        assert cookie.path == "/console/"
+        # admin has no policy: the dashboard shows the denial in place
+        assert "is not authorized to perform: iam:GetAccountSummary" in home.text
+        # outside /console the STS Query API still answers unsigned calls
+        sts = requests.post(
+            base + "/", data={"Action": "GetCallerIdentity", "Version": "2011-06-15"}, timeout=10
+        )
+        assert sts.status_code in (400, 403) and "<ErrorResponse" in sts.text
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_demo_seed_signs_in_as_it_prints() -> None:
+    from iamguard.console.__main__ import seed
+
+    store, passwords = seed()
+    assert store.account().alias == "demo"
+    assert store.check_password("admin", passwords["admin"]).ok
+    viewer = store.check_password("viewer", passwords["viewer"])
+    assert viewer.ok and viewer.password_reset_required
