@@ -226,8 +226,9 @@ def _source_policy_type(statement: MatchedStatement) -> str:
     return "none"
 
 
-def _statement(statement: MatchedStatement) -> dict[str, Any]:
-    return {"SourcePolicyId": statement.policy_name, "SourcePolicyType": _source_policy_type(statement)}
+def _statement(statement: MatchedStatement, source_ids: Mapping[str, str]) -> dict[str, Any]:
+    name = statement.policy_name
+    return {"SourcePolicyId": source_ids.get(name, name), "SourcePolicyType": _source_policy_type(statement)}
 
 
 def _deciding(decision: Decision) -> list[MatchedStatement]:
@@ -239,17 +240,21 @@ def _deciding(decision: Decision) -> list[MatchedStatement]:
     return [m for m in decision.matched if m.effect == effect]
 
 
-def evaluation_result(decision: Decision, boundary_alone: Decision | None = None) -> dict[str, Any]:
+def evaluation_result(
+    decision: Decision, boundary_alone: Decision | None = None, source_ids: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """An ``EvaluationResult`` as the policy simulator returns it. ``MatchedStatements`` are
-    those that determine the result; ``boundary_alone`` (the request evaluated against the
-    permissions boundary only, when one took part) gives ``PermissionsBoundaryDecisionDetail``.
+    those that determine the result, each policy named as ``source_ids`` maps it (AWS names
+    policies given as text ``PolicyInputList.1``...), else by its own name; ``boundary_alone``
+    (the request evaluated against the permissions boundary only, when one took part) gives
+    ``PermissionsBoundaryDecisionDetail``.
     The human explanation (``Decision.reason``) has no member in AWS's shape; the table shows it.
     https://docs.aws.amazon.com/IAM/latest/APIReference/API_EvaluationResult.html"""
     out: dict[str, Any] = {
         "EvalActionName": decision.action,
         "EvalResourceName": decision.resource,
         "EvalDecision": decision.kind.value,
-        "MatchedStatements": [_statement(m) for m in _deciding(decision)],
+        "MatchedStatements": [_statement(m, source_ids or {}) for m in _deciding(decision)],
         "MissingContextValues": list(decision.missing_context_keys),
     }
     if boundary_alone is not None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,21 @@ def run(args: argparse.Namespace) -> int:
         alone = simulate_custom_policy(
             boundary, args.action, resources, context_entries=context, caller_arn=args.caller_arn
         )
-    return report(args, decisions, alone)
+    return report(args, decisions, alone, _source_ids(args))
+
+
+def _source_ids(args: argparse.Namespace) -> dict[str, str]:
+    """The names ``aws iam simulate-custom-policy`` gives the policies it was passed as text:
+    ``PolicyInputList.N`` (1-based), ``PermissionsBoundaryPolicyInputList.1``, ``ResourcePolicy``;
+    the table keeps the file names. https://docs.aws.amazon.com/IAM/latest/APIReference/API_Statement.html"""
+    ids: dict[str, str] = {}
+    for index, path in enumerate(args.policies, 1):
+        ids.setdefault(path, f"PolicyInputList.{index}")
+    if args.boundary:
+        ids.setdefault(args.boundary, "PermissionsBoundaryPolicyInputList.1")
+    if args.resource_policy:
+        ids.setdefault(args.resource_policy, "ResourcePolicy")
+    return ids
 
 
 def add_request_args(parser: argparse.ArgumentParser, *, context_help: str) -> None:
@@ -103,15 +118,21 @@ def context_from_options(options: list[str]) -> dict[str, ContextValue]:
 
 
 def report(
-    args: argparse.Namespace, decisions: list[Decision], boundary_alone: list[Decision] | None = None
+    args: argparse.Namespace,
+    decisions: list[Decision],
+    boundary_alone: list[Decision] | None = None,
+    source_ids: Mapping[str, str] | None = None,
 ) -> int:
     """Print the decisions (under ``--json`` as ``{"EvaluationResults": [...]}``, the answer of
     ``aws iam simulate-custom-policy``, else a table); the exit status: 0 when all are allowed,
     else 1. ``boundary_alone``: when a permissions boundary took part, the same requests
-    evaluated against it alone (each result then says whether it allows the request)."""
+    evaluated against it alone (each result then says whether it allows the request);
+    ``source_ids``: the names JSON gives policies (see :func:`_source_ids`)."""
     if args.json:
         alone: list[Decision | None] = list(boundary_alone) if boundary_alone else [None] * len(decisions)
-        results = [_aws_json.evaluation_result(d, b) for d, b in zip(decisions, alone, strict=True)]
+        results = [
+            _aws_json.evaluation_result(d, b, source_ids) for d, b in zip(decisions, alone, strict=True)
+        ]
         print_json({"EvaluationResults": results})
     else:
         _print_table(decisions)

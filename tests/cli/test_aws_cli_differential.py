@@ -44,6 +44,13 @@ ROWS = json.loads((Path(__file__).resolve().parents[1] / "data" / "cli" / "aws_c
 _VENV_AWS = Path(sys.executable).with_name("aws")
 AWS = str(_VENV_AWS) if _VENV_AWS.exists() else shutil.which("aws")
 _PAGING = ("IsTruncated", "Marker", "ResponseMetadata")
+ALLOW_DENY: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+        {"Sid": "NoDelete", "Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"},
+    ],
+}
 
 
 class _Quiet(WSGIRequestHandler):
@@ -93,14 +100,7 @@ def store_url(folder: Path) -> str:
     store.put_inline_policy(PrincipalKind.USER, "alice", "Inline", doc)
     store.put_inline_policy(PrincipalKind.ROLE, "deployer", "RInline", doc)
     store.create_user("dana")  # an Allow and an explicit Deny, under a boundary that allows s3:GetObject only
-    allow_deny = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
-            {"Sid": "NoDelete", "Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"},
-        ],
-    }
-    store.put_inline_policy(PrincipalKind.USER, "dana", "AllowDeny", json.dumps(allow_deny))
+    store.put_inline_policy(PrincipalKind.USER, "dana", "AllowDeny", json.dumps(ALLOW_DENY))
     store.put_user_permissions_boundary("dana", arn)
     store.create_access_key("alice")
     device = store.create_virtual_mfa_device("alice-phone")
@@ -184,9 +184,16 @@ def _aws_cli(served: Served, argv: list[str]) -> Any:
 
 @pytest.mark.parametrize("row", ROWS, ids=[" ".join(r["iamguard"]) for r in ROWS])
 def test_iamguard_json_is_what_the_aws_cli_prints(cli: Cli, served: Served, row: dict[str, Any]) -> None:
-    ours = cli(*row["iamguard"], "--json")
+    files = {"{doc}": ALLOW_S3_READ, "{allow_deny}": ALLOW_DENY}
+    for placeholder, document in files.items():
+        (served.folder / f"{placeholder[1:-1]}.json").write_text(json.dumps(document))
+    texts = {f"{p[:-1]}_text}}": json.dumps(doc) for p, doc in files.items()}
+    ours = cli(
+        *(str(served.folder / f"{a[1:-1]}.json") if a in files else a for a in row["iamguard"]), "--json"
+    )
     assert ours.code == row.get("exit", 0), ours.err
     operation, params = row["call"]
+    params = {k: [texts.get(v, v) for v in vs] if isinstance(vs, list) else vs for k, vs in params.items()}
     theirs = as_the_aws_cli_prints(getattr(_boto3(served), xform_name(operation))(**params))
     assert ours.json == theirs
     if "aws" in row:

@@ -77,7 +77,9 @@ def test_json_output_is_evaluation_results(capsys: pytest.CaptureFixture[str]) -
     results = json.loads(capsys.readouterr().out)["EvaluationResults"]
     assert code == 1
     assert [r["EvalDecision"] for r in results] == ["allowed", "implicitDeny"]
-    assert [m["SourcePolicyId"] for m in results[0]["MatchedStatements"]] == [HOME, BOUNDARY]
+    # named as aws iam simulate-custom-policy names policies passed as text
+    ids = [m["SourcePolicyId"] for m in results[0]["MatchedStatements"]]
+    assert ids == ["PolicyInputList.1", "PermissionsBoundaryPolicyInputList.1"]
     assert {m["SourcePolicyType"] for m in results[0]["MatchedStatements"]} == {"none"}  # files, not stored
     assert [r["PermissionsBoundaryDecisionDetail"]["AllowedByPermissionsBoundary"] for r in results] == [
         True,
