@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote
 
 from iamguard.console._http import Response
 from iamguard.errors import PolicyError
@@ -74,7 +75,7 @@ def create_policy(page: Page) -> Response:
             error="Fix the errors below before saving.",
         )
     created = (page.call("CreatePolicy", {"PolicyName": name, "PolicyDocument": document}) or {})["Policy"]
-    return Response.redirect(page.url(f"/policy?arn={created['Arn']}"))
+    return Response.redirect(page.url(f"/policy?arn={quote(created['Arn'], safe=':/')}"))
 
 
 def validate(page: Page) -> Response:
@@ -99,8 +100,6 @@ def policy_detail(page: Page) -> Response:
 
 def _document_text(document: Any) -> str:
     if isinstance(document, str):
-        from urllib.parse import unquote
-
         text = unquote(document)
         try:
             return json.dumps(json.loads(text), indent=2)
@@ -114,7 +113,7 @@ def policy_version(page: Page) -> Response:
     arn = form.get("arn", "")
     if form.get("action") == "default":
         page.call("SetDefaultPolicyVersion", {"PolicyArn": arn, "VersionId": form.get("version_id", "")})
-        return Response.redirect(page.url(f"/policy?arn={arn}"))
+        return Response.redirect(page.url(f"/policy?arn={quote(arn, safe=':/')}"))
     document = form.get("document", "")
     findings, blocked = findings_for(document)
     if blocked:
@@ -133,7 +132,7 @@ def policy_version(page: Page) -> Response:
         "CreatePolicyVersion",
         {"PolicyArn": arn, "PolicyDocument": document, "SetAsDefault": form.get("set_default") == "on"},
     )
-    return Response.redirect(page.url(f"/policy?arn={arn}"))
+    return Response.redirect(page.url(f"/policy?arn={quote(arn, safe=':/')}"))
 
 
 # ---------------------------------------------------------------------- simulator

@@ -110,7 +110,11 @@ def root_signin(page: Page) -> Response:
     stored = page.app.root_password_hash
     if not _label_ok(page) or stored is None:
         return _not_found(page)
-    if not passwords.verify_password(stored, page.request.form.get("password", "")):
+    throttle = page.app.root_throttle
+    if throttle.blocked("root") or not passwords.verify_password(
+        stored, page.request.form.get("password", "")
+    ):
+        throttle.failed("root")
         return _form(page, "signin_root.html", error=INCORRECT)
     if any(d.enable_date is not None for d in page.app.store.list_mfa_devices(root=True)):
         return _pending(page, None, "mfa", "/mfa")
@@ -129,7 +133,13 @@ def mfa(page: Page) -> Response:
     if pending is None:
         return Response.redirect(page.url(page.app.login_path()))
     code = page.request.form.get("code", "").strip()
+    subject = "root" if pending.user_name is None else f"user:{pending.user_name}"
+    throttle = page.app.mfa_throttle
+    if throttle.blocked(subject):
+        message = "Too many invalid MFA codes. Try again in a few minutes."
+        return _form(page, "signin_mfa.html", error=message, user_name=pending.user_name)
     if not page.app.store.verify_mfa_code(pending.user_name, code):
+        throttle.failed(subject)
         return _form(page, "signin_mfa.html", error="The MFA code is not valid.", user_name=pending.user_name)
     at = int(page.app.clock())
     if pending.step == "mfa+change":

@@ -25,6 +25,7 @@ import jinja2
 from iamguard.console import _pages, _policies, _signin
 from iamguard.console._http import Request, Response
 from iamguard.console._session import SESSION_COOKIE, ConsoleSession, ConsoleSessions
+from iamguard.console._throttle import Throttle
 from iamguard.errors import IAMGuardError
 from iamguard.iam._caller import Caller
 from iamguard.iam.service import IamService
@@ -140,6 +141,10 @@ class ConsoleApp:
             clock=clock,
         )
         self.clock = clock
+        #: wrong MFA codes per user (a correct password clears the store's own counter) and
+        #: wrong root passwords (the root user has no login profile), shared through the store
+        self.mfa_throttle = Throttle(store, "console-mfa-failure", clock=clock)
+        self.root_throttle = Throttle(store, "console-root-failure", clock=clock)
         self.templates = jinja2.Environment(
             loader=jinja2.PackageLoader("iamguard.console", "templates"),
             autoescape=True,

@@ -28,12 +28,16 @@ from iamguard.enforce.guard import Guard
 from iamguard.errors import AccessDeniedError, ExpiredCredentialsError
 from iamguard.keyring import KeyRing
 from iamguard.store import IdentityService, mfa, open_store
+from iamguard.store.passwords import hash_password
 from iamguard.store.records import PrincipalKind
 from iamguard.store.secrets import SecretBox
 
 ACCOUNT = "111122223333"
 PASSWORD = "Adm1n-Passw0rd!x"
+ROOT_PASSWORD = "R00t-Passw0rd!xyz"
+ROOT_HASH = hash_password(ROOT_PASSWORD)
 TEMPLATES = Path(__file__).parents[2] / "iamguard" / "console" / "templates"
+INCORRECT = "Your authentication information is incorrect. Please try again."
 _CSRF = re.compile(r'name="csrf" value="([^"]*)"')
 
 
@@ -54,7 +58,14 @@ class _Served:
     """A console (fake clock for sessions, tokens and the store) on a loopback port."""
 
     def __init__(self, store: IdentityService, tokens: SessionTokenService, clock: _Clock) -> None:
-        self.app = ConsoleApp(store, tokens, clock=clock, idle_timeout=1800, session_duration=3 * 3600)
+        self.app = ConsoleApp(
+            store,
+            tokens,
+            clock=clock,
+            idle_timeout=1800,
+            session_duration=3 * 3600,
+            root_password_hash=ROOT_HASH,
+        )
         self.server = make_server(
             "127.0.0.1", 0, self.app, server_class=ThreadingWSGIServer, handler_class=_Quiet
         )
@@ -339,3 +350,47 @@ def test_demo_seed_signs_in_as_it_prints() -> None:
     assert store.check_password("admin", passwords["admin"]).ok
     viewer = store.check_password("viewer", passwords["viewer"])
     assert viewer.ok and viewer.password_reset_required
+
+
+def _post_form(browser: requests.Session, url: str, **fields: str) -> requests.Response:
+    return browser.post(url, data={"csrf": _csrf(browser, url), **fields}, timeout=10)
+
+
+def test_mfa_codes_and_root_passwords_are_throttled_across_workers(world: Any) -> None:
+    store, tokens, clock, served = world
+    other = _Served(store, tokens, clock)
+    try:
+        device = store.create_virtual_mfa_device("admin")
+        seed = device.base32_seed
+        store.enable_mfa_device(
+            "admin", device.device.serial_number, mfa.totp(seed, clock() - 30), mfa.totp(seed, clock())
+        )
+        clock.now += 30
+        browser = served.sign_in()
+        mfa_url = served.base + served.app.login_path() + "/mfa"
+        wrong = f"{(int(mfa.totp(seed, clock())) + 1) % 1_000_000:06d}"
+        for _ in range(5):
+            assert "The MFA code is not valid." in _post_form(browser, mfa_url, code=wrong).text
+        refused = _post_form(browser, mfa_url, code=mfa.totp(seed, clock()))
+        assert "Too many invalid MFA codes" in refused.text and SESSION_COOKIE not in browser.cookies
+        # another worker, a fresh password step: still refused in this window
+        again = other.sign_in()
+        refused = _post_form(
+            again, other.base + other.app.login_path() + "/mfa", code=mfa.totp(seed, clock())
+        )
+        assert "Too many invalid MFA codes" in refused.text
+        clock.now += 900
+        again = other.sign_in()
+        home = _post_form(again, other.base + other.app.login_path() + "/mfa", code=mfa.totp(seed, clock()))
+        assert home.url.endswith("/home") and SESSION_COOKIE in again.cookies
+
+        root_url = served.base + served.app.login_path() + "/root"
+        for _ in range(5):
+            assert INCORRECT in _post_form(requests.Session(), root_url, password="guess").text
+        assert INCORRECT in _post_form(requests.Session(), root_url, password=ROOT_PASSWORD).text
+        clock.now += 900
+        root = requests.Session()
+        assert _post_form(root, root_url, password=ROOT_PASSWORD).url.endswith("/home")
+    finally:
+        other.server.shutdown()
+        other.server.server_close()
