@@ -17,6 +17,7 @@ violation fails the test.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import re
 import shutil
@@ -63,10 +64,14 @@ class _Quiet(WSGIRequestHandler):
 
 
 def _axe_source() -> str:
-    if not AXE.is_file():
-        if shutil.which("npm") is None:
-            raise RuntimeError("npm is needed to install axe-core for the console's accessibility checks")
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True)
+    """axe-core's script, installed with ``npm ci`` on first use (one installer at a time:
+    pytest-xdist workers wait on a lock file)."""
+    with open(NODE_DIR / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not AXE.is_file():
+            if shutil.which("npm") is None:
+                raise RuntimeError("npm is needed to install axe-core for the console's accessibility checks")
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True)
     return AXE.read_text(encoding="utf-8")
 
 
@@ -113,6 +118,12 @@ class Console:
         self.name = re.sub(r"[^\w-]+", "_", test_name)
         self.shots = 0
         self.checked: list[str] = []
+        self.downloads = ARTIFACTS / "downloads" / self.name
+        shutil.rmtree(self.downloads, ignore_errors=True)
+        self.downloads.mkdir(parents=True)
+        driver.execute_cdp_cmd(
+            "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(self.downloads)}
+        )
 
     def close(self) -> None:
         self.server.shutdown()
@@ -178,10 +189,6 @@ def browser() -> Iterator[WebDriver]:
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000"):
         options.add_argument(flag)
-    options.add_experimental_option(
-        "prefs",
-        {"download.default_directory": str(ARTIFACTS / "downloads"), "download.prompt_for_download": False},
-    )
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
     driver.set_page_load_timeout(30)
     driver.set_script_timeout(30)

@@ -84,6 +84,10 @@ def test_create_user_warns_then_first_sign_in_forces_a_password_change(console: 
         "Console login link",
     ]
     assert rows[0]["User name"] == "carol" and rows[0]["Password"] == "Carol-first-1!"
+    console.find("#download-csv").click()  # a real download of the same file
+    saved = console.downloads / "carol_credentials.csv"
+    WebDriverWait(console.driver, 15).until(lambda _: saved.is_file() and saved.stat().st_size > 0)
+    assert list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8")))) == rows
     secret = rows[0]["Secret access key"]
     assert len(secret) == 40 and rows[0]["Console login link"] == console.login_url
     stored_key = console.store.list_access_keys("carol")[0]
