@@ -67,6 +67,7 @@ class IAMGuard:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
+        """Install on ``app``: wrap ``app.wsgi_app`` in the middleware, register the error handler."""
         guard = self.guard or _guard_from_config(app.config)
         style: ErrorStyle = app.config.get("IAMGUARD_ERROR_STYLE", "json")
         app.extensions["iamguard"] = _AppState(guard, style)
