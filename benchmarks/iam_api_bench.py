@@ -208,6 +208,7 @@ def _drop_schema(base: str, schema: str) -> None:
 
 
 def run(calls: int, rounds: int, users: int, pg_base: str | None) -> dict[str, Any]:
+    load_before = os.getloadavg()[0]
     backends: dict[str, dict[str, dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as folder:
         store = open_store(f"sqlite:///{folder}/iam.db", create=True, account_id=ACCOUNT, secret_box=BOX)
@@ -226,6 +227,7 @@ def run(calls: int, rounds: int, users: int, pg_base: str | None) -> dict[str, A
         "users": users,
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "backends": backends,
     }
 
@@ -239,7 +241,9 @@ def render_markdown(report: dict[str, Any]) -> str:
         "(shared with other work). *wire*: a botocore-signed request through the WSGI app `iamguard "
         "serve` runs (routing, SigV4, validation, authorization, transaction, XML), no sockets; "
         "*layer*: `IamService.call` alone. The caller is an IAM user with an `iam:*` policy. "
-        f"ListUsers pages through a store of {report['users']} users.",
+        f"ListUsers pages through a store of {report['users']} users. 1-minute load average "
+        f"{report['load_average'][0]} at the start, {report['load_average'][1]} at the end: other "
+        "work shared the 2 CPUs, so compare figures from one run, not across runs.",
         "",
         "| call | backend | wire calls/s | layer calls/s |",
         "|---|---|---|---|",

@@ -28,6 +28,14 @@ def test_the_benchmark_measures_real_calls(tmp_path: Path) -> None:
     assert {f"w{r}x{i}" for r in range(2) for i in range(5)} <= names  # through the wire
     assert {f"l{r}x{i}" for r in range(2) for i in range(5)} <= names  # through the layer
     page = bench.render_markdown(
-        {"calls": 5, "rounds": 2, "users": 30, "python": "3", "machine": "m", "backends": {"SQLite": results}}
+        {
+            "calls": 5,
+            "rounds": 2,
+            "users": 30,
+            "python": "3",
+            "machine": "m",
+            "load_average": [1.0, 1.0],
+            "backends": {"SQLite": results},
+        }
     )
     assert "| CreateUser | SQLite |" in page
