@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from iamguard.console import _pages, _policies, _signin
+from iamguard.console import _account, _pages, _policies, _signin
 from iamguard.console._http import Request, Response
 from iamguard.console._session import SESSION_COOKIE, ConsoleSession, ConsoleSessions
 from iamguard.console._throttle import Throttle
@@ -105,6 +105,7 @@ def _routes() -> list[_Route]:
         *_signin.ROUTES,
         *_pages.ROUTES,
         *_policies.ROUTES,
+        *_account.ROUTES,
     ]
     return [_Route(m, re.compile(p + r"\Z"), h, s) for m, p, h, s in table]
 

@@ -352,8 +352,9 @@ def test_demo_seed_signs_in_as_it_prints() -> None:
     assert viewer.ok and viewer.password_reset_required
 
 
-def _post_form(browser: requests.Session, url: str, **fields: str) -> requests.Response:
-    return browser.post(url, data={"csrf": _csrf(browser, url), **fields}, timeout=10)
+def _post_form(browser: requests.Session, url: str, to: str = "", **fields: str) -> requests.Response:
+    """POST ``fields`` to ``to`` (default ``url``) with the CSRF token of the page at ``url``."""
+    return browser.post(to or url, data={"csrf": _csrf(browser, url), **fields}, timeout=10)
 
 
 def test_mfa_codes_and_root_passwords_are_throttled_across_workers(world: Any) -> None:
@@ -394,3 +395,36 @@ def test_mfa_codes_and_root_passwords_are_throttled_across_workers(world: Any) -
     finally:
         other.server.shutdown()
         other.server.server_close()
+
+
+def test_password_policy_and_a_users_console_password(world: Any) -> None:
+    store, _, _, served = world
+    store.create_user("erin")
+    browser = served.sign_in()
+    assert "IAM default password policy" in browser.get(served.base + "/account", timeout=10).text
+    saved = _post_form(
+        browser,
+        served.base + "/account",
+        served.base + "/account/password-policy",
+        MinimumPasswordLength="14",
+        RequireSymbols="on",
+        AllowUsersToChangePassword="on",
+        MaxPasswordAge="",
+    )
+    assert "Custom password policy" in saved.text
+    policy = store.get_account_password_policy()
+    assert policy.minimum_password_length == 14 and policy.require_symbols
+    assert policy.allow_users_to_change_password and not policy.require_numbers
+
+    user_page, to = served.base + "/users/erin", served.base + "/users/erin/password"
+    short = _post_form(browser, user_page, to, new_password="Short-1!", require_reset="on", action="set")
+    assert short.status_code == 400 and "PasswordPolicyViolation" in short.text
+    done = _post_form(
+        browser, user_page, to, new_password="Long-enough-pass-1!", require_reset="on", action="set"
+    )
+    assert "Enabled (reset required)" in done.text
+    assert store.check_password("erin", "Long-enough-pass-1!").password_reset_required
+    _post_form(browser, user_page, to, new_password="Another-long-pass-2!", action="set")
+    assert not store.get_login_profile("erin").password_reset_required
+    removed = _post_form(browser, user_page, to, action="remove")
+    assert 'id="console-password">Disabled' in removed.text

@@ -152,6 +152,14 @@ def test_mfa_enrolment_then_sign_in_with_a_code_used_once(console: Console) -> N
     assert "The MFA code is not valid." in console.text()
     console.screen("mfa-reused")
 
+    console.sign_in()  # the administrator removes the device: dave signs in with a password again
+    console.open("/users/dave")
+    console.submit("form[action$='/mfa/deactivate'] button")
+    assert "No MFA device" in console.find("#mfa-devices").text
+    console.sign_out()
+    console.sign_in("dave", "Dave-passw0rd!")
+    assert console.driver.current_url.endswith("/home")
+
 
 def test_lockout_does_not_reveal_whether_the_user_exists(console: Console) -> None:
     console.store.create_user("erin")
@@ -237,7 +245,16 @@ def test_read_only_user_sees_everything_and_changes_nothing(console: Console) ->
     console.store.create_login_profile("viewer", "Viewer-passw0rd!")
     console.store.attach_policy(PrincipalKind.USER, "viewer", READ_ONLY_POLICY)
     console.sign_in("viewer", "Viewer-passw0rd!")
-    for path in ("/home", "/users", "/users/admin", "/groups", "/roles", "/policies", "/simulator"):
+    for path in (
+        "/home",
+        "/users",
+        "/users/admin",
+        "/groups",
+        "/roles",
+        "/policies",
+        "/simulator",
+        "/account",
+    ):
         console.open(path)
         assert "Access denied" not in console.text(), path
         console.screen("readonly" + path.replace("/", "-"))
