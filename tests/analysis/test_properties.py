@@ -6,8 +6,8 @@
   policies' literals and mutations of them, ``random_requests.py``).
 * An UNKNOWN always says why.
 
-Pairs are random policy sets (identity policies with optional boundary and session policies)
-and random resource policies, both independent and as a policy and a mutation of it, so both
+Pairs are random policy sets (identity policies with optional boundary, session policies and
+a resource policy naming the callers, same- or cross-account) and random resource policies, both independent and as a policy and a mutation of it, so both
 verdicts occur. ``test_*_large`` runs many more examples and requests (``-m slow``).
 """
 
@@ -90,15 +90,47 @@ def mutated(draw: st.DrawFn, document: dict[str, Any]) -> dict[str, Any]:
 
 
 @st.composite
+def caller_resource_policies(draw: st.DrawFn) -> dict[str, Any]:
+    """Resource policies naming the callers' account, its users and roles (as well as others)."""
+    named = [
+        CALLER,
+        f"arn:aws:iam::{CALLER}:user/alice",
+        f"arn:aws:iam::{CALLER}:role/alice-role",
+        f"arn:aws:sts::{CALLER}:assumed-role/bob-role/s",
+        f"arn:aws:iam::{CALLER}:root",
+        A,
+        "*",
+    ]
+    statements_ = draw(st.lists(statements(resource_policy=True), min_size=1, max_size=3))
+    for statement in statements_:
+        block = "NotPrincipal" if "NotPrincipal" in statement else "Principal"
+        statement[block] = {
+            "AWS": draw(st.lists(st.sampled_from(named), min_size=1, max_size=2, unique=True))
+        }
+    return {"Version": "2012-10-17", "Statement": statements_}
+
+
+@st.composite
 def identity_pairs(draw: st.DrawFn) -> tuple[PolicySet, PolicySet]:
     old = draw(documents())
     new = draw(mutated(old)) if draw(st.booleans()) else draw(documents())
     boundary = parse_policy(draw(documents()), name="boundary") if draw(st.integers(0, 3)) == 0 else None
     session = (parse_policy(draw(documents()), name="session"),) if draw(st.integers(0, 4)) == 0 else None
+    resource = None
+    account = None
+    if draw(st.integers(0, 2)) == 0:  # the combination logic: a resource policy, same or cross-account
+        resource = parse_policy(draw(caller_resource_policies()), name="resource", kind=PolicyKind.RESOURCE)
+        account = draw(st.sampled_from([None, CALLER, A]))
 
     def side(document: dict[str, Any], name: str) -> PolicySet:
         policy = parse_policy(document, name=name, kind=PolicyKind.IDENTITY)
-        return PolicySet(identity=(policy,), boundary=boundary, session=session)
+        return PolicySet(
+            identity=(policy,),
+            boundary=boundary,
+            session=session,
+            resource=resource,
+            resource_account=account,
+        )
 
     return side(new, "new"), side(old, "old")
 
