@@ -11,8 +11,8 @@ unchanged. https://docs.aws.amazon.com/IAM/latest/APIReference/API_Types.html
 
 IAM's listing operations return a subset of each record, and so do these functions when asked
 with ``listed=True``: ``ListUsers`` and ``ListRoles`` leave out ``PermissionsBoundary`` and
-``Tags``, ``ListPolicies`` ``Description`` and ``Tags``; ``GetGroup`` lists its members without
-tags. https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListUsers.html,
+``Tags``, ``ListPolicies`` ``Description`` and ``Tags`` (``CreatePolicy`` ``Description`` too);
+``GetGroup`` lists its members without tags. https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListUsers.html,
 https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRoles.html,
 https://docs.aws.amazon.com/IAM/latest/APIReference/API_Policy.html (``Description``)
 """
@@ -129,9 +129,10 @@ def role(record: Role, *, listed: bool = False) -> dict[str, Any]:
     return {**out, **_boundary(record.permissions_boundary), **_tags(record.tags)}
 
 
-def managed_policy(record: ManagedPolicy, *, listed: bool = False) -> dict[str, Any]:
+def managed_policy(record: ManagedPolicy, *, listed: bool = False, created: bool = False) -> dict[str, Any]:
     """An IAM ``Policy`` (a managed policy's metadata; its document is a ``PolicyVersion``).
-    ``listed``: as ``ListPolicies`` lists it."""
+    ``listed``: as ``ListPolicies`` lists it; ``created``: as ``CreatePolicy`` answers (both
+    without ``Description``, which only ``GetPolicy`` includes)."""
     out: dict[str, Any] = {
         "PolicyName": record.name,
         "PolicyId": record.policy_id,
@@ -142,7 +143,7 @@ def managed_policy(record: ManagedPolicy, *, listed: bool = False) -> dict[str, 
         "PermissionsBoundaryUsageCount": record.boundary_usage_count,
         "IsAttachable": True,
     }
-    if record.description and not listed:
+    if record.description and not (listed or created):
         out["Description"] = record.description
     out["CreateDate"] = timestamp(record.create_date)
     out["UpdateDate"] = timestamp(record.update_date)

@@ -130,7 +130,11 @@ def _create(args: argparse.Namespace) -> int:
         description=args.description,
         tags=parse_tags(args.tag),
     )
-    say(args, f"created policy {policy.name} ({policy.arn})", {"Policy": _aws_json.managed_policy(policy)})
+    say(
+        args,
+        f"created policy {policy.name} ({policy.arn})",
+        {"Policy": _aws_json.managed_policy(policy, created=True)},
+    )
     return EXIT_OK
 
 

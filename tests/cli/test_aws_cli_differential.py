@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -118,6 +119,12 @@ def store_url(folder: Path) -> str:
 
 @pytest.fixture(scope="module")
 def served(store_url: str, folder: Path) -> Iterator[Served]:
+    with serving(store_url, folder) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def serving(store_url: str, folder: Path) -> Iterator[Served]:
     """``iamguard serve``'s app over the store, on a loopback port; the root user's key signs."""
     root = open_store(store_url).create_access_key(None)
     args = argparse.Namespace(store=store_url, keys_file=None, oidc_provider=[], saml_provider=[])
@@ -198,3 +205,49 @@ def test_iamguard_json_is_what_the_aws_cli_prints(cli: Cli, served: Served, row:
     assert ours.json == theirs
     if "aws" in row:
         assert ours.json == _aws_cli(served, row["aws"])
+
+
+#: Commands that create something (the values differ run to run): the CLI's answer and the IAM
+#: API's must have the same members, recursively, with values of the same JSON types.
+CREATES: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [
+    (("user", "create", "u1", "--path", "/x/", "--tag", "a=b"), "CreateUser",
+     {"UserName": "u2", "Path": "/x/", "Tags": [{"Key": "a", "Value": "b"}]}),
+    (("group", "create", "g1"), "CreateGroup", {"GroupName": "g2"}),
+    (("role", "create", "r1", "--trust-policy", json.dumps(TRUST_ACCOUNT), "--description", "d", "--tag", "a=b"),
+     "CreateRole",
+     {"RoleName": "r2", "AssumeRolePolicyDocument": json.dumps(TRUST_ACCOUNT), "Description": "d",
+      "Tags": [{"Key": "a", "Value": "b"}]}),
+    (("policy", "create", "P1", json.dumps(ALLOW_S3_READ), "--description", "d", "--tag", "a=b"), "CreatePolicy",
+     {"PolicyName": "P2", "PolicyDocument": json.dumps(ALLOW_S3_READ), "Description": "d",
+      "Tags": [{"Key": "a", "Value": "b"}]}),
+    (("policy", "version", "create", "P", json.dumps(ALLOW_S3_READ)), "CreatePolicyVersion",
+     {"PolicyArn": "arn:aws:iam::123456789012:policy/P", "PolicyDocument": json.dumps(ALLOW_S3_READ)}),
+    (("access-key", "create", "--user", "bob"), "CreateAccessKey", {"UserName": "bob"}),
+]  # fmt: skip
+
+
+def skeleton(value: Any) -> Any:
+    """``value`` with every leaf replaced by its JSON type (lists by their first item)."""
+    if isinstance(value, dict):
+        return {k: skeleton(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [skeleton(value[0])] if value else []
+    return type(value).__name__
+
+
+def test_created_records_have_the_members_the_aws_cli_prints(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path}/fresh.db"
+    store = open_store(url, create=True)
+    store.create_policy("P", json.dumps(ALLOW_S3_READ))
+    store.create_user("bob")
+    store.backend.close()
+    monkeypatch.setenv("IAMGUARD_STORE", url)
+    with serving(url, tmp_path) as running:
+        iam = _boto3(running)
+        for argv, operation, params in CREATES:
+            ours = cli(*argv, "--json")
+            assert ours.code == 0, ours.err
+            theirs = as_the_aws_cli_prints(getattr(iam, xform_name(operation))(**params))
+            assert skeleton(ours.json) == skeleton(theirs), (operation, ours.json, theirs)
