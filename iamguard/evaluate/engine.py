@@ -262,12 +262,18 @@ def _verdict(request: Request, policies: PolicySet) -> DecisionKind | None:
     until one applies; no matched statement, missing key or reason is noted. Anything raised
     is left to the caller, which lets the full walk record it.
     """
-    plan = (policies._compiled or compiled_set(policies)).plans.get(action := request.action.lower())
+    plan = (policies._compiled or compiled_set(policies)).plans.get(request.action)
     if plan is None:
-        plan = compiled_set(policies).plan(action)
-    denies, allows, needs_context = plan
+        plan = compiled_set(policies).plan(request.action)
+    denies, allows, keys = plan
     resource = request.resource
-    context = _context_of(request) if needs_context else None
+    context = None
+    if keys is not None:
+        # The request's own context when it holds every key the statements read: its values
+        # win over the principal's anyway, so the merged copy would answer alike.
+        context = request.context
+        if not context.keys() >= keys:
+            context = _context_of(request)
     for body in denies:
         if body.templates:
             if not body.resource_matches(resource, context):
@@ -281,7 +287,10 @@ def _verdict(request: Request, policies: PolicySet) -> DecisionKind | None:
         if hold is None or hold(context):  # type: ignore[arg-type]
             return _EXPLICIT_DENY
     if policies.boundary is not None or policies.session is not None:
-        return _capped_verdict(request, policies, action, allows, context)
+        # The merged context: the boundary's and session policies' statements may read keys
+        # the identity statements do not (built there on first need when these read none).
+        merged = None if context is None else _context_of(request)
+        return _capped_verdict(request, policies, request.action.lower(), allows, merged)
     principal = request.principal
     if policies.resource_account is not None and _cross_account(policies, principal):
         return _IMPLICIT_DENY  # no resource policy grants it

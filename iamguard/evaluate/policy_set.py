@@ -23,8 +23,9 @@ __all__ = ["CompiledPolicySet", "compiled_set"]
 Candidates = tuple[tuple[CompiledPolicy, tuple[CompiledStatement, ...]], ...]
 
 #: What the verdict needs for one action: the compiled bodies of the identity statements that
-#: can match it, Denies apart from Allows, and whether any of them reads the context.
-Plan = tuple[tuple[_StatementBody, ...], tuple[_StatementBody, ...], bool]
+#: can match it, Denies apart from Allows, and the context keys (lower-cased) they read, or
+#: None when none reads the context.
+Plan = tuple[tuple[_StatementBody, ...], tuple[_StatementBody, ...], frozenset[str] | None]
 
 #: How many actions one set's index remembers: a set sees a bounded vocabulary, but a hostile
 #: caller could send endless distinct names. Past it the oldest entry goes (never all of them).
@@ -46,30 +47,43 @@ class CompiledPolicySet:
         self.identity = tuple(p._compiled or compiled(p) for p in policies.identity)
         #: lower-cased action -> the (policy, candidates) pairs that have candidates, in order.
         self.actions: dict[str, Candidates] = {}
-        #: lower-cased action -> the verdict's plan (see :meth:`plan`).
+        #: action as spelled in requests (and lower-cased) -> the verdict's plan (see :meth:`plan`).
         self.plans: dict[str, Plan] = {}
         self._key_part: tuple[str, tuple[str, ...]] | None = None
 
-    def plan(self, action: str) -> Plan:
-        """(deny bodies, allow bodies, reads context) of the identity statements that can match
-        ``action`` (lower-cased). Compiles those bodies, so it raises where one cannot compile
-        (the engine's full walk then records it)."""
-        found = self.plans.get(action)
+    def plan(self, spelling: str) -> Plan:
+        """(deny bodies, allow bodies, context keys read) of the identity statements that can match
+        the action spelled ``spelling`` (as the request wrote it: the hit needs no ``lower()``;
+        spellings of one action share one plan). Compiles those bodies, so it raises where one
+        cannot compile (the engine's full walk then records it)."""
+        table = self.plans
+        found = table.get(spelling)
         if found is None:
-            denies: list[_StatementBody] = []
-            allows: list[_StatementBody] = []
-            needs_context = False
-            for cp in self.identity:
-                for statement in cp._memo.get(action) or cp.candidates(action):
-                    body = statement._body or statement.body
-                    needs_context = needs_context or body.needs_context
-                    (denies if statement.is_deny else allows).append(body)
-            found = (tuple(denies), tuple(allows), needs_context)
-            table = self.plans
-            if len(table) >= INDEX_ACTIONS:
-                table.pop(next(iter(table)), None)  # oldest first (dicts keep insertion order)
-            table[action] = found
+            action = spelling.lower()
+            found = table.get(action)
+            if found is None:
+                found = self._plan(action)
+                self._remember(action, found)
+            self._remember(spelling, found)
         return found
+
+    def _plan(self, action: str) -> Plan:
+        denies: list[_StatementBody] = []
+        allows: list[_StatementBody] = []
+        keys: frozenset[str] | None = None
+        for cp in self.identity:
+            for statement in cp._memo.get(action) or cp.candidates(action):
+                body = statement._body or statement.body
+                if body.needs_context:
+                    keys = statement.referenced_keys() | (keys or frozenset())
+                (denies if statement.is_deny else allows).append(body)
+        return (tuple(denies), tuple(allows), keys)
+
+    def _remember(self, spelling: str, plan: Plan) -> None:
+        table = self.plans
+        if len(table) >= INDEX_ACTIONS:
+            table.pop(next(iter(table)), None)  # oldest first (dicts keep insertion order)
+        table[spelling] = plan
 
     def candidates(self, action: str) -> Candidates:
         """The identity policies with statements whose Action/NotAction match ``action``."""

@@ -127,6 +127,40 @@ def test_principal_derived_keys_are_not_missing() -> None:
     assert decision.allowed and decision.missing_context_keys == ()
 
 
+@pytest.mark.parametrize("slot", ["identity", "boundary", "session"])
+def test_principal_keys_are_seen_when_the_request_context_holds_other_keys(slot: str) -> None:
+    """A statement reading a principal-derived key (``aws:username``) sees it though the request
+    context holds every key the other statements read (the verdict then reads the request's
+    own context for those, never for the principal's keys)."""
+    region = policy(
+        {
+            "Effect": "Allow",
+            "Action": "s3:*",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}},
+        }
+    )
+    user = policy(
+        {
+            "Effect": "Allow",
+            "Action": "s3:*",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:username": "alice"}},
+        },
+        name="user",
+    )
+    sets = {
+        "identity": PolicySet(identity=(region, user)),
+        "boundary": PolicySet(identity=(region,), boundary=user),
+        "session": PolicySet(identity=(region,), session=(user,)),
+    }
+    policies = sets[slot]
+    assert evaluate(request(aws__RequestedRegion="us-east-1"), policies).allowed
+    bob = Principal.from_arn("arn:aws:iam::111122223333:user/bob")
+    by_bob = request(principal=bob, aws__RequestedRegion="us-east-1")
+    assert evaluate(by_bob, policies).allowed is (slot == "identity")
+
+
 def test_request_context_overrides_principal_keys() -> None:
     identity = policy(
         {
