@@ -201,6 +201,25 @@ class _Union:
             out.update(found)
         return frozenset(out)
 
+    def relevant(self, state: frozenset[tuple[int, int]], alphabet: Sequence[str]) -> list[str]:
+        """The characters worth reading from ``state``: those a live position's token names,
+        and one of the rest. Why one suffices: a character no live token names (in its set or
+        its exclusions) is accepted exactly by the live tokens that accept any character, so
+        all such characters lead to the same state."""
+        named: set[str] = set()
+        for index, position in state:
+            pattern = self.patterns[index]
+            if position < len(pattern):
+                token = pattern[position]
+                if isinstance(token, CharSet) and token.chars is not None:
+                    named |= token.chars
+                named |= token.excluded
+        chosen = [c for c in alphabet if c in named]
+        rest = next((c for c in alphabet if c not in named), None)
+        if rest is not None:
+            chosen.append(rest)
+        return chosen
+
     def _move(self, index: int, position: int, char: str) -> tuple[tuple[int, int], ...]:
         pattern = self.patterns[index]
         if position >= len(pattern) or not pattern[position].accepts(char):
@@ -251,7 +270,8 @@ def region_witnesses(
     """
     alphabet = _alphabet(patterns, avoid)
     finals = [len(p) for p in patterns]
-    step = _Union(patterns).step
+    union = _Union(patterns)
+    step = union.step
     start: frozenset[tuple[int, int]] = frozenset(
         (index, position) for index, pattern in enumerate(patterns) for position in _closure(pattern, (0,))
     )
@@ -268,7 +288,7 @@ def region_witnesses(
             bucket.append(text)
         if not state:
             continue  # every automaton is dead: nothing new past here
-        for char in alphabet:
+        for char in union.relevant(state, alphabet):
             following = step(state, char)
             if following in seen:
                 continue
