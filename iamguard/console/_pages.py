@@ -59,12 +59,15 @@ def generate_password(length: int = 20) -> str:
     return "".join(chars)
 
 
-def credentials_csv(rows: Sequence[Mapping[str, str]]) -> str:
-    """The credentials file AWS's console offers after creating a user: ``User name``,
-    ``Password``, ``Access key ID``, ``Secret access key``, ``Console login link``."""
+#: The file AWS's console offers after creating users, and after creating one access key.
+NEW_USER_COLUMNS = ("User name", "Password", "Access key ID", "Secret access key", "Console login link")
+ACCESS_KEY_COLUMNS = ("Access key ID", "Secret access key")
+
+
+def credentials_csv(rows: Sequence[Mapping[str, str]], columns: Sequence[str] = NEW_USER_COLUMNS) -> str:
+    """The one-time credentials file: a header of ``columns`` and a line per row."""
     out = io.StringIO()
-    columns = ["User name", "Password", "Access key ID", "Secret access key", "Console login link"]
-    writer = csv.DictWriter(out, columns, lineterminator="\r\n")
+    writer = csv.DictWriter(out, list(columns), lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({c: row.get(c, "") for c in columns})
@@ -265,7 +268,8 @@ def create_key(page: Page) -> Response:
         "Access key ID": key["AccessKeyId"],
         "Secret access key": key["SecretAccessKey"],
     }
-    return page.render("user_created.html", row=row, csv_href=_csv_href(credentials_csv([row])))
+    csv_text = credentials_csv([row], ACCESS_KEY_COLUMNS)
+    return page.render("user_created.html", row=row, csv_href=_csv_href(csv_text))
 
 
 def key_action(page: Page) -> Response:

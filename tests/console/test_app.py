@@ -4,10 +4,13 @@ shared by processes, the host-app authenticator (MFA condition keys), downloads,
 from __future__ import annotations
 
 import argparse
+import base64
 import csv
+import fnmatch
 import io
 import logging
 import re
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +19,11 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 import requests
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - import-linter depends on tomli there
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 from iamguard.authn.request_view import RequestView
 from iamguard.authn.session_token import SessionTokenService
@@ -428,3 +436,30 @@ def test_password_policy_and_a_users_console_password(world: Any) -> None:
     assert not store.get_login_profile("erin").password_reset_required
     removed = _post_form(browser, user_page, to, action="remove")
     assert 'id="console-password">Disabled' in removed.text
+
+
+def test_a_new_access_key_is_shown_once_with_the_access_key_csv(world: Any) -> None:
+    store, _, _, served = world
+    browser = served.sign_in()
+    page = _post_form(browser, served.base + "/users/admin", served.base + "/users/admin/keys/new")
+    href = re.search(r'id="download-csv"[^>]*href="data:text/csv;base64,([^"]+)"', page.text)
+    assert href is not None
+    lines = base64.b64decode(href.group(1)).decode().splitlines()
+    key = store.list_access_keys("admin")[0]
+    assert lines[0] == "Access key ID,Secret access key" and lines[1].startswith(key.access_key_id + ",")
+    secret = lines[1].split(",", 1)[1]
+    assert len(secret) == 40 and secret not in browser.get(served.base + "/users/admin", timeout=10).text
+
+
+def test_templates_and_static_files_are_package_data() -> None:
+    """Every file the console reads at run time matches a ``package-data`` pattern (so the
+    wheel ships it)."""
+    root = Path(__file__).parents[2]
+    with open(root / "pyproject.toml", "rb") as file:
+        patterns = tomllib.load(file)["tool"]["setuptools"]["package-data"]["iamguard"]
+    package = root / "iamguard"
+    shipped = [p for p in (package / "console").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    data = [p for p in shipped if p.suffix != ".py"]
+    assert data and all(
+        any(fnmatch.fnmatch(str(p.relative_to(package)), pat) for pat in patterns) for p in data
+    )
