@@ -3,7 +3,7 @@
 The member names are those of the IAM API's output shapes (botocore's
 ``iam/2010-05-08/service-2.json``): ``{"User": {"Path", "UserName", "UserId", "Arn",
 "CreateDate", ...}}``, ``{"AccessKey": {...}}``, ``{"Roles": [...]}``. As the AWS CLI does,
-timestamps are ISO 8601 with their UTC offset and policy documents (a role's
+timestamps are ISO 8601 with their UTC offset (AWS CLI v2's default format) and policy documents (a role's
 ``AssumeRolePolicyDocument``, a version's ``Document``, an inline ``PolicyDocument``) are JSON
 objects, not the URL-encoded strings the wire protocol carries. Optional members with no value
 are left out, as AWS leaves them out, so a script written against the AWS CLI reads this output
@@ -63,8 +63,13 @@ _INLINE_SOURCE = {kind.value: kind.value for kind in PrincipalKind}
 
 
 def print_json(data: Mapping[str, Any]) -> None:
-    """``data`` on standard output, indented as the AWS CLI indents it."""
-    sys.stdout.write(json.dumps(data, indent=4) + "\n")
+    """``data`` on standard output as the AWS CLI prints it: indented by four, non-ASCII text as
+    itself (escaped only when the terminal's encoding cannot show it)."""
+    text = json.dumps(data, indent=4, ensure_ascii=False) + "\n"
+    try:
+        sys.stdout.write(text)
+    except UnicodeEncodeError:
+        sys.stdout.write(json.dumps(data, indent=4) + "\n")
 
 
 def timestamp(value: datetime) -> str:

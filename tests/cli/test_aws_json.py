@@ -7,6 +7,7 @@ misspelt member or a string where AWS has a number fails. Rows: ``tests/data/cli
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from datetime import datetime, timedelta, timezone
@@ -249,3 +250,18 @@ def test_any_policy_prints_as_an_aws_policy(record: ManagedPolicy, listed: bool)
     printed = _aws_json.managed_policy(record, listed=listed)
     assert conforms({"Policy": printed}, "GetPolicyResponse") == []
     assert ("Description" in printed) == bool(record.description and not listed)
+
+
+def test_non_ascii_text_prints_as_itself(cli: Cli) -> None:
+    """The AWS CLI writes JSON with ensure_ascii off: a tag value "café" stays "café"."""
+    created = cli("user", "create", "zoe", "--tag", "team=café", "--json")
+    assert created.code == 0 and '"Value": "café"' in created.out
+
+
+def test_an_ascii_terminal_gets_escapes_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    monkeypatch.setattr("sys.stdout", out)
+    _aws_json.print_json({"Value": "café"})
+    out.flush()
+    assert json.loads(out.buffer.getvalue().decode()) == {"Value": "café"}
+    assert b"\\u00e9" in out.buffer.getvalue()
