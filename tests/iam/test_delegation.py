@@ -303,3 +303,49 @@ def test_tag_changes_are_decided_on_the_resource_tags(server: Server) -> None:
     )
     assert error_of(lead.delete_user, UserName="bo")[:2] == ("AccessDenied", 403)
     lead.delete_user(UserName="ana")
+
+
+def test_roles_follow_the_same_boundary_pattern(server: Server) -> None:
+    # The delegation pattern for roles: CreateRole, PutRolePolicy and AttachRolePolicy only while
+    # the role has (or gets) the company boundary.
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html#access_policies_boundaries-delegate
+    store = server.store
+    store.create_policy("XCompanyBoundaries", BOUNDARY_DOC)
+    store.create_user("ops")
+    store.put_inline_policy(
+        PrincipalKind.USER,
+        "ops",
+        "roles",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy"],
+                    "Resource": f"arn:aws:iam::{ACCOUNT}:role/*",
+                    "Condition": {"StringEquals": {"iam:PermissionsBoundary": BOUNDARY}},
+                }
+            ],
+        },
+    )
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
+    store.create_role("legacy", trust)
+    ops = server.iam_as("ops")
+    assert error_of(ops.create_role, RoleName="free", AssumeRolePolicyDocument=trust)[:2] == (
+        "AccessDenied",
+        403,
+    )
+    ops.create_role(RoleName="app", AssumeRolePolicyDocument=trust, PermissionsBoundary=BOUNDARY)
+    ops.attach_role_policy(RoleName="app", PolicyArn=ADMIN)
+    ops.put_role_policy(RoleName="app", PolicyName="read", PolicyDocument=json.dumps(S3_READ))
+    assert error_of(ops.attach_role_policy, RoleName="legacy", PolicyArn=ADMIN)[:2] == ("AccessDenied", 403)
+    assert error_of(
+        ops.put_role_policy, RoleName="legacy", PolicyName="r", PolicyDocument=json.dumps(S3_READ)
+    )[:2] == ("AccessDenied", 403)
