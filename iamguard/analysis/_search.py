@@ -214,30 +214,31 @@ def _try_action(walk: _Walk, policies: Sequence[CompiledPolicy], action: str) ->
 
 
 def _resources(walk: _Walk, statements: Sequence[CompiledStatement]) -> list[str]:
-    texts: dict[str, bool] = {}  # pattern text -> escaped
+    """One resource per region of the statements' Resource/NotResource patterns (and the filter)."""
+    texts: dict[tuple[str, bool], None] = {}  # (pattern, escaped: a rendered policy variable)
     for statement in statements:
         st = statement.statement
         for pattern in st.resource or st.not_resource or ():
             if statement.variables and "${" in pattern:
                 rendered = compile_template(pattern).render(walk.assignment, escape_wildcards=True)
                 if rendered is not None:
-                    texts[rendered] = True
+                    texts[(rendered, True)] = None
             elif pattern != "*":
-                texts[pattern] = False
+                texts[(pattern, False)] = None
     for pattern in walk.resource_filter:
-        texts.setdefault(pattern, False)
+        texts[(pattern, False)] = None
     ordered = list(texts)
     if not ordered:
         return ["*"]  # nothing tells resources apart: any one stands for all
-    memo_key = tuple(sorted(texts.items()))
+    memo_key = tuple(sorted(ordered))
     found = walk._resource_memo.get(memo_key)
     if found is not None:
         return found
-    patterns: list[Pattern] = [glob_tokens(t, escaped=texts[t]) for t in ordered]
+    patterns: list[Pattern] = [glob_tokens(text, escaped=escaped) for text, escaped in ordered]
     regions = region_witnesses(patterns)
     if not regions.complete:
         walk.note("too many resource regions to enumerate")
-    filter_slots = [ordered.index(f) for f in walk.resource_filter]
+    filter_slots = [ordered.index((f, False)) for f in walk.resource_filter]
     out: list[str] = []
     for signature, witnesses in regions.witnesses.items():
         if filter_slots and not any(signature[i] for i in filter_slots):
