@@ -127,7 +127,9 @@ def check_no_public_access(
         )
     where = ", ".join(f"Statement[{s.index}]" + (f" (Sid {s.sid})" if s.sid else "") for s in public)
     if result.verdict is Verdict.FAIL:
-        return replace(result, reasons=(f"public by S3's definition: {where} ({_S3_PUBLIC})",))
+        return replace(
+            result, reasons=(f"public by S3's definition: {where} ({_S3_PUBLIC})", *result.reasons)
+        )
     return AnalysisResult(
         Verdict.UNKNOWN,
         None,

@@ -56,3 +56,28 @@ def test_unsupported_resource_type_is_refused() -> None:
     assert "AWS::S3::Bucket" in PUBLIC_RESOURCE_TYPES
     with pytest.raises(InvalidParameterError, match="AWS::SQS::Queue"):
         check_no_public_access(CASES[0]["policy"], resource_type="AWS::SQS::Queue")
+
+
+def test_public_counterexample_replays_with_iamguard_simulate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The printed command, with the outside caller's allow-everything policy and the bucket
+    policy as files, allows the request (exit status 0)."""
+    import json
+    import shlex
+
+    from iamguard.cli import main
+
+    case = next(c for c in CASES if c["name"] == "everyone, no condition")
+    result = check_no_public_access(case["policy"], resource_account=OWNER)
+    assert result.counterexample is not None and result.counterexample.principal != "*"
+    allow_all = tmp_path / "allow-all.json"
+    allow_all.write_text(json.dumps(ALLOW_ALL.to_json()), encoding="utf-8")
+    bucket = tmp_path / "bucket-policy.json"
+    bucket.write_text(json.dumps(case["policy"]), encoding="utf-8")
+    command = result.counterexample.simulate_command(
+        (str(allow_all),), resource_policy_file=str(bucket), resource_owner=OWNER
+    )
+    assert any(OWNER in reason for reason in result.reasons)
+    assert main(shlex.split(command)[1:]) == 0
+    assert "allowed" in capsys.readouterr().out
