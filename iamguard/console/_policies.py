@@ -1,4 +1,4 @@
-"""Policies, the policy simulator, the credential report, groups and roles.
+"""Policies, the policy simulator and the credential report.
 
 Part of ``console/``. A policy typed into the editor is parsed and linted here
 (:func:`~iamguard.policy.parse.parse_policy`, :func:`~iamguard.policy.validate.validate_policy`)
@@ -182,7 +182,7 @@ def simulate(page: Page) -> Response:
     )
 
 
-# ---------------------------------------------------------------------- reports, groups, roles
+# ---------------------------------------------------------------------- credential report
 
 
 def credential_report(page: Page) -> Response:
@@ -195,16 +195,6 @@ def credential_report(page: Page) -> Response:
     return response
 
 
-def groups(page: Page) -> Response:
-    listed = (page.call("ListGroups") or {}).get("Groups", [])
-    return page.render("groups.html", groups=listed)
-
-
-def roles(page: Page) -> Response:
-    listed = (page.call("ListRoles") or {}).get("Roles", [])
-    return page.render("roles.html", roles=listed)
-
-
 ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("GET", r"/policies", policies, True),
     ("GET", r"/policies/new", new_policy, True),
@@ -215,6 +205,4 @@ ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("GET", r"/simulator", simulator, True),
     ("POST", r"/simulator", simulate, True),
     ("POST", r"/reports/credential", credential_report, True),
-    ("GET", r"/groups", groups, True),
-    ("GET", r"/roles", roles, True),
 ]

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from iamguard.console import _account, _pages, _policies, _signin
+from iamguard.console import _account, _groups_roles, _pages, _policies, _signin
 from iamguard.console._http import Request, Response
 from iamguard.console._session import SESSION_COOKIE, ConsoleSession, ConsoleSessions
 from iamguard.console._throttle import Throttle
@@ -106,6 +106,7 @@ def _routes() -> list[_Route]:
         *_pages.ROUTES,
         *_policies.ROUTES,
         *_account.ROUTES,
+        *_groups_roles.ROUTES,
     ]
     return [_Route(m, re.compile(p + r"\Z"), h, s) for m, p, h, s in table]
 

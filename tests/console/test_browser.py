@@ -334,3 +334,33 @@ def test_root_sign_in_is_warned_about(console: Console) -> None:
     console.fill({"alias": "example-corp"})
     console.submit("form[action$='/account/alias'] button")
     assert console.find("#login-url").text == console.base + "/signin/example-corp"
+
+
+def test_groups_and_roles_from_trust_templates(console: Console) -> None:
+    console.store.create_user("frank")
+    console.sign_in()
+    console.open("/groups/new")
+    console.screen("group-new")
+    console.fill({"group_name": "analysts"})
+    console.find(f"input[name=policies][value='{READ_ONLY_POLICY}']").click()
+    console.submit()
+    console.find("#user_name option[value='frank']").click()
+    console.submit("button[value=add]")
+    console.screen("group-detail")
+    assert "frank" in console.find("#members").text and "ReadOnlyAccess" in console.find("#attached").text
+    assert [g.name for g in console.store.list_groups_for_user("frank")] == ["analysts"]
+
+    console.open("/roles/new")
+    console.screen("role-new")
+    console.fill({"role_name": "partner", "account_id": "444455556666"})
+    console.submit()
+    console.screen("role-detail")
+    trust = console.store.get_role("partner").assume_role_policy
+    assert "arn:aws:iam::444455556666:root" in str(trust) and "sts:AssumeRole" in str(trust)
+    assert "arn:aws:iam::444455556666:root" in console.find("#document").get_attribute("value")
+    broken = console.find("#document").get_attribute("value").replace('"Allow"', '"Perhaps"')
+    console.fill({"document": broken})
+    console.submit()
+    assert "Statement[0].Effect" in console.find("#findings").text
+    console.screen("role-trust-refused")
+    assert "Perhaps" not in str(console.store.get_role("partner").assume_role_policy)
