@@ -52,6 +52,48 @@ def findings_for(text: str) -> tuple[list[dict[str, str]], bool]:
 # ---------------------------------------------------------------------- policies
 
 
+def _service_action(action: str) -> tuple[str, str]:
+    if action == "*":
+        return "All services", "*"
+    service, _, name = action.partition(":")
+    return service.lower(), name or "*"
+
+
+def summary(text: str) -> list[dict[str, str]]:
+    """A readable summary of what a policy grants or denies, one row per service and effect
+    (AWS's console shows such a "policy summary"; NotAction lines say "all except")."""
+    try:
+        policy = parse_policy(text)
+    except PolicyError:
+        return []
+    rows: dict[tuple[str, str], dict[str, set[str]]] = {}
+    for statement in policy.statements:
+        effect = statement.effect.value
+        if statement.action is None:  # NotAction: every service, less what is listed
+            entries = [("All services", "all except " + ", ".join(statement.not_action or ()))]
+        else:
+            entries = [_service_action(action) for action in statement.action]
+        for service, name in entries:
+            row = rows.setdefault(
+                (service, effect), {"actions": set(), "resources": set(), "conditions": set()}
+            )
+            row["actions"].add(name)
+            row["resources"].update(
+                statement.resource or [f"all except {r}" for r in statement.not_resource or ()]
+            )
+            row["conditions"].update(c.key for c in statement.conditions)
+    return [
+        {
+            "service": service,
+            "effect": effect,
+            "actions": ", ".join(sorted(row["actions"])),
+            "resources": ", ".join(sorted(row["resources"])) or "*",
+            "conditions": ", ".join(sorted(row["conditions"])) or "None",
+        }
+        for (service, effect), row in sorted(rows.items())
+    ]
+
+
 def policies(page: Page) -> Response:
     listed = (page.call("ListPolicies") or {}).get("Policies", [])
     return page.render("policies.html", policies=listed)
@@ -73,6 +115,7 @@ def create_policy(page: Page) -> Response:
             document=document,
             findings=findings,
             error="Fix the errors below before saving.",
+            summary=[],
         )
     created = (page.call("CreatePolicy", {"PolicyName": name, "PolicyDocument": document}) or {})["Policy"]
     return Response.redirect(page.url(f"/policy?arn={quote(created['Arn'], safe=':/')}"))
@@ -94,7 +137,13 @@ def policy_detail(page: Page) -> Response:
     )["PolicyVersion"]
     document = _document_text(default["Document"])
     return page.render(
-        "policy_detail.html", policy=policy, versions=versions, document=document, findings=[], error=None
+        "policy_detail.html",
+        policy=policy,
+        versions=versions,
+        document=document,
+        findings=[],
+        error=None,
+        summary=summary(document),
     )
 
 
@@ -127,6 +176,7 @@ def policy_version(page: Page) -> Response:
             document=document,
             findings=findings,
             error="Fix the errors below before saving.",
+            summary=[],
         )
     page.call(
         "CreatePolicyVersion",

@@ -202,6 +202,7 @@ def test_policy_validation_errors_are_shown_in_place_and_versions(console: Conso
     console.submit()
     console.screen("policy-detail")
     assert "Policy reports-read" in console.text()
+    assert console.find("#summary tbody").text.split() == ["s3", "Allow", "GetObject", "*", "None"]
     edited = good.replace("s3:GetObject", "s3:ListBucket")
     console.fill({"document": edited})
     console.submit("button[value=version]")
