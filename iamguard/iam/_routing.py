@@ -11,10 +11,19 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-__all__ = ["scope_service"]
+__all__ = ["IAM_VERSION_PARAM", "names_iam_version", "scope_service"]
+
+#: ``Version=2010-05-08``: how an unsigned request names the IAM API (STS's is 2011-06-15).
+IAM_VERSION_PARAM = "Version=2010-05-08"
+_VERSION = re.compile(r"(?:^|&)Version=2010-05-08(?:&|$)")
 
 _HEADER_SCOPE = re.compile(r"Credential=[^/,\s]+/[0-9]{8}/[^/,\s]+/([a-z0-9-]+)/aws4_request")
 _QUERY_SCOPE = re.compile(r"(?:^|&)X-Amz-Credential=([^&]*)")
+
+
+def names_iam_version(form: str) -> bool:
+    """Whether a form body or query string asks for IAM's API version."""
+    return _VERSION.search(form) is not None
 
 
 def scope_service(authorization: str | None, query_string: str = "") -> str | None:

@@ -17,7 +17,7 @@ from iamguard._wire import BodyReadError, BodyTooLargeError, parse_content_lengt
 from iamguard.authn.context import RequestMeta
 from iamguard.authn.request_view import RequestView
 from iamguard.errors import IAMGuardError
-from iamguard.iam._routing import scope_service
+from iamguard.iam._routing import names_iam_version, scope_service
 from iamguard.iam.query_api import IamEndpoint
 from iamguard.sts.query_api import Response
 
@@ -62,11 +62,13 @@ class IamAsgiApp:
 
 
 class IamStsAsgiApp:
-    """IAM and STS on one ASGI app, routed by the SigV4 scope's service (see the WSGI twin)."""
+    """IAM and STS on one ASGI app, routed by the SigV4 scope's service, an unsigned request by
+    the API ``Version`` it names (see the WSGI twin)."""
 
-    def __init__(self, iam: AsgiApp, sts: AsgiApp) -> None:
+    def __init__(self, iam: AsgiApp, sts: AsgiApp, *, max_body_bytes: int = 512 * 1024) -> None:
         self.iam = iam
         self.sts = sts
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -77,8 +79,33 @@ class IamStsAsgiApp:
             if name.lower() == b"authorization":
                 authorization = value.decode("latin-1")
         query = scope.get("query_string", b"").decode("latin-1")
-        app = self.iam if scope_service(authorization, query) == "iam" else self.sts
+        service = scope_service(authorization, query)
+        if service is None and names_iam_version(query):
+            service = "iam"
+        elif service is None and scope.get("method", "GET").upper() == "POST":
+            service, receive = await self._unsigned_body(receive)
+        app = self.iam if service == "iam" else self.sts
         await app(scope, receive, send)
+
+    async def _unsigned_body(self, receive: Receive) -> tuple[str | None, Receive]:
+        """Which API an unsigned POST names, and a ``receive`` that replays what was read."""
+        messages: list[MutableMapping[str, Any]] = []
+        size = 0
+        while size <= self.max_body_bytes:
+            message = await receive()
+            messages.append(message)
+            if message.get("type") != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(bytes(m.get("body", b"")) for m in messages if m.get("type") == "http.request")
+        pending = list(messages)
+
+        async def replay() -> MutableMapping[str, Any]:
+            return pending.pop(0) if pending else await receive()
+
+        return ("iam" if names_iam_version(body.decode("latin-1")) else None), replay
 
 
 def _view(scope: Scope) -> RequestView:

@@ -15,7 +15,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
+import botocore
 import pytest
+from botocore.config import Config
 
 from iamguard.iam._registry import operations
 
@@ -108,3 +111,17 @@ def test_every_action_of_the_identity_half_has_success_and_error_rows() -> None:
 def test_every_row_cites_aws_documentation() -> None:
     for row in ROWS:
         assert row["doc"].startswith("https://docs.aws.amazon.com/IAM/"), row["name"]
+
+
+def test_an_unsigned_call_is_refused_by_iam_itself(server: Server) -> None:
+    # boto3 without credentials signing: the combined server routes it by its Version to IAM,
+    # whose error document botocore reads (the WSGI twin of the ASGI routing test).
+    unsigned = boto3.client(
+        "iam",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        config=Config(signature_version=botocore.UNSIGNED, retries={"max_attempts": 1}),
+    )
+    code, status, _ = error_of(unsigned.create_user, UserName="nobody")
+    assert (code, status) == ("MissingAuthenticationToken", 403)
+    assert server.store.list_users() == []

@@ -138,11 +138,20 @@ def test_request_errors(wire: Wire, body: str, status: int, code: str) -> None:
 
 
 def test_unsigned_and_badly_signed_requests_are_refused(wire: Wire) -> None:
-    # Without a signature there is no scope to route by: STS answers (its unsigned federation
-    # calls are the only unsigned requests either service takes), refusing it as AWS would.
-    unsigned = wire.send("Action=ListUsers&Version=2010-05-08", signed=False)
-    assert unsigned.status_code in (400, 403) and b"<Code>" in unsigned.content
-    assert not wire.store.list_users() and b"ListUsersResult" not in unsigned.content
+    # Without a signature there is no scope to route by: the API Version the body names decides,
+    # so IAM refuses its own unsigned callers with its own error document.
+    status, code, message = _error(wire.send("Action=ListUsers&Version=2010-05-08", signed=False))
+    assert status == 403 and code == "MissingAuthenticationToken", message
+    query = wire.send("Action=ListUsers&Version=2010-05-08", signed=False, method="GET")
+    assert _error(query)[:2] == (403, "MissingAuthenticationToken")
+    # STS's unsigned federation calls still reach STS (which judges the token).
+    federated = wire.send(
+        "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fr"
+        "&RoleSessionName=s&WebIdentityToken=not-a-jwt",
+        signed=False,
+    )
+    assert b"https://sts.amazonaws.com/doc/2011-06-15/" in federated.content and federated.status_code >= 400
+    assert not wire.store.list_users()
     # Signed for IAM but with no secret the store knows: IAM's own refusal.
     wire.root = Credentials("AKIAUNKNOWNUNKNOWN12", "x" * 40)
     status, code, _ = _error(wire.send("Action=ListUsers&Version=2010-05-08"))
