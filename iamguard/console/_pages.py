@@ -260,6 +260,19 @@ def user_detail(page: Page) -> Response:
     )
 
 
+def access_advisor(page: Page) -> Response:
+    """The services the user's policies allow and when each was last used (IAM's access
+    advisor: https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_last-accessed.html)."""
+    name = page.params["name"]
+    user = (page.call("GetUser", {"UserName": name}) or {})["User"]
+    job = (page.call("GenerateServiceLastAccessedDetails", {"Arn": user["Arn"]}) or {})["JobId"]
+    details = page.call("GetServiceLastAccessedDetails", {"JobId": job}) or {}
+    services = details.get("ServicesLastAccessed", [])
+    return page.render(
+        "user_advisor.html", user=user, services=services, status_text=details.get("JobStatus")
+    )
+
+
 def create_key(page: Page) -> Response:
     name = page.params["name"]
     key = (page.call("CreateAccessKey", {"UserName": name}) or {})["AccessKey"]
@@ -321,6 +334,7 @@ ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("POST", r"/users/new/review", review_user, True),
     ("POST", r"/users/new", create_user, True),
     ("GET", _USER, user_detail, True),
+    ("GET", _USER + r"/access-advisor", access_advisor, True),
     ("POST", _USER + r"/keys/new", create_key, True),
     ("POST", _USER + r"/keys", key_action, True),
     ("POST", _USER + r"/mfa/new", mfa_start, True),

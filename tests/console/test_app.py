@@ -13,6 +13,7 @@ import re
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -35,7 +36,7 @@ from iamguard.console._session import SESSION_COOKIE
 from iamguard.enforce.guard import Guard
 from iamguard.errors import AccessDeniedError, ExpiredCredentialsError
 from iamguard.keyring import KeyRing
-from iamguard.store import IdentityService, mfa, open_store
+from iamguard.store import AccessActivity, IdentityService, mfa, open_store
 from iamguard.store.passwords import hash_password
 from iamguard.store.records import PrincipalKind
 from iamguard.store.secrets import SecretBox
@@ -463,3 +464,18 @@ def test_templates_and_static_files_are_package_data() -> None:
     assert data and all(
         any(fnmatch.fnmatch(str(p.relative_to(package)), pat) for pat in patterns) for p in data
     )
+
+
+def test_user_page_shows_tags_and_the_access_advisor(world: Any) -> None:
+    store, _, clock, served = world
+    store.create_user("gina", tags={"team": "blue"})
+    arn = store.get_user("gina").arn
+    when = datetime.fromtimestamp(clock(), timezone.utc)
+    store.record_access_activity([AccessActivity(when, arn, "s3", "s3:GetObject", "us-east-1")])
+    browser = served.sign_in()
+    page = browser.get(served.base + "/users/gina", timeout=10)
+    assert "team = blue" in page.text
+    advisor = browser.get(served.base + "/users/gina/access-advisor", timeout=10)
+    assert advisor.status_code == 200
+    row = re.search(r"<tr><td>([^<]*)</td><td>s3</td><td>([^<]*)</td>", advisor.text)
+    assert row is not None and row.group(2) == when.strftime("%Y-%m-%d %H:%M UTC")
