@@ -8,11 +8,15 @@ including an update whose second half fails (the first half must not stay).
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
+import botocore.exceptions
 import pytest
 
 from iamguard.errors import EntityAlreadyExistsError, NoSuchEntityError
@@ -138,3 +142,46 @@ def test_list_users_page(store: IdentityService) -> None:
     assert ([u.name for u in page], more) == (["e"], False)
     page, more = store.list_users_page(path_prefix="/x/", limit=5)
     assert ([u.name for u in page], more) == (["c", "e"], False)
+
+
+def _outcome(call: Callable[[], object]) -> str:
+    """``"ok"``, or the AWS error code the call answered with."""
+    try:
+        call()
+    except botocore.exceptions.ClientError as error:
+        return str(error.response["Error"]["Code"])
+    return "ok"
+
+
+def _all_at_once(calls: Sequence[Callable[[], object]]) -> list[str]:
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def run(call: Callable[[], object]) -> None:
+        result = _outcome(call)
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(outcomes)
+
+
+def test_concurrent_calls_keep_iam_rules(server: Server) -> None:
+    # Eight clients at once: one CreateUser of a name wins, the others are EntityAlreadyExists
+    # (never a 500); ten CreatePolicyVersion calls leave exactly five versions.
+    clients: list[Any] = [server.iam() for _ in range(8)]
+    arn = clients[0].create_policy(PolicyName="p", PolicyDocument=json.dumps(DOC))["Policy"]["Arn"]
+    creates = [
+        functools.partial(c.create_user, UserName="Same" if i % 2 else "same") for i, c in enumerate(clients)
+    ]
+    assert _all_at_once(creates) == ["EntityAlreadyExists"] * 7 + ["ok"]
+    versions = [
+        functools.partial(clients[i % 8].create_policy_version, PolicyArn=arn, PolicyDocument=json.dumps(DOC))
+        for i in range(10)
+    ]
+    assert _all_at_once(versions) == ["LimitExceeded"] * 6 + ["ok"] * 4
+    assert len(clients[0].list_policy_versions(PolicyArn=arn)["Versions"]) == 5
