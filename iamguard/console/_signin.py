@@ -181,7 +181,7 @@ def signout(page: Page) -> Response:
     if page.session is not None:
         page.app.sessions.sign_out(page.session)
     response = Response.redirect(page.url(page.app.login_path()))
-    response.delete_cookie(SESSION_COOKIE, path=page.url("/"), secure=page.request.secure)
+    response.delete_cookie(SESSION_COOKIE, path=page.session_cookie_path, secure=page.request.secure)
     return response
 
 
@@ -209,7 +209,7 @@ def _signed_in(page: Page, user_name: str | None, *, mfa_time: int | None) -> Re
     caller = root_caller(store) if user_name is None else user_caller(store, user_name)
     cookie = page.app.sessions.issue(caller.principal, mfa_time=mfa_time)
     response = Response.redirect(page.url("/home"))
-    response.set_cookie(SESSION_COOKIE, cookie, path=page.url("/"), secure=page.request.secure)
+    response.set_cookie(SESSION_COOKIE, cookie, path=page.session_cookie_path, secure=page.request.secure)
     response.delete_cookie(PENDING_COOKIE, path=page.url("/"), secure=page.request.secure)
     return response
 

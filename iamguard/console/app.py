@@ -71,6 +71,12 @@ class Page:
     def url(self, path: str) -> str:
         return self.request.url(path)
 
+    @property
+    def session_cookie_path(self) -> str:
+        """Where the browser sends the session cookie: the console's mount, or the host app's
+        ``cookie_path`` when its own guarded routes accept the session too."""
+        return self.app.cookie_path or self.url("/")
+
     def render(self, template: str, *, status: int = 200, **values: Any) -> Response:
         context = {
             "page": self,
@@ -116,7 +122,9 @@ class ConsoleApp:
 
     ``tokens`` issues the console sessions (share it with STS and the guards that should accept
     them). ``root_password_hash`` (an argon2id hash from
-    :func:`~iamguard.store.passwords.hash_password`) enables root sign-in.
+    :func:`~iamguard.store.passwords.hash_password`) enables root sign-in. ``cookie_path``
+    widens the session cookie beyond the console's mount (``"/"``) so a host app's routes,
+    guarded with :class:`~iamguard.console.authenticator.ConsoleSessionAuthenticator`, receive it.
     """
 
     def __init__(
@@ -129,9 +137,11 @@ class ConsoleApp:
         idle_timeout: int = 1800,
         session_duration: int = 12 * 3600,
         pending_key: bytes | None = None,
+        cookie_path: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
+        self.cookie_path = cookie_path
         self.iam = iam or IamService(store)
         self.root_password_hash = root_password_hash
         self.sessions = ConsoleSessions(
@@ -201,7 +211,9 @@ class ConsoleApp:
             )
         if page.session is not None and route.signed_in and not _signs_out(response):
             cookie = self.sessions.touch(page.session)
-            response.set_cookie(SESSION_COOKIE, cookie, path=page.url("/"), secure=page.request.secure)
+            response.set_cookie(
+                SESSION_COOKIE, cookie, path=page.session_cookie_path, secure=page.request.secure
+            )
         return response
 
 

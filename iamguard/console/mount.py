@@ -49,7 +49,9 @@ def mount_console(
     *,
     prefix: str = "/console",
     root_password_hash: str | None = None,
+    cookie_path: str | None = None,
 ) -> ConsoleMount:
-    """``app`` with a :class:`~iamguard.console.app.ConsoleApp` over ``store`` at ``prefix``."""
-    console = ConsoleApp(store, tokens, root_password_hash=root_password_hash)
+    """``app`` with a :class:`~iamguard.console.app.ConsoleApp` over ``store`` at ``prefix``
+    (``cookie_path="/"`` lets ``app``'s own guarded routes receive the console session)."""
+    console = ConsoleApp(store, tokens, root_password_hash=root_password_hash, cookie_path=cookie_path)
     return ConsoleMount(app, console, prefix=prefix)
