@@ -97,7 +97,7 @@ def test_the_console_session_is_a_caller_of_the_host_app(host: tuple[str, Consol
     refused = eve.get(f"{base}/reports/q3.csv", timeout=10)
     assert refused.status_code == 403 and "AccessDenied" in refused.text
 
-    stolen = bob.cookies["iamguard_console"]
+    stolen = str(bob.cookies["iamguard_console"])
     home = bob.get(f"{base}/iam/home", timeout=10)
     token = _CSRF.search(home.text)
     assert token is not None
