@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from iamguard.iam._caller import Authorizer, Caller, root_caller, user_caller
 from iamguard.iam._model import input_shape, validate
-from iamguard.iam._operation import Call, Result
+from iamguard.iam._operation import Call, Operation, Result
 from iamguard.iam._registry import find, operations
 
 if TYPE_CHECKING:
@@ -74,20 +74,19 @@ class IamService:
         request_id = request_id or str(uuid.uuid4())
         call = Call(action, MappingProxyType(checked), caller, self.store, request_id, *self._account)
         if not op.mutates:
-            self._authorize(call)
+            self._authorize(op, call)
             return op.apply(call)
         # One transaction for the targets' reads, the decisions and the change: what was
         # authorized (a user's tags, its boundary) is what gets changed, and on a networked
         # store the reads join the write instead of each paying its own round trip.
         with self.store.atomic():
-            self._authorize(call)
+            self._authorize(op, call)
             result = op.apply(call)
         _log.info("IAM %s by %s applied (request %s)", action, caller.principal.arn, request_id)
         return result
 
-    def _authorize(self, call: Call) -> None:
+    def _authorize(self, op: Operation, call: Call) -> None:
         """Each of the operation's targets must be allowed (AccessDenied otherwise)."""
-        op = find(call.action)
         for target in op.targets(call):
             self.authorizer.check(
                 call.caller, target.action or f"iam:{call.action}", target.resource, target.context
