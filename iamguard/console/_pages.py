@@ -158,7 +158,34 @@ def users(page: Page) -> Response:
 def _choices(page: Page) -> dict[str, Any]:
     groups = (page.call("ListGroups") or {}).get("Groups", [])
     policies = (page.call("ListPolicies") or {}).get("Policies", [])
-    return {"groups": groups, "policies": policies}
+    users = [u["UserName"] for u in (page.call("ListUsers") or {}).get("Users", [])]
+    return {"groups": groups, "policies": policies, "users": users}
+
+
+def _copied(page: Page, source: str) -> tuple[list[str], list[str], str | None]:
+    """The groups, attached policies and boundary of user ``source`` ("copy permissions")."""
+    groups = [
+        g["GroupName"] for g in (page.call("ListGroupsForUser", {"UserName": source}) or {}).get("Groups", [])
+    ]
+    attached = (page.call("ListAttachedUserPolicies", {"UserName": source}) or {}).get("AttachedPolicies", [])
+    boundary = (
+        (page.call("GetUser", {"UserName": source}) or {})["User"].get("PermissionsBoundary") or {}
+    ).get("PermissionsBoundaryArn")
+    return groups, [p["PolicyArn"] for p in attached], boundary
+
+
+def _permissions(page: Page) -> tuple[list[str], list[str], str | None]:
+    """The groups, policies and boundary the create-user form asks for, a copied user's included."""
+    groups = list(page.request.form_lists.get("groups", ()))
+    policies = list(page.request.form_lists.get("policies", ()))
+    boundary = page.request.form.get("boundary") or None
+    source = page.request.form.get("copy_from", "")
+    if source:
+        copied_groups, copied_policies, copied_boundary = _copied(page, source)
+        groups += [g for g in copied_groups if g not in groups]
+        policies += [p for p in copied_policies if p not in policies]
+        boundary = boundary or copied_boundary
+    return groups, policies, boundary
 
 
 def new_user(page: Page) -> Response:
@@ -176,11 +203,9 @@ def _tags(text: str) -> list[dict[str, str]]:
 
 def review_user(page: Page) -> Response:
     form = page.request.form
-    chosen = {
-        "groups": page.request.form_lists.get("groups", ()),
-        "policies": page.request.form_lists.get("policies", ()),
-    }
-    warning = None if (chosen["groups"] or chosen["policies"]) else _NO_PERMISSIONS
+    groups, policies, boundary = _permissions(page)
+    chosen = {"groups": groups, "policies": policies, "boundary": boundary}
+    warning = None if (groups or policies) else _NO_PERMISSIONS
     return page.render(
         "user_review.html", form=form, chosen=chosen, warning=warning, tags=_tags(form.get("tags", ""))
     )
@@ -189,9 +214,10 @@ def review_user(page: Page) -> Response:
 def create_user(page: Page) -> Response:
     form = page.request.form
     name = form.get("user_name", "").strip()
+    groups, policies, boundary = _permissions(page)
     params: dict[str, Any] = {"UserName": name}
-    if form.get("boundary"):
-        params["PermissionsBoundary"] = form["boundary"]
+    if boundary:
+        params["PermissionsBoundary"] = boundary
     if form.get("tags"):
         params["Tags"] = _tags(form["tags"])
     page.call("CreateUser", params)
@@ -210,9 +236,9 @@ def create_user(page: Page) -> Response:
         row["Console login link"] = (
             f"{'https' if page.request.secure else 'http'}://{page.request.host}{page.url(page.app.login_path())}"
         )
-    for group in page.request.form_lists.get("groups", ()):
+    for group in groups:
         page.call("AddUserToGroup", {"UserName": name, "GroupName": group})
-    for arn in page.request.form_lists.get("policies", ()):
+    for arn in policies:
         page.call("AttachUserPolicy", {"UserName": name, "PolicyArn": arn})
     if form.get("access_key") == "on":
         key = (page.call("CreateAccessKey", {"UserName": name}) or {})["AccessKey"]

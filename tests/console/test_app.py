@@ -479,3 +479,30 @@ def test_user_page_shows_tags_and_the_access_advisor(world: Any) -> None:
     assert advisor.status_code == 200
     row = re.search(r"<tr><td>([^<]*)</td><td>s3</td><td>([^<]*)</td>", advisor.text)
     assert row is not None and row.group(2) == when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def test_create_user_copying_another_users_permissions(world: Any) -> None:
+    store, _, _, served = world
+    store.create_group("ops")
+    store.add_user_to_group("ops", "admin")
+    browser = served.sign_in()
+    review = _post_form(
+        browser, served.base + "/users/new", served.base + "/users/new/review", user_name="helen"
+    )
+    assert "This user has no permissions" in review.text
+    review = _post_form(
+        browser,
+        served.base + "/users/new",
+        served.base + "/users/new/review",
+        user_name="helen",
+        copy_from="admin",
+    )
+    assert "This user has no permissions" not in review.text and "AdministratorAccess" in review.text
+    token = _CSRF.search(review.text)
+    assert token is not None
+    hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', review.text))
+    created = browser.post(served.base + "/users/new", data={**hidden, "csrf": token.group(1)}, timeout=10)
+    assert created.ok
+    assert [g.name for g in store.list_groups_for_user("helen")] == ["ops"]
+    detail = browser.get(served.base + "/users/helen", timeout=10).text
+    assert "AdministratorAccess" in detail
