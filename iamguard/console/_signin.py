@@ -14,6 +14,8 @@ from __future__ import annotations
 import hmac
 from typing import TYPE_CHECKING, Any
 
+import segno
+
 from iamguard.console._http import Response
 from iamguard.console._session import (
     PENDING_COOKIE,
@@ -24,6 +26,7 @@ from iamguard.console._session import (
 )
 from iamguard.errors import IAMGuardError
 from iamguard.iam._caller import root_caller, user_caller
+from iamguard.iam.ops_mfa import otpauth_uri
 from iamguard.store import passwords
 
 if TYPE_CHECKING:
@@ -97,7 +100,7 @@ def signin(page: Page) -> Response:
         return _pending(page, name, "mfa+change" if must_change else "mfa", "/mfa")
     if must_change:
         return _pending(page, name, "change", "/password")
-    return _signed_in(page, name, mfa_time=None)
+    return _finish(page, name, mfa_time=None)
 
 
 def root_form(page: Page) -> Response:
@@ -174,7 +177,50 @@ def change(page: Page) -> Response:
             error = str(failure)
     if error is not None:
         return _form(page, "signin_change.html", error=error, user_name=pending.user_name)
-    return _signed_in(page, pending.user_name, mfa_time=pending.mfa_time)
+    return _finish(page, pending.user_name, mfa_time=pending.mfa_time)
+
+
+def enrol_form(page: Page) -> Response:
+    """The console requires MFA and the user has none: a new virtual device to set up now."""
+    pending = _current(page, "enrol")
+    if pending is None or pending.user_name is None:
+        return Response.redirect(page.url(page.app.login_path()))
+    return _enrol_page(page, pending.user_name, None)
+
+
+def _device_serial(page: Page, name: str) -> str:
+    account = page.app.store.account()
+    return f"arn:{account.partition}:iam::{account.account_id}:mfa/{name}"
+
+
+def _enrol_page(page: Page, name: str, error: str | None) -> Response:
+    """A fresh device (an unfinished earlier one is replaced) and its QR code and secret."""
+    store, serial = page.app.store, _device_serial(page, name)
+    if any(d.serial_number == serial and d.user_name is None for d in store.list_mfa_devices()):
+        store.delete_virtual_mfa_device(serial)
+    created = store.create_virtual_mfa_device(name)
+    account = store.account()
+    uri = otpauth_uri(created.base32_seed, name, account.alias or account.account_id)
+    qr = segno.make_qr(uri, error="m").svg_inline(scale=5, title=f"QR code for MFA device {name}")
+    return _form(page, "signin_enrol.html", error=error, user_name=name, seed=created.base32_seed, qr=qr)
+
+
+def enrol(page: Page) -> Response:
+    pending = _current(page, "enrol")
+    if pending is None or pending.user_name is None:
+        return Response.redirect(page.url(page.app.login_path()))
+    name, form = pending.user_name, page.request.form
+    try:
+        page.app.store.enable_mfa_device(
+            name, _device_serial(page, name), form.get("code1", "").strip(), form.get("code2", "").strip()
+        )
+    except IAMGuardError as failure:
+        if failure.code != "InvalidAuthenticationCode":
+            raise
+        return _enrol_page(
+            page, name, "The MFA codes are not valid. Set up the new secret below and try again."
+        )
+    return _signed_in(page, name, mfa_time=int(page.app.clock()))
 
 
 def signout(page: Page) -> Response:
@@ -204,6 +250,14 @@ def _pending(
     return response
 
 
+def _finish(page: Page, user_name: str, *, mfa_time: int | None) -> Response:
+    """Sign in, unless the console requires MFA and the user has no device: enrol first."""
+    devices = page.app.store.list_mfa_devices(user_name) if page.app.require_mfa else []
+    if page.app.require_mfa and mfa_time is None and not any(d.enable_date is not None for d in devices):
+        return _pending(page, user_name, "enrol", "/enrol")
+    return _signed_in(page, user_name, mfa_time=mfa_time)
+
+
 def _signed_in(page: Page, user_name: str | None, *, mfa_time: int | None) -> Response:
     store = page.app.store
     caller = root_caller(store) if user_name is None else user_caller(store, user_name)
@@ -224,5 +278,7 @@ ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("POST", _LABEL + r"/mfa", mfa, False),
     ("GET", _LABEL + r"/password", change_form, False),
     ("POST", _LABEL + r"/password", change, False),
+    ("GET", _LABEL + r"/enrol", enrol_form, False),
+    ("POST", _LABEL + r"/enrol", enrol, False),
     ("POST", r"/signout", signout, True),
 ]

@@ -125,6 +125,8 @@ class ConsoleApp:
     :func:`~iamguard.store.passwords.hash_password`) enables root sign-in. ``cookie_path``
     widens the session cookie beyond the console's mount (``"/"``) so a host app's routes,
     guarded with :class:`~iamguard.console.authenticator.ConsoleSessionAuthenticator`, receive it.
+    ``require_mfa`` makes every IAM user without an MFA device enrol one at sign-in, before the
+    session starts (AWS's "enforce MFA" practice).
     """
 
     def __init__(
@@ -138,10 +140,12 @@ class ConsoleApp:
         session_duration: int = 12 * 3600,
         pending_key: bytes | None = None,
         cookie_path: str | None = None,
+        require_mfa: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.cookie_path = cookie_path
+        self.require_mfa = require_mfa
         self.iam = iam or IamService(store)
         self.root_password_hash = root_password_hash
         self.sessions = ConsoleSessions(

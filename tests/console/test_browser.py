@@ -365,3 +365,24 @@ def test_groups_and_roles_from_trust_templates(console: Console) -> None:
     assert "Statement[0].Effect" in console.find("#findings").text
     console.screen("role-trust-refused")
     assert "Perhaps" not in str(console.store.get_role("partner").assume_role_policy)
+
+
+def test_required_mfa_is_enrolled_at_sign_in(console: Console) -> None:
+    console.app.require_mfa = True
+    console.store.create_user("ivy")
+    console.store.create_login_profile("ivy", "Ivy-passw0rd!x")
+    console.sign_in("ivy", "Ivy-passw0rd!x")
+    assert console.driver.current_url.endswith("/enrol")
+    console.screen("mfa-required-enrol")
+    console.fill({"code1": "000000", "code2": "000000"})
+    console.submit()
+    assert "The MFA codes are not valid." in console.find("[role=alert]").text
+    secret: str = console.find("#mfa-secret").text.strip()  # a new device replaced the first
+    now = console.clock()
+    console.fill({"code1": mfa.totp(secret, now - 30), "code2": mfa.totp(secret, now)})
+    console.submit()
+    assert console.driver.current_url.endswith("/home")
+    cookie = console.driver.get_cookie(SESSION_COOKIE)
+    session = console.app.sessions.open(None if cookie is None else cookie["value"])
+    assert session is not None and session.principal is not None and session.principal.mfa_authenticated
+    assert [d.enable_date is not None for d in console.store.list_mfa_devices("ivy")] == [True]
