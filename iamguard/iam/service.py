@@ -77,8 +77,7 @@ class IamService:
             self._authorize(op, call)
             return op.apply(call)
         # One transaction for the targets' reads, the decisions and the change: what was
-        # authorized (a user's tags, its boundary) is what gets changed, and on a networked
-        # store the reads join the write instead of each paying its own round trip.
+        # authorized (a user's tags, its boundary) is what gets changed.
         with self.store.atomic():
             self._authorize(op, call)
             result = op.apply(call)
