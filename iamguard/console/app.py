@@ -180,6 +180,7 @@ class ConsoleApp:
         return self.respond(request)(start_response)
 
     def respond(self, request: Request) -> Response:
+        """The response to ``request``: a static file, a page, a redirect or an error page."""
         if request.path.startswith("/static/"):
             return _static(request.path[len("/static/") :])
         session = self.sessions.open(request.cookies.get(SESSION_COOKIE))

@@ -47,11 +47,14 @@ class ConsoleSessionAuthenticator:
 
     @classmethod
     def for_console(cls, app: ConsoleApp) -> ConsoleSessionAuthenticator:
+        """The authenticator of ``app``'s sessions (its token service, store and timeouts)."""
         made = cls.__new__(cls)
         made._sessions = app.sessions
         return made
 
     def authenticate(self, view: RequestView, meta: RequestMeta) -> AuthFlow:
+        """The session's principal; ``None`` without the cookie; ``ExpiredToken`` for a cookie
+        that does not open (forged, expired, idle or signed out)."""
         if False:  # pragma: no cover - makes this a generator like every authenticator
             yield GetGeneration()
         cookie = _session_cookie(view.header("cookie"))
