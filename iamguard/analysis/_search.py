@@ -76,6 +76,11 @@ class _Walk:
     reasons: list[str] = field(default_factory=list)
     tried: int = 0
     assignment: dict[str, ContextValue] = field(default_factory=dict)
+    #: Per side: +1 when the goal needs it to allow, -1 to deny, 0 when either will do; None
+    #: when the goal is not of that shape (then no value is left out as dominated).
+    wants: tuple[int, ...] | None = None
+    #: Per compiled statement (by id): per side, +1 for an Allow there, -1 for a Deny, 0 absent.
+    signs: dict[int, list[int]] = field(default_factory=dict)
     _key_memo: dict[tuple[tuple[Condition, ...], bool], KeyValues] = field(default_factory=dict)
     #: Resource witnesses per set of (pattern, escaped): actions reaching the same statements share.
     _resource_memo: dict[tuple[tuple[str, bool], ...], list[str]] = field(default_factory=dict)
@@ -104,12 +109,25 @@ def search(
     actions: Sequence[str] = (),
     resources: Sequence[str] = (),
     budget: int = 200_000,
+    wants: Sequence[int] | None = None,
 ) -> Found:
-    """Find a request for which ``goal(request, decisions per side)`` holds (see module doc)."""
+    """Find a request for which ``goal(request, decisions per side)`` holds (see module doc).
+
+    ``wants`` (per side: +1 the goal needs an allow, -1 a deny, 0 either) lets a condition
+    value be left out when another one is at least as good for the goal on every statement
+    (see :func:`_undominated`).
+    """
     walk = _Walk(sides, goal, principals, tuple(a.lower() for a in actions), tuple(resources), budget)
+    if wants is not None:
+        walk.wants = tuple(wants)
+        for index, side in enumerate(sides):
+            for member in policies_of(side):
+                for statement in compiled(member).statements:
+                    row = walk.signs.setdefault(id(statement), [0] * len(sides))
+                    row[index] = -1 if statement.is_deny else 1
     compiled_policies = _unique_compiled(sides)
-    for policy in compiled_policies:
-        _note_variable_keys(walk, policy.policy)
+    for cp in compiled_policies:
+        _note_variable_keys(walk, cp.policy)
     for action in _changed_first(sides, compiled_policies, _actions(walk, compiled_policies)):
         found = _try_action(walk, compiled_policies, action)
         if found is not None:
@@ -251,11 +269,13 @@ def _resources(walk: _Walk, statements: Sequence[CompiledStatement]) -> list[str
 def _try_resource(
     walk: _Walk, statements: Sequence[CompiledStatement], action: str, resource: str
 ) -> Found | None:
-    by_key: dict[str, list[tuple[Condition, Callable[[Mapping[str, ContextValue]], bool], bool]]] = {}
+    by_key: dict[str, list[_Entry]] = {}
     for statement in statements:
         body = statement.body
         for condition, test in zip(statement.statement.conditions, body.conditions, strict=True):
-            by_key.setdefault(condition.key.lower(), []).append((condition, test, statement.variables))
+            by_key.setdefault(condition.key.lower(), []).append(
+                (condition, test, statement.variables, id(statement))
+            )
     keys = sorted(by_key)
     choices = [_key_choices(walk, key, by_key[key]) for key in keys]
     for principal in walk.principals:
@@ -291,22 +311,24 @@ def _product(choices: Sequence[Sequence[ContextValue | None]]) -> Iterator[tuple
     return itertools.product(*choices)
 
 
-def _key_choices(
-    walk: _Walk,
-    key: str,
-    entries: Sequence[tuple[Condition, Callable[[Mapping[str, ContextValue]], bool], bool]],
-) -> list[ContextValue | None]:
-    """Absent, one value per class, and multi-valued sets; merged where every entry agrees."""
-    conditions = tuple(c for c, _, _ in entries)
-    variables = any(v for _, _, v in entries)
+#: A condition entry of a statement the request reaches: (condition, its compiled test, whether
+#: the policy substitutes variables, the statement's id).
+_Entry = tuple[Condition, Callable[[Mapping[str, ContextValue]], bool], bool, int]
+
+
+def _key_choices(walk: _Walk, key: str, entries: Sequence[_Entry]) -> list[ContextValue | None]:
+    """Absent, one value per class, and multi-valued sets; merged where every entry agrees,
+    and without values another one dominates."""
+    conditions = tuple(c for c, _, _, _ in entries)
+    variables = any(v for _, _, v, _ in entries)
     memo_key = (conditions, variables)
     found = walk._key_memo.get(memo_key)
     if found is None:
         found = walk._key_memo[memo_key] = key_values(conditions, variables)
     for reason in found.reasons:
         walk.note(reason)
-    tests = [t for _, t, _ in entries]
-    qualified = [t for c, t, _ in entries if c.qualifier is not None]
+    tests = [t for _, t, _, _ in entries]
+    qualified = [t for c, t, _, _ in entries if c.qualifier is not None]
 
     def answers(value: ContextValue | None) -> tuple[bool, ...]:
         context: dict[str, Any] = dict(walk.assignment)
@@ -334,10 +356,62 @@ def _key_choices(
     merged: dict[tuple[bool, ...], ContextValue | None] = {}
     for value in singles + sets:
         merged.setdefault(answers(value), value)
+    kept = list(merged.items())
+    if walk.wants is not None and not walk.assignment:
+        kept = _undominated(kept, [_direction(walk, e[3]) for e in entries])
     # Absence (None) stays a choice of its own even when a present value answers alike: for a
     # key the principal carries it means the principal's value, and the present value must still
     # be tried; the empty set () is the absence of such a key.
-    return [None, *(v for v in merged.values() if v is not None and v != ()), ()]
+    return [None, *(v for _, v in kept if v is not None and v != ()), ()]
+
+
+def _direction(walk: _Walk, statement: int) -> int | None:
+    """Which truth of a condition of ``statement`` helps the goal: +1 true, -1 false, 0 it
+    must stay as it is (it helps on one side and hurts on another), None: it does not matter."""
+    assert walk.wants is not None
+    signs = walk.signs.get(statement, [0] * len(walk.wants))
+    found = {want * sign for want, sign in zip(walk.wants, signs, strict=True) if want and sign}
+    if not found:
+        return None
+    return found.pop() if len(found) == 1 else 0
+
+
+def _undominated(
+    values: list[tuple[tuple[bool, ...], ContextValue | None]], directions: list[int | None]
+) -> list[tuple[tuple[bool, ...], ContextValue | None]]:
+    """The values no other value dominates.
+
+    Why this is sound: evaluation is monotone in each statement (an Allow that applies to more
+    requests allows more, a Deny denies more; ``_relax`` has the references), and each goal here
+    needs given sides to allow or deny. If a request with value ``b`` meets the goal, the same
+    request with ``a`` instead also does when, condition by condition, ``a`` makes each one at
+    least as helpful (true where truth helps, false where it hurts, the same where it does
+    both): so ``b`` need not be tried. Among values equal on every condition that matters, one
+    is kept.
+    """
+    kept: list[tuple[tuple[bool, ...], ContextValue | None]] = []
+    seen: set[tuple[bool, ...]] = set()
+
+    def projection(answers: tuple[bool, ...]) -> tuple[bool, ...]:
+        return tuple(a for a, d in zip(answers, directions, strict=True) if d is not None)
+
+    def at_least(a: tuple[bool, ...], b: tuple[bool, ...]) -> bool:
+        for x, y, d in zip(a, b, directions, strict=True):
+            if d is None:
+                continue
+            if (d > 0 and x < y) or (d < 0 and x > y) or (d == 0 and x != y):
+                return False
+        return True
+
+    for answers, value in values:
+        mine = projection(answers)
+        if mine in seen:
+            continue
+        if any(projection(other) != mine and at_least(other, answers) for other, _ in values):
+            continue
+        seen.add(mine)
+        kept.append((answers, value))
+    return kept
 
 
 def _safe(test: Callable[[Mapping[str, ContextValue]], bool], context: Mapping[str, ContextValue]) -> bool:

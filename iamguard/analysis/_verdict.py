@@ -17,9 +17,9 @@ from iamguard.principal import Principal, PrincipalType
 
 __all__ = ["DEFAULT_BUDGET", "Relaxation", "run_check"]
 
-#: Per side, whether its relaxation allows at least (True) or at most (False) as much; and the
-#: goal that must have no request on the relaxed sides.
-Relaxation = tuple[tuple[bool, ...], Goal]
+#: Per side, whether its relaxation allows at least (True) or at most (False) as much; the goal
+#: that must have no request on the relaxed sides; and what it wants of each side (``search``).
+Relaxation = tuple[tuple[bool, ...], Goal, tuple[int, ...] | None]
 
 #: Requests evaluated per world before the search gives up (and answers UNKNOWN).
 DEFAULT_BUDGET = 200_000
@@ -37,11 +37,14 @@ def run_check(
     principals: Sequence[Principal] | None = None,
     passed: str = "no request separates them",
     relaxations: Sequence[Relaxation] = (),
+    wants: Sequence[int] | None = None,
 ) -> AnalysisResult:
     """Search every world; the first separating request that replays is the FAIL.
 
     ``relaxations`` decide a world left open only by policy variables (``_relax``): each is
-    (per side: relax it wider or narrower, the goal that must have no request there).
+    (per side: relax it wider or narrower, the goal that must have no request there, its wants).
+    ``wants`` says, per side, whether ``goal`` needs it to allow (+1) or deny (-1): then the
+    search leaves out condition values another one dominates (``_search._undominated``).
     """
     reasons: list[str] = []
     tried = 0
@@ -49,7 +52,9 @@ def run_check(
     for sides in worlds:
         candidates, partial = _principals(sides, principals)
         reasons.extend(r for r in partial if r not in reasons)
-        found = search(sides, goal, candidates, actions=actions, resources=resources, budget=budget)
+        found = search(
+            sides, goal, candidates, actions=actions, resources=resources, budget=budget, wants=wants
+        )
         tried += found.tried
         if found.request is not None:
             return _fail(sides, goal, found, tried)
@@ -83,10 +88,16 @@ def _decide_relaxed(
     """PASS when no relaxation has a request for its goal; FAIL when one found on a relaxation
     also separates the original sides; else UNKNOWN."""
     tried = 0
-    for wider, relaxed_goal in relaxations:
+    for wider, relaxed_goal, relaxed_wants in relaxations:
         relaxed_sides = tuple(relaxed(side, wider=w) for side, w in zip(sides, wider, strict=True))
         found = search(
-            relaxed_sides, relaxed_goal, candidates, actions=actions, resources=resources, budget=budget
+            relaxed_sides,
+            relaxed_goal,
+            candidates,
+            actions=actions,
+            resources=resources,
+            budget=budget,
+            wants=relaxed_wants,
         )
         tried += found.tried
         if found.request is not None:

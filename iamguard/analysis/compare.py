@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from iamguard.analysis._inputs import PolicyInput, PolicyType, SideInput, worlds
 from iamguard.analysis._verdict import DEFAULT_BUDGET, run_check
-from iamguard.analysis.results import AnalysisResult
+from iamguard.analysis.results import AnalysisResult, Verdict
 from iamguard.decision import Decision
 from iamguard.errors import InvalidParameterError
 from iamguard.evaluate.inputs import Request
@@ -58,7 +58,8 @@ def check_no_new_access(
         _new_access,
         budget=budget,
         passed="the new policy grants no access the old one denies",
-        relaxations=(((True, False), _new_access),),
+        relaxations=(((True, False), _new_access, _NEW_ACCESS),),
+        wants=_NEW_ACCESS,
     )
 
 
@@ -83,13 +84,37 @@ def is_equivalent(
         resource_policy=resource_policy,
         resource_account=resource_account,
     )
-    return run_check(
+    # Two questions, each about one direction, so each search can leave dominated values out.
+    forward = run_check(
         sides,
-        _differ,
+        _new_access,
         budget=budget,
-        passed="both allow exactly the same requests",
-        relaxations=(((True, False), _new_access), ((False, True), _old_only)),
+        passed="a allows nothing b denies",
+        relaxations=(((True, False), _new_access, _NEW_ACCESS),),
+        wants=_NEW_ACCESS,
     )
+    if forward.verdict is Verdict.FAIL:
+        return forward
+    backward = run_check(
+        sides,
+        _old_only,
+        budget=budget,
+        passed="b allows nothing a denies",
+        relaxations=(((False, True), _old_only, _OLD_ONLY),),
+        wants=_OLD_ONLY,
+    )
+    if backward.verdict is Verdict.FAIL:
+        return backward
+    tried = forward.requests_tried + backward.requests_tried
+    if forward.verdict is Verdict.PASS and backward.verdict is Verdict.PASS:
+        return AnalysisResult(
+            Verdict.PASS,
+            None,
+            ("both allow exactly the same requests:", *forward.reasons, *backward.reasons),
+            tried,
+        )
+    reasons = tuple(dict.fromkeys(r for r in (*forward.reasons, *backward.reasons)))
+    return AnalysisResult(Verdict.UNKNOWN, None, reasons, tried)
 
 
 def check_access_not_granted(
@@ -137,7 +162,8 @@ def check_access_not_granted(
         resources=resources,
         budget=budget,
         passed="the policy grants none of the listed access",
-        relaxations=(((True,), granted),),
+        relaxations=(((True,), granted, (1,)),),
+        wants=(1,),
     )
 
 
@@ -145,9 +171,10 @@ def _new_access(request: Request, decisions: tuple[Decision, ...]) -> bool:
     return decisions[0].allowed and not decisions[1].allowed
 
 
+#: What each goal needs of each side: +1 an allow, -1 a deny.
+_NEW_ACCESS = (1, -1)
+_OLD_ONLY = (-1, 1)
+
+
 def _old_only(request: Request, decisions: tuple[Decision, ...]) -> bool:
     return decisions[1].allowed and not decisions[0].allowed
-
-
-def _differ(request: Request, decisions: tuple[Decision, ...]) -> bool:
-    return decisions[0].allowed != decisions[1].allowed

@@ -113,6 +113,7 @@ def check_no_public_access(
         _allowed,
         budget=budget,
         principals=(outsider,),
+        wants=(1,),
     )
     if result.verdict is not Verdict.FAIL:
         result = run_check(
@@ -120,6 +121,7 @@ def check_no_public_access(
             _allowed,
             budget=budget,
             principals=(principal_from_arn("*"),),
+            wants=(1,),
         )
     if result.verdict is Verdict.FAIL and not _replays_on(policy, owner, result):
         return AnalysisResult(

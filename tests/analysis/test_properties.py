@@ -224,3 +224,23 @@ def test_identity_pairs_large(pair: tuple[PolicySet, PolicySet], seed: int) -> N
 @given(resource_pairs(), st.integers(0, 2**32))
 def test_resource_pairs_large(pair: tuple[dict[str, Any], dict[str, Any]], seed: int) -> None:
     _check_resource(pair, 2000, seed)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(identity_pairs())
+def test_leaving_dominated_values_out_changes_no_answer(pair: tuple[PolicySet, PolicySet]) -> None:
+    """The search with ``wants`` (dominated condition values left out) finds a separating request
+    exactly when the search over every value does."""
+    from iamguard.analysis._search import search
+    from iamguard.analysis._verdict import _principals
+
+    callers, _ = _principals(pair, None)
+
+    def goal(request: Request, decisions: Any) -> bool:
+        return bool(decisions[0].allowed and not decisions[1].allowed)
+
+    pruned = search(pair, goal, callers, budget=50_000, wants=(1, -1))
+    full = search(pair, goal, callers, budget=50_000)
+    if pruned.complete and full.complete:
+        assert (pruned.request is None) == (full.request is None), (pruned.request, full.request)
+    assert pruned.tried <= full.tried or pruned.request is not None
