@@ -369,7 +369,9 @@ def _direction(walk: _Walk, statement: int) -> int | None:
     """Which truth of a condition of ``statement`` helps the goal: +1 true, -1 false, 0 it
     must stay as it is (it helps on one side and hurts on another), None: it does not matter."""
     assert walk.wants is not None
-    signs = walk.signs.get(statement, [0] * len(walk.wants))
+    signs = walk.signs.get(statement)
+    if signs is None:
+        return 0  # a statement not seen while the signs were taken: keep its answers as they are
     found = {want * sign for want, sign in zip(walk.wants, signs, strict=True) if want and sign}
     if not found:
         return None
