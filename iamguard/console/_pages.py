@@ -16,9 +16,9 @@ what the principal may not do is refused with the denial's explanation.
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
+import re
 import secrets
 import string
 from collections.abc import Mapping, Sequence
@@ -46,6 +46,7 @@ _NO_PERMISSIONS = (
     "step and adding some type of permissions."
 )
 _USER = r"/users/(?P<name>[\w+=,.@-]{1,64})"
+_CSV_NAME = re.compile(r"[\w+=,.@-]{1,64}_credentials\.csv")
 
 
 def generate_password(length: int = 20) -> str:
@@ -74,8 +75,22 @@ def credentials_csv(rows: Sequence[Mapping[str, str]], columns: Sequence[str] = 
     return out.getvalue()
 
 
-def _csv_href(text: str) -> str:
-    return "data:text/csv;base64," + base64.b64encode(text.encode("utf-8")).decode("ascii")
+def credentials_download(page: Page) -> Response:
+    """The credentials file, sent back as a download from the page that shows it once.
+
+    The page carries the file in a form field (never in a URL: a ``data:`` link would keep the
+    secret in the browser's download history); the server keeps no copy and echoes only a
+    CSV of that size, under a name it checks.
+    """
+    text = page.request.form.get("csv", "")
+    name = page.request.form.get("filename", "")
+    if not _CSV_NAME.fullmatch(name) or len(text) > 16_384:
+        return page.render(
+            "error.html", status=400, code="ValidationError", message="Not a credentials file."
+        )
+    response = Response(text.encode("utf-8"), 200, "text/csv; charset=utf-8")
+    response.headers.append(("Content-Disposition", f'attachment; filename="{name}"'))
+    return response
 
 
 # ---------------------------------------------------------------------- dashboard
@@ -244,7 +259,7 @@ def create_user(page: Page) -> Response:
         key = (page.call("CreateAccessKey", {"UserName": name}) or {})["AccessKey"]
         row["Access key ID"] = key["AccessKeyId"]
         row["Secret access key"] = key["SecretAccessKey"]
-    return page.render("user_created.html", row=row, csv_href=_csv_href(credentials_csv([row])))
+    return page.render("user_created.html", row=row, csv=credentials_csv([row]))
 
 
 def _aws_policy_arn(page: Page, name: str) -> str | None:
@@ -308,7 +323,7 @@ def create_key(page: Page) -> Response:
         "Secret access key": key["SecretAccessKey"],
     }
     csv_text = credentials_csv([row], ACCESS_KEY_COLUMNS)
-    return page.render("user_created.html", row=row, csv_href=_csv_href(csv_text))
+    return page.render("user_created.html", row=row, csv=csv_text)
 
 
 def key_action(page: Page) -> Response:
@@ -357,6 +372,7 @@ ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("POST", r"/account/alias", set_alias, True),
     ("GET", r"/users", users, True),
     ("GET", r"/users/new", new_user, True),
+    ("POST", r"/credentials\.csv", credentials_download, True),
     ("POST", r"/users/new/review", review_user, True),
     ("POST", r"/users/new", create_user, True),
     ("GET", _USER, user_detail, True),

@@ -4,9 +4,9 @@ shared by processes, the host-app authenticator (MFA condition keys), downloads,
 from __future__ import annotations
 
 import argparse
-import base64
 import csv
 import fnmatch
+import html
 import io
 import logging
 import re
@@ -443,13 +443,22 @@ def test_a_new_access_key_is_shown_once_with_the_access_key_csv(world: Any) -> N
     store, _, _, served = world
     browser = served.sign_in()
     page = _post_form(browser, served.base + "/users/admin", served.base + "/users/admin/keys/new")
-    href = re.search(r'id="download-csv"[^>]*href="data:text/csv;base64,([^"]+)"', page.text)
-    assert href is not None
-    lines = base64.b64decode(href.group(1)).decode().splitlines()
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page.text))
+    download = browser.post(
+        served.base + "/credentials.csv",
+        data={name: html.unescape(value) for name, value in fields.items()},
+        timeout=10,
+    )
+    assert download.headers["Content-Disposition"] == 'attachment; filename="admin_credentials.csv"'
+    lines = download.text.splitlines()
     key = store.list_access_keys("admin")[0]
     assert lines[0] == "Access key ID,Secret access key" and lines[1].startswith(key.access_key_id + ",")
     secret = lines[1].split(",", 1)[1]
     assert len(secret) == 40 and secret not in browser.get(served.base + "/users/admin", timeout=10).text
+    bad = {**fields, "filename": "../../etc/passwd"}
+    assert browser.post(served.base + "/credentials.csv", data=bad, timeout=10).status_code == 400
+    no_token = {**fields, "csrf": "forged"}
+    assert browser.post(served.base + "/credentials.csv", data=no_token, timeout=10).status_code == 403
 
 
 def test_templates_and_static_files_are_package_data() -> None:
