@@ -284,10 +284,19 @@ def user_detail(page: Page) -> Response:
         if error.code != "NoSuchEntity":
             raise
         login = None
+    groups = (page.call("ListGroupsForUser", {"UserName": name}) or {}).get("Groups", [])
+    via_groups = [
+        (g["GroupName"], p["PolicyName"])
+        for g in groups
+        for p in (page.call("ListAttachedGroupPolicies", {"GroupName": g["GroupName"]}) or {}).get(
+            "AttachedPolicies", []
+        )
+    ]
     return page.render(
         "user_detail.html",
         user=user,
-        groups=(page.call("ListGroupsForUser", {"UserName": name}) or {}).get("Groups", []),
+        groups=groups,
+        via_groups=via_groups,
         attached=(page.call("ListAttachedUserPolicies", {"UserName": name}) or {}).get(
             "AttachedPolicies", []
         ),

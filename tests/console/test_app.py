@@ -513,5 +513,6 @@ def test_create_user_copying_another_users_permissions(world: Any) -> None:
     created = browser.post(served.base + "/users/new", data={**hidden, "csrf": token.group(1)}, timeout=10)
     assert created.ok
     assert [g.name for g in store.list_groups_for_user("helen")] == ["ops"]
+    store.attach_policy(PrincipalKind.GROUP, "ops", "arn:aws:iam::iamguard:policy/ReadOnlyAccess")
     detail = browser.get(served.base + "/users/helen", timeout=10).text
-    assert "AdministratorAccess" in detail
+    assert "AdministratorAccess" in detail and "<li>ReadOnlyAccess (group ops)</li>" in detail
