@@ -15,6 +15,8 @@ guard over a synchronous store.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING
 
@@ -41,16 +43,20 @@ class ConsoleSessionAuthenticator:
     """
 
     def __init__(
-        self, tokens: SessionTokenService, store: IdentityService, *, idle_timeout: int = 1800
+        self,
+        tokens: SessionTokenService,
+        store: IdentityService,
+        *,
+        idle_timeout: int = 1800,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self._sessions = ConsoleSessions(tokens, store, idle_timeout=idle_timeout)
+        self._sessions = ConsoleSessions(tokens, store, idle_timeout=idle_timeout, clock=clock)
 
     @classmethod
     def for_console(cls, app: ConsoleApp) -> ConsoleSessionAuthenticator:
-        """The authenticator of ``app``'s sessions (its token service, store and timeouts)."""
-        made = cls.__new__(cls)
-        made._sessions = app.sessions
-        return made
+        """The authenticator of ``app``'s sessions (its token service, store, idle timeout, clock)."""
+        sessions = app.sessions
+        return cls(sessions.tokens, sessions.store, idle_timeout=sessions.idle_timeout, clock=app.clock)
 
     def authenticate(self, view: RequestView, meta: RequestMeta) -> AuthFlow:
         """The session's principal; ``None`` without the cookie; ``ExpiredToken`` for a cookie
