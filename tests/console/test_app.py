@@ -235,6 +235,11 @@ def test_host_app_accepts_the_console_session_with_mfa_condition_keys(world: Any
     plain = served.sign_in("bob", "Bob-passw0rd!x").cookies[SESSION_COOKIE]
     caller = guard.authenticate(view(plain))
     assert caller.principal.arn == store.get_user("bob").arn and not caller.principal.mfa_authenticated
+    # a session credential: the key is present and false without MFA, as AWS sets it
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-multifactorauthpresent
+    keys = caller.principal.context_keys()
+    assert keys["aws:multifactorauthpresent"] == "false" and "aws:multifactorauthage" not in keys
+    assert keys["aws:principaltype"] == "User" and "aws:tokenissuetime" in keys
     with pytest.raises(AccessDeniedError):
         guard.check(caller, "s3:GetObject", "arn:aws:s3:::reports/q3.csv")
 
@@ -253,6 +258,8 @@ def test_host_app_accepts_the_console_session_with_mfa_condition_keys(world: Any
     clock.now += 60
     caller = guard.authenticate(view(strong))
     assert caller.principal.mfa_authenticated and caller.principal.mfa_age_seconds == 60
+    keys = caller.principal.context_keys()
+    assert keys["aws:multifactorauthpresent"] == "true" and keys["aws:multifactorauthage"] == "60"
     assert guard.check(caller, "s3:GetObject", "arn:aws:s3:::reports/q3.csv").allowed
 
     browser.post(served.base + "/signout", data={"csrf": _csrf(browser, served.base + "/home")}, timeout=10)
