@@ -351,6 +351,11 @@ def test_groups_and_roles_from_trust_templates(console: Console) -> None:
     console.screen("group-detail")
     assert "frank" in console.find("#members").text and "ReadOnlyAccess" in console.find("#attached").text
     assert [g.name for g in console.store.list_groups_for_user("frank")] == ["analysts"]
+    console.open("/users/frank/access-advisor")
+    console.screen("access-advisor")
+    console.open("/no/such/page")
+    console.screen("not-found")
+    assert "There is no such page." in console.text()
 
     console.open("/roles/new")
     console.screen("role-new")
