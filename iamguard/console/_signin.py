@@ -12,6 +12,7 @@ whose password must be reset or has expired changes it before anything else
 from __future__ import annotations
 
 import hmac
+import logging
 from typing import TYPE_CHECKING, Any
 
 import segno
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from iamguard.console.app import Handler, Page
 
 __all__ = ["ROUTES", "csrf_ok"]
+
+_log = logging.getLogger("iamguard.console")
 
 #: AWS's own wording for every refused sign-in.
 INCORRECT = "Your authentication information is incorrect. Please try again."
@@ -93,6 +96,8 @@ def signin(page: Page) -> Response:
     password = page.request.form.get("password", "")
     outcome = page.app.store.check_password(name, password) if name and password else None
     if outcome is None or not outcome.ok:
+        # the name typed is not logged: a wrong one is often a password typed in the wrong field
+        _log.info("console sign-in refused from %s", page.request.remote_addr)
         return _form(page, "signin.html", error=INCORRECT, user_name=name)
     must_change = outcome.password_reset_required or outcome.password_expired
     devices = [d for d in page.app.store.list_mfa_devices(name) if d.enable_date is not None]
@@ -226,6 +231,7 @@ def enrol(page: Page) -> Response:
 def signout(page: Page) -> Response:
     if page.session is not None:
         page.app.sessions.sign_out(page.session)
+        _log.info("console sign-out of %s", page.session.claims.arn)
     response = Response.redirect(page.url(page.app.login_path()))
     response.delete_cookie(SESSION_COOKIE, path=page.session_cookie_path, secure=page.request.secure)
     return response
@@ -262,6 +268,12 @@ def _signed_in(page: Page, user_name: str | None, *, mfa_time: int | None) -> Re
     store = page.app.store
     caller = root_caller(store) if user_name is None else user_caller(store, user_name)
     cookie = page.app.sessions.issue(caller.principal, mfa_time=mfa_time)
+    _log.info(
+        "console sign-in of %s from %s (MFA: %s)",
+        caller.principal.arn,
+        page.request.remote_addr,
+        "yes" if mfa_time is not None else "no",
+    )
     response = Response.redirect(page.url("/home"))
     response.set_cookie(SESSION_COOKIE, cookie, path=page.session_cookie_path, secure=page.request.secure)
     response.delete_cookie(PENDING_COOKIE, path=page.url("/"), secure=page.request.secure)

@@ -272,8 +272,12 @@ def test_credential_report_download_and_no_secret_in_logs(
     world: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     _, _, clock, served = world
-    browser = served.sign_in()
     caplog.set_level(logging.DEBUG)
+    served.sign_in("admin", "not-" + PASSWORD)
+    browser = served.sign_in()
+    messages = [r.getMessage() for r in caplog.records if r.name == "iamguard.console"]
+    assert messages[0] == "console sign-in refused from 127.0.0.1"
+    assert messages[1] == f"console sign-in of arn:aws:iam::{ACCOUNT}:user/admin from 127.0.0.1 (MFA: no)"
     token = _csrf(browser, served.base + "/users/new")
     created = browser.post(
         served.base + "/users/new",
@@ -291,7 +295,7 @@ def test_credential_report_download_and_no_secret_in_logs(
     assert secret is not None
     assert created.headers["Cache-Control"] == "no-store"
     logged = "\n".join(r.getMessage() for r in caplog.records)
-    assert "Carol-first-1!" not in logged and secret.group(1) not in logged
+    assert "Carol-first-1!" not in logged and secret.group(1) not in logged and PASSWORD not in logged
 
     # the report made when the dashboard was first shown is served for four hours, as AWS does
     # (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_getting-report.html)
