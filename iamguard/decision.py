@@ -82,14 +82,15 @@ class Decision:
     built later is the one the evaluation would have built at decision time.
     """
 
-    __slots__ = ("_explained", "_explainer", "_inputs", "action", "kind", "resource")
+    __slots__ = ("_explained", "_explainer", "_policies", "_request", "action", "kind", "resource")
 
     kind: DecisionKind
     action: str
     resource: str
     _explained: Explanation | None
     _explainer: Explainer | None
-    _inputs: tuple[Any, Any] | None
+    _request: Any
+    _policies: Any
 
     def __init__(
         self,
@@ -107,7 +108,8 @@ class Decision:
             ("resource", resource),
             ("_explained", Explanation(matched, missing_context_keys, reason, errors)),
             ("_explainer", None),
-            ("_inputs", None),
+            ("_request", None),
+            ("_policies", None),
         ):
             object.__setattr__(self, name, value)
 
@@ -122,11 +124,11 @@ class Decision:
         """Why: built on first read for a lazily explained decision, then kept."""
         found = self._explained
         if found is None:
-            assert self._explainer is not None and self._inputs is not None
-            found = self._explainer(*self._inputs)
-            # Two threads reading it together may both build it: equal values, either is kept.
+            assert self._explainer is not None
+            found = self._explainer(self._request, self._policies)
+            # Two threads reading it together may both build it: equal values, either is kept
+            # (so the inputs stay: a thread may still be reading them).
             object.__setattr__(self, "_explained", found)
-            object.__setattr__(self, "_inputs", None)  # the explanation no longer needs them
         return found
 
     @property
@@ -219,9 +221,9 @@ class _Unexplained:
 
 
 def explained_later(
-    kind: DecisionKind, action: str, resource: str, explainer: Explainer, inputs: tuple[Any, Any]
+    kind: DecisionKind, action: str, resource: str, explainer: Explainer, request: Any, policies: Any
 ) -> Decision:
-    """A decision whose explanation ``explainer(*inputs)`` builds when first read.
+    """A decision whose explanation ``explainer(request, policies)`` builds when first read.
 
     Why not ``Decision.__init__``: this is built once per evaluation on the hot path, and the
     frozen guard's ``object.__setattr__`` per slot costs more than the decision itself.
@@ -232,7 +234,8 @@ def explained_later(
     decision.resource = resource  # type: ignore[attr-defined]
     decision._explained = None  # type: ignore[attr-defined]
     decision._explainer = explainer  # type: ignore[attr-defined]
-    decision._inputs = inputs  # type: ignore[attr-defined]
+    decision._request = request  # type: ignore[attr-defined]
+    decision._policies = policies  # type: ignore[attr-defined]
     decision.__class__ = Decision  # type: ignore[assignment]
     return decision  # type: ignore[return-value]
 
@@ -246,6 +249,7 @@ def explained_now(kind: DecisionKind, action: str, resource: str, explanation: E
     decision.resource = resource  # type: ignore[attr-defined]
     decision._explained = explanation  # type: ignore[attr-defined]
     decision._explainer = None  # type: ignore[attr-defined]
-    decision._inputs = None  # type: ignore[attr-defined]
+    decision._request = None  # type: ignore[attr-defined]
+    decision._policies = None  # type: ignore[attr-defined]
     decision.__class__ = Decision  # type: ignore[assignment]
     return decision  # type: ignore[return-value]

@@ -235,7 +235,7 @@ class Evaluator:
             except Exception:  # a statement that fails is the full walk's to record (fail closed)
                 kind = None
             if kind is not None:
-                return explained_later(kind, request.action, request.resource, _explain, (request, policies))
+                return explained_later(kind, request.action, request.resource, _explain, request, policies)
         kind, explanation = _walk(request, policies)
         return explained_now(kind, request.action, request.resource, explanation)
 

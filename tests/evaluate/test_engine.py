@@ -377,7 +377,7 @@ def test_fast_decision_builders_build_equal_decisions() -> None:
         asked.append((a, b))
         return why
 
-    later = explained_later(DecisionKind.ALLOWED, "s3:GetObject", OBJ, explain, ("req", "set"))
+    later = explained_later(DecisionKind.ALLOWED, "s3:GetObject", OBJ, explain, "req", "set")
     assert later.allowed and not asked  # the verdict is there, the explanation not yet built
     for fast in (now, later):
         assert fast == plain and repr(fast) == repr(plain) and type(fast) is Decision
