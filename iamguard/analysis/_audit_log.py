@@ -71,7 +71,7 @@ def event_from_json(record: Any) -> AuditEvent:
         raise TypeError(f"expected a JSON object, got {type(record).__name__}")
     decision = _text(record, "decision")
     if decision not in _DECISIONS:
-        raise ValueError(f"decision {decision!r} is not one of {sorted(_DECISIONS)}")
+        raise InvalidParameterError(f"decision {decision!r} is not one of {sorted(_DECISIONS)}")
     matched = record.get("matchedStatements") or []
     if not isinstance(matched, list) or not all(isinstance(m, str) for m in matched):
         raise TypeError("matchedStatements must be a list of strings")
@@ -93,7 +93,7 @@ def event_from_json(record: Any) -> AuditEvent:
 def _text(record: dict[str, Any], key: str) -> str:
     value = record[key]
     if not isinstance(value, str) or not value:
-        raise ValueError(f"{key} must be a non-empty string")
+        raise InvalidParameterError(f"{key} must be a non-empty string")
     return value
 
 
@@ -113,4 +113,6 @@ def _epoch(stamp: str) -> float:
             return datetime.fromisoformat(stamp[:-1] + "+00:00").timestamp()
         except ValueError:
             pass
-    raise ValueError(f"eventTime {stamp!r} is not an ISO 8601 UTC time such as 2026-01-31T12:00:00.000000Z")
+    raise InvalidParameterError(
+        f"eventTime {stamp!r} is not an ISO 8601 UTC time such as 2026-01-31T12:00:00.000000Z"
+    )
