@@ -2,7 +2,7 @@
 
 ::
 
-    iamguard serve --store URL [--port P] [--host 127.0.0.1] [--allow-non-loopback]
+    iamguard serve [--store URL] [--port P] [--host 127.0.0.1] [--allow-non-loopback]
         [--keys-file F] [--oidc-provider URL=CLIENT_ID[,CLIENT_ID...]]...
         [--saml-provider ARN=METADATA_XML_FILE]...
 
@@ -23,6 +23,7 @@ from wsgiref.simple_server import make_server
 
 from iamguard.cli import EXIT_OK
 from iamguard.cli._serve import check_bind_address, run_until_signalled, wait_for
+from iamguard.cli._store_args import STORE_HELP, store_url
 from iamguard.cli.serve_sts import ThreadingWSGIServer, _QuietHandler, build_token_service
 from iamguard.console.mount import mount_console
 from iamguard.iam.query_api import IamEndpoint
@@ -43,11 +44,9 @@ def register(subparsers: Any) -> None:
         help="serve the IAM API and STS on one port for boto3 and the AWS CLI",
         description="Run iamguard's IAM API (users, groups, roles, policies, keys, ...) and its "
         "Security Token Service on one HTTP port, over the identities of --store; every IAM call "
-        "is authorized by the store's own policies.",
+        "is authorized by the store's own policies. Without --store: $IAMGUARD_STORE, else sqlite:///iam.db.",
     )
-    parser.add_argument(
-        "--store", required=True, help="identity store URL (memory://, sqlite:///f.db, postgresql://...)"
-    )
+    parser.add_argument("--store", metavar="URL", default=None, help=STORE_HELP)
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument(
@@ -109,7 +108,7 @@ def serve(
     try:
         out.write(f"export AWS_ENDPOINT_URL_IAM={url}\nexport AWS_ENDPOINT_URL_STS={url}\n")
         out.flush()
-        err.write(f"iamguard IAM + STS serving {args.store} on {url}; press Ctrl-C to stop\n")
+        err.write(f"iamguard IAM + STS serving {store_url(args)} on {url}; press Ctrl-C to stop\n")
         err.write(f"IAM console on {url}/console/ (sign in at the account's login URL it redirects to)\n")
         err.flush()
         wait_for(stop)

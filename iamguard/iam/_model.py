@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from iamguard.errors import IAMGuardError
+from iamguard.errors import IAMGuardError, InvalidParameterError
 
 __all__ = [
     "API_VERSION",
@@ -359,7 +359,7 @@ def _matcher(pattern: str) -> Callable[[str], bool]:
         return lambda text: compiled.fullmatch(text) is not None
     match = re.fullmatch(r"\[(?P<body>.*)\](?P<q>[+*])", pattern)
     if match is None:  # pragma: no cover - every \p pattern of the model has this form
-        raise ValueError(f"unsupported pattern {pattern!r}")
+        raise InvalidParameterError(f"unsupported pattern {pattern!r} in the IAM model")
     categories = frozenset(_UNICODE_CLASS.findall(match["body"]))
     rest = re.compile("[" + _UNICODE_CLASS.sub("", match["body"]) + "]")
     at_least = 1 if match["q"] == "+" else 0

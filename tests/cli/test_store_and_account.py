@@ -13,7 +13,9 @@ import pytest
 
 import iamguard.cli
 from iamguard.cli._store_args import DEFAULT_STORE_URL
+from iamguard.cli.serve import build_app
 from iamguard.cli.serve_sts import build_token_service
+from iamguard.iam import IamWsgiApp
 from iamguard.store import open_store
 
 from . import admin_cli_support as support
@@ -66,8 +68,8 @@ def test_every_store_option_falls_back_to_the_environment() -> None:
                     "iamguard simulate-principal", "iamguard user create", "iamguard access-key list"):  # fmt: skip
         assert command in with_store
     demanding = [p for p, a in with_store.items() if a.required or a.default is not None]
-    # `iamguard serve` (the IAM API, iamguard/cli/serve.py) is another module's; it still demands --store
-    assert [p for p in demanding if p != "iamguard serve"] == []
+    assert "iamguard serve" in with_store
+    assert demanding == []
     assert DEFAULT_STORE_URL == "sqlite:///iam.db"  # the name the README and examples use
 
 
@@ -102,6 +104,17 @@ def test_serve_sts_uses_iamguard_store(cli: Cli, store_url: str) -> None:
     args.keys_file = None
     service_ = build_token_service(args, io.StringIO())
     assert list(service_.stores) == [ACCOUNT]
+
+
+def test_serve_uses_iamguard_store(cli: Cli, store_url: str) -> None:
+    """``iamguard serve`` without --store serves $IAMGUARD_STORE's account (IAM and STS)."""
+    open_store(store_url).create_user("served")
+    args = iamguard.cli.build_parser().parse_args(["serve"])
+    assert args.store is None
+    app = build_app(args, io.StringIO())
+    assert isinstance(app.iam, IamWsgiApp)
+    served = [u.name for u in app.iam.endpoint.service.store.list_users()]
+    assert "served" in served and served == [u.name for u in open_store(store_url).list_users()]
 
 
 def test_the_default_store_is_iam_db_in_the_working_directory(
