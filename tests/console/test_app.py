@@ -40,6 +40,7 @@ from iamguard.store import AccessActivity, IdentityService, mfa, open_store
 from iamguard.store.passwords import hash_password
 from iamguard.store.records import PrincipalKind
 from iamguard.store.secrets import SecretBox
+from tests.store._pg import SchemaFactory, server_url
 
 ACCOUNT = "111122223333"
 PASSWORD = "Adm1n-Passw0rd!x"
@@ -527,3 +528,42 @@ def test_create_user_copying_another_users_permissions(world: Any) -> None:
     store.attach_policy(PrincipalKind.GROUP, "ops", "arn:aws:iam::iamguard:policy/ReadOnlyAccess")
     detail = browser.get(served.base + "/users/helen", timeout=10).text
     assert "AdministratorAccess" in detail and "<li>ReadOnlyAccess (group ops)</li>" in detail
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_sign_out_across_processes_on_shared_stores(backend: str, tmp_path: Path) -> None:
+    """Two processes: each opens the store itself and runs its own console over one keyring."""
+    schemas = None
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'iam.db'}"
+    else:
+        schemas = SchemaFactory(server_url())
+        url = schemas.url_for(schemas.new())
+    box = SecretBox({"k": bytes(range(32))}, "k")
+    clock = _Clock()
+    first = open_store(url, create=True, account_id=ACCOUNT, secret_box=box, clock=clock)
+    first.create_user("admin")
+    first.create_login_profile("admin", PASSWORD)
+    second = open_store(url, account_id=ACCOUNT, secret_box=box, clock=clock)
+    tokens = SessionTokenService(KeyRing.generate(), clock=clock)
+    one, two = _Served(first, tokens, clock), _Served(second, tokens, clock)
+    try:
+        browser = one.sign_in()
+        cookie = str(browser.cookies[SESSION_COOKIE])
+        home = requests.get(
+            two.base + "/home", cookies={SESSION_COOKIE: cookie}, allow_redirects=False, timeout=10
+        )
+        assert home.status_code == 200
+        browser.post(one.base + "/signout", data={"csrf": _csrf(browser, one.base + "/home")}, timeout=10)
+        gone = requests.get(
+            two.base + "/home", cookies={SESSION_COOKIE: cookie}, allow_redirects=False, timeout=10
+        )
+        assert gone.status_code == 303
+    finally:
+        for served in (one, two):
+            served.server.shutdown()
+            served.server.server_close()
+        first.backend.close()
+        second.backend.close()
+        if schemas is not None:
+            schemas.drop_all()
