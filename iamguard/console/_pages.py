@@ -125,7 +125,7 @@ def _recommendations(page: Page) -> tuple[list[str], str | None]:
     except IAMGuardError as error:
         return [], str(error)
     rows = list(csv.DictReader(io.StringIO(bytes(report["Content"]).decode("utf-8"))))
-    now = datetime.now(timezone.utc)
+    now = datetime.fromtimestamp(page.app.clock(), timezone.utc)
     found: list[str] = []
     for row in rows:
         user = row["user"]

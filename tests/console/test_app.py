@@ -567,3 +567,18 @@ def test_sign_out_across_processes_on_shared_stores(backend: str, tmp_path: Path
         second.backend.close()
         if schemas is not None:
             schemas.drop_all()
+
+
+def test_dashboard_recommends_rotating_old_and_unused_keys(world: Any) -> None:
+    store, _, clock, served = world
+    store.create_user("kim")
+    store.create_access_key("kim")
+    fresh = served.sign_in().get(served.base + "/home", timeout=10).text
+    assert "access key 1 of user kim" not in fresh
+    assert "Add MFA for the root user." in fresh
+    assert "User admin can sign in to the console but has no MFA device." in fresh
+    assert "User kim can sign in" not in fresh  # no console password: nothing to protect there
+    clock.now += 91 * 86400
+    old = served.sign_in().get(served.base + "/home", timeout=10).text
+    assert "Rotate the access key 1 of user kim: it is older than 90 days." in old
+    assert "Deactivate the access key 1 of user kim: unused for 90 days." in old
