@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from iamguard.cli._parser import CommandParser, version_text
+from iamguard.cli._store_args import add_caller_args
 from iamguard.errors import IAMGuardError
 
 # Exit codes shared by every subcommand.
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         "sqlite:///iam.db in the working directory. 'iamguard COMMAND --help' describes a command.",
     )
     parser.add_argument("--version", action="version", version=version_text())
+    add_caller_args(parser, top_level=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in _SUBCOMMANDS:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import sys
+from urllib.parse import unquote
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -42,6 +43,7 @@ from iamguard.store.records import (
 
 __all__ = [
     "access_key",
+    "cli_shape",
     "evaluation_result",
     "group",
     "login_profile",
@@ -70,6 +72,26 @@ def print_json(data: Mapping[str, Any]) -> None:
         sys.stdout.write(text)
     except UnicodeEncodeError:
         sys.stdout.write(json.dumps(data, indent=4) + "\n")
+
+
+#: Members holding a policy document, URL-encoded on the wire; the AWS CLI prints them decoded
+#: as JSON objects.
+_DOCUMENT_MEMBERS = frozenset({"AssumeRolePolicyDocument", "Document", "PolicyDocument"})
+
+
+def cli_shape(value: Any, member: str = "") -> Any:
+    """An IAM operation's result (:meth:`iamguard.iam.IamService.call`) as the AWS CLI prints
+    it: members without a value left out, timestamps as :func:`timestamp` writes them, policy
+    documents as JSON objects."""
+    if isinstance(value, Mapping):
+        return {k: cli_shape(v, k) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [cli_shape(v, member) for v in value]
+    if isinstance(value, datetime):
+        return timestamp(value)
+    if member in _DOCUMENT_MEMBERS and isinstance(value, str):
+        return json.loads(unquote(value))
+    return value
 
 
 def timestamp(value: datetime) -> str:

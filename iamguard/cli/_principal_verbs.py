@@ -13,53 +13,28 @@ from __future__ import annotations
 
 import argparse
 import functools
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any
 
 from iamguard.cli import EXIT_OK
-from iamguard.cli._store_args import open_from_args, parse_tags, policy_arn, say, verb
+from iamguard.cli._iam_call import Iam, iam, policy_arn
+from iamguard.cli._store_args import parse_tags, say, verb
+from iamguard.errors import NoSuchEntityError
 from iamguard.store.records import PrincipalKind
-from iamguard.store.service import IdentityService
 
-__all__ = ["add_create_options", "create_options", "policies_of", "register_verbs"]
-
-
-class _Tagged(Protocol):
-    """A user or role record as the tag verbs print it."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def tags(self) -> Sequence[tuple[str, str]]: ...
+__all__ = [
+    "add_create_options",
+    "create_options",
+    "dependents",
+    "policies_of",
+    "register_verbs",
+    "tag_params",
+]
 
 
-@dataclass(frozen=True, slots=True)
-class _PrincipalOps:
-    """The store calls behind the shared verbs for one principal kind (``user`` or ``role``)."""
-
-    kind: PrincipalKind
-    tag: Callable[[IdentityService, str, Mapping[str, str]], _Tagged]
-    untag: Callable[[IdentityService, str, Sequence[str]], _Tagged]
-    put_boundary: Callable[[IdentityService, str, str], None]
-    delete_boundary: Callable[[IdentityService, str], None]
-
-    @classmethod
-    def of(cls, kind: PrincipalKind) -> _PrincipalOps:
-        """The calls :class:`IdentityService` names after the kind as AWS does (``tag_user`` for
-        ``TagUser``...), looked up once, when the verbs are registered."""
-
-        def call(template: str) -> Any:
-            return getattr(IdentityService, template.format(kind=kind.value))
-
-        return cls(
-            kind,
-            tag=call("tag_{kind}"),
-            untag=call("untag_{kind}"),
-            put_boundary=call("put_{kind}_permissions_boundary"),
-            delete_boundary=call("delete_{kind}_permissions_boundary"),
-        )
+def _word(kind: PrincipalKind) -> str:
+    """``User``/``Group``/``Role``: how AWS's action and parameter names spell the kind."""
+    return kind.value.capitalize()
 
 
 def add_create_options(parser: argparse.ArgumentParser) -> None:
@@ -70,71 +45,120 @@ def add_create_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def create_options(service: IdentityService, args: argparse.Namespace) -> tuple[dict[str, str], str | None]:
+def create_options(call: Iam, args: argparse.Namespace) -> tuple[dict[str, str], str | None]:
     """The ``--tag`` mapping and the ARN ``--boundary`` names (``None`` when it was not given)."""
-    boundary = policy_arn(service, args.boundary) if args.boundary else None
+    boundary = policy_arn(call, args.boundary) if args.boundary else None
     return parse_tags(args.tag), boundary
 
 
-def policies_of(service: IdentityService, kind: PrincipalKind, name: str) -> tuple[list[str], list[str]]:
-    """The ARNs of the managed policies attached to a user, group or role, and its inline policy names."""
-    attached = [p.arn for p in service.list_attached_policies(kind, name)]
-    return attached, service.list_inline_policies(kind, name)
+def tag_params(tags: Mapping[str, str]) -> list[dict[str, str]] | None:
+    """AWS's ``Tags`` parameter (``None``, left out, when there are none)."""
+    return [{"Key": k, "Value": v} for k, v in tags.items()] or None
+
+
+def policies_of(call: Iam, kind: PrincipalKind, name: str) -> tuple[list[str], list[str]]:
+    """The ARNs of the managed policies attached to a user, group or role, and its inline
+    policy names (``ListAttached<Kind>Policies``, ``List<Kind>Policies``)."""
+    word, param = _word(kind), {f"{_word(kind)}Name": name}
+    attached = call.all(f"ListAttached{word}Policies", param, "AttachedPolicies")["AttachedPolicies"]
+    inline = call.all(f"List{word}Policies", param, "PolicyNames")["PolicyNames"]
+    return [p["PolicyArn"] for p in attached], list(inline)
 
 
 def register_verbs(verbs: Any, kind: PrincipalKind, *, force_help: str) -> None:
     """``delete`` (``force_help`` says what ``--force`` also removes), then, for users and roles,
     ``tag``, ``untag``, ``set-boundary`` and ``delete-boundary``."""
-    delete: Callable[..., None] = getattr(IdentityService, f"delete_{kind.value}")
-    p = verb(verbs, "delete", f"delete a {kind.value}", functools.partial(_delete, kind, delete))
+    p = verb(verbs, "delete", f"delete a {kind.value}", functools.partial(_delete, kind))
     p.add_argument("name", help=f"{kind.value} name")
     p.add_argument("--force", action="store_true", help=force_help)
     if kind is PrincipalKind.GROUP:
         return  # IAM groups cannot be tagged and take no permissions boundary
-    ops = _PrincipalOps.of(kind)
-    p = verb(verbs, "tag", "add or replace tags", functools.partial(_tag, ops))
+    p = verb(verbs, "tag", "add or replace tags", functools.partial(_tag, kind))
     p.add_argument("name", help=f"{kind.value} name")
     p.add_argument("tags", nargs="+", metavar="KEY=VALUE")
-    p = verb(verbs, "untag", "remove tags", functools.partial(_untag, ops))
+    p = verb(verbs, "untag", "remove tags", functools.partial(_untag, kind))
     p.add_argument("name", help=f"{kind.value} name")
     p.add_argument("keys", nargs="+", metavar="KEY")
-    p = verb(verbs, "set-boundary", "set the permissions boundary", functools.partial(_set_boundary, ops))
+    p = verb(verbs, "set-boundary", "set the permissions boundary", functools.partial(_set_boundary, kind))
     p.add_argument("name", help=f"{kind.value} name")
     p.add_argument("policy", metavar="POLICY", help="managed policy ARN or customer policy name")
     p = verb(
-        verbs, "delete-boundary", "remove the permissions boundary", functools.partial(_delete_boundary, ops)
+        verbs, "delete-boundary", "remove the permissions boundary", functools.partial(_delete_boundary, kind)
     )
     p.add_argument("name", help=f"{kind.value} name")
 
 
-def _delete(kind: PrincipalKind, delete: Callable[..., None], args: argparse.Namespace) -> int:
-    delete(open_from_args(args, write=True), args.name, force=args.force)
+def _delete(kind: PrincipalKind, args: argparse.Namespace) -> int:
+    call = iam(args)
+    param = {f"{_word(kind)}Name": args.name}
+    if args.force:
+        for action, member_params in dependents(call, kind, args.name):
+            for params in member_params:
+                call(action, params)
+    call(f"Delete{_word(kind)}", param)
     say(args, f"deleted {kind.value} {args.name}")
     return EXIT_OK
 
 
-def _tag(ops: _PrincipalOps, args: argparse.Namespace) -> int:
-    record = ops.tag(open_from_args(args, write=True), args.name, parse_tags(args.tags))
-    tags = ", ".join(f"{k}={v}" for k, v in record.tags)
-    say(args, f"tagged {ops.kind.value} {record.name}: {tags}")  # TagUser/TagRole answer nothing
+def dependents(call: Iam, kind: PrincipalKind, name: str) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The IAM calls that remove what AWS's Delete<Kind> refuses to delete a principal with
+    (``--force``), each authorized like any other: its inline and attached policies, a
+    user's group memberships, access keys, MFA devices and login profile, a group's members.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/id_users_remove.html#id_users_deleting_cli"""
+    word, own = _word(kind), {f"{_word(kind)}Name": name}
+    attached, inline = policies_of(call, kind, name)
+    steps: list[tuple[str, list[dict[str, Any]]]] = [
+        (f"Delete{word}Policy", [{**own, "PolicyName": n} for n in inline]),
+        (f"Detach{word}Policy", [{**own, "PolicyArn": a} for a in attached]),
+    ]
+    if kind is PrincipalKind.GROUP:
+        members = call.all("GetGroup", own, "Users")["Users"]
+        steps.append(("RemoveUserFromGroup", [{**own, "UserName": u["UserName"]} for u in members]))
+    if kind is not PrincipalKind.USER:
+        return steps
+    groups = call.all("ListGroupsForUser", own, "Groups")["Groups"]
+    keys = call.all("ListAccessKeys", own, "AccessKeyMetadata")["AccessKeyMetadata"]
+    devices = call.all("ListMFADevices", own, "MFADevices")["MFADevices"]
+    try:
+        profile = [own] if call("GetLoginProfile", own) else []
+    except NoSuchEntityError:
+        profile = []
+    return [
+        *steps,
+        ("RemoveUserFromGroup", [{**own, "GroupName": g["GroupName"]} for g in groups]),
+        ("DeleteAccessKey", [{**own, "AccessKeyId": k["AccessKeyId"]} for k in keys]),
+        ("DeactivateMFADevice", [{**own, "SerialNumber": d["SerialNumber"]} for d in devices]),
+        ("DeleteLoginProfile", profile),
+    ]
+
+
+def _tag(kind: PrincipalKind, args: argparse.Namespace) -> int:
+    call = iam(args)
+    word, own = _word(kind), {f"{_word(kind)}Name": args.name}
+    call(f"Tag{word}", {**own, "Tags": tag_params(parse_tags(args.tags))})
+    listed = call.all(f"List{word}Tags", own, "Tags")["Tags"]
+    tags = ", ".join(f"{t['Key']}={t['Value']}" for t in listed)
+    say(args, f"tagged {kind.value} {args.name}: {tags}")  # TagUser/TagRole answer nothing
     return EXIT_OK
 
 
-def _untag(ops: _PrincipalOps, args: argparse.Namespace) -> int:
-    record = ops.untag(open_from_args(args, write=True), args.name, args.keys)
-    say(args, f"untagged {ops.kind.value} {record.name}")
+def _untag(kind: PrincipalKind, args: argparse.Namespace) -> int:
+    iam(args)(f"Untag{_word(kind)}", {f"{_word(kind)}Name": args.name, "TagKeys": args.keys})
+    say(args, f"untagged {kind.value} {args.name}")
     return EXIT_OK
 
 
-def _set_boundary(ops: _PrincipalOps, args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=True)
-    arn = policy_arn(service, args.policy)
-    ops.put_boundary(service, args.name, arn)
-    say(args, f"{ops.kind.value} {args.name} is now bounded by {arn}")
+def _set_boundary(kind: PrincipalKind, args: argparse.Namespace) -> int:
+    call = iam(args)
+    arn = policy_arn(call, args.policy)
+    call(
+        f"Put{_word(kind)}PermissionsBoundary", {f"{_word(kind)}Name": args.name, "PermissionsBoundary": arn}
+    )
+    say(args, f"{kind.value} {args.name} is now bounded by {arn}")
     return EXIT_OK
 
 
-def _delete_boundary(ops: _PrincipalOps, args: argparse.Namespace) -> int:
-    ops.delete_boundary(open_from_args(args, write=True), args.name)
-    say(args, f"removed the permissions boundary of {ops.kind.value} {args.name}")
+def _delete_boundary(kind: PrincipalKind, args: argparse.Namespace) -> int:
+    iam(args)(f"Delete{_word(kind)}PermissionsBoundary", {f"{_word(kind)}Name": args.name})
+    say(args, f"removed the permissions boundary of {kind.value} {args.name}")
     return EXIT_OK

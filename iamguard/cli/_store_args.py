@@ -39,6 +39,7 @@ from iamguard.store.service import IdentityService
 
 __all__ = [
     "DEFAULT_STORE_URL",
+    "add_caller_args",
     "KEY_HELP",
     "STORE_ENV",
     "STORE_HELP",
@@ -75,6 +76,26 @@ def add_store_args(parser: argparse.ArgumentParser) -> None:
     """``--store`` and ``--json`` on a leaf parser."""
     parser.add_argument("--store", metavar="URL", default=None, help=STORE_HELP)
     add_output_args(parser)
+
+
+def add_caller_args(parser: argparse.ArgumentParser, *, top_level: bool = False) -> None:
+    """``--as-user``, ``--access-key-id`` and ``--env-credentials``. On a verb the defaults are
+    suppressed, so an option given before the command (``iamguard --as-user bob user list``)
+    is not overwritten by the verb's default."""
+    default: Any = None if top_level else argparse.SUPPRESS
+    group = parser.add_argument_group("caller (default: the account's root user)")
+    group.add_argument(
+        "--as-user", metavar="NAME", default=default, help="act as IAM user NAME (its policies decide)"
+    )
+    group.add_argument(
+        "--access-key-id", metavar="ID", default=default, help="act as the owner of access key ID"
+    )
+    group.add_argument(
+        "--env-credentials",
+        action="store_true",
+        default=False if top_level else argparse.SUPPRESS,
+        help="act as the owner of $AWS_ACCESS_KEY_ID, proved by $AWS_SECRET_ACCESS_KEY",
+    )
 
 
 def add_output_args(parser: argparse.ArgumentParser) -> None:
@@ -287,12 +308,15 @@ def group_parser(
 
 
 def verb(
-    verbs: Any, name: str, help_text: str, func: Any, *, epilog: str | None = None
+    verbs: Any, name: str, help_text: str, func: Any, *, epilog: str | None = None, caller: bool = True
 ) -> argparse.ArgumentParser:
-    """A leaf command with ``--store``/``--json`` and ``func`` set."""
+    """A leaf command with ``--store``/``--json``, the caller options (``caller``: an IAM
+    action's verb, see :mod:`iamguard.cli._iam_call`) and ``func`` set."""
     parser: argparse.ArgumentParser = verbs.add_parser(
         name, help=help_text, description=help_text, epilog=epilog
     )
     add_store_args(parser)
+    if caller:
+        add_caller_args(parser)
     parser.set_defaults(func=func)
     return parser

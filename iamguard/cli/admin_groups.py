@@ -8,9 +8,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from iamguard.cli import EXIT_OK, _aws_json
+from iamguard.cli import EXIT_OK
+from iamguard.cli._aws_json import cli_shape
+from iamguard.cli._iam_call import iam
 from iamguard.cli._principal_verbs import policies_of, register_verbs
-from iamguard.cli._store_args import emit, group_parser, open_from_args, say, show, verb
+from iamguard.cli._store_args import emit, group_parser, say, show, verb
 from iamguard.store.records import PrincipalKind
 
 __all__ = ["register"]
@@ -38,27 +40,26 @@ def register(subparsers: Any) -> None:
 
 
 def _create(args: argparse.Namespace) -> int:
-    group = open_from_args(args, write=True).create_group(args.name, path=args.path)
-    say(args, f"created group {group.name} ({group.arn})", {"Group": _aws_json.group(group)})
+    group = iam(args)("CreateGroup", {"GroupName": args.name, "Path": args.path})["Group"]
+    say(args, f"created group {group['GroupName']} ({group['Arn']})", cli_shape({"Group": group}))
     return EXIT_OK
 
 
 def _get(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=False)
-    group = service.get_group(args.name)
-    users = service.get_group_members(group.name)
-    members = [u.name for u in users]
-    attached, inline = policies_of(service, PrincipalKind.GROUP, group.name)
+    call = iam(args)
+    found = call.all("GetGroup", {"GroupName": args.name}, "Users")
+    group, users = found["Group"], found["Users"]
+    attached, inline = policies_of(call, PrincipalKind.GROUP, group["GroupName"])
     show(
         args,
-        {"Group": _aws_json.group(group), "Users": [_aws_json.user(u, member=True) for u in users]},
+        cli_shape({"Group": group, "Users": users}),
         [
-            ("Name", group.name),
-            ("ARN", group.arn),
-            ("GroupId", group.group_id),
-            ("Path", group.path),
-            ("Created", group.create_date),
-            ("Members", members),
+            ("Name", group["GroupName"]),
+            ("ARN", group["Arn"]),
+            ("GroupId", group["GroupId"]),
+            ("Path", group["Path"]),
+            ("Created", group["CreateDate"]),
+            ("Members", [u["UserName"] for u in users]),
             ("AttachedPolicies", attached),
             ("InlinePolicies", inline),
         ],
@@ -67,22 +68,20 @@ def _get(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    groups = sorted(
-        open_from_args(args, write=False).list_groups(path_prefix=args.path_prefix), key=lambda g: g.name
-    )
-    rows = [(g.name, g.path, g.group_id, g.create_date) for g in groups]
-    data = {"Groups": [_aws_json.group(g) for g in groups]}
-    emit(args, data, ("NAME", "PATH", "GROUP ID", "CREATED"), rows)
+    groups = iam(args).all("ListGroups", {"PathPrefix": args.path_prefix}, "Groups")["Groups"]
+    groups.sort(key=lambda g: g["GroupName"])
+    rows = [(g["GroupName"], g["Path"], g["GroupId"], g["CreateDate"]) for g in groups]
+    emit(args, cli_shape({"Groups": groups}), ("NAME", "PATH", "GROUP ID", "CREATED"), rows)
     return EXIT_OK
 
 
 def _add_user(args: argparse.Namespace) -> int:
-    open_from_args(args, write=True).add_user_to_group(args.name, args.user)
+    iam(args)("AddUserToGroup", {"GroupName": args.name, "UserName": args.user})
     say(args, f"user {args.user} is a member of group {args.name}")
     return EXIT_OK
 
 
 def _remove_user(args: argparse.Namespace) -> int:
-    open_from_args(args, write=True).remove_user_from_group(args.name, args.user)
+    iam(args)("RemoveUserFromGroup", {"GroupName": args.name, "UserName": args.user})
     say(args, f"removed user {args.user} from group {args.name}")
     return EXIT_OK

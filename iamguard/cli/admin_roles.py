@@ -9,9 +9,17 @@ import argparse
 import json
 from typing import Any
 
-from iamguard.cli import EXIT_OK, _aws_json
-from iamguard.cli._principal_verbs import add_create_options, create_options, policies_of, register_verbs
-from iamguard.cli._store_args import emit, group_parser, open_from_args, read_document, say, show, verb
+from iamguard.cli import EXIT_OK
+from iamguard.cli._aws_json import cli_shape
+from iamguard.cli._iam_call import iam
+from iamguard.cli._principal_verbs import (
+    add_create_options,
+    create_options,
+    policies_of,
+    register_verbs,
+    tag_params,
+)
+from iamguard.cli._store_args import emit, group_parser, read_document, say, show, verb
 from iamguard.errors import InvalidParameterError
 from iamguard.store.records import PrincipalKind
 
@@ -46,66 +54,73 @@ def register(subparsers: Any) -> None:
 
 
 def _create(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=True)
-    tags, boundary = create_options(service, args)
-    role = service.create_role(
-        args.name,
-        read_document(args.trust_policy),
-        path=args.path,
-        description=args.description,
-        max_session_duration=args.max_session_duration,
-        tags=tags,
-        permissions_boundary=boundary,
-    )
-    say(args, f"created role {role.name} ({role.arn})", {"Role": _aws_json.role(role)})
+    call = iam(args)
+    tags, boundary = create_options(call, args)
+    params = {
+        "RoleName": args.name,
+        "AssumeRolePolicyDocument": read_document(args.trust_policy),
+        "Path": args.path,
+        "Description": args.description or None,
+        "MaxSessionDuration": args.max_session_duration,
+        "Tags": tag_params(tags),
+        "PermissionsBoundary": boundary,
+    }
+    role = call("CreateRole", params)["Role"]
+    say(args, f"created role {role['RoleName']} ({role['Arn']})", cli_shape({"Role": role}))
     return EXIT_OK
 
 
 def _get(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=False)
-    role = service.get_role(args.name)
-    attached, inline = policies_of(service, PrincipalKind.ROLE, role.name)
+    call = iam(args)
+    role = call("GetRole", {"RoleName": args.name})["Role"]
+    attached, inline = policies_of(call, PrincipalKind.ROLE, role["RoleName"])
+    shaped = cli_shape({"Role": role})
+    boundary = role.get("PermissionsBoundary") or {}
     pairs: list[tuple[str, object]] = [
-        ("Name", role.name),
-        ("ARN", role.arn),
-        ("RoleId", role.role_id),
-        ("Path", role.path),
-        ("Created", role.create_date),
-        ("Description", role.description),
-        ("MaxSessionDuration", role.max_session_duration),
-        ("Tags", [f"{k}={v}" for k, v in role.tags]),
-        ("PermissionsBoundary", role.permissions_boundary),
+        ("Name", role["RoleName"]),
+        ("ARN", role["Arn"]),
+        ("RoleId", role["RoleId"]),
+        ("Path", role["Path"]),
+        ("Created", role["CreateDate"]),
+        ("Description", role.get("Description")),
+        ("MaxSessionDuration", role["MaxSessionDuration"]),
+        ("Tags", [f"{t['Key']}={t['Value']}" for t in role.get("Tags") or ()]),
+        ("PermissionsBoundary", boundary.get("PermissionsBoundaryArn")),
         ("AttachedPolicies", attached),
         ("InlinePolicies", inline),
     ]
-    show(args, {"Role": _aws_json.role(role)}, pairs)
+    show(args, shaped, pairs)
     if not args.json:
         print("TrustPolicy:")
-        print(json.dumps(json.loads(role.assume_role_policy), indent=2))
+        print(json.dumps(shaped["Role"]["AssumeRolePolicyDocument"], indent=2))
     return EXIT_OK
 
 
 def _list(args: argparse.Namespace) -> int:
-    roles = sorted(
-        open_from_args(args, write=False).list_roles(path_prefix=args.path_prefix), key=lambda r: r.name
-    )
-    rows = [(r.name, r.path, r.role_id, r.max_session_duration, r.description) for r in roles]
-    data = {"Roles": [_aws_json.role(r, listed=True) for r in roles]}
-    emit(args, data, ("NAME", "PATH", "ROLE ID", "MAX SESSION", "DESCRIPTION"), rows)
+    roles = iam(args).all("ListRoles", {"PathPrefix": args.path_prefix}, "Roles")["Roles"]
+    roles.sort(key=lambda r: r["RoleName"])
+    rows = [
+        (r["RoleName"], r["Path"], r["RoleId"], r["MaxSessionDuration"], r.get("Description")) for r in roles
+    ]
+    emit(args, cli_shape({"Roles": roles}), ("NAME", "PATH", "ROLE ID", "MAX SESSION", "DESCRIPTION"), rows)
     return EXIT_OK
 
 
 def _update(args: argparse.Namespace) -> int:
     if args.description is None and args.max_session_duration is None:
         raise InvalidParameterError("nothing to update: pass --description and/or --max-session-duration")
-    role = open_from_args(args, write=True).update_role(
-        args.name, description=args.description, max_session_duration=args.max_session_duration
-    )
-    say(args, f"updated role {role.name}")  # UpdateRole answers an empty UpdateRoleResponse
+    params = {
+        "RoleName": args.name,
+        "Description": args.description,
+        "MaxSessionDuration": args.max_session_duration,
+    }
+    iam(args)("UpdateRole", params)
+    say(args, f"updated role {args.name}")  # UpdateRole answers an empty UpdateRoleResponse
     return EXIT_OK
 
 
 def _update_trust(args: argparse.Namespace) -> int:
-    role = open_from_args(args, write=True).update_assume_role_policy(args.name, read_document(args.document))
-    say(args, f"replaced the trust policy of role {role.name}")  # UpdateAssumeRolePolicy: nothing
+    params = {"RoleName": args.name, "PolicyDocument": read_document(args.document)}
+    iam(args)("UpdateAssumeRolePolicy", params)
+    say(args, f"replaced the trust policy of role {args.name}")  # UpdateAssumeRolePolicy: nothing
     return EXIT_OK

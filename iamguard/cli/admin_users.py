@@ -10,11 +10,19 @@ import argparse
 import sys
 from typing import Any
 
-from iamguard.cli import EXIT_OK, _aws_json
-from iamguard.cli._principal_verbs import add_create_options, create_options, policies_of, register_verbs
-from iamguard.cli._store_args import emit, group_parser, open_from_args, say, show, verb
-from iamguard.errors import InvalidParameterError, NoSuchEntityError
-from iamguard.store.records import PrincipalKind, User
+from iamguard.cli import EXIT_OK
+from iamguard.cli._aws_json import cli_shape
+from iamguard.cli._iam_call import Iam, iam
+from iamguard.cli._principal_verbs import (
+    add_create_options,
+    create_options,
+    policies_of,
+    register_verbs,
+    tag_params,
+)
+from iamguard.cli._store_args import emit, group_parser, say, show, verb
+from iamguard.errors import AccessDeniedError, InvalidParameterError, NoSuchEntityError
+from iamguard.store.records import PrincipalKind
 
 __all__ = ["register"]
 
@@ -45,13 +53,19 @@ def register(subparsers: Any) -> None:
 
 
 def _create(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=True)
-    tags, boundary = create_options(service, args)
-    user = service.create_user(args.name, path=args.path, tags=tags, permissions_boundary=boundary)
-    say(args, f"created user {user.name} ({user.arn})", {"User": _aws_json.user(user)})
+    call = iam(args)
+    tags, boundary = create_options(call, args)
+    params = {
+        "UserName": args.name,
+        "Path": args.path,
+        "Tags": tag_params(tags),
+        "PermissionsBoundary": boundary,
+    }
+    user = call("CreateUser", params)["User"]
+    say(args, f"created user {user['UserName']} ({user['Arn']})", cli_shape({"User": user}))
     # AWS's console warns at creation too: a new user can do nothing until granted something.
     print(
-        f"warning: This user has no permissions. Attach a policy or add {user.name} to a group "
+        f"warning: This user has no permissions. Attach a policy or add {user['UserName']} to a group "
         "(iamguard policy attach --user ..., iamguard group add-user ...).",
         file=sys.stderr,
     )
@@ -59,32 +73,34 @@ def _create(args: argparse.Namespace) -> int:
 
 
 def _get(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=False)
-    user = service.get_user(args.name)
-    groups = [g.name for g in service.list_groups_for_user(user.name)]
-    attached, inline = policies_of(service, PrincipalKind.USER, user.name)
-    keys = service.list_access_keys(user.name)
-    mfa = [d.serial_number for d in service.list_mfa_devices(user.name)]
+    call = iam(args)
+    user = call("GetUser", {"UserName": args.name})["User"]
+    name = user["UserName"]
+    groups = [g["GroupName"] for g in call.all("ListGroupsForUser", {"UserName": name}, "Groups")["Groups"]]
+    attached, inline = policies_of(call, PrincipalKind.USER, name)
+    keys = call.all("ListAccessKeys", {"UserName": name}, "AccessKeyMetadata")["AccessKeyMetadata"]
+    mfa = call.all("ListMFADevices", {"UserName": name}, "MFADevices")["MFADevices"]
     try:
-        has_password = bool(service.get_login_profile(user.name))
+        has_password = bool(call("GetLoginProfile", {"UserName": name}))
     except NoSuchEntityError:  # no console password
         has_password = False
+    boundary = user.get("PermissionsBoundary") or {}
     show(
         args,
-        {"User": _aws_json.user(user)},
+        cli_shape({"User": user}),
         [
-            ("Name", user.name),
-            ("ARN", user.arn),
-            ("UserId", user.user_id),
-            ("Path", user.path),
-            ("Created", user.create_date),
-            ("Tags", [f"{k}={v}" for k, v in user.tags]),
-            ("PermissionsBoundary", user.permissions_boundary),
+            ("Name", name),
+            ("ARN", user["Arn"]),
+            ("UserId", user["UserId"]),
+            ("Path", user["Path"]),
+            ("Created", user["CreateDate"]),
+            ("Tags", [f"{t['Key']}={t['Value']}" for t in user.get("Tags") or ()]),
+            ("PermissionsBoundary", boundary.get("PermissionsBoundaryArn")),
             ("Groups", groups),
             ("AttachedPolicies", attached),
             ("InlinePolicies", inline),
-            ("AccessKeys", [f"{k.access_key_id} ({k.status.value})" for k in keys]),
-            ("MFADevices", mfa),
+            ("AccessKeys", [f"{k['AccessKeyId']} ({k['Status']})" for k in keys]),
+            ("MFADevices", [d["SerialNumber"] for d in mfa]),
             ("ConsolePassword", has_password),
         ],
     )
@@ -92,33 +108,36 @@ def _get(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    users = open_from_args(args, write=False).list_users(path_prefix=args.path_prefix)
-    users = sorted(users, key=lambda u: u.name)
-    emit(
-        args,
-        {"Users": [_aws_json.user(u, listed=True) for u in users]},
-        _LIST_HEADERS,
-        [_row(u) for u in users],
-    )
+    call = iam(args)
+    users = call.all("ListUsers", {"PathPrefix": args.path_prefix}, "Users")["Users"]
+    users.sort(key=lambda u: u["UserName"])
+    emit(args, cli_shape({"Users": users}), _LIST_HEADERS, [_row(call, u) for u in users])
     return EXIT_OK
 
 
-def _row(user: User) -> tuple[object, ...]:
-    return (user.name, user.path, user.user_id, user.create_date, user.permissions_boundary)
+def _row(call: Iam, user: dict[str, Any]) -> tuple[object, ...]:
+    """ListUsers leaves the boundary out, as AWS does; the table asks GetUser for it (``-``
+    when the caller may list users but not read this one)."""
+    try:
+        boundary = call("GetUser", {"UserName": user["UserName"]})["User"].get("PermissionsBoundary")
+    except AccessDeniedError:
+        boundary = None
+    arn = boundary["PermissionsBoundaryArn"] if boundary else None
+    return (user["UserName"], user["Path"], user["UserId"], user["CreateDate"], arn)
 
 
 def _update(args: argparse.Namespace) -> int:
     if args.new_name is None and args.new_path is None:
         raise InvalidParameterError("nothing to update: pass --new-name and/or --new-path")
-    user = open_from_args(args, write=True).update_user(
-        args.name, new_name=args.new_name, new_path=args.new_path
-    )
-    say(args, f"updated user {user.name} ({user.arn})")  # UpdateUser answers nothing
+    call = iam(args)
+    call("UpdateUser", {"UserName": args.name, "NewUserName": args.new_name, "NewPath": args.new_path})
+    user = call("GetUser", {"UserName": args.new_name or args.name})["User"]
+    say(args, f"updated user {user['UserName']} ({user['Arn']})")  # UpdateUser answers nothing
     return EXIT_OK
 
 
 def _groups(args: argparse.Namespace) -> int:
-    groups = open_from_args(args, write=False).list_groups_for_user(args.name)
-    data = {"Groups": [_aws_json.group(g) for g in groups]}
-    emit(args, data, ("GROUP", "PATH", "ARN"), [(g.name, g.path, g.arn) for g in groups])
+    groups = iam(args).all("ListGroupsForUser", {"UserName": args.name}, "Groups")["Groups"]
+    data = cli_shape({"Groups": groups})
+    emit(args, data, ("GROUP", "PATH", "ARN"), [(g["GroupName"], g["Path"], g["Arn"]) for g in groups])
     return EXIT_OK
