@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import json
 import sys
-from urllib.parse import unquote
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import unquote
 
 from iamguard.decision import Decision, DecisionKind, MatchedStatement, PolicyRole
 from iamguard.lookups import AccessKey
