@@ -54,20 +54,21 @@ class Iam:
         params = {k: v for k, v in (params or {}).items() if v is not None}
         return dict(self.service.call(action, params, caller=self.caller) or {})
 
-    def all(self, action: str, params: Mapping[str, Any] | None, member: str) -> dict[str, Any]:
-        """A listing action's every page (``Marker``), merged as the AWS CLI merges them:
-        ``member`` holds the items, ``IsTruncated``/``Marker`` are gone."""
+    def all(self, action: str, params: Mapping[str, Any] | None, *members: str) -> dict[str, Any]:
+        """A listing action's every page (``Marker``), merged as the AWS CLI merges them: each
+        of ``members`` holds the items of every page, ``IsTruncated``/``Marker`` are gone."""
         request = dict(params or {})
-        items: list[Any] = []
+        items: dict[str, list[Any]] = {member: [] for member in members}
         while True:
             result = self(action, request)
-            items += result.get(member) or []
+            for member in members:
+                items[member] += result.get(member) or []
             if not result.get("IsTruncated"):
                 break
             request["Marker"] = result["Marker"]
         result.pop("IsTruncated", None)
         result.pop("Marker", None)
-        return {**result, member: items}
+        return {**result, **items}
 
 
 def iam(args: argparse.Namespace) -> Iam:

@@ -16,21 +16,15 @@ import json
 import sys
 from typing import Any
 
-from iamguard.cli import EXIT_OK, _aws_json
+from iamguard.cli import EXIT_OK
+from iamguard.cli._aws_json import cli_shape
+from iamguard.cli._iam_call import Iam, iam, policy_arn
 from iamguard.cli._owners import add_owner_args, owner_of
-from iamguard.cli._store_args import (
-    emit,
-    group_parser,
-    open_from_args,
-    parse_tags,
-    policy_arn,
-    read_document,
-    say,
-    show,
-    verb,
-)
+from iamguard.cli._principal_verbs import tag_params
+from iamguard.cli._store_args import emit, group_parser, parse_tags, read_document, say, show, verb
+from iamguard.errors import ConcurrentModificationError
+from iamguard.store.built_in import is_built_in_arn
 from iamguard.store.records import PrincipalKind
-from iamguard.store.service import IdentityService
 
 __all__ = ["register"]
 
@@ -121,161 +115,147 @@ def _register_inline(verbs: Any) -> None:
 
 # ---------------------------------------------------------------- managed policies
 
+_SCOPES = {"all": "All", "local": "Local", "built-in": "AWS"}
+_USAGE = {"permissions": "PermissionsPolicy", "boundary": "PermissionsBoundary"}
+_ENTITY_MEMBERS = ("PolicyGroups", "PolicyUsers", "PolicyRoles")
+
 
 def _create(args: argparse.Namespace) -> int:
-    policy = open_from_args(args, write=True).create_policy(
-        args.name,
-        read_document(args.document),
-        path=args.path,
-        description=args.description,
-        tags=parse_tags(args.tag),
-    )
-    say(
-        args,
-        f"created policy {policy.name} ({policy.arn})",
-        {"Policy": _aws_json.managed_policy(policy, created=True)},
-    )
+    params = {
+        "PolicyName": args.name,
+        "PolicyDocument": read_document(args.document),
+        "Path": args.path,
+        "Description": args.description or None,
+        "Tags": tag_params(parse_tags(args.tag)),
+    }
+    policy = iam(args)("CreatePolicy", params)["Policy"]
+    say(args, f"created policy {policy['PolicyName']} ({policy['Arn']})", cli_shape({"Policy": policy}))
     return EXIT_OK
 
 
 def _get(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=False)
-    policy = service.get_policy(policy_arn(service, args.policy))
-    version = service.get_policy_version(policy.arn, policy.default_version_id)
-    document = json.loads(version.document)
+    call = iam(args)
+    arn = policy_arn(call, args.policy)
+    policy = call("GetPolicy", {"PolicyArn": arn})["Policy"]
+    version = call("GetPolicyVersion", {"PolicyArn": arn, "VersionId": policy["DefaultVersionId"]})
+    # iamguard's own fields, not in AWS's Policy shape, from the policy GetPolicy has just read
+    record = call.store.get_policy(arn)
     pairs: list[tuple[str, object]] = [
-        ("Name", policy.name),
-        ("ARN", policy.arn),
-        ("PolicyId", policy.policy_id),
-        ("Path", policy.path),
-        ("Description", policy.description),
-        ("DefaultVersion", policy.default_version_id),
-        ("AttachmentCount", policy.attachment_count),
-        ("BoundaryUsageCount", policy.boundary_usage_count),
-        ("BuiltIn", policy.built_in),
-        ("Revision", policy.revision),
-        ("Updated", policy.update_date),
+        ("Name", policy["PolicyName"]),
+        ("ARN", policy["Arn"]),
+        ("PolicyId", policy["PolicyId"]),
+        ("Path", policy["Path"]),
+        ("Description", policy.get("Description")),
+        ("DefaultVersion", policy["DefaultVersionId"]),
+        ("AttachmentCount", policy["AttachmentCount"]),
+        ("BoundaryUsageCount", policy["PermissionsBoundaryUsageCount"]),
+        ("BuiltIn", record.built_in),
+        ("Revision", record.revision),
+        ("Updated", policy["UpdateDate"]),
     ]
-    show(args, {"Policy": _aws_json.managed_policy(policy)}, pairs)
+    show(args, cli_shape({"Policy": policy}), pairs)
     if not args.json:
         print("Document:")
-        print(json.dumps(document, indent=2))
+        print(json.dumps(cli_shape(version)["PolicyVersion"]["Document"], indent=2))
     return EXIT_OK
 
 
 def _list(args: argparse.Namespace) -> int:
-    policies = open_from_args(args, write=False).list_policies(
-        scope=args.scope, only_attached=args.only_attached
-    )
-    policies.sort(key=lambda p: (not p.built_in, p.name))
-    rows = [(p.name, p.arn, p.default_version_id, p.attachment_count, p.built_in) for p in policies]
-    data = {"Policies": [_aws_json.managed_policy(p, listed=True) for p in policies]}
-    emit(args, data, ("NAME", "ARN", "DEFAULT", "ATTACHED", "BUILT-IN"), rows)
+    params = {"Scope": _SCOPES[args.scope], "OnlyAttached": args.only_attached or None}
+    policies = iam(args).all("ListPolicies", params, "Policies")["Policies"]
+    policies.sort(key=lambda p: (not is_built_in_arn(p["Arn"]), p["PolicyName"]))
+    rows = [
+        (p["PolicyName"], p["Arn"], p["DefaultVersionId"], p["AttachmentCount"], is_built_in_arn(p["Arn"]))
+        for p in policies
+    ]
+    emit(args, cli_shape({"Policies": policies}), ("NAME", "ARN", "DEFAULT", "ATTACHED", "BUILT-IN"), rows)
     return EXIT_OK
 
 
 def _delete(args: argparse.Namespace) -> int:
-    service, arn = _open_policy(args, write=True)
-    service.delete_policy(arn, force=args.force)
+    call = iam(args)
+    arn = policy_arn(call, args.policy)
+    if args.force:
+        _detach_everywhere(call, arn)
+    call("DeletePolicy", {"PolicyArn": arn})
     say(args, f"deleted policy {arn}")
     return EXIT_OK
 
 
+def _detach_everywhere(call: Iam, arn: str) -> None:
+    """What AWS's DeletePolicy refuses to delete a policy with, removed by the IAM calls AWS
+    documents: detached from every user, group and role, its non-default versions deleted.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_manage-delete.html#delete-customer-managed-policy-cli"""
+    found = call.all(
+        "ListEntitiesForPolicy",
+        {"PolicyArn": arn, "PolicyUsageFilter": "PermissionsPolicy"},
+        *_ENTITY_MEMBERS,
+    )
+    for member in _ENTITY_MEMBERS:
+        word = member.removeprefix("Policy").removesuffix("s")
+        for entity in found[member]:
+            call(f"Detach{word}Policy", {f"{word}Name": entity[f"{word}Name"], "PolicyArn": arn})
+    versions = call.all("ListPolicyVersions", {"PolicyArn": arn}, "Versions")["Versions"]
+    for version in versions:
+        if not version["IsDefaultVersion"]:
+            call("DeletePolicyVersion", {"PolicyArn": arn, "VersionId": version["VersionId"]})
+
+
 def _entities(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=False)
-    found = _policy_users(service, policy_arn(service, args.policy), args.usage)
-    rows = [(kind.value, name, usage) for kind, name, _, usage in found]
-    emit(args, _entities_json(found), ("KIND", "NAME", "USED AS"), rows)
+    """``ListEntitiesForPolicy`` (``--usage`` as its ``PolicyUsageFilter``); the table says how
+    each entity uses the policy (attached as a permissions policy first, else as a boundary)."""
+    call = iam(args)
+    arn = policy_arn(call, args.policy)
+    used: dict[tuple[str, str], str] = {}
+    for usage, value in _USAGE.items():
+        if args.usage in ("all", usage):
+            found = call.all(
+                "ListEntitiesForPolicy", {"PolicyArn": arn, "PolicyUsageFilter": value}, *_ENTITY_MEMBERS
+            )
+            for member in _ENTITY_MEMBERS:
+                word = member.removeprefix("Policy").removesuffix("s")
+                for entity in found[member]:
+                    used.setdefault((word.lower(), entity[f"{word}Name"]), usage)
+    params = {"PolicyArn": arn, "PolicyUsageFilter": _USAGE.get(args.usage)}
+    data = call.all("ListEntitiesForPolicy", params, *_ENTITY_MEMBERS)
+    rows = [
+        (kind, name, usage)
+        for (kind, name), usage in sorted(used.items(), key=lambda e: (e[0][0], e[0][1].lower()))
+    ]
+    emit(args, {member: data[member] for member in _ENTITY_MEMBERS}, ("KIND", "NAME", "USED AS"), rows)
     return EXIT_OK
 
 
-def _policy_users(
-    service: IdentityService, arn: str, usage: str
-) -> list[tuple[PrincipalKind, str, str, str]]:
-    """(kind, name, unique id, how it uses the policy) of each entity using it as ``usage`` asks
-    (``ListEntitiesForPolicy``'s ``PolicyUsageFilter``: both uses unless one is named), sorted
-    by kind and name."""
-    found: dict[tuple[PrincipalKind, str], tuple[PrincipalKind, str, str, str]] = {}
-    if usage != "boundary":
-        for kind, name in service.list_entities_for_policy(arn):
-            found[kind, name] = (kind, name, _unique_id(service, kind, name), "permissions")
-    else:
-        service.get_policy(arn)  # NoSuchEntity for an unknown policy
-    if usage != "permissions":
-        for user in service.list_users():
-            if user.permissions_boundary == arn:
-                found.setdefault(
-                    (PrincipalKind.USER, user.name), (PrincipalKind.USER, user.name, user.user_id, "boundary")
-                )
-        for role in service.list_roles():
-            if role.permissions_boundary == arn:
-                found.setdefault(
-                    (PrincipalKind.ROLE, role.name), (PrincipalKind.ROLE, role.name, role.role_id, "boundary")
-                )
-    return sorted(found.values(), key=lambda e: (e[0].value, e[1].lower()))
-
-
-def _unique_id(service: IdentityService, kind: PrincipalKind, name: str) -> str:
-    if kind is PrincipalKind.USER:
-        return service.get_user(name).user_id
-    if kind is PrincipalKind.GROUP:
-        return service.get_group(name).group_id
-    return service.get_role(name).role_id
-
-
-def _entities_json(found: list[tuple[PrincipalKind, str, str, str]]) -> dict[str, Any]:
-    """``ListEntitiesForPolicy``'s answer: ``PolicyGroups``, ``PolicyUsers``, ``PolicyRoles``,
-    each entity by name and unique id.
-    https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListEntitiesForPolicy.html"""
-    members = {
-        PrincipalKind.GROUP: "PolicyGroups",
-        PrincipalKind.USER: "PolicyUsers",
-        PrincipalKind.ROLE: "PolicyRoles",
-    }
-    out: dict[str, list[dict[str, str]]] = {member: [] for member in members.values()}
-    for kind, name, unique_id, _ in found:
-        word = kind.value.capitalize()
-        out[members[kind]].append({f"{word}Name": name, f"{word}Id": unique_id})
-    return out
-
-
 def _attach(args: argparse.Namespace) -> int:
-    service, kind, name, arn = _attachment(args)
-    service.attach_policy(kind, name, arn)
+    call, kind, name, arn = _attachment(args)
+    word = kind.value.capitalize()
+    call(f"Attach{word}Policy", {f"{word}Name": name, "PolicyArn": arn})
     say(args, f"attached {arn} to {kind.value} {name}")
     return EXIT_OK
 
 
 def _detach(args: argparse.Namespace) -> int:
-    service, kind, name, arn = _attachment(args)
-    service.detach_policy(kind, name, arn)
+    call, kind, name, arn = _attachment(args)
+    word = kind.value.capitalize()
+    call(f"Detach{word}Policy", {f"{word}Name": name, "PolicyArn": arn})
     say(args, f"detached {arn} from {kind.value} {name}")
     return EXIT_OK
 
 
-def _attachment(args: argparse.Namespace) -> tuple[IdentityService, PrincipalKind, str, str]:
-    """The writable store, the ``--user``/``--group``/``--role`` owner and the policy's ARN."""
-    service = open_from_args(args, write=True)
+def _attachment(args: argparse.Namespace) -> tuple[Iam, PrincipalKind, str, str]:
+    """The caller, the ``--user``/``--group``/``--role`` owner and the policy's ARN."""
+    call = iam(args)
     kind, name = owner_of(args)
-    return service, kind, name, policy_arn(service, args.policy)
-
-
-def _open_policy(args: argparse.Namespace, *, write: bool) -> tuple[IdentityService, str]:
-    """The store and the ARN of the managed policy ``POLICY`` names (an ARN or a customer policy's name)."""
-    service = open_from_args(args, write=write)
-    return service, policy_arn(service, args.policy)
+    return call, kind, name, policy_arn(call, args.policy)
 
 
 def _attached(args: argparse.Namespace) -> int:
     kind, name = owner_of(args)
-    policies = open_from_args(args, write=False).list_attached_policies(kind, name)
-    rows = [(p.name, p.arn) for p in policies]
-    emit(
-        args,
-        {"AttachedPolicies": [{"PolicyName": p.name, "PolicyArn": p.arn} for p in policies]},
-        ("NAME", "ARN"),
-        rows,
-    )
+    word = kind.value.capitalize()
+    found = iam(args).all(f"ListAttached{word}Policies", {f"{word}Name": name}, "AttachedPolicies")
+    policies = found["AttachedPolicies"]
+    rows = [(p["PolicyName"], p["PolicyArn"]) for p in policies]
+    emit(args, {"AttachedPolicies": policies}, ("NAME", "ARN"), rows)
     return EXIT_OK
 
 
@@ -283,48 +263,64 @@ def _attached(args: argparse.Namespace) -> int:
 
 
 def _version_create(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=True)
-    version = service.create_policy_version(
-        policy_arn(service, args.policy),
-        read_document(args.document),
-        set_as_default=args.set_default,
-        expected_revision=args.expected_revision,
-    )
-    default = " (default)" if version.is_default else ""
-    data = {"PolicyVersion": _aws_json.policy_version(version, with_document=False)}
-    say(args, f"created version {version.version_id}{default} of {version.policy_arn}", data)
+    call = iam(args)
+    arn = policy_arn(call, args.policy)
+    params = {
+        "PolicyArn": arn,
+        "PolicyDocument": read_document(args.document),
+        "SetAsDefault": args.set_default or None,
+    }
+    with call.store.atomic():  # iamguard's --expected-revision: checked in the change's transaction
+        if args.expected_revision is not None:
+            _check_revision(call, arn, args.expected_revision)
+        version = call("CreatePolicyVersion", params)["PolicyVersion"]
+    default = " (default)" if version["IsDefaultVersion"] else ""
+    data = cli_shape({"PolicyVersion": version})
+    say(args, f"created version {version['VersionId']}{default} of {arn}", data)
     return EXIT_OK
 
 
+def _check_revision(call: Iam, arn: str, expected: int) -> None:
+    revision = call.store.get_policy(arn).revision
+    if revision != expected:
+        raise ConcurrentModificationError(
+            f"policy {arn} changed (revision {revision}, expected {expected}); re-read and retry"
+        )
+
+
 def _version_list(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=False)
-    versions = service.list_policy_versions(policy_arn(service, args.policy))
-    rows = [(v.version_id, v.is_default, v.create_date) for v in versions]
-    data = {"Versions": [_aws_json.policy_version(v, with_document=False) for v in versions]}
-    emit(args, data, ("VERSION", "DEFAULT", "CREATED"), rows)
+    call = iam(args)
+    versions = call.all("ListPolicyVersions", {"PolicyArn": policy_arn(call, args.policy)}, "Versions")[
+        "Versions"
+    ]
+    rows = [(v["VersionId"], v["IsDefaultVersion"], v["CreateDate"]) for v in versions]
+    emit(args, cli_shape({"Versions": versions}), ("VERSION", "DEFAULT", "CREATED"), rows)
     return EXIT_OK
 
 
 def _version_get(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=False)
-    version = service.get_policy_version(policy_arn(service, args.policy), args.version_id)
+    call = iam(args)
+    params = {"PolicyArn": policy_arn(call, args.policy), "VersionId": args.version_id}
+    version = cli_shape(call("GetPolicyVersion", params))
     if args.json:
-        emit(args, {"PolicyVersion": _aws_json.policy_version(version)})
+        emit(args, version)
     else:
-        sys.stdout.write(json.dumps(json.loads(version.document), indent=2) + "\n")
+        sys.stdout.write(json.dumps(version["PolicyVersion"]["Document"], indent=2) + "\n")
     return EXIT_OK
 
 
 def _version_set_default(args: argparse.Namespace) -> int:
-    service, arn = _open_policy(args, write=True)
-    service.set_default_policy_version(arn, args.version_id)
+    call = iam(args)
+    arn = policy_arn(call, args.policy)
+    call("SetDefaultPolicyVersion", {"PolicyArn": arn, "VersionId": args.version_id})
     say(args, f"{args.version_id} is now the default version of {arn}")
     return EXIT_OK
 
 
 def _version_delete(args: argparse.Namespace) -> int:
-    service, arn = _open_policy(args, write=True)
-    service.delete_policy_version(arn, args.version_id)
+    call = iam(args)
+    arn = policy_arn(call, args.policy)
+    call("DeletePolicyVersion", {"PolicyArn": arn, "VersionId": args.version_id})
     say(args, f"deleted version {args.version_id} of {arn}")
     return EXIT_OK
 
@@ -332,41 +328,40 @@ def _version_delete(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- inline policies
 
 
-def _inline_put(args: argparse.Namespace) -> int:
+def _inline(args: argparse.Namespace, verb_: str, **params: Any) -> dict[str, Any]:
+    """``<verb_><Kind>Policy``/``List<Kind>Policies`` on the ``--user``/``--group``/``--role`` owner."""
     kind, owner = owner_of(args)
-    policy = open_from_args(args, write=True).put_inline_policy(
-        kind, owner, args.name, read_document(args.document)
-    )
-    say(args, f"put inline policy {policy.policy_name} on {kind.value} {policy.owner_name}")
+    word = kind.value.capitalize()
+    action = f"List{word}Policies" if verb_ == "List" else f"{verb_}{word}Policy"
+    call = iam(args)
+    request = {f"{word}Name": owner, **params}
+    return call.all(action, request, "PolicyNames") if verb_ == "List" else call(action, request)
+
+
+def _inline_put(args: argparse.Namespace) -> int:
+    _inline(args, "Put", PolicyName=args.name, PolicyDocument=read_document(args.document))
+    kind, owner = owner_of(args)
+    say(args, f"put inline policy {args.name} on {kind.value} {owner}")
     return EXIT_OK
 
 
 def _inline_get(args: argparse.Namespace) -> int:
-    kind, owner = owner_of(args)
-    policy = open_from_args(args, write=False).get_inline_policy(kind, owner, args.name)
+    policy = cli_shape(_inline(args, "Get", PolicyName=args.name))
     if args.json:
-        # GetUserPolicy / GetGroupPolicy / GetRolePolicy: the owner under its kind's name member
-        owner_member = f"{kind.value.capitalize()}Name"
-        data = {
-            owner_member: policy.owner_name,
-            "PolicyName": policy.policy_name,
-            "PolicyDocument": json.loads(policy.document),
-        }
-        emit(args, data)
+        emit(args, policy)  # GetUserPolicy / GetGroupPolicy / GetRolePolicy as AWS answers
     else:
-        sys.stdout.write(json.dumps(json.loads(policy.document), indent=2) + "\n")
+        sys.stdout.write(json.dumps(policy["PolicyDocument"], indent=2) + "\n")
     return EXIT_OK
 
 
 def _inline_list(args: argparse.Namespace) -> int:
-    kind, owner = owner_of(args)
-    names = sorted(open_from_args(args, write=False).list_inline_policies(kind, owner))
+    names = sorted(_inline(args, "List")["PolicyNames"])
     emit(args, {"PolicyNames": names}, ("POLICY NAME",), [(n,) for n in names])
     return EXIT_OK
 
 
 def _inline_delete(args: argparse.Namespace) -> int:
+    _inline(args, "Delete", PolicyName=args.name)
     kind, owner = owner_of(args)
-    open_from_args(args, write=True).delete_inline_policy(kind, owner, args.name)
     say(args, f"deleted inline policy {args.name} from {kind.value} {owner}")
     return EXIT_OK
