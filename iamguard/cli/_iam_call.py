@@ -38,7 +38,12 @@ from iamguard.store.service import IdentityService
 __all__ = ["Iam", "iam", "policy_arn"]
 
 _ATTR = "_iamguard_iam"
-_CALLER_OPTIONS = ("as_user", "access_key_id", "env_credentials")
+_OPTION_NAMES = {
+    "as_user": "--as-user",
+    "caller_key_id": "--access-key-id",
+    "env_credentials": "--env-credentials",
+}
+_CALLER_OPTIONS = tuple(_OPTION_NAMES)
 
 
 class Iam:
@@ -85,12 +90,12 @@ def iam(args: argparse.Namespace) -> Iam:
 def _caller(store: IdentityService, args: argparse.Namespace) -> Caller | None:
     chosen = [name for name in _CALLER_OPTIONS if getattr(args, name, None)]
     if len(chosen) > 1:
-        options = ", ".join("--" + name.replace("_", "-") for name in chosen)
+        options = ", ".join(_OPTION_NAMES[name] for name in chosen)
         raise InvalidParameterError(f"name one caller, not {options}")
     if getattr(args, "as_user", None):
         return user_caller(store, args.as_user)
-    if getattr(args, "access_key_id", None):
-        return _key_owner(store, args.access_key_id, None)
+    if getattr(args, "caller_key_id", None):
+        return _key_owner(store, args.caller_key_id, None)
     if getattr(args, "env_credentials", False):
         key_id = os.environ.get("AWS_ACCESS_KEY_ID", "")
         secret = os.environ.get("AWS_SECRET_ACCESS_KEY", "")

@@ -88,7 +88,11 @@ def add_caller_args(parser: argparse.ArgumentParser, *, top_level: bool = False)
         "--as-user", metavar="NAME", default=default, help="act as IAM user NAME (its policies decide)"
     )
     group.add_argument(
-        "--access-key-id", metavar="ID", default=default, help="act as the owner of access key ID"
+        "--access-key-id",
+        dest="caller_key_id",
+        metavar="ID",
+        default=default,
+        help="act as the owner of access key ID",
     )
     group.add_argument(
         "--env-credentials",

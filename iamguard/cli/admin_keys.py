@@ -11,9 +11,12 @@ import argparse
 import sys
 from typing import Any
 
-from iamguard.cli import EXIT_OK, _aws_json
-from iamguard.cli._owners import add_user_or_root_args, user_or_root
+from iamguard.cli import EXIT_OK
+from iamguard.cli._aws_json import cli_shape
+from iamguard.cli._iam_call import Iam, iam
+from iamguard.cli._owners import add_user_or_root_args
 from iamguard.cli._store_args import KEY_HELP, emit, group_parser, open_from_args, say, show_secret_once, verb
+from iamguard.errors import IAMGuardError
 from iamguard.store.records import AccessKeyStatus
 from iamguard.store.service import IdentityService
 
@@ -40,7 +43,15 @@ def register(subparsers: Any) -> None:
     p.add_argument("--status", required=True, choices=[s.value for s in AccessKeyStatus])
     p = _verb(verbs, "delete", "delete an access key", _delete)
     p.add_argument("access_key_id", metavar="ACCESS_KEY_ID")
-    _verb(verbs, "rotate-master-key", "re-seal every stored secret under the primary master key", _rotate)
+    # not an IAM action: the operator with the store and both master keys re-seals its secrets
+    verb(
+        verbs,
+        "rotate-master-key",
+        "re-seal every stored secret under the primary master key",
+        _rotate,
+        epilog=_EPILOG,
+        caller=False,
+    )
 
 
 def _verb(verbs: Any, name: str, help_text: str, func: Any) -> argparse.ArgumentParser:
@@ -51,17 +62,38 @@ def _owner(parser: argparse.ArgumentParser) -> None:
     add_user_or_root_args(parser, root_help="the root user (AWS advises against root keys)")
 
 
+def _owner_param(args: argparse.Namespace) -> dict[str, str]:
+    """``UserName`` for ``--user``; nothing for ``--root``, which only the root user may name (as
+    in AWS, where a key without ``UserName`` is the caller's own)."""
+    if not args.root:
+        return {"UserName": args.user}
+    if not iam(args).caller.is_root:
+        raise IAMGuardError(
+            "only the root user manages the root user's access keys", code="AccessDenied", http_status=403
+        )
+    return {}
+
+
 def _create(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=True)
-    created = service.create_access_key(user_or_root(args))
-    _warn_if_dev(service)
-    key, secret = created.access_key, created.secret_access_key
-    pairs = [("AccessKeyId", key.access_key_id), ("SecretAccessKey", secret), ("Owner", key.owner_arn)]
-    data = {"AccessKey": _aws_json.access_key(key, secret)}
-    show_secret_once(args, data, pairs, _SECRET_WARNING)
+    call = iam(args)
+    key = call("CreateAccessKey", _owner_param(args))["AccessKey"]
+    _warn_if_dev(call.store)
+    owner = _owner_arn(call, key.get("UserName"))
+    pairs = [
+        ("AccessKeyId", key["AccessKeyId"]),
+        ("SecretAccessKey", key["SecretAccessKey"]),
+        ("Owner", owner),
+    ]
+    show_secret_once(args, cli_shape({"AccessKey": key}), pairs, _SECRET_WARNING)
     if args.root:
         print("WARNING: root user access keys are discouraged; use IAM users or roles.", file=sys.stderr)
     return EXIT_OK
+
+
+def _owner_arn(call: Iam, user_name: str | None) -> str:
+    if user_name is None:
+        return call.store.account().root_arn
+    return str(call("GetUser", {"UserName": user_name})["User"]["Arn"])
 
 
 def _warn_if_dev(service: IdentityService) -> None:
@@ -74,21 +106,43 @@ def _warn_if_dev(service: IdentityService) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    keys = open_from_args(args, write=False).list_access_keys(user_or_root(args))
-    rows = [(k.access_key_id, k.status, k.create_date, k.last_used_date, k.owner_arn) for k in keys]
-    data = {"AccessKeyMetadata": [_aws_json.access_key(k) for k in keys]}
-    emit(args, data, ("ACCESS KEY ID", "STATUS", "CREATED", "LAST USED", "OWNER"), rows)
+    call = iam(args)
+    params = _owner_param(args)
+    keys = call.all("ListAccessKeys", params, "AccessKeyMetadata")["AccessKeyMetadata"]
+    owner = _owner_arn(call, params.get("UserName"))
+    rows = [
+        (k["AccessKeyId"], k["Status"], k["CreateDate"], _last_used(call, k["AccessKeyId"]), owner)
+        for k in keys
+    ]
+    emit(
+        args,
+        cli_shape({"AccessKeyMetadata": keys}),
+        ("ACCESS KEY ID", "STATUS", "CREATED", "LAST USED", "OWNER"),
+        rows,
+    )
     return EXIT_OK
 
 
+def _last_used(call: Iam, key_id: str) -> object:
+    return call("GetAccessKeyLastUsed", {"AccessKeyId": key_id})["AccessKeyLastUsed"].get("LastUsedDate")
+
+
+def _key_params(args: argparse.Namespace) -> dict[str, Any]:
+    """The key's id and, for an IAM user's key, its ``UserName`` (GetAccessKeyLastUsed names
+    the owner; the root user's key has none)."""
+    call = iam(args)
+    owner = call("GetAccessKeyLastUsed", {"AccessKeyId": args.access_key_id}).get("UserName")
+    return {"AccessKeyId": args.access_key_id, "UserName": owner}
+
+
 def _update(args: argparse.Namespace) -> int:
-    key = open_from_args(args, write=True).update_access_key(args.access_key_id, args.status)
-    say(args, f"access key {key.access_key_id} is now {key.status.value}")  # UpdateAccessKey: nothing
+    iam(args)("UpdateAccessKey", {**_key_params(args), "Status": args.status})
+    say(args, f"access key {args.access_key_id} is now {args.status}")  # UpdateAccessKey: nothing
     return EXIT_OK
 
 
 def _delete(args: argparse.Namespace) -> int:
-    open_from_args(args, write=True).delete_access_key(args.access_key_id)
+    iam(args)("DeleteAccessKey", _key_params(args))
     say(args, f"deleted access key {args.access_key_id}")
     return EXIT_OK
 
