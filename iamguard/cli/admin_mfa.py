@@ -11,13 +11,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from iamguard.cli import EXIT_OK, _aws_json
-from iamguard.cli._owners import add_user_or_root_args, user_or_root
-from iamguard.cli._store_args import KEY_HELP, emit, group_parser, open_from_args, say, show_secret_once, verb
-from iamguard.errors import NoSuchEntityError
+from iamguard.cli import EXIT_OK
+from iamguard.cli._aws_json import cli_shape
+from iamguard.cli._iam_call import Iam, iam
+from iamguard.cli._owners import add_user_or_root_args
+from iamguard.cli._store_args import KEY_HELP, emit, group_parser, say, show_secret_once, verb
+from iamguard.errors import IAMGuardError, NoSuchEntityError
 from iamguard.store import mfa
-from iamguard.store.records import MfaDevice
-from iamguard.store.service import IdentityService
 
 __all__ = ["register"]
 
@@ -53,99 +53,121 @@ def register(subparsers: Any) -> None:
     owner.add_argument("--root", action="store_true")
 
 
-def _serial(service: IdentityService, text: str) -> str:
-    """A device's serial number (its ARN) from the ARN itself or the device name."""
+def _serial(call: Iam, text: str) -> str:
+    """A device's serial number (its ARN) from the ARN itself or the device name (looked up with
+    ``ListVirtualMFADevices``)."""
     if text.startswith("arn:"):
         return text
-    matches = [
-        d.serial_number for d in service.list_mfa_devices() if d.serial_number.rsplit("/", 1)[-1] == text
-    ]
+    devices = call.all("ListVirtualMFADevices", {}, "VirtualMFADevices")["VirtualMFADevices"]
+    matches = [d["SerialNumber"] for d in devices if d["SerialNumber"].rsplit("/", 1)[-1] == text]
     if len(matches) != 1:
         raise NoSuchEntityError(f"no single MFA device named {text!r}; pass its serial number (ARN)")
-    return matches[0]
+    return str(matches[0])
 
 
 def _create(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=True)
-    created = service.create_virtual_mfa_device(args.name, path=args.path)
-    account = service.account()
-    uri = mfa.provisioning_uri(
-        created.base32_seed, account_name=f"{args.name}@{account.alias or account.account_id}"
-    )
-    data = {
-        "VirtualMFADevice": _aws_json.virtual_mfa_device(created.device, account, seed=created.base32_seed)
-    }
-    pairs = [
-        ("SerialNumber", created.device.serial_number),
-        ("Base32Seed", created.base32_seed),
-        ("OtpauthURI", uri),
-    ]
+    call = iam(args)
+    created = call("CreateVirtualMFADevice", {"VirtualMFADeviceName": args.name, "Path": args.path})
+    device = created["VirtualMFADevice"]
+    seed = bytes(device["Base32StringSeed"]).decode("ascii")
+    account = call.store.account()
+    uri = mfa.provisioning_uri(seed, account_name=f"{args.name}@{account.alias or account.account_id}")
+    # the seed as the text an authenticator app takes (the API's blob is that text's bytes)
+    data = {"VirtualMFADevice": {"SerialNumber": device["SerialNumber"], "Base32StringSeed": seed}}
+    pairs = [("SerialNumber", device["SerialNumber"]), ("Base32Seed", seed), ("OtpauthURI", uri)]
     show_secret_once(args, data, pairs, _SEED_WARNING)
     return EXIT_OK
 
 
+def _root_only(call: Iam, what: str) -> None:
+    """The root user's own devices: AWS's API names no user for them, so only the root user acts."""
+    if not call.caller.is_root:
+        raise IAMGuardError(
+            f"only the root user can {what} the root user's MFA device", code="AccessDenied", http_status=403
+        )
+
+
+def _codes(args: argparse.Namespace, action: str) -> None:
+    call = iam(args)
+    serial = _serial(call, args.serial)
+    if args.root:  # IAM's EnableMFADevice/ResyncMFADevice take a user; the root user's is its own
+        _root_only(call, action.removesuffix("MFADevice").lower())
+        store_call = (
+            call.store.enable_mfa_device if action == "EnableMFADevice" else call.store.resync_mfa_device
+        )
+        store_call(None, serial, args.code1, args.code2)
+        return
+    params = {
+        "UserName": args.user,
+        "SerialNumber": serial,
+        "AuthenticationCode1": args.code1,
+        "AuthenticationCode2": args.code2,
+    }
+    call(action, params)
+    args.serial = serial
+
+
 def _enable(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=True)
-    device = service.enable_mfa_device(*_user_and_serial(service, args), args.code1, args.code2)
-    say(args, f"enabled MFA device {device.serial_number} for {_who(args)}")  # EnableMFADevice: nothing
+    _codes(args, "EnableMFADevice")
+    say(args, f"enabled MFA device {args.serial} for {_who(args)}")  # EnableMFADevice: nothing
     return EXIT_OK
 
 
 def _resync(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=True)
-    device = service.resync_mfa_device(*_user_and_serial(service, args), args.code1, args.code2)
-    say(args, f"resynchronised MFA device {device.serial_number}")
+    _codes(args, "ResyncMFADevice")
+    say(args, f"resynchronised MFA device {args.serial}")
     return EXIT_OK
 
 
 def _deactivate(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=True)
-    user, serial = _user_and_serial(service, args)
-    service.deactivate_mfa_device(user, serial)
+    call = iam(args)
+    serial = _serial(call, args.serial)
+    if args.root:
+        _root_only(call, "deactivate")
+    call("DeactivateMFADevice", {"UserName": args.user, "SerialNumber": serial})
     say(args, f"deactivated MFA device {serial} for {_who(args)}")
     return EXIT_OK
 
 
-def _user_and_serial(service: IdentityService, args: argparse.Namespace) -> tuple[str | None, str]:
-    """The device's user (``None``: the root user) and its serial number, from ``--user``/``--root``
-    and ``SERIAL``."""
-    return user_or_root(args), _serial(service, args.serial)
-
-
 def _delete(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=True)
-    serial = _serial(service, args.serial)
-    service.delete_virtual_mfa_device(serial)
+    call = iam(args)
+    serial = _serial(call, args.serial)
+    call("DeleteVirtualMFADevice", {"SerialNumber": serial})
     say(args, f"deleted MFA device {serial}")
     return EXIT_OK
 
 
 def _list(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=False)
-    devices = service.list_mfa_devices(args.user, root=args.root)
+    """A user's (or the root user's) devices as ``ListMFADevices`` lists them; every device, as
+    ``ListVirtualMFADevices`` lists them, when no owner was named. The table's creation dates
+    are iamguard's own (not in AWS's shapes), read after the listing was allowed."""
+    call = iam(args)
+    if args.user is not None or args.root:
+        if args.root:
+            _root_only(call, "list")
+        found = call.all("ListMFADevices", {"UserName": args.user}, "MFADevices")
+        devices, owners = found["MFADevices"], {d["SerialNumber"]: d["UserName"] for d in found["MFADevices"]}
+        if args.root:
+            owners = dict.fromkeys(owners, "root")
+    else:
+        found = call.all("ListVirtualMFADevices", {}, "VirtualMFADevices")
+        devices, owners = found["VirtualMFADevices"], {}
+        for d in devices:
+            user = d.get("User") or {}
+            owners[d["SerialNumber"]] = user.get("UserName") or ("root" if user else None)
+    created = {d.serial_number: d.create_date for d in call.store.list_mfa_devices()}
     rows = [
-        (d.serial_number, "root" if d.is_root else d.user_name, d.enabled, d.enable_date, d.create_date)
+        (
+            d["SerialNumber"],
+            owners.get(d["SerialNumber"]),
+            d.get("EnableDate") is not None,
+            d.get("EnableDate"),
+            created.get(d["SerialNumber"]),
+        )
         for d in devices
     ]
-    emit(args, _devices_json(service, devices, args), _LIST_HEADERS, rows)
+    emit(args, cli_shape(found), _LIST_HEADERS, rows)
     return EXIT_OK
-
-
-def _devices_json(
-    service: IdentityService, devices: list[MfaDevice], args: argparse.Namespace
-) -> dict[str, Any]:
-    """A user's (or the root user's) devices as ``ListMFADevices`` lists them; every device, as
-    ``ListVirtualMFADevices`` lists them, when no owner was named."""
-    account = service.account()
-    if args.user is not None or args.root:
-        enabled = [d for d in devices if d.enable_date is not None]  # ListMFADevices: assigned ones
-        return {"MFADevices": [_aws_json.mfa_device(d, account) for d in enabled]}
-    owners = {u.name: u for u in service.list_users()}
-    return {
-        "VirtualMFADevices": [
-            _aws_json.virtual_mfa_device(d, account, owners.get(d.user_name or "")) for d in devices
-        ]
-    }
 
 
 def _who(args: argparse.Namespace) -> str:
