@@ -17,10 +17,12 @@ import hmac
 import sys
 from typing import Any
 
-from iamguard.cli import EXIT_OK, _aws_json
-from iamguard.cli._store_args import emit, group_parser, open_from_args, say, show, verb
-from iamguard.errors import InvalidParameterError
-from iamguard.store.passwords import PasswordPolicy
+from iamguard.cli import EXIT_OK
+from iamguard.cli._aws_json import cli_shape
+from iamguard.cli._iam_call import Iam, iam
+from iamguard.cli._store_args import emit, group_parser, say, show, verb
+from iamguard.errors import IAMGuardError, InvalidParameterError, NoSuchEntityError
+from iamguard.iam import user_caller
 
 __all__ = ["register"]
 
@@ -120,28 +122,30 @@ def read_passwords(args: argparse.Namespace, prompts: tuple[str, ...], *, confir
 
 def _create(args: argparse.Namespace) -> int:
     (password,) = read_passwords(args, ("New password: ",), confirm_last=True)
-    profile = open_from_args(args, write=True).create_login_profile(
-        args.user, password, password_reset_required=args.password_reset_required
-    )
-    say(
-        args,
-        f"user {profile.user_name} has a console password",
-        {"LoginProfile": _aws_json.login_profile(profile)},
-    )
+    params = {
+        "UserName": args.user,
+        "Password": password,
+        "PasswordResetRequired": args.password_reset_required,
+    }
+    profile = iam(args)("CreateLoginProfile", params)["LoginProfile"]
+    say(args, f"user {profile['UserName']} has a console password", cli_shape({"LoginProfile": profile}))
     return EXIT_OK
 
 
 def _get(args: argparse.Namespace) -> int:
-    profile = open_from_args(args, write=False).get_login_profile(args.user)
+    call = iam(args)
+    profile = call("GetLoginProfile", {"UserName": args.user})["LoginProfile"]
+    # iamguard's own sign-in state (not in AWS's LoginProfile shape), of the profile just read
+    record = call.store.get_login_profile(profile["UserName"])
     pairs: list[tuple[str, object]] = [
-        ("UserName", profile.user_name),
-        ("Created", profile.create_date),
-        ("PasswordResetRequired", profile.password_reset_required),
-        ("PasswordLastChanged", profile.password_last_changed),
-        ("FailedAttempts", profile.failed_attempts),
-        ("LastFailure", profile.last_failure_at),
+        ("UserName", profile["UserName"]),
+        ("Created", profile["CreateDate"]),
+        ("PasswordResetRequired", profile["PasswordResetRequired"]),
+        ("PasswordLastChanged", record.password_last_changed),
+        ("FailedAttempts", record.failed_attempts),
+        ("LastFailure", record.last_failure_at),
     ]
-    show(args, {"LoginProfile": _aws_json.login_profile(profile)}, pairs)
+    show(args, cli_shape({"LoginProfile": profile}), pairs)
     return EXIT_OK
 
 
@@ -153,22 +157,33 @@ def _update(args: argparse.Namespace) -> int:
         raise InvalidParameterError(
             "nothing to update: pass --set-password and/or --[no-]password-reset-required"
         )
-    profile = open_from_args(args, write=True).update_login_profile(
-        args.user, password=password, password_reset_required=args.reset
-    )
-    say(args, f"updated the login profile of user {profile.user_name}")  # UpdateLoginProfile: nothing
+    params = {"UserName": args.user, "Password": password, "PasswordResetRequired": args.reset}
+    iam(args)("UpdateLoginProfile", params)
+    say(args, f"updated the login profile of user {args.user}")  # UpdateLoginProfile: nothing
     return EXIT_OK
 
 
 def _delete(args: argparse.Namespace) -> int:
-    open_from_args(args, write=True).delete_login_profile(args.user)
+    iam(args)("DeleteLoginProfile", {"UserName": args.user})
     say(args, f"user {args.user} no longer has a console password")
     return EXIT_OK
 
 
 def _change(args: argparse.Namespace) -> int:
+    """AWS's ChangePassword changes the caller's own password, so it runs as ``USER`` (who knows
+    the old one), allowed by ``iam:ChangePassword`` on themself or the account's
+    AllowUsersToChangePassword; a caller option naming someone else is refused."""
+    call = iam(args)
+    if not call.caller.is_root and call.caller.user_name != args.user:
+        raise IAMGuardError(
+            f"ChangePassword changes the caller's own password: run it as user {args.user}",
+            code="InvalidUserType",
+            http_status=400,
+        )
     old, new = read_passwords(args, ("Current password: ", "New password: "), confirm_last=True)
-    open_from_args(args, write=True).change_password(args.user, old, new)
+    Iam(call.store, user_caller(call.store, args.user))(
+        "ChangePassword", {"OldPassword": old, "NewPassword": new}
+    )
     say(args, f"changed the password of user {args.user}")
     return EXIT_OK
 
@@ -177,9 +192,13 @@ def _change(args: argparse.Namespace) -> int:
 
 
 def _policy_get(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=False)
-    policy = service.effective_password_policy() if args.effective else service.get_account_password_policy()
-    data = policy.to_json()
+    call = iam(args)
+    try:
+        data = call("GetAccountPasswordPolicy")["PasswordPolicy"]
+    except NoSuchEntityError:
+        if not args.effective:
+            raise
+        data = call.store.effective_password_policy().to_json()  # AWS's default: nothing stored
     emit(args, {"PasswordPolicy": data}, ("FIELD", "VALUE"), sorted(data.items()))
     return EXIT_OK
 
@@ -189,13 +208,12 @@ def _policy_set(args: argparse.Namespace) -> int:
         key: getattr(args, key) for _, key, _ in _INT_FIELDS if getattr(args, key) is not None
     }
     data.update({key: True for _, key in _BOOL_FIELDS if getattr(args, key)})
-    policy = PasswordPolicy.from_json(data)
-    open_from_args(args, write=True).update_account_password_policy(policy)
+    iam(args)("UpdateAccountPasswordPolicy", data)
     say(args, "updated the account password policy")  # UpdateAccountPasswordPolicy: nothing
     return EXIT_OK
 
 
 def _policy_delete(args: argparse.Namespace) -> int:
-    open_from_args(args, write=True).delete_account_password_policy()
+    iam(args)("DeleteAccountPasswordPolicy")
     say(args, "deleted the custom password policy; AWS's default policy applies")
     return EXIT_OK

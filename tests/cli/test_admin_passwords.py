@@ -91,6 +91,10 @@ def test_update_change_and_delete(cli: Cli, store_url: str) -> None:
     assert cli("login-profile", "update", "alice").code == 2  # nothing to update
     assert cli("login-profile", "update", "alice", "--password-reset-required").code == 0
     assert service(store_url).get_login_profile("alice").password_reset_required
+    # ChangePassword runs as alice: her own policies must allow it, as in AWS
+    refused = cli("login-profile", "change-password", "alice", "--password-stdin", stdin=f"{GOOD}\n{OTHER}\n")
+    assert refused.code == 1 and "AccessDenied" in refused.err and "iam:ChangePassword" in refused.err
+    assert cli("policy", "attach", "IAMUserChangePassword", "--user", "alice").code == 0
     wrong = cli("login-profile", "change-password", "alice", "--password-stdin", stdin=f"nope\n{OTHER}\n")
     assert wrong.code == 1 and "old password is incorrect" in wrong.err
     changed = cli("login-profile", "change-password", "alice", "--password-stdin", stdin=f"{GOOD}\n{OTHER}\n")
