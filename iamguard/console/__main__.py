@@ -22,7 +22,6 @@ from iamguard.console._pages import generate_password
 from iamguard.console.app import ConsoleApp
 from iamguard.keyring import KeyRing
 from iamguard.store import IdentityService, open_store
-from iamguard.store.passwords import hash_password
 from iamguard.store.records import PrincipalKind
 from iamguard.store.secrets import SecretBox
 
@@ -61,6 +60,7 @@ def seed() -> tuple[IdentityService, dict[str, str]]:
     )
     store.create_account_alias("demo")
     passwords = {"<root>": generate_password(), "admin": generate_password(), "viewer": generate_password()}
+    store.set_root_password(passwords["<root>"])
     store.create_user("admin")
     store.create_login_profile("admin", passwords["admin"])
     store.attach_policy(PrincipalKind.USER, "admin", "arn:aws:iam::iamguard:policy/AdministratorAccess")
@@ -82,9 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     store, passwords = seed()
-    app = ConsoleApp(
-        store, SessionTokenService(KeyRing.generate()), root_password_hash=hash_password(passwords["<root>"])
-    )
+    app = ConsoleApp(store, SessionTokenService(KeyRing.generate()))
     server = make_server("127.0.0.1", args.port, app, server_class=_ThreadingServer, handler_class=_Quiet)
     base = f"http://127.0.0.1:{server.server_port}"
     print(f"iamguard console (demo account, in memory): {base}{app.login_path()}")

@@ -6,10 +6,16 @@ take the API's defaults, so the form always sends every field
 (https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateAccountPasswordPolicy.html).
 A user's console password is set, reset (with "must reset") or removed with the login-profile
 actions; an MFA device is deactivated with ``DeactivateMFADevice``.
+
+The MFA requirement for console sign-in is an iamguard account setting with no IAM action of
+its own in AWS (AWS enforces MFA with policies or organization controls), so changing it is
+authorized as ``iam:UpdateAccountPasswordPolicy``, the action governing the neighbouring
+sign-in rules: whoever may change the password policy may require MFA.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from iamguard.console._http import Response
@@ -19,7 +25,9 @@ from iamguard.store.passwords import PasswordPolicy
 if TYPE_CHECKING:
     from iamguard.console.app import Handler, Page
 
-__all__ = ["ROUTES"]
+__all__ = ["MFA_SETTING_ACTION", "ROUTES"]
+
+_log = logging.getLogger("iamguard.console")
 
 _FLAGS = (
     ("RequireUppercaseCharacters", "Require at least one uppercase letter (A-Z)"),
@@ -45,7 +53,29 @@ def settings(page: Page) -> Response:
         if error.code != "NoSuchEntity":
             raise
         policy, custom = PasswordPolicy().to_json(), False
-    return page.render("account.html", policy=policy, custom=custom, flags=_FLAGS, numbers=_NUMBERS)
+    return page.render(
+        "account.html",
+        policy=policy,
+        custom=custom,
+        flags=_FLAGS,
+        numbers=_NUMBERS,
+        mfa_setting=page.app.store.console_mfa_required(),
+        mfa_override=page.app.require_mfa,
+    )
+
+
+#: The action that authorizes changing the MFA requirement (see the module doc).
+MFA_SETTING_ACTION = "iam:UpdateAccountPasswordPolicy"
+
+
+def save_mfa_requirement(page: Page) -> Response:
+    """Require MFA for every console user, or stop requiring it (authorized as
+    ``iam:UpdateAccountPasswordPolicy``; a refusal shows the denial)."""
+    page.app.iam.authorizer.check(page.caller, MFA_SETTING_ACTION, "*")
+    required = page.request.form.get("require_mfa") == "on"
+    page.app.store.set_console_mfa_required(required)
+    _log.info("console MFA requirement set to %s by %s", required, page.caller.principal.arn)
+    return Response.redirect(page.url("/account"))
 
 
 def save_password_policy(page: Page) -> Response:
@@ -92,6 +122,7 @@ def deactivate_mfa(page: Page) -> Response:
 ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("GET", r"/account", settings, True),
     ("POST", r"/account/password-policy", save_password_policy, True),
+    ("POST", r"/account/mfa-requirement", save_mfa_requirement, True),
     ("POST", _USER + r"/password", set_password, True),
     ("POST", _USER + r"/mfa/deactivate", deactivate_mfa, True),
 ]

@@ -16,6 +16,8 @@ from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
+from iamguard.errors import BodyTooLargeError
+
 __all__ = ["MAX_FORM_BYTES", "SECURITY_HEADERS", "Request", "Response", "is_loopback_host"]
 
 #: A console form never needs more (the largest is a policy document: 6,144 characters in IAM).
@@ -76,7 +78,8 @@ class Request:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, Any]) -> Request:
-        """Read ``environ``; a form body over :data:`MAX_FORM_BYTES` raises ``ValueError``."""
+        """Read ``environ``; a form body over :data:`MAX_FORM_BYTES` raises
+        :class:`~iamguard.errors.BodyTooLargeError`."""
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
         pairs = _form_pairs(environ) if method == "POST" else []
         lists: dict[str, tuple[str, ...]] = {}
@@ -110,7 +113,7 @@ def _form_pairs(environ: Mapping[str, Any]) -> list[tuple[str, str]]:
     except ValueError:
         length = 0
     if length > MAX_FORM_BYTES:
-        raise ValueError("form too large")
+        raise BodyTooLargeError()
     body = environ["wsgi.input"].read(length) if length > 0 else b""
     if content_type != "application/x-www-form-urlencoded":
         return []

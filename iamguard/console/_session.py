@@ -17,6 +17,13 @@ every process sharing the store reads (:meth:`ConsoleSessions.open`).
 The CSRF token of a session is another MAC under the same secret: a page's forms carry it, a
 POST without it is refused. Before sign-in there is no session, so the sign-in forms use a
 random cookie repeated in the form (double submit), bound to the ``SameSite=Lax`` cookie.
+
+A half-done sign-in (password checked, MFA code or new password still due) is a cookie sealed
+with the store's own :class:`~iamguard.store.secrets.SecretBox` (the deployment's master key,
+AES-GCM, its own context): every worker opening the same store with the same master key opens
+it, with no key of the console's own to distribute, and a master-key rotation is followed as
+the box follows it (the retiring key still opens). ``pending_key`` overrides this with an HMAC
+key the caller shares between processes.
 """
 
 from __future__ import annotations
@@ -48,6 +55,8 @@ PRE_CSRF_COOKIE = "iamguard_csrf"
 #: The one-time-use namespace holding signed-out sessions' ``jti``.
 SIGNED_OUT = "console-signout"
 _SEP = "~"
+#: The sealing context of half-done sign-ins: a sealed value made for anything else never opens as one.
+_PENDING_CONTEXT = "iamguard-console-pending-signin/v1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +96,9 @@ class PendingSignIn:
 class ConsoleSessions:
     """Issues, reads and ends console sessions (see the module doc).
 
-    ``idle_timeout`` and ``session_duration`` are seconds; ``pending_key`` signs the half-done
-    sign-in cookie (give every process the same key; a random one is made otherwise).
+    ``idle_timeout`` and ``session_duration`` are seconds. The half-done sign-in cookie is
+    sealed with the store's master key (see the module doc), so every process over the store
+    accepts it; ``pending_key``, when given, signs it with that HMAC key instead.
     """
 
     def __init__(
@@ -107,7 +117,7 @@ class ConsoleSessions:
         self.idle_timeout = idle_timeout
         self.session_duration = session_duration
         self.root_session_duration = root_session_duration
-        self._pending_key = pending_key or secrets.token_bytes(32)
+        self._pending_key = pending_key
         self._clock = clock
 
     # ------------------------------------------------------------------ sessions
@@ -161,26 +171,46 @@ class ConsoleSessions:
     # ------------------------------------------------------------------ half-done sign-in
 
     def pending_cookie(self, pending: PendingSignIn) -> str:
+        """The cookie value carrying ``pending`` (sealed, or MAC'd under ``pending_key``)."""
         body = {"u": pending.user_name, "s": pending.step, "e": pending.expires_at, "m": pending.mfa}
         if pending.mfa_time is not None:
             body["t"] = pending.mfa_time
-        data = base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode()).decode()
-        return data.rstrip("=") + "." + _mac_bytes(self._pending_key, data.rstrip("="))
+        text = json.dumps(body, separators=(",", ":"))
+        if self._pending_key is None:
+            return self.store.secret_box.seal(text, context=_PENDING_CONTEXT)
+        data = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+        return data + "." + _mac_bytes(self._pending_key, data)
 
     def open_pending(self, cookie: str | None) -> PendingSignIn | None:
-        if not cookie or "." not in cookie:
-            return None
-        data, mac = cookie.rsplit(".", 1)
-        if not hmac.compare_digest(mac, _mac_bytes(self._pending_key, data)):
+        """The half-done sign-in ``cookie`` carries, or ``None`` when it is absent, forged,
+        sealed under a key this deployment does not hold, or past its five minutes."""
+        text = self._unseal_pending(cookie) if cookie else None
+        if text is None:
             return None
         try:
-            body: Mapping[str, Any] = json.loads(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))
+            body: Mapping[str, Any] = json.loads(text)
             pending = PendingSignIn(
                 body["u"], str(body["s"]), int(body["e"]), bool(body.get("m")), body.get("t")
             )
         except (ValueError, KeyError, TypeError):
             return None
         return pending if pending.expires_at > self._clock() else None
+
+    def _unseal_pending(self, cookie: str) -> str | None:
+        if self._pending_key is None:
+            try:
+                return self.store.secret_box.open(cookie, context=_PENDING_CONTEXT)
+            except IAMGuardError:  # forged, truncated or sealed under a key not configured here
+                return None
+        if "." not in cookie:
+            return None
+        data, mac = cookie.rsplit(".", 1)
+        if not hmac.compare_digest(mac, _mac_bytes(self._pending_key, data)):
+            return None
+        try:
+            return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)).decode()
+        except ValueError:
+            return None
 
     def new_pending(self, user_name: str | None, step: str, *, mfa_time: int | None = None) -> str:
         """A half-done sign-in valid for five minutes."""

@@ -109,20 +109,29 @@ def signin(page: Page) -> Response:
 
 
 def root_form(page: Page) -> Response:
-    if not _label_ok(page) or page.app.root_password_hash is None:
+    if not _label_ok(page) or not page.app.root_sign_in_enabled():
         return _not_found(page)
     return _form(page, "signin_root.html", error=None)
 
 
-def root_signin(page: Page) -> Response:
+def _root_password_ok(page: Page, password: str) -> bool:
+    """The store's root password with its shared lockout, or the app's override hash (counted
+    by the console's own throttle, also kept in the store)."""
     stored = page.app.root_password_hash
-    if not _label_ok(page) or stored is None:
-        return _not_found(page)
+    if stored is None:
+        return page.app.store.check_root_password(password).ok
     throttle = page.app.root_throttle
-    if throttle.blocked("root") or not passwords.verify_password(
-        stored, page.request.form.get("password", "")
-    ):
+    if throttle.blocked("root") or not passwords.verify_password(stored, password):
         throttle.failed("root")
+        return False
+    return True
+
+
+def root_signin(page: Page) -> Response:
+    if not _label_ok(page) or not page.app.root_sign_in_enabled():
+        return _not_found(page)
+    if not _root_password_ok(page, page.request.form.get("password", "")):
+        _log.info("console root sign-in refused from %s", page.request.remote_addr)
         return _form(page, "signin_root.html", error=INCORRECT)
     if any(d.enable_date is not None for d in page.app.store.list_mfa_devices(root=True)):
         return _pending(page, None, "mfa", "/mfa")
@@ -258,8 +267,9 @@ def _pending(
 
 def _finish(page: Page, user_name: str, *, mfa_time: int | None) -> Response:
     """Sign in, unless the console requires MFA and the user has no device: enrol first."""
-    devices = page.app.store.list_mfa_devices(user_name) if page.app.require_mfa else []
-    if page.app.require_mfa and mfa_time is None and not any(d.enable_date is not None for d in devices):
+    required = mfa_time is None and page.app.mfa_required()
+    devices = page.app.store.list_mfa_devices(user_name) if required else []
+    if required and not any(d.enable_date is not None for d in devices):
         return _pending(page, user_name, "enrol", "/enrol")
     return _signed_in(page, user_name, mfa_time=mfa_time)
 

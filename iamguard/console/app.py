@@ -26,7 +26,7 @@ from iamguard.console import _account, _groups_roles, _pages, _policies, _signin
 from iamguard.console._http import Request, Response
 from iamguard.console._session import SESSION_COOKIE, ConsoleSession, ConsoleSessions
 from iamguard.console._throttle import Throttle
-from iamguard.errors import IAMGuardError
+from iamguard.errors import BodyTooLargeError, IAMGuardError
 from iamguard.iam._caller import Caller
 from iamguard.iam.service import IamService
 
@@ -121,12 +121,18 @@ class ConsoleApp:
     """The console over one identity store (one account); a WSGI application.
 
     ``tokens`` issues the console sessions (share it with STS and the guards that should accept
-    them). ``root_password_hash`` (an argon2id hash from
-    :func:`~iamguard.store.passwords.hash_password`) enables root sign-in. ``cookie_path``
-    widens the session cookie beyond the console's mount (``"/"``) so a host app's routes,
-    guarded with :class:`~iamguard.console.authenticator.ConsoleSessionAuthenticator`, receive it.
-    ``require_mfa`` makes every IAM user without an MFA device enrol one at sign-in, before the
-    session starts (AWS's "enforce MFA" practice).
+    them). The root user signs in with the password kept in the store
+    (:meth:`~iamguard.store.service.IdentityService.set_root_password`, ``iamguard root
+    set-password``), locked out by the store's counters like IAM users; ``root_password_hash``
+    (an argon2id hash from :func:`~iamguard.store.passwords.hash_password`) overrides it for
+    this app. ``cookie_path`` widens the session cookie beyond the console's mount (``"/"``) so
+    a host app's routes, guarded with
+    :class:`~iamguard.console.authenticator.ConsoleSessionAuthenticator`, receive it.
+    Whether every IAM user without an MFA device must enrol one at sign-in, before the session
+    starts (AWS's "enforce MFA" practice), is the account setting
+    (:meth:`~iamguard.store.service.IdentityService.set_console_mfa_required`, the account
+    settings page); ``require_mfa`` ``True`` or ``False`` overrides it for this app.
+    ``pending_key`` replaces the store's master key for the half-done sign-in cookie.
     """
 
     def __init__(
@@ -140,7 +146,7 @@ class ConsoleApp:
         session_duration: int = 12 * 3600,
         pending_key: bytes | None = None,
         cookie_path: str | None = None,
-        require_mfa: bool = False,
+        require_mfa: bool | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
@@ -168,6 +174,17 @@ class ConsoleApp:
         )
         self._routes = _routes()
 
+    def mfa_required(self) -> bool:
+        """Whether IAM users must sign in with MFA: the ``require_mfa`` override, else the
+        account setting in the store (read on each sign-in, so every worker follows a change)."""
+        if self.require_mfa is not None:
+            return self.require_mfa
+        return self.store.console_mfa_required()
+
+    def root_sign_in_enabled(self) -> bool:
+        """Whether the root user can sign in here (a password in the store, or the override)."""
+        return self.root_password_hash is not None or self.store.has_root_password()
+
     def login_path(self) -> str:
         """The sign-in page's path inside the console."""
         return f"/signin/{login_label(self.store)}"
@@ -175,7 +192,7 @@ class ConsoleApp:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         try:
             request = Request.from_environ(environ)
-        except ValueError:
+        except BodyTooLargeError:
             return Response(b"Request body too large", 413, "text/plain; charset=utf-8")(start_response)
         return self.respond(request)(start_response)
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from iamguard.console.app import ConsoleApp
+from iamguard.errors import InvalidParameterError
 
 if TYPE_CHECKING:
     from iamguard.authn.session_token import SessionTokenService
@@ -27,7 +28,9 @@ class ConsoleMount:
 
     def __init__(self, app: WsgiApp, console: ConsoleApp, *, prefix: str = "/console") -> None:
         if not prefix.startswith("/") or prefix.endswith("/"):
-            raise ValueError("the console's prefix starts with '/' and does not end with one")
+            raise InvalidParameterError(
+                f"the console's prefix {prefix!r} must start with '/' and not end with one"
+            )
         self.app = app
         self.console = console
         self.prefix = prefix
