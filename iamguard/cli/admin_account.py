@@ -18,7 +18,9 @@ from typing import Any
 
 from iamguard.cli import EXIT_FINDINGS, EXIT_OK
 from iamguard.cli._aws_json import print_json
-from iamguard.cli._store_args import group_parser, open_from_args, say, verb
+from iamguard.cli._iam_call import iam
+from iamguard.cli._store_args import group_parser, say, verb
+from iamguard.errors import NoSuchEntityError
 from iamguard.store.records import Account
 
 __all__ = ["login_url", "register"]
@@ -61,25 +63,28 @@ def _warnings(service: Any) -> list[str]:
 
 
 def _show(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=False)
-    account = service.account()
+    """Counts from ``GetAccountSummary``, the alias from ``ListAccountAliases``, the custom
+    password policy from ``GetAccountPasswordPolicy``; the security warnings are iamguard's own
+    report over the store, given once the summary was allowed."""
+    call = iam(args)
+    summary = call("GetAccountSummary")["SummaryMap"]
+    aliases = call.all("ListAccountAliases", {}, "AccountAliases")["AccountAliases"]
+    try:
+        policy: dict[str, Any] | None = call("GetAccountPasswordPolicy")["PasswordPolicy"]
+    except NoSuchEntityError:
+        policy = None
+    account = call.store.account()
     domain = args.signin_domain or os.environ.get(SIGNIN_DOMAIN_ENV) or DEFAULT_SIGNIN_DOMAIN
-    warnings = _warnings(service)
-    policy = account.password_policy
-    counts = {
-        "Users": len(service.list_users()),
-        "Groups": len(service.list_groups()),
-        "Roles": len(service.list_roles()),
-        "Policies": len(service.list_policies(scope="local")),
-    }
+    warnings = _warnings(call.store)
+    counts = {name: summary[name] for name in ("Users", "Groups", "Roles", "Policies")}
     if args.json:
         body = {
             "AccountId": account.account_id,
             "Partition": account.partition,
-            "AccountAlias": account.alias,
+            "AccountAlias": aliases[0] if aliases else None,
             "SignInUrl": login_url(account, domain),
             "RootArn": account.root_arn,
-            "PasswordPolicy": None if policy is None else policy.to_json(),
+            "PasswordPolicy": policy,
             "Summary": counts,
             "Warnings": warnings,
         }
@@ -87,7 +92,7 @@ def _show(args: argparse.Namespace) -> int:
     else:
         print(f"Account ID      {account.account_id}")
         print(f"Partition       {account.partition}")
-        print(f"Alias           {account.alias or '-'}")
+        print(f"Alias           {aliases[0] if aliases else '-'}")
         print(f"Sign-in URL     {login_url(account, domain)}")
         print(f"Password policy {'custom' if policy else 'AWS default'}")
         print("Entities        " + ", ".join(f"{v} {k.lower()}" for k, v in counts.items()))
@@ -98,13 +103,13 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _alias_create(args: argparse.Namespace) -> int:
-    service = open_from_args(args, write=True)
-    service.create_account_alias(args.alias)
-    say(args, f"account alias is {args.alias}; sign in at {login_url(service.account())}")
+    call = iam(args)
+    call("CreateAccountAlias", {"AccountAlias": args.alias})
+    say(args, f"account alias is {args.alias}; sign in at {login_url(call.store.account())}")
     return EXIT_OK
 
 
 def _alias_delete(args: argparse.Namespace) -> int:
-    open_from_args(args, write=True).delete_account_alias(args.alias)
+    iam(args)("DeleteAccountAlias", {"AccountAlias": args.alias})
     say(args, f"deleted account alias {args.alias}")
     return EXIT_OK

@@ -49,7 +49,12 @@ def test_alias_create_show_delete(cli: Cli, store_url: str) -> None:
 def test_invalid_alias_refused(cli: Cli, alias: str) -> None:
     """Alias pattern ^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$ (CreateAccountAlias)."""
     result = cli("account", "alias-create", "--", alias)
-    assert result.code == 1 and "InvalidInput" in result.err
+    # AWS's own validation answer for the model's pattern (the IAM API's wording)
+    assert (
+        result.code == 1
+        and "ValidationError" in result.err
+        and f"Value '{alias}' at 'accountAlias'" in result.err
+    )
 
 
 def test_security_status_and_strict(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
