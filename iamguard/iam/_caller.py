@@ -39,10 +39,12 @@ class Caller:
 
     @property
     def principal(self) -> Principal:
+        """Who is calling: the IAM user, role session or root user the decision is made for."""
         return self.authenticated.principal
 
     @property
     def is_root(self) -> bool:
+        """Whether the caller is the account's root user (which IAM lets do anything)."""
         return self.principal.type is PrincipalType.ACCOUNT
 
     @property
@@ -52,6 +54,8 @@ class Caller:
 
     @classmethod
     def of(cls, principal: Principal) -> Caller:
+        """A caller for ``principal`` as the application vouches for it (no request signature:
+        the command line, the console, tests)."""
         return cls(Authenticated(principal, method="explicit"))
 
 
@@ -87,6 +91,7 @@ class Authorizer:
 
     @classmethod
     def for_store(cls, store: IdentityService) -> Authorizer:
+        """An authorizer over a new :class:`~iamguard.enforce.guard.Guard` of ``store``."""
         return cls(Guard(store))
 
     def check(

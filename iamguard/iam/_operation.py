@@ -65,6 +65,8 @@ class Target:
     def on(
         cls, resource: str, context: Mapping[str, object] | None = None, *, action: str | None = None
     ) -> Target:
+        """A target on ``resource`` with a read-only copy of ``context`` (``action``: another
+        action than the operation's own, as ``iam:TagRole`` for the tags ``CreateRole`` sets)."""
         return cls(resource, MappingProxyType(dict(context or {})), action)
 
 
@@ -88,6 +90,7 @@ class Call:
         return self.params[name]
 
     def get(self, name: str, default: Any = None) -> Any:
+        """The validated parameter ``name`` (AWS's member name, ``"UserName"``), or ``default``."""
         return self.params.get(name, default)
 
     def arn(self, resource: str) -> str:
@@ -106,12 +109,14 @@ class Call:
             return self.arn(f"user/{name}")
 
     def group_arn(self, name: str) -> str:
+        """The ARN of group ``name`` with its stored path (``/`` when there is no such group)."""
         try:
             return self.store.get_group(name).arn
         except NoSuchEntityError:
             return self.arn(f"group/{name}")
 
     def role_arn(self, name: str) -> str:
+        """The ARN of role ``name`` with its stored path (``/`` when there is no such role)."""
         try:
             return self.store.get_role(name).arn
         except NoSuchEntityError:

@@ -90,6 +90,9 @@ class IamEndpoint:
         self.max_body_bytes = max_body_bytes
 
     def handle(self, view: RequestView, meta: RequestMeta | None = None) -> Response:
+        """The response to one IAM request: authenticate it, run its action as the caller and
+        render AWS's XML answer, or AWS's error document (never an exception); ``meta`` carries
+        the client's address and scheme for the condition keys."""
         request_id = str(uuid.uuid4())
         try:
             # The response's request id is the one audit records and logs carry.
@@ -135,6 +138,7 @@ class IamEndpoint:
         raise IAMGuardError(f"Method {view.method} is not allowed", code="MethodNotAllowed", http_status=405)
 
     def too_large(self) -> Response:
+        """The 413 ``RequestEntityTooLarge`` error for a body over ``max_body_bytes``."""
         return self.error(
             IAMGuardError("Request body too large", code="RequestEntityTooLarge", http_status=413)
         )
