@@ -35,6 +35,7 @@ _SUBCOMMANDS: tuple[str, ...] = (
     "admin_keys",
     "admin_mfa",
     "admin_passwords",
+    "admin_root",
     "admin_sessions",
     "apply",
     "export",
