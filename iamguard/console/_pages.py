@@ -34,7 +34,7 @@ from iamguard.iam.ops_mfa import otpauth_uri  # the URI the IAM API's QRCodePNG 
 if TYPE_CHECKING:
     from iamguard.console.app import Handler, Page
 
-__all__ = ["ROUTES", "credentials_csv", "generate_password"]
+__all__ = ["ROUTES", "credentials_csv", "credentials_file", "generate_password"]
 
 #: AWS's console asks to rotate keys older than this and flags keys unused for as long.
 KEY_AGE = timedelta(days=90)
@@ -46,7 +46,7 @@ _NO_PERMISSIONS = (
     "step and adding some type of permissions."
 )
 _USER = r"/users/(?P<name>[\w+=,.@-]{1,64})"
-_CSV_NAME = re.compile(r"[\w+=,.@-]{1,64}_credentials\.csv")
+_CSV_NAME = re.compile(r"[\w+=,.@-]{1,64}_(credentials|accessKeys)\.csv")
 
 
 def generate_password(length: int = 20) -> str:
@@ -60,9 +60,24 @@ def generate_password(length: int = 20) -> str:
     return "".join(chars)
 
 
-#: The file AWS's console offers after creating users, and after creating one access key.
+# The files AWS's console offers to download once (tests/data/console/credentials_csv.json holds
+# each with where it was checked):
+#: a new user with a console password: ``<user>_credentials.csv``, as today's console writes it;
+PASSWORD_COLUMNS = ("User name", "Password", "Console sign-in URL")
+#: a new user with an access key: the console's original five-column ``credentials.csv``, the
+#: shape ``aws configure import`` reads (it needs "User name", "Access key ID" and "Secret
+#: access key": https://docs.aws.amazon.com/cli/latest/reference/configure/import.html);
 NEW_USER_COLUMNS = ("User name", "Password", "Access key ID", "Secret access key", "Console login link")
+#: an access key created on a user's page: ``<user>_accessKeys.csv``, two columns.
 ACCESS_KEY_COLUMNS = ("Access key ID", "Secret access key")
+
+
+def credentials_file(user_name: str, *, access_key: bool, created_user: bool) -> tuple[str, tuple[str, ...]]:
+    """The download's file name and columns: a key on its own (``created_user`` false), a new
+    user with a key, or a new user with a console password only (see the tables above)."""
+    if not created_user:
+        return f"{user_name}_accessKeys.csv", ACCESS_KEY_COLUMNS
+    return f"{user_name}_credentials.csv", NEW_USER_COLUMNS if access_key else PASSWORD_COLUMNS
 
 
 def credentials_csv(rows: Sequence[Mapping[str, str]], columns: Sequence[str] = NEW_USER_COLUMNS) -> str:
@@ -237,6 +252,8 @@ def create_user(page: Page) -> Response:
         params["Tags"] = _tags(form["tags"])
     page.call("CreateUser", params)
     row = {"User name": name}
+    with_key = form.get("access_key") == "on"
+    filename, columns = credentials_file(name, access_key=with_key, created_user=True)
     if form.get("console") == "on":
         password = form.get("password") if form.get("password_mode") == "custom" else generate_password()
         reset = form.get("must_reset") == "on"
@@ -248,18 +265,18 @@ def create_user(page: Page) -> Response:
             if arn is not None:
                 page.call("AttachUserPolicy", {"UserName": name, "PolicyArn": arn})
         row["Password"] = str(password)
-        row["Console login link"] = (
+        row[columns[-1]] = (
             f"{'https' if page.request.secure else 'http'}://{page.request.host}{page.url(page.app.login_path())}"
         )
     for group in groups:
         page.call("AddUserToGroup", {"UserName": name, "GroupName": group})
     for arn in policies:
         page.call("AttachUserPolicy", {"UserName": name, "PolicyArn": arn})
-    if form.get("access_key") == "on":
+    if with_key:
         key = (page.call("CreateAccessKey", {"UserName": name}) or {})["AccessKey"]
         row["Access key ID"] = key["AccessKeyId"]
         row["Secret access key"] = key["SecretAccessKey"]
-    return page.render("user_created.html", row=row, csv=credentials_csv([row]))
+    return page.render("user_created.html", row=row, csv=credentials_csv([row], columns), filename=filename)
 
 
 def _aws_policy_arn(page: Page, name: str) -> str | None:
@@ -331,8 +348,9 @@ def create_key(page: Page) -> Response:
         "Access key ID": key["AccessKeyId"],
         "Secret access key": key["SecretAccessKey"],
     }
-    csv_text = credentials_csv([row], ACCESS_KEY_COLUMNS)
-    return page.render("user_created.html", row=row, csv=csv_text)
+    filename, columns = credentials_file(name, access_key=True, created_user=False)
+    csv_text = credentials_csv([row], columns)
+    return page.render("user_created.html", row=row, csv=csv_text, filename=filename)
 
 
 def key_action(page: Page) -> Response:

@@ -461,7 +461,7 @@ def test_a_new_access_key_is_shown_once_with_the_access_key_csv(world: Any) -> N
         data={name: html.unescape(value) for name, value in fields.items()},
         timeout=10,
     )
-    assert download.headers["Content-Disposition"] == 'attachment; filename="admin_credentials.csv"'
+    assert download.headers["Content-Disposition"] == 'attachment; filename="admin_accessKeys.csv"'
     lines = download.text.splitlines()
     key = store.list_access_keys("admin")[0]
     assert lines[0] == "Access key ID,Secret access key" and lines[1].startswith(key.access_key_id + ",")
