@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from iamguard.authn.session_token import SessionTokenService
-from iamguard.console import ConsoleAsgiApp, ConsoleApp
+from iamguard.console import ConsoleApp, ConsoleAsgiApp
 from iamguard.console._pages import credentials_file
 from iamguard.keyring import KeyRing
 from iamguard.store import open_store
