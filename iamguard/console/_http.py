@@ -155,9 +155,11 @@ class Response:
         self.headers.append(("Set-Cookie", "; ".join(parts)))
 
     def delete_cookie(self, name: str, *, path: str, secure: bool) -> None:
+        """Tell the browser to drop cookie ``name`` (empty, ``Max-Age=0``)."""
         self.set_cookie(name, "", path=path, secure=secure, max_age=0)
 
     def wsgi_headers(self) -> list[tuple[str, str]]:
+        """Content type and length, the security headers, then the response's own."""
         headers = [("Content-Type", self.content_type), ("Content-Length", str(len(self.body)))]
         return headers + list(SECURITY_HEADERS) + self.headers
 

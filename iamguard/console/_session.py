@@ -71,11 +71,13 @@ class ConsoleSession:
 
     @property
     def authenticated(self) -> Authenticated:
+        """The session as an authenticated caller (method ``console``, its session key id)."""
         assert self.principal is not None  # INVARIANT: set by ConsoleSessions.open
         return Authenticated(self.principal, "console", self.claims.access_key_id, claims=self.claims)
 
     @property
     def csrf_token(self) -> str:
+        """The value every form of this session carries (a MAC under the session's secret)."""
         return _mac(self.secret, f"csrf {self.claims.jti}")
 
 

@@ -61,6 +61,7 @@ class Page:
 
     @property
     def caller(self) -> Caller:
+        """The signed-in principal as an IAM caller (signed-in routes only)."""
         assert self.session is not None  # INVARIANT: only signed-in routes call IAM
         return Caller(self.session.authenticated)
 
@@ -69,6 +70,7 @@ class Page:
         return self.app.iam.call(action, params or {}, caller=self.caller)
 
     def url(self, path: str) -> str:
+        """``path`` inside the console as an absolute path on this server (mount included)."""
         return self.request.url(path)
 
     @property
@@ -78,6 +80,7 @@ class Page:
         return self.app.cookie_path or self.url("/")
 
     def render(self, template: str, *, status: int = 200, **values: Any) -> Response:
+        """``template`` rendered with the page, the CSRF token, the principal and ``values``."""
         context = {
             "page": self,
             "url": self.url,
