@@ -41,7 +41,7 @@ from iamguard.cli.serve_sts import ThreadingWSGIServer
 from iamguard.console import ConsoleApp
 from iamguard.keyring import KeyRing
 from iamguard.store import IdentityService, open_store
-from iamguard.store.passwords import LockoutPolicy, hash_password
+from iamguard.store.passwords import LockoutPolicy
 from iamguard.store.records import PrincipalKind
 from iamguard.store.secrets import SecretBox
 
@@ -105,7 +105,8 @@ class Console:
         self.store.create_login_profile("admin", ADMIN_PASSWORD)
         self.store.attach_policy(PrincipalKind.USER, "admin", ADMIN_POLICY)
         self.tokens = SessionTokenService(KeyRing.generate())
-        self.app = ConsoleApp(self.store, self.tokens, root_password_hash=hash_password(ROOT_PASSWORD))
+        self.store.set_root_password(ROOT_PASSWORD)  # what `iamguard root set-password` does
+        self.app = ConsoleApp(self.store, self.tokens)
         self.server = make_server(
             "127.0.0.1", 0, self.app, server_class=ThreadingWSGIServer, handler_class=_Quiet
         )

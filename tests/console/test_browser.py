@@ -374,7 +374,15 @@ def test_groups_and_roles_from_trust_templates(console: Console) -> None:
 
 
 def test_required_mfa_is_enrolled_at_sign_in(console: Console) -> None:
-    console.app.require_mfa = True
+    # the administrator requires MFA on the account settings page (an account setting in the store)
+    console.sign_in()
+    console.open("/account")
+    console.screen("account-settings")
+    console.find("#require_mfa").click()
+    console.submit("form[action$='/account/mfa-requirement'] button")
+    assert "Every console user must sign in with an MFA device" in console.find("#mfa-setting").text
+    assert console.store.console_mfa_required()
+    console.sign_out()
     console.store.create_user("ivy")
     console.store.create_login_profile("ivy", "Ivy-passw0rd!x")
     console.sign_in("ivy", "Ivy-passw0rd!x")
