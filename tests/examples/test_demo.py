@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from iamguard.store.records import PrincipalKind
+
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo.py"
 
@@ -54,6 +56,14 @@ def test_demo_exits_zero_by_itself(demo_run: subprocess.CompletedProcess[str]) -
         "analyst PutObject reports/by-role.csv: AccessDenied (403)",
         "allowed: False, explicitDeny: True",
         "matched: DENY statement AuditLogsAreAppendOnly of the resource policy",
+        "Part 3: the IAM API: the AWS CLI manages the account through `iamguard serve`",
+        "$ aws iam create-user --user-name carol --endpoint-url http://127.0.0.1:",
+        "$ aws iam attach-user-policy --user-name carol --policy-arn arn:aws:iam::iamguard:policy/ReadOnlyAccess",
+        "created arn:aws:iam::123456789012:user/carol",
+        "carol ListBuckets: allowed, ['alice-reports']",
+        "carol GetObject reports/q3.csv: allowed, b'year,revenue\\n2026,42\\n'",
+        "carol CreateBucket carol-bucket: AccessDenied: User: arn:aws:iam::123456789012:user/carol is not "
+        "authorized to perform: s3:CreateBucket",
         "=== Servers stopped, temporary store removed",
     ],
 )
@@ -106,3 +116,27 @@ def test_client_fails_when_a_step_misbehaves(tmp_path: Path, monkeypatch: pytest
     assert "!! UNEXPECTED: bob PutObject reports/bob.csv is denied did not hold" in result.stdout
     assert result.stdout.count("!! UNEXPECTED") == 1
     assert "client finished: 1 unexpected result(s)" in result.stdout
+
+
+def test_without_the_aws_cli_the_iam_step_uses_boto3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No ``aws`` binary: the demo says so and makes the same three calls with boto3's iam client;
+    the key still reads and is refused a write."""
+    monkeypatch.setenv("IAMGUARD_DEV_MASTER_KEY", "1")
+    monkeypatch.delenv("IAMGUARD_STORE", raising=False)
+    from examples import demo
+    from examples.s3_service.serve import seed_store, start_services
+    from iamguard.store import open_store
+
+    monkeypatch.setattr(demo, "_aws_binary", lambda: None)
+    url = f"sqlite:///{tmp_path / 'iam.db'}"
+    store = open_store(url, create=True)
+    seed_store(store)
+    with start_services(store, data=str(tmp_path / "objects.db")) as services:
+        assert demo.iam_api_part(url, tmp_path, services.s3_url) == 0
+    out = capsys.readouterr().out
+    assert "(the AWS CLI `aws` is not installed: the same calls go through boto3's iam client)" in out
+    assert "$ boto3 iam.create_user({'UserName': 'carol'})" in out
+    assert "carol ListBuckets: allowed, []" in out and "carol CreateBucket carol-bucket: AccessDenied" in out
+    assert [p.name for p in store.list_attached_policies(PrincipalKind.USER, "carol")] == ["ReadOnlyAccess"]
