@@ -97,6 +97,8 @@ class Page:
     def refused(self, error: IAMGuardError) -> Response:
         """The error page: AWS's code and message (a denial's explanation included)."""
         status = error.http_status if 400 <= error.http_status < 500 else 500
+        if status >= 500:  # the operator must act (a store down, no master key): say why in the log
+            _log.error("console request failed: %s: %s", error.code, error)
         message = str(error) if status < 500 else "The request failed. Try again later."
         return self.render("error.html", status=status, code=error.code, message=message)
 

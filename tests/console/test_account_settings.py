@@ -331,3 +331,22 @@ def test_iamguard_root_set_password_then_root_signs_in_under_iamguard_serve(
     store = open_store(url)
     assert not store.has_root_password()
     store.backend.close()
+
+
+def test_without_a_master_key_the_mfa_step_fails_closed_and_says_why_in_the_log(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    for name in ("IAMGUARD_MASTER_KEY", "IAMGUARD_MASTER_KEY_FILE", "IAMGUARD_DEV_MASTER_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    clock = _Clock()
+    store = open_store("memory://", create=True, account_id=ACCOUNT, clock=clock)
+    store.create_user("admin")
+    store.create_login_profile("admin", PASSWORD, password_reset_required=True)
+    worker = _Worker(store, SessionTokenService(KeyRing.generate(), clock=clock), clock)
+    try:
+        with caplog.at_level("ERROR", logger="iamguard.console"):
+            _, page = _password_step(worker)
+        assert page.status_code == 500 and "The request failed" in page.text
+        assert PASSWORD not in caplog.text and "IAMGUARD_MASTER_KEY" in caplog.text
+    finally:
+        worker.close()
