@@ -5,7 +5,8 @@ Part of ``console/``. The console is a WSGI application; no web framework may be
 framework's mount helper. :class:`ConsoleAsgiApp` answers one HTTP request by collecting its
 body (bounded by :data:`~iamguard.console._http.MAX_FORM_BYTES`), building the WSGI environ of
 PEP 3333 from the ASGI scope, and running the console in a worker thread (a sign-in verifies an
-argon2id hash: tens of milliseconds the event loop must not wait for), then sending the one
+argon2id hash: tens of milliseconds the event loop must not wait for; anyio's threads when
+anyio is installed, asyncio's otherwise), then sending the one
 response the console makes. The mount point is the scope's ``root_path`` (what FastAPI's
 ``app.mount("/console", ...)`` sets), which becomes ``SCRIPT_NAME``, so every link and cookie
 path the console makes stays under it.
@@ -58,7 +59,7 @@ class ConsoleAsgiApp:
             await _send(send, Response(b"Bad request body", 400, "text/plain; charset=utf-8"))
             return
         environ = wsgi_environ(scope, body)
-        status, headers, chunks = await asyncio.to_thread(_run_wsgi, self.console, environ)
+        status, headers, chunks = await _in_thread(self.console, environ)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"".join(chunks)})
 
@@ -138,6 +139,18 @@ def _inside_root(path: str, root: str) -> str:
     if root and (path == root or path.startswith(root + "/")):
         return path[len(root) :] or "/"
     return path or "/"
+
+
+async def _in_thread(
+    app: ConsoleApp, environ: dict[str, Any]
+) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:
+    """Run the console off the event loop: with anyio's worker threads when it is installed
+    (Starlette and FastAPI bring it, and it serves trio as well as asyncio), else asyncio's."""
+    try:
+        from anyio import to_thread
+    except ImportError:
+        return await asyncio.to_thread(_run_wsgi, app, environ)
+    return await to_thread.run_sync(_run_wsgi, app, environ)
 
 
 def _run_wsgi(app: ConsoleApp, environ: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:

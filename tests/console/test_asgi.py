@@ -4,9 +4,13 @@ driven by FastAPI's TestClient (the whole app, lifespan included, as a server ru
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
+import requests
+import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -140,3 +144,31 @@ def test_a_bad_prefix_is_an_invalid_parameter(console: ConsoleApp, prefix: str) 
         with pytest.raises(InvalidParameterError, match="prefix") as caught:
             mount()
         assert isinstance(caught.value, ValueError) and caught.value.code == "InvalidParameterValue"
+
+
+def test_served_by_uvicorn_on_a_free_port(console: ConsoleApp) -> None:
+    app = mount_console_asgi(_host_app(), console, prefix="/console")
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        base = f"http://127.0.0.1:{port}"
+        browser = requests.Session()
+        page = browser.get(base + "/console/", timeout=10)
+        assert page.url == f"{base}/console/signin/{ACCOUNT}"
+        token = _CSRF.search(page.text)
+        assert token is not None
+        home = browser.post(
+            page.url, data={"csrf": token.group(1), "user_name": "admin", "password": PASSWORD}, timeout=10
+        )
+        assert home.url == f"{base}/console/home" and browser.get(base + "/hello", timeout=10).json() == {
+            "hello": "world"
+        }
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
