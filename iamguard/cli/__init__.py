@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from iamguard.cli._parser import CommandParser, version_text
-from iamguard.cli._store_args import add_caller_args
+from iamguard.cli._store_args import add_caller_args, misplaced_caller
 from iamguard.errors import IAMGuardError
 
 # Exit codes shared by every subcommand.
@@ -68,6 +68,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The command as typed ("user create", "policy version list"), as argparse names it in errors.
     words = (args.command, getattr(args, "verb", None), getattr(args, "subverb", None))
     command = " ".join(str(w) for w in words if w)
+    misplaced = misplaced_caller(args)
+    if misplaced is not None:
+        print(
+            f"iamguard {command}: {misplaced} applies to the IAM administration commands only",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         return int(args.func(args))
     except (OSError, ValueError) as exc:

@@ -39,16 +39,17 @@ from iamguard.store.service import IdentityService
 
 __all__ = [
     "DEFAULT_STORE_URL",
-    "add_caller_args",
     "KEY_HELP",
     "STORE_ENV",
     "STORE_HELP",
+    "add_caller_args",
     "add_output_args",
     "add_store_args",
     "command_parser",
     "emit",
     "fields_table",
     "group_parser",
+    "misplaced_caller",
     "open_from_args",
     "parse_tags",
     "policy_arn",
@@ -100,6 +101,23 @@ def add_caller_args(parser: argparse.ArgumentParser, *, top_level: bool = False)
         default=False if top_level else argparse.SUPPRESS,
         help="act as the owner of $AWS_ACCESS_KEY_ID, proved by $AWS_SECRET_ACCESS_KEY",
     )
+
+
+def misplaced_caller(args: argparse.Namespace) -> str | None:
+    """The caller option given to a command that does not run IAM actions (``iamguard --as-user
+    bob apply ...`` would otherwise act as the operator while seeming to act as bob), else ``None``."""
+    if getattr(args, "takes_caller", False):
+        return None
+    given = [
+        option
+        for option, name in (
+            ("--as-user", "as_user"),
+            ("--access-key-id", "caller_key_id"),
+            ("--env-credentials", "env_credentials"),
+        )
+        if getattr(args, name, None)
+    ]
+    return given[0] if given else None
 
 
 def add_output_args(parser: argparse.ArgumentParser) -> None:
@@ -322,5 +340,5 @@ def verb(
     add_store_args(parser)
     if caller:
         add_caller_args(parser)
-    parser.set_defaults(func=func)
+    parser.set_defaults(func=func, takes_caller=caller)
     return parser

@@ -116,3 +116,26 @@ def test_the_root_users_keys_are_the_root_callers(cli: Cli, tmp_path: Path) -> N
     assert refused.code == 1 and "AccessDenied" in refused.err
     root_key = cli("access-key", "create", "--root", "--json").json["AccessKey"]["AccessKeyId"]
     assert cli("group", "create", "g", "--access-key-id", root_key).code == 0
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("--as-user", "a", "export"),
+        ("--env-credentials", "validate", "{file}"),
+        ("access-key", "rotate-master-key", "--as-user", "a"),
+    ],
+)
+def test_caller_options_are_refused_where_no_iam_action_runs(
+    cli: Cli, tmp_path: Path, argv: tuple[str, ...]
+) -> None:
+    """Acting as the operator while the command line names someone else would mislead."""
+    policy = write_json(tmp_path / "p.json", ALLOW_S3_READ)
+    args = [policy if a == "{file}" else a for a in argv]
+    if args[0] == "access-key":  # the verb's own parser has no caller options
+        with pytest.raises(SystemExit) as usage:
+            cli(*args)
+        assert usage.value.code == 2
+        return
+    result = cli(*args)
+    assert result.code == 2 and "applies to the IAM administration commands only" in result.err
