@@ -91,11 +91,13 @@ def register_verbs(verbs: Any, kind: PrincipalKind, *, force_help: str) -> None:
 def _delete(kind: PrincipalKind, args: argparse.Namespace) -> int:
     call = iam(args)
     param = {f"{_word(kind)}Name": args.name}
-    if args.force:
-        for action, member_params in dependents(call, kind, args.name):
-            for params in member_params:
-                call(action, params)
-    call(f"Delete{_word(kind)}", param)
+    # --force: every removal and the delete in one transaction, so a refused step changes nothing
+    with call.store.atomic():
+        if args.force:
+            for action, member_params in dependents(call, kind, args.name):
+                for params in member_params:
+                    call(action, params)
+        call(f"Delete{_word(kind)}", param)
     say(args, f"deleted {kind.value} {args.name}")
     return EXIT_OK
 

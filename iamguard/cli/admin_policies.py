@@ -175,9 +175,10 @@ def _list(args: argparse.Namespace) -> int:
 def _delete(args: argparse.Namespace) -> int:
     call = iam(args)
     arn = policy_arn(call, args.policy)
-    if args.force:
-        _detach_everywhere(call, arn)
-    call("DeletePolicy", {"PolicyArn": arn})
+    with call.store.atomic():  # --force: a refused step changes nothing
+        if args.force:
+            _detach_everywhere(call, arn)
+        call("DeletePolicy", {"PolicyArn": arn})
     say(args, f"deleted policy {arn}")
     return EXIT_OK
 

@@ -139,3 +139,36 @@ def test_caller_options_are_refused_where_no_iam_action_runs(
         return
     result = cli(*args)
     assert result.code == 2 and "applies to the IAM administration commands only" in result.err
+
+
+def test_force_removes_everything_through_iam_calls_or_nothing(
+    cli: Cli, store_url: str, tmp_path: Path
+) -> None:
+    """``user delete --force`` makes the calls AWS documents for deleting a user (keys, login
+    profile, MFA devices, inline and attached policies, groups); a caller refused any of them
+    changes nothing. https://docs.aws.amazon.com/IAM/latest/UserGuide/id_users_remove.html"""
+    assert cli("user", "create", "gone").code == 0
+    assert cli("group", "create", "devs").code == 0
+    assert cli("group", "add-user", "devs", "gone").code == 0
+    assert cli("access-key", "create", "--user", "gone").code == 0
+    assert cli("login-profile", "create", "gone", "--password-stdin", stdin="Correct-Horse-9\n").code == 0
+    assert cli("policy", "attach", "ReadOnlyAccess", "--user", "gone").code == 0
+    assert cli("policy", "inline", "put", "--user", "gone", "Own", json.dumps(ALLOW_S3_READ)).code == 0
+    # a deputy allowed everything but deleting access keys
+    deputy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "iam:*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "iam:DeleteAccessKey", "Resource": "*"},
+        ],
+    }
+    assert cli("user", "create", "deputy").code == 0
+    assert cli("policy", "inline", "put", "--user", "deputy", "Admin", json.dumps(deputy)).code == 0
+    refused = cli("user", "delete", "gone", "--force", "--as-user", "deputy")
+    assert refused.code == 1 and "iam:DeleteAccessKey" in refused.err and "explicit deny" in refused.err
+    store = service(store_url)
+    assert [g.name for g in store.list_groups_for_user("gone")] == ["devs"]  # nothing was removed
+    assert store.list_inline_policies(PrincipalKind.USER, "gone") == ["Own"]
+    assert len(store.list_access_keys("gone")) == 1
+    assert cli("user", "delete", "gone", "--force").code == 0  # the root user may
+    assert [u.name for u in service(store_url).list_users()] == ["deputy"]
