@@ -103,6 +103,13 @@ def _caller(store: IdentityService, args: argparse.Namespace) -> Caller | None:
             raise InvalidParameterError(
                 "--env-credentials needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment"
             )
+        if os.environ.get("AWS_SESSION_TOKEN"):
+            # a role session's credentials are verified with the STS keyring, which the
+            # command line does not hold; refusing beats acting as someone else
+            raise InvalidParameterError(
+                "--env-credentials takes a long-term access key; unset AWS_SESSION_TOKEN "
+                "(role session credentials are not supported by the command line)"
+            )
         return _key_owner(store, key_id, secret)
     return None
 

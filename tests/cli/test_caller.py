@@ -100,6 +100,10 @@ def test_env_credentials_need_the_right_secret(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
     assert cli("user", "list", "--env-credentials").code == 0
     assert "iam:CreateGroup" in cli("group", "create", "g", "--env-credentials").err
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "a-role-session")
+    session = cli("user", "list", "--env-credentials")
+    assert session.code == 2 and "AWS_SESSION_TOKEN" in session.err
+    monkeypatch.delenv("AWS_SESSION_TOKEN")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     assert cli("user", "list", "--env-credentials").code == 2  # a usage error: say what is missing
 
