@@ -28,22 +28,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from iamguard.cli import _store_args
-from iamguard.cli._store_args import open_from_args
+from iamguard.cli._store_args import caller_options, open_from_args
 from iamguard.errors import IAMGuardError, InvalidAccessKeyError, InvalidParameterError
-from iamguard.iam import Caller, IamService
-from iamguard.iam._caller import root_caller, user_caller
+from iamguard.iam import Caller, IamService, root_caller, user_caller
 from iamguard.store.records import AccessKeyStatus
 from iamguard.store.service import IdentityService
 
 __all__ = ["Iam", "iam", "policy_arn"]
 
 _ATTR = "_iamguard_iam"
-_OPTION_NAMES = {
-    "as_user": "--as-user",
-    "caller_key_id": "--access-key-id",
-    "env_credentials": "--env-credentials",
-}
-_CALLER_OPTIONS = tuple(_OPTION_NAMES)
 
 
 class Iam:
@@ -88,9 +81,9 @@ def iam(args: argparse.Namespace) -> Iam:
 
 
 def _caller(store: IdentityService, args: argparse.Namespace) -> Caller | None:
-    chosen = [name for name in _CALLER_OPTIONS if getattr(args, name, None)]
+    chosen = caller_options(args)
     if len(chosen) > 1:
-        options = ", ".join(_OPTION_NAMES[name] for name in chosen)
+        options = ", ".join(chosen)
         raise InvalidParameterError(f"name one caller, not {options}")
     if getattr(args, "as_user", None):
         return user_caller(store, args.as_user)

@@ -38,6 +38,7 @@ from iamguard.store.built_in import BUILT_IN_ACCOUNT, built_in_policies
 from iamguard.store.service import IdentityService
 
 __all__ = [
+    "CALLER_OPTIONS",
     "DEFAULT_STORE_URL",
     "KEY_HELP",
     "STORE_ENV",
@@ -45,6 +46,7 @@ __all__ = [
     "add_caller_args",
     "add_output_args",
     "add_store_args",
+    "caller_options",
     "command_parser",
     "emit",
     "fields_table",
@@ -79,6 +81,14 @@ def add_store_args(parser: argparse.ArgumentParser) -> None:
     add_output_args(parser)
 
 
+#: The caller options' ``args`` attribute → the option as typed.
+CALLER_OPTIONS = {
+    "as_user": "--as-user",
+    "caller_key_id": "--access-key-id",
+    "env_credentials": "--env-credentials",
+}
+
+
 def add_caller_args(parser: argparse.ArgumentParser, *, top_level: bool = False) -> None:
     """``--as-user``, ``--access-key-id`` and ``--env-credentials``. On a verb the defaults are
     suppressed, so an option given before the command (``iamguard --as-user bob user list``)
@@ -108,16 +118,13 @@ def misplaced_caller(args: argparse.Namespace) -> str | None:
     bob apply ...`` would otherwise act as the operator while seeming to act as bob), else ``None``."""
     if getattr(args, "takes_caller", False):
         return None
-    given = [
-        option
-        for option, name in (
-            ("--as-user", "as_user"),
-            ("--access-key-id", "caller_key_id"),
-            ("--env-credentials", "env_credentials"),
-        )
-        if getattr(args, name, None)
-    ]
+    given = caller_options(args)
     return given[0] if given else None
+
+
+def caller_options(args: argparse.Namespace) -> list[str]:
+    """The caller options given (``--as-user``...), as typed."""
+    return [option for dest, option in CALLER_OPTIONS.items() if getattr(args, dest, None)]
 
 
 def add_output_args(parser: argparse.ArgumentParser) -> None:
