@@ -11,6 +11,10 @@
   API's response members and field names (``{"Users": [{"UserName": ...}]}``), built by
   :mod:`iamguard.cli._aws_json`; an operation AWS answers with nothing prints nothing. The
   default is a human table.
+* ``--as-user NAME``, ``--access-key-id ID`` and ``--env-credentials`` (on every IAM verb, or
+  before the command) name who the verb acts as; without them, the account's root user. Each
+  verb runs IAM actions through :mod:`iamguard.cli._iam_call`; a command that runs none refuses
+  them (:func:`misplaced_caller`).
 * ``memory://`` is accepted but warned about: it lives in this process only, so whatever a
   command writes there is gone when the command exits.
 * Access keys and MFA seeds are sealed with the deployment master key: production sets
