@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from time import monotonic as _monotonic
 from typing import Any
 
@@ -37,7 +37,7 @@ from iamguard.decision import Decision
 from iamguard.errors import InvalidParameterError
 from iamguard.evaluate.engine import Evaluator, principal_context_keys
 from iamguard.evaluate.inputs import PolicySet, Request
-from iamguard.evaluate.policy_set import compiled_set
+from iamguard.evaluate.policy_set import CompiledPolicySet, compiled_set
 
 __all__ = ["CachedEvaluator"]
 
@@ -90,21 +90,18 @@ class CachedEvaluator:
             self._bypass = left - 1
             return self._evaluator.evaluate(request, policies)
         compiled = policies._compiled or compiled_set(policies)
-        token, keys = compiled._key_part or compiled.key_part(policies)
+        token, keys, values_of = compiled._key_part or compiled.key_part(policies)
         principal = request.principal
-        key = (
-            principal.arn,
-            principal.role_arn,
-            principal.account,
-            # The member's own value (a str, its hash cached): hashing an Enum member runs
-            # Enum.__hash__ in Python, a fifth of a hit's cost.
-            principal.type._value_,
-            principal.is_service,
-            request.action,
-            request.resource,
-            token,
-            _context_part(request, keys) if keys else None,
-        )
+        claimant = compiled.claimant
+        if claimant is not None and claimant[0] is principal:
+            key: tuple[Any, ...] = (
+                claimant[1],
+                request.action,
+                request.resource,
+                _context_part(request, keys, values_of) if values_of else None,
+            )
+        else:
+            key = _long_key(compiled, token, keys, values_of, request)
         entries = self._entries
         entry = entries.get(key)
         now = _monotonic()
@@ -152,18 +149,57 @@ class CachedEvaluator:
         return sum(1 for _, expiry in list(self._entries.values()) if now < expiry)
 
 
-def _context_part(request: Request, keys: tuple[str, ...]) -> tuple[Any, ...]:
+def _long_key(
+    compiled: CompiledPolicySet,
+    token: str,
+    keys: tuple[str, ...],
+    values_of: Callable[[Mapping[str, Any]], Any] | None,
+    request: Request,
+) -> tuple[Any, ...]:
+    """The key of a caller other than the set's claimant: every principal field principal
+    matching reads, one by one. The first caller to reach a set claims it: its fields and the
+    set's token become one string (hashed once), so its keys are four items, not nine (the
+    guard keeps one PolicySet per principal: there every caller is its set's claimant).
+
+    INVARIANT: a caller's key has one form for as long as the set lives (the claim is made
+    once), and the two forms never collide (a claimant's key has four items, this one nine).
+    A Principal is frozen, so the fields behind its claimant string never change.
+    """
+    principal = request.principal
+    fields = (
+        token,
+        principal.arn,
+        principal.role_arn,
+        principal.account,
+        # The member's own value (a str, its hash cached): hashing an Enum member runs
+        # Enum.__hash__ in Python.
+        principal.type._value_,
+        principal.is_service,
+    )
+    context = _context_part(request, keys, values_of) if values_of else None
+    if compiled.claimant is None:
+        compiled.claimant = (principal, repr(fields))
+        return (compiled.claimant[1], request.action, request.resource, context)
+    return (*fields, request.action, request.resource, context)
+
+
+def _context_part(
+    request: Request, keys: tuple[str, ...], values_of: Callable[[Mapping[str, Any]], Any]
+) -> Any:
     """The values (or absence) of ``keys`` in the context the evaluator will see.
 
-    Usually the request's context holds every key: then the part is its values as they are (one
-    C-level ``map``). Otherwise each value is wrapped (``(value,)``, ``None`` when absent),
-    after looking in the principal's derived keys; a wrapped part always holds a ``None`` or a
-    1-tuple where the plain one holds the value itself, so the two forms never collide.
+    Usually the request's context holds every key: then the part is what ``values_of`` (the
+    set's ``itemgetter`` of its keys) reads, one C call: the value itself for one key, a tuple
+    of them for several. (``tuple(map(context.get, keys))`` cost ~4,000 instructions: the
+    tuple asks the map for a length hint it does not have.) Otherwise each value is wrapped
+    (``(value,)``, ``None`` when absent) after looking in the principal's derived keys, behind
+    a marker no plain part can begin with, so the two forms never collide.
     """
     context = request.context
-    plain = tuple(map(context.get, keys))
-    if None not in plain:
-        return plain
+    try:
+        return values_of(context)
+    except KeyError:
+        pass
     derived: Mapping[str, Any] | None = None
     values: list[Any] = []
     for key in keys:

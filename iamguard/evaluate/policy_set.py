@@ -12,15 +12,22 @@ live, which made nearly every decision beyond ~1,000 principals rebuild its inde
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Mapping
+from operator import itemgetter
+from typing import Any
 
 from iamguard.evaluate.compile import CompiledPolicy, CompiledStatement, _StatementBody, attach_once, compiled
 from iamguard.evaluate.inputs import PolicySet
 from iamguard.policy.model import Policy
+from iamguard.principal import Principal
 
 __all__ = ["CompiledPolicySet", "compiled_set"]
 
 #: One compiled identity policy with the statements that can match the indexed action.
 Candidates = tuple[tuple[CompiledPolicy, tuple[CompiledStatement, ...]], ...]
+
+#: (token, referenced context keys, their getter): see :meth:`CompiledPolicySet.key_part`.
+KeyPart = tuple[str, tuple[str, ...], Callable[[Mapping[str, Any]], Any] | None]
 
 #: What the verdict needs for one action: the compiled bodies of the identity statements that
 #: can match it, Denies apart from Allows, and the context keys (lower-cased) they read, or
@@ -41,7 +48,7 @@ class CompiledPolicySet:
     a Python loop over every policy on each decision, though an action reaches one or two.
     """
 
-    __slots__ = ("_key_part", "actions", "identity", "plans")
+    __slots__ = ("_key_part", "actions", "claimant", "identity", "plans")
 
     def __init__(self, policies: PolicySet) -> None:
         self.identity = tuple(p._compiled or compiled(p) for p in policies.identity)
@@ -49,7 +56,10 @@ class CompiledPolicySet:
         self.actions: dict[str, Candidates] = {}
         #: action as spelled in requests (and lower-cased) -> the verdict's plan (see :meth:`plan`).
         self.plans: dict[str, Plan] = {}
-        self._key_part: tuple[str, tuple[str, ...]] | None = None
+        self._key_part: KeyPart | None = None
+        #: The first caller a CachedEvaluator saw with this set and its key string (see
+        #: ``iamguard.evaluate.cached._long_key``); set once.
+        self.claimant: tuple[Principal, str] | None = None
 
     def plan(self, spelling: str) -> Plan:
         """(deny bodies, allow bodies, context keys read) of the identity statements that can match
@@ -96,12 +106,14 @@ class CompiledPolicySet:
             table[action] = found
         return found
 
-    def key_part(self, policies: PolicySet) -> tuple[str, tuple[str, ...]]:
-        """(token, referenced keys): what the set contributes to a cached decision's key.
+    def key_part(self, policies: PolicySet) -> KeyPart:
+        """(token, referenced keys, their getter): what the set contributes to a cached
+        decision's key.
 
         The token names the content (each policy's fingerprint in its slot), the resource
         account and the store generation, as one string (hashed once, then cached by ``str``);
-        the keys are every context key the policies read, sorted.
+        the keys are every context key the policies read, sorted; the getter is
+        ``itemgetter(*keys)`` (``None`` without keys), which reads them from a context in one call.
         """
         part = self._key_part
         if part is None:
@@ -109,7 +121,7 @@ class CompiledPolicySet:
         return part
 
 
-def _key_part(policies: PolicySet) -> tuple[str, tuple[str, ...]]:
+def _key_part(policies: PolicySet) -> KeyPart:
     referenced: set[str] = set()
 
     def fingerprint(policy: Policy) -> str:
@@ -125,7 +137,8 @@ def _key_part(policies: PolicySet) -> tuple[str, tuple[str, ...]]:
         policies.resource_account,
         policies.generation,
     )
-    return repr(parts), tuple(sorted(referenced))
+    keys = tuple(sorted(referenced))
+    return repr(parts), keys, itemgetter(*keys) if keys else None
 
 
 def compiled_set(policies: PolicySet) -> CompiledPolicySet:

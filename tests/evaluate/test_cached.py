@@ -206,3 +206,30 @@ def test_a_stream_that_never_repeats_skips_the_cache_then_tries_it_again(monkeyp
         for request in hot:
             assert cache.evaluate(request, policies) == plain.evaluate(request, policies)
     assert cache._bypass == 0 and inner.calls == 24
+
+
+def test_callers_sharing_a_set_are_keyed_by_their_own_fields() -> None:
+    """The first caller to reach a set claims it (its key is one string); every other caller,
+    an equal Principal object included, is keyed field by field: each gets its own answer."""
+    only_alice = policy(
+        {
+            "Effect": "Allow",
+            "Action": "s3:*",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:username": "alice"}},
+        }
+    )
+    bob = Principal.from_arn("arn:aws:iam::111122223333:user/bob")
+    alice_again = Principal.from_arn("arn:aws:iam::111122223333:user/alice", tags={"team": "red"})
+    inner = CountingEvaluator()
+    cache = CachedEvaluator(inner)
+    policies = PolicySet(identity=(only_alice,))
+    plain = Evaluator()
+    for _ in range(3):
+        for caller in (ALICE, bob, alice_again):
+            request = req(principal=caller)
+            assert cache.evaluate(request, policies) == plain.evaluate(request, policies)
+    assert policies._compiled.claimant[0] is ALICE
+    assert inner.calls == 3  # one miss per caller, then hits
+    assert cache.evaluate(req(principal=ALICE), policies).allowed
+    assert not cache.evaluate(req(principal=bob), policies).allowed

@@ -8,6 +8,7 @@ cache-key part, :mod:`iamguard.evaluate.policy_set`) and :class:`CachedEvaluator
 from __future__ import annotations
 
 import dataclasses
+from operator import itemgetter
 from typing import Any
 
 import pytest
@@ -148,6 +149,20 @@ def test_context_part_is_equal_only_for_equal_values(left: list[Any], right: lis
 
     def part(values: list[Any]) -> Any:
         context = {k: v for k, v in zip(keys, values, strict=False) if v is not None}
-        return _context_part(Request(bob, "s3:GetObject", "*", context), keys)
+        return _context_part(Request(bob, "s3:GetObject", "*", context), keys, itemgetter(*keys))
+
+    assert (part(left) == part(right)) == (left == right)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_VALUES, min_size=1, max_size=1), st.lists(_VALUES, min_size=1, max_size=1))
+def test_context_part_of_one_key_is_equal_only_for_equal_values(left: list[Any], right: list[Any]) -> None:
+    """With one key the plain form is the value itself (``itemgetter`` of one key): still never
+    equal to a wrapped part, nor to another value."""
+    bob = Principal.from_arn("arn:aws:iam::111122223333:user/bob")
+
+    def part(values: list[Any]) -> Any:
+        context = {"k1": values[0]} if values[0] is not None else {}
+        return _context_part(Request(bob, "s3:GetObject", "*", context), ("k1",), itemgetter("k1"))
 
     assert (part(left) == part(right)) == (left == right)
