@@ -26,7 +26,7 @@ from iamguard.console import _account, _groups_roles, _pages, _policies, _signin
 from iamguard.console._http import Request, Response
 from iamguard.console._session import SESSION_COOKIE, ConsoleSession, ConsoleSessions
 from iamguard.console._throttle import Throttle
-from iamguard.errors import BodyTooLargeError, IAMGuardError
+from iamguard.errors import BodyTooLargeError, IAMGuardError, StoreError
 from iamguard.iam._caller import Caller
 from iamguard.iam.service import IamService
 
@@ -138,6 +138,12 @@ class ConsoleApp:
     (:meth:`~iamguard.store.service.IdentityService.set_console_mfa_required`, the account
     settings page); ``require_mfa`` ``True`` or ``False`` overrides it for this app.
     ``pending_key`` replaces the store's master key for the half-done sign-in cookie.
+
+    Without ``pending_key`` the store must have a master key (``IAMGUARD_MASTER_KEY``,
+    ``IAMGUARD_MASTER_KEY_FILE`` or ``IAMGUARD_DEV_MASTER_KEY=1``, or the store's ``secret_box``):
+    otherwise, or when the key configured is unusable, construction raises
+    :class:`~iamguard.errors.StoreError` saying what to set, rather than each sign-in that needs
+    an MFA code or a new password failing later.
     """
 
     def __init__(
@@ -154,6 +160,8 @@ class ConsoleApp:
         require_mfa: bool | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if pending_key is None:
+            _require_master_key(store)
         self.store = store
         self.cookie_path = cookie_path
         self.require_mfa = require_mfa
@@ -242,6 +250,19 @@ class ConsoleApp:
                 SESSION_COOKIE, cookie, path=page.session_cookie_path, secure=page.request.secure
             )
         return response
+
+
+def _require_master_key(store: IdentityService) -> None:
+    """Fail now, naming what to set, unless ``store`` can seal a half-done sign-in (a misconfiguration
+    is refused at start, not found by the first user who must change a password or give an MFA code)."""
+    try:
+        store.secret_box  # noqa: B018 - built from the environment here, raising what is missing
+    except StoreError as exc:
+        raise StoreError(
+            "the console cannot start: it seals a half-done sign-in (an MFA code or a new password "
+            f"still due) with the store's master key, and there is none it can use: {exc}; or pass "
+            "ConsoleApp(pending_key=...), an HMAC key every process serving the console shares"
+        ) from None
 
 
 def _signs_out(response: Response) -> bool:

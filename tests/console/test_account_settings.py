@@ -1,5 +1,7 @@
 """Console settings every worker shares through the store: the half-done sign-in (sealed with the
-store's master key), the account's MFA requirement, and the root user's password and lockout.
+store's master key, so a console without a usable one is refused when built, table in
+``tests/data/console/master_key.json``), the account's MFA requirement, and the root user's
+password and lockout.
 
 Each "two workers" test runs two :class:`ConsoleApp` instances over one store (memory: one store
 object; SQLite and PostgreSQL: two store objects opened on the same URL, as two processes would),
@@ -12,7 +14,8 @@ import argparse
 import io
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,12 +31,14 @@ from iamguard.cli.serve_sts import ThreadingWSGIServer
 from iamguard.console import ConsoleApp
 from iamguard.console._account import MFA_SETTING_ACTION
 from iamguard.console._session import PENDING_COOKIE, SESSION_COOKIE, ConsoleSessions, PendingSignIn
-from iamguard.errors import InvalidInputError, NoSuchEntityError
+from iamguard.console.mount import mount_console
+from iamguard.errors import InvalidInputError, NoSuchEntityError, StoreError
 from iamguard.keyring import KeyRing
 from iamguard.store import IdentityService, mfa, open_store
 from iamguard.store.passwords import LockoutPolicy
 from iamguard.store.records import PrincipalKind
 from iamguard.store.secrets import SecretBox
+from tests.console._master_key import SETUPS, set_key_environment
 from tests.store._pg import SchemaFactory, server_url
 
 ACCOUNT = "111122223333"
@@ -44,6 +49,7 @@ READ_ONLY = "arn:aws:iam::iamguard:policy/ReadOnlyAccess"
 INCORRECT = "Your authentication information is incorrect. Please try again."
 BACKENDS = ["memory", "sqlite", "postgres"]
 _CSRF = re.compile(r'name="csrf" value="([^"]*)"')
+WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
 
 class _Clock:
@@ -333,20 +339,83 @@ def test_iamguard_root_set_password_then_root_signs_in_under_iamguard_serve(
     store.backend.close()
 
 
-def test_without_a_master_key_the_mfa_step_fails_closed_and_says_why_in_the_log(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+# ---------------------------------------------------------------------- no master key: refused at start
+
+_CHANGE_POLICY = "arn:aws:iam::iamguard:policy/IAMUserChangePassword"
+_NEW_PASSWORD = "Adm1n-Passw0rd!x-2"
+Build = Callable[[IdentityService, SessionTokenService, bytes | None], tuple[WsgiApp, str]]
+
+
+def _console(store: IdentityService, tokens: SessionTokenService, key: bytes | None) -> tuple[WsgiApp, str]:
+    app = ConsoleApp(store, tokens, pending_key=key)
+    return app, app.login_path()
+
+
+def _mounted(store: IdentityService, tokens: SessionTokenService, key: bytes | None) -> tuple[WsgiApp, str]:
+    assert key is None  # mount_console has no pending_key: rows with one build ConsoleApp only
+
+    def host(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"the host app"]
+
+    mount = mount_console(host, store, tokens)
+    return mount, "/console" + mount.console.login_path()
+
+
+_BUILDERS: dict[str, Build] = {"ConsoleApp": _console, "mount_console": _mounted}
+_CASES = [
+    pytest.param(builder, setup, id=f"{builder}: {setup['case']}")
+    for builder in _BUILDERS
+    for setup in SETUPS
+    if builder == "ConsoleApp" or not setup["pending_key"]
+]
+
+
+@contextmanager
+def _served(app: WsgiApp) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, server_class=ThreadingWSGIServer, handler_class=_Quiet)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(("builder", "setup"), _CASES)
+def test_the_console_is_refused_at_construction_without_a_usable_master_key(
+    builder: str, setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    for name in ("IAMGUARD_MASTER_KEY", "IAMGUARD_MASTER_KEY_FILE", "IAMGUARD_DEV_MASTER_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    clock = _Clock()
-    store = open_store("memory://", create=True, account_id=ACCOUNT, clock=clock)
+    """Without a master key (or pending_key=) the half-done sign-in cannot be sealed: building the
+    console fails, naming what to set, instead of a 500 at the password step of a user who must
+    change the password (or give an MFA code). A usable configuration gets that user through."""
+    keys = set_key_environment(setup, monkeypatch, tmp_path)
+    store = open_store("memory://", create=True, account_id=ACCOUNT)
     store.create_user("admin")
     store.create_login_profile("admin", PASSWORD, password_reset_required=True)
-    worker = _Worker(store, SessionTokenService(KeyRing.generate(), clock=clock), clock)
-    try:
-        with caplog.at_level("ERROR", logger="iamguard.console"):
-            _, page = _password_step(worker)
-        assert page.status_code == 500 and "The request failed" in page.text
-        assert PASSWORD not in caplog.text and "IAMGUARD_MASTER_KEY" in caplog.text
-    finally:
-        worker.close()
+    store.attach_policy(PrincipalKind.USER, "admin", _CHANGE_POLICY)
+    tokens = SessionTokenService(KeyRing.generate())
+    pending_key = b"p" * 32 if setup["pending_key"] else None
+    if setup["refused"] is not None:
+        with pytest.raises(StoreError) as refused:
+            _BUILDERS[builder](store, tokens, pending_key)
+        message = str(refused.value)
+        assert [part for part in setup["refused"] if part not in message] == [], message
+        assert not any(key in message for key in keys)
+        return
+    app, login = _BUILDERS[builder](store, tokens, pending_key)
+    with _served(app) as base:
+        browser = requests.Session()
+        change = _post(browser, base + login, user_name="admin", password=PASSWORD)
+        assert change.status_code == 200 and "Change your password" in change.text, change.text
+        assert change.url == base + login + "/password"
+        home = _post(
+            browser,
+            change.url,
+            old_password=PASSWORD,
+            new_password=_NEW_PASSWORD,
+            confirm_password=_NEW_PASSWORD,
+        )
+        mount = login[: login.index("/signin/")]
+        assert home.status_code == 200 and home.url == f"{base}{mount}/home"
+    assert store.check_password("admin", _NEW_PASSWORD).ok
