@@ -8,7 +8,7 @@ Part of ``iam/``. An :class:`Operation` is one AWS action (``CreateUser``):
   ``iam:<Action>`` (or another action, such as ``iam:TagUser`` for CreateUser with tags) on an
   ARN (``arn:aws:iam::<acct>:user/<path><name>``), with the condition keys AWS defines for the
   action (``iam:PermissionsBoundary``, ``iam:PolicyARN``, ``iam:ResourceTag/*``,
-  ``aws:RequestTag/*``, ``aws:TagKeys``, ``iam:PassedToService``);
+  ``aws:RequestTag/*``, ``aws:TagKeys``);
 * ``apply(call)`` changes the store (the service runs it in one store transaction) and returns
   the result as a mapping keyed by the output shape's member names (``None`` when the action
   has no output).
