@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from iamguard.store.records import PrincipalKind
 
 from . import admin_cli_support as support
-from .admin_cli_support import ALLOW_S3_READ, Cli, service, write_json
+from .admin_cli_support import ALLOW_S3_READ, TRUST_ACCOUNT, Cli, service, write_json
 
 cli = support.cli
 store_url = support.store_url
@@ -176,3 +177,36 @@ def test_force_removes_everything_through_iam_calls_or_nothing(
     assert len(store.list_access_keys("gone")) == 1
     assert cli("user", "delete", "gone", "--force").code == 0  # the root user may
     assert [u.name for u in service(store_url).list_users()] == ["deputy"]
+
+
+_VERBS = json.loads(
+    (Path(__file__).parents[1] / "data" / "cli" / "iam_verbs.json").read_text(encoding="utf-8")
+)
+
+
+@pytest.mark.parametrize("row", _VERBS["rows"], ids=lambda row: " ".join(row["argv"][:3]))
+def test_every_verb_is_an_authorized_iam_action(
+    cli: Cli, store_url: str, tmp_path: Path, row: dict[str, Any]
+) -> None:
+    """Run by a user with no policies, each verb is refused the IAM action it needs, and the
+    account is as it was (its export is unchanged)."""
+    doc = write_json(tmp_path / "doc.json", ALLOW_S3_READ)
+    trust = write_json(tmp_path / "trust.json", TRUST_ACCOUNT)
+    for setup in (
+        ("user", "create", "nobody"), ("user", "create", "alice"), ("group", "create", "devs"),
+        ("role", "create", "r", "--trust-policy", trust), ("policy", "create", "P", doc),
+        ("policy", "version", "create", "P", doc), ("account", "alias-create", "parity-co"),
+        ("password-policy", "set", "--require-numbers"), ("policy", "inline", "put", "--user", "alice", "Own", doc),
+    ):  # fmt: skip
+        assert cli(*setup).code == 0, setup
+    key = cli("access-key", "create", "--user", "alice", "--json").json["AccessKey"]["AccessKeyId"]
+    serial = cli("mfa", "create", "alice-phone", "--json").json["VirtualMFADevice"]["SerialNumber"]
+    before = cli("export").out
+    values = {"{doc}": doc, "{trust}": trust, "{key}": key, "{serial}": serial}
+    refused = cli(*(values.get(a, a) for a in row["argv"]), "--as-user", "nobody")
+    assert refused.code == 1, refused.out + refused.err
+    assert (
+        f"AccessDenied: User: arn:aws:iam::123456789012:user/nobody is not authorized to perform: iam:{row['action']}"
+        in refused.err
+    )
+    assert cli("export").out == before
