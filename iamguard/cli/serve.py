@@ -11,6 +11,10 @@ Each request goes to IAM or STS by the service its SigV4 credential scope names 
 policies in the store, as in AWS (the root user's keys may do anything). Options and keyring as
 for ``iamguard serve-sts``, which stays for STS alone. Point SDKs at it with
 ``AWS_ENDPOINT_URL_IAM`` and ``AWS_ENDPOINT_URL_STS`` (both printed on start).
+
+It needs the store's master key (``IAMGUARD_MASTER_KEY`` or ``IAMGUARD_MASTER_KEY_FILE``;
+``IAMGUARD_DEV_MASTER_KEY=1`` for development) and refuses to start without one: the access keys
+IAM and STS verify, and the console's half-done sign-ins, are sealed with it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from iamguard.cli._serve import check_bind_address, run_until_signalled, wait_fo
 from iamguard.cli._store_args import STORE_HELP, store_url
 from iamguard.cli.serve_sts import ThreadingWSGIServer, _QuietHandler, build_token_service
 from iamguard.console.mount import mount_console
+from iamguard.errors import StoreError
 from iamguard.iam.query_api import IamEndpoint
 from iamguard.iam.wsgi import IamStsWsgiApp, IamWsgiApp
 from iamguard.keyring import ENV_KEYS, ENV_KEYS_FILE
@@ -83,6 +88,14 @@ def build_app(args: argparse.Namespace, err: TextIO) -> IamStsWsgiApp:
     store = next(iter(service.stores.values()))
     if not isinstance(store, IdentityService):  # pragma: no cover - open_store returns one
         raise TypeError("the IAM API needs an iamguard identity store")
+    try:
+        store.secret_box  # noqa: B018 - built from the environment here, raising what is missing
+    except StoreError as exc:  # refused before the port is bound, not as a 500 on first use
+        store.backend.close()
+        raise StoreError(
+            f"{exc} (iamguard serve needs the master key: the access keys IAM and STS verify, and "
+            "the console's sign-ins waiting for an MFA code or a new password, are sealed with it)"
+        ) from None
     iam = IamWsgiApp(IamEndpoint(store, sessions=service.tokens))
     # unsigned browser requests reach the STS side; the console takes those under /console
     return IamStsWsgiApp(iam, mount_console(StsWsgiApp(service), store, service.tokens))
