@@ -180,6 +180,115 @@ def made_public(document: Document, rng: random.Random) -> Document:
     return changed
 
 
+# Dense policies: every statement reaches the same few buckets and tests two to four of the same
+# condition keys, so a request reaches dozens of statements at once and the condition keys'
+# classes multiply (20^6 contexts before ``_search`` merged and stopped partial assignments).
+DENSE_CIDRS = [f"10.{i}.0.0/16" for i in range(8)] + ["192.0.2.0/24", "198.51.100.0/24"]
+DENSE_REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"]
+DENSE_TEAMS = [f"team{i}" for i in range(10)]
+DENSE_RESOURCES = ["arn:aws:s3:::datalake", "arn:aws:s3:::datalake/*", "arn:aws:s3:::reports/*"]
+DENSE_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:DeleteObject", "s3:GetObjectTagging"]
+
+
+def _dense_condition(rng: random.Random) -> dict[str, Any]:
+    condition: dict[str, Any] = {}
+    for key in rng.sample(["ip", "region", "team", "prefix", "mfa", "tls"], k=rng.randint(2, 4)):
+        if key == "ip":
+            condition.setdefault("IpAddress", {})["aws:SourceIp"] = rng.sample(
+                DENSE_CIDRS, k=rng.randint(1, 2)
+            )
+        elif key == "region":
+            condition.setdefault("StringEquals", {})["aws:RequestedRegion"] = rng.sample(
+                DENSE_REGIONS, k=rng.randint(1, 2)
+            )
+        elif key == "team":
+            condition.setdefault("StringEquals", {})["aws:PrincipalTag/team"] = rng.choice(DENSE_TEAMS)
+        elif key == "prefix":
+            condition.setdefault("StringLike", {})["s3:prefix"] = [f"home/{rng.choice(DENSE_TEAMS)}/*"]
+        elif key == "mfa":
+            condition.setdefault("NumericLessThan", {})["aws:MultiFactorAuthAge"] = str(
+                rng.choice([3600, 7200, 86400])
+            )
+        else:
+            condition.setdefault("Bool", {})["aws:SecureTransport"] = "true"
+    return condition
+
+
+def dense_policy(size: int, rng: random.Random) -> Document:
+    """``size`` statements on three shared resources, each testing 2-4 of six shared keys;
+    one in twelve a ``Deny`` of writes from outside three of the networks."""
+    statements: list[Document] = []
+    for i in range(size):
+        if i % 12 == 11:
+            statements.append(
+                {
+                    "Sid": f"DenyOutside{i}",
+                    "Effect": "Deny",
+                    "Action": rng.choice(["s3:Delete*", "s3:Put*"]),
+                    "Resource": rng.choice(DENSE_RESOURCES),
+                    "Condition": {"NotIpAddress": {"aws:SourceIp": rng.sample(DENSE_CIDRS, k=3)}},
+                }
+            )
+            continue
+        statements.append(
+            {
+                "Sid": f"Grant{i}",
+                "Effect": "Allow",
+                "Action": rng.sample(DENSE_ACTIONS, k=rng.randint(1, 3)),
+                "Resource": rng.choice(DENSE_RESOURCES),
+                "Condition": _dense_condition(rng),
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def dense_widened(document: Document, rng: random.Random) -> Document:
+    """One grant also allows ``s3:GetBucketPolicy``, which nothing else names: new access."""
+    changed = copy.deepcopy(document)
+    _an_allow(changed, rng)["Action"].append("s3:GetBucketPolicy")
+    return changed
+
+
+def dense_public_policy(size: int, rng: random.Random) -> Document:
+    """A bucket policy of ``size`` statements for everyone, each limited by 2-4 shared keys
+    (``aws:PrincipalOrgID``, a ``/24`` of ``aws:SourceIp``, ``aws:SourceVpce``, the region),
+    plus a TLS-only ``Deny``: no statement is public by S3's definition."""
+    statements: list[Document] = [
+        {
+            "Sid": "TlsOnly",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": ["arn:aws:s3:::datalake", "arn:aws:s3:::datalake/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
+    for i in range(size - 1):
+        condition: dict[str, Any] = {}
+        for key in rng.sample(["org", "ip", "vpce", "region"], k=rng.randint(2, 4)):
+            if key == "org":
+                condition.setdefault("StringEquals", {})["aws:PrincipalOrgID"] = rng.choice(
+                    ["o-a1b2c3d4e5", "o-f6g7h8i9j0"]
+                )
+            elif key == "ip":
+                condition.setdefault("IpAddress", {})["aws:SourceIp"] = f"198.51.{rng.randrange(8)}.0/24"
+            elif key == "vpce":
+                condition.setdefault("StringEquals", {})["aws:SourceVpce"] = f"vpce-{rng.randrange(6):04d}"
+            else:
+                condition.setdefault("StringEquals", {})["aws:RequestedRegion"] = rng.choice(DENSE_REGIONS)
+        statements.append(
+            {
+                "Sid": f"Grant{i}",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": rng.sample(DENSE_ACTIONS, k=rng.randint(1, 2)),
+                "Resource": "arn:aws:s3:::datalake/*",
+                "Condition": condition,
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
 def _time(check: Callable[[], AnalysisResult], repeat: int) -> tuple[list[float], AnalysisResult]:
     result = check()  # warm-up: imports and the one-time Unicode case table
     times = []
@@ -202,6 +311,26 @@ def run(repeat: int) -> list[dict[str, Any]]:
             ("public access", "public", functools.partial(check_no_public_access, made_public(bucket, rng))),
             ("public access", "private", functools.partial(check_no_public_access, bucket)),
         ]
+        dense_rng = random.Random(1000 + size)
+        dense = dense_policy(size, dense_rng)
+        dense_bucket = dense_public_policy(size, dense_rng)
+        cases += [
+            (
+                "no new access",
+                "dense narrowed",
+                functools.partial(check_no_new_access, narrowed(dense, dense_rng), dense),
+            ),
+            (
+                "no new access",
+                "dense widened",
+                functools.partial(check_no_new_access, dense_widened(dense, dense_rng), dense),
+            ),
+            (
+                "public access",
+                "dense public",
+                functools.partial(check_no_public_access, made_public(dense_bucket, dense_rng)),
+            ),
+        ]
         for check, variant, call in cases:
             times, result = _time(call, repeat)
             rows.append(
@@ -216,7 +345,7 @@ def run(repeat: int) -> list[dict[str, Any]]:
                 }
             )
             print(
-                f"{check:14} {size:4} {variant:9} {result.verdict.value:8} "
+                f"{check:14} {size:4} {variant:15} {result.verdict.value:8} "
                 f"median {statistics.median(times):8.1f} ms  max {max(times):8.1f} ms  "
                 f"requests {result.requests_tried}"
             )

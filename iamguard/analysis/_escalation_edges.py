@@ -41,10 +41,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from iamguard.analysis._statements import names_action
 from iamguard.context import ContextValue
 from iamguard.decision import Decision, DecisionKind, PolicyRole
 from iamguard.errors import NoSuchEntityError
-from iamguard.evaluate.compile import compiled
 from iamguard.evaluate.engine import Evaluator
 from iamguard.evaluate.inputs import PolicySet, Request
 from iamguard.policy.model import Effect, Policy, PolicyKind
@@ -272,7 +272,7 @@ def _may(node: Node, action: str) -> bool:
     found = node.may.get(action)
     if found is None:
         lowered = action.lower()
-        found = node.may[action] = any(compiled(p).candidates(lowered) for p in node.policies.identity)
+        found = node.may[action] = any(names_action(p, lowered) for p in node.policies.identity)
     return found
 
 

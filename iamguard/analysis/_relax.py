@@ -26,7 +26,7 @@ from dataclasses import replace
 
 from iamguard.evaluate.inputs import PolicySet
 from iamguard.policy.model import Effect, Policy, Statement
-from iamguard.policy.variables import _parse, compile_template
+from iamguard.policy.variables import compile_template, variables_as_wildcards
 
 __all__ = ["VARIABLE_MARK", "relaxed"]
 
@@ -86,14 +86,4 @@ def _statement(statement: Statement, wider: bool) -> Statement | None:
 
 def _any_value(text: str) -> str:
     """The pattern with each variable written as ``*`` (``${*}``/``${?}``/``${$}`` stay)."""
-    if not _varies(text):
-        return text
-    out: list[str] = []
-    for part in _parse(text):
-        if part[0] == "lit":
-            out.append(part[1])  # type: ignore[misc]
-        elif part[0] == "sub":
-            out.append("${" + part[1] + "}")  # type: ignore[misc]
-        else:  # a variable, or a malformed one (never resolves): any value, or none
-            out.append("*")
-    return "".join(out)
+    return variables_as_wildcards(text) if _varies(text) else text

@@ -7,39 +7,63 @@ question about all requests. The search walks them per statement, not as a full 
 
 1. **Actions**: one action per region of every ``Action``/``NotAction`` pattern (and the
    caller's filter), restricted to valid ``service:name`` strings (``_regions``).
-2. For each action, only the statements it reaches (``CompiledPolicy.candidates``) matter;
+2. For each action, only the statements it reaches (``PolicyView.candidates``) matter;
    **resources**: one per region of *their* ``Resource``/``NotResource`` patterns.
 3. For each resource, only the statements whose resource test passes matter; per **condition
    key** they read, one value per class (``_values``), absence, and multi-valued sets built from
-   the classes the ``ForAllValues``/``ForAnyValue`` entries see. Values every condition on the
-   key answers alike are merged first (the answers are computed by the compiled conditions
-   themselves, so the merge is exact).
-4. **Principals**: the caller's candidates (``principals.py``), crossed with the key values.
+   the classes the ``ForAllValues``/``ForAnyValue`` entries see.
+4. **Principals**: the caller's candidates (``principals.py``); per principal, the condition
+   keys are assigned one at a time, depth first (:func:`_try_contexts`).
+
+Step 4 is where dense policies (a hundred statements testing the same few keys) would multiply
+out: ten keys of twenty classes each are 20^10 contexts. But a condition entry reads one key, and
+a statement applies when all its entries hold, so once some keys are assigned, what the rest of
+the search can still reach depends only on *which statements are still alive* (every entry on the
+assigned keys holds). The walk keeps that set (a bit mask over the statements) and:
+
+* **merges** partial assignments that leave the same statements alive, and values of a key that
+  kill the same statements (each is exactly as good as the other for every completion);
+* leaves out a value another value of the same key **dominates** for the goal (it keeps alive
+  every Allow the goal needs on a side that must allow and kills every Deny there, and the other
+  way on a side that must deny): evaluation is monotone in each statement (see ``_relax``);
+* **stops** a branch no completion can help: a side that must allow with no live Allow left
+  (and a caller other than the root user), or with a Deny of its own (not a resource policy's,
+  which depends on the caller) that holds whatever comes; a side of identity policies only
+  that must deny, with an Allow that holds whatever comes and no live Deny.
+
+Each stop, merge and omission follows from the evaluation logic
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html:
+an explicit deny wins, otherwise an Allow is needed, except for the root user in its own account),
+and only ever drops requests another one stands for; the property tests check the pruned walk
+against the full product.
 
 Each request is decided by iamguard's own :class:`~iamguard.evaluate.engine.Evaluator` on every
 side, and the caller's goal says whether it separates them. So a request the search returns was
 verified by the evaluator, and when nothing is found after a complete walk, no request exists.
 Anything that would make a walk incomplete (a policy variable, a bound hit, operators of
-different types on one key) is collected in ``reasons`` and turns a PASS into UNKNOWN.
+different types on one key) is collected in ``reasons`` and turns a PASS into UNKNOWN. With a
+policy variable in play, a condition may read two keys, and the walk falls back to the plain
+product of the keys' values, without merging states or stopping branches.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from iamguard.analysis._regions import Pattern, glob_tokens, region_witnesses
+from iamguard.analysis._statements import PolicyView, StatementView, views_of
 from iamguard.analysis._values import KeyValues, key_values
 from iamguard.context import ContextValue
 from iamguard.decision import Decision
-from iamguard.evaluate.compile import CompiledPolicy, CompiledStatement, compiled
 from iamguard.evaluate.engine import Evaluator, principal_context_keys
 from iamguard.evaluate.inputs import PolicySet, Request
 from iamguard.policy.model import Condition, Policy
+from iamguard.policy.operators import CompiledCondition
 from iamguard.policy.variables import compile_template
-from iamguard.principal import Principal
+from iamguard.principal import Principal, PrincipalType
 
 __all__ = ["Found", "Goal", "policies_of", "search"]
 
@@ -49,6 +73,8 @@ Goal = Callable[[Request, tuple[Decision, ...]], bool]
 VARIABLE_VALUE = "simulated"
 #: At most this many classes of a key feed multi-valued sets (2^n subsets).
 _MAX_SET_CLASSES = 6
+#: Partial assignments visited per requested evaluated, at most, before the walk gives up.
+_NODES_PER_REQUEST = 20
 
 _EVALUATOR = Evaluator()
 _VALID_ACTION = glob_tokens("?*:?*")
@@ -73,14 +99,18 @@ class _Walk:
     action_filter: tuple[str, ...]
     resource_filter: tuple[str, ...]
     budget: int
+    exhaustive: bool = False
     reasons: list[str] = field(default_factory=list)
     tried: int = 0
+    nodes: int = 0
     assignment: dict[str, ContextValue] = field(default_factory=dict)
     #: Per side: +1 when the goal needs it to allow, -1 to deny, 0 when either will do; None
-    #: when the goal is not of that shape (then no value is left out as dominated).
+    #: when the goal is not of that shape (then nothing is left out as dominated or stopped).
     wants: tuple[int, ...] | None = None
-    #: Per compiled statement (by id): per side, +1 for an Allow there, -1 for a Deny, 0 absent.
+    #: Per statement view (by id): per side, +1 for an Allow there, -1 for a Deny, 0 absent.
     signs: dict[int, list[int]] = field(default_factory=dict)
+    #: Per side: whether it holds identity policies only, in the caller's own account.
+    identity_only: tuple[bool, ...] = ()
     _key_memo: dict[tuple[tuple[Condition, ...], bool], KeyValues] = field(default_factory=dict)
     #: Resource witnesses per set of (pattern, escaped): actions reaching the same statements share.
     _resource_memo: dict[tuple[tuple[str, bool], ...], list[str]] = field(default_factory=dict)
@@ -88,6 +118,9 @@ class _Walk:
     def note(self, reason: str) -> None:
         if reason not in self.reasons:
             self.reasons.append(reason)
+
+    def out_of_budget(self) -> bool:
+        return self.tried >= self.budget or self.nodes >= self.budget * _NODES_PER_REQUEST
 
 
 def policies_of(side: PolicySet) -> list[Policy]:
@@ -110,59 +143,61 @@ def search(
     resources: Sequence[str] = (),
     budget: int = 200_000,
     wants: Sequence[int] | None = None,
+    exhaustive: bool = False,
 ) -> Found:
     """Find a request for which ``goal(request, decisions per side)`` holds (see module doc).
 
-    ``wants`` (per side: +1 the goal needs an allow, -1 a deny, 0 either) lets a condition
-    value be left out when another one is at least as good for the goal on every statement
-    (see :func:`_undominated`).
+    ``wants`` (per side: +1 the goal needs an allow, -1 a deny, 0 either) lets the walk leave
+    out condition values another one dominates and stop branches that cannot meet the goal.
+    ``exhaustive`` tries the full product of every key's values (no merging, no stopping): the
+    reference the tests compare the pruned walk with.
     """
-    walk = _Walk(sides, goal, principals, tuple(a.lower() for a in actions), tuple(resources), budget)
+    walk = _Walk(
+        sides, goal, principals, tuple(a.lower() for a in actions), tuple(resources), budget, exhaustive
+    )
+    views = views_of([p for side in sides for p in policies_of(side)])
     if wants is not None:
         walk.wants = tuple(wants)
+        by_policy = {id(v.policy): v for v in views}
         for index, side in enumerate(sides):
-            for member in policies_of(side):
-                for statement in compiled(member).statements:
-                    row = walk.signs.setdefault(id(statement), [0] * len(sides))
-                    row[index] = -1 if statement.is_deny else 1
-    compiled_policies = _unique_compiled(sides)
-    for cp in compiled_policies:
-        _note_variable_keys(walk, cp.policy)
-    for action in _changed_first(sides, compiled_policies, _actions(walk, compiled_policies)):
-        found = _try_action(walk, compiled_policies, action)
+            for member in {id(p) for p in policies_of(side)}:
+                for view in by_policy[member].statements:
+                    row = walk.signs.setdefault(id(view), [0] * len(sides))
+                    row[index] = -1 if view.is_deny else 1
+        walk.identity_only = tuple(
+            side.boundary is None
+            and side.session is None
+            and side.resource is None
+            and side.resource_account is None
+            for side in sides
+        )
+    for pv in views:
+        _note_variable_keys(walk, pv.policy)
+    for action in _changed_first(sides, views, _actions(walk, views)):
+        found = _try_action(walk, views, action)
         if found is not None:
             return found
-        if walk.tried >= walk.budget:
+        if walk.out_of_budget():
             walk.note(f"search budget of {walk.budget} requests used up")
             break
     return Found(None, (), not walk.reasons, tuple(walk.reasons), walk.tried)
 
 
-def _changed_first(
-    sides: Sequence[PolicySet], policies: Sequence[CompiledPolicy], actions: list[str]
-) -> list[str]:
+def _changed_first(sides: Sequence[PolicySet], views: Sequence[PolicyView], actions: list[str]) -> list[str]:
     """The actions reaching a statement that is not on every side first (where a difference
     most likely is); the order changes how soon a FAIL is found, never what is tried."""
     if len(sides) < 2:
         return actions
     texts = [{repr(s.to_json()) for p in policies_of(side) for s in p.statements} for side in sides]
     common = set.intersection(*texts)
-    changed = {id(s) for cp in policies for s in cp.statements if repr(s.statement.to_json()) not in common}
+    changed = {id(s) for pv in views for s in pv.statements if repr(s.statement.to_json()) not in common}
     if not changed:
         return actions
 
     def untouched(action: str) -> bool:
-        return not any(id(s) in changed for cp in policies for s in cp.candidates(action))
+        return not any(id(s) in changed for pv in views for s in pv.candidates(action))
 
     return sorted(actions, key=untouched)
-
-
-def _unique_compiled(sides: Sequence[PolicySet]) -> list[CompiledPolicy]:
-    seen: dict[int, CompiledPolicy] = {}
-    for side in sides:
-        for policy in policies_of(side):
-            seen.setdefault(id(policy), compiled(policy))
-    return list(seen.values())
 
 
 def _note_variable_keys(walk: _Walk, policy: Policy) -> None:
@@ -184,11 +219,11 @@ def _note_variable_keys(walk: _Walk, policy: Policy) -> None:
                     walk.assignment.setdefault(key, VARIABLE_VALUE)
 
 
-def _actions(walk: _Walk, policies: Sequence[CompiledPolicy]) -> list[str]:
+def _actions(walk: _Walk, views: Sequence[PolicyView]) -> list[str]:
     """One valid action per region of every action pattern (lower-cased, as IAM compares)."""
     texts: dict[str, None] = {}
-    for cp in policies:
-        for statement in cp.policy.statements:
+    for pv in views:
+        for statement in pv.policy.statements:
             for pattern in statement.action or statement.not_action or ():
                 texts[pattern.lower()] = None
     filters = walk.action_filter
@@ -217,27 +252,27 @@ def _readable(witness: str, signature: tuple[bool, ...], texts: Sequence[str]) -
     return witness
 
 
-def _try_action(walk: _Walk, policies: Sequence[CompiledPolicy], action: str) -> Found | None:
-    reached = [s for cp in policies for s in cp.candidates(action)]
+def _try_action(walk: _Walk, views: Sequence[PolicyView], action: str) -> Found | None:
+    reached = [s for pv in views for s in pv.candidates(action)]
     for resource in _resources(walk, reached):
         try:
-            matching = [s for s in reached if s.body.resource_matches(resource, walk.assignment)]
-        except Exception as exc:  # a statement the engine cannot compile fails closed there too
-            walk.note(f"a statement could not be compiled: {exc}")
+            matching = [s for s in reached if s.resource_matches(resource, walk.assignment)]
+        except Exception as exc:  # fail closed, as the evaluator does; the walk says so
+            walk.note(f"a statement's resources could not be compiled: {exc}")
             matching = reached
         found = _try_resource(walk, matching, action, resource)
-        if found is not None or walk.tried >= walk.budget:
+        if found is not None or walk.out_of_budget():
             return found
     return None
 
 
-def _resources(walk: _Walk, statements: Sequence[CompiledStatement]) -> list[str]:
+def _resources(walk: _Walk, statements: Sequence[StatementView]) -> list[str]:
     """One resource per region of the statements' Resource/NotResource patterns (and the filter)."""
     texts: dict[tuple[str, bool], None] = {}  # (pattern, escaped: a rendered policy variable)
-    for statement in statements:
-        st = statement.statement
+    for view in statements:
+        st = view.statement
         for pattern in st.resource or st.not_resource or ():
-            if statement.variables and "${" in pattern:
+            if view.variables and "${" in pattern:
                 rendered = compile_template(pattern).render(walk.assignment, escape_wildcards=True)
                 if rendered is not None:
                     texts[(rendered, True)] = None
@@ -266,59 +301,210 @@ def _resources(walk: _Walk, statements: Sequence[CompiledStatement]) -> list[str
     return out
 
 
+#: A condition entry of a statement the request reaches: (condition, its compiled test, whether
+#: the policy substitutes variables, the statement's position among the reached ones).
+_Entry = tuple[Condition, CompiledCondition, bool, int]
+
+
+@dataclass
+class _Space:
+    """The condition keys one (action, resource) reaches and what each value does to them.
+
+    Statement ``i`` of ``statements`` is bit ``1 << i`` of a state: set while every entry on
+    the keys assigned so far holds. ``settled[j]``: the statements all of whose keys are among
+    the first ``j`` (their bit no longer changes).
+    """
+
+    statements: Sequence[StatementView]
+    keys: list[str]
+    entries: dict[str, list[_Entry]]
+    everything: int
+    broken: int  # statements whose conditions could not be compiled: never settled
+    settled: list[int]
+    #: Goal directions: bits whose truth must be as high as possible, as low, or kept.
+    plus: int = 0
+    minus: int = 0
+    keep: int = 0
+    #: Per side the goal needs to allow / deny: (side index, its Allow bits, its Deny bits,
+    #: the Deny bits that apply to every caller).
+    must_allow: list[tuple[int, int, int]] = field(default_factory=list)
+    must_deny: list[tuple[int, int]] = field(default_factory=list)
+    #: Whether values of different keys may interact (policy variables): no merging then.
+    independent: bool = True
+
+
 def _try_resource(
-    walk: _Walk, statements: Sequence[CompiledStatement], action: str, resource: str
+    walk: _Walk, statements: Sequence[StatementView], action: str, resource: str
 ) -> Found | None:
-    by_key: dict[str, list[_Entry]] = {}
-    for statement in statements:
-        body = statement.body
-        for condition, test in zip(statement.statement.conditions, body.conditions, strict=True):
-            by_key.setdefault(condition.key.lower(), []).append(
-                (condition, test, statement.variables, id(statement))
-            )
-    keys = sorted(by_key)
-    choices = [_key_choices(walk, key, by_key[key]) for key in keys]
+    space = _space(walk, statements)
     for principal in walk.principals:
-        derived = principal_context_keys(principal)
-        for combo in _product(choices):
-            context = dict(walk.assignment)
-            duplicate = False
-            for key, value in zip(keys, combo, strict=True):
-                if value is None:
-                    # Not set by the request: absent, or the principal's own value when it
-                    # carries the key (tried first, so counterexamples stay consistent).
-                    context.pop(key, None)
-                elif value == ():
-                    # An empty set hides a key the principal carries (the evaluator reads it as
-                    # absent); for any other key it is the same request as None.
-                    duplicate = duplicate or key not in derived
-                    context[key] = ()
-                else:
-                    context[key] = value
-            if duplicate:
-                continue
-            request = Request(principal, action, resource, context)
-            decisions = tuple(_EVALUATOR.evaluate(request, side) for side in walk.sides)
-            walk.tried += 1
-            if walk.goal(request, decisions):
-                return Found(request, decisions, not walk.reasons, tuple(walk.reasons), walk.tried)
-            if walk.tried >= walk.budget:
-                return None
+        found = _try_contexts(walk, space, principal, action, resource)
+        if found is not None or walk.out_of_budget():
+            return found
     return None
 
 
-def _product(choices: Sequence[Sequence[ContextValue | None]]) -> Iterator[tuple[ContextValue | None, ...]]:
-    return itertools.product(*choices)
+def _space(walk: _Walk, statements: Sequence[StatementView]) -> _Space:
+    entries: dict[str, list[_Entry]] = {}
+    broken = 0
+    for position, view in enumerate(statements):
+        try:
+            compiled = view.conditions
+        except Exception as exc:  # the evaluator fails such a statement closed; not decided here
+            walk.note(f"a statement could not be compiled: {exc}")
+            broken |= 1 << position
+            continue
+        for condition, test in zip(view.statement.conditions, compiled, strict=True):
+            entries.setdefault(condition.key.lower(), []).append((condition, test, view.variables, position))
+    # Keys tested by the most statements first: they settle and stop branches soonest.
+    keys = sorted(entries, key=lambda k: (-len({e[3] for e in entries[k]}), k))
+    everything = (1 << len(statements)) - 1
+    level_of = [0] * len(statements)
+    for depth, key in enumerate(keys, 1):
+        for entry in entries[key]:
+            level_of[entry[3]] = depth
+    settled = [
+        sum(1 << i for i, level in enumerate(level_of) if level <= depth) & ~broken
+        for depth in range(len(keys) + 1)
+    ]
+    space = _Space(statements, keys, entries, everything, broken, settled)
+    space.independent = not walk.assignment and not walk.exhaustive
+    if walk.wants is not None and space.independent:
+        _directions(walk, space)
+    return space
 
 
-#: A condition entry of a statement the request reaches: (condition, its compiled test, whether
-#: the policy substitutes variables, the statement's id).
-_Entry = tuple[Condition, Callable[[Mapping[str, ContextValue]], bool], bool, int]
+def _directions(walk: _Walk, space: _Space) -> None:
+    """The goal's wishes per statement bit, and per side what stops a branch (module doc)."""
+    assert walk.wants is not None
+    rows = [walk.signs.get(id(view)) for view in space.statements]
+    for position, row in enumerate(rows):
+        bit = 1 << position
+        if row is None:
+            space.keep |= bit  # a statement not seen while the signs were taken: keep it as it is
+            continue
+        found = {w * s for w, s in zip(walk.wants, row, strict=True) if w and s}
+        if found == {1}:
+            space.plus |= bit
+        elif found == {-1}:
+            space.minus |= bit
+        elif found:
+            space.keep |= bit
+    for side, want in enumerate(walk.wants):
+        allows = denies = everyone = 0
+        for position, (view, row) in enumerate(zip(space.statements, rows, strict=True)):
+            if row is None or not row[side]:
+                continue
+            bit = 1 << position
+            if row[side] > 0:
+                allows |= bit
+            else:
+                denies |= bit
+                st = view.statement
+                if st.principal is None and st.not_principal is None:
+                    everyone |= bit
+        if want > 0:
+            space.must_allow.append((allows, denies, everyone))
+        elif want < 0 and walk.identity_only[side]:
+            space.must_deny.append((allows, denies))
 
 
-def _key_choices(walk: _Walk, key: str, entries: Sequence[_Entry]) -> list[ContextValue | None]:
-    """Absent, one value per class, and multi-valued sets; merged where every entry agrees,
-    and without values another one dominates."""
+def _stopped(space: _Space, state: int, depth: int, root: bool) -> bool:
+    """Whether no assignment of the keys after ``depth`` can meet the goal (module doc)."""
+    settled = space.settled[depth]
+    for allows, _denies, everyone in space.must_allow:
+        if state & settled & everyone:
+            return True  # a Deny of the side holds whatever comes
+        if not root and not state & allows:
+            return True  # no Allow of the side can hold any more
+    for allows, denies in space.must_deny:
+        if not state & denies and (root or state & settled & allows):
+            return True  # an Allow holds whatever comes and no Deny can
+    return False
+
+
+def _dominates(space: _Space, a: int, b: int) -> bool:
+    """Whether state ``a`` is at least as good for the goal as ``b`` on every statement."""
+    return not (b & space.plus & ~a) and not (a & space.minus & ~b) and not ((a ^ b) & space.keep)
+
+
+def _try_contexts(
+    walk: _Walk, space: _Space, principal: Principal, action: str, resource: str
+) -> Found | None:
+    derived = principal_context_keys(principal)
+    root = principal.type is PrincipalType.ACCOUNT
+    choices = [_key_choices(walk, space, key, derived) for key in space.keys]
+    relevant = space.plus | space.minus | space.keep if walk.wants is not None else space.everything
+    seen: list[set[int]] = [set() for _ in space.keys]
+    chosen: list[ContextValue | None] = []
+    prune = space.independent and walk.wants is not None
+
+    def visit(depth: int, state: int) -> Found | None:
+        if depth == len(space.keys):
+            return _decide(walk, space, principal, action, resource, chosen)
+        children: list[tuple[ContextValue | None, int]] = []
+        for value, alive in choices[depth]:
+            child = state & alive
+            if space.independent:
+                projected = child & relevant
+                if projected in seen[depth]:
+                    continue
+                seen[depth].add(projected)
+            walk.nodes += 1
+            if prune and _stopped(space, child, depth + 1, root):
+                continue
+            children.append((value, child))
+        if prune:
+            children = [
+                (v, c)
+                for v, c in children
+                if not any((o ^ c) & relevant and _dominates(space, o, c) for _, o in children)
+            ]
+        for value, child in children:
+            chosen.append(value)
+            found = visit(depth + 1, child)
+            chosen.pop()
+            if found is not None or walk.out_of_budget():
+                return found
+        return None
+
+    start = space.everything
+    if prune and _stopped(space, start, 0, root):
+        return None
+    return visit(0, start)
+
+
+def _decide(
+    walk: _Walk,
+    space: _Space,
+    principal: Principal,
+    action: str,
+    resource: str,
+    chosen: Sequence[ContextValue | None],
+) -> Found | None:
+    context = dict(walk.assignment)
+    for key, value in zip(space.keys, chosen, strict=True):
+        if value is None:
+            # Not set by the request: absent, or the principal's own value when it carries it.
+            context.pop(key, None)
+        else:
+            context[key] = value  # () hides a key the principal carries (read as absent)
+    request = Request(principal, action, resource, context)
+    decisions = tuple(_EVALUATOR.evaluate(request, side) for side in walk.sides)
+    walk.tried += 1
+    if walk.goal(request, decisions):
+        return Found(request, decisions, not walk.reasons, tuple(walk.reasons), walk.tried)
+    return None
+
+
+def _key_choices(
+    walk: _Walk, space: _Space, key: str, derived: Mapping[str, ContextValue]
+) -> list[tuple[ContextValue | None, int]]:
+    """The values to try for ``key`` with the statements each leaves alive: absent first (the
+    principal's own value when it carries the key), one per class, multi-valued sets, and the
+    empty set (which hides a key the principal carries); values leaving the same statements
+    alive are tried once."""
+    entries = space.entries[key]
     conditions = tuple(c for c, _, _, _ in entries)
     variables = any(v for _, _, v, _ in entries)
     memo_key = (conditions, variables)
@@ -327,20 +513,11 @@ def _key_choices(walk: _Walk, key: str, entries: Sequence[_Entry]) -> list[Conte
         found = walk._key_memo[memo_key] = key_values(conditions, variables)
     for reason in found.reasons:
         walk.note(reason)
-    tests = [t for _, t, _, _ in entries]
+    base: dict[str, Any] = {**derived, **walk.assignment}
     qualified = [t for c, t, _, _ in entries if c.qualifier is not None]
-
-    def answers(value: ContextValue | None) -> tuple[bool, ...]:
-        context: dict[str, Any] = dict(walk.assignment)
-        context.pop(key, None)
-        if value is not None:
-            context[key] = value
-        return tuple(_safe(t, context) for t in tests)
-
-    singles: list[ContextValue | None] = list(found.values)
     classes: dict[tuple[bool, ...], str] = {}
     for text in found.values:
-        context = {**walk.assignment, key: text}
+        context = {**base, key: text}
         classes.setdefault(tuple(_safe(t, context) for t in qualified), text)
     representatives = list(classes.values())
     if len(representatives) > _MAX_SET_CLASSES:
@@ -352,68 +529,32 @@ def _key_choices(walk: _Walk, key: str, entries: Sequence[_Entry]) -> list[Conte
             for size in range(1, len(representatives) + 1)
             for chosen in itertools.combinations(representatives, size)
         ]
-    sets: list[ContextValue | None] = [s if len(s) > 1 else (s[0], s[0]) for s in subsets]
-    merged: dict[tuple[bool, ...], ContextValue | None] = {}
-    for value in singles + sets:
-        merged.setdefault(answers(value), value)
-    kept = list(merged.items())
-    if walk.wants is not None and not walk.assignment:
-        kept = _undominated(kept, [_direction(walk, e[3]) for e in entries])
-    # Absence (None) stays a choice of its own even when a present value answers alike: for a
-    # key the principal carries it means the principal's value, and the present value must still
-    # be tried; the empty set () is the absence of such a key.
-    return [None, *(v for _, v in kept if v is not None and v != ()), ()]
-
-
-def _direction(walk: _Walk, statement: int) -> int | None:
-    """Which truth of a condition of ``statement`` helps the goal: +1 true, -1 false, 0 it
-    must stay as it is (it helps on one side and hurts on another), None: it does not matter."""
-    assert walk.wants is not None
-    signs = walk.signs.get(statement)
-    if signs is None:
-        return 0  # a statement not seen while the signs were taken: keep its answers as they are
-    found = {want * sign for want, sign in zip(walk.wants, signs, strict=True) if want and sign}
-    if not found:
-        return None
-    return found.pop() if len(found) == 1 else 0
-
-
-def _undominated(
-    values: list[tuple[tuple[bool, ...], ContextValue | None]], directions: list[int | None]
-) -> list[tuple[tuple[bool, ...], ContextValue | None]]:
-    """The values no other value dominates.
-
-    Why this is sound: evaluation is monotone in each statement (an Allow that applies to more
-    requests allows more, a Deny denies more; ``_relax`` has the references), and each goal here
-    needs given sides to allow or deny. If a request with value ``b`` meets the goal, the same
-    request with ``a`` instead also does when, condition by condition, ``a`` makes each one at
-    least as helpful (true where truth helps, false where it hurts, the same where it does
-    both): so ``b`` need not be tried. Among values equal on every condition that matters, one
-    is kept.
-    """
-    kept: list[tuple[tuple[bool, ...], ContextValue | None]] = []
-    seen: set[tuple[bool, ...]] = set()
-
-    def projection(answers: tuple[bool, ...]) -> tuple[bool, ...]:
-        return tuple(a for a, d in zip(answers, directions, strict=True) if d is not None)
-
-    def at_least(a: tuple[bool, ...], b: tuple[bool, ...]) -> bool:
-        for x, y, d in zip(a, b, directions, strict=True):
-            if d is None:
-                continue
-            if (d > 0 and x < y) or (d < 0 and x > y) or (d == 0 and x != y):
-                return False
-        return True
-
-    for answers, value in values:
-        mine = projection(answers)
-        if mine in seen:
-            continue
-        if any(projection(other) != mine and at_least(other, answers) for other, _ in values):
-            continue
-        seen.add(mine)
-        kept.append((answers, value))
-    return kept
+    sets: list[ContextValue] = [s if len(s) > 1 else (s[0], s[0]) for s in subsets]
+    values: list[ContextValue | None] = [None, *found.values, *sets]
+    if key in derived:
+        values.append(())  # for any other key the same request as None
+    out: list[tuple[ContextValue | None, int]] = []
+    masks: set[int] = set()
+    for value in values:
+        context = dict(base)
+        if value is None:
+            context.pop(key, None)
+            if key in derived:
+                context[key] = derived[key]
+        else:
+            context[key] = value
+        killed = answers = 0
+        for index, (_, test, _, position) in enumerate(entries):
+            if not _safe(test, context):
+                killed |= 1 << position
+                answers |= 1 << index
+        alive = space.everything & ~(killed & ~space.broken)
+        # Without independence (policy variables), only values every entry answers alike merge.
+        same = alive if space.independent else answers
+        if walk.exhaustive or same not in masks:
+            masks.add(same)
+            out.append((value, alive))
+    return out
 
 
 def _safe(test: Callable[[Mapping[str, ContextValue]], bool], context: Mapping[str, ContextValue]) -> bool:

@@ -47,7 +47,7 @@ from iamguard.analysis._regions import (
     region_witnesses,
 )
 from iamguard.policy.model import Condition
-from iamguard.policy.operators import _read_binary, _read_date, _read_network, _read_number
+from iamguard.policy.operators import read_binary, read_date, read_network, read_number
 from iamguard.policy.variables import compile_template
 
 __all__ = ["KeyValues", "key_values"]
@@ -222,7 +222,7 @@ def _render_number(point: Fraction) -> str:
 
 def _render_date(point: Fraction) -> str:
     if point.denominator == 1:
-        return str(point.numerator)  # epoch seconds: _read_date reads an all-digit value so
+        return str(point.numerator)  # epoch seconds: read_date reads an all-digit value so
     return f"{float(point):.6f}"
 
 
@@ -231,7 +231,7 @@ def _ip_values(group: list[Condition], variables: bool, limit: int) -> tuple[lis
     top = {4: 2**32 - 1, 6: 2**128 - 1}
     for condition in group:
         for raw in condition.values:
-            network = _read_network(raw)
+            network = read_network(raw)
             if network is None:
                 continue
             version, address, mask = network
@@ -254,12 +254,12 @@ def _ip_values(group: list[Condition], variables: bool, limit: int) -> tuple[lis
 
 
 def _binary_values(group: list[Condition], variables: bool, limit: int) -> tuple[list[str], bool, list[str]]:
-    seen = {_read_binary(v) for c in group for v in c.values}
+    seen = {read_binary(v) for c in group for v in c.values}
     values = [v for c in group for v in c.values] + ["!"]
     filler = 0
     while True:
         candidate = base64.b64encode(filler.to_bytes(4, "big")).decode("ascii")
-        if _read_binary(candidate) not in seen:
+        if read_binary(candidate) not in seen:
             values.append(candidate)
             break
         filler += 1
@@ -268,8 +268,8 @@ def _binary_values(group: list[Condition], variables: bool, limit: int) -> tuple
 
 _BUILDERS: dict[str, Callable[[list[Condition], bool, int], tuple[list[str], bool, list[str]]]] = {
     "string": _string_values,
-    "number": _ordered_values(_read_number, _render_number),
-    "date": _ordered_values(_read_date, _render_date),
+    "number": _ordered_values(read_number, _render_number),
+    "date": _ordered_values(read_date, _render_date),
     "ip": _ip_values,
     "binary": _binary_values,
 }

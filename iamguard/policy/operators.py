@@ -183,6 +183,14 @@ def _read_network(text: str) -> tuple[int, int, int] | None:
     return network.version, int(network.network_address), int(network.netmask)
 
 
+#: The readers under public names, for the policy analysis (``iamguard.analysis``), which must
+#: read a value exactly as the operators do to cut the values of a key into classes.
+read_number = _read_number
+read_date = _read_date
+read_network = _read_network
+read_binary = _read_binary
+
+
 # ---------------------------------------------------------------- per-family compilers
 # A family compiles the policy values into a test "does this context string satisfy the
 # positive operator for any policy value". ``_Invalid`` marks a policy value it cannot read.

@@ -121,6 +121,22 @@ def compile_template(text: str) -> Template:
     return Template(text, keys, dynamic, _program(parts, False), _program(parts, True))
 
 
+def variables_as_wildcards(text: str) -> str:
+    """``text`` with each policy variable (and each malformed one) written as ``*``, and
+    ``${*}``/``${?}``/``${$}`` kept as written: a pattern matching every resource any rendering of
+    ``text`` matches (a substituted value is one string, which ``*`` matches; an unresolved
+    variable matches nothing). Used by the policy analysis to relax a statement."""
+    out: list[str] = []
+    for part in _parse(text):
+        if part[0] == "lit":
+            out.append(part[1])  # type: ignore[misc]
+        elif part[0] == "sub":
+            out.append("${" + part[1] + "}")  # type: ignore[misc]
+        else:
+            out.append("*")
+    return "".join(out)
+
+
 def _program(parts: tuple[_Part, ...], escape: bool) -> tuple[_Step, ...]:
     steps: list[_Step] = []
     for part in parts:
