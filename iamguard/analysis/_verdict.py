@@ -44,7 +44,8 @@ def run_check(
     ``relaxations`` decide a world left open only by policy variables (``_relax``): each is
     (per side: relax it wider or narrower, the goal that must have no request there, its wants).
     ``wants`` says, per side, whether ``goal`` needs it to allow (+1) or deny (-1): then the
-    search leaves out condition values another one dominates (``_search._undominated``).
+    search leaves out condition values another one dominates and stops branches that cannot
+    meet the goal (``_search`` module doc).
     """
     reasons: list[str] = []
     tried = 0

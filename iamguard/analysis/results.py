@@ -49,22 +49,28 @@ class Counterexample:
         boundary_file: str | None = None,
         resource_policy_file: str | None = None,
         resource_owner: str | None = None,
+        session_policy_files: Sequence[str] | None = None,
     ) -> str:
         """The ``iamguard simulate`` command line that replays this request.
 
         The file names are the caller's (the check read documents, not files). Context values
         are written with an explicit type (``string:``/``stringList:``) so nothing is guessed.
-        The anonymous caller and session policies have no ``simulate`` flag: replay those with
-        :func:`iamguard.simulate.simulate_policy_set`.
+        The anonymous caller (``*``) is replayed with ``--anonymous`` and without identity
+        policy files (it carries none); ``session_policy_files`` become ``--session-policy``.
         """
-        words = ["iamguard", "simulate", *policy_files]
+        anonymous = self.principal == "*"
+        words = ["iamguard", "simulate", *(() if anonymous else policy_files)]
+        if anonymous:
+            words.append("--anonymous")
+        for path in session_policy_files or ():
+            words += ["--session-policy", path]
         if boundary_file is not None:
             words += ["--boundary", boundary_file]
         if resource_policy_file is not None:
             words += ["--resource-policy", resource_policy_file]
         if resource_owner is not None:
             words += ["--resource-owner", resource_owner]
-        if self.principal != "*":
+        if not anonymous:
             words += ["--caller-arn", self.principal]
         words += ["--action", self.action, "--resource", self.resource]
         for key, value in self.context.items():

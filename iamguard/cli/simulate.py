@@ -5,12 +5,17 @@
     iamguard simulate policy.json [more.json ...] --action s3:GetObject [--action ...]
         [--resource ARN ...] [--context aws:SourceIp=ip:10.0.0.1 ...]
         [--boundary FILE] [--resource-policy FILE] [--resource-owner ACCOUNT]
-        [--caller-arn ARN] [--json]
+        [--caller-arn ARN | --anonymous] [--session-policy FILE ...] [--json]
 
 ``--context KEY=TYPE:VALUE`` takes a ``ContextKeyType`` (``string``, ``stringList``, ``numeric``,
 ``boolean``, ``ip``, ``date``, ``binary`` and their ``List`` forms); list types take
 comma-separated values. Without a recognised type prefix the whole value is a string, so
 ``aws:CurrentTime=2024-01-01T00:00:00Z`` works as written.
+
+``--anonymous`` (an unsigned caller, who carries no identity policies: give no POLICY_FILE) and
+``--session-policy`` (policies passed when the session was created) are iamguard's own: AWS's
+SimulateCustomPolicy has neither, and they exist so every counterexample of ``iamguard analyze``
+replays (:meth:`iamguard.analysis.Counterexample.simulate_command`).
 
 Exit status: 0 when every (action, resource) is allowed, 1 when any is denied (or a policy is
 invalid), 2 on a usage error.
@@ -29,9 +34,11 @@ from iamguard.cli._aws_json import print_json
 from iamguard.context import ContextType, ContextValue, parse_typed_value
 from iamguard.decision import Decision
 from iamguard.errors import InvalidParameterError
+from iamguard.evaluate.inputs import PolicySet
 from iamguard.policy.model import Policy, PolicyKind
 from iamguard.policy.parse import parse_policy
-from iamguard.simulate import simulate_custom_policy
+from iamguard.principal import Principal, PrincipalType
+from iamguard.simulate import DEFAULT_CALLER_ARN, simulate_custom_policy, simulate_policy_set
 
 __all__ = ["add_request_args", "context_from_options", "parse_context_option", "register", "report", "run"]
 
@@ -45,12 +52,29 @@ def register(subparsers: Any) -> None:
         help="evaluate identity policies (and optionally a boundary and resource policy) offline",
         description="Evaluate actions on resources against policy files, like IAM's SimulateCustomPolicy.",
     )
-    parser.add_argument("policies", nargs="+", metavar="POLICY_FILE", help="identity policy JSON files")
+    parser.add_argument(
+        "policies",
+        nargs="*",
+        metavar="POLICY_FILE",
+        help="identity policy JSON files (none with --anonymous)",
+    )
     add_request_args(parser, context_help="context key (repeatable)")
     parser.add_argument("--boundary", metavar="FILE", help="permissions boundary policy file")
     parser.add_argument("--resource-policy", metavar="FILE", help="resource-based policy file")
     parser.add_argument("--resource-owner", metavar="ACCOUNT", help="account id (or ARN) owning the resource")
     parser.add_argument("--caller-arn", metavar="ARN", help="simulated caller (default: an IAM user)")
+    parser.add_argument(
+        "--anonymous",
+        action="store_true",
+        help="simulate an unsigned (anonymous) caller; not in AWS's SimulateCustomPolicy",
+    )
+    parser.add_argument(
+        "--session-policy",
+        action="append",
+        default=None,
+        metavar="FILE",
+        help="session policy file (repeatable); not in AWS's SimulateCustomPolicy",
+    )
     parser.add_argument(
         "--json",
         action="store_true",
@@ -61,6 +85,11 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the simulation described by ``args``; print results; return the exit status."""
+    if args.anonymous or args.session_policy is not None:
+        return _run_policy_set(args)
+    if not args.policies and not args.resource_policy:
+        # Without identity policies only a resource policy can grant anything.
+        raise InvalidParameterError("simulate needs a POLICY_FILE, --resource-policy or --anonymous")
     identity = [_read(path, PolicyKind.IDENTITY) for path in args.policies]
     boundary = [_read(args.boundary, PolicyKind.IDENTITY)] if args.boundary else None
     resource_policy = _read(args.resource_policy, PolicyKind.RESOURCE) if args.resource_policy else None
@@ -81,6 +110,36 @@ def run(args: argparse.Namespace) -> int:
             boundary, args.action, resources, context_entries=context, caller_arn=args.caller_arn
         )
     return report(args, decisions, alone, _source_ids(args))
+
+
+def _run_policy_set(args: argparse.Namespace) -> int:
+    """``--anonymous`` / ``--session-policy``: the request evaluated against the whole policy set."""
+    if args.anonymous and (args.policies or args.caller_arn):
+        raise InvalidParameterError(
+            "--anonymous takes no POLICY_FILE or --caller-arn: an unsigned caller has no identity"
+        )
+    principal = (
+        Principal(arn="*", account="", type=PrincipalType.ANONYMOUS)
+        if args.anonymous
+        else Principal.from_arn(args.caller_arn or DEFAULT_CALLER_ARN)
+    )
+    policies = PolicySet(
+        identity=tuple(_read(path, PolicyKind.IDENTITY) for path in args.policies),
+        boundary=_read(args.boundary, PolicyKind.IDENTITY) if args.boundary else None,
+        session=tuple(_read(path, PolicyKind.IDENTITY) for path in args.session_policy)
+        if args.session_policy is not None
+        else None,
+        resource=_read(args.resource_policy, PolicyKind.RESOURCE) if args.resource_policy else None,
+    )
+    decisions = simulate_policy_set(
+        principal,
+        policies,
+        args.action,
+        args.resource or ["*"],
+        context_from_options(args.context),
+        args.resource_owner,
+    )
+    return report(args, decisions, None, _source_ids(args))
 
 
 def _source_ids(args: argparse.Namespace) -> dict[str, str]:

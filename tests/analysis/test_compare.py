@@ -18,6 +18,7 @@ import pytest
 
 from iamguard.analysis import (
     AnalysisResult,
+    Counterexample,
     Verdict,
     check_access_not_granted,
     check_no_new_access,
@@ -169,3 +170,90 @@ def test_counterexample_keeps_the_principals_own_keys() -> None:
     result = _run(case)
     assert result.counterexample is not None
     assert not any(k.lower() == "aws:principalarn" for k in result.counterexample.context)
+
+
+def _session_and_resource_cases() -> list[dict[str, Any]]:
+    return [
+        c
+        for c in CASES
+        if c["expected"] == "FAIL"
+        and c["check"] == "no_new_access"
+        and ("session_policies" in c.get("options", {}) or _is_resource_policy(c["new"]))
+    ]
+
+
+@pytest.mark.parametrize(
+    "case", _session_and_resource_cases(), ids=[c["name"] for c in _session_and_resource_cases()]
+)
+def test_session_and_resource_counterexamples_replay_with_iamguard_simulate(
+    case: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Session policies go in ``--session-policy``; a resource policy's world (the caller's own
+    account allows nothing, or everything) decides the identity files: the printed command
+    allows on the new side (exit 0) and denies on the old (1)."""
+    result = _run(case)
+    example = result.counterexample
+    assert example is not None
+    options = case.get("options", {})
+    sessions = []
+    for index, document in enumerate(options.get("session_policies", ())):
+        path = tmp_path / f"session-{index}.json"
+        path.write_text(json.dumps(document), encoding="utf-8")
+        sessions.append(str(path))
+    allow_all = tmp_path / "allow-all.json"
+    allow_all.write_text(json.dumps(ALLOW_ALL.to_json()), encoding="utf-8")
+    resource_side = _is_resource_policy(case["new"])
+    everything = any("allows everything" in reason for reason in result.reasons)
+    statuses = []
+    for side in ("new", "old"):
+        policy_file = tmp_path / f"{side}.json"
+        policy_file.write_text(json.dumps(case[side]), encoding="utf-8")
+        if resource_side:
+            owner = next(r.split("(--resource-owner ")[1].rstrip(")") for r in result.reasons if "owner" in r)
+            command = example.simulate_command(
+                (str(allow_all),) if everything else (),
+                resource_policy_file=str(policy_file),
+                resource_owner=owner,
+            )
+        else:
+            command = example.simulate_command((str(policy_file),), session_policy_files=sessions)
+        words = shlex.split(command)
+        assert words[:2] == ["iamguard", "simulate"]
+        assert ("--session-policy" in words) == bool(sessions)
+        statuses.append(main(words[1:]))
+    capsys.readouterr()
+    assert statuses == [0, 1], example.simulate_command()
+
+
+def test_an_anonymous_counterexample_replays_with_iamguard_simulate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The unsigned caller is replayed with ``--anonymous`` and no identity policy file: a bucket
+    policy granting everyone allows it (exit 0), one granting an account does not (1)."""
+    public = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}
+        ],
+    }
+    private = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "111122223333"},
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::b/*",
+            }
+        ],
+    }
+    example = Counterexample("*", "s3:GetObject", "arn:aws:s3:::b/k", {"aws:SourceIp": "10.0.0.1"})
+    statuses = []
+    for name, document in (("public", public), ("private", private)):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(document), encoding="utf-8")
+        words = shlex.split(example.simulate_command(("ignored.json",), resource_policy_file=str(path)))
+        assert "--anonymous" in words and "ignored.json" not in words and "--caller-arn" not in words
+        statuses.append(main(words[1:]))
+    capsys.readouterr()
+    assert statuses == [0, 1]
