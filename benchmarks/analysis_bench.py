@@ -18,6 +18,13 @@ accounts, to roles, and to everyone limited by ``aws:PrincipalOrgID`` or a ``/24
 ``aws:SourceIp``, plus a TLS-only ``Deny``; the **public** variant turns one grant into
 ``"Principal": "*"`` without a condition (FAIL), the **private** one is as generated (PASS).
 
+**Dense policies** (``dense_policy``): every statement reaches the same three resources and
+tests two to four of six shared keys (``aws:SourceIp``, ``aws:RequestedRegion``,
+``aws:PrincipalTag/team``, ``s3:prefix``, ``aws:MultiFactorAuthAge``, ``aws:SecureTransport``),
+one in twelve a ``Deny`` of writes from outside three networks: **dense narrowed** (PASS) as
+above, **dense widened** (FAIL: one grant also allows ``s3:GetBucketPolicy``), and **dense
+public** (a bucket policy for everyone limited by shared keys, one grant made public: FAIL).
+
 Each check is timed from the JSON document (parsing and compiling included, as a caller pays
 them), ``--repeat`` times (default 9); the median and the slowest are reported with the verdict
 and the number of requests the search evaluated.
