@@ -95,6 +95,7 @@ class EscalationEdge:
     missing_keys: tuple[str, ...] = ()
 
     def describe(self) -> str:
+        """One line for a reader: who can act as (or make admin) whom, by which technique."""
         verb = "can act as" if self.kind == "act-as" else "can make admin:"
         text = f"{self.actor} {verb} {self.becomes} via {self.technique} on {self.target}"
         return f"{text} ({self.note})" if self.note else text

@@ -75,6 +75,7 @@ class EscalationPath:
         return lines
 
     def to_json(self) -> dict[str, Any]:
+        """The path as a JSON object (``Principal``, ``Admin``, its steps)."""
         return {
             "Principal": self.principal,
             "Admin": self.admin,
@@ -101,12 +102,15 @@ class EscalationReport:
 
     @property
     def escalating(self) -> tuple[str, ...]:
+        """The principals (ARNs) that can reach an admin, in report order."""
         return tuple(p.principal for p in self.paths)
 
     def path_for(self, principal: str) -> EscalationPath | None:
+        """The path found for ``principal`` (an ARN), or None when it reaches no admin."""
         return next((p for p in self.paths if p.principal == principal), None)
 
     def to_json(self) -> dict[str, Any]:
+        """The report as a JSON object (``Principals``, ``Admins``, the paths)."""
         return {
             "Principals": self.principals,
             "Admins": list(self.admins),

@@ -107,6 +107,7 @@ class GeneratedPolicy:
         return PolicyLimits.MANAGED.problem(policy_size(self.document))
 
     def to_json(self) -> dict[str, Any]:
+        """The generated policy, its proof steps and counts as a JSON object."""
         verdict = getattr(self.no_new_access, "verdict", None)
         return {
             "PrincipalArn": self.principal_arn,

@@ -81,6 +81,7 @@ class Counterexample:
         return " ".join(shlex.quote(w) for w in words)
 
     def to_json(self) -> dict[str, Any]:
+        """The request as a JSON object (context lists for multi-valued keys)."""
         return {
             "principal": self.principal,
             "action": self.action,
@@ -101,12 +102,14 @@ class AnalysisResult:
 
     @property
     def passed(self) -> bool:
+        """Whether the verdict is PASS (FAIL and UNKNOWN are not)."""
         return self.verdict is Verdict.PASS
 
     def __bool__(self) -> bool:
         return self.passed
 
     def to_json(self) -> dict[str, Any]:
+        """The result as a JSON object (verdict, counterexample or null, reasons, requests tried)."""
         return {
             "verdict": self.verdict.value,
             "counterexample": self.counterexample.to_json() if self.counterexample else None,

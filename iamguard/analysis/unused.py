@@ -71,6 +71,7 @@ class UnusedAccessFinding:
     used_services: tuple[str, ...] = ()
 
     def describe(self) -> str:
+        """One line for a reader: what was not used, by whom, and when it last was."""
         when = "never used" if self.last_accessed is None else f"last used {self.last_accessed:%Y-%m-%d}"
         if self.kind == "principal":
             return f"{self.principal}: no access used in {self.days} days ({when})"
@@ -83,6 +84,7 @@ class UnusedAccessFinding:
         return f"{self.principal}: {self.kind} {self.service} ({what}) not used in {self.days} days ({when})"
 
     def to_json(self) -> dict[str, Any]:
+        """The finding as a JSON object."""
         return {
             "Principal": self.principal,
             "Kind": self.kind,
