@@ -45,7 +45,7 @@ from iamguard.principal import Principal
 if TYPE_CHECKING:
     from iamguard.store.service import IdentityService
 
-__all__ = ["UnusedAccessFinding", "unused_access"]
+__all__ = ["UnusedAccessFinding", "allowed_services", "unused_access"]
 
 _ALL_SERVICES = "*"
 _EVALUATOR = Evaluator()
@@ -115,6 +115,20 @@ def unused_access(
     for arn in arns:
         found.extend(_findings(store, arn, days, cutoff, None if logged is None else logged[arn]))
     return tuple(found)
+
+
+def allowed_services(store: IdentityService, arn: str) -> tuple[str, ...]:
+    """The service namespaces the policies of the user or role ``arn`` allow some action of,
+    decided by the evaluator as for the findings (Deny and boundary honoured); an Allow of
+    every service (``*``) names none, as no list of every AWS service is kept here.
+    What GetServiceLastAccessedDetails lists besides the used services:
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetServiceLastAccessedDetails.html"""
+    resolved = store.resolve_principal(arn)
+    if resolved is None:
+        raise NoSuchEntityError(f"no user or role with ARN {arn} in this store")
+    principal = Principal.from_arn(resolved.arn, tags=dict(resolved.tags), user_id=resolved.unique_id)
+    allowed = _allowed_services(principal, PolicySet(identity=resolved.identity, boundary=resolved.boundary))
+    return tuple(sorted(s for s in allowed if s != _ALL_SERVICES))
 
 
 def _moment(now: datetime | float | None) -> datetime:

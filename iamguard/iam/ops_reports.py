@@ -277,6 +277,21 @@ def _service_entries(
     return entries
 
 
+def _unused_entries(call: Call, arn: str, used: set[str]) -> list[dict[str, Any]]:
+    """Services the entities' policies allow but that were never used: listed without
+    ``LastAuthenticated``, as AWS lists them.
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_ServiceLastAccessed.html"""
+    from iamguard.analysis.unused import allowed_services
+
+    allowed: set[str] = set()
+    for entity in _entities(call, arn):
+        allowed.update(allowed_services(call.store, entity))
+    return [
+        {"ServiceName": namespace, "ServiceNamespace": namespace, "TotalAuthenticatedEntities": 0}
+        for namespace in sorted(allowed - {u.lower() for u in used})
+    ]
+
+
 @operation("GenerateServiceLastAccessedDetails", targets=lambda call: [Target.on(call["Arn"])], mutates=False)
 def generate_service_last_accessed_details(call: Call) -> Result:
     """A job over the entity's access-advisor data; it completes at once.
@@ -292,7 +307,8 @@ def generate_service_last_accessed_details(call: Call) -> Result:
         "type": granularity,
         "created": now,
         "completed": now,
-        "services": _service_entries(records, granularity == "ACTION_LEVEL"),
+        "services": _service_entries(records, granularity == "ACTION_LEVEL")
+        + _unused_entries(call, call["Arn"], {r.service_namespace for _, r in records}),
     }
     call.store.put_account_report(_JOB + job_id, json.dumps(job))
     return {"JobId": job_id}
