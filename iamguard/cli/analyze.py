@@ -181,7 +181,10 @@ def _public(args: argparse.Namespace) -> int:
     found = check_no_public_access(
         _policy(args.policy), resource_type=args.resource_type, resource_account=args.resource_account
     )
-    return _verdict(args, found, [], resource_policy_file=args.policy)
+    from iamguard.analysis.principals import CALLER_ACCOUNT
+
+    owner = args.resource_account or CALLER_ACCOUNT
+    return _verdict(args, found, [], resource_policy_file=args.policy, resource_owner=owner)
 
 
 def _equivalent(args: argparse.Namespace) -> int:
@@ -196,6 +199,7 @@ def _verdict(
     files: list[str],
     *,
     resource_policy_file: str | None = None,
+    resource_owner: str | None = None,
 ) -> int:
     """Print a check's result; 0 for PASS, 1 otherwise (FAIL, or UNKNOWN: not proven)."""
     if args.json:
@@ -212,7 +216,10 @@ def _verdict(
             if example.decisions:
                 print(f"    decisions: {', '.join(example.decisions)}")
             replay = example.simulate_command(
-                files or ("POLICY.json",), resource_policy_file=resource_policy_file
+                files or ("POLICY.json",),
+                boundary_file=getattr(args, "boundary", None),
+                resource_policy_file=resource_policy_file or getattr(args, "resource_policy", None),
+                resource_owner=resource_owner or getattr(args, "resource_account", None),
             )
             print(f"  replay: {replay}")
     return EXIT_OK if result.passed else EXIT_FINDINGS
