@@ -15,6 +15,10 @@ for ``iamguard serve-sts``, which stays for STS alone. Point SDKs at it with
 It needs the store's master key (``IAMGUARD_MASTER_KEY`` or ``IAMGUARD_MASTER_KEY_FILE``;
 ``IAMGUARD_DEV_MASTER_KEY=1`` for development) and refuses to start without one: the access keys
 IAM and STS verify, and the console's half-done sign-ins, are sealed with it.
+
+Each authenticated call records its access key's last use (date, service ``iam`` or ``sts``,
+region), as AWS does, for GetAccessKeyLastUsed and the credential report; the records are
+written every second and on shutdown.
 """
 
 from __future__ import annotations
@@ -30,14 +34,19 @@ from iamguard.cli._serve import check_bind_address, run_until_signalled, wait_fo
 from iamguard.cli._store_args import STORE_HELP, store_url
 from iamguard.cli.serve_sts import ThreadingWSGIServer, _QuietHandler, build_token_service
 from iamguard.console.mount import mount_console
+from iamguard.enforce.audit import AccessTracker
 from iamguard.errors import StoreError
 from iamguard.iam.query_api import IamEndpoint
 from iamguard.iam.wsgi import IamStsWsgiApp, IamWsgiApp
 from iamguard.keyring import ENV_KEYS, ENV_KEYS_FILE
 from iamguard.store.service import IdentityService
+from iamguard.sts.query_api import StsEndpoint
 from iamguard.sts.wsgi import StsWsgiApp
 
-__all__ = ["COMMAND", "build_app", "register", "run", "serve"]
+__all__ = ["COMMAND", "LAST_USED_INTERVAL", "build_app", "build_served", "register", "run", "serve"]
+
+#: Seconds between writes of the access keys' last-used records (and once more on shutdown).
+LAST_USED_INTERVAL = 1.0
 
 COMMAND = "serve"
 
@@ -84,6 +93,14 @@ def run(args: argparse.Namespace) -> int:
 
 def build_app(args: argparse.Namespace, err: TextIO) -> IamStsWsgiApp:
     """The WSGI app ``serve`` runs: IAM and STS over the store of ``args.store``."""
+    return build_served(args, err)[0]
+
+
+def build_served(
+    args: argparse.Namespace, err: TextIO, *, interval: float | None = LAST_USED_INTERVAL
+) -> tuple[IamStsWsgiApp, AccessTracker]:
+    """:func:`build_app`'s app and the tracker its IAM and STS endpoints record access keys'
+    last use into (written every ``interval`` seconds; close it on shutdown to write the rest)."""
     service = build_token_service(args, err)
     store = next(iter(service.stores.values()))
     if not isinstance(store, IdentityService):  # pragma: no cover - open_store returns one
@@ -96,9 +113,11 @@ def build_app(args: argparse.Namespace, err: TextIO) -> IamStsWsgiApp:
             f"{exc} (iamguard serve needs the master key: the access keys IAM and STS verify, and "
             "the console's sign-ins waiting for an MFA code or a new password, are sealed with it)"
         ) from None
-    iam = IamWsgiApp(IamEndpoint(store, sessions=service.tokens))
+    tracker = AccessTracker(store, interval=interval)
+    iam = IamWsgiApp(IamEndpoint(store, sessions=service.tokens, tracker=tracker))
+    sts = StsWsgiApp(StsEndpoint(service, tracker=tracker))
     # unsigned browser requests reach the STS side; the console takes those under /console
-    return IamStsWsgiApp(iam, mount_console(StsWsgiApp(service), store, service.tokens))
+    return IamStsWsgiApp(iam, mount_console(sts, store, service.tokens)), tracker
 
 
 def serve(
@@ -107,10 +126,11 @@ def serve(
     """Run until ``stop`` is set; prints the ``AWS_ENDPOINT_URL_IAM``/``_STS`` lines to export."""
     out, err = out or sys.stdout, err or sys.stderr
     check_bind_address(args)
+    app, tracker = build_served(args, err)
     server = make_server(
         args.host,
         args.port,
-        build_app(args, err),
+        app,
         server_class=ThreadingWSGIServer,
         handler_class=_QuietHandler,
     )
@@ -129,5 +149,6 @@ def serve(
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+        tracker.close()  # the last requests' last-used records
     err.write("IAM + STS server stopped\n")
     return EXIT_OK

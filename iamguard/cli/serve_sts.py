@@ -12,7 +12,8 @@ as for every other command. Session tokens are signed with the keyring from ``IA
 ``IAMGUARD_STS_KEYS_FILE`` or ``--keys-file``; without one a fresh keyring lives only as long as
 the process (tokens die with it), which the command says on stderr. Encoded authorization
 messages use the AES-256 key in ``IAMGUARD_STS_MESSAGE_KEY`` (base64), else a per-process key.
-Point SDKs at it with ``AWS_ENDPOINT_URL_STS=http://127.0.0.1:PORT``.
+Point SDKs at it with ``AWS_ENDPOINT_URL_STS=http://127.0.0.1:PORT``. Each signed call records
+its access key's last use (date, service ``sts``, region), written every second and on shutdown.
 """
 
 from __future__ import annotations
@@ -33,12 +34,14 @@ from iamguard.authn.session_token import SessionTokenService
 from iamguard.cli import EXIT_OK
 from iamguard.cli._serve import check_bind_address, run_until_signalled, wait_for
 from iamguard.cli._store_args import STORE_HELP, store_url, warn_if_memory
+from iamguard.enforce.audit import AccessTracker
 from iamguard.errors import InvalidParameterError
 from iamguard.keyring import ENV_KEYS, ENV_KEYS_FILE, KeyRing
 from iamguard.sts._federation import stored_saml_provider
 from iamguard.sts.auth_message import AuthorizationMessageCodec
 from iamguard.sts.keyring_source import FollowingKeyRing, keyring_from_env
 from iamguard.sts.oidc import OidcProvider, OidcVerifier
+from iamguard.sts.query_api import StsEndpoint
 from iamguard.sts.service import TokenService
 from iamguard.sts.wsgi import StsWsgiApp
 
@@ -177,10 +180,12 @@ def serve(
     out, err = out or sys.stdout, err or sys.stderr
     check_bind_address(args)
     service = build_token_service(args, err)
+    # written every second, and once more on shutdown (LAST_USED_INTERVAL, as 'iamguard serve')
+    tracker = AccessTracker(next(iter(service.stores.values())), interval=1.0)  # type: ignore[arg-type]
     server = make_server(
         args.host,
         args.port,
-        StsWsgiApp(service),
+        StsWsgiApp(StsEndpoint(service, tracker=tracker)),
         server_class=ThreadingWSGIServer,
         handler_class=_QuietHandler,
     )
@@ -200,5 +205,6 @@ def serve(
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+        tracker.close()  # the last requests' last-used records
     err.write("STS server stopped\n")
     return EXIT_OK

@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl
 from iamguard.authn.context import RequestMeta
 from iamguard.authn.request_view import RequestView
 from iamguard.authn.session_token import SessionTokenService
-from iamguard.enforce.audit import AuditSink
+from iamguard.enforce.audit import AccessTracker, AuditSink
 from iamguard.enforce.guard import Guard
 from iamguard.errors import IAMGuardError, client_message
 from iamguard.iam._caller import Authorizer, Caller
@@ -72,7 +72,9 @@ class IamEndpoint:
     ``sessions`` verifies STS session tokens (callers using role sessions); ``regions`` are the
     regions a signature's scope may name (IAM is global and signs with ``us-east-1``); ``audit``
     receives every authorization decision (``iam:<Action>`` allowed or denied, with the caller,
-    the target ARN and the request id), as the guard's audit sink does for any guarded app.
+    the target ARN and the request id), as the guard's audit sink does for any guarded app;
+    ``tracker`` records each allowed call's access key, ``iam`` service and region as last used
+    (GetAccessKeyLastUsed, the credential report), as AWS does for every authenticated call.
     """
 
     def __init__(
@@ -84,8 +86,11 @@ class IamEndpoint:
         max_body_bytes: int = 512 * 1024,
         audit: AuditSink | None = None,
         guard: Guard | None = None,
+        tracker: AccessTracker | None = None,
     ) -> None:
-        self.guard = guard or Guard(store, sessions=sessions, service="iam", region=regions, audit=audit)
+        self.guard = guard or Guard(
+            store, sessions=sessions, service="iam", region=regions, audit=audit, tracker=tracker
+        )
         self.service = IamService(store, authorizer=Authorizer(self.guard))
         self.max_body_bytes = max_body_bytes
 

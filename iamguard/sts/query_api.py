@@ -25,15 +25,16 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 from xml.etree import ElementTree as ET
 
 from iamguard.authn.request_view import RequestView
 from iamguard.authn.session_token import IssuedCredentials, SessionClaims, is_session_access_key_id
-from iamguard.authn.sigv4 import verify_sigv4
+from iamguard.authn.sigv4 import VerifiedRequest, verify_sigv4
 from iamguard.errors import IAMGuardError, InvalidAccessKeyError, STSError, client_message
 from iamguard.principal import Principal
+from iamguard.resolve import store_arn
 from iamguard.sts.service import (
     AssumeRoleResult,
     AssumeRoleWithSAMLResult,
@@ -46,6 +47,9 @@ from iamguard.sts.service import (
     TokenService,
     principal_for,
 )
+
+if TYPE_CHECKING:
+    from iamguard.enforce.audit import AccessTracker
 
 __all__ = [
     "API_VERSION",
@@ -421,7 +425,12 @@ def status_line(status: int) -> str:
 
 
 class StsEndpoint:
-    """Authenticate, dispatch and render one STS request (shared by the WSGI and ASGI apps)."""
+    """Authenticate, dispatch and render one STS request (shared by the WSGI and ASGI apps).
+
+    ``tracker`` records each answered signed call's access key, ``sts`` service and region as
+    last used (GetAccessKeyLastUsed, the credential report), as AWS does for every authenticated
+    call.
+    """
 
     def __init__(
         self,
@@ -430,8 +439,10 @@ class StsEndpoint:
         clock: Callable[[], _dt.datetime] | None = None,
         max_body_bytes: int = 512 * 1024,
         regions: str | Iterable[str] = ("us-east-1",),
+        tracker: AccessTracker | None = None,
     ) -> None:
         self.service = service
+        self.tracker = tracker
         self.max_body_bytes = max_body_bytes
         #: Regions a signature's scope may name; STS's global endpoint takes us-east-1 only
         #: (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html).
@@ -489,9 +500,27 @@ class StsEndpoint:
         request = self._parse(view)
         caller: Principal | None = None
         session: SessionClaims | None = None
+        verified: VerifiedRequest | None = None
         if request.action not in UNSIGNED_ACTIONS:
-            caller, session = self.authenticate(view)
-        return call(self.service, request, caller, session), request.action
+            caller, session, verified = self._authenticate(view)
+        result = call(self.service, request, caller, session)
+        if self.tracker is not None and caller is not None and verified is not None:
+            self._track(caller, verified, request.action)
+        return result, request.action
+
+    def _track(self, caller: Principal, verified: VerifiedRequest, action: str) -> None:
+        entity = store_arn(caller)
+        if entity is None:
+            return
+        assert self.tracker is not None
+        key = verified.access_key_id
+        self.tracker.note(
+            entity_arn=entity,
+            action=f"sts:{action}",
+            region=verified.region,
+            access_key_id=None if is_session_access_key_id(key) else key,
+            authenticated_entity=caller.arn,
+        )
 
     @staticmethod
     def _parse(view: RequestView) -> QueryRequest:
@@ -514,6 +543,10 @@ class StsEndpoint:
 
     def authenticate(self, view: RequestView) -> tuple[Principal, SessionClaims | None]:
         """Verify SigV4 (service ``sts``) and return the caller and, for temporary keys, its session."""
+        caller, claims, _ = self._authenticate(view)
+        return caller, claims
+
+    def _authenticate(self, view: RequestView) -> tuple[Principal, SessionClaims | None, VerifiedRequest]:
         found: dict[str, SessionClaims] = {}
         owner: list[Any] = []
         tokens = self.service.tokens
@@ -539,11 +572,13 @@ class StsEndpoint:
                     return str(secret)
             return None
 
-        verify_sigv4(view, lookup_secret, now=self._now(), service_hint="sts", regions=self.regions)
+        verified = verify_sigv4(
+            view, lookup_secret, now=self._now(), service_hint="sts", regions=self.regions
+        )
         claims = found.get("claims")
         if claims is not None:
-            return claims.to_principal(now=self._now().timestamp()), claims
-        return self._long_term_principal(owner[0] if owner else None), None
+            return claims.to_principal(now=self._now().timestamp()), claims, verified
+        return self._long_term_principal(owner[0] if owner else None), None, verified
 
     def _long_term_principal(self, key: Any) -> Principal:
         owner_arn = getattr(key, "owner_arn", "")
