@@ -15,6 +15,7 @@ from iamguard.iam._paging import page
 from iamguard.iam._records import access_key_metadata
 from iamguard.iam.ops_users import user_target
 from iamguard.lookups import AccessKey
+from iamguard.store._aws_messages import aws_message
 
 __all__: list[str] = []
 
@@ -51,7 +52,7 @@ def _owned_key(call: Call) -> AccessKey:
     for key in call.store.list_access_keys(name):
         if key.access_key_id == key_id:
             return key
-    raise NoSuchEntityError(f"The Access Key with id {key_id} cannot be found.")
+    raise NoSuchEntityError(aws_message("no_such_access_key", key_id=key_id))
 
 
 @operation("CreateAccessKey", targets=_targets)

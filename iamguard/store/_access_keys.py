@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from iamguard.errors import LimitExceededError, NoSuchEntityError
 from iamguard.store import _key_check
+from iamguard.store._aws_messages import aws_message
 from iamguard.store._lookups import _Lookups
 from iamguard.store._rows import _ts
 from iamguard.store._rules import new_unique_id
@@ -98,5 +99,5 @@ class _AccessKeys(_Lookups):
     def _access_key_row(self, tx: Transaction, access_key_id: str) -> Row:
         row = tx.get("access_keys", {"access_key_id": access_key_id})
         if row is None:
-            raise NoSuchEntityError(f"no access key {access_key_id!r}")
+            raise NoSuchEntityError(aws_message("no_such_access_key", key_id=access_key_id))
         return row

@@ -12,6 +12,7 @@ from typing import Any
 
 from iamguard.errors import LimitExceededError, NoSuchEntityError
 from iamguard.policy.limits import policy_size
+from iamguard.store._aws_messages import aws_message
 from iamguard.store._lookups import _Lookups
 from iamguard.store._rows import _ENTITY_TABLE, _ENTITY_WORD, _key
 from iamguard.store._rules import check_name
@@ -28,7 +29,7 @@ class _PolicyAttachments(_Lookups):
         kind = PrincipalKind(kind)
         with self._write() as tx:
             owner = self._row(tx, _ENTITY_TABLE[kind], name, _ENTITY_WORD[kind])
-            self._managed(tx, policy_arn)
+            self._managed(tx, policy_arn, missing="policy_not_attachable")
             link = {"owner_kind": kind.value, "owner_key": owner["name_key"], "policy_arn": policy_arn}
             if tx.get("attachments", link) is not None:
                 return  # attaching twice changes nothing, as in AWS
@@ -45,9 +46,7 @@ class _PolicyAttachments(_Lookups):
             owner = self._row(tx, _ENTITY_TABLE[kind], name, _ENTITY_WORD[kind])
             link = {"owner_kind": kind.value, "owner_key": owner["name_key"], "policy_arn": policy_arn}
             if not tx.delete("attachments", link):
-                raise NoSuchEntityError(
-                    f"policy {policy_arn} is not attached to {_ENTITY_WORD[kind]} {name!r}"
-                )
+                raise NoSuchEntityError(aws_message("no_such_policy", arn=policy_arn))
 
     def list_attached_policies(self, kind: PrincipalKind, name: str) -> list[ManagedPolicy]:
         kind = PrincipalKind(kind)
@@ -112,9 +111,8 @@ class _PolicyAttachments(_Lookups):
                 {"owner_kind": kind.value, "owner_key": owner["name_key"], "name_key": _key(policy_name)},
             )
             if row is None:
-                raise NoSuchEntityError(
-                    f"{_ENTITY_WORD[kind]} {owner_name!r} has no inline policy {policy_name!r}"
-                )
+                word = _ENTITY_WORD[kind]
+                raise NoSuchEntityError(aws_message(f"no_such_{word}_policy", name=policy_name))
             return InlinePolicy(kind, str(owner["name"]), str(row["name"]), str(row["document"]))
 
     def list_inline_policies(self, kind: PrincipalKind, owner_name: str) -> list[str]:
@@ -132,6 +130,5 @@ class _PolicyAttachments(_Lookups):
                 "inline_policies",
                 {"owner_kind": kind.value, "owner_key": owner["name_key"], "name_key": _key(policy_name)},
             ):
-                raise NoSuchEntityError(
-                    f"{_ENTITY_WORD[kind]} {owner_name!r} has no inline policy {policy_name!r}"
-                )
+                word = _ENTITY_WORD[kind]
+                raise NoSuchEntityError(aws_message(f"no_such_{word}_policy", name=policy_name))

@@ -14,6 +14,7 @@ from iamguard.policy.limits import PolicyLimits
 from iamguard.policy.model import PolicyKind
 from iamguard.policy.parse import parse_policy
 from iamguard.store import built_in
+from iamguard.store._aws_messages import MESSAGES, aws_message
 from iamguard.store._base import _Base
 from iamguard.store._rows import (
     _ENTITY_TABLE,
@@ -36,19 +37,27 @@ class _Lookups(_Base):
     def _row(self, tx: Transaction, table: str, name: str, word: str) -> Row:
         row = tx.get(table, {"name_key": _key(name)}) if isinstance(name, str) else None
         if row is None:
+            key = f"no_such_{word}"
+            if key in MESSAGES:
+                raise NoSuchEntityError(aws_message(key, name=name))
             raise NoSuchEntityError(f"the {word} with name {name!r} cannot be found")
         return row
 
     def _require_absent(self, tx: Transaction, table: str, name: str, word: str) -> None:
         if tx.get(table, {"name_key": _key(name)}) is not None:
+            # AWS's text; names are unique ignoring case, as in AWS
+            key = f"{word}_exists"
+            if key in MESSAGES:
+                raise EntityAlreadyExistsError(aws_message(key, name=name))
             raise EntityAlreadyExistsError(f"a {word} named {name!r} already exists (names ignore case)")
 
     def _check_count(self, tx: Transaction, table: str, limit: int, what: str) -> None:
         if tx.count(table) >= limit:
             raise LimitExceededError(f"the account already has {limit} {what}")
 
-    def _managed(self, tx: Transaction, arn: str) -> ManagedPolicy:
-        """The managed policy named by ``arn`` (built-in or customer); ``NoSuchEntityError``."""
+    def _managed(self, tx: Transaction, arn: str, *, missing: str = "no_such_policy") -> ManagedPolicy:
+        """The managed policy named by ``arn`` (built-in or customer); ``NoSuchEntityError`` with
+        AWS's text ``missing`` (a key of :data:`~iamguard.store._aws_messages.MESSAGES`)."""
         static = built_in.get_built_in(arn)
         if static is not None and arn == static.arn(self._account.partition):
             attached = tx.count("attachments", {"policy_arn": arn})
@@ -58,7 +67,7 @@ class _Lookups(_Base):
             )
         rows = tx.select("policies", {"arn": arn}) if isinstance(arn, str) else []
         if not rows:
-            raise NoSuchEntityError(f"policy {arn} does not exist")
+            raise NoSuchEntityError(aws_message(missing, arn=arn))
         return self._policy_record(tx, rows[0])
 
     def _policy_record(self, tx: Transaction, row: Row) -> ManagedPolicy:

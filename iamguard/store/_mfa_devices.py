@@ -15,6 +15,7 @@ from iamguard.errors import (
     NoSuchEntityError,
 )
 from iamguard.store import mfa
+from iamguard.store._aws_messages import aws_message
 from iamguard.store._lookups import _Lookups
 from iamguard.store._rows import _dt, _key, _opt_dt, _opt_int, _ts
 from iamguard.store._rules import check_name, check_path
@@ -36,7 +37,7 @@ class _MfaDevices(_Lookups):
         seed = mfa.generate_totp_secret()
         with self._write() as tx:
             if tx.get("mfa_devices", {"serial_number": serial}) is not None:
-                raise EntityAlreadyExistsError(f"MFA device {serial} already exists")
+                raise EntityAlreadyExistsError(aws_message("mfa_device_exists"))
             tx.insert(
                 "mfa_devices",
                 {
@@ -162,7 +163,7 @@ class _MfaDevices(_Lookups):
     def _mfa_row(self, tx: Transaction, serial_number: str) -> Row:
         row = tx.get("mfa_devices", {"serial_number": serial_number})
         if row is None:
-            raise NoSuchEntityError(f"no MFA device {serial_number}")
+            raise NoSuchEntityError(aws_message("no_such_mfa_device", serial=serial_number))
         return row
 
     def _owned_mfa_row(self, tx: Transaction, user_name: str | None, serial_number: str) -> Row:

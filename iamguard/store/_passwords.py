@@ -16,6 +16,7 @@ from datetime import datetime
 
 from iamguard.errors import EntityAlreadyExistsError, InvalidInputError, NoSuchEntityError
 from iamguard.store import passwords
+from iamguard.store._aws_messages import aws_message
 from iamguard.store._lookups import _Lookups
 from iamguard.store._rows import _dt, _key, _opt_dt, _ts
 from iamguard.store.protocols import Row, Transaction
@@ -63,7 +64,7 @@ class _Passwords(_Lookups):
         with self._write() as tx:
             user = self._row(tx, "users", user_name, "user")
             if tx.get("login_profiles", {"user_key": user["name_key"]}) is not None:
-                raise EntityAlreadyExistsError(f"user {user_name!r} already has a login profile")
+                raise EntityAlreadyExistsError(aws_message("login_profile_exists", name=user["name"]))
             now = _ts(self._now())
             tx.insert(
                 "login_profiles",
@@ -210,7 +211,7 @@ class _Passwords(_Lookups):
     def _login_row(self, tx: Transaction, user: Row) -> Row:
         row = tx.get("login_profiles", {"user_key": user["name_key"]})
         if row is None:
-            raise NoSuchEntityError(f"user {user['name']!r} has no login profile")
+            raise NoSuchEntityError(aws_message("no_such_login_profile", name=user["name"]))
         return row
 
     def _login_profile(self, tx: Transaction, user: Row) -> LoginProfile:

@@ -18,6 +18,7 @@ from iamguard.errors import (
     NoSuchEntityError,
 )
 from iamguard.store import built_in
+from iamguard.store._aws_messages import aws_message
 from iamguard.store._lookups import _Lookups
 from iamguard.store._rows import _dt, _key, _tags, _tags_json, _ts
 from iamguard.store._rules import check_description, check_name, check_path, check_tags, new_unique_id
@@ -96,7 +97,7 @@ class _ManagedPolicies(_Lookups):
             for version in self._versions(tx, arn):
                 if version.version_id == version_id:
                     return version
-        raise NoSuchEntityError(f"policy {arn} has no version {version_id!r}")
+        raise NoSuchEntityError(aws_message("no_such_policy_version", arn=arn, version=version_id))
 
     def list_policy_versions(self, arn: str) -> list[PolicyVersion]:
         with self._read() as tx:
@@ -142,7 +143,7 @@ class _ManagedPolicies(_Lookups):
         with self._write() as tx:
             row = self._customer_policy_row(tx, arn, expected_revision)
             if tx.get("policy_versions", {"policy_key": row["name_key"], "version_id": version_id}) is None:
-                raise NoSuchEntityError(f"policy {arn} has no version {version_id!r}")
+                raise NoSuchEntityError(aws_message("no_such_policy_version", arn=arn, version=version_id))
             tx.update(
                 "policies",
                 {"name_key": row["name_key"]},
@@ -165,7 +166,7 @@ class _ManagedPolicies(_Lookups):
                     f"{version_id} is the default version of {arn}; make another version the default first"
                 )
             if not tx.delete("policy_versions", {"policy_key": row["name_key"], "version_id": version_id}):
-                raise NoSuchEntityError(f"policy {arn} has no version {version_id!r}")
+                raise NoSuchEntityError(aws_message("no_such_policy_version", arn=arn, version=version_id))
             tx.update("policies", {"name_key": row["name_key"]}, {"revision": int(row["revision"] or 0) + 1})
 
     def delete_policy(self, arn: str, *, force: bool = False) -> None:
@@ -223,7 +224,7 @@ class _ManagedPolicies(_Lookups):
             raise InvalidInputError(f"built-in policy {arn} cannot be changed", code="InvalidInput")
         rows = tx.select("policies", {"arn": arn})
         if not rows:
-            raise NoSuchEntityError(f"policy {arn} does not exist")
+            raise NoSuchEntityError(aws_message("no_such_policy", arn=arn))
         row = rows[0]
         if expected_revision is not None and int(row["revision"] or 0) != expected_revision:
             raise ConcurrentModificationError(
