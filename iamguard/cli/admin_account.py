@@ -1,9 +1,13 @@
 """``iamguard account ...``: the account (id, alias, sign-in URL) and its security status.
 
-The sign-in URL mirrors AWS's ``https://<alias-or-account-id>.signin.aws.amazon.com/console``
-(https://docs.aws.amazon.com/IAM/latest/UserGuide/console_account-alias.html) under iamguard's
-own domain: ``https://<alias-or-account-id>.signin.iamguard.local/`` by default. An application
-serving its console elsewhere sets ``--signin-domain`` or ``$IAMGUARD_SIGNIN_DOMAIN``.
+The sign-in URL is the console's real login page, ``<console>/signin/<alias or account id>``
+(the alias when set, else the account id, as AWS's
+``https://<alias-or-account-id>.signin.aws.amazon.com/console``;
+https://docs.aws.amazon.com/IAM/latest/UserGuide/console_account-alias.html), the URL the
+console's dashboard shows. ``<console>`` is ``--console-url`` or ``$IAMGUARD_CONSOLE_URL``
+(e.g. ``http://127.0.0.1:9100/console``); without either it is the path ``/console`` on the
+address ``iamguard serve`` prints (serve picks a free port unless given ``--port``, so the CLI
+cannot know the host and port; serve prints the full sign-in URL when it starts).
 
 The security status lists what AWS's root-user recommendations flag (no root MFA, root access
 keys; https://docs.aws.amazon.com/IAM/latest/UserGuide/root-user-best-practices.html) and users
@@ -20,25 +24,32 @@ from iamguard.cli import EXIT_FINDINGS, EXIT_OK
 from iamguard.cli._aws_json import print_json
 from iamguard.cli._iam_call import iam
 from iamguard.cli._store_args import group_parser, say, verb
+from iamguard.console._login import SERVE_CONSOLE_PATH
+from iamguard.console._login import login_url as console_login_url
 from iamguard.errors import NoSuchEntityError
 from iamguard.store.records import Account
 
 __all__ = ["login_url", "register"]
 
-SIGNIN_DOMAIN_ENV = "IAMGUARD_SIGNIN_DOMAIN"
-DEFAULT_SIGNIN_DOMAIN = "signin.iamguard.local"
+CONSOLE_URL_ENV = "IAMGUARD_CONSOLE_URL"
 
 
-def login_url(account: Account, domain: str = DEFAULT_SIGNIN_DOMAIN) -> str:
-    """The console sign-in URL: the alias when set, else the account id, as AWS does."""
-    return f"https://{account.alias or account.account_id}.{domain}/"
+def login_url(account: Account, console_url: str | None = None) -> str:
+    """The console sign-in URL under ``console_url`` (else ``$IAMGUARD_CONSOLE_URL``, else the
+    path ``/console`` of ``iamguard serve``): the alias when set, else the account id, as AWS."""
+    base = console_url or os.environ.get(CONSOLE_URL_ENV) or SERVE_CONSOLE_PATH
+    return console_login_url(account, base)
 
 
 def register(subparsers: Any) -> None:
     verbs = group_parser(subparsers, "account", "show the account and manage its alias", __doc__ or "")
     p = verb(verbs, "show", "account id, alias, sign-in URL and security status", _show)
     p.add_argument(
-        "--signin-domain", default=None, help=f"default ${SIGNIN_DOMAIN_ENV} or {DEFAULT_SIGNIN_DOMAIN}"
+        "--console-url",
+        default=None,
+        metavar="URL",
+        help=f"where the console is served, e.g. http://127.0.0.1:9100/console (default ${CONSOLE_URL_ENV}, "
+        f"else the path {SERVE_CONSOLE_PATH} on the address 'iamguard serve' prints)",
     )
     p.add_argument("--strict", action="store_true", help="exit 1 when there are security warnings")
     p = verb(verbs, "alias-create", "set the account alias (replaces an existing one)", _alias_create)
@@ -74,7 +85,7 @@ def _show(args: argparse.Namespace) -> int:
     except NoSuchEntityError:
         policy = None
     account = call.store.account()
-    domain = args.signin_domain or os.environ.get(SIGNIN_DOMAIN_ENV) or DEFAULT_SIGNIN_DOMAIN
+    signin_url = login_url(account, args.console_url)
     warnings = _warnings(call.store)
     counts = {name: summary[name] for name in ("Users", "Groups", "Roles", "Policies")}
     if args.json:
@@ -82,7 +93,7 @@ def _show(args: argparse.Namespace) -> int:
             "AccountId": account.account_id,
             "Partition": account.partition,
             "AccountAlias": aliases[0] if aliases else None,
-            "SignInUrl": login_url(account, domain),
+            "SignInUrl": signin_url,
             "RootArn": account.root_arn,
             "PasswordPolicy": policy,
             "Summary": counts,
@@ -93,7 +104,7 @@ def _show(args: argparse.Namespace) -> int:
         print(f"Account ID      {account.account_id}")
         print(f"Partition       {account.partition}")
         print(f"Alias           {aliases[0] if aliases else '-'}")
-        print(f"Sign-in URL     {login_url(account, domain)}")
+        print(f"Sign-in URL     {signin_url}")
         print(f"Password policy {'custom' if policy else 'AWS default'}")
         print("Entities        " + ", ".join(f"{v} {k.lower()}" for k, v in counts.items()))
         print("Security        " + ("no warnings" if not warnings else f"{len(warnings)} warning(s)"))

@@ -33,6 +33,7 @@ from iamguard.cli import EXIT_OK
 from iamguard.cli._serve import check_bind_address, run_until_signalled, wait_for
 from iamguard.cli._store_args import STORE_HELP, store_url
 from iamguard.cli.serve_sts import ThreadingWSGIServer, _QuietHandler, build_token_service
+from iamguard.console._login import SERVE_CONSOLE_PATH, login_url
 from iamguard.console.mount import mount_console
 from iamguard.enforce.audit import AccessTracker
 from iamguard.errors import StoreError
@@ -98,9 +99,9 @@ def build_app(args: argparse.Namespace, err: TextIO) -> IamStsWsgiApp:
 
 def build_served(
     args: argparse.Namespace, err: TextIO, *, interval: float | None = LAST_USED_INTERVAL
-) -> tuple[IamStsWsgiApp, AccessTracker]:
-    """:func:`build_app`'s app and the tracker its IAM and STS endpoints record access keys'
-    last use into (written every ``interval`` seconds; close it on shutdown to write the rest)."""
+) -> tuple[IamStsWsgiApp, AccessTracker, IdentityService]:
+    """:func:`build_app`'s app, the tracker its IAM and STS endpoints record access keys' last use
+    into (written every ``interval`` seconds; close it on shutdown to write the rest) and the store."""
     service = build_token_service(args, err)
     store = next(iter(service.stores.values()))
     if not isinstance(store, IdentityService):  # pragma: no cover - open_store returns one
@@ -117,7 +118,7 @@ def build_served(
     iam = IamWsgiApp(IamEndpoint(store, sessions=service.tokens, tracker=tracker))
     sts = StsWsgiApp(StsEndpoint(service, tracker=tracker))
     # unsigned browser requests reach the STS side; the console takes those under /console
-    return IamStsWsgiApp(iam, mount_console(sts, store, service.tokens)), tracker
+    return IamStsWsgiApp(iam, mount_console(sts, store, service.tokens)), tracker, store
 
 
 def serve(
@@ -126,7 +127,7 @@ def serve(
     """Run until ``stop`` is set; prints the ``AWS_ENDPOINT_URL_IAM``/``_STS`` lines to export."""
     out, err = out or sys.stdout, err or sys.stderr
     check_bind_address(args)
-    app, tracker = build_served(args, err)
+    app, tracker, store = build_served(args, err)
     server = make_server(
         args.host,
         args.port,
@@ -142,7 +143,8 @@ def serve(
         out.write(f"export AWS_ENDPOINT_URL_IAM={url}\nexport AWS_ENDPOINT_URL_STS={url}\n")
         out.flush()
         err.write(f"iamguard IAM + STS serving {store_url(args)} on {url}; press Ctrl-C to stop\n")
-        err.write(f"IAM console on {url}/console/ (sign in at the account's login URL it redirects to)\n")
+        console = url + SERVE_CONSOLE_PATH
+        err.write(f"IAM console on {console}/; sign in at {login_url(store.account(), console)}\n")
         err.flush()
         wait_for(stop)
     finally:

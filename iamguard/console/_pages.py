@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import segno
 
 from iamguard.console._http import Response
+from iamguard.console._login import login_url as build_login_url
 from iamguard.errors import IAMGuardError, NoSuchEntityError
 from iamguard.iam.ops_mfa import otpauth_uri  # the URI the IAM API's QRCodePNG encodes
 
@@ -120,9 +121,9 @@ def dashboard(page: Page) -> Response:
     except IAMGuardError as error:
         counts_problem = str(error)
     recommendations, problem = _recommendations(page)
-    login_url = (
-        f"{'https' if page.request.secure else 'http'}://{page.request.host}{page.url(page.app.login_path())}"
-    )
+    # the one login URL builder, under this console's own address (as 'account show --console-url')
+    console_url = f"{'https' if page.request.secure else 'http'}://{page.request.host}{page.url('')}"
+    login_url = build_login_url(page.app.store.account(), console_url)
     return page.render(
         "dashboard.html",
         counts=counts,

@@ -24,6 +24,7 @@ import jinja2
 
 from iamguard.console import _account, _groups_roles, _pages, _policies, _signin
 from iamguard.console._http import Request, Response
+from iamguard.console._login import account_label, login_path
 from iamguard.console._session import SESSION_COOKIE, ConsoleSession, ConsoleSessions
 from iamguard.console._throttle import Throttle
 from iamguard.errors import BodyTooLargeError, IAMGuardError, StoreError
@@ -45,8 +46,7 @@ _STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; cha
 
 def login_label(store: IdentityService) -> str:
     """The login URL's account part: the alias, or the account id when there is none."""
-    account = store.account()
-    return account.alias or account.account_id
+    return account_label(store.account())
 
 
 @dataclass(slots=True)
@@ -200,7 +200,7 @@ class ConsoleApp:
 
     def login_path(self) -> str:
         """The sign-in page's path inside the console."""
-        return f"/signin/{login_label(self.store)}"
+        return login_path(self.store.account())
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         try:
