@@ -31,15 +31,14 @@ from wsgiref.simple_server import make_server
 
 from iamguard.cli import EXIT_OK
 from iamguard.cli._serve import check_bind_address, run_until_signalled, wait_for
-from iamguard.cli._store_args import STORE_HELP, store_url
-from iamguard.cli.serve_sts import ThreadingWSGIServer, _QuietHandler, build_token_service
+from iamguard.cli._store_args import store_url
+from iamguard.cli.serve_sts import ThreadingWSGIServer, _QuietHandler, add_server_options, build_token_service
 from iamguard.console._login import SERVE_CONSOLE_PATH, login_url
 from iamguard.console.mount import mount_console
 from iamguard.enforce.audit import AccessTracker
 from iamguard.errors import StoreError
 from iamguard.iam.query_api import IamEndpoint
 from iamguard.iam.wsgi import IamStsWsgiApp, IamWsgiApp
-from iamguard.keyring import ENV_KEYS, ENV_KEYS_FILE
 from iamguard.store.service import IdentityService
 from iamguard.sts.query_api import StsEndpoint
 from iamguard.sts.wsgi import StsWsgiApp
@@ -61,29 +60,7 @@ def register(subparsers: Any) -> None:
         "Security Token Service on one HTTP port, over the identities of --store; every IAM call "
         "is authorized by the store's own policies. Without --store: $IAMGUARD_STORE, else sqlite:///iam.db.",
     )
-    parser.add_argument("--store", metavar="URL", default=None, help=STORE_HELP)
-    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument(
-        "--allow-non-loopback",
-        action="store_true",
-        help="allow binding a non-loopback address (use TLS in front of it)",
-    )
-    parser.add_argument("--keys-file", help=f"STS keyring file (default: ${ENV_KEYS} / ${ENV_KEYS_FILE})")
-    parser.add_argument(
-        "--oidc-provider",
-        action="append",
-        default=[],
-        metavar="URL=CLIENT_ID[,CLIENT_ID]",
-        help="register an OIDC identity provider for AssumeRoleWithWebIdentity (repeatable)",
-    )
-    parser.add_argument(
-        "--saml-provider",
-        action="append",
-        default=[],
-        metavar="ARN=METADATA_FILE",
-        help="register a SAML provider for AssumeRoleWithSAML (repeatable)",
-    )
+    add_server_options(parser)
     parser.set_defaults(func=run)
 
 

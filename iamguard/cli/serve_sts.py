@@ -72,6 +72,12 @@ def register(subparsers: Any) -> None:
         "AssumeRoleWithSAML, GetSessionToken, GetFederationToken, GetCallerIdentity and "
         "DecodeAuthorizationMessage, over the identities of --store.",
     )
+    add_server_options(parser)
+    parser.set_defaults(func=run)
+
+
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    """The options ``serve-sts`` and ``serve`` share: store, bind address, STS keyring, providers."""
     parser.add_argument("--store", metavar="URL", default=None, help=STORE_HELP)
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -95,7 +101,6 @@ def register(subparsers: Any) -> None:
         metavar="ARN=METADATA_FILE",
         help="register a SAML provider for AssumeRoleWithSAML (repeatable)",
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
