@@ -15,7 +15,7 @@ Shared by the SigV4 verifier, the WSGI/ASGI middlewares and the STS apps. Two ru
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from iamguard.errors import BodyReadError, BodyTooLargeError, IAMGuardError
@@ -138,3 +138,29 @@ async def receive_body(
             "You did not provide the number of bytes specified by the Content-Length HTTP header."
         )
     return b"".join(chunks)
+
+
+async def send_response(
+    send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
+    status: int,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
+) -> None:
+    """Send one whole ASGI HTTP response (header names lower-cased, as ASGI requires)."""
+    raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def acknowledge_lifespan(
+    receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
+    send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
+) -> None:
+    """Answer an ASGI ``lifespan`` scope: the apps that use this hold nothing to start or stop."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

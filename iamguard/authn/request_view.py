@@ -10,10 +10,10 @@ undecoded query string, and every header line in order with duplicates kept.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import cast
+from typing import Any, cast
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from iamguard._frozen import slot_builder
@@ -236,3 +236,12 @@ def host_from_url(url: str) -> str:
     if parts.port is not None and parts.port != default:
         host = f"{host}:{parts.port}"
     return host
+
+
+def asgi_request_view(scope: MutableMapping[str, Any], body: bytes) -> RequestView:
+    """The :class:`RequestView` of an ASGI HTTP ``scope`` (``raw_path`` when the server gives it)."""
+    raw_path = scope.get("raw_path") or scope.get("path", "/").encode("utf-8")
+    path = raw_path.decode("latin-1").split("?", 1)[0]
+    headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope.get("headers", [])]
+    query = scope.get("query_string", b"").decode("latin-1")
+    return RequestView(scope.get("method", "GET").upper(), path or "/", query, headers, body)

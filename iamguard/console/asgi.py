@@ -22,7 +22,7 @@ import io
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from iamguard._wire import parse_content_length, receive_body
+from iamguard._wire import acknowledge_lifespan, parse_content_length, receive_body, send_response
 from iamguard.console._http import MAX_FORM_BYTES, Response
 from iamguard.errors import BodyReadError, BodyTooLargeError, InvalidParameterError
 
@@ -45,7 +45,7 @@ class ConsoleAsgiApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await acknowledge_lifespan(receive, send)
             return
         if scope["type"] != "http":
             return  # the console has no websocket routes
@@ -173,16 +173,4 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 async def _send(send: Send, response: Response) -> None:
-    headers = [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in response.wsgi_headers()]
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": response.body})
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+    await send_response(send, response.status, response.wsgi_headers(), response.body)

@@ -13,13 +13,19 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import replace
 from typing import Any
 
-from iamguard._wire import BodyReadError, BodyTooLargeError, parse_content_length, receive_body
+from iamguard._wire import (
+    BodyReadError,
+    BodyTooLargeError,
+    acknowledge_lifespan,
+    parse_content_length,
+    receive_body,
+    send_response,
+)
 from iamguard.authn.context import RequestMeta
-from iamguard.authn.request_view import RequestView
+from iamguard.authn.request_view import asgi_request_view
 from iamguard.errors import IAMGuardError
 from iamguard.iam._routing import names_iam_version, scope_service
 from iamguard.iam.query_api import IamEndpoint
-from iamguard.sts.query_api import Response
 
 __all__ = ["IamAsgiApp", "IamStsAsgiApp"]
 
@@ -37,12 +43,12 @@ class IamAsgiApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await acknowledge_lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
         try:
-            view = _view(scope)
+            view = asgi_request_view(scope, b"")
             declared = parse_content_length(view.header("content-length"))
             body = await receive_body(receive, self.endpoint.max_body_bytes, declared)
             client = scope.get("client")
@@ -58,7 +64,7 @@ class IamAsgiApp:
             response = self.endpoint.error(error)
         except Exception as error:
             response = self.endpoint.failure(error)
-        await _send(send, response)
+        await send_response(send, response.status, response.headers, response.body)
 
 
 class IamStsAsgiApp:
@@ -106,27 +112,3 @@ class IamStsAsgiApp:
             return pending.pop(0) if pending else await receive()
 
         return ("iam" if names_iam_version(body.decode("latin-1")) else None), replay
-
-
-def _view(scope: Scope) -> RequestView:
-    raw_path = scope.get("raw_path") or scope.get("path", "/").encode("utf-8")
-    path = raw_path.decode("latin-1").split("?", 1)[0]
-    headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope.get("headers", [])]
-    query = scope.get("query_string", b"").decode("latin-1")
-    return RequestView(scope.get("method", "GET").upper(), path or "/", query, headers, b"")
-
-
-async def _send(send: Send, response: Response) -> None:
-    headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in response.headers]
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": response.body})
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return

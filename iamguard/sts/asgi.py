@@ -14,10 +14,17 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import replace
 from typing import Any
 
-from iamguard._wire import BodyReadError, BodyTooLargeError, parse_content_length, receive_body
-from iamguard.authn.request_view import RequestView
+from iamguard._wire import (
+    BodyReadError,
+    BodyTooLargeError,
+    acknowledge_lifespan,
+    parse_content_length,
+    receive_body,
+    send_response,
+)
+from iamguard.authn.request_view import asgi_request_view
 from iamguard.errors import IAMGuardError, STSError
-from iamguard.sts.query_api import Response, StsEndpoint
+from iamguard.sts.query_api import StsEndpoint
 from iamguard.sts.service import TokenService
 
 __all__ = ["StsAsgiApp"]
@@ -39,12 +46,12 @@ class StsAsgiApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await acknowledge_lifespan(receive, send)
             return
         if scope["type"] != "http":
             return  # websockets and other protocols are not STS
         try:
-            view = _view(scope, b"")
+            view = asgi_request_view(scope, b"")
             declared = parse_content_length(view.header("content-length"))
             body = await receive_body(receive, self.endpoint.max_body_bytes, declared)
             response = self.endpoint.handle(replace(view, body=body))
@@ -57,28 +64,4 @@ class StsAsgiApp:
             response = self.endpoint.error(error)
         except Exception as error:
             response = self.endpoint.failure(error)
-        await _send(send, response)
-
-
-def _view(scope: Scope, body: bytes) -> RequestView:
-    raw_path = scope.get("raw_path") or scope.get("path", "/").encode("utf-8")
-    path = raw_path.decode("latin-1").split("?", 1)[0]
-    headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope.get("headers", [])]
-    query = scope.get("query_string", b"").decode("latin-1")
-    return RequestView(scope.get("method", "GET").upper(), path or "/", query, headers, body)
-
-
-async def _send(send: Send, response: Response) -> None:
-    headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in response.headers]
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": response.body})
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+        await send_response(send, response.status, response.headers, response.body)
