@@ -25,9 +25,11 @@ ERRORS = json.loads((DATA / "errors.json").read_text())["rows"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def _codes(endpoint: Endpoint, seed: str, first_step_offset: int = -1) -> tuple[str, str]:
+def _codes(
+    endpoint: Endpoint, seed: str, first_step_offset: int = -1, now: float | None = None
+) -> tuple[str, str]:
     """Two consecutive codes: the steps ``first_step_offset`` and ``first_step_offset + 1`` from now."""
-    now = endpoint.clock()
+    now = endpoint.clock() if now is None else now
     return mfa.totp(seed, now + 30 * first_step_offset), mfa.totp(seed, now + 30 * (first_step_offset + 1))
 
 
@@ -105,11 +107,14 @@ def test_enable_list_resync_deactivate_delete(endpoint: Endpoint) -> None:
         AuthenticationCode1=code1,
         AuthenticationCode2=code2,
     )[:2] == ("InvalidAuthenticationCode", 403)
-    later1, later2 = _codes(endpoint, seed, first_step_offset=2)
+    # one reading of the clock for the codes and the expectation: the clock is real time, and a
+    # 30-second step can end between two readings on a loaded machine
+    now = endpoint.clock()
+    later1, later2 = _codes(endpoint, seed, first_step_offset=2, now=now)
     iam.resync_mfa_device(
         UserName="bob", SerialNumber=serial, AuthenticationCode1=later1, AuthenticationCode2=later2
     )
-    assert endpoint.store.list_mfa_devices("bob")[0].last_used_step == int(endpoint.clock() // 30) + 3
+    assert endpoint.store.list_mfa_devices("bob")[0].last_used_step == int(now // 30) + 3
     iam.deactivate_mfa_device(UserName="bob", SerialNumber=serial)
     assert iam.list_mfa_devices(UserName="bob")["MFADevices"] == []
     unassigned = iam.list_virtual_mfa_devices(AssignmentStatus="Unassigned")["VirtualMFADevices"]
