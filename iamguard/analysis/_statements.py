@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from iamguard.context import ContextValue
 from iamguard.policy.model import Effect, Policy, Statement
 from iamguard.policy.operators import CompiledCondition, compile_condition
-from iamguard.policy.variables import Template, compile_template
+from iamguard.policy.variables import Template, compile_resource_patterns
 from iamguard.policy.wildcard import compile_wildcard
 
 __all__ = ["PolicyView", "StatementView", "names_action", "views_of"]
@@ -104,21 +104,7 @@ class StatementView:
     def _compile_resources(self) -> tuple[Callable[[str], bool], ...]:
         statement = self.statement
         patterns = statement.resource if statement.resource is not None else statement.not_resource
-        tests: list[Callable[[str], bool]] = []
-        templates: list[Template] = []
-        for pattern in patterns or ():
-            if self.variables and "${" in pattern:
-                template = compile_template(pattern)
-                if template.has_variables:
-                    templates.append(template)
-                    continue
-                rendered = template.render({}, escape_wildcards=True)
-                if rendered is not None:
-                    tests.append(compile_wildcard(rendered, escaped=True))
-                continue
-            tests.append(_always if pattern == "*" else compile_wildcard(pattern))
-        self._templates = tuple(templates)
-        self._resources = tuple(tests)
+        self._resources, self._templates = compile_resource_patterns(patterns or (), variables=self.variables)
         return self._resources
 
     def __repr__(self) -> str:

@@ -38,7 +38,7 @@ from iamguard.decision import MatchedStatement, PolicyRole
 from iamguard.evaluate.principal_match import compile_principal
 from iamguard.policy.model import Effect, Policy, Statement
 from iamguard.policy.operators import CompiledCondition, compile_condition
-from iamguard.policy.variables import Template, compile_template
+from iamguard.policy.variables import compile_resource_patterns
 from iamguard.policy.wildcard import compile_wildcard, has_wildcard
 
 __all__ = ["CompiledPolicy", "CompiledStatement", "attach_once", "compile_policy", "compiled"]
@@ -94,21 +94,7 @@ class _StatementBody:
         patterns = statement.resource if statement.resource is not None else statement.not_resource
         self.not_resource = statement.not_resource is not None
         self.check_resource = patterns is not None and not (not self.not_resource and "*" in patterns)
-        static: list[ActionTest] = []
-        templates: list[Template] = []
-        for pattern in patterns or ():
-            if variables and "${" in pattern:
-                template = compile_template(pattern)
-                if template.has_variables:
-                    templates.append(template)
-                    continue
-                rendered = template.render({}, escape_wildcards=True)
-                if rendered is not None:
-                    static.append(compile_wildcard(rendered, escaped=True))
-                continue
-            static.append(_always if pattern == "*" else compile_wildcard(pattern))
-        self.resources = tuple(static)
-        self.templates = tuple(templates)
+        self.resources, self.templates = compile_resource_patterns(patterns or (), variables=variables)
         self.principal = compile_principal(statement.principal) if statement.principal is not None else None
         self.not_principal = (
             compile_principal(statement.not_principal) if statement.not_principal is not None else None

@@ -39,12 +39,13 @@ such as ``StringEquals``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from iamguard.context import ContextValue
+from iamguard.policy.wildcard import Matcher, compile_wildcard
 
-__all__ = ["Template", "compile_template", "escape_literal"]
+__all__ = ["Template", "compile_resource_patterns", "compile_template", "escape_literal"]
 
 _SPECIALS = {"*": "*", "?": "?", "$": "$"}
 
@@ -229,3 +230,34 @@ def _parse_default(text: str, pos: int) -> tuple[str | None, int]:
         chars.append(text[pos])
         pos += 1
     return None, pos
+
+
+def _always(value: str) -> bool:
+    return True
+
+
+def compile_resource_patterns(
+    patterns: Sequence[str], *, variables: bool
+) -> tuple[tuple[Matcher, ...], tuple[Template, ...]]:
+    """A statement's Resource (or NotResource) patterns as matchers fixed at compile time and
+    templates that need the request's policy variables.
+
+    With ``variables`` (policy version 2012-10-17), a pattern holding ``${...}`` is a template,
+    unless it renders without a request (only ``${*}``, ``${?}``, ``${$}``): then it is a matcher
+    of its rendered text, whose wildcards were escaped. The evaluator and the policy analysis
+    both compile resources here, so the two cannot read a pattern differently.
+    """
+    static: list[Matcher] = []
+    templates: list[Template] = []
+    for pattern in patterns:
+        if variables and "${" in pattern:
+            template = compile_template(pattern)
+            if template.has_variables:
+                templates.append(template)
+                continue
+            rendered = template.render({}, escape_wildcards=True)
+            if rendered is not None:
+                static.append(compile_wildcard(rendered, escaped=True))
+            continue
+        static.append(_always if pattern == "*" else compile_wildcard(pattern))
+    return tuple(static), tuple(templates)
