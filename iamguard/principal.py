@@ -56,6 +56,10 @@ class Principal:
     token_issue_time: str | None = None  # ISO 8601, for temporary credentials
     org_id: str | None = None
     is_service: bool = False
+    #: ``context_keys()`` built once and kept on this object (see :meth:`derived_context`).
+    _derived: dict[str, ContextValue] | None = field(
+        default=None, init=False, repr=False, compare=False, hash=False
+    )
 
     @property
     def principal_arn(self) -> str:
@@ -106,6 +110,20 @@ class Principal:
                 arn, account, PrincipalType.ASSUMED_ROLE, user_id=user_id, tags=frozen_tags, role_arn=arn
             )
         raise InvalidParameterError(f"not a principal ARN: {arn!r}")
+
+    def derived_context(self) -> dict[str, ContextValue]:
+        """:meth:`context_keys`, built on first call and kept on this Principal.
+
+        Why on the object: the fields it derives from are immutable, so the answer is one per
+        object, and a table keyed by ``id()`` beside it would be bounded and refilled (every
+        decision over more principals than its bound rebuilt it). INVARIANT: callers never
+        mutate the returned dict; :meth:`context_keys` hands out a fresh one.
+        """
+        found = self._derived
+        if found is None:
+            found = self.context_keys()
+            object.__setattr__(self, "_derived", found)  # idempotent: threads build equal dicts
+        return found
 
     def context_keys(self) -> dict[str, ContextValue]:
         """Global condition keys the principal determines, with lower-cased names."""

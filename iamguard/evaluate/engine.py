@@ -35,9 +35,8 @@ closed: an erroring Allow does not allow, an erroring Deny denies.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
-from iamguard._memo import Memo
 from iamguard.context import ContextValue
 from iamguard.decision import (
     Decision,
@@ -50,7 +49,7 @@ from iamguard.decision import (
 )
 from iamguard.evaluate.compile import CompiledPolicy, CompiledStatement, _StatementBody, compiled
 from iamguard.evaluate.inputs import PolicySet, Request
-from iamguard.evaluate.policy_set import compiled_set
+from iamguard.evaluate.policy_set import Side, compiled_set, first_applying
 from iamguard.evaluate.principal_match import PrincipalMatch
 from iamguard.policy.model import Policy
 from iamguard.principal import Principal, PrincipalType
@@ -78,22 +77,11 @@ _ANONYMOUS = PrincipalType.ANONYMOUS
 _NO_SESSION_POLICY = "implicit deny: the session was given no session policy, so nothing is allowed"
 
 
-#: Principal-derived context keys per Principal object (``Principal.context_keys`` costs about a
-#: microsecond; a caller reusing its Principal pays it once). Keyed by id(), not by value: a
-#: Principal holds a tags mapping, so it is unhashable, and hashing its fields per decision would
-#: cost what the memo saves. INVARIANT: the entry holds the object (a hit checks ``is``) and the
-#: Memo evicts a key with its value, so an id can never be reused while its entry exists.
-_principal_keys: Memo[int, tuple[Principal, dict[str, ContextValue]]] = Memo("evaluate.principal_keys", 256)
-
-
 def principal_context_keys(principal: Principal) -> dict[str, ContextValue]:
-    """``principal.context_keys()``, memoized per object. INVARIANT: callers never mutate it."""
-    entry = _principal_keys.get(id(principal))
-    if entry is not None and entry[0] is principal:
-        return entry[1]
-    keys = principal.context_keys()
-    _principal_keys.put(id(principal), (principal, keys))
-    return keys
+    """``principal.context_keys()``, built once per Principal object and kept on it
+    (:meth:`~iamguard.principal.Principal.derived_context`). INVARIANT: callers never mutate it."""
+    found = principal._derived
+    return found if found is not None else principal.derived_context()
 
 
 class _Walk:
@@ -258,14 +246,15 @@ def _verdict(request: Request, policies: PolicySet) -> DecisionKind | None:
     """The decision's kind without its explanation, for a set without a resource policy.
 
     The same logic as :func:`_walk` (a property test holds them equal), minus what only the
-    explanation needs: every Deny is tried first and the first that applies ends it, then Allows
-    until one applies; no matched statement, missing key or reason is noted. Anything raised
-    is left to the caller, which lets the full walk record it.
+    explanation needs: the Denies are asked first and the first that applies ends it, then the
+    Allows until one applies, each side fused (see :class:`~iamguard.evaluate.policy_set.Side`);
+    no matched statement, missing key or reason is noted. Anything raised is left to the
+    caller, which lets the full walk record it.
     """
     plan = (policies._compiled or compiled_set(policies)).plans.get(request.action)
     if plan is None:
         plan = compiled_set(policies).plan(request.action)
-    denies, allows, keys = plan
+    deny, allow, keys = plan
     resource = request.resource
     context = None
     if keys is not None:
@@ -274,39 +263,40 @@ def _verdict(request: Request, policies: PolicySet) -> DecisionKind | None:
         context = request.context
         if not context.keys() >= keys:
             context = _context_of(request)
-    for body in denies:
-        if body.templates:
-            if not body.resource_matches(resource, context):
-                continue
-        else:
-            test = body.resource_test
-            if test is not None and not test(resource):
-                continue
-        hold = body.conditions_hold
-        # INVARIANT: ``context`` is built whenever a body of the plan has conditions.
-        if hold is None or hold(context):  # type: ignore[arg-type]
+    if deny is not None:
+        # Side.applies inlined: this runs once per decision.
+        if deny.always:
+            return _EXPLICIT_DENY
+        prefixes = deny.prefixes
+        if prefixes is not None and resource.startswith(prefixes):
+            return _EXPLICIT_DENY
+        exact = deny.exact
+        if exact is not None and resource in exact:
+            return _EXPLICIT_DENY
+        if deny.rest and first_applying(deny.rest, resource, context):
             return _EXPLICIT_DENY
     if policies.boundary is not None or policies.session is not None:
         # The merged context: the boundary's and session policies' statements may read keys
         # the identity statements do not (built there on first need when these read none).
         merged = None if context is None else _context_of(request)
-        return _capped_verdict(request, policies, request.action.lower(), allows, merged)
+        return _capped_verdict(request, policies, request.action.lower(), allow, merged)
     principal = request.principal
     if policies.resource_account is not None and _cross_account(policies, principal):
         return _IMPLICIT_DENY  # no resource policy grants it
     if principal.type is _ROOT:
         return _ALLOWED
-    for body in allows:
-        if body.templates:
-            if not body.resource_matches(resource, context):
-                continue
-        else:
-            test = body.resource_test
-            if test is not None and not test(resource):
-                continue
-        hold = body.conditions_hold
-        if hold is None or hold(context):  # type: ignore[arg-type]
-            return _ALLOWED
+    if allow is None:
+        return _IMPLICIT_DENY
+    if allow.always:
+        return _ALLOWED
+    prefixes = allow.prefixes
+    if prefixes is not None and resource.startswith(prefixes):
+        return _ALLOWED
+    exact = allow.exact
+    if exact is not None and resource in exact:
+        return _ALLOWED
+    if allow.rest and first_applying(allow.rest, resource, context):
+        return _ALLOWED
     return _IMPLICIT_DENY
 
 
@@ -320,7 +310,7 @@ def _capped_verdict(
     request: Request,
     policies: PolicySet,
     action: str,
-    allows: tuple[_StatementBody, ...],
+    allow: Side | None,
     context: Mapping[str, ContextValue] | None,
 ) -> DecisionKind:
     """:func:`_verdict` for a set with a permissions boundary or session policies (its identity
@@ -342,37 +332,19 @@ def _capped_verdict(
                     context = _context_of(request)
                 if not statement.is_deny:
                     bodies.append(body)
-                elif _first_applying((body,), resource, context):
+                elif first_applying((body,), resource, context):
                     return _EXPLICIT_DENY
             per_policy.append(bodies)
         parts.append(per_policy)
     principal = request.principal
     if policies.resource_account is not None and _cross_account(policies, principal):
         return _IMPLICIT_DENY
-    if principal.type is not _ROOT and not _first_applying(allows, resource, context):
+    if principal.type is not _ROOT and (allow is None or not allow.applies(resource, context)):
         return _IMPLICIT_DENY
     for per_policy in parts:  # the boundary, then the session policies: each part must allow
-        if not any(_first_applying(bodies, resource, context) for bodies in per_policy):
+        if not any(first_applying(bodies, resource, context) for bodies in per_policy):
             return _IMPLICIT_DENY
     return _ALLOWED
-
-
-def _first_applying(
-    bodies: Sequence[_StatementBody], resource: str, context: Mapping[str, ContextValue] | None
-) -> bool:
-    """Whether any of ``bodies`` applies to ``resource`` in ``context``."""
-    for body in bodies:
-        if body.templates:
-            if not body.resource_matches(resource, context):
-                continue
-        else:
-            test = body.resource_test
-            if test is not None and not test(resource):
-                continue
-        hold = body.conditions_hold
-        if hold is None or hold(context):  # type: ignore[arg-type]
-            return True
-    return False
 
 
 def _walk(request: Request, policies: PolicySet) -> tuple[DecisionKind, Explanation]:

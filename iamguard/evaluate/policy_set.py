@@ -12,16 +12,17 @@ live, which made nearly every decision beyond ~1,000 principals rebuild its inde
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
 from iamguard.evaluate.compile import CompiledPolicy, CompiledStatement, _StatementBody, attach_once, compiled
 from iamguard.evaluate.inputs import PolicySet
 from iamguard.policy.model import Policy
+from iamguard.policy.wildcard import has_wildcard
 from iamguard.principal import Principal
 
-__all__ = ["CompiledPolicySet", "compiled_set"]
+__all__ = ["CompiledPolicySet", "Side", "compiled_set", "first_applying"]
 
 #: One compiled identity policy with the statements that can match the indexed action.
 Candidates = tuple[tuple[CompiledPolicy, tuple[CompiledStatement, ...]], ...]
@@ -29,10 +30,108 @@ Candidates = tuple[tuple[CompiledPolicy, tuple[CompiledStatement, ...]], ...]
 #: (token, referenced context keys, their getter): see :meth:`CompiledPolicySet.key_part`.
 KeyPart = tuple[str, tuple[str, ...], Callable[[Mapping[str, Any]], Any] | None]
 
-#: What the verdict needs for one action: the compiled bodies of the identity statements that
-#: can match it, Denies apart from Allows, and the context keys (lower-cased) they read, or
-#: None when none reads the context.
-Plan = tuple[tuple[_StatementBody, ...], tuple[_StatementBody, ...], frozenset[str] | None]
+
+class Side:
+    """The Deny or the Allow statements of one plan, fused for the verdict: whether one of them
+    applies to a request is a question about its resource, mostly answered by C calls.
+
+    Why: a principal's statements for one action mostly name resources as an exact ARN or a
+    ``prefix*``; asking each statement in a Python loop touches a body, a matcher and its
+    pattern per statement (on many principals each a cache miss), whereas
+    ``resource.startswith(prefixes)`` and ``resource in exact`` ask all of them at once. A
+    statement with conditions, policy variables, NotResource or another wildcard shape stays a
+    body in ``rest``, asked as before. The verdict only needs *whether* one applies, so the
+    order in which they are asked does not matter.
+    """
+
+    __slots__ = ("always", "exact", "prefixes", "rest")
+
+    def __init__(
+        self, always: bool, prefixes: tuple[str, ...], exact: frozenset[str], rest: tuple[_StatementBody, ...]
+    ) -> None:
+        #: Some statement applies to every resource (``Resource: "*"``, no condition).
+        self.always = always
+        #: ``prefix*`` patterns of unconditional statements (a tuple: ``str.startswith`` takes one).
+        self.prefixes = prefixes or None
+        #: Exact resource ARNs of unconditional statements.
+        self.exact = exact or None
+        #: The other statements' bodies, asked one by one.
+        self.rest = rest
+
+    def applies(self, resource: str, context: Mapping[str, Any] | None) -> bool:
+        """Whether one of the statements applies (``context``: needed when ``rest`` reads it)."""
+        if self.always:
+            return True
+        prefixes = self.prefixes
+        if prefixes is not None and resource.startswith(prefixes):
+            return True
+        exact = self.exact
+        if exact is not None and resource in exact:
+            return True
+        return first_applying(self.rest, resource, context)
+
+
+def first_applying(
+    bodies: Sequence[_StatementBody], resource: str, context: Mapping[str, Any] | None
+) -> bool:
+    """Whether any of ``bodies`` applies to ``resource`` in ``context``."""
+    for body in bodies:
+        if body.templates:
+            if not body.resource_matches(resource, context):
+                continue
+        else:
+            test = body.resource_test
+            if test is not None and not test(resource):
+                continue
+        hold = body.conditions_hold
+        if hold is None or hold(context):  # type: ignore[arg-type]
+            return True
+    return False
+
+
+def _side(statements: list[CompiledStatement]) -> Side | None:
+    """The fused form of ``statements`` (None when there are none)."""
+    if not statements:
+        return None
+    always = False
+    prefixes: list[str] = []
+    exact: set[str] = set()
+    rest: list[_StatementBody] = []
+    for statement in statements:
+        body = statement._body or statement.body
+        if body.conditions_hold is not None:
+            rest.append(body)
+        elif not body.check_resource:
+            always = True
+        elif body.not_resource or body.templates or not _fuse_patterns(statement, prefixes, exact):
+            rest.append(body)
+    return Side(always, tuple(dict.fromkeys(prefixes)), frozenset(exact), tuple(rest))
+
+
+def _fuse_patterns(statement: CompiledStatement, prefixes: list[str], exact: set[str]) -> bool:
+    """Add the statement's Resource patterns to ``prefixes``/``exact`` when every one is an exact
+    ARN or ``prefix*`` read literally (else add nothing and answer False)."""
+    mine_prefixes: list[str] = []
+    mine_exact: list[str] = []
+    for pattern in statement.statement.resource or ():
+        if statement.variables and "${" in pattern:
+            return False  # rendered (``${*}``, ``${?}``, ``${$}``): left to its matcher
+        head = pattern[:-1] if pattern.endswith("*") else None
+        if head is not None and not has_wildcard(head):
+            mine_prefixes.append(head)
+        elif not has_wildcard(pattern):
+            mine_exact.append(pattern)
+        else:
+            return False
+    prefixes.extend(mine_prefixes)
+    exact.update(mine_exact)
+    return True
+
+
+#: What the verdict needs for one action: the identity statements that can match it, Denies
+#: apart from Allows, fused (None when there are none), and the context keys (lower-cased)
+#: they read, or None when none reads the context.
+Plan = tuple[Side | None, Side | None, frozenset[str] | None]
 
 #: How many actions one set's index remembers: a set sees a bounded vocabulary, but a hostile
 #: caller could send endless distinct names. Past it the oldest entry goes (never all of them).
@@ -78,16 +177,16 @@ class CompiledPolicySet:
         return found
 
     def _plan(self, action: str) -> Plan:
-        denies: list[_StatementBody] = []
-        allows: list[_StatementBody] = []
+        denies: list[CompiledStatement] = []
+        allows: list[CompiledStatement] = []
         keys: frozenset[str] | None = None
         for cp in self.identity:
             for statement in cp._memo.get(action) or cp.candidates(action):
                 body = statement._body or statement.body
                 if body.needs_context:
                     keys = statement.referenced_keys() | (keys or frozenset())
-                (denies if statement.is_deny else allows).append(body)
-        return (tuple(denies), tuple(allows), keys)
+                (denies if statement.is_deny else allows).append(statement)
+        return (_side(denies), _side(allows), keys)
 
     def _remember(self, spelling: str, plan: Plan) -> None:
         table = self.plans

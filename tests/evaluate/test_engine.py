@@ -393,6 +393,11 @@ def test_principal_context_keys_memo_is_per_object() -> None:
     assert engine.principal_context_keys(tagged)["aws:principaltag/team"] == "red"
     assert engine.principal_context_keys(retagged)["aws:principaltag/team"] == "blue"
     assert engine.principal_context_keys(tagged) is engine.principal_context_keys(tagged)
+    # the public method hands out a copy, so a caller's edit cannot reach the kept one
+    mine = tagged.context_keys()
+    mine["aws:principaltag/team"] = "green"
+    assert engine.principal_context_keys(tagged)["aws:principaltag/team"] == "red"
+    assert tagged == Principal.from_arn("arn:aws:iam::111122223333:user/alice", tags={"team": "red"})
 
 
 def test_missing_keys_of_resource_policy_statements_for_other_principals_are_reported() -> None:

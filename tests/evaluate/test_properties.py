@@ -65,6 +65,9 @@ RESOURCE_PATTERNS = [
     "arn:aws:s3:::other/k",
     "arn:aws:s3:::bucket/${*}",
     "arn:aws:s3:::Bucket/*",
+    "arn:aws:s3:::bucket/b?b/*",
+    "arn:aws:s3:::bucket/alice/a.txt",
+    "arn:aws:s3:::bucket/*/a.txt*",
 ]
 CONDITIONS: list[dict[str, Any]] = [
     {"StringEquals": {"aws:RequestedRegion": "us-east-1"}},

@@ -298,17 +298,19 @@ def test_rendered_resource_matchers_evict_the_oldest_not_everything() -> None:
         assert test(resource) == expected(resource)
 
 
-def test_principal_keys_evict_the_oldest_not_everything() -> None:
+def test_principal_keys_live_on_each_principal_however_many() -> None:
+    """Regression (issue 12): the derived keys were a module-level table of 256 entries keyed by
+    id(); past it every decision rebuilt them. Now each Principal keeps its own, so 20,000
+    principals keep 20,000 and the first one's is still the same object at the end."""
     from iamguard.evaluate import engine
     from iamguard.principal import Principal
 
-    size = engine._principal_keys.maxsize
-    principals = [Principal.from_arn(f"arn:aws:iam::111122223333:user/u{i}") for i in range(size + 1)]
+    principals = [Principal.from_arn(f"arn:aws:iam::111122223333:user/u{i}") for i in range(20_000)]
+    first = engine.principal_context_keys(principals[0])
     for principal in principals:
-        engine.principal_context_keys(principal)
-    assert len(engine._principal_keys) == size
-    for principal in principals[-10:]:
         assert engine.principal_context_keys(principal) == principal.context_keys()
+    assert engine.principal_context_keys(principals[0]) is first
+    assert not hasattr(engine, "_principal_keys")
 
 
 def test_wsgi_header_names_keep_learning_past_the_bound() -> None:
@@ -351,7 +353,7 @@ def test_every_memo_is_listed_in_one_place() -> None:
     guard = Guard(make_world().store)  # held: memo_sizes lists live memos only
     names = set(memo_sizes())
     expected = {"guard.resolved", "guard.sets", "guard.allowed", "guard.session_texts", "guard.managed"}
-    expected |= {"evaluate.rendered_resources", "evaluate.principal_keys", "wsgi.header_names"}
+    expected |= {"evaluate.rendered_resources", "wsgi.header_names"}
     expected |= {"context.derived", "context.contexts", "context.frozen"}
     assert expected <= names
     assert guard.memory.allowed.name == "guard.allowed"
