@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -21,9 +22,10 @@ from hypothesis import strategies as st
 
 from iamguard.cli import _aws_json
 from iamguard.iam._records import policy_value, role_value, user_value
-from iamguard.store import mfa
+from iamguard.store import mfa, open_store
 from iamguard.store.passwords import PasswordPolicy
 from iamguard.store.records import ManagedPolicy, PrincipalKind, Role, User
+from iamguard.store.service import IdentityService
 
 from . import admin_cli_support as support
 from .admin_cli_support import ALLOW_S3_READ, TRUST_ACCOUNT, Cli, service, write_json
@@ -111,10 +113,21 @@ def _pick(data: Any, dotted: str) -> Any:
     return data
 
 
-@pytest.fixture
-def seeded(cli: Cli, store_url: str, tmp_path: Path) -> dict[str, str]:
-    """A store with one of everything the commands read; returns the row placeholders."""
-    store = service(store_url)
+@pytest.fixture(scope="module")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A closed SQLite store with one of everything the commands read, built once per module
+    (the login profile's argon2 hash alone costs a tenth of a second), and alice's key id."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('seeded')}/s.db"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("IAMGUARD_DEV_MASTER_KEY", "1")
+        env.delenv("IAMGUARD_MASTER_KEY", raising=False)
+        env.delenv("IAMGUARD_MASTER_KEY_FILE", raising=False)
+        open_store(url, create=True).backend.close()
+        key_id = _seed(service(url))
+    return Path(url.removeprefix("sqlite:///")), key_id
+
+
+def _seed(store: IdentityService) -> str:
     doc = json.dumps(ALLOW_S3_READ)
     store.create_policy("P", doc, description="read the bucket", tags={"owner": "data"})
     store.create_policy_version("arn:aws:iam::123456789012:policy/P", doc)
@@ -144,10 +157,18 @@ def seeded(cli: Cli, store_url: str, tmp_path: Path) -> dict[str, str]:
     store.create_login_profile("alice", "Correct-Horse-9-battery")
     store.update_account_password_policy(PasswordPolicy.from_json({"MinimumPasswordLength": 14}))
     store.backend.close()
+    return key.access_key_id
+
+
+@pytest.fixture
+def seeded(cli: Cli, store_url: str, tmp_path: Path, seeded_template: tuple[Path, str]) -> dict[str, str]:
+    """The test's store, a copy of the seeded template (rows change it); the row placeholders."""
+    template, key_id = seeded_template
+    shutil.copyfile(template, store_url.removeprefix("sqlite:///"))
     return {
         "{doc}": write_json(tmp_path / "doc.json", ALLOW_S3_READ),
         "{trust}": write_json(tmp_path / "trust.json", TRUST_ACCOUNT),
-        "{key_id}": key.access_key_id,
+        "{key_id}": key_id,
     }
 
 
