@@ -55,8 +55,6 @@ _PRINCIPAL_KEYS = (
     "aws:sourceidentity",
 )
 
-#: Principals whose derived keys are remembered (oldest evicted first).
-_DERIVED_MAX = 1024
 #: Request contexts remembered by :meth:`ContextBuilder.for_request` (oldest evicted first).
 _CONTEXTS_MAX = 4096
 
@@ -148,7 +146,7 @@ class ContextBuilder:
     Unix seconds (tests freeze it).
     """
 
-    __slots__ = ("_clock", "_contexts", "_derived", "_frozen", "_last_second", "_last_times", "_trusted")
+    __slots__ = ("_clock", "_contexts", "_frozen", "_last_second", "_last_times", "_trusted")
 
     def __init__(
         self, *, trusted_proxies: Iterable[str] = (), clock: Callable[[], float] = time.time
@@ -163,10 +161,6 @@ class ContextBuilder:
         # read-only mapping) are unhashable, and what made() answers is about one object, not an
         # equal one. INVARIANT: each entry holds the objects whose ids its key names, and a Memo
         # evicts a key with its value, so an id cannot be reused while its entry exists.
-        # id(principal) -> (principal, its _PRINCIPAL_KEYS entries).
-        self._derived: Memo[int, tuple[Principal, tuple[tuple[str, ContextValue], ...]]] = Memo(
-            "context.derived", _DERIVED_MAX
-        )
         # (id(principal), the second, connection, headers read) -> (principal, frozen context).
         self._contexts: Memo[tuple[object, ...], tuple[Principal | None, Mapping[str, ContextValue]]] = Memo(
             "context.contexts", _CONTEXTS_MAX
@@ -199,20 +193,6 @@ class ContextBuilder:
             self._last_times = (stamp, str(second))
             self._last_second = second
         return self._last_times
-
-    def _principal_keys(self, principal: Principal) -> tuple[tuple[str, ContextValue], ...]:
-        """The principal's share of the context, remembered per principal object (bounded).
-
-        Authenticators hand out the same principal object for every request of a cached key,
-        so this is usually a dict hit instead of rebuilding ``context_keys()``.
-        """
-        entry = self._derived.get(id(principal))
-        if entry is not None and entry[0] is principal:
-            return entry[1]
-        derived = principal.context_keys()
-        pairs = tuple((key, derived[key]) for key in _PRINCIPAL_KEYS if key in derived)
-        self._derived.put(id(principal), (principal, pairs))
-        return pairs
 
     def build(
         self,
@@ -302,5 +282,10 @@ class ContextBuilder:
         if verified is not None:
             keys["aws:requestedregion"] = verified.region
         if principal is not None:
-            keys.update(self._principal_keys(principal))
+            # The principal keeps its derived keys (Principal.derived_context), so this is a
+            # few dict reads, not a rebuild, however many principals come and go.
+            derived = principal._derived or principal.derived_context()
+            for key in _PRINCIPAL_KEYS:
+                if key in derived:
+                    keys[key] = derived[key]
         return keys

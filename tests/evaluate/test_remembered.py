@@ -336,10 +336,10 @@ def test_context_builder_memos_evict_the_oldest_and_answer_as_build() -> None:
     view = RequestView("GET", "/", "", [("host", "h"), ("user-agent", "ua")])
     principals = [
         Principal.from_arn(f"arn:aws:iam::111122223333:user/u{i}")
-        for i in range(context_module._DERIVED_MAX + 1)
+        for i in range(context_module._CONTEXTS_MAX + 1)
     ]
     made = [builder.for_request(view, META, principal, None) for principal in principals]
-    assert len(builder._derived) == context_module._DERIVED_MAX
+    assert len(builder._contexts) == context_module._CONTEXTS_MAX
     for principal, context in zip(principals[-5:], made[-5:], strict=True):
         assert builder.for_request(view, META, principal, None) is context
         assert dict(context) == builder.build(view, META, principal=principal)
@@ -354,6 +354,6 @@ def test_every_memo_is_listed_in_one_place() -> None:
     names = set(memo_sizes())
     expected = {"guard.resolved", "guard.sets", "guard.allowed", "guard.session_texts", "guard.managed"}
     expected |= {"evaluate.rendered_resources", "wsgi.header_names"}
-    expected |= {"context.derived", "context.contexts", "context.frozen"}
+    expected |= {"context.contexts", "context.frozen"}
     assert expected <= names
     assert guard.memory.allowed.name == "guard.allowed"
