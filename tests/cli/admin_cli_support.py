@@ -15,6 +15,7 @@ import argparse
 import functools
 import io
 import json
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,12 +83,22 @@ def _parser_for_current_subcommands() -> argparse.ArgumentParser:
     return _shared_parser(iamguard.cli._SUBCOMMANDS)
 
 
+@functools.cache
+def _empty_store_file(base: Path) -> Path:
+    """A new, empty, closed SQLite store under ``base`` (creating one is explicit: ``iamguard
+    init`` / ``create=True``), migrated once per worker: copying it costs a fraction of a
+    millisecond, running the migrations tens of milliseconds for each of several hundred tests.
+    (A function rather than a fixture: the test modules re-export only ``cli`` and ``store_url``.)"""
+    path = base / "empty-store.db"
+    open_store(f"sqlite:///{path}", create=True).backend.close()
+    return path
+
+
 @pytest.fixture
-def store_url(tmp_path: Path) -> str:
-    """A new, empty store (creating one is explicit: ``iamguard init`` / ``create=True``)."""
-    url = f"sqlite:///{tmp_path}/s.db"
-    open_store(url, create=True).backend.close()
-    return url
+def store_url(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The test's own new, empty store: a copy of the migrated empty one."""
+    shutil.copyfile(_empty_store_file(tmp_path_factory.getbasetemp()), tmp_path / "s.db")
+    return f"sqlite:///{tmp_path}/s.db"
 
 
 @pytest.fixture
