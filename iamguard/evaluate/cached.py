@@ -1,7 +1,8 @@
 """A decision cache in front of an :class:`~iamguard.evaluate.engine.Evaluator` (stage 4).
 
 The three parts of ``cachetools.cached``, kept explicit: a bounded store whose entries expire,
-a key that names *everything* the decision depends on, and a lock for evictions. The key is:
+a key that names *everything* the decision depends on, and a judge of whether caching pays.
+The key is:
 
 * the caller: ARN, role ARN, account, principal type, service flag (what principal matching reads);
 * the request: action (as written, so the cached Decision echoes it exactly) and resource;
@@ -12,14 +13,20 @@ a key that names *everything* the decision depends on, and a lock for evictions.
   taken from the request context or, failing that, from the principal's derived keys
   (tags, MFA, ...). A request differing only in keys no policy reads shares the entry.
 
-Why not a ``cachetools.TTLCache``: a miss must cost little more than the decision it stores
-(issue 12: a miss may add at most 10% to an uncached decision of ~0.7 µs), and a ``TTLCache``
-insert runs ~1 µs of Python (its linked lists and timer). The store here is an
-``OrderedDict`` used first-in first-out: an insert and an eviction are C calls, a hit is one
-``get`` plus the expiry stored beside the decision, and no lock is taken except to evict.
-A stream that does not repeat gains nothing from any cache and pays for its keys, so the
-evaluator judges every 1,024 misses whether hits are at least a third of the lookups; when
-not, the next calls go straight to the evaluator for a while, then caching is tried again.
+Why not a ``cachetools.TTLCache``: its insert runs ~1 µs of Python (linked lists, timer), more
+than an uncached decision. The store here is an ``OrderedDict`` used first-in first-out: a
+lookup, an insert and an eviction are each one C call, atomic under the GIL, so no lock is
+taken (two threads evicting at once remove one entry too many, never one too few).
+
+Why a judge: a miss still costs its key, its lookup and its insert on top of the decision (about
+as much again as a 0.5 µs decision), so a stream that rarely repeats is slower cached than not
+(issue 12: the cache must never make a workload slower). Where caching stops paying depends on
+what this evaluator's decisions cost and on the stream's hit rate, so it is measured rather than
+guessed: every so often a short *probe* times ``_PROBE`` calls each way (caching, with the
+stream's real hit rate; bypassing, the evaluator alone) and the cheaper way runs until the next
+probe. Answers are the same either way: a bypassed call is the uncached decision, which a cached
+one always equals.
+
 The key part that comes from the policies (fingerprints, generation, the context keys they
 read) is computed once per PolicySet and kept on its compiled form
 (:mod:`iamguard.evaluate.policy_set`), never in a table keyed by ``id()``.
@@ -27,10 +34,10 @@ read) is computed once per PolicySet and kept on its compiled form
 
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from time import monotonic as _monotonic
+from time import perf_counter_ns as _clock
 from typing import Any
 
 from iamguard.decision import Decision
@@ -41,12 +48,18 @@ from iamguard.evaluate.policy_set import CompiledPolicySet, compiled_set
 
 __all__ = ["CachedEvaluator"]
 
-#: Misses between two judgements of whether caching pays (see ``CachedEvaluator._judge``).
-_WINDOW = 1024
-#: Caching pays when at least one lookup in this many is a hit.
-_PAYS = 3
-#: A workload judged not to repeat skips the cache for this many times the judged calls.
-_BYPASS = 16
+#: While caching: misses between two probes (a stream that nearly always hits is never probed).
+_WINDOW = 2048
+#: While bypassing: calls between two probes.
+_BYPASS = 8192
+#: Calls timed each way in one probe.
+_PROBE = 64
+#: The slowest ``1/_TRIM`` of a probe's calls each way are dropped (preemptions, collections).
+_TRIM = 16
+
+#: Values of ``CachedEvaluator._left`` besides 0 (caching) and a bypass countdown (> 1).
+_START_PROBE = 1
+_PROBING = -1
 
 _ABSENT = object()
 
@@ -56,7 +69,7 @@ class CachedEvaluator:
 
     ``maxsize`` bounds the number of cached decisions (the oldest inserted goes first), ``ttl``
     (seconds) how long one is reused. Cached and uncached evaluation always agree (a property
-    test checks it).
+    test checks it), whether a call was served by the cache or bypassed it.
     """
 
     def __init__(
@@ -67,16 +80,16 @@ class CachedEvaluator:
         self._evaluator = evaluator if evaluator is not None else Evaluator()
         self._ttl = ttl
         self._maxsize = maxsize
-        # key -> (decision, expiry). INVARIANT: every single operation on it is one C call
-        # (atomic under the GIL); only eviction, which checks then pops, takes the lock.
+        # key -> (decision, expiry). INVARIANT: every operation on it is one C call (atomic
+        # under the GIL), so threads share it without a lock.
         self._entries: OrderedDict[Any, tuple[Decision, float]] = OrderedDict()
-        self._lock = threading.Lock()
-        # Whether caching pays (see _judge): hits and misses since the last judgement, and how
-        # many more calls go straight to the evaluator. Plain ints: a lost update under threads
-        # only shifts a judgement by a call.
-        self._hits = 0
-        self._misses = 0
-        self._bypass = 0
+        # The mode: 0 caching, > 1 bypassing (calls left before the next probe), _START_PROBE
+        # or _PROBING (see _probe). Plain ints: a racing thread can only shift a probe by a
+        # call or spoil one probe's samples, never an answer.
+        self._left = 0
+        self._misses = 0  # while caching, since the last probe
+        self._samples: tuple[list[int], list[int]] = ([], [])  # the probe's (bypassed, cached)
+        self._probes = 0
 
     @property
     def evaluator(self) -> Evaluator:
@@ -84,16 +97,18 @@ class CachedEvaluator:
         return self._evaluator
 
     def evaluate(self, request: Request, policies: PolicySet) -> Decision:
-        """The cached decision for this request, evaluating (and storing) it on a miss."""
-        left = self._bypass
+        """The cached decision for this request, evaluating (and storing) it on a miss; or,
+        while bypassing is judged cheaper, the evaluator's decision."""
+        left = self._left
         if left:
-            self._bypass = left - 1
-            return self._evaluator.evaluate(request, policies)
+            if left > _START_PROBE:
+                self._left = left - 1
+                return self._evaluator.evaluate(request, policies)
+            return self._probe(request, policies)
         compiled = policies._compiled or compiled_set(policies)
         token, keys, values_of = compiled._key_part or compiled.key_part(policies)
-        principal = request.principal
         claimant = compiled.claimant
-        if claimant is not None and claimant[0] is principal:
+        if claimant is not None and claimant[0] is request.principal:
             key: tuple[Any, ...] = (
                 claimant[1],
                 request.action,
@@ -106,47 +121,73 @@ class CachedEvaluator:
         entry = entries.get(key)
         now = _monotonic()
         if entry is not None and now < entry[1]:
-            self._hits += 1
             return entry[0]
         decision = self._evaluator.evaluate(request, policies)
         entries[key] = (decision, now + self._ttl)
         if len(entries) > self._maxsize:
-            self._evict()
+            try:
+                entries.popitem(last=False)
+            except KeyError:  # another thread emptied it
+                pass
         misses = self._misses = self._misses + 1
         if misses >= _WINDOW:
-            self._judge()
+            self._left = _START_PROBE
         return decision
-
-    def _judge(self) -> None:
-        """After ``_WINDOW`` misses: if fewer than one lookup in ``_PAYS`` was a hit, the key
-        costs more than the hits save (a miss adds about 0.4 µs of key to an uncached decision
-        of about 0.8, a hit saves about 0.5), so the next ``_BYPASS`` windows' worth of calls
-        go straight to the evaluator; then caching is tried again. A non-repeating stream thus
-        costs a few percent over the uncached evaluator instead of half again (issue 12: the
-        cache never makes a workload slower). Answers are the same either way: a bypassed call
-        is the uncached decision, which a cached one always equals."""
-        hits, misses = self._hits, self._misses
-        self._hits = self._misses = 0
-        if hits * _PAYS < hits + misses:
-            self._bypass = _BYPASS * (hits + misses)
 
     __call__ = evaluate
 
-    def _evict(self) -> None:
-        with self._lock:
-            entries = self._entries
-            while len(entries) > self._maxsize:
-                entries.popitem(last=False)
+    def _probe(self, request: Request, policies: PolicySet) -> Decision:
+        """One timed call of a probe: the first ``_PROBE`` calls one way, the next ``_PROBE``
+        the other (blocks, not alternate calls: a stream that alternates hot and cold requests
+        would give one way all the hits), then :meth:`_judge`. The order flips each probe.
+
+        Each call runs :meth:`evaluate` itself in the mode being timed, so a timed call costs
+        what a call in that mode costs. INVARIANT: the mode set here is read by the very next
+        line; another thread can change it in between only into another valid mode, and then
+        this call counts for that mode's samples (one spoiled sample, trimmed or diluted).
+        """
+        if self._left == _START_PROBE:
+            self._left = _PROBING
+            self._samples = ([], [])
+            self._misses = 0
+            self._probes += 1
+        samples = self._samples
+        taken = len(samples[0]) + len(samples[1])
+        caching = (taken < _PROBE) == bool(self._probes & 1)
+        self._left = 0 if caching else _START_PROBE + 1
+        start = _clock()
+        decision = self.evaluate(request, policies)
+        elapsed = _clock() - start
+        self._left = _PROBING
+        samples[caching].append(elapsed)
+        if taken + 1 >= 2 * _PROBE:
+            self._judge(*samples)
+        return decision
+
+    def _judge(self, bypassed: Sequence[int], cached: Sequence[int]) -> None:
+        """Run the cheaper way until the next probe: caching while its calls cost no more
+        than the evaluator's alone, else bypass for ``_BYPASS`` calls.
+
+        Trimmed means, not medians: a caching call is a cheap hit or a dear miss, and the
+        median of that two-humped spread is one of the humps, whatever the hit rate."""
+        caching = _trimmed_mean(cached) <= _trimmed_mean(bypassed)
+        self._left = 0 if caching else _BYPASS
 
     def clear(self) -> None:
         """Forget every cached decision."""
-        with self._lock:
-            self._entries.clear()
+        self._entries.clear()
 
     def __len__(self) -> int:
         """Cached decisions that have not expired."""
         now = _monotonic()
         return sum(1 for _, expiry in list(self._entries.values()) if now < expiry)
+
+
+def _trimmed_mean(samples: Sequence[int]) -> float:
+    """The mean of ``samples`` without the slowest ``1/_TRIM`` of them (a preempted or
+    collecting call is an outlier only ever upwards)."""
+    kept = sorted(samples)[: len(samples) - len(samples) // _TRIM]
+    return sum(kept) / len(kept) if kept else 0.0
 
 
 def _long_key(

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from iamguard.evaluate import cached as cached_module
 from iamguard.evaluate import policy_set as policy_set_module
 from iamguard.evaluate.cached import CachedEvaluator, _context_part
 from iamguard.evaluate.compile import CompiledPolicy
@@ -25,6 +26,7 @@ from iamguard.policy.model import PolicyKind
 from iamguard.policy.parse import parse_policy
 from iamguard.principal import Principal
 
+from .test_cached import CostModel
 from .test_properties import PRINCIPALS, policy_sets, requests
 
 _SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -43,19 +45,27 @@ def _same(a: Any, b: Any) -> None:
 
 @_SETTINGS
 @given(
-    st.lists(st.tuples(requests(), st.integers(0, 2)), min_size=1, max_size=12),
+    st.lists(st.tuples(requests(), st.integers(0, 2)), min_size=1, max_size=16),
     st.lists(policy_sets(), min_size=3, max_size=3),
     st.integers(1, 4),
+    st.integers(1, 3000),
+    st.integers(1, 3000),
 )
 def test_decision_cache_answers_as_uncached(
-    batch: list[tuple[Request, int]], sets: list[PolicySet], maxsize: int
+    batch: list[tuple[Request, int]], sets: list[PolicySet], maxsize: int, decision: int, lookup: int
 ) -> None:
-    """Tiny bounds force evictions; several sets share the cache; every answer is the engine's."""
-    cache = CachedEvaluator(maxsize=maxsize)
-    plain = Evaluator()
-    for request, which in batch + batch:
-        _same(cache.evaluate(request, sets[which]), plain.evaluate(request, _fresh(sets[which])))
-    assert len(cache) <= maxsize
+    """Tiny bounds force evictions; several sets share the cache; tiny probe windows and a drawn
+    cost model send the stream through caching, probing and bypassing: every answer is the
+    engine's."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in (("_WINDOW", 2), ("_BYPASS", 3), ("_PROBE", 2)):
+            patch.setattr(cached_module, name, value)
+        model = CostModel(patch, decision, lookup)
+        cache = CachedEvaluator(model.evaluator(), maxsize=maxsize)
+        plain = Evaluator()
+        for request, which in batch + batch + batch:
+            _same(cache.evaluate(request, sets[which]), plain.evaluate(request, _fresh(sets[which])))
+        assert len(cache) <= maxsize
 
 
 @_SETTINGS
@@ -110,13 +120,20 @@ def test_index_is_never_rebuilt_because_many_sets_are_live(monkeypatch: pytest.M
 
 
 @_SETTINGS
-@given(st.lists(requests(), min_size=1, max_size=6), policy_sets(), policy_sets())
+@given(
+    st.lists(requests(), min_size=1, max_size=6),
+    policy_sets(),
+    policy_sets(),
+    st.sampled_from([0, 1, 3]),
+)
 def test_generation_bump_is_seen_by_the_next_decision(
-    batch: list[Request], before: PolicySet, after: PolicySet
+    batch: list[Request], before: PolicySet, after: PolicySet, mode: int
 ) -> None:
     """The store changed (any new content) and its generation moved on: the next decision of
-    every request is the new policies' answer, never one remembered from the old ones."""
+    every request is the new policies' answer, never one remembered from the old ones, whether
+    the cache is caching, about to probe or bypassing."""
     cache = CachedEvaluator()
+    cache._left = mode
     plain = Evaluator()
     old = dataclasses.replace(before, generation=1)
     new = dataclasses.replace(after, generation=2)
