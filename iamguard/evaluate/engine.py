@@ -36,6 +36,7 @@ closed: an erroring Allow does not allow, an erroring Deny denies.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import NamedTuple
 
 from iamguard.context import ContextValue
 from iamguard.decision import (
@@ -391,9 +392,8 @@ def _walk(request: Request, policies: PolicySet) -> tuple[DecisionKind, Explanat
         and policies.resource_account != principal.account
         and kind_of_caller is not _ANONYMOUS  # anonymous has no account to be cross from
     )
-    capped_identity = identity_allows and boundary_allows and session_allows
     kind, reason = _allow_logic(
-        cross_account, identity_allows, boundary_allows, session_allows, capped_identity, resource_grant
+        _Grants(cross_account, identity_allows, boundary_allows, session_allows, resource_grant)
     )
     if kind is _IMPLICIT_DENY and policies.session == ():
         reason = _NO_SESSION_POLICY if resource_grant is _NONE else reason
@@ -415,42 +415,52 @@ def _candidates(cp: CompiledPolicy, action: str) -> tuple[CompiledStatement, ...
     return cp.candidates(action) if found is None else found
 
 
-def _allow_logic(
-    cross_account: bool,
-    identity: bool,
-    boundary: bool,
-    session: bool,
-    capped_identity: bool,
-    resource: PrincipalMatch,
-) -> tuple[DecisionKind, str]:
+class _Grants(NamedTuple):
+    """What each part of the evaluation granted: step 2's inputs, named (not five bools
+    passed by position)."""
+
+    cross_account: bool
+    identity: bool  # an identity-based policy allows (always, for the account root user)
+    boundary: bool  # no permissions boundary, or it allows
+    session: bool  # no session policies, or one allows
+    resource: PrincipalMatch  # how the resource policy's Allow names the caller
+
+    @property
+    def capped_identity(self) -> bool:
+        """The identity policies' Allow, capped by the boundary and the session policies."""
+        return self.identity and self.boundary and self.session
+
+
+def _allow_logic(grants: _Grants) -> tuple[DecisionKind, str]:
     """Step 2 of the evaluation: combine the allows (no explicit deny was found)."""
-    if cross_account:
-        if capped_identity and resource is not _NONE:
+    resource = grants.resource
+    if grants.cross_account:
+        if grants.capped_identity and resource is not _NONE:
             return (
                 _ALLOWED,
                 "allowed by identity-based and resource-based policies (cross-account)",
             )
         if resource is _NONE:
             return _IMPLICIT_DENY, "cross-account: the resource policy does not allow it"
-        return _IMPLICIT_DENY, "cross-account: " + _identity_gap(identity, boundary, session)
+        return _IMPLICIT_DENY, "cross-account: " + _identity_gap(grants)
     if resource >= _ANY:
         return _ALLOWED, "allowed by the resource-based policy, which names the caller"
-    if capped_identity:
+    if grants.capped_identity:
         return _ALLOWED, "allowed by identity-based policy"
     if resource is _ROLE:
-        if boundary and session:
+        if grants.boundary and grants.session:
             return _ALLOWED, "allowed by the resource-based policy naming the role"
-        gap = "no permissions boundary statement" if not boundary else "no session policy"
+        gap = "no permissions boundary statement" if not grants.boundary else "no session policy"
         return _IMPLICIT_DENY, f"the resource policy names the role, but {gap} allows it"
-    return _IMPLICIT_DENY, _identity_gap(identity, boundary, session)
+    return _IMPLICIT_DENY, _identity_gap(grants)
 
 
-def _identity_gap(identity: bool, boundary: bool, session: bool) -> str:
-    if not identity:
+def _identity_gap(grants: _Grants) -> str:
+    if not grants.identity:
         return "no identity-based policy allows it"
-    if not boundary:
+    if not grants.boundary:
         return "no permissions boundary statement allows it"
-    if not session:
+    if not grants.session:
         return "no session policy allows it"
     return "no policy allows it"
 
