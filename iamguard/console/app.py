@@ -94,11 +94,28 @@ class Page:
         body = self.app.templates.get_template(template).render(context)
         return Response(body.encode("utf-8"), status)
 
+    def log_refusal(self, status: int, code: str) -> None:
+        """One log line per refused request (4xx): who asked for what and AWS's error code, so
+        an operator sees denials and probing; never a form field (passwords, tokens)."""
+        who = self.session.claims.arn if self.session is not None else "anonymous"
+        request = self.request
+        _log.info(
+            "console request refused: %s %s -> %d %s (%s from %s)",
+            request.method,
+            request.path,
+            status,
+            code,
+            who,
+            request.remote_addr,
+        )
+
     def refused(self, error: IAMGuardError) -> Response:
         """The error page: AWS's code and message (a denial's explanation included)."""
         status = error.http_status if 400 <= error.http_status < 500 else 500
         if status >= 500:  # the operator must act (a store down, no master key): say why in the log
             _log.error("console request failed: %s: %s", error.code, error)
+        else:
+            self.log_refusal(status, error.code)
         message = str(error) if status < 500 else "The request failed. Try again later."
         return self.render("error.html", status=status, code=error.code, message=message)
 
@@ -229,6 +246,7 @@ class ConsoleApp:
 
     def _run(self, route: _Route, page: Page) -> Response:
         if page.request.method == "POST" and not _signin.csrf_ok(page):
+            page.log_refusal(403, "InvalidCsrfToken")
             return page.render(
                 "error.html",
                 status=403,
