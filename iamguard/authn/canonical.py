@@ -52,6 +52,7 @@ __all__ = [
     "header_map",
     "normalize_path",
     "parse_amz_date",
+    "query_is_canonical",
     "signature",
     "signed_headers",
     "signing_key",
@@ -81,10 +82,26 @@ _PLAIN_PATH = re.compile(r"[A-Za-z0-9\-_.~/]*")
 #: one scan each: the allowed characters, then any escape that is *not* canonical (lower-case
 #: or short hex, or an escaped unreserved character such as ``%41`` for ``A``).
 _ESCAPED_PATH = re.compile(r"[A-Za-z0-9\-_.~%/]*")
-_ESCAPED_QUERY = re.compile(
-    r"[A-Za-z0-9\-_.~%]*=[A-Za-z0-9\-_.~%]*(?:&[A-Za-z0-9\-_.~%]*=[A-Za-z0-9\-_.~%]*)*"
-)
-_UNCANONICAL_ESCAPE = re.compile(r"%(?![0-9A-F]{2})|%(?:[46][1-9A-F]|[57][0-9A]|3[0-9]|2[DE]|5F|7E)")
+
+
+def _compile_possessive(pattern: str) -> re.Pattern[str]:
+    """``pattern`` with possessive repeats (Python 3.11+), else with plain greedy ones.
+
+    Only for patterns whose repeated classes exclude what follows them, so no match ever
+    backtracks into a repeat and both spellings match the same text; the possessive one skips
+    saving backtracking state, about twice as fast on a long presigned query.
+    """
+    try:
+        return re.compile(pattern)
+    except re.error:  # Python 3.10: no possessive quantifiers
+        return re.compile(pattern.replace("*+", "*"))
+
+
+_QUERY_TEXT = r"[A-Za-z0-9\-_.~%]*+"
+_ESCAPED_QUERY = _compile_possessive(f"{_QUERY_TEXT}={_QUERY_TEXT}(?:&{_QUERY_TEXT}={_QUERY_TEXT})*+")
+#: One ``%`` escape that is not canonical: short or lower-case hex, or an unreserved character
+#: escaped. One branch starting with the literal ``%``, so a search skips to each ``%`` at once.
+_UNCANONICAL_ESCAPE = re.compile(r"%(?:(?![0-9A-F]{2})|[46][1-9A-F]|[57][0-9A]|3[0-9]|2[DE]|5F|7E)")
 
 
 def uses_s3_uri_rules(service: str) -> bool:
@@ -198,7 +215,7 @@ def canonical_query_if_plain(query_string: str, exclude: tuple[str, ...]) -> str
     before every character a name may hold, as the end of a shorter name does), all in C. A
     property test holds the result equal to the general computation.
     """
-    if not _ESCAPED_QUERY.fullmatch(query_string) or _UNCANONICAL_ESCAPE.search(query_string):
+    if not query_is_canonical(query_string):
         return None
     pieces = query_string.replace("=", "\0").split("&")
     pieces.sort()
@@ -206,6 +223,18 @@ def canonical_query_if_plain(query_string: str, exclude: tuple[str, ...]) -> str
         start = bisect_left(pieces, f"{name}\0")
         del pieces[start : bisect_left(pieces, f"{name}\1", start)]
     return "&".join(pieces).replace("\0", "=")
+
+
+def query_is_canonical(query_string: str) -> bool:
+    """Whether every ``name=value`` pair of ``query_string`` is already UriEncode of its decoded
+    self (each pair has exactly one ``=``, no empty pair, upper-case escapes of reserved bytes only).
+
+    Then a name made of unreserved characters (``X-Amz-Signature``) can only be spelled as
+    itself, so it can be looked for in the raw text, without decoding the query.
+    """
+    return _ESCAPED_QUERY.fullmatch(query_string) is not None and (
+        "%" not in query_string or _UNCANONICAL_ESCAPE.search(query_string) is None
+    )
 
 
 def canonical_header_value(values: Sequence[str]) -> str:

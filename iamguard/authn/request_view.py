@@ -18,7 +18,7 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 from iamguard._frozen import slot_builder
 
-__all__ = ["HeaderPairs", "RequestView", "host_from_url", "split_query", "wire_view"]
+__all__ = ["HeaderPairs", "RequestView", "decode_component", "host_from_url", "split_query", "wire_view"]
 
 HeaderPairs = tuple[tuple[str, str], ...]
 
@@ -212,15 +212,18 @@ def _decode_query(query: str) -> tuple[tuple[str, str], ...]:
     ends any UTF-8 sequence before it): one C-level pass instead of two decodes per pair.
     """
     if _ESCAPED_SEPARATOR.search(query) is not None:
-        return tuple((_decode(name), _decode(value)) for name, value in split_query(query))
-    pairs = [piece.partition("=")[::2] for piece in _decode(query).split("&") if piece]
+        return tuple((decode_component(name), decode_component(value)) for name, value in split_query(query))
+    pairs = [piece.partition("=")[::2] for piece in decode_component(query).split("&") if piece]
     return cast("tuple[tuple[str, str], ...]", tuple(pairs))
 
 
-def _decode(text: str) -> str:
-    # Percent-decode as UTF-8 but keep undecodable bytes visible rather than failing: the
-    # canonical form is rebuilt from bytes elsewhere, this is only for reading values. ASCII
-    # text without an escape decodes to itself (most names and values): no byte round trip.
+def decode_component(text: str) -> str:
+    """One query name or value percent-decoded as :meth:`RequestView.query_param` reads it.
+
+    UTF-8, with undecodable bytes kept visible (surrogate escapes) rather than failing: the
+    canonical form is rebuilt from bytes elsewhere, this is only for reading values.
+    """
+    # ASCII text without an escape decodes to itself (most names and values): no byte round trip.
     if "%" not in text and text.isascii():
         return text
     return unquote_to_bytes(text).decode("utf-8", "surrogateescape")

@@ -39,19 +39,22 @@ import hashlib
 import hmac
 import re
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from functools import partial
+from itertools import chain
+from operator import itemgetter
 from typing import Literal, NamedTuple
 
 from iamguard._frozen import slot_builder
 from iamguard._memo import Memo
 from iamguard._wire import parse_decimal
 from iamguard.authn import canonical as c
-from iamguard.authn.request_view import RequestView
+from iamguard.authn.request_view import RequestView, decode_component
 from iamguard.errors import (
     AuthenticationError,
     ExpiredCredentialsError,
@@ -115,6 +118,12 @@ _PRESIGN_PARAMS = (
     "X-Amz-SignedHeaders",
     "X-Amz-Signature",
 )
+
+#: The query form's parameters from a name -> value mapping, in :data:`_PRESIGN_PARAMS` order.
+_GET_PRESIGN_PARAMS = itemgetter(*_PRESIGN_PARAMS)
+#: A query whose names may start so may be SigV2's query form (``Signature``, ``SignatureVersion``).
+_SIGV2_PREFIXES = ("Signature", "AWSAccessKeyId")
+_flatten = chain.from_iterable
 
 _NO_PARAMS: frozenset[str] = frozenset()
 _PRESIGN_MARKERS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature")
@@ -274,6 +283,8 @@ class _Layout(NamedTuple):
     #: The x-amz-* header names an S3 request may carry: the signed ones and the two that S3
     #: lets go unsigned.
     allowed: frozenset[str]
+    #: The canonical headers block with a ``%s`` for each value (``%`` in a name doubled).
+    template: str
 
 
 #: SDK-shaped Authorization headers read so far: the text before the signature -> (access
@@ -286,6 +297,12 @@ _SDK_PREFIXES: Memo[str, tuple[str, str, str, str, tuple[str, ...], SigV4Dialect
 #: id, date, region, service, signed headers). Only well-formed ones; a pure function of its key.
 _PRESIGNED_SCOPES: Memo[tuple[str, str], tuple[str, str, str, str, tuple[str, ...]]] = Memo(
     "sigv4 presigned scopes", 1024
+)
+#: Presigned ``(X-Amz-Credential, X-Amz-SignedHeaders)`` as they stand, still percent-encoded,
+#: in a query in canonical form -> the same fields as :data:`_PRESIGNED_SCOPES` (kept apart: an
+#: encoded text may also be some other request's decoded one).
+_RAW_PRESIGNED_SCOPES: Memo[tuple[str, str], tuple[str, str, str, str, tuple[str, ...]]] = Memo(
+    "sigv4 presigned scopes as sent", 1024
 )
 #: Signed header names -> the canonical request's :class:`_Layout` (a pure function of them).
 _LAYOUTS: Memo[tuple[str, ...], _Layout] = Memo("sigv4 canonical request layouts", 1024)
@@ -363,19 +380,10 @@ def verify_sigv4(
     ``normalize_path`` overrides the URI normalization rule (``None``: normalize unless S3;
     ``False`` for a non-S3 service that signs raw paths, as aws-c-auth's ``normalize=false``).
     """
-    claim = parse_sigv4(view, service_hint=service_hint)
+    claim, reading = _parse(view, service_hint)
     if claim is None:
         raise _missing_auth(_HEADER_FORM.for_service(service_hint))
-    return verify_claim(
-        view,
-        claim,
-        lookup_secret,
-        now=now,
-        service_hint=service_hint,
-        regions=regions,
-        max_skew=max_skew,
-        normalize_path=normalize_path,
-    )
+    return _verify(view, claim, reading, lookup_secret, now, service_hint, regions, max_skew, normalize_path)
 
 
 def parse_sigv4(view: RequestView, *, service_hint: str | None = None) -> SigV4Claim | None:
@@ -384,20 +392,116 @@ def parse_sigv4(view: RequestView, *, service_hint: str | None = None) -> SigV4C
     Raises for SigV2, for both forms at once and for malformed parameters, with AWS's codes.
     Nothing is verified yet: that is :func:`verify_claim`'s job.
     """
-    if not view.query_string:
-        # No query: nothing can conflict with the header or be SigV2's query form, so an
-        # SDK-shaped header is read in one match (the general parser gives the same claim).
-        values = view.header_index().get("authorization")
-        if values is not None and len(values) == 1:
+    return _parse(view, service_hint)[0]
+
+
+def _parse(view: RequestView, service_hint: str | None) -> tuple[SigV4Claim | None, _QueryReading | None]:
+    """:func:`parse_sigv4`, and the presigned query's reading when the claim came from one.
+
+    Requests as the SDKs send them are read from their raw text: an SDK-shaped Authorization
+    header (one match, memoized per prefix) with no query or a canonical one that names no
+    other scheme, or a presigned query in canonical form (:func:`_read_presigned`, no
+    decoding). Anything else, or anything those readers do not accept, takes the general
+    parser, which gives the same claim or names what is wrong.
+    """
+    query = view.query_string
+    values = view.header_index().get("authorization")
+    if values is not None:
+        if len(values) == 1 and (
+            not query
+            or (
+                "X-Amz-Algorithm=" not in query  # both forms at once: the general path refuses it
+                and not _may_name_sigv2(query)
+                and c.query_is_canonical(query)  # so no other spelling of those names
+            )
+        ):
             claim = _sdk_claim(values[0], view)
             if claim is not None:
-                return claim
+                return claim, None
+    elif query and not _may_name_sigv2(query):
+        reading = _read_presigned(query)
+        if reading is not None:
+            claim = _presigned_claim(reading)
+            if claim is not None:
+                return claim, reading
     form = auth_form(view)
     if form is None:
-        return None
+        return None, None
     if form == "query":
-        return _claim_from_query(view, _QUERY_FORM.for_service(service_hint))
-    return _claim_from_header(view, _HEADER_FORM.for_service(service_hint))
+        return _claim_from_query(view, _QUERY_FORM.for_service(service_hint)), None
+    return _claim_from_header(view, _HEADER_FORM.for_service(service_hint)), None
+
+
+def _may_name_sigv2(query: str) -> bool:
+    """Whether a raw query may hold a SigV2 parameter (a name starting ``Signature`` or
+    ``AWSAccessKeyId``): then the general path, which refuses SigV2, reads it."""
+    return query.startswith(_SIGV2_PREFIXES) or "&Signature" in query or "&AWSAccessKeyId" in query
+
+
+class _QueryReading(NamedTuple):
+    """A presigned query in canonical form, read without decoding it (:func:`_read_presigned`)."""
+
+    #: The canonical query string: the query's pairs sorted, X-Amz-Signature left out.
+    canonical: str
+    #: Every ``X-Amz-*`` parameter: name -> value as sent (still percent-encoded).
+    params: dict[str, str]
+
+
+def _read_presigned(query: str) -> _QueryReading | None:
+    """The canonical query string and the ``X-Amz-*`` parameters of a query already in
+    canonical form; ``None`` for any other query, a repeated ``X-Amz-*`` name or no signature.
+
+    In canonical form a name of unreserved characters has one spelling, so the parameters are
+    found in the raw text: the pairs sorted once (``=`` as NUL, as
+    :func:`~iamguard.authn.canonical.canonical_query_if_plain` sorts them) hold every
+    ``X-Amz-*`` pair in one run, read off together; dropping the signature's pair leaves the
+    canonical query. Decoding the whole query (and encoding it again) is what this saves.
+    """
+    if not c.query_is_canonical(query):
+        return None
+    pieces = query.replace("=", "\0").split("&")
+    pieces.sort()
+    low = bisect_left(pieces, "X-Amz-")
+    high = bisect_left(pieces, "X-Amz.", low)  # "." follows "-": the end of the run
+    if low == high:
+        return None
+    flat = "\0".join(pieces[low:high]).split("\0")  # INVARIANT: one NUL in each piece
+    params = dict(zip(flat[::2], flat[1::2], strict=True))
+    if len(params) != high - low or "X-Amz-Signature" not in params:
+        return None
+    del pieces[bisect_left(pieces, "X-Amz-Signature\0", low, high)]
+    return _QueryReading("&".join(pieces).replace("\0", "="), params)
+
+
+def _presigned_claim(reading: _QueryReading) -> SigV4Claim | None:
+    """The claim of a presigned query read by :func:`_read_presigned` when every parameter is
+    well-formed (as :func:`_claim_from_query` checks them), else ``None``."""
+    try:
+        algorithm, credential, amz_date, expires_text, signed_text, signature = _GET_PRESIGN_PARAMS(
+            reading.params
+        )
+    except KeyError:
+        return None
+    # INVARIANT: a value without "%" decodes to itself (canonical form has no "+" either).
+    if algorithm != c.ALGORITHM or "%" in amz_date or not _HEX64.fullmatch(signature):
+        return None
+    expires = parse_decimal(expires_text, _MAX_EXPIRES_DIGITS)
+    if expires is None or expires > MAX_PRESIGNED_EXPIRES:
+        return None
+    scope = _RAW_PRESIGNED_SCOPES.get((credential, signed_text)) or _raw_scope(credential, signed_text)
+    if scope is None:
+        return None
+    return _new_claim((*scope, signature, amz_date, expires))
+
+
+def _raw_scope(credential: str, signed_text: str) -> tuple[str, str, str, str, tuple[str, ...]] | None:
+    """:data:`_RAW_PRESIGNED_SCOPES`' entry for the two values as sent (``None``: malformed)."""
+    try:
+        akid, date, region, service = _split_credential(decode_component(credential), _QUERY_FORM)
+        signed = _parse_signed_headers(decode_component(signed_text), _QUERY_FORM)
+    except AuthenticationError:
+        return None
+    return _RAW_PRESIGNED_SCOPES.put((credential, signed_text), (akid, date, region, service, signed))
 
 
 def verify_claim(
@@ -417,13 +521,28 @@ def verify_claim(
     a clock returns, with no datetime to build); the secret is looked up only once the
     request is known to be current and well-formed.
     """
+    return _verify(view, claim, None, lookup_secret, now, service_hint, regions, max_skew, normalize_path)
+
+
+def _verify(
+    view: RequestView,
+    claim: SigV4Claim,
+    reading: _QueryReading | None,
+    lookup_secret: SecretLookup,
+    now: datetime | float | None,
+    service_hint: str | None,
+    regions: AbstractSet[str] | None,
+    max_skew: timedelta,
+    normalize_path: bool | None,
+) -> VerifiedRequest:
+    """:func:`verify_claim`, given the presigned query's reading when parsing made one."""
     current = now if type(now) is float else _seconds(now)
     skew = max_skew.total_seconds()
     dialect = _DIALECTS[claim.service in c.S3_SERVICES, claim.expires is not None]
     if normalize_path is not None:
         dialect = dialect.with_path_rule(normalize_path)
     if regions is None or claim.region in regions:
-        verified = _verify_lane(view, claim, lookup_secret, current, skew, service_hint, dialect)
+        verified = _verify_lane(view, claim, reading, lookup_secret, current, skew, service_hint, dialect)
         if verified is not None:
             return verified
     _check_scope(claim, service_hint, regions, dialect)
@@ -451,6 +570,7 @@ def verify_claim(
 def _verify_lane(
     view: RequestView,
     claim: SigV4Claim,
+    reading: _QueryReading | None,
     lookup_secret: SecretLookup,
     now: float,
     max_skew: float,
@@ -461,14 +581,16 @@ def _verify_lane(
     hands the request back to the general path.
 
     The shapes: header or presigned form, a query already in canonical form (the SDKs send it
-    so; :func:`~iamguard.authn.canonical.canonical_query_if_plain`), every signed header
-    present, no header name padded with blanks (so the view's own index is the header map). Accept-only: every check that fails here returns
-    ``None`` and the general path, which makes the same checks in the same order, names the
-    failure (the payload checks raise here as they would there: scope and time were checked
-    alike before them). What the lane saves is the general path's frames, its header map and
-    per-header calls (one :class:`_Layout` per set of signed headers, :data:`_LAYOUTS`) and its second
-    reading of presigned queries. Property tests hold the two outcomes equal, header and
-    presigned.
+    so; presigned ones read by :func:`_read_presigned`, the ``reading`` parsing made or one
+    made here), every signed header present, no header name holding a blank (so the view's own
+    index is the header map). Accept-only: every check that fails here returns ``None`` and
+    the general path, which makes the same checks in the same order, names the failure (the
+    payload checks raise here as they would there: scope and time were checked alike before
+    them; so does a conflicting session token, checked after the signature in both). What the
+    lane saves is the general path's frames, its header map and per-header calls (one
+    :class:`_Layout` per set of signed headers, :data:`_LAYOUTS`: the headers block is one
+    ``%`` format) and the decoding of presigned queries. Property tests hold the two outcomes
+    equal, on requests signed by iamguard and by botocore.
     """
     akid, date, region, service, signed, signature, amz_date, expires = claim
     if (service_hint is not None and service != service_hint) or amz_date[:8] != date:
@@ -478,37 +600,60 @@ def _verify_lane(
     except ValueError:
         return None
     presigned = dialect.presigned
+    query = view.query_string
+    index = view.header_index()
+    declared: str | None = None
+    from_query: str | None = None
     if presigned:
         if now >= signed_seconds + (expires or 0) or signed_seconds - now > max_skew:
             return None
+        if reading is None:
+            reading = _read_presigned(query) if query else None
+            if reading is None:
+                return None
+        canonical_query, params = reading
+        raw = params.get("X-Amz-Content-Sha256")
+        declared = None if raw is None else decode_component(raw)
+        raw = params.get("X-Amz-Security-Token")
+        from_query = None if raw is None else decode_component(raw)
     elif abs(now - signed_seconds) > max_skew:
         return None
-    query = view.query_string
-    canonical_query = (
-        c.canonical_query_if_plain(query, _SIGNATURE_EXCLUDED if presigned else ()) if query else ""
+    elif query:
+        plain = c.canonical_query_if_plain(query, ())
+        if plain is None:
+            return None
+        canonical_query = plain
+        if "X-Amz-Security-Token=" in query:  # canonical: the name has no other spelling
+            from_query = view.query_param("X-Amz-Security-Token")
+    else:
+        canonical_query = ""
+    payload_hash = _payload_line(
+        _header_text(index, "x-amz-content-sha256") if declared is None else declared, view, dialect
     )
-    if canonical_query is None:
-        return None
-    payload_hash = _payload_hash(view, dialect)
     secret = lookup_secret(akid)
     if secret is None:
         return None
     layout = _LAYOUTS.get(signed) or _layout(signed)
-    index = view.header_index()
-    if not all(map(index.__contains__, signed)):
+    try:
+        values = tuple(map(index.__getitem__, signed))
+    except KeyError:
         return None  # a signed header is missing: the general path names it
-    names = "\0".join(index)
-    if names.split() != [names]:
-        return None  # a name holds blanks: the general path strips it (and may merge it)
-    if dialect.s3:
-        for name in index:
-            if name.startswith("x-amz-") and name not in layout.allowed:
-                return None  # S3 refuses an unsigned x-amz-* header
+    unsigned = "\0".join(index.keys() - layout.allowed)
+    if unsigned and (
+        unsigned.split() != [unsigned]  # a name holds blanks: the general path strips it (and may merge it)
+        or (dialect.s3 and (unsigned.startswith("x-amz-") or "\0x-amz-" in unsigned))
+    ):
+        return None  # S3 refuses an unsigned x-amz-* header
+    flat = tuple(_flatten(values))
+    if len(flat) == len(signed):  # no signed header repeated: one value each
+        block = layout.template % tuple([" ".join(value.split()) for value in flat])
+    else:
+        block = c.canonical_headers(index, signed)
     canonical = c.canonical_request(
         view.method,
         c.canonical_uri(view.raw_path, normalize=dialect.normalize, double_encode=dialect.double_encode),
         canonical_query,
-        c.canonical_headers(index, signed),
+        block,
         layout.signed_text,
         payload_hash,
     )
@@ -522,7 +667,7 @@ def _verify_lane(
         region,
         service,
         signed_at,
-        _session_token(view, dialect),
+        _pick_token(from_query, _header_text(index, "x-amz-security-token"), presigned),
         signed,
         payload_hash,
         presigned,
@@ -531,9 +676,18 @@ def _verify_lane(
     )
 
 
+def _header_text(index: Mapping[str, tuple[str, ...]], name: str) -> str | None:
+    """:meth:`RequestView.header` read from the view's index."""
+    values = index.get(name)
+    if values is None:
+        return None
+    return values[0] if len(values) == 1 else ",".join(values)
+
+
 def _layout(signed: tuple[str, ...]) -> _Layout:
     """The :class:`_Layout` of ``signed`` (remembered)."""
-    return _LAYOUTS.put(signed, _Layout(";".join(signed), frozenset(signed) | _UNSIGNED_EXEMPT))
+    template = "".join(f"{name.replace('%', '%%')}:%s\n" for name in signed)
+    return _LAYOUTS.put(signed, _Layout(";".join(signed), frozenset(signed) | _UNSIGNED_EXEMPT, template))
 
 
 # ---------------------------------------------------------------- parsing the claim
@@ -798,8 +952,11 @@ def _payload_hash(view: RequestView, dialect: SigV4Dialect) -> str:
     * other services hash the body.
     """
     declared = view.query_param("X-Amz-Content-Sha256") if dialect.presigned else None
-    if declared is None:
-        declared = view.header("x-amz-content-sha256")
+    return _payload_line(view.header("x-amz-content-sha256") if declared is None else declared, view, dialect)
+
+
+def _payload_line(declared: str | None, view: RequestView, dialect: SigV4Dialect) -> str:
+    """:func:`_payload_hash` given the declared value (query parameter, else header)."""
     if declared is None:
         if dialect.s3 and dialect.presigned:
             return c.UNSIGNED_PAYLOAD
@@ -898,12 +1055,16 @@ def _check_amz_headers_signed(headers: Mapping[str, Sequence[str]], signed: tupl
 def _session_token(view: RequestView, dialect: SigV4Dialect) -> str | None:
     """X-Amz-Security-Token from the query (presigned) or the header; returned for STS to judge."""
     from_query = view.query_param("X-Amz-Security-Token") if view.query_string else None
-    from_header = view.header("x-amz-security-token")
+    return _pick_token(from_query, view.header("x-amz-security-token"), dialect.presigned)
+
+
+def _pick_token(from_query: str | None, from_header: str | None, presigned: bool) -> str | None:
+    """The session token given its query and header readings (they must agree)."""
     if from_query is not None and from_header is not None and from_query != from_header:
         raise AuthenticationError(
             "conflicting X-Amz-Security-Token values", code="InvalidToken", http_status=400
         )
-    return from_query if dialect.presigned and from_query is not None else (from_header or from_query)
+    return from_query if presigned and from_query is not None else (from_header or from_query)
 
 
 def _missing_auth(dialect: SigV4Dialect) -> AuthenticationError:

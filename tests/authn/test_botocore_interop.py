@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -22,9 +23,10 @@ from botocore.credentials import Credentials
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from iamguard.authn import sigv4
 from iamguard.authn.request_view import RequestView, host_from_url
 from iamguard.authn.sigv4 import verify_sigv4
-from iamguard.errors import AuthenticationError
+from iamguard.errors import AuthenticationError, IAMGuardError
 
 AKID, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE//////////wEaCXVzLWVhc3QtMSJH+with/slash+plus=="
@@ -276,3 +278,193 @@ def test_botocore_generic_signatures_verify_for_any_path(path: str, pairs: list[
         url += "?" + query
     view = botocore_sign(botocore_auth.SigV4Auth, "service", "GET", url)
     verify_sigv4(view, lookup, now=NOW)
+
+
+# ---------------------------------------------------------------- lanes = general path
+# The verifier reads requests shaped as the SDKs send them through lanes (the SDK-shaped
+# Authorization parser, the raw reading of a canonical presigned query, the verify lane); every
+# other request takes the general path. Forcing the lanes off must never change the outcome:
+# the same VerifiedRequest, or the same error type, code and message. Requests are signed by
+# botocore (SigV4Auth, S3SigV4Auth, SigV4QueryAuth, S3SigV4QueryAuth), then varied and tampered.
+
+lane_paths = st.sampled_from(
+    ["/", "/photos/2026/cat.jpg", "/a//b/./c/../d", "/k%20ey/~u", "/caf%C3%A9%2Bx", "/a%2Fb", "/~x/y.z_-"]
+)
+lane_headers = st.lists(
+    st.sampled_from(
+        [
+            ("X-Amz-Meta-Colour", "blue"),
+            ("x-amz-meta-SPACED", "  a   b  "),
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Accept", "a/b,  c/d"),
+            ("X-Tab", "a\tb"),
+            ("User-Agent", "Boto3/1.40.0 md/Botocore#1.40.0"),
+            ("X-Empty", ""),
+            ("X-Pct", "100%s %d"),
+        ]
+    ),
+    max_size=4,
+    unique_by=lambda pair: pair[0].lower(),
+)
+LANE_TAMPERS = [
+    "none",
+    "signature",
+    "signed header value",
+    "duplicate signed header",
+    "duplicate unsigned header",
+    "unsigned x-amz header",
+    "padded header name",
+    "header name case",
+    "query reordered",
+    "query value",
+    "query escape lower-case",
+    "extra query pair",
+    "repeated X-Amz-Date",
+    "token header",
+    "path",
+    "body",
+    "date skewed",
+]
+
+
+def _tamper(view: RequestView, how: str, salt: int) -> RequestView:
+    """``view`` changed as ``how`` says; ``salt`` names added headers (so set orders vary)."""
+    headers = list(view.headers)
+    query, path, body = view.query_string, view.raw_path, view.body
+    if how == "signature":
+        if "X-Amz-Signature=" in query:
+            query = query.replace("X-Amz-Signature=", "X-Amz-Signature=0", 1)[:-1]
+        headers = [
+            (n, v[:-1] + ("1" if v[-1] == "0" else "0")) if n == "Authorization" else (n, v)
+            for n, v in headers
+        ]
+    elif how == "signed header value":
+        headers = [(n, v + "x") if n.lower() == "host" else (n, v) for n, v in headers]
+    elif how == "duplicate signed header":
+        headers.append(("Host", "other.example.com"))
+    elif how == "duplicate unsigned header":
+        headers += [(f"X-Unsigned-{salt}", "1"), (f"x-unsigned-{salt}", "2")]
+    elif how == "unsigned x-amz header":
+        headers += [(f"A-{salt}", "1"), (f"X-Amz-Meta-{salt}", "1"), (f"Z-{salt}", "1")]
+    elif how == "padded header name":
+        headers = [(n + " " if n.lower() == "host" else n, v) for n, v in headers]
+    elif how == "header name case":
+        headers = [(n.upper(), v) for n, v in headers]
+    elif how == "query reordered":
+        query = "&".join(reversed(query.split("&")))
+    elif how == "query value":
+        query = query.replace("=", "=z", 1)
+    elif how == "query escape lower-case":
+        query = query.replace("%2F", "%2f")
+    elif how == "extra query pair":
+        query = f"{query}&zz=1" if query else "zz=1"
+    elif how == "repeated X-Amz-Date":
+        query = f"{query}&X-Amz-Date=20260115T103000Z" if query else query
+    elif how == "token header":
+        headers.append(("X-Amz-Security-Token", "tok"))
+    elif how == "path":
+        path = path + "x"
+    elif how == "body":
+        body = (body or b"") + b"!"
+    return RequestView(view.method, path, query, headers, body)
+
+
+def _judged(view: RequestView, hint: str | None, now: dt.datetime) -> object:
+    try:
+        return verify_sigv4(view, lookup, now=now, service_hint=hint)
+    except IAMGuardError as error:
+        return (type(error).__name__, error.code, str(error))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    path=lane_paths,
+    pairs=query_pairs,
+    headers=lane_headers,
+    service=st.sampled_from(["s3", "sts", "execute-api"]),
+    presign=st.booleans(),
+    method=st.sampled_from(["GET", "PUT"]),
+    body=st.sampled_from([b"", b"Action=GetCallerIdentity"]),
+    token=st.sampled_from([None, TOKEN]),
+    tamper=st.sampled_from(LANE_TAMPERS),
+    hint=st.sampled_from([None, "same"]),
+    salt=st.integers(min_value=0, max_value=10**6),
+)
+def test_the_lanes_answer_as_the_general_path_on_botocore_requests(
+    path: str,
+    pairs: list[tuple[str, str]],
+    headers: list[tuple[str, str]],
+    service: str,
+    presign: bool,
+    method: str,
+    body: bytes,
+    token: str | None,
+    tamper: str,
+    hint: str | None,
+    salt: int,
+) -> None:
+    url = "https://examplebucket.s3.us-east-1.amazonaws.com" + path
+    query = _query(pairs)
+    if query:
+        url += "?" + query
+    s3 = service == "s3"
+    if presign:
+        cls = botocore_auth.S3SigV4QueryAuth if s3 else botocore_auth.SigV4QueryAuth
+        kwargs: dict[str, Any] = {"expires": 300}
+        body = b""  # botocore's query signers read a body as parameters
+    else:
+        cls = botocore_auth.S3SigV4Auth if s3 else botocore_auth.SigV4Auth
+        kwargs = {}
+    context = {"client_config": Config(s3={"payload_signing_enabled": False})} if s3 else {}
+    signed = botocore_sign(
+        cls, service, method, url, headers=dict(headers), body=body, token=token, context=context, **kwargs
+    )
+    view = _tamper(signed, tamper, salt)
+    now = NOW + dt.timedelta(minutes=20 if tamper == "date skewed" else 0)
+    service_hint = service if hint == "same" else None
+    with_lanes = _judged(view, service_hint, now)
+    with (
+        mock.patch.object(sigv4, "_verify_lane", return_value=None),
+        mock.patch.object(sigv4, "_read_presigned", return_value=None),
+        mock.patch.object(sigv4, "_sdk_claim", return_value=None),
+    ):
+        general = _judged(view, service_hint, now)
+    assert with_lanes == general
+    if tamper == "none":
+        assert not isinstance(with_lanes, tuple), with_lanes  # botocore's request is accepted
+
+
+def test_the_sdk_shapes_take_the_lanes() -> None:
+    """The three benchmark shapes are read by the lanes (else the property above proves little)."""
+    s3_get = botocore_sign(
+        botocore_auth.S3SigV4Auth,
+        "s3",
+        "GET",
+        "https://examplebucket.s3.amazonaws.com/photos/2026/cat.jpg",
+        context={"client_config": Config(s3={"payload_signing_enabled": False})},
+    )
+    presigned = botocore_sign(
+        botocore_auth.S3SigV4QueryAuth,
+        "s3",
+        "GET",
+        "https://examplebucket.s3.amazonaws.com/q3%20summary.pdf?versionId=3HL4kqtJlcpXroDTDmJ",
+        expires=3600,
+    )
+    sts = botocore_sign(
+        botocore_auth.SigV4Auth, "sts", "POST", "https://sts.amazonaws.com/", body=b"Action=X"
+    )
+    for view in (s3_get, presigned, sts):
+        claim, reading = sigv4._parse(view, None)
+        assert claim is not None
+        assert (reading is not None) == (claim.expires is not None)
+        lane = sigv4._verify_lane(
+            view,
+            claim,
+            reading,
+            lookup,
+            NOW.timestamp(),
+            900.0,
+            None,
+            sigv4._DIALECTS[claim.service == "s3", claim.expires is not None],
+        )
+        assert lane == verify_sigv4(view, lookup, now=NOW)

@@ -932,7 +932,7 @@ def test_a_plain_signed_request_takes_the_lane(service: str, form: str, query: s
     assert claim is not None
     dialect = sigv4.SigV4Dialect(False, form == "presigned", True, True).for_service(service)
     lane = sigv4._verify_lane(
-        view, claim, lambda _akid: _SECRET, _SIGNED_AT.timestamp() + 1, 900.0, None, dialect
+        view, claim, None, lambda _akid: _SECRET, _SIGNED_AT.timestamp() + 1, 900.0, None, dialect
     )
     assert lane is not None
     assert lane == sigv4.verify_sigv4(view, lambda _akid: _SECRET, now=_SIGNED_AT + timedelta(seconds=1))
