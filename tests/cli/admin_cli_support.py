@@ -5,7 +5,8 @@ SQLite store in the test's temporary directory, so state persists across invocat
 Every invocation parses with one parser per worker process: ``build_parser`` adds ~700 options
 to ~100 subparsers (tens of milliseconds, most of these tests' time when rebuilt for each of
 the 10-20 commands a test runs). Sharing it is safe because parsing never changes a parser and
-the parser holds nothing per test: defaults are plain values, and the store URL, credentials and
+the parser holds nothing per test: argparse copies a repeatable option's ``default=[]`` before
+appending, no command changes its parsed arguments in place, and the store URL, credentials and
 keys are read from the environment only when a command runs.
 """
 
