@@ -285,6 +285,8 @@ class _Layout(NamedTuple):
     allowed: frozenset[str]
     #: The canonical headers block with a ``%s`` for each value (``%`` in a name doubled).
     template: str
+    #: header index -> each signed header's values, in order (KeyError when one is missing).
+    values_of: Callable[[Mapping[str, tuple[str, ...]]], tuple[tuple[str, ...], ...]]
 
 
 #: SDK-shaped Authorization headers read so far: the text before the signature -> (access
@@ -438,7 +440,7 @@ def _may_name_sigv2(query: str) -> bool:
     return query.startswith(_SIGV2_PREFIXES) or "&Signature" in query or "&AWSAccessKeyId" in query
 
 
-class _QueryReading(NamedTuple):
+class _QueryReading(NamedTuple):  # built by _new_reading
     """A presigned query in canonical form, read without decoding it (:func:`_read_presigned`)."""
 
     #: The canonical query string: the query's pairs sorted, X-Amz-Signature left out.
@@ -470,7 +472,11 @@ def _read_presigned(query: str) -> _QueryReading | None:
     if len(params) != high - low or "X-Amz-Signature" not in params:
         return None
     del pieces[bisect_left(pieces, "X-Amz-Signature\0", low, high)]
-    return _QueryReading("&".join(pieces).replace("\0", "="), params)
+    return _new_reading(("&".join(pieces).replace("\0", "="), params))
+
+
+#: ``_QueryReading`` from a tuple of its fields (as :data:`_new_claim`).
+_new_reading: Callable[[tuple[object, ...]], _QueryReading] = partial(tuple.__new__, _QueryReading)
 
 
 def _presigned_claim(reading: _QueryReading) -> SigV4Claim | None:
@@ -635,7 +641,7 @@ def _verify_lane(
         return None
     layout = _LAYOUTS.get(signed) or _layout(signed)
     try:
-        values = tuple(map(index.__getitem__, signed))
+        values = layout.values_of(index)
     except KeyError:
         return None  # a signed header is missing: the general path names it
     unsigned = "\0".join(index.keys() - layout.allowed)
@@ -687,7 +693,14 @@ def _header_text(index: Mapping[str, tuple[str, ...]], name: str) -> str | None:
 def _layout(signed: tuple[str, ...]) -> _Layout:
     """The :class:`_Layout` of ``signed`` (remembered)."""
     template = "".join(f"{name.replace('%', '%%')}:%s\n" for name in signed)
-    return _LAYOUTS.put(signed, _Layout(";".join(signed), frozenset(signed) | _UNSIGNED_EXEMPT, template))
+    # itemgetter of several names answers a tuple of their values (of one name, the value alone).
+    values_of = itemgetter(*signed) if len(signed) > 1 else partial(_one_header, signed[0])
+    layout = _Layout(";".join(signed), frozenset(signed) | _UNSIGNED_EXEMPT, template, values_of)
+    return _LAYOUTS.put(signed, layout)
+
+
+def _one_header(name: str, index: Mapping[str, tuple[str, ...]]) -> tuple[tuple[str, ...], ...]:
+    return (index[name],)
 
 
 # ---------------------------------------------------------------- parsing the claim
