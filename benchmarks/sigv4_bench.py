@@ -501,7 +501,8 @@ def to_markdown(result: dict[str, Any]) -> str:
         "",
         (
             "Where `verify` goes (each phase timed alone on a fresh `wire_view`, µs, view build and header "
-            "index subtracted; alone, the presigned check decodes the query that parsing decoded in `verify`):"
+            "index subtracted; alone, the presigned check reads again the query that parsing read in `verify`, "
+            "where the reading is handed over):"
         ),
         "",
         "| request | view build | header index | parse_sigv4 (claim) | verify_claim (checks, canonical request, crypto) | of which the hash floor |",

@@ -633,9 +633,10 @@ def _verify_lane(
             from_query = view.query_param("X-Amz-Security-Token")
     else:
         canonical_query = ""
-    payload_hash = _payload_line(
-        _header_text(index, "x-amz-content-sha256") if declared is None else declared, view, dialect
-    )
+    if declared is None:
+        declared = _header_text(index, "x-amz-content-sha256")
+    # What _payload_line answers for the SDKs' S3 default, without its frame.
+    payload_hash = declared if declared == c.UNSIGNED_PAYLOAD else _payload_line(declared, view, dialect)
     secret = lookup_secret(akid)
     if secret is None:
         return None
@@ -668,12 +669,15 @@ def _verify_lane(
     # INVARIANT: a provided signature is only ever compared in constant time.
     if not hmac.compare_digest(key.sign(to_sign), signature):
         return None
+    from_header = _header_text(index, "x-amz-security-token") if "x-amz-security-token" in index else None
     return _new_verified(
         akid,
         region,
         service,
         signed_at,
-        _pick_token(from_query, _header_text(index, "x-amz-security-token"), presigned),
+        None
+        if from_query is None and from_header is None
+        else _pick_token(from_query, from_header, presigned),
         signed,
         payload_hash,
         presigned,
