@@ -89,7 +89,7 @@ def _compile_possessive(pattern: str) -> re.Pattern[str]:
 
     Only for patterns whose repeated classes exclude what follows them, so no match ever
     backtracks into a repeat and both spellings match the same text; the possessive one skips
-    saving backtracking state, about twice as fast on a long presigned query.
+    saving backtracking state (a sixth fewer instructions on a presigned query, callgrind).
     """
     try:
         return re.compile(pattern)
@@ -100,7 +100,7 @@ def _compile_possessive(pattern: str) -> re.Pattern[str]:
 _QUERY_TEXT = r"[A-Za-z0-9\-_.~%]*+"
 _ESCAPED_QUERY = _compile_possessive(f"{_QUERY_TEXT}={_QUERY_TEXT}(?:&{_QUERY_TEXT}={_QUERY_TEXT})*+")
 #: One ``%`` escape that is not canonical: short or lower-case hex, or an unreserved character
-#: escaped. One branch starting with the literal ``%``, so a search skips to each ``%`` at once.
+#: escaped: one branch after the literal ``%``.
 _UNCANONICAL_ESCAPE = re.compile(r"%(?:(?![0-9A-F]{2})|[46][1-9A-F]|[57][0-9A]|3[0-9]|2[DE]|5F|7E)")
 
 

@@ -78,6 +78,9 @@ __all__ = [
     "verify_sigv4",
 ]
 
+#: How far a request's time may be from the server's: 15 minutes (see :func:`_skew_error`).
+_MAX_SKEW = timedelta(minutes=15)
+_MAX_SKEW_SECONDS = _MAX_SKEW.total_seconds()
 #: Longest X-Amz-Expires AWS accepts: 7 days.
 #: https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
 MAX_PRESIGNED_EXPIRES = 604800
@@ -131,8 +134,6 @@ _PRESIGN_MARKERS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature")
 _SIGV2_QUERY = frozenset({"AWSAccessKeyId", "Signature"})
 #: Headers S3 lets a request carry unsigned: bound by the scope and the payload line instead.
 _UNSIGNED_EXEMPT = frozenset({"x-amz-security-token", "x-amz-content-sha256"})
-#: What a presigned URL's canonical query string leaves out (encoded names).
-_SIGNATURE_EXCLUDED = ("X-Amz-Signature",)
 
 SecretLookup = Callable[[str], "str | None"]
 
@@ -370,7 +371,7 @@ def verify_sigv4(
     now: datetime | None = None,
     service_hint: str | None = None,
     regions: AbstractSet[str] | None = None,
-    max_skew: timedelta = timedelta(minutes=15),
+    max_skew: timedelta = _MAX_SKEW,
     normalize_path: bool | None = None,
 ) -> VerifiedRequest:
     """Verify the SigV4 signature of ``view`` and return what it proves; raise otherwise.
@@ -518,7 +519,7 @@ def verify_claim(
     now: datetime | float | None = None,
     service_hint: str | None = None,
     regions: AbstractSet[str] | None = None,
-    max_skew: timedelta = timedelta(minutes=15),
+    max_skew: timedelta = _MAX_SKEW,
     normalize_path: bool | None = None,
 ) -> VerifiedRequest:
     """Check ``claim`` (from :func:`parse_sigv4` of ``view``): scope, time, payload, signature.
@@ -543,7 +544,7 @@ def _verify(
 ) -> VerifiedRequest:
     """:func:`verify_claim`, given the presigned query's reading when parsing made one."""
     current = now if type(now) is float else _seconds(now)
-    skew = max_skew.total_seconds()
+    skew = _MAX_SKEW_SECONDS if max_skew is _MAX_SKEW else max_skew.total_seconds()
     dialect = _DIALECTS[claim.service in c.S3_SERVICES, claim.expires is not None]
     if normalize_path is not None:
         dialect = dialect.with_path_rule(normalize_path)
@@ -645,12 +646,14 @@ def _verify_lane(
         values = layout.values_of(index)
     except KeyError:
         return None  # a signed header is missing: the general path names it
+    # The names not signed: one holding blanks is stripped (and may be merged) by the general
+    # path; S3 refuses an unsigned x-amz-* header. Either way the general path answers.
     unsigned = "\0".join(index.keys() - layout.allowed)
     if unsigned and (
-        unsigned.split() != [unsigned]  # a name holds blanks: the general path strips it (and may merge it)
+        unsigned.split() != [unsigned]
         or (dialect.s3 and (unsigned.startswith("x-amz-") or "\0x-amz-" in unsigned))
     ):
-        return None  # S3 refuses an unsigned x-amz-* header
+        return None
     flat = tuple(_flatten(values))
     if len(flat) == len(signed):  # no signed header repeated: one value each
         block = layout.template % tuple([" ".join(value.split()) for value in flat])
