@@ -116,7 +116,7 @@ def _pick(data: Any, dotted: str) -> Any:
 @pytest.fixture(scope="module")
 def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A closed SQLite store with one of everything the commands read, built once per module
-    (the login profile's argon2 hash alone costs a tenth of a second), and alice's key id."""
+    (the login profile's argon2 hash alone costs ~0.2 s of CPU), and alice's key id."""
     url = f"sqlite:///{tmp_path_factory.mktemp('seeded')}/s.db"
     with pytest.MonkeyPatch.context() as env:
         env.setenv("IAMGUARD_DEV_MASTER_KEY", "1")
