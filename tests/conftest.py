@@ -27,6 +27,16 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 if os.environ.get("IAMGUARD_TEST_POSTGRES_URL"):
     netguard.check_url(os.environ["IAMGUARD_TEST_POSTGRES_URL"])  # libpq connects outside Python
 
+# Console passwords hash with argon2's cheapest profile in this process (~0.1 ms, not ~0.2 s of
+# CPU each: hundreds of tests create one). The production parameters keep their own tests
+# (tests/store/test_passwords.py swaps the default hasher back in); child processes a test
+# starts hash with the defaults, and hashes made either way verify in both.
+from argon2 import PasswordHasher, profiles  # noqa: E402
+
+from iamguard.store.passwords import use_password_hasher  # noqa: E402
+
+use_password_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))
+
 
 @pytest.fixture(autouse=True)
 def _no_network() -> Iterator[None]:

@@ -34,10 +34,14 @@ __all__ = [
     "lockout_state",
     "needs_rehash",
     "password_expired",
+    "use_password_hasher",
     "verify_password",
 ]
 
-_HASHER = PasswordHasher()
+#: argon2-cffi's defaults (RFC 9106's low-memory profile: argon2id, t=3, 64 MiB, p=4): what
+#: every hash is made with unless :func:`use_password_hasher` says otherwise.
+DEFAULT_HASHER = PasswordHasher()
+_hasher = DEFAULT_HASHER
 
 #: The symbols ``RequireSymbols`` counts, exactly as the PasswordPolicy API reference lists them.
 AWS_SYMBOLS = frozenset("!@#$%^&*()_+-=[]{}|'")
@@ -53,16 +57,31 @@ _ALLOWED_CHARACTERS = re.compile(r"[\u0009\u000A\u000D\u0020-\u00FF]*")
 # ---------------------------------------------------------------- hashing
 
 
+def use_password_hasher(hasher: PasswordHasher) -> PasswordHasher:
+    """Hash passwords (and judge :func:`needs_rehash`) with ``hasher`` from now on, in this
+    process; returns the hasher it replaces.
+
+    For test suites and development only: a hash with the defaults costs ~0.2 s of CPU and
+    64 MiB on purpose, which a test suite that creates hundreds of console passwords pays in
+    minutes; ``PasswordHasher.from_parameters(argon2.profiles.CHEAPEST)`` costs ~0.1 ms.
+    Verifying needs no setting: a hash carries its own parameters, so hashes made either way
+    keep verifying, and a production hasher asks for a rehash of a cheap one at next sign-in.
+    """
+    global _hasher
+    previous, _hasher = _hasher, hasher
+    return previous
+
+
 def hash_password(password: str) -> str:
     """An argon2id PHC string for ``password`` (salted; two calls never return the same text)."""
-    return _HASHER.hash(password)
+    return _hasher.hash(password)
 
 
 def verify_password(stored_hash: str, password: str) -> bool:
     """Whether ``password`` matches ``stored_hash``; False (never an exception) for a wrong
     password or a hash that is malformed or not argon2 -- failing closed."""
     try:
-        return _HASHER.verify(stored_hash, password)
+        return _hasher.verify(stored_hash, password)
     except (VerificationError, InvalidHashError, TypeError, ValueError):
         return False
 
@@ -73,7 +92,7 @@ def needs_rehash(stored_hash: str) -> bool:
     A malformed hash also answers True: it cannot verify, so it must be replaced anyway.
     """
     try:
-        return _HASHER.check_needs_rehash(stored_hash)
+        return _hasher.check_needs_rehash(stored_hash)
     except (InvalidHashError, TypeError, ValueError):
         return True
 

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, Type, profiles
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iamguard.errors import InvalidInputError
 from iamguard.store.passwords import (
     AWS_SYMBOLS,
+    DEFAULT_HASHER,
     LockoutPolicy,
     PasswordPolicy,
     check_password_policy,
@@ -22,6 +24,7 @@ from iamguard.store.passwords import (
     lockout_state,
     needs_rehash,
     password_expired,
+    use_password_hasher,
     verify_password,
 )
 
@@ -40,6 +43,24 @@ def _ids(name: str) -> list[str]:
 # ---------------------------------------------------------------- hashing
 
 
+@pytest.fixture
+def production_hasher() -> Iterator[None]:
+    """The hasher production uses (the suite's conftest installs a cheap one)."""
+    previous = use_password_hasher(DEFAULT_HASHER)
+    yield
+    use_password_hasher(previous)
+
+
+def test_the_default_hasher_is_argon2ids_rfc_9106_low_memory_profile() -> None:
+    assert DEFAULT_HASHER.type is Type.ID
+    assert (DEFAULT_HASHER.time_cost, DEFAULT_HASHER.memory_cost, DEFAULT_HASHER.parallelism) == (
+        profiles.RFC_9106_LOW_MEMORY.time_cost,
+        profiles.RFC_9106_LOW_MEMORY.memory_cost,
+        profiles.RFC_9106_LOW_MEMORY.parallelism,
+    )
+
+
+@pytest.mark.usefixtures("production_hasher")
 def test_hash_is_argon2id_salted_and_verifies() -> None:
     first, second = hash_password("correct horse"), hash_password("correct horse")
     assert first.startswith("$argon2id$")
@@ -57,6 +78,7 @@ def test_malformed_hash_never_verifies_and_never_raises(stored: str) -> None:
     assert needs_rehash(stored) is True
 
 
+@pytest.mark.usefixtures("production_hasher")
 def test_weaker_parameters_need_rehash() -> None:
     weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("pw")
     assert verify_password(weak, "pw")
