@@ -50,8 +50,12 @@ __all__ = ["CachedEvaluator"]
 
 #: While caching: misses between two probes (a stream that nearly always hits is never probed).
 _WINDOW = 2048
-#: While bypassing: calls between two probes.
+#: While bypassing: calls between two probes, counted down in rounds of ``_ROUND``.
 _BYPASS = 8192
+#: At most 256: CPython keeps the ints up to 256 made, so counting down from it allocates
+#: nothing (counting down from 8,192 allocated an int per call: a third of a bypassed call's
+#: overhead).
+_ROUND = 256
 #: Calls timed each way in one probe.
 _PROBE = 64
 #: The slowest ``1/_TRIM`` of a probe's calls each way are dropped (preemptions, collections).
@@ -83,10 +87,11 @@ class CachedEvaluator:
         # key -> (decision, expiry). INVARIANT: every operation on it is one C call (atomic
         # under the GIL), so threads share it without a lock.
         self._entries: OrderedDict[Any, tuple[Decision, float]] = OrderedDict()
-        # The mode: 0 caching, > 1 bypassing (calls left before the next probe), _START_PROBE
-        # or _PROBING (see _probe). Plain ints: a racing thread can only shift a probe by a
-        # call or spoil one probe's samples, never an answer.
+        # The mode: 0 caching, > 1 bypassing (calls left in this round; _rounds more rounds
+        # before the next probe), _START_PROBE or _PROBING (see _probe). Plain ints: a racing
+        # thread can only shift a probe by a call or spoil one probe's samples, never an answer.
         self._left = 0
+        self._rounds = 0
         self._misses = 0  # while caching, since the last probe
         self._samples: tuple[list[int], list[int]] = ([], [])  # the probe's (bypassed, cached)
         self._probes = 0
@@ -101,8 +106,12 @@ class CachedEvaluator:
         while bypassing is judged cheaper, the evaluator's decision."""
         left = self._left
         if left:
-            if left > _START_PROBE:
+            if left > 1:  # bypassing (a literal: _START_PROBE, a global, costs a lookup)
                 self._left = left - 1
+                return self._evaluator.evaluate(request, policies)
+            if left == _START_PROBE and self._rounds > 0:
+                self._rounds -= 1
+                self._left = _ROUND
                 return self._evaluator.evaluate(request, policies)
             return self._probe(request, policies)
         compiled = policies._compiled or compiled_set(policies)
@@ -166,12 +175,13 @@ class CachedEvaluator:
 
     def _judge(self, bypassed: Sequence[int], cached: Sequence[int]) -> None:
         """Run the cheaper way until the next probe: caching while its calls cost no more
-        than the evaluator's alone, else bypass for ``_BYPASS`` calls.
+        than the evaluator's alone, else bypass for about ``_BYPASS`` calls.
 
         Trimmed means, not medians: a caching call is a cheap hit or a dear miss, and the
         median of that two-humped spread is one of the humps, whatever the hit rate."""
         caching = _trimmed_mean(cached) <= _trimmed_mean(bypassed)
-        self._left = 0 if caching else _BYPASS
+        self._rounds = 0 if caching else _BYPASS // _ROUND - 1
+        self._left = 0 if caching else _ROUND
 
     def clear(self) -> None:
         """Forget every cached decision."""

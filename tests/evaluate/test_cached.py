@@ -216,8 +216,9 @@ class CostModel:
 
 @pytest.fixture
 def small_windows(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Probes after 8 misses or 16 bypassed calls, 4 calls timed each way, none trimmed."""
-    for name, value in (("_WINDOW", 8), ("_BYPASS", 16), ("_PROBE", 4)):
+    """Probes after 8 misses or 16 bypassed calls (rounds of 4), 4 calls timed each way, none
+    trimmed."""
+    for name, value in (("_WINDOW", 8), ("_BYPASS", 16), ("_ROUND", 4), ("_PROBE", 4)):
         monkeypatch.setattr(cached_module, name, value)
 
 
@@ -274,9 +275,9 @@ def test_a_stream_that_starts_repeating_is_cached_again(monkeypatch: pytest.Monk
     model = CostModel(monkeypatch, decision=1000, lookup=100)
     cache = CachedEvaluator(model.evaluator())
     policies = PolicySet(identity=(REGION,))
-    for request in _stream("fresh", 100):  # to the middle of a bypass window
+    for request in _stream("fresh", 100):  # to the first bypassed call
         cache.evaluate(request, policies)
-        if cache._left == 8:
+        if _mode(cache) == "bypassing":
             break
     assert _mode(cache) == "bypassing"
     hot = [Request(ALICE, "s3:PutObject", f"{OBJ}/hot/{i}") for i in range(4)]
@@ -311,7 +312,7 @@ def test_trimmed_mean(samples: list[int], mean: float) -> None:
 def test_the_judge_compares_trimmed_means(bypassed: list[int], cached: list[int], caching: bool) -> None:
     cache = CachedEvaluator()
     cache._judge(bypassed, cached)
-    assert (cache._left == 0) == caching and (cache._left == cached_module._BYPASS) != caching
+    assert (cache._left == 0) == caching and (cache._left == cached_module._ROUND) != caching
 
 
 def test_ttl_never_serves_an_entry_as_old_as_ttl(monkeypatch: pytest.MonkeyPatch) -> None:

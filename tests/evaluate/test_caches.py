@@ -58,7 +58,7 @@ def test_decision_cache_answers_as_uncached(
     cost model send the stream through caching, probing and bypassing: every answer is the
     engine's."""
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in (("_WINDOW", 2), ("_BYPASS", 3), ("_PROBE", 2)):
+        for name, value in (("_WINDOW", 2), ("_BYPASS", 4), ("_ROUND", 2), ("_PROBE", 2)):
             patch.setattr(cached_module, name, value)
         model = CostModel(patch, decision, lookup)
         cache = CachedEvaluator(model.evaluator(), maxsize=maxsize)
