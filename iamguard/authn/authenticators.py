@@ -36,9 +36,16 @@ from iamguard._memo import Memo
 from iamguard.authn import canonical as c
 from iamguard.authn.chunked import decode_aws_chunked
 from iamguard.authn.context import RequestMeta
-from iamguard.authn.request_view import RequestView
+from iamguard.authn.request_view import RequestView, decode_component
 from iamguard.authn.session_token import SessionClaims, SessionTokenService, is_session_access_key_id
-from iamguard.authn.sigv4 import STREAMING_PAYLOADS, SigV4Claim, VerifiedRequest, parse_sigv4, verify_claim
+from iamguard.authn.sigv4 import (
+    STREAMING_PAYLOADS,
+    QueryReading,
+    SigV4Claim,
+    VerifiedRequest,
+    parse_sigv4_read,
+    verify_claim,
+)
 from iamguard.context import ContextValue
 from iamguard.errors import (
     AuthenticationError,
@@ -202,7 +209,7 @@ class SigV4Authenticator:
         found = self._claim(view)
         if found is None:
             return None  # not a SigV4 request: another authenticator's
-        claim, token = found
+        claim, token, reading = found
         akid = claim.access_key_id
         owner: Principal | None = None
         storeless = self._storeless(akid, token)
@@ -220,7 +227,7 @@ class SigV4Authenticator:
                 secret, owner = cached[1], cached[3]
             else:
                 secret, owner = yield from self._long_term_lookup(akid, generation)
-        principal, verified, claims, body = self._prove(view, claim, secret, claims, owner)
+        principal, verified, claims, body = self._prove(view, claim, reading, secret, claims, owner)
         return new_authenticated(principal, "sigv4", akid, verified, claims, body, EMPTY_CONTEXT, "", 0.0)
 
     def remembered(self, view: RequestView, generation: Callable[[], object]) -> Proven | None:
@@ -234,27 +241,31 @@ class SigV4Authenticator:
         found = self._claim(view)
         if found is None:
             return None
-        claim, token = found
+        claim, token, reading = found
         storeless = self._storeless(claim.access_key_id, token)
         if storeless is not None:
-            return self._prove(view, claim, storeless[1], storeless[0], None)
+            return self._prove(view, claim, reading, storeless[1], storeless[0], None)
         cached = self._keys.get(claim.access_key_id)
         if cached is None or cached[0] != generation():
             return None
-        return self._prove(view, claim, cached[1], None, cached[3])
+        return self._prove(view, claim, reading, cached[1], None, cached[3])
 
-    def _claim(self, view: RequestView) -> tuple[SigV4Claim, str | None] | None:
-        """The request's SigV4 claim and security token; ``None`` when it is not SigV4."""
+    def _claim(self, view: RequestView) -> tuple[SigV4Claim, str | None, QueryReading | None] | None:
+        """The request's SigV4 claim, security token and presigned query reading (see
+        :func:`~iamguard.authn.sigv4.parse_sigv4_read`); ``None`` when it is not SigV4."""
         header = view.header("authorization")
         if header is not None and not header.startswith(_AWS_SCHEMES):
             return None  # another scheme (Bearer, Basic): not ours
-        claim = parse_sigv4(view, service_hint=self._service)  # one parse; raises when malformed
+        # one parse; raises when malformed
+        claim, reading = parse_sigv4_read(view, service_hint=self._service)
         if claim is None:
             return None
-        token = (view.query_param("X-Amz-Security-Token") if view.query_string else None) or view.header(
-            "x-amz-security-token"
-        )
-        return claim, token
+        if reading is not None:  # the query was read once already: its token is there
+            raw = reading.params.get("X-Amz-Security-Token")
+            token = decode_component(raw) if raw else None
+        else:
+            token = view.query_param("X-Amz-Security-Token") if view.query_string else None
+        return claim, token or view.header("x-amz-security-token"), reading
 
     def _storeless(self, akid: str, token: str | None) -> tuple[SessionClaims | None, str | None] | None:
         """The claims and secret of a key decided without the store; ``None`` when the store
@@ -279,6 +290,7 @@ class SigV4Authenticator:
         self,
         view: RequestView,
         claim: SigV4Claim,
+        reading: QueryReading | None,
         secret: str | None,
         claims: SessionClaims | None,
         owner: Principal | None,
@@ -292,6 +304,7 @@ class SigV4Authenticator:
             service_hint=self._service,
             regions=self._regions,
             max_skew=self._max_skew,
+            reading=reading,
         )
         body = None
         if verified.payload_hash in STREAMING_PAYLOADS:

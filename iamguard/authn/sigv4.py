@@ -398,6 +398,14 @@ def parse_sigv4(view: RequestView, *, service_hint: str | None = None) -> SigV4C
     return _parse(view, service_hint)[0]
 
 
+def parse_sigv4_read(
+    view: RequestView, *, service_hint: str | None = None
+) -> tuple[SigV4Claim | None, QueryReading | None]:
+    """:func:`parse_sigv4`, plus the presigned query as parsing read it (``None`` for header
+    auth): hand it to :func:`verify_claim` (``reading=``) so the query is not read twice."""
+    return _parse(view, service_hint)
+
+
 def _parse(view: RequestView, service_hint: str | None) -> tuple[SigV4Claim | None, _QueryReading | None]:
     """:func:`parse_sigv4`, and the presigned query's reading when the claim came from one.
 
@@ -448,6 +456,10 @@ class _QueryReading(NamedTuple):  # built by _new_reading
     canonical: str
     #: Every ``X-Amz-*`` parameter: name -> value as sent (still percent-encoded).
     params: dict[str, str]
+
+
+#: What :func:`parse_sigv4_read` hands :func:`verify_claim`: opaque to callers.
+QueryReading = _QueryReading
 
 
 def _read_presigned(query: str) -> _QueryReading | None:
@@ -521,14 +533,16 @@ def verify_claim(
     regions: AbstractSet[str] | None = None,
     max_skew: timedelta = _MAX_SKEW,
     normalize_path: bool | None = None,
+    reading: QueryReading | None = None,
 ) -> VerifiedRequest:
     """Check ``claim`` (from :func:`parse_sigv4` of ``view``): scope, time, payload, signature.
 
     Same options as :func:`verify_sigv4`, and ``now`` may also be given in Unix seconds (what
     a clock returns, with no datetime to build); the secret is looked up only once the
-    request is known to be current and well-formed.
+    request is known to be current and well-formed. ``reading``: what
+    :func:`parse_sigv4_read` returned beside ``claim`` for this same view.
     """
-    return _verify(view, claim, None, lookup_secret, now, service_hint, regions, max_skew, normalize_path)
+    return _verify(view, claim, reading, lookup_secret, now, service_hint, regions, max_skew, normalize_path)
 
 
 def _verify(

@@ -169,3 +169,37 @@ def test_anonymous_only_without_credentials(world: World) -> None:
     anonymous = AnonymousAuthenticator()
     assert drive(anonymous.authenticate(view({}), RequestMeta()), world)[0].principal is ANONYMOUS
     assert drive(anonymous.authenticate(view({"Authorization": "x"}), RequestMeta()), world)[0] is None
+
+
+@pytest.mark.parametrize("service", [None, "s3"])
+def test_presigned_url_of_a_role_session_is_read_once_and_names_the_session(
+    world: World, service: Any
+) -> None:
+    """A presigned URL carries its session token in the query: the authenticator takes it (and
+    the rest of the X-Amz-* parameters) from the one reading of the query that verification
+    reuses, and the token's session is the caller; a token that is not the key's is refused."""
+    from botocore.auth import S3SigV4QueryAuth, SigV4QueryAuth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    creds = world.role_session()
+    signer_class = S3SigV4QueryAuth if service == "s3" else SigV4QueryAuth
+    url = "https://api.example.com/things/a%20b.txt?x=1&list-type=2"
+
+    def presigned(token: str) -> RequestView:
+        request = AWSRequest(method="GET", url=url, headers={"host": "api.example.com"})
+        signer_class(
+            Credentials(creds.access_key_id, creds.secret_access_key, token),
+            service or "execute-api",
+            "us-east-1",
+        ).add_auth(request)
+        return RequestView.from_url("GET", request.url, [("host", "api.example.com")], b"")
+
+    authenticator = SigV4Authenticator(sessions=world.sessions, service=service)
+    result, asked = drive(authenticator.authenticate(presigned(creds.session_token), RequestMeta()), world)
+    assert asked == [] and result.verified.presigned
+    assert result.claims is not None and result.principal.role_arn.endswith(":role/reader")
+
+    other = world.role_session()
+    with pytest.raises(AuthenticationError):
+        drive(authenticator.authenticate(presigned(other.session_token), RequestMeta()), world)
