@@ -67,12 +67,14 @@ from iamguard.errors import (
 __all__ = [
     "MAX_PRESIGNED_EXPIRES",
     "STREAMING_PAYLOADS",
+    "QueryReading",
     "SigV4Claim",
     "SigV4Dialect",
     "VerifiedRequest",
     "WrongRegionError",
     "auth_form",
     "parse_sigv4",
+    "parse_sigv4_read",
     "payload_is_signed",
     "verify_claim",
     "verify_sigv4",
@@ -406,7 +408,7 @@ def parse_sigv4_read(
     return _parse(view, service_hint)
 
 
-def _parse(view: RequestView, service_hint: str | None) -> tuple[SigV4Claim | None, _QueryReading | None]:
+def _parse(view: RequestView, service_hint: str | None) -> tuple[SigV4Claim | None, QueryReading | None]:
     """:func:`parse_sigv4`, and the presigned query's reading when the claim came from one.
 
     Requests as the SDKs send them are read from their raw text: an SDK-shaped Authorization
@@ -449,7 +451,7 @@ def _may_name_sigv2(query: str) -> bool:
     return query.startswith(_SIGV2_PREFIXES) or "&Signature" in query or "&AWSAccessKeyId" in query
 
 
-class _QueryReading(NamedTuple):  # built by _new_reading
+class QueryReading(NamedTuple):  # built by _new_reading
     """A presigned query in canonical form, read without decoding it (:func:`_read_presigned`)."""
 
     #: The canonical query string: the query's pairs sorted, X-Amz-Signature left out.
@@ -458,11 +460,7 @@ class _QueryReading(NamedTuple):  # built by _new_reading
     params: dict[str, str]
 
 
-#: What :func:`parse_sigv4_read` hands :func:`verify_claim`: opaque to callers.
-QueryReading = _QueryReading
-
-
-def _read_presigned(query: str) -> _QueryReading | None:
+def _read_presigned(query: str) -> QueryReading | None:
     """The canonical query string and the ``X-Amz-*`` parameters of a query already in
     canonical form; ``None`` for any other query, a repeated ``X-Amz-*`` name or no signature.
 
@@ -488,11 +486,11 @@ def _read_presigned(query: str) -> _QueryReading | None:
     return _new_reading(("&".join(pieces).replace("\0", "="), params))
 
 
-#: ``_QueryReading`` from a tuple of its fields (as :data:`_new_claim`).
-_new_reading: Callable[[tuple[object, ...]], _QueryReading] = partial(tuple.__new__, _QueryReading)
+#: ``QueryReading`` from a tuple of its fields (as :data:`_new_claim`).
+_new_reading: Callable[[tuple[object, ...]], QueryReading] = partial(tuple.__new__, QueryReading)
 
 
-def _presigned_claim(reading: _QueryReading) -> SigV4Claim | None:
+def _presigned_claim(reading: QueryReading) -> SigV4Claim | None:
     """The claim of a presigned query read by :func:`_read_presigned` when every parameter is
     well-formed (as :func:`_claim_from_query` checks them), else ``None``."""
     try:
@@ -548,7 +546,7 @@ def verify_claim(
 def _verify(
     view: RequestView,
     claim: SigV4Claim,
-    reading: _QueryReading | None,
+    reading: QueryReading | None,
     lookup_secret: SecretLookup,
     now: datetime | float | None,
     service_hint: str | None,
@@ -591,7 +589,7 @@ def _verify(
 def _verify_lane(
     view: RequestView,
     claim: SigV4Claim,
-    reading: _QueryReading | None,
+    reading: QueryReading | None,
     lookup_secret: SecretLookup,
     now: float,
     max_skew: float,
