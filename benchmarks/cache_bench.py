@@ -8,12 +8,13 @@ through 1,000, ``mix`` alternates them; see ``kit_shapes.streams``):
 
 * ``uncached``: ``Evaluator.evaluate``;
 * ``judged``: ``CachedEvaluator.evaluate`` as shipped (the judge picks caching or bypassing);
-* ``caching``: the same with the judge never probing (every call through the cache), timed in
-  a run of its own (its misses churn the CPU caches for whatever runs next);
+* ``caching``: the same with the judge never probing (every call through the cache);
 * ``bypass``: the same held in bypass (the evaluator behind one more call), never probing;
 * ``lru hit`` (repeat only): a ``cachetools.cached(LRUCache)`` function of three strings, the
   floor a plain cache reaches, to read a hit's cost against;
-* ``driver``: taking the next request alone (included in every other figure).
+* ``driver``: taking the next request alone (subtracted from every other figure).
+
+Each figure is the median of three harness runs with the variants in different orders.
 
 So ``judged - bypass`` on ``fresh`` is what the probes cost, ``bypass - uncached`` what the
 extra call costs, and ``caching`` on ``mix`` what the judge saves when it bypasses.
@@ -23,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
+import statistics
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +38,9 @@ if str(ROOT) not in sys.path:
 from benchmarks import harness
 from benchmarks.kit_shapes import kit_store, streams
 from benchmarks.kits import IamguardEngine, _stream_call
+
+#: Harness runs per stream, each with the variants in another order (see _net_medians).
+ORDERS = 3
 
 
 def _cached(mode: str) -> Callable[..., Any]:
@@ -70,6 +76,22 @@ def _warm(ours: IamguardEngine, requests: list[Any]) -> None:
         cache(*args)
 
 
+def _net_medians(calls: dict[str, Callable[[], Any]], settings: harness.Settings) -> dict[str, float]:
+    """µs per call of each variant net of ``driver``: the median over ``ORDERS`` harness runs,
+    each with the variants in another order. Why: the harness rotates one order, so a variant
+    always runs after the same neighbour, and a neighbour whose misses churn megabytes (the
+    always-caching one) hands it a cold CPU cache (bypass read 25% slow so)."""
+    names = list(calls)
+    runs: dict[str, list[float]] = {name: [] for name in names if name != "driver"}
+    for order in range(ORDERS):
+        shuffled = list(names)
+        random.Random(order).shuffle(shuffled)
+        stats = harness.measure({name: calls[name] for name in shuffled}, settings)
+        for name in runs:
+            runs[name].append(stats[name].median_us - stats["driver"].median_us)
+    return {name: statistics.median(values) for name, values in runs.items()}
+
+
 def run_kit(key: str, scale: float, length: int, settings: harness.Settings) -> dict[str, Any]:
     store = kit_store(key, scale)
     print(f"{store.title}: {len(store.principals):,} principals", flush=True)
@@ -80,29 +102,17 @@ def run_kit(key: str, scale: float, length: int, settings: harness.Settings) -> 
     _warm(ours, [r for requests in stream_map.values() for r in requests])
     for stream, requests in stream_map.items():
         items = [ours.args(r) for r in requests]
-        calls = {name: _stream_call(_cached(name), items) for name in ("judged", "bypass")}
+        calls = {name: _stream_call(_cached(name), items) for name in ("judged", "bypass", "caching")}
         if stream != "repeat":
             calls["uncached"] = _stream_call(ours.evaluator.evaluate, items)
         else:
             strings = [(ours.principals[r.principal].arn, r.action, r.resource) for r in requests]
             calls["lru hit"] = _stream_call(_lru_hit(), strings)
-        step = _stream_call(lambda *args: None, [(r,) for r in requests])
-        stats = harness.measure({**calls, "driver": step}, settings)
-        # Apart: a batch of misses churns megabytes, and in the harness's rotation the same
-        # variant would always follow it into a cold CPU cache (bypass ran 25% slow so).
-        apart = harness.measure(
-            {"caching": _stream_call(_cached("caching"), items), "driver": step}, settings
-        )
-        stats["caching"] = harness.Stats(
-            apart["caching"].median_us - apart["driver"].median_us + stats["driver"].median_us,
-            apart["caching"].p90_us,
-            apart["caching"].samples,
-            apart["caching"].per_batch,
-        )
-        out["streams"][stream] = {name: s.to_json() for name, s in stats.items()}
-        driver = stats["driver"].median_us
-        shown = ", ".join(f"{n} {s.median_us - driver:.3f}" for n, s in stats.items() if n != "driver")
-        print(f"    {stream} (µs, net of the driver {driver:.3f}): {shown}", flush=True)
+        calls["driver"] = _stream_call(lambda *args: None, [(r,) for r in requests])
+        net = _net_medians(calls, settings)
+        out["streams"][stream] = net
+        shown = ", ".join(f"{name} {us:.3f}" for name, us in net.items())
+        print(f"    {stream} (µs, net of the driver): {shown}", flush=True)
     return out
 
 

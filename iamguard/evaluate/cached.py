@@ -18,8 +18,9 @@ than an uncached decision. The store here is an ``OrderedDict`` used first-in fi
 lookup, an insert and an eviction are each one C call, atomic under the GIL, so no lock is
 taken (two threads evicting at once remove one entry too many, never one too few).
 
-Why a judge: a miss still costs its key, its lookup and its insert on top of the decision (about
-as much again as a 0.5 µs decision), so a stream that rarely repeats is slower cached than not
+Why a judge: a miss still costs its key, its lookup, its insert and the eviction of a cold
+entry on top of the decision (at 10 statements twice the instructions of the 0.4 µs decision,
+three times its time), so a stream that rarely repeats is slower cached than not
 (issue 12: the cache must never make a workload slower). Where caching stops paying depends on
 what this evaluator's decisions cost and on the stream's hit rate, so it is measured rather than
 guessed: every so often a short *probe* times ``_PROBE`` calls each way (caching, with the
