@@ -138,7 +138,7 @@ def test_signing_key_cache_never_keys_on_plaintext_secret() -> None:
     c.clear_signing_key_cache()
     key = c.signing_key("super-secret-value", "20150830", "us-east-1", "iam")
     assert key == c.signing_key("super-secret-value", "20150830", "us-east-1", "iam")
-    cached_keys = list(c._SIGNING_KEYS._mirror)
+    cached_keys = list(c._SIGNING_KEYS._entries)
     assert cached_keys and all("super-secret-value" not in repr(k) for k in cached_keys)
     assert all("super-secret-value" not in k for k in cached_keys if isinstance(k, tuple))
     assert "super-secret-value" not in repr(c._SIGNING_KEYS)
