@@ -68,6 +68,10 @@ _TRIM = 16
 #: kit's mix stream the probes timed the two ways within a few percent, and caching the whole
 #: stream came out 18% slower than not caching (benchmarks/results/kits_latest.md).
 _MARGIN = 0.9
+#: Misses before the next probe when caching was just chosen over bypassing: a trial, so a
+#: probe that misjudged a stream by noise costs 256 dear misses, not a window of 2,048 (at the
+#: kits' 2,000-principal mix such flips cost ~7% of all time before the trial).
+_TRIAL = 256
 
 #: Values of ``CachedEvaluator._left`` besides 0 (caching) and a bypass countdown (> 1).
 _START_PROBE = 1
@@ -103,6 +107,7 @@ class CachedEvaluator:
         self._misses = 0  # while caching, since the last probe
         self._samples: tuple[list[int], list[int]] = ([], [])  # the probe's (bypassed, cached)
         self._probes = 0
+        self._caching_judged = True  # what the last probe chose (True: caching)
 
     @property
     def evaluator(self) -> Evaluator:
@@ -188,6 +193,9 @@ class CachedEvaluator:
         Trimmed means, not medians: a caching call is a cheap hit or a dear miss, and the
         median of that two-humped spread is one of the humps, whatever the hit rate."""
         caching = _trimmed_mean(cached) <= _MARGIN * _trimmed_mean(bypassed)
+        if caching and not self._caching_judged:
+            self._misses = _WINDOW - _TRIAL  # a trial window: probe again soon
+        self._caching_judged = caching
         self._rounds = 0 if caching else _BYPASS // _ROUND - 1
         self._left = 0 if caching else _ROUND
 

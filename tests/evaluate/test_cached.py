@@ -379,3 +379,16 @@ def test_callers_sharing_a_set_are_keyed_by_their_own_fields() -> None:
     assert inner.calls == 3  # one miss per caller, then hits
     assert cache.evaluate(req(principal=ALICE), policies).allowed
     assert not cache.evaluate(req(principal=bob), policies).allowed
+
+
+def test_caching_chosen_after_bypassing_is_a_short_trial() -> None:
+    """A probe that picks caching after bypassing probes again after ``_TRIAL`` misses, not a
+    whole window: a judgement flipped by noise costs few dear misses."""
+    cache = CachedEvaluator()
+    cache._judge([500] * 16, [900] * 16)  # bypass
+    assert cache._left == cached_module._ROUND
+    cache._judge([900] * 16, [500] * 16)  # caching, after bypassing: a trial
+    assert cache._left == 0 and cache._misses == cached_module._WINDOW - cached_module._TRIAL
+    cache._misses = 0
+    cache._judge([900] * 16, [500] * 16)  # caching again: a full window
+    assert cache._misses == 0
