@@ -22,13 +22,25 @@ from iamguard.errors import BodyReadError, BodyTooLargeError, IAMGuardError
 
 __all__ = [
     "PIECE",
+    "AsgiApp",
     "BodyReadError",
     "BodyTooLargeError",
+    "Message",
+    "Receive",
+    "Scope",
+    "Send",
     "parse_content_length",
     "parse_decimal",
     "read_body",
     "receive_body",
 ]
+
+#: ASGI 3's types, named once for every ASGI app of the package.
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: Bytes asked of a stream at a time.
 PIECE = 64 * 1024

@@ -19,10 +19,18 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from iamguard._wire import acknowledge_lifespan, parse_content_length, receive_body, send_response
+from iamguard._wire import (
+    AsgiApp,
+    Receive,
+    Scope,
+    Send,
+    acknowledge_lifespan,
+    parse_content_length,
+    receive_body,
+    send_response,
+)
 from iamguard.console._http import MAX_FORM_BYTES, Response
 from iamguard.errors import BodyReadError, BodyTooLargeError, InvalidParameterError
 
@@ -30,11 +38,6 @@ if TYPE_CHECKING:
     from iamguard.console.app import ConsoleApp
 
 __all__ = ["ConsoleAsgiApp", "ConsoleAsgiMount", "mount_console_asgi"]
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class ConsoleAsgiApp:

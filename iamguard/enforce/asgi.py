@@ -19,12 +19,10 @@ starting its response) are rendered by one injectable function.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import replace as _replace
-from typing import Any
 from urllib.parse import quote
 
-from iamguard._wire import parse_content_length, receive_body
+from iamguard._wire import AsgiApp, Message, Receive, Scope, Send, parse_content_length, receive_body
 from iamguard.authn.authenticators import Authenticated, PayloadRequiredError
 from iamguard.authn.context import RequestMeta, new_request_meta
 from iamguard.authn.request_view import RequestView, wire_view
@@ -37,11 +35,7 @@ from iamguard.errors import IAMGuardError
 
 __all__ = ["IAMGuardASGIMiddleware", "view_from_scope"]
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+ASGIApp = AsgiApp  # the name this module's signatures have always used
 
 
 def view_from_scope(

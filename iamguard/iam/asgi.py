@@ -9,13 +9,17 @@ from the store, so it runs inline; ``lifespan`` is acknowledged, other scope typ
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import MutableMapping
 from dataclasses import replace
 from typing import Any
 
 from iamguard._wire import (
+    AsgiApp,
     BodyReadError,
     BodyTooLargeError,
+    Receive,
+    Scope,
+    Send,
     acknowledge_lifespan,
     parse_content_length,
     receive_body,
@@ -28,11 +32,6 @@ from iamguard.iam._routing import names_iam_version, scope_service
 from iamguard.iam.query_api import IamEndpoint
 
 __all__ = ["IamAsgiApp", "IamStsAsgiApp"]
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class IamAsgiApp:

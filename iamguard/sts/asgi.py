@@ -10,13 +10,14 @@ are acknowledged or refused, never crashed on.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import replace
-from typing import Any
 
 from iamguard._wire import (
     BodyReadError,
     BodyTooLargeError,
+    Receive,
+    Scope,
+    Send,
     acknowledge_lifespan,
     parse_content_length,
     receive_body,
@@ -28,10 +29,6 @@ from iamguard.sts.query_api import StsEndpoint
 from iamguard.sts.service import TokenService
 
 __all__ = ["StsAsgiApp"]
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 class StsAsgiApp:
