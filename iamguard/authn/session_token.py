@@ -407,7 +407,14 @@ class SessionTokenService:
         return entry.claims, entry.secret
 
     def _verified(self, session_token: str, access_key_id: str | None) -> _Verified:
-        if not isinstance(session_token, str) or len(session_token) > _MAX_TOKEN_CHARS:
+        # Tokens this service issues are ASCII; anything else (a query's undecodable bytes come
+        # as surrogates) is refused here, before any encoding step could raise on it.
+        if (
+            not isinstance(session_token, str)
+            or len(session_token) > _MAX_TOKEN_CHARS
+            or not session_token.isascii()
+            or (access_key_id is not None and not access_key_id.isascii())
+        ):
             raise self._invalid()
         entry = self._verify_signed(session_token) if self._cache is None else self._via_cache(session_token)
         # The token is bound to one access key id; compared on every call, hit or miss.

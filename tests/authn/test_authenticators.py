@@ -203,3 +203,24 @@ def test_presigned_url_of_a_role_session_is_read_once_and_names_the_session(
     other = world.role_session()
     with pytest.raises(AuthenticationError):
         drive(authenticator.authenticate(presigned(other.session_token), RequestMeta()), world)
+
+
+def test_presigned_token_of_undecodable_bytes_is_refused_not_crashed(world: World) -> None:
+    """Regression: ``X-Amz-Security-Token=%C3%28%FF`` (not UTF-8) reached the token cache as
+    surrogate escapes and raised UnicodeEncodeError, a 500; it is an invalid token (4xx)."""
+    from botocore.auth import S3SigV4QueryAuth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    creds = world.role_session()
+    request = AWSRequest(method="GET", url="https://h/b/k", headers={"host": "h"})
+    S3SigV4QueryAuth(
+        Credentials(creds.access_key_id, creds.secret_access_key, "x"), "s3", "us-east-1"
+    ).add_auth(request)
+    query = request.url.partition("?")[2].replace("X-Amz-Security-Token=x", "X-Amz-Security-Token=%C3%28%FF")
+    view = RequestView("GET", "/b/k", query, [("host", "h")], b"")
+    with pytest.raises(AuthenticationError) as refused:
+        drive(
+            SigV4Authenticator(sessions=world.sessions, service="s3").authenticate(view, RequestMeta()), world
+        )
+    assert 400 <= refused.value.http_status < 500
